@@ -1,0 +1,3 @@
+"""segmentd: self-hosted audience segmentation."""
+
+__version__ = "0.1.0"

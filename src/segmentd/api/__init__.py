@@ -1,0 +1,1 @@
+"""HTTP adapters. Each API family owns its wire format and error envelope."""

@@ -1,0 +1,77 @@
+"""EngageLab's error envelope: ``{"code": N, "message": "..."}`` with the HTTP status beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from ...domain.errors import DomainValidationError
+
+AUTH_FAILED = 30000
+INVALID = 30035
+NOT_FOUND = 30036
+
+
+class ErrorBody(BaseModel):
+    """What every EngageLab-style error answers."""
+
+    code: int
+    message: str
+
+
+class EngageLabError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def invalid(path: str, message: str) -> EngageLabError:
+    return EngageLabError(400, INVALID, f"[{path}]:{message}" if path else message)
+
+
+def not_found(message: str = "not found") -> EngageLabError:
+    return EngageLabError(404, NOT_FOUND, message)
+
+
+def auth_failed() -> EngageLabError:
+    return EngageLabError(401, AUTH_FAILED, "authentication failed")
+
+
+def error_response(status: int, code: int, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="segmentd"'} if code == AUTH_FAILED else None
+    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
+
+
+async def handle_engagelab_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, EngageLabError)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainValidationError)
+    return error_response(400, INVALID, str(exc))
+
+
+def describe_validation_error(exc: RequestValidationError) -> str:
+    """The first pydantic error as ``[field]:reason``, the way EngageLab words its errors."""
+    errors: list[Any] = list(exc.errors())
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    path = ".".join(location)
+    reason = first.get("msg", "invalid value")
+    if first.get("type") == "json_invalid":
+        return "request body is not valid JSON"
+    return f"[{path}]:{reason}" if path else reason
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Validation failed (code 30035)"},
+    401: {"model": ErrorBody, "description": "Authentication failed (code 30000)"},
+    404: {"model": ErrorBody, "description": "Not found (code 30036)"},
+}

@@ -1,0 +1,83 @@
+"""The ``segmentd`` command."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from .settings import Settings
+from .storage.db import Database
+from .storage.tenants import create_credential, create_tenant
+
+app = typer.Typer(help="segmentd: self-hosted audience segmentation.", no_args_is_help=True)
+credentials_app = typer.Typer(help="API credentials (api_user / api_key).", no_args_is_help=True)
+app.add_typer(credentials_app, name="credentials")
+console = Console()
+
+DatabaseOption = typer.Option(
+    None, "--database", help="Database URL (default: $SEGMENTD_DATABASE_URL or sqlite:///./segmentd.db)"
+)
+
+
+def load_settings(database: str | None) -> Settings:
+    settings = Settings()
+    if database:
+        settings = settings.model_copy(update={"database_url": database})
+    return settings
+
+
+def open_database(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    db.migrate()
+    return db
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    database: str | None = DatabaseOption,
+    worker: bool = typer.Option(True, help="Run the build worker inside the server"),
+    demo: bool = typer.Option(False, help="Load the demo data set and print its credentials"),
+) -> None:
+    """Serve both APIs (and, by default, run the build worker)."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    settings = load_settings(database).model_copy(update={"worker": worker})
+    if demo:
+        from .demo import load_demo
+
+        db = open_database(settings)
+        user, key = load_demo(db)
+        db.dispose()
+        console.print(f"[bold]Demo credentials[/bold] api_user=[green]{user}[/green] api_key=[green]{key}[/green]")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command("worker")
+def worker_command(database: str | None = DatabaseOption) -> None:
+    """Run the segment build worker as its own process."""
+    from .jobs.worker import run_forever
+
+    run_forever(load_settings(database))
+
+
+@credentials_app.command("create")
+def credentials_create(
+    database: str | None = DatabaseOption,
+    name: str = typer.Option("default", help="Name of the new tenant"),
+) -> None:
+    """Create a tenant with a fresh api_user / api_key (the key is stored only hashed)."""
+    db = open_database(load_settings(database))
+    with db.write() as conn:
+        user, key = create_credential(conn, create_tenant(conn, name))
+    db.dispose()
+    console.print(f"api_user={user}")
+    console.print(f"api_key={key}")
+    console.print("[dim]Keep the key now: only its hash is stored.[/dim]")
+
+
+def main() -> None:
+    app()

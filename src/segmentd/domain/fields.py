@@ -1,0 +1,104 @@
+"""Field definitions: the five EngageLab field types plus the system fields every member has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+class FieldType(IntEnum):
+    """EngageLab's ``field_type`` numbers; TIMESTAMP is ours, for the system times."""
+
+    TEXT = 0
+    NUMBER = 1
+    DATE = 2
+    BIRTHDAY = 3
+    DROPDOWN = 4
+    TIMESTAMP = 100
+
+
+NUMBER_FORMATS = ("0", ".0", ".00")
+DATE_FORMATS = ("MM/DD/YYYY", "DD/MM/YYYY")
+BIRTHDAY_FORMATS = ("MM/DD", "DD/MM")
+DEFAULT_FORMATS = {FieldType.NUMBER: "0", FieldType.DATE: "MM/DD/YYYY", FieldType.BIRTHDAY: "MM/DD"}
+MAX_DROPDOWN_OPTIONS = 10
+
+
+class SystemField(StrEnum):
+    EMAIL = "Email"
+    NAME = "Name"
+    PHONE = "Phone"
+    DOMAIN = "Domain"
+    CREATE_TIME = "CreateTime"
+    UPDATE_TIME = "UpdateTime"
+    UNSUBSCRIBE_TIME = "UnsubscribeTime"
+
+
+# Names no custom field may take, in any letter case (EngageLab's reserved list).
+RESERVED_NAMES = frozenset(
+    name.casefold()
+    for name in (*SystemField, "Tag", "Campaign", "Segment")
+)
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field a condition can test. ``slot`` places a custom field's value in storage."""
+
+    name: str
+    type: FieldType
+    format: str | None = None
+    options: tuple[str, ...] = ()
+    slot: int | None = None
+    system: bool = False
+    visible: bool = True
+    id: int | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return self.name.casefold()
+
+
+SYSTEM_FIELDS: tuple[FieldDef, ...] = (
+    FieldDef(SystemField.EMAIL, FieldType.TEXT, system=True),
+    FieldDef(SystemField.NAME, FieldType.TEXT, system=True),
+    FieldDef(SystemField.PHONE, FieldType.TEXT, system=True),
+    FieldDef(SystemField.DOMAIN, FieldType.TEXT, system=True),
+    FieldDef(SystemField.CREATE_TIME, FieldType.TIMESTAMP, system=True),
+    FieldDef(SystemField.UPDATE_TIME, FieldType.TIMESTAMP, system=True),
+    FieldDef(SystemField.UNSUBSCRIBE_TIME, FieldType.TIMESTAMP, system=True),
+)
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SENDING = "sending"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+# Segments by campaign only make sense once mail has gone out.
+SEGMENTABLE_CAMPAIGN_STATUSES = frozenset({CampaignStatus.SENDING, CampaignStatus.COMPLETED})
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What one tenant's conditions may refer to: fields, tag names and campaign statuses."""
+
+    fields: Mapping[str, FieldDef]
+    tags: frozenset[str] = frozenset()
+    campaigns: Mapping[int, CampaignStatus] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        custom_fields: Iterable[FieldDef] = (),
+        tags: Iterable[str] = (),
+        campaigns: Mapping[int, CampaignStatus] | None = None,
+    ) -> Catalog:
+        fields = {f.key: f for f in (*SYSTEM_FIELDS, *custom_fields)}
+        return cls(fields=fields, tags=frozenset(tags), campaigns=dict(campaigns or {}))
+
+    def field(self, name: str) -> FieldDef | None:
+        return self.fields.get(name.casefold())

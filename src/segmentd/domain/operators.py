@@ -1,0 +1,89 @@
+"""The operator registry: which operators apply to which field type, and how operands parse.
+
+The table is data so the UI, the validator and the docs all read the same source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timezone
+from enum import StrEnum
+
+from .fields import DEFAULT_FORMATS, FieldDef, FieldType
+from .values import parse_birthday, parse_date, parse_day_bounds, parse_number
+
+
+class Op(StrEnum):
+    EQ = "=="
+    NE = "!="
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+    CONTAIN = "contain"
+    NOT_CONTAIN = "does not contain"
+
+
+class Relation(StrEnum):
+    AND = "and"
+    OR = "or"
+
+
+class Activity(StrEnum):
+    """Campaign activity a type-1 segment selects on."""
+
+    SENT = "sent"
+    OPEN = "open"
+    CLICK = "click"
+    UNOPEN = "unopen"
+    UNCLICK = "unclick"
+    NOTSENT = "notsent"
+
+
+EQUALITY = (Op.EQ, Op.NE)
+ORDERING = (Op.EQ, Op.NE, Op.GT, Op.GE, Op.LT, Op.LE)
+TEXT_OPS = (Op.EQ, Op.NE, Op.CONTAIN, Op.NOT_CONTAIN)
+
+OPERATORS: Mapping[FieldType, tuple[Op, ...]] = {
+    FieldType.TEXT: TEXT_OPS,
+    FieldType.NUMBER: ORDERING,
+    FieldType.DATE: ORDERING,
+    FieldType.BIRTHDAY: ORDERING,
+    FieldType.DROPDOWN: EQUALITY,
+    FieldType.TIMESTAMP: ORDERING,
+}
+TAG_OPERATORS = EQUALITY
+CAMPAIGN_OPERATORS = (Op.EQ,)
+
+# Operators that hold for a member without a value: "not Paris" includes "no city".
+TRUE_WHEN_MISSING = frozenset({Op.NE, Op.NOT_CONTAIN})
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(text: str) -> str:
+    """Case folding for text comparisons: ASCII letters only, the same in SQLite and PostgreSQL."""
+    return text.translate(_ASCII_LOWER)
+
+
+Operand = str | float | int | tuple[int, int]
+
+
+def parse_operand(field: FieldDef, value: str, tz: timezone) -> Operand:
+    """Parse a condition value for ``field``; raises ValueError with a user-facing reason."""
+    fmt = field.format or DEFAULT_FORMATS.get(field.type, "")
+    match field.type:
+        case FieldType.NUMBER:
+            return parse_number(value)
+        case FieldType.DATE:
+            return parse_date(value, fmt)
+        case FieldType.BIRTHDAY:
+            return parse_birthday(value, fmt)
+        case FieldType.TIMESTAMP:
+            return parse_day_bounds(value, tz)
+        case FieldType.DROPDOWN:
+            if value not in field.options:
+                raise ValueError(f"value must be one of the options {list(field.options)}")
+            return value
+        case _:
+            return fold(value)

@@ -1,0 +1,43 @@
+"""Settings, read once from the environment (``SEGMENTD_*``) and documented in docs/configuration.md."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta, timezone
+from functools import cached_property
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEGMENTD_", extra="ignore")
+
+    database_url: str = Field("sqlite:///./segmentd.db", description="SQLAlchemy URL of the database")
+    api_user: str | None = Field(None, description="api_user ensured at start (with api_key)")
+    api_key: str | None = Field(None, description="api_key ensured at start (with api_user)")
+    time_zone: str = Field("+08:00", description="UTC offset of the times the APIs show")
+    worker: bool = Field(True, description="run the build worker inside serve")
+    build_chunk_size: int = Field(20_000, ge=100, description="members per committed build chunk")
+    lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
+    worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
+    tcid_cookie: str = Field("TCID", description="cookie holding the visitor id for look-ups")
+    secret_key: str | None = Field(
+        None, description="key sealing site tokens at rest; default: a file beside the database"
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        if not _OFFSET.fullmatch(value):
+            raise ValueError("time_zone must be a UTC offset such as +08:00")
+        return value
+
+    @cached_property
+    def tz(self) -> timezone:
+        match = _OFFSET.fullmatch(self.time_zone)
+        assert match
+        sign = -1 if match[1] == "-" else 1
+        return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])))

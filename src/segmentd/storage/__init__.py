@@ -1,0 +1,5 @@
+"""Storage: schema, engines, the condition compiler, and the queries of each aggregate.
+
+Every table carries ``tenant_id`` and every query filters on it, so the schema can be
+distributed by tenant (Citus) and no query ever crosses tenants.
+"""

@@ -1,0 +1,220 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it.
+
+Custom field values live in typed slot columns on ``members`` (``n1``.. for numbers, dates and
+birthdays, ``t1``.. for text and dropdowns): a condition compiles to a plain column comparison,
+with no JSON extraction at query time. Times are epoch seconds (BIGINT) in both databases.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+MAX_FIELDS = 50  # EngageLab's cap, counting Email, Name and Phone
+MAX_CUSTOM_FIELDS = MAX_FIELDS - 3
+SLOTS = range(1, MAX_CUSTOM_FIELDS + 1)
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    }
+)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+
+
+def _tenant() -> sa.Column[int]:
+    return sa.Column("tenant_id", sa.BigInteger, nullable=False)
+
+
+def _epoch(name: str, nullable: bool = False) -> sa.Column[int]:
+    return sa.Column(name, sa.BigInteger, nullable=nullable)
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(128), nullable=False),
+    _epoch("created_at"),
+)
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("api_user", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    _epoch("created_at"),
+)
+
+# A list is also a Commanders Act "site": ``site`` is its id.
+lists = sa.Table(
+    "lists",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, default=False),
+    sa.Column("token_digest", sa.String(64), nullable=True, unique=True),
+    sa.Column("token_sealed", sa.Text, nullable=True),
+    sa.Column("allowed_origins", sa.Text, nullable=True),
+    _epoch("created_at"),
+    sa.Index(None, "tenant_id", "id"),
+)
+
+fields = sa.Table(
+    "fields",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("name_key", sa.String(64), nullable=False),
+    sa.Column("field_type", sa.SmallInteger, nullable=False),
+    sa.Column("format", sa.String(16), nullable=True),
+    sa.Column("options", sa.Text, nullable=True),
+    sa.Column("visible", sa.Boolean, nullable=False, default=True),
+    sa.Column("slot", sa.SmallInteger, nullable=False),
+    _epoch("created_at"),
+    sa.UniqueConstraint("tenant_id", "name_key"),
+    sa.UniqueConstraint("tenant_id", "slot"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("name", sa.String(128), nullable=False),
+    _epoch("created_at"),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("list_id", sa.BigInteger, nullable=False),
+    sa.Column("email", sa.String(128), nullable=False),
+    sa.Column("email_key", sa.String(128), nullable=False),
+    sa.Column("domain", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("phone", sa.String(64), nullable=True),
+    sa.Column("tcid", sa.String(64), nullable=True),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    _epoch("unsubscribed_at", nullable=True),
+    *(sa.Column(f"n{slot}", sa.Double, nullable=True) for slot in SLOTS),
+    *(sa.Column(f"t{slot}", sa.Text, nullable=True) for slot in SLOTS),
+    sa.UniqueConstraint("tenant_id", "list_id", "email_key"),
+    sa.UniqueConstraint("tenant_id", "list_id", "tcid"),
+    sa.Index(None, "tenant_id", "list_id", "id"),
+)
+
+member_tags = sa.Table(
+    "member_tags",
+    metadata,
+    _tenant(),
+    sa.Column("member_id", sa.BigInteger, nullable=False),
+    sa.Column("tag_id", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "member_id", "tag_id"),
+    sa.Index(None, "tenant_id", "tag_id", "member_id"),
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("list_id", sa.BigInteger, nullable=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    sa.Index(None, "tenant_id", "id"),
+)
+
+# One row per member and campaign; ingestion keeps click => open => sent.
+campaign_activity = sa.Table(
+    "campaign_activity",
+    metadata,
+    _tenant(),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("member_id", sa.BigInteger, nullable=False),
+    _epoch("sent_at", nullable=True),
+    _epoch("opened_at", nullable=True),
+    _epoch("clicked_at", nullable=True),
+    sa.PrimaryKeyConstraint("tenant_id", "campaign_id", "member_id"),
+    sa.Index(None, "tenant_id", "member_id"),
+)
+
+segments = sa.Table(
+    "segments",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    _tenant(),
+    sa.Column("list_id", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.String(48), nullable=False),
+    sa.Column("segment_type", sa.SmallInteger, nullable=False),
+    sa.Column("condition", sa.Text, nullable=False),
+    # -1 failed, 1 building, 2 complete: EngageLab's status strings.
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("percent", sa.SmallInteger, nullable=False, default=0),
+    # Readers see only the published generation; a build fills the next one beside it.
+    sa.Column("generation", sa.BigInteger, nullable=False, default=0),
+    sa.Column("member_total", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error", sa.Text, nullable=True),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    _epoch("built_at", nullable=True),
+    sa.Index(None, "tenant_id", "list_id"),
+)
+
+segment_members = sa.Table(
+    "segment_members",
+    metadata,
+    _tenant(),
+    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    sa.Column("member_id", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "segment_id", "generation", "member_id"),
+    sa.Index(None, "tenant_id", "member_id"),
+)
+
+# Members removed by hand stay out of the segment across rebuilds.
+segment_exclusions = sa.Table(
+    "segment_exclusions",
+    metadata,
+    _tenant(),
+    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("member_id", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "segment_id", "member_id"),
+)
+
+build_jobs = sa.Table(
+    "build_jobs",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    # queued, running, done, failed, superseded
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("cursor", sa.BigInteger, nullable=False, default=0),
+    sa.Column("processed", sa.BigInteger, nullable=False, default=0),
+    sa.Column("total", sa.BigInteger, nullable=False, default=0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    sa.Index(None, "state", "lease_expires_at"),
+    sa.Index(None, "tenant_id", "segment_id"),
+)

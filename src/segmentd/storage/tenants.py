@@ -1,0 +1,99 @@
+"""Tenants, their credentials and their default list.
+
+API keys are stored as SHA-256 digests: generated keys carry 190 bits of entropy, so a
+slow hash would add latency to every request without adding safety.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..ids import new_secret
+from ..timefmt import now
+from .schema import credentials, lists, tenants
+
+API_USER_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# Compared against when the user is unknown, so timing does not reveal which users exist.
+_DUMMY_DIGEST = hashlib.sha256(b"segmentd-no-such-user").hexdigest()
+
+
+def key_digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def create_tenant(conn: Connection, name: str) -> int:
+    tenant_id = int(
+        conn.execute(
+            sa.insert(tenants).values(name=name, created_at=now()).returning(tenants.c.id)
+        ).scalar_one()
+    )
+    conn.execute(
+        sa.insert(lists).values(
+            tenant_id=tenant_id, name="Default list", is_default=True, created_at=now()
+        )
+    )
+    return tenant_id
+
+
+def create_credential(
+    conn: Connection, tenant_id: int, api_user: str | None = None, api_key: str | None = None
+) -> tuple[str, str]:
+    api_user = api_user or f"user_{new_secret(12).lower()}"
+    api_key = api_key or new_secret(32)
+    if not API_USER_PATTERN.fullmatch(api_user):
+        raise ValueError("api_user must be 1 to 64 characters of [A-Za-z0-9_.-]")
+    conn.execute(
+        sa.insert(credentials).values(
+            tenant_id=tenant_id, api_user=api_user, key_hash=key_digest(api_key), created_at=now()
+        )
+    )
+    return api_user, api_key
+
+
+def ensure_credential(conn: Connection, api_user: str, api_key: str) -> int:
+    """Make ``api_user``/``api_key`` valid (a new tenant if the user is new); return the tenant."""
+    row = conn.execute(
+        sa.select(credentials.c.tenant_id).where(credentials.c.api_user == api_user)
+    ).first()
+    if row is not None:
+        conn.execute(
+            sa.update(credentials)
+            .where(credentials.c.api_user == api_user)
+            .values(key_hash=key_digest(api_key))
+        )
+        return int(row.tenant_id)
+    tenant_id = create_tenant(conn, api_user)
+    create_credential(conn, tenant_id, api_user, api_key)
+    return tenant_id
+
+
+def authenticate(conn: Connection, api_user: str, api_key: str) -> int | None:
+    """The tenant of a valid credential, else None. Constant time in the key."""
+    row = conn.execute(
+        sa.select(credentials.c.tenant_id, credentials.c.key_hash).where(
+            credentials.c.api_user == api_user
+        )
+    ).first()
+    stored = row.key_hash if row else _DUMMY_DIGEST
+    matches = hmac.compare_digest(stored, key_digest(api_key))
+    return int(row.tenant_id) if row and matches else None
+
+
+def default_list_id(conn: Connection, tenant_id: int) -> int:
+    return int(
+        conn.execute(
+            sa.select(lists.c.id).where(lists.c.tenant_id == tenant_id, lists.c.is_default)
+        ).scalar_one()
+    )
+
+
+def list_exists(conn: Connection, tenant_id: int, list_id: int) -> bool:
+    found = conn.execute(
+        sa.select(lists.c.id).where(lists.c.tenant_id == tenant_id, lists.c.id == list_id)
+    ).first()
+    return found is not None

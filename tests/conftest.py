@@ -1,0 +1,204 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL server, the real app over HTTP.
+
+PostgreSQL comes from ``SEGMENTD_TEST_POSTGRES_URL`` (default: the local server). Without it
+the PostgreSQL tests skip, except under CI (``CI=true``), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from segmentd.api.app import create_app
+from segmentd.settings import Settings
+from segmentd.storage.db import Database
+from segmentd.storage.tenants import create_credential, create_tenant
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SEGMENTD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+_postgres_checked: bool | None = None
+
+
+def postgres_available() -> bool:
+    global _postgres_checked
+    if _postgres_checked is None:
+        try:
+            engine = sa.create_engine(POSTGRES_ADMIN_URL)
+            with engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+            engine.dispose()
+            _postgres_checked = True
+        except Exception:
+            _postgres_checked = False
+    return _postgres_checked
+
+
+def _require_postgres() -> None:
+    if postgres_available():
+        return
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required in CI but {POSTGRES_ADMIN_URL} is unreachable")
+    pytest.skip("PostgreSQL is not reachable (set SEGMENTD_TEST_POSTGRES_URL)")
+
+
+def _fresh_postgres_url() -> Iterator[str]:
+    name = f"segmentd_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'segmentd.db'}"
+        return
+    _require_postgres()
+    yield from _fresh_postgres_url()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated Database on each backend."""
+    database = Database(db_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@dataclass
+class Tenant:
+    id: int
+    api_user: str
+    api_key: str
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.api_user, self.api_key)
+
+
+def make_tenant(db: Database, name: str = "acme") -> Tenant:
+    with db.write() as conn:
+        tenant_id = create_tenant(conn, name)
+        user, key = create_credential(conn, tenant_id)
+    return Tenant(tenant_id, user, key)
+
+
+@pytest.fixture
+def tenant(db: Database) -> Tenant:
+    return make_tenant(db)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """The real app served by uvicorn on a loopback port, in a thread."""
+
+    def __init__(self, settings: Settings, start_worker: bool = True) -> None:
+        self.app = create_app(settings, start_worker=start_worker)
+        self.port = free_port()
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+def test_settings(db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "worker_poll_seconds": 0.02,
+        "build_chunk_size": 100,
+        "secret_key": "test-secret-key-for-sealing-site-tokens",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def server(db: Database, db_url: str) -> Iterator[LiveServer]:
+    """The app on a live port, over the same database as ``db`` (worker running)."""
+    with LiveServer(test_settings(db_url)) as live:
+        yield live
+
+
+@pytest.fixture
+def client(server: LiveServer, tenant: Tenant) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as ``tenant``."""
+    with httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def anon(server: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client without credentials."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+def wait_built(http: httpx.Client, segment_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Poll ``/process`` until the segment's build is complete; return the segment."""
+
+    def done() -> bool:
+        answer = http.get(f"/v1/marketing/lists/segments/{segment_id}/process")
+        assert answer.status_code == 200, answer.text
+        return bool(answer.json()["result"]["complete"])
+
+    wait_until(done, timeout)
+    answer = http.get(f"/v1/marketing/lists/segments/{segment_id}")
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()["result"]
+    return result
