@@ -142,10 +142,9 @@ def _tag(condition: TagCondition) -> ColumnElement[bool]:
     has_tag = sa.exists().where(
         member_tags.c.tenant_id == members.c.tenant_id,
         member_tags.c.member_id == members.c.id,
-        member_tags.c.tag_id
-        == sa.select(tags.c.id)
-        .where(tags.c.tenant_id == members.c.tenant_id, tags.c.name == condition.tag)
-        .scalar_subquery(),
+        tags.c.tenant_id == members.c.tenant_id,
+        tags.c.id == member_tags.c.tag_id,
+        tags.c.name == condition.tag,
     )
     return has_tag if condition.op is Op.EQ else ~has_tag
 
