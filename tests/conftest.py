@@ -157,6 +157,9 @@ def test_settings(db_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 @pytest.fixture
 def server(db: Database, db_url: str) -> Iterator[LiveServer]:
     """The app on a live port, over the same database as ``db`` (worker running)."""

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
     tcid_cookie: str = Field("TCID", description="cookie holding the visitor id for look-ups")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body")
+    max_upload_bytes: int = Field(
+        1024 * 1024 * 1024, ge=1024, description="largest CSV upload (paths ending in /imports)"
+    )
+    auth_failure_limit: int = Field(
+        20, ge=1, description="failed authentications per client per minute before 429"
+    )
     secret_key: str | None = Field(
         None, description="key sealing site tokens at rest; default: a file beside the database"
     )

@@ -11,7 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from ...storage.db import Database
 from ...storage.tenants import authenticate
 from ..deps import get_db
-from .errors import auth_failed
+from ..ratelimit import FailureLimiter
+from .errors import AUTH_FAILED, EngageLabError, auth_failed
 
 
 def _credentials(header: str | None) -> tuple[str, str] | None:
@@ -33,12 +34,32 @@ def _check(db: Database, user: str, key: str) -> int | None:
         return authenticate(conn, user, key)
 
 
+class TooManyFailures(EngageLabError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429, AUTH_FAILED, f"too many failed authentications, retry in {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
+def _client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 async def current_tenant(request: Request, db: Database = Depends(get_db)) -> int:
-    """The tenant behind the request's Basic credentials; 401 with code 30000 otherwise."""
+    """The tenant behind the request's Basic credentials; 401 with code 30000 otherwise.
+
+    Repeated failures from one client answer 429 with Retry-After, even for a right key,
+    so that guessing cannot continue at full speed.
+    """
+    limiter: FailureLimiter = request.app.state.auth_limiter
+    client = _client_key(request)
+    retry_after = limiter.retry_after(client)
+    if retry_after:
+        raise TooManyFailures(retry_after)
     credentials = _credentials(request.headers.get("authorization"))
-    if credentials is None:
-        raise auth_failed()
-    tenant_id = await run_in_threadpool(_check, db, *credentials)
+    tenant_id = None if credentials is None else await run_in_threadpool(_check, db, *credentials)
     if tenant_id is None:
+        limiter.record_failure(client)
         raise auth_failed()
     return tenant_id

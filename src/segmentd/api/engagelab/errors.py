@@ -42,13 +42,18 @@ def auth_failed() -> EngageLabError:
 
 
 def error_response(status: int, code: int, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="segmentd"'} if code == AUTH_FAILED else None
+    unauthenticated = code == AUTH_FAILED and status == 401
+    headers = {"WWW-Authenticate": 'Basic realm="segmentd"'} if unauthenticated else None
     return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
 
 
 async def handle_engagelab_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EngageLabError)
-    return error_response(exc.status, exc.code, exc.message)
+    response = error_response(exc.status, exc.code, exc.message)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -74,4 +79,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Validation failed (code 30035)"},
     401: {"model": ErrorBody, "description": "Authentication failed (code 30000)"},
     404: {"model": ErrorBody, "description": "Not found (code 30036)"},
+    413: {"model": ErrorBody, "description": "Request body too large (code 30035)"},
+    429: {"model": ErrorBody, "description": "Too many failed authentications (code 30000)"},
 }
