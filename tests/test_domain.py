@@ -230,3 +230,12 @@ def test_relations() -> None:
     paris_20 = contact(City="Paris", Age=20.0)
     assert matches(cond(item("City", "==", "Paris"), item("Age", ">", "30"), relation="or"), paris_20)
     assert not matches(cond(item("City", "==", "Paris"), item("Age", ">", "30")), paris_20)
+
+
+def test_nesting_depth_is_bounded() -> None:
+    raw: dict[str, Any] = cond(item("Age", ">", "1"))
+    for _ in range(10):
+        raw = cond(raw)
+    with pytest.raises(DomainValidationError) as caught:
+        parse_condition(raw, CATALOG, SegmentType.BY_FIELD, TZ, allow_nesting=True)
+    assert "nest at most" in caught.value.message

@@ -23,6 +23,7 @@ from .operators import (
 )
 
 MAX_CONDITIONS = 10
+MAX_DEPTH = 4  # nested groups (native API only); bounds recursion on hostile input
 TAG_FIELD = "tag"
 CAMPAIGN_FIELD = "campaign"
 
@@ -46,7 +47,7 @@ def parse_condition(
     path: str = "condition",
 ) -> Condition:
     """Validate ``raw`` and return its typed tree; raise DomainValidationError on the first fault."""
-    condition = _parse_group(raw, catalog, segment_type, tz, allow_nesting, path)
+    condition = _parse_group(raw, catalog, segment_type, tz, allow_nesting, path, 1)
     if len(leaves(condition)) > MAX_CONDITIONS:
         raise DomainValidationError(
             f"{path}.items", f"at most {MAX_CONDITIONS} conditions are supported"
@@ -55,8 +56,16 @@ def parse_condition(
 
 
 def _parse_group(
-    raw: Any, catalog: Catalog, segment_type: SegmentType, tz: timezone, nest: bool, path: str
+    raw: Any,
+    catalog: Catalog,
+    segment_type: SegmentType,
+    tz: timezone,
+    nest: bool,
+    path: str,
+    depth: int,
 ) -> Group:
+    if depth > MAX_DEPTH:
+        raise DomainValidationError(path, f"groups nest at most {MAX_DEPTH} deep")
     if not isinstance(raw, dict):
         raise DomainValidationError(path, "condition must be an object with relation and items")
     relation = raw.get("relation")
@@ -71,7 +80,8 @@ def _parse_group(
     for index, item in enumerate(items):
         item_path = f"{path}.items[{index}]"
         if nest and isinstance(item, dict) and "items" in item:
-            parsed.append(_parse_group(item, catalog, segment_type, tz, nest, item_path))
+            group = _parse_group(item, catalog, segment_type, tz, nest, item_path, depth + 1)
+            parsed.append(group)
         else:
             parsed.append(_parse_item(item, catalog, segment_type, tz, item_path))
     return Group(Relation(relation), tuple(parsed))

@@ -1,0 +1,59 @@
+"""Fuzzing the condition parser: any JSON either parses or fails with DomainValidationError."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from segmentd.domain.errors import DomainValidationError
+from segmentd.domain.fields import Catalog, CampaignStatus, FieldDef, FieldType
+from segmentd.domain.validation import SegmentType, parse_condition
+
+CATALOG = Catalog.build(
+    [
+        FieldDef("Age", FieldType.NUMBER, slot=1),
+        FieldDef("Plan", FieldType.DROPDOWN, options=("a",), slot=2),
+        FieldDef("D", FieldType.DATE, format="DD/MM/YYYY", slot=3),
+        FieldDef("B", FieldType.BIRTHDAY, slot=4),
+    ],
+    tags=["vip"],
+    campaigns={1: CampaignStatus.SENDING},
+)
+TZ = timezone(timedelta(hours=8))
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+field_names = st.sampled_from(["Age", "age", "Plan", "D", "B", "Email", "CreateTime", "tag",
+                               "campaign", "nope", ""])
+ops = st.sampled_from(["==", "!=", ">", ">=", "<", "<=", "contain", "does not contain", "~", ""])
+plausible_items = st.fixed_dictionaries(
+    {"field_name": field_names | json_values, "op": ops | json_values, "value": st.text(max_size=12)
+     | json_values},
+    optional={"campaign_id": st.integers(-2, 3) | json_values},
+)
+plausible = st.fixed_dictionaries(
+    {"relation": st.sampled_from(["and", "or", "AND", ""]) | json_values,
+     "items": st.lists(plausible_items | json_values, max_size=12) | json_values}
+)
+
+
+def _parse_or_reject(raw: Any, segment_type: SegmentType, nesting: bool) -> None:
+    try:
+        parse_condition(raw, CATALOG, segment_type, TZ, allow_nesting=nesting)
+    except DomainValidationError as error:
+        assert error.message
+        assert str(error).startswith("[condition")
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=json_values | plausible, segment_type=st.sampled_from(SegmentType), nesting=st.booleans())
+def test_parser_never_fails_otherwise(raw: Any, segment_type: SegmentType, nesting: bool) -> None:
+    _parse_or_reject(raw, segment_type, nesting)
