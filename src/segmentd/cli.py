@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 from rich.console import Console
 
@@ -15,7 +17,9 @@ app.add_typer(credentials_app, name="credentials")
 console = Console()
 
 DatabaseOption = typer.Option(
-    None, "--database", help="Database URL (default: $SEGMENTD_DATABASE_URL or sqlite:///./segmentd.db)"
+    None,
+    "--database",
+    help="Database URL (default: $SEGMENTD_DATABASE_URL or sqlite:///./segmentd.db)",
 )
 
 
@@ -37,7 +41,11 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     database: str | None = DatabaseOption,
-    worker: bool = typer.Option(True, help="Run the build worker inside the server"),
+    worker: bool | None = typer.Option(
+        None,
+        "--worker/--no-worker",
+        help="Run the build worker inside the server (default: $SEGMENTD_WORKER, else yes)",
+    ),
     demo: bool = typer.Option(False, help="Load the demo data set and print its credentials"),
 ) -> None:
     """Serve both APIs (and, by default, run the build worker)."""
@@ -45,14 +53,17 @@ def serve(
 
     from .api.app import create_app
 
-    settings = load_settings(database).model_copy(update={"worker": worker})
+    settings = load_settings(database)
+    if worker is not None:
+        settings = settings.model_copy(update={"worker": worker})
     if demo:
         from .demo import load_demo
 
         db = open_database(settings)
         user, key = load_demo(db)
         db.dispose()
-        console.print(f"[bold]Demo credentials[/bold] api_user=[green]{user}[/green] api_key=[green]{key}[/green]")
+        console.print("[bold]Demo credentials[/bold]")
+        console.print(f"api_user=[green]{user}[/green] api_key=[green]{key}[/green]")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
@@ -77,6 +88,48 @@ def credentials_create(
     console.print(f"api_user={user}")
     console.print(f"api_key={key}")
     console.print("[dim]Keep the key now: only its hash is stored.[/dim]")
+
+
+# --- Commanders Act sites (issue #3) ---
+site_app = typer.Typer(help="Commanders Act sites (lists) and their tokens.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
+
+
+@site_app.command("token")
+def site_token(
+    site: int = typer.Option(..., "--site", help="Site id (a list id)"),
+    rotate: bool = typer.Option(False, "--rotate", help="Replace the token with a new one"),
+    database: str | None = DatabaseOption,
+) -> None:
+    """Print a site's token (created on first use), or rotate it."""
+    from .secrets import SealError, token_keys
+    from .storage.sites import get_site, read_token, rotate_token
+
+    settings = load_settings(database)
+    keys = token_keys(settings)
+    db = open_database(settings)
+    try:
+        with db.write() as conn:
+            found = get_site(conn, site)
+            if found is None:
+                console.print(f"[red]No site {site}.[/red]")
+                raise typer.Exit(1)
+            token = rotate_token(conn, found, keys) if rotate else read_token(conn, found, keys)
+    except SealError as exc:
+        console.print(f"[red]{exc}.[/red] Run again with --rotate to issue a new token.")
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    print(token)
+
+
+# --- end Commanders Act sites ---
+
+# --- CSV imports (issue #4): owned by segmentd.imports.cli ---
+from .imports.cli import import_app  # noqa: E402
+
+app.add_typer(import_app, name="import")
+# --- end CSV imports ---
 
 
 def main() -> None:

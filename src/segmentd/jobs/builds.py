@@ -1,0 +1,419 @@
+"""Durable segment builds: a build is a ``build_jobs`` row, claimed with a lease, done in chunks.
+
+Each step is one transaction and is safe to repeat. A chunk rewrites the members of one id range
+(cursor, hi] for the job's generation, then moves the cursor: ``cursor`` always means "every
+member with id <= cursor is done for this generation", which real-time updates rely on. The
+last step publishes the generation in the same transaction that checks the lease, so readers
+switch from the previous complete membership to the new one at once, and a job that was
+superseded (a newer enqueue) can never publish.
+
+Lock order on PostgreSQL is segment row, then job row, everywhere (enqueue, chunks, publish),
+so builds never deadlock with segment updates. Claiming locks only the job row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from enum import Enum, IntEnum, StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from ..domain.conditions import Condition
+from ..domain.errors import DomainValidationError
+from ..domain.validation import SegmentType, parse_condition
+from ..settings import Settings
+from ..storage.catalog import load_catalog
+from ..storage.compiler import compile_condition
+from ..storage.db import Database
+from ..storage.schema import build_jobs, members, segment_exclusions, segment_members, segments
+from ..timefmt import now
+
+log = logging.getLogger("segmentd.jobs")
+
+# A job claimed this many times without finishing fails rather than looping forever.
+MAX_ATTEMPTS = 5
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+class SegmentStatus(IntEnum):
+    """EngageLab's segment status numbers."""
+
+    FAILED = -1
+    BUILDING = 1
+    COMPLETE = 2
+
+
+class Step(Enum):
+    """What one step of a build left behind."""
+
+    PROGRESS = "progress"  # a chunk was committed; more remain
+    DONE = "done"  # the generation is published
+    FAILED = "failed"  # the job and its segment failed; the old membership stays
+    LOST = "lost"  # the lease is no longer ours (superseded, reclaimed or segment deleted)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker holds the lease on."""
+
+    job_id: int
+    tenant_id: int
+    segment_id: str
+    generation: int
+    owner: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk of a job needs: the list to scan and the parsed condition."""
+
+    list_id: int
+    condition: Condition
+
+
+# ---------------------------------------------------------------------------------------------
+# Enqueue and claim
+
+
+def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
+    """Queue a fresh build of a segment, superseding any build of it still queued or running.
+
+    Call inside the write transaction that created the segment or changed its condition.
+    """
+    marked = conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == tenant_id, segments.c.id == segment_id)
+        .values(status=SegmentStatus.BUILDING, percent=0, error=None, updated_at=now())
+    )
+    if marked.rowcount == 0:
+        raise LookupError(f"segment {segment_id} of tenant {tenant_id} does not exist")
+    jobs = build_jobs.c
+    conn.execute(
+        sa.update(build_jobs)
+        .where(
+            jobs.tenant_id == tenant_id,
+            jobs.segment_id == segment_id,
+            jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
+        )
+        .values(state=JobState.SUPERSEDED, lease_expires_at=None, updated_at=now())
+    )
+    conn.execute(
+        sa.insert(build_jobs).values(
+            tenant_id=tenant_id,
+            segment_id=segment_id,
+            generation=_next_generation(conn, tenant_id, segment_id),
+            state=JobState.QUEUED,
+            created_at=now(),
+            updated_at=now(),
+        )
+    )
+
+
+def _next_generation(conn: Connection, tenant_id: int, segment_id: str) -> int:
+    """One above every generation the segment ever published or any job of it ever used."""
+    published = conn.execute(
+        sa.select(segments.c.generation).where(
+            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
+        )
+    ).scalar_one()
+    used = conn.execute(
+        sa.select(sa.func.max(build_jobs.c.generation)).where(
+            build_jobs.c.tenant_id == tenant_id, build_jobs.c.segment_id == segment_id
+        )
+    ).scalar_one()
+    return max(int(published), int(used or 0)) + 1
+
+
+def claim_job(db: Database, owner: str, lease_seconds: float) -> Claim | None:
+    """Take the oldest queued job, or a running one whose worker's lease ran out."""
+    jobs = build_jobs.c
+    with db.write() as conn:
+        clock = time.time()
+        claimable = sa.or_(
+            jobs.state == JobState.QUEUED,
+            sa.and_(jobs.state == JobState.RUNNING, jobs.lease_expires_at < clock),
+        )
+        # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite has one writer anyway.
+        row = conn.execute(
+            sa.select(build_jobs)
+            .where(claimable)
+            .order_by(jobs.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        conn.execute(
+            sa.update(build_jobs)
+            .where(jobs.id == row.id)
+            .values(
+                state=JobState.RUNNING,
+                lease_owner=owner,
+                lease_expires_at=clock + lease_seconds,
+                attempts=row.attempts + 1,
+                updated_at=now(),
+            )
+        )
+    return Claim(row.id, row.tenant_id, row.segment_id, row.generation, owner, row.attempts + 1)
+
+
+def release(db: Database, claim: Claim) -> None:
+    """Hand a job back untouched by this attempt (graceful stop): it resumes from its cursor."""
+    with db.write() as conn:
+        conn.execute(
+            _ours(claim).values(
+                state=JobState.QUEUED,
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=build_jobs.c.attempts - 1,
+                updated_at=now(),
+            )
+        )
+
+
+def abandon(db: Database, claim: Claim, error: str) -> None:
+    """Give up this attempt after an unexpected error: any worker may retry at once."""
+    with db.write() as conn:
+        conn.execute(_ours(claim).values(lease_expires_at=0, error=error, updated_at=now()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The build steps, one transaction each
+
+
+def prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
+    """Parse the segment's condition against today's catalog and count the work left."""
+    with db.write() as conn:
+        segment = _lock_and_extend(conn, claim, settings.lease_seconds)
+        if segment is None:
+            return Step.LOST
+        if claim.attempt > MAX_ATTEMPTS:
+            last_error = _job(conn, claim).error or "no error recorded"
+            _fail(conn, claim, f"build failed after {MAX_ATTEMPTS} attempts: {last_error}")
+            return Step.FAILED
+        try:
+            condition = _parse(conn, settings, claim, segment)
+        except DomainValidationError as exc:
+            _fail(conn, claim, f"the condition no longer validates: {exc}")
+            return Step.FAILED
+        job = _job(conn, claim)
+        total = job.processed + _members_after(conn, claim, segment.list_id, job.cursor)
+        conn.execute(_ours(claim).values(total=total))
+    return Plan(int(segment.list_id), condition)
+
+
+def run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Step:
+    """Build the next id range of members and save progress; publish when none are left."""
+    with db.write() as conn:
+        segment = _lock_and_extend(conn, claim, settings.lease_seconds)
+        if segment is None:
+            return Step.LOST
+        job = _job(conn, claim)
+        hi, count = _next_range(conn, claim, plan, job.cursor, settings.build_chunk_size)
+        if count:
+            _fill_range(conn, claim, plan, job.cursor, hi)
+            processed = job.processed + count
+            conn.execute(_ours(claim).values(cursor=hi, processed=processed))
+            _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
+        if count == settings.build_chunk_size:
+            return Step.PROGRESS
+        # Fewer than a full chunk: no member is left past the cursor as of this transaction.
+        _publish(conn, claim)
+        return Step.DONE
+
+
+def _lock_and_extend(conn: Connection, claim: Claim, lease_seconds: float) -> Row[tuple] | None:
+    """Lock the segment row, then renew the lease. None when the job is no longer ours."""
+    segment = conn.execute(
+        sa.select(segments)
+        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
+        .with_for_update()
+    ).first()
+    renewed = conn.execute(
+        _ours(claim).values(lease_expires_at=time.time() + lease_seconds, updated_at=now())
+    )
+    if renewed.rowcount == 0:
+        return None
+    if segment is None:
+        _retire_deleted(conn, claim)
+        return None
+    return segment
+
+
+def _ours(claim: Claim) -> sa.Update:
+    """An UPDATE of the claimed job that matches only while this worker holds it."""
+    jobs = build_jobs.c
+    return sa.update(build_jobs).where(
+        jobs.id == claim.job_id,
+        jobs.lease_owner == claim.owner,
+        jobs.state == JobState.RUNNING,
+    )
+
+
+def _job(conn: Connection, claim: Claim) -> Row[tuple]:
+    return conn.execute(sa.select(build_jobs).where(build_jobs.c.id == claim.job_id)).one()
+
+
+def _parse(conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple]) -> Condition:
+    catalog = load_catalog(conn, claim.tenant_id)
+    try:
+        raw = json.loads(segment.condition)
+    except ValueError:
+        raise DomainValidationError("condition", "the stored condition is not JSON") from None
+    # Stored conditions passed validation once; nesting is allowed if the API let it in.
+    return parse_condition(
+        raw, catalog, SegmentType(segment.segment_type), settings.tz, allow_nesting=True
+    )
+
+
+def _in_list(claim: Claim, list_id: int) -> list[sa.ColumnElement[bool]]:
+    return [members.c.tenant_id == claim.tenant_id, members.c.list_id == list_id]
+
+
+def _members_after(conn: Connection, claim: Claim, list_id: int, cursor: int) -> int:
+    count = sa.select(sa.func.count()).where(*_in_list(claim, list_id), members.c.id > cursor)
+    return int(conn.execute(count).scalar_one())
+
+
+def _next_range(
+    conn: Connection, claim: Claim, plan: Plan, cursor: int, size: int
+) -> tuple[int, int]:
+    """The upper id bound and the member count of the next chunk after ``cursor``."""
+    ids = (
+        sa.select(members.c.id)
+        .where(*_in_list(claim, plan.list_id), members.c.id > cursor)
+        .order_by(members.c.id)
+        .limit(size)
+        .subquery()
+    )
+    hi, count = conn.execute(
+        sa.select(sa.func.max(ids.c.id), sa.func.count()).select_from(ids)
+    ).one()
+    return int(hi or cursor), int(count)
+
+
+def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) -> None:
+    """Replace this generation's members in (lo, hi]: running it twice gives the same rows."""
+    sm = segment_members.c
+    conn.execute(
+        sa.delete(segment_members).where(
+            *_generation_rows(claim, claim.generation), sm.member_id > lo, sm.member_id <= hi
+        )
+    )
+    excluded = sa.exists().where(
+        segment_exclusions.c.tenant_id == members.c.tenant_id,
+        segment_exclusions.c.segment_id == claim.segment_id,
+        segment_exclusions.c.member_id == members.c.id,
+    )
+    matching = sa.select(
+        members.c.tenant_id,
+        sa.literal(claim.segment_id, sa.String(24)),
+        sa.literal(claim.generation, sa.BigInteger),
+        members.c.id,
+    ).where(
+        *_in_list(claim, plan.list_id),
+        members.c.id > lo,
+        members.c.id <= hi,
+        compile_condition(plan.condition),
+        ~excluded,
+    )
+    columns = ["tenant_id", "segment_id", "generation", "member_id"]
+    conn.execute(sa.insert(segment_members).from_select(columns, matching))
+
+
+def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[bool]]:
+    sm = segment_members.c
+    return [
+        sm.tenant_id == claim.tenant_id,
+        sm.segment_id == claim.segment_id,
+        sm.generation == generation,
+    ]
+
+
+def _percent(processed: int, total: int) -> int:
+    # 100 means published, so a build in progress shows at most 99.
+    return min(99, processed * 100 // total) if total else 0
+
+
+def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
+    conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
+        .values(percent=percent)
+    )
+
+
+def _publish(conn: Connection, claim: Claim) -> None:
+    """Swap the new generation in and drop every other one (the caller holds the lease)."""
+    total = conn.execute(
+        sa.select(sa.func.count()).where(*_generation_rows(claim, claim.generation))
+    ).scalar_one()
+    conn.execute(_ours(claim).values(state=JobState.DONE, lease_expires_at=None, error=None))
+    conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
+        .values(
+            generation=claim.generation,
+            member_total=total,
+            status=SegmentStatus.COMPLETE,
+            percent=100,
+            error=None,
+            built_at=now(),
+            updated_at=now(),
+        )
+    )
+    _drop_generations_except(conn, claim, claim.generation)
+    log.info(
+        "segment %s generation %s published with %s members (job %s)",
+        claim.segment_id,
+        claim.generation,
+        total,
+        claim.job_id,
+    )
+
+
+def _fail(conn: Connection, claim: Claim, error: str) -> None:
+    """Fail the job and mark the segment failed; its published membership stays readable."""
+    conn.execute(_ours(claim).values(state=JobState.FAILED, lease_expires_at=None, error=error))
+    published = conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
+        .values(status=SegmentStatus.FAILED, error=error, updated_at=now())
+        .returning(segments.c.generation)
+    ).scalar_one()
+    _drop_generations_except(conn, claim, int(published))
+    log.warning("build job %s of segment %s failed: %s", claim.job_id, claim.segment_id, error)
+
+
+def _retire_deleted(conn: Connection, claim: Claim) -> None:
+    """The segment is gone: the job can never publish, and its rows must not linger."""
+    conn.execute(
+        _ours(claim).values(
+            state=JobState.SUPERSEDED, lease_expires_at=None, error="segment deleted"
+        )
+    )
+    conn.execute(sa.delete(segment_members).where(*_generation_rows(claim, claim.generation)))
+
+
+def _drop_generations_except(conn: Connection, claim: Claim, keep: int) -> None:
+    """Rows of other generations are invisible to readers; delete them so they don't pile up."""
+    sm = segment_members.c
+    conn.execute(
+        sa.delete(segment_members).where(
+            sm.tenant_id == claim.tenant_id,
+            sm.segment_id == claim.segment_id,
+            sm.generation != keep,
+        )
+    )
