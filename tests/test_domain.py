@@ -239,3 +239,9 @@ def test_nesting_depth_is_bounded() -> None:
     with pytest.raises(DomainValidationError) as caught:
         parse_condition(raw, CATALOG, SegmentType.BY_FIELD, TZ, allow_nesting=True)
     assert "nest at most" in caught.value.message
+
+
+def test_nul_characters_are_refused_before_reaching_a_database() -> None:
+    with pytest.raises(DomainValidationError) as caught:
+        parse(cond(item("City", "contain", "a\x00")))
+    assert caught.value.path == "condition.items[0].value"

@@ -101,6 +101,8 @@ def _parse_item(
         )
     if not isinstance(value, str):
         raise DomainValidationError(f"{path}.value", "value is required and must be a string")
+    if "\x00" in value:
+        raise DomainValidationError(f"{path}.value", "value must not contain NUL characters")
     if segment_type is SegmentType.BY_CAMPAIGN:
         return _parse_campaign(raw, catalog, Op(op), value, path)
     if field_name == CAMPAIGN_FIELD:

@@ -1,0 +1,181 @@
+"""Request and response models of the EngageLab segments API, for OpenAPI and serialization.
+
+Request fields are typed ``Any`` on purpose: the endpoints and the domain check them, so clients
+get EngageLab's ``[path]:reason`` messages (code 30035) instead of pydantic's. ``WithJsonSchema``
+still documents the real shapes in ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from ...domain.operators import Activity, Op, Relation
+from ...domain.validation import MAX_CONDITIONS
+from ...jobs.builds import SegmentStatus
+from ...storage.segments import Segment
+from ...timefmt import SEGMENT_STYLE, format_time
+
+MAX_NAME_LENGTH = 48
+
+STATUS_DESCRIPTIONS: dict[int, str] = {
+    SegmentStatus.FAILED: "segmentation failed",
+    SegmentStatus.COMPLETE: "segmentation complete",
+}
+BUILDING_DESCRIPTION = "segmentation in progress, please do not use this segment to send emails"
+
+
+class ConditionItem(BaseModel):
+    """One filter. Type 1 (by campaign): field_name campaign, op ==, campaign_id required."""
+
+    campaign_id: int | None = Field(None, description="Campaign id (sending or completed)")
+    field_name: str = Field(description='A field name, "tag", or "campaign" (type 1)')
+    op: str = Field(description="Operator", json_schema_extra={"enum": [str(op) for op in Op]})
+    value: str = Field(
+        description="The value in the field's format, a tag name, or one of "
+        + ", ".join(str(a) for a in Activity)
+    )
+
+
+class Condition(BaseModel):
+    relation: str = Field(json_schema_extra={"enum": [str(r) for r in Relation]})
+    items: list[ConditionItem] = Field(min_length=1, max_length=MAX_CONDITIONS)
+
+
+_CONDITION_SCHEMA = {
+    "type": "object",
+    "required": ["relation", "items"],
+    "properties": {
+        "relation": {"type": "string", "enum": [str(r) for r in Relation]},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_CONDITIONS,
+            "items": ConditionItem.model_json_schema(),
+        },
+    },
+}
+LooseCondition = Annotated[Any, WithJsonSchema(_CONDITION_SCHEMA)]
+LooseName = Annotated[Any, WithJsonSchema({"type": "string", "maxLength": MAX_NAME_LENGTH})]
+LooseType = Annotated[Any, WithJsonSchema({"type": "integer", "enum": [0, 1]})]
+
+
+class SegmentCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"required": ["segment_name", "type", "condition"]})
+
+    segment_name: LooseName = Field(
+        None, description="1 to 48 characters, none of ^ ? + . * \\ [ ] ( )"
+    )
+    type: LooseType = Field(None, description="0: by field; 1: by campaign")
+    condition: LooseCondition = Field(None, description="The segment's condition")
+    list_id: Annotated[Any, WithJsonSchema({"type": "integer"})] = Field(
+        None, description="segmentd extension: the list to segment (default: the default list)"
+    )
+
+
+class SegmentUpdate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"required": ["type", "condition"]})
+
+    segment_name: LooseName = Field(None, description="New name (unchanged when absent)")
+    type: LooseType = Field(None, description="0: by field; 1: by campaign")
+    condition: LooseCondition = Field(None, description="The segment's condition")
+
+
+class MemberFilter(BaseModel):
+    condition: LooseCondition = Field(
+        None, description="Extra filter on fields and tags, as in a type 0 condition"
+    )
+
+
+class MemberIds(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"required": ["member_ids"]})
+
+    member_ids: Annotated[
+        Any, WithJsonSchema({"type": "array", "items": {"type": "string"}, "maxItems": 1000})
+    ] = Field(None, description="1 to 1000 member ids")
+
+
+class Process(BaseModel):
+    statusDesc: str  # EngageLab's spelling
+    complete: bool
+    percent: int
+
+    @classmethod
+    def of(cls, segment: Segment) -> Process:
+        complete = segment.status == SegmentStatus.COMPLETE
+        return cls(
+            statusDesc=STATUS_DESCRIPTIONS.get(segment.status, BUILDING_DESCRIPTION),
+            complete=complete,
+            percent=100 if complete else segment.percent,
+        )
+
+
+class SegmentOut(BaseModel):
+    segment_id: str
+    user_id: int
+    segment_name: str
+    relation: str
+    type: int
+    list_id: int
+    status: str = Field(description='"-1" failed, "1" building, "2" complete')
+    create_time: str
+    update_time: str
+    member_total: int
+    condition: Condition
+    process: Process
+
+    @classmethod
+    def of(cls, segment: Segment, tz: timezone) -> SegmentOut:
+        return cls(
+            segment_id=segment.id,
+            user_id=segment.tenant_id,
+            segment_name=segment.name,
+            relation=segment.condition["relation"],
+            type=segment.segment_type,
+            list_id=segment.list_id,
+            status=str(segment.status),
+            create_time=format_time(segment.created_at, tz, SEGMENT_STYLE) or "",
+            update_time=format_time(segment.updated_at, tz, SEGMENT_STYLE) or "",
+            member_total=segment.member_total,
+            condition=Condition.model_validate(segment.condition),
+            process=Process.of(segment),
+        )
+
+
+class SegmentResult(BaseModel):
+    result: SegmentOut
+
+
+class SegmentList(BaseModel):
+    result: list[SegmentOut]
+    total: int = Field(description="Segments matching the filters")
+    count: int = Field(description="Segments in this page")
+
+
+class ProcessResult(BaseModel):
+    result: Process
+
+
+class Count(BaseModel):
+    count: int
+
+
+class MemberOut(BaseModel):
+    id: str
+    list_id: int
+    email: str
+    phone: str | None
+    name: str | None
+    create_time: str
+    update_time: str
+    unsubscribe_time: str | None
+    fields: dict[str, str | None] = Field(description="Custom field values in their formats")
+    tag_ids: list[str]
+    tag_names: list[str]
+
+
+class MemberPage(BaseModel):
+    result: list[MemberOut]
+    total: int = Field(description="Members of the segment matching the filter")

@@ -1,0 +1,286 @@
+"""Segments: create, update, read, list, delete; page their members; remove members by hand.
+
+Readers only ever see the segment's published ``generation`` of ``segment_members``; a build
+fills the next generation beside it. Every function takes the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+
+from ..domain.operators import fold
+from ..ids import new_segment_id
+from ..jobs.builds import SegmentStatus, enqueue_build
+from ..timefmt import now
+from .compiler import ascii_lower
+from .schema import build_jobs, members, segment_exclusions, segment_members, segments
+
+LIKE_ESCAPE = "\\"
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    tenant_id: int
+    list_id: int
+    name: str
+    segment_type: int
+    condition: dict[str, Any]  # the normalized EngageLab wire form (domain.conditions.to_wire)
+    status: int
+    percent: int
+    generation: int
+    member_total: int
+    created_at: int
+    updated_at: int
+
+
+def _segment(row: sa.Row) -> Segment:
+    m = row._mapping
+    return Segment(
+        id=m["id"],
+        tenant_id=m["tenant_id"],
+        list_id=m["list_id"],
+        name=m["name"],
+        segment_type=m["segment_type"],
+        condition=json.loads(m["condition"]),
+        status=m["status"],
+        percent=m["percent"],
+        generation=m["generation"],
+        member_total=m["member_total"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def _mine(tenant_id: int, segment_id: str) -> ColumnElement[bool]:
+    if "\x00" in segment_id:
+        return sa.false()  # names no segment, and PostgreSQL refuses NUL in text
+    return sa.and_(segments.c.tenant_id == tenant_id, segments.c.id == segment_id)
+
+
+def create_segment(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    list_id: int,
+    name: str,
+    segment_type: int,
+    condition: dict[str, Any],
+) -> str:
+    """Insert a segment (status building) and enqueue its first build; return its id."""
+    segment_id, created = new_segment_id(), now()
+    conn.execute(
+        sa.insert(segments).values(
+            id=segment_id,
+            tenant_id=tenant_id,
+            list_id=list_id,
+            name=name,
+            segment_type=segment_type,
+            condition=json.dumps(condition),
+            status=SegmentStatus.BUILDING,
+            percent=0,
+            generation=0,
+            member_total=0,
+            created_at=created,
+            updated_at=created,
+        )
+    )
+    enqueue_build(conn, tenant_id, segment_id)
+    return segment_id
+
+
+def update_segment(
+    conn: Connection,
+    tenant_id: int,
+    segment_id: str,
+    *,
+    name: str | None,
+    segment_type: int,
+    condition: dict[str, Any],
+) -> bool:
+    """Save a new definition and enqueue a rebuild; False when the tenant has no such segment.
+
+    The published membership and its total stay readable until the rebuild swaps in
+    (``enqueue_build`` marks the segment building).
+    """
+    values: dict[str, Any] = {
+        "segment_type": segment_type,
+        "condition": json.dumps(condition),
+        "updated_at": now(),
+    }
+    if name is not None:
+        values["name"] = name
+    result = conn.execute(sa.update(segments).where(_mine(tenant_id, segment_id)).values(values))
+    if result.rowcount == 0:
+        return False
+    enqueue_build(conn, tenant_id, segment_id)
+    return True
+
+
+def get_segment(
+    conn: Connection, tenant_id: int, segment_id: str, *, for_update: bool = False
+) -> Segment | None:
+    query = sa.select(segments).where(_mine(tenant_id, segment_id))
+    if for_update:
+        query = query.with_for_update()  # PostgreSQL; SQLite writers are already serialized
+    row = conn.execute(query).first()
+    return _segment(row) if row else None
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere (its own wildcards escaped)."""
+    for special in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, LIKE_ESCAPE + special)
+    return f"%{text}%"
+
+
+def list_segments(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    name_contains: str | None = None,
+    segment_type: int | None = None,
+    offset: int = 0,
+    limit: int = 10,
+) -> tuple[list[Segment], int]:
+    """One page of the tenant's segments, newest first, and how many match in all.
+
+    ``name_contains`` matches case-insensitively (ASCII letters, as everywhere else).
+    """
+    filters: list[ColumnElement[bool]] = [segments.c.tenant_id == tenant_id]
+    if name_contains and "\x00" in name_contains:
+        filters.append(sa.false())  # no name holds NUL, and PostgreSQL refuses it in a pattern
+    elif name_contains:
+        pattern = like_contains(fold(name_contains))
+        filters.append(ascii_lower(segments.c.name).like(pattern, escape=LIKE_ESCAPE))
+    if segment_type is not None:
+        filters.append(segments.c.segment_type == segment_type)
+    total = conn.execute(sa.select(sa.func.count()).where(*filters)).scalar_one()
+    rows = conn.execute(
+        sa.select(segments)
+        .where(*filters)
+        .order_by(segments.c.created_at.desc(), segments.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [_segment(row) for row in rows], int(total)
+
+
+def delete_segment(conn: Connection, tenant_id: int, segment_id: str) -> bool:
+    """Delete a segment with its memberships, exclusions and build jobs."""
+    if conn.execute(sa.delete(segments).where(_mine(tenant_id, segment_id))).rowcount == 0:
+        return False
+    for table in (segment_members, segment_exclusions, build_jobs):
+        conn.execute(
+            sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.segment_id == segment_id)
+        )
+    return True
+
+
+def _published_rows(segment: Segment) -> ColumnElement[bool]:
+    """Rows of the generation published when the statement runs (a swap may have happened)."""
+    published = (
+        sa.select(segments.c.generation)
+        .where(_mine(segment.tenant_id, segment.id))
+        .scalar_subquery()
+    )
+    sm = segment_members.c
+    return sa.and_(
+        sm.tenant_id == segment.tenant_id, sm.segment_id == segment.id, sm.generation == published
+    )
+
+
+def member_page(
+    conn: Connection,
+    segment: Segment,
+    *,
+    where: ColumnElement[bool] | None = None,
+    offset: int = 0,
+    limit: int = 10,
+) -> tuple[list[int], int]:
+    """Ids of one page of the published members (by id) that satisfy ``where``, and their count.
+
+    ``where`` is a boolean over ``members`` (``storage.compiler.compile_condition``).
+    """
+    sm = segment_members.c
+    query = (
+        sa.select(members.c.id)
+        .select_from(
+            segment_members.join(
+                members, sa.and_(members.c.tenant_id == sm.tenant_id, members.c.id == sm.member_id)
+            )
+        )
+        .where(_published_rows(segment))
+    )
+    if where is not None:
+        query = query.where(where)
+    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    ids = conn.execute(query.order_by(members.c.id).offset(offset).limit(limit)).scalars()
+    return [int(member_id) for member_id in ids], int(total)
+
+
+def remove_members(
+    conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]
+) -> int | None:
+    """Take members out of a segment for good; return how many left the published membership.
+
+    Ids that are members of the segment's list are recorded as exclusions, so later builds
+    leave them out; rows of every generation go, including a build's generation being filled.
+    None when the tenant has no such segment.
+    """
+    segment = get_segment(conn, tenant_id, segment_id, for_update=True)
+    if segment is None:
+        return None
+    ids = sorted(set(member_ids))
+    if not ids:
+        return 0
+    _exclude(conn, segment, ids)
+    sm = segment_members.c
+    mine = sa.and_(sm.tenant_id == tenant_id, sm.segment_id == segment_id, sm.member_id.in_(ids))
+    removed = int(
+        conn.execute(
+            sa.select(sa.func.count()).where(mine, sm.generation == segment.generation)
+        ).scalar_one()
+    )
+    conn.execute(sa.delete(segment_members).where(mine))
+    if removed:
+        conn.execute(
+            sa.update(segments)
+            .where(_mine(tenant_id, segment_id))
+            .values(member_total=segments.c.member_total - removed)
+        )
+    return removed
+
+
+def _exclude(conn: Connection, segment: Segment, ids: list[int]) -> None:
+    listed = conn.execute(
+        sa.select(members.c.id).where(
+            members.c.tenant_id == segment.tenant_id,
+            members.c.list_id == segment.list_id,
+            members.c.id.in_(ids),
+        )
+    ).scalars()
+    ex = segment_exclusions.c
+    already = set(
+        conn.execute(
+            sa.select(ex.member_id).where(
+                ex.tenant_id == segment.tenant_id,
+                ex.segment_id == segment.id,
+                ex.member_id.in_(ids),
+            )
+        ).scalars()
+    )
+    rows = [
+        {"tenant_id": segment.tenant_id, "segment_id": segment.id, "member_id": member_id}
+        for member_id in listed
+        if member_id not in already
+    ]
+    if rows:
+        conn.execute(sa.insert(segment_exclusions), rows)

@@ -1,0 +1,203 @@
+"""Small direct-SQL helpers that put test data into a Database (no API, no validation).
+
+Each helper runs its own write transaction and returns the new row's id (or FieldDef).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from segmentd.domain.emails import email_domain, email_key
+from segmentd.domain.fields import CampaignStatus, FieldDef, FieldType
+from segmentd.domain.values import parse_field_value
+from segmentd.storage.catalog import custom_fields
+from segmentd.storage.compiler import field_column
+from segmentd.storage.db import Database
+from segmentd.storage.schema import (
+    SLOTS,
+    campaign_activity,
+    campaigns,
+    fields,
+    lists,
+    member_tags,
+    members,
+    tags,
+)
+from segmentd.storage.tenants import default_list_id
+from segmentd.timefmt import now
+
+
+def add_field(
+    db: Database,
+    tenant_id: int,
+    name: str,
+    field_type: FieldType = FieldType.TEXT,
+    *,
+    format: str | None = None,
+    options: Sequence[str] = (),
+    visible: bool = True,
+) -> FieldDef:
+    """A custom field in the tenant's first free slot."""
+    with db.write() as conn:
+        used = set(
+            conn.execute(sa.select(fields.c.slot).where(fields.c.tenant_id == tenant_id)).scalars()
+        )
+        slot = next(s for s in SLOTS if s not in used)
+        field_id = conn.execute(
+            sa.insert(fields)
+            .values(
+                tenant_id=tenant_id,
+                name=name,
+                name_key=name.casefold(),
+                field_type=int(field_type),
+                format=format,
+                options=json.dumps(list(options)) if options else None,
+                visible=visible,
+                slot=slot,
+                created_at=now(),
+            )
+            .returning(fields.c.id)
+        ).scalar_one()
+    return FieldDef(
+        name, FieldType(field_type), format, tuple(options), slot, visible=visible, id=field_id
+    )
+
+
+def _tag_id(conn: Connection, tenant_id: int, name: str) -> int:
+    found = conn.execute(
+        sa.select(tags.c.id).where(tags.c.tenant_id == tenant_id, tags.c.name == name)
+    ).scalar()
+    if found is not None:
+        return int(found)
+    return int(
+        conn.execute(
+            sa.insert(tags)
+            .values(tenant_id=tenant_id, name=name, created_at=now())
+            .returning(tags.c.id)
+        ).scalar_one()
+    )
+
+
+def add_tag(db: Database, tenant_id: int, name: str) -> int:
+    with db.write() as conn:
+        return _tag_id(conn, tenant_id, name)
+
+
+def add_list(db: Database, tenant_id: int, name: str = "Another list") -> int:
+    with db.write() as conn:
+        return int(
+            conn.execute(
+                sa.insert(lists)
+                .values(tenant_id=tenant_id, name=name, is_default=False, created_at=now())
+                .returning(lists.c.id)
+            ).scalar_one()
+        )
+
+
+def add_member(
+    db: Database,
+    tenant_id: int,
+    email: str,
+    *,
+    name: str | None = None,
+    phone: str | None = None,
+    values: Mapping[str, str] | None = None,
+    tags: Sequence[str] = (),
+    list_id: int | None = None,
+    created_at: int | None = None,
+    updated_at: int | None = None,
+    unsubscribed_at: int | None = None,
+    tcid: str | None = None,
+) -> int:
+    """A member; ``values`` are client strings by custom field name, ``tags`` tag names."""
+    with db.write() as conn:
+        by_key = {field.key: field for field in custom_fields(conn, tenant_id)}
+        slots = {}
+        for field_name, text in (values or {}).items():
+            field = by_key[field_name.casefold()]
+            slots[field_column(field).name] = parse_field_value(field, text)
+        created = now() if created_at is None else created_at
+        member_id = int(
+            conn.execute(
+                sa.insert(members)
+                .values(
+                    tenant_id=tenant_id,
+                    list_id=list_id or default_list_id(conn, tenant_id),
+                    email=email,
+                    email_key=email_key(email),
+                    domain=email_domain(email),
+                    name=name,
+                    phone=phone,
+                    tcid=tcid,
+                    created_at=created,
+                    updated_at=created if updated_at is None else updated_at,
+                    unsubscribed_at=unsubscribed_at,
+                    **slots,
+                )
+                .returning(members.c.id)
+            ).scalar_one()
+        )
+        for tag in tags:
+            conn.execute(
+                sa.insert(member_tags).values(
+                    tenant_id=tenant_id, member_id=member_id, tag_id=_tag_id(conn, tenant_id, tag)
+                )
+            )
+    return member_id
+
+
+def add_campaign(
+    db: Database,
+    tenant_id: int,
+    status: CampaignStatus | str = CampaignStatus.COMPLETED,
+    *,
+    name: str = "Campaign",
+    list_id: int | None = None,
+) -> int:
+    with db.write() as conn:
+        return int(
+            conn.execute(
+                sa.insert(campaigns)
+                .values(
+                    tenant_id=tenant_id,
+                    list_id=list_id,
+                    name=name,
+                    status=str(status),
+                    created_at=now(),
+                    updated_at=now(),
+                )
+                .returning(campaigns.c.id)
+            ).scalar_one()
+        )
+
+
+def add_activity(
+    db: Database,
+    tenant_id: int,
+    campaign_id: int,
+    member_id: int,
+    *,
+    sent: bool = True,
+    opened: bool = False,
+    clicked: bool = False,
+    at: int | None = None,
+) -> None:
+    """One campaign_activity row, keeping click => open => sent as ingestion does."""
+    when = now() if at is None else at
+    opened = opened or clicked
+    sent = sent or opened
+    with db.write() as conn:
+        conn.execute(
+            sa.insert(campaign_activity).values(
+                tenant_id=tenant_id,
+                campaign_id=campaign_id,
+                member_id=member_id,
+                sent_at=when if sent else None,
+                opened_at=when if opened else None,
+                clicked_at=when if clicked else None,
+            )
+        )
