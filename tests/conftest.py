@@ -70,14 +70,47 @@ def _fresh_postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _postgres_session_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the session; tests empty it rather than recreate it."""
+    _require_postgres()
+    for url in _fresh_postgres_url():
+        database = Database(url)
+        database.migrate()
+        database.dispose()
+        yield url
+
+
+def _empty_postgres(url: str) -> None:
+    # DELETE, not TRUNCATE: on tables this small it avoids new files and fsyncs per table.
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        for name in tables:
+            conn.execute(sa.text(f'DELETE FROM "{name}"'))
+        sequences = conn.execute(
+            sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        ).scalars()
+        for name in sequences:
+            conn.execute(sa.text(f'ALTER SEQUENCE "{name}" RESTART'))
+    engine.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A fresh, empty database URL: a SQLite file, then a new PostgreSQL database."""
+    """An empty, migrated database URL: a new SQLite file, or the session's PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'segmentd.db'}"
         return
     _require_postgres()
-    yield from _fresh_postgres_url()
+    url = request.getfixturevalue("_postgres_session_url")
+    _empty_postgres(url)
+    yield url
 
 
 @pytest.fixture
