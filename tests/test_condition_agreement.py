@@ -8,7 +8,7 @@ those the evaluator accepts, both on the generated contacts and on contacts load
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.evaluator import CampaignActivity, Contact, evaluate
-from segmentd.domain.fields import Catalog, CampaignStatus, FieldDef, FieldType
+from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.storage import schema
 from segmentd.storage.compiler import compile_condition, field_column
@@ -114,8 +114,23 @@ def _date_text(day_number: int) -> str:
 
 
 def _field_leaf(draw: st.DrawFn) -> dict[str, str]:
-    field = draw(st.sampled_from(["Age", "City", "Plan", "Signup", "Birthday", "Email", "Name",
-                                  "Domain", "CreateTime", "UnsubscribeTime", "tag"]))
+    field = draw(
+        st.sampled_from(
+            [
+                "Age",
+                "City",
+                "Plan",
+                "Signup",
+                "Birthday",
+                "Email",
+                "Name",
+                "Domain",
+                "CreateTime",
+                "UnsubscribeTime",
+                "tag",
+            ]
+        )
+    )
     ordering = ["==", "!=", ">", ">=", "<", "<="]
     textual = ["==", "!=", "contain", "does not contain"]
     if field == "Age":
@@ -129,7 +144,10 @@ def _field_leaf(draw: st.DrawFn) -> dict[str, str]:
         day = (DAY0 + timedelta(days=draw(st.integers(-2, 3)))).strftime("%Y-%m-%d")
         op, value = draw(st.sampled_from(ordering)), day
     elif field == "Plan":
-        op, value = draw(st.sampled_from(["==", "!="])), draw(st.sampled_from(["Free", "Pro", "pro"]))
+        op, value = (
+            draw(st.sampled_from(["==", "!="])),
+            draw(st.sampled_from(["Free", "Pro", "pro"])),
+        )
     elif field == "tag":
         op, value = draw(st.sampled_from(["==", "!="])), draw(st.sampled_from(TAGS))
     else:
@@ -155,7 +173,10 @@ campaign_groups = st.builds(
     st.lists(
         st.builds(
             lambda campaign_id, value: {
-                "field_name": "campaign", "op": "==", "value": value, "campaign_id": campaign_id
+                "field_name": "campaign",
+                "op": "==",
+                "value": value,
+                "campaign_id": campaign_id,
             },
             st.sampled_from(list(CAMPAIGNS)),
             st.sampled_from(["sent", "open", "click", "unopen", "unclick", "notsent"]),
@@ -170,32 +191,60 @@ def _store(db: Database, tenant: Tenant, members: list[Member]) -> dict[str, int
     """Replace the tenant's data with ``members``; return their ids by email."""
     now = int(DAY0.timestamp())
     with db.write() as conn:
-        for table in (schema.campaign_activity, schema.member_tags, schema.members, schema.tags,
-                      schema.fields, schema.campaigns):
+        for table in (
+            schema.campaign_activity,
+            schema.member_tags,
+            schema.members,
+            schema.tags,
+            schema.fields,
+            schema.campaigns,
+        ):
             conn.execute(sa.delete(table).where(table.c.tenant_id == tenant.id))
         for field in CUSTOM:
-            conn.execute(sa.insert(schema.fields).values(
-                tenant_id=tenant.id, name=field.name, name_key=field.key,
-                field_type=int(field.type), format=field.format,
-                options=None if not field.options else __import__("json").dumps(field.options),
-                visible=True, slot=field.slot, created_at=now))
+            conn.execute(
+                sa.insert(schema.fields).values(
+                    tenant_id=tenant.id,
+                    name=field.name,
+                    name_key=field.key,
+                    field_type=int(field.type),
+                    format=field.format,
+                    options=None if not field.options else __import__("json").dumps(field.options),
+                    visible=True,
+                    slot=field.slot,
+                    created_at=now,
+                )
+            )
         tag_ids = {
-            name: conn.execute(sa.insert(schema.tags).values(
-                tenant_id=tenant.id, name=name, created_at=now).returning(schema.tags.c.id)
+            name: conn.execute(
+                sa.insert(schema.tags)
+                .values(tenant_id=tenant.id, name=name, created_at=now)
+                .returning(schema.tags.c.id)
             ).scalar_one()
             for name in TAGS
         }
         for campaign_id, status in CAMPAIGNS.items():
-            conn.execute(sa.insert(schema.campaigns).values(
-                id=campaign_id + 1000 * tenant.id, tenant_id=tenant.id, name=f"c{campaign_id}",
-                status=str(status), created_at=now, updated_at=now))
+            conn.execute(
+                sa.insert(schema.campaigns).values(
+                    id=campaign_id + 1000 * tenant.id,
+                    tenant_id=tenant.id,
+                    name=f"c{campaign_id}",
+                    status=str(status),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         ids = {}
         for member in members:
             row: dict[str, Any] = {
-                "tenant_id": tenant.id, "list_id": 1, "email": member.email,
-                "email_key": email_key(member.email), "domain": email_domain(member.email),
-                "name": member.name, "created_at": member.created_at,
-                "updated_at": member.created_at, "unsubscribed_at": member.unsubscribed_at,
+                "tenant_id": tenant.id,
+                "list_id": 1,
+                "email": member.email,
+                "email_key": email_key(member.email),
+                "domain": email_domain(member.email),
+                "name": member.name,
+                "created_at": member.created_at,
+                "updated_at": member.created_at,
+                "unsubscribed_at": member.unsubscribed_at,
             }
             for field in CUSTOM:
                 row[field_column(field).name] = member.values.get(field.name)
@@ -204,14 +253,22 @@ def _store(db: Database, tenant: Tenant, members: list[Member]) -> dict[str, int
             ).scalar_one()
             ids[member.email] = member_id
             for tag in member.tags:
-                conn.execute(sa.insert(schema.member_tags).values(
-                    tenant_id=tenant.id, member_id=member_id, tag_id=tag_ids[tag]))
+                conn.execute(
+                    sa.insert(schema.member_tags).values(
+                        tenant_id=tenant.id, member_id=member_id, tag_id=tag_ids[tag]
+                    )
+                )
             for campaign_id, activity in member.campaigns.items():
-                conn.execute(sa.insert(schema.campaign_activity).values(
-                    tenant_id=tenant.id, campaign_id=campaign_id + 1000 * tenant.id,
-                    member_id=member_id, sent_at=now if activity.sent else None,
-                    opened_at=now if activity.opened else None,
-                    clicked_at=now if activity.clicked else None))
+                conn.execute(
+                    sa.insert(schema.campaign_activity).values(
+                        tenant_id=tenant.id,
+                        campaign_id=campaign_id + 1000 * tenant.id,
+                        member_id=member_id,
+                        sent_at=now if activity.sent else None,
+                        opened_at=now if activity.opened else None,
+                        clicked_at=now if activity.clicked else None,
+                    )
+                )
     return ids
 
 
@@ -222,28 +279,38 @@ def _catalog_for(tenant: Tenant) -> Catalog:
 
 def _shift_campaigns(raw: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
     items = [
-        {**item, "campaign_id": item["campaign_id"] + 1000 * tenant.id}
-        for item in raw["items"]
+        {**item, "campaign_id": item["campaign_id"] + 1000 * tenant.id} for item in raw["items"]
     ]
     return {**raw, "items": items}
 
 
-def _check(db: Database, tenant: Tenant, members: list[Member], raw: dict[str, Any],
-           segment_type: SegmentType) -> None:
+def _check(
+    db: Database,
+    tenant: Tenant,
+    members: list[Member],
+    raw: dict[str, Any],
+    segment_type: SegmentType,
+) -> None:
     ids = _store(db, tenant, members)
     catalog = _catalog_for(tenant)
     if segment_type is SegmentType.BY_CAMPAIGN:
         raw = _shift_campaigns(raw, tenant)
     condition = parse_condition(raw, catalog, segment_type, TZ, allow_nesting=True)
     with db.read() as conn:
-        selected = set(conn.execute(
-            sa.select(schema.members.c.id).where(
-                schema.members.c.tenant_id == tenant.id, compile_condition(condition))
-        ).scalars())
+        selected = set(
+            conn.execute(
+                sa.select(schema.members.c.id).where(
+                    schema.members.c.tenant_id == tenant.id, compile_condition(condition)
+                )
+            ).scalars()
+        )
         loaded = load_contacts(conn, tenant.id, ids.values(), catalog)
     shifted = {
-        m.email: Contact(m.contact().values, m.tags,
-                         {cid + 1000 * tenant.id: a for cid, a in m.campaigns.items()})
+        m.email: Contact(
+            m.contact().values,
+            m.tags,
+            {cid + 1000 * tenant.id: a for cid, a in m.campaigns.items()},
+        )
         for m in members
     }
     expected = {ids[email] for email, contact in shifted.items() if evaluate(condition, contact)}
@@ -266,13 +333,15 @@ def _leaf_count(raw: dict[str, Any]) -> int:
 
 @SETTINGS
 @given(members=member_lists, raw=field_groups().filter(lambda raw: _leaf_count(raw) <= 10))
-def test_field_conditions_agree(db: Database, tenant: Tenant, members: list[Member],
-                                raw: dict[str, Any]) -> None:
+def test_field_conditions_agree(
+    db: Database, tenant: Tenant, members: list[Member], raw: dict[str, Any]
+) -> None:
     _check(db, tenant, members, raw, SegmentType.BY_FIELD)
 
 
 @SETTINGS
 @given(members=member_lists, raw=campaign_groups)
-def test_campaign_conditions_agree(db: Database, tenant: Tenant, members: list[Member],
-                                   raw: dict[str, Any]) -> None:
+def test_campaign_conditions_agree(
+    db: Database, tenant: Tenant, members: list[Member], raw: dict[str, Any]
+) -> None:
     _check(db, tenant, members, raw, SegmentType.BY_CAMPAIGN)

@@ -11,7 +11,7 @@ from segmentd.domain.conditions import to_wire
 from segmentd.domain.emails import email_problem
 from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.evaluator import CampaignActivity, Contact, evaluate
-from segmentd.domain.fields import Catalog, CampaignStatus, FieldDef, FieldType
+from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.operators import OPERATORS, Op
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.domain.values import format_field_value, parse_field_value
@@ -41,11 +41,14 @@ def parse(raw: Any, segment_type: SegmentType = SegmentType.BY_FIELD) -> Any:
     return parse_condition(raw, CATALOG, segment_type, TZ)
 
 
-def matches(raw: dict[str, Any], contact: Contact, segment_type: SegmentType = SegmentType.BY_FIELD) -> bool:
+def matches(
+    raw: dict[str, Any], contact: Contact, segment_type: SegmentType = SegmentType.BY_FIELD
+) -> bool:
     return evaluate(parse(raw, segment_type), contact)
 
 
 # --- values -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("field", "text", "typed", "shown"),
@@ -53,7 +56,12 @@ def matches(raw: dict[str, Any], contact: Contact, segment_type: SegmentType = S
         (AGE, "12", 12.0, "12.0"),
         (AGE, "-3.25", -3.25, "-3.2"),
         (SIGNUP, "31/12/2023", 19722, "31/12/2023"),
-        (FieldDef("D", FieldType.DATE, format="MM/DD/YYYY", slot=9), "12/31/2023", 19722, "12/31/2023"),
+        (
+            FieldDef("D", FieldType.DATE, format="MM/DD/YYYY", slot=9),
+            "12/31/2023",
+            19722,
+            "12/31/2023",
+        ),
         (BIRTHDAY, "02/29", 229, "02/29"),
         (FieldDef("B", FieldType.BIRTHDAY, format="DD/MM", slot=9), "30/03", 330, "30/03"),
         (PLAN, "Pro", "Pro", "Pro"),
@@ -67,8 +75,17 @@ def test_values_round_trip(field: FieldDef, text: str, typed: Any, shown: str) -
 
 @pytest.mark.parametrize(
     ("field", "text"),
-    [(AGE, "abc"), (AGE, "nan"), (AGE, "inf"), (AGE, ""), (SIGNUP, "12/31/2023"),
-     (SIGNUP, "2023-12-31"), (BIRTHDAY, "02/30"), (BIRTHDAY, "13/01"), (PLAN, "pro")],
+    [
+        (AGE, "abc"),
+        (AGE, "nan"),
+        (AGE, "inf"),
+        (AGE, ""),
+        (SIGNUP, "12/31/2023"),
+        (SIGNUP, "2023-12-31"),
+        (BIRTHDAY, "02/30"),
+        (BIRTHDAY, "13/01"),
+        (PLAN, "pro"),
+    ],
 )
 def test_bad_values_are_refused(field: FieldDef, text: str) -> None:
     with pytest.raises(ValueError):
@@ -97,6 +114,7 @@ def test_email_rules(email: str, ok: bool) -> None:
 
 # --- the operator registry ----------------------------------------------------------------
 
+
 def test_operator_registry_matches_the_field_types() -> None:
     assert OPERATORS[FieldType.TEXT] == (Op.EQ, Op.NE, Op.CONTAIN, Op.NOT_CONTAIN)
     assert OPERATORS[FieldType.DROPDOWN] == (Op.EQ, Op.NE)
@@ -106,37 +124,117 @@ def test_operator_registry_matches_the_field_types() -> None:
 
 # --- validation ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("raw", "segment_type", "path", "fragment"),
     [
         (None, SegmentType.BY_FIELD, "condition", "object"),
-        (cond(item("Age", ">", "1"), relation="xor"), SegmentType.BY_FIELD, "condition.relation", "and or or"),
+        (
+            cond(item("Age", ">", "1"), relation="xor"),
+            SegmentType.BY_FIELD,
+            "condition.relation",
+            "and or or",
+        ),
         ({"relation": "and", "items": []}, SegmentType.BY_FIELD, "condition.items", "1 to 10"),
         (cond(*[item("Age", ">", "1")] * 11), SegmentType.BY_FIELD, "condition.items", "1 to 10"),
-        (cond(item("Nope", "==", "1")), SegmentType.BY_FIELD, "condition.items[0].field_name", "does not exist"),
-        (cond(item("Age", "contain", "1")), SegmentType.BY_FIELD, "condition.items[0].op", "must be one of"),
-        (cond(item("Age", "~", "1")), SegmentType.BY_FIELD, "condition.items[0].op", "must be one of"),
-        (cond(item("Age", ">", "old")), SegmentType.BY_FIELD, "condition.items[0].value", "not a number"),
+        (
+            cond(item("Nope", "==", "1")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].field_name",
+            "does not exist",
+        ),
+        (
+            cond(item("Age", "contain", "1")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].op",
+            "must be one of",
+        ),
+        (
+            cond(item("Age", "~", "1")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].op",
+            "must be one of",
+        ),
+        (
+            cond(item("Age", ">", "old")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].value",
+            "not a number",
+        ),
         (cond(item("Age", ">", 5)), SegmentType.BY_FIELD, "condition.items[0].value", "string"),
-        (cond(item("Plan", ">", "Pro")), SegmentType.BY_FIELD, "condition.items[0].op", "must be one of"),
-        (cond(item("Plan", "==", "Gold")), SegmentType.BY_FIELD, "condition.items[0].value", "options"),
-        (cond(item("Signup", "==", "2023-01-01")), SegmentType.BY_FIELD, "condition.items[0].value", "DD/MM/YYYY"),
-        (cond(item("CreateTime", ">", "01/01/2023")), SegmentType.BY_FIELD, "condition.items[0].value", "YYYY-MM-DD"),
+        (
+            cond(item("Plan", ">", "Pro")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].op",
+            "must be one of",
+        ),
+        (
+            cond(item("Plan", "==", "Gold")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].value",
+            "options",
+        ),
+        (
+            cond(item("Signup", "==", "2023-01-01")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].value",
+            "DD/MM/YYYY",
+        ),
+        (
+            cond(item("CreateTime", ">", "01/01/2023")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].value",
+            "YYYY-MM-DD",
+        ),
         (cond(item("tag", "contain", "vip")), SegmentType.BY_FIELD, "condition.items[0].op", "tag"),
-        (cond(item("tag", "==", "gold")), SegmentType.BY_FIELD, "condition.items[0].value", "does not exist"),
-        (cond(item("campaign", "==", "open", campaign_id=7)), SegmentType.BY_FIELD,
-         "condition.items[0].field_name", "type 1"),
-        (cond(item("Age", ">", "1")), SegmentType.BY_CAMPAIGN, "condition.items[0].field_name", "campaign"),
-        (cond(item("campaign", "!=", "open", campaign_id=7)), SegmentType.BY_CAMPAIGN,
-         "condition.items[0].op", "=="),
-        (cond(item("campaign", "==", "read", campaign_id=7)), SegmentType.BY_CAMPAIGN,
-         "condition.items[0].value", "sent, open, click, unopen, unclick, notsent"),
-        (cond(item("campaign", "==", "open")), SegmentType.BY_CAMPAIGN,
-         "condition.items[0].campaign_id", "required"),
-        (cond(item("campaign", "==", "open", campaign_id=99)), SegmentType.BY_CAMPAIGN,
-         "condition.items[0].campaign_id", "does not exist"),
-        (cond(item("campaign", "==", "open", campaign_id=8)), SegmentType.BY_CAMPAIGN,
-         "condition.items[0].campaign_id", "sending or completed"),
+        (
+            cond(item("tag", "==", "gold")),
+            SegmentType.BY_FIELD,
+            "condition.items[0].value",
+            "does not exist",
+        ),
+        (
+            cond(item("campaign", "==", "open", campaign_id=7)),
+            SegmentType.BY_FIELD,
+            "condition.items[0].field_name",
+            "type 1",
+        ),
+        (
+            cond(item("Age", ">", "1")),
+            SegmentType.BY_CAMPAIGN,
+            "condition.items[0].field_name",
+            "campaign",
+        ),
+        (
+            cond(item("campaign", "!=", "open", campaign_id=7)),
+            SegmentType.BY_CAMPAIGN,
+            "condition.items[0].op",
+            "==",
+        ),
+        (
+            cond(item("campaign", "==", "read", campaign_id=7)),
+            SegmentType.BY_CAMPAIGN,
+            "condition.items[0].value",
+            "sent, open, click, unopen, unclick, notsent",
+        ),
+        (
+            cond(item("campaign", "==", "open")),
+            SegmentType.BY_CAMPAIGN,
+            "condition.items[0].campaign_id",
+            "required",
+        ),
+        (
+            cond(item("campaign", "==", "open", campaign_id=99)),
+            SegmentType.BY_CAMPAIGN,
+            "condition.items[0].campaign_id",
+            "does not exist",
+        ),
+        (
+            cond(item("campaign", "==", "open", campaign_id=8)),
+            SegmentType.BY_CAMPAIGN,
+            "condition.items[0].campaign_id",
+            "sending or completed",
+        ),
     ],
 )
 def test_validation_rules(raw: Any, segment_type: SegmentType, path: str, fragment: str) -> None:
@@ -166,6 +264,7 @@ def test_nesting_only_when_allowed() -> None:
 
 
 # --- evaluation semantics -----------------------------------------------------------------
+
 
 def contact(**values: Any) -> Contact:
     return Contact({k.casefold(): v for k, v in values.items()})
@@ -228,7 +327,9 @@ def test_campaign_activity(activity: CampaignActivity | None, true_values: set[s
 
 def test_relations() -> None:
     paris_20 = contact(City="Paris", Age=20.0)
-    assert matches(cond(item("City", "==", "Paris"), item("Age", ">", "30"), relation="or"), paris_20)
+    assert matches(
+        cond(item("City", "==", "Paris"), item("Age", ">", "30"), relation="or"), paris_20
+    )
     assert not matches(cond(item("City", "==", "Paris"), item("Age", ">", "30")), paris_20)
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segmentd.domain.errors import DomainValidationError
-from segmentd.domain.fields import Catalog, CampaignStatus, FieldDef, FieldType
+from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.validation import SegmentType, parse_condition
 
 CATALOG = Catalog.build(
@@ -27,21 +27,28 @@ TZ = timezone(timedelta(hours=8))
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
-field_names = st.sampled_from(["Age", "age", "Plan", "D", "B", "Email", "CreateTime", "tag",
-                               "campaign", "nope", ""])
+field_names = st.sampled_from(
+    ["Age", "age", "Plan", "D", "B", "Email", "CreateTime", "tag", "campaign", "nope", ""]
+)
 ops = st.sampled_from(["==", "!=", ">", ">=", "<", "<=", "contain", "does not contain", "~", ""])
 plausible_items = st.fixed_dictionaries(
-    {"field_name": field_names | json_values, "op": ops | json_values, "value": st.text(max_size=12)
-     | json_values},
+    {
+        "field_name": field_names | json_values,
+        "op": ops | json_values,
+        "value": st.text(max_size=12) | json_values,
+    },
     optional={"campaign_id": st.integers(-2, 3) | json_values},
 )
 plausible = st.fixed_dictionaries(
-    {"relation": st.sampled_from(["and", "or", "AND", ""]) | json_values,
-     "items": st.lists(plausible_items | json_values, max_size=12) | json_values}
+    {
+        "relation": st.sampled_from(["and", "or", "AND", ""]) | json_values,
+        "items": st.lists(plausible_items | json_values, max_size=12) | json_values,
+    }
 )
 
 
@@ -54,6 +61,8 @@ def _parse_or_reject(raw: Any, segment_type: SegmentType, nesting: bool) -> None
 
 
 @settings(max_examples=400, deadline=None)
-@given(raw=json_values | plausible, segment_type=st.sampled_from(SegmentType), nesting=st.booleans())
+@given(
+    raw=json_values | plausible, segment_type=st.sampled_from(SegmentType), nesting=st.booleans()
+)
 def test_parser_never_fails_otherwise(raw: Any, segment_type: SegmentType, nesting: bool) -> None:
     _parse_or_reject(raw, segment_type, nesting)

@@ -45,8 +45,11 @@ def test_body_over_the_limit_is_refused_by_declared_length(
     strict_server: LiveServer, tenant: Tenant
 ) -> None:
     with httpx.Client(base_url=strict_server.url, auth=tenant.auth) as http:
-        answer = http.post(SEGMENTS, content=b"{" + b" " * 4096 + b"}",
-                           headers={"content-type": "application/json"})
+        answer = http.post(
+            SEGMENTS,
+            content=b"{" + b" " * 4096 + b"}",
+            headers={"content-type": "application/json"},
+        )
     assert answer.status_code == 413
     assert answer.json() == {"code": 30035, "message": "request body exceeds 2048 bytes"}
 

@@ -1,4 +1,4 @@
-"""Settings, read once from the environment (``SEGMENTD_*``) and documented in docs/configuration.md."""
+"""Settings, read once from the environment (``SEGMENTD_*``); see docs/configuration.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEGMENTD_", extra="ignore")
 
-    database_url: str = Field("sqlite:///./segmentd.db", description="SQLAlchemy URL of the database")
+    database_url: str = Field(
+        "sqlite:///./segmentd.db", description="SQLAlchemy URL of the database"
+    )
     api_user: str | None = Field(None, description="api_user ensured at start (with api_key)")
     api_key: str | None = Field(None, description="api_key ensured at start (with api_user)")
     time_zone: str = Field("+08:00", description="UTC offset of the times the APIs show")

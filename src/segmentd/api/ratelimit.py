@@ -13,7 +13,7 @@ from collections import deque
 
 
 class FailureLimiter:
-    """At most ``limit`` failures per ``window`` seconds per key; then blocked until they age out."""
+    """At most ``limit`` failures per ``window`` seconds per key, then blocked until they expire."""
 
     def __init__(self, limit: int = 10, window: float = 60.0, max_keys: int = 100_000) -> None:
         self.limit, self.window, self.max_keys = limit, window, max_keys

@@ -59,7 +59,12 @@ def to_wire(condition: Condition) -> dict[str, Any]:
             "value": condition.value,
         }
     if isinstance(condition, TagCondition):
-        return {"campaign_id": None, "field_name": "tag", "op": str(condition.op), "value": condition.tag}
+        return {
+            "campaign_id": None,
+            "field_name": "tag",
+            "op": str(condition.op),
+            "value": condition.tag,
+        }
     return {
         "campaign_id": condition.campaign_id,
         "field_name": "campaign",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .conditions import CampaignCondition, Condition, FieldCondition, Group, TagCondition
 from .fields import FieldType
-from .operators import TRUE_WHEN_MISSING, Activity, Op, Relation, fold
+from .operators import TRUE_WHEN_MISSING, Activity, Op, Relation, day_bounds, fold
 from .values import Typed
 
 
@@ -47,7 +47,7 @@ def _field(condition: FieldCondition, actual: Typed | None) -> bool:
     if actual is None:
         return condition.op in TRUE_WHEN_MISSING
     if condition.field.type is FieldType.TIMESTAMP:
-        start, end = condition.operand  # type: ignore[misc]
+        start, end = day_bounds(condition.operand)
         return _day_compare(condition.op, int(actual), start, end)
     if condition.field.type is FieldType.TEXT:
         actual = fold(str(actual))

@@ -36,10 +36,7 @@ class SystemField(StrEnum):
 
 
 # Names no custom field may take, in any letter case (EngageLab's reserved list).
-RESERVED_NAMES = frozenset(
-    name.casefold()
-    for name in (*SystemField, "Tag", "Campaign", "Segment")
-)
+RESERVED_NAMES = frozenset(name.casefold() for name in (*SystemField, "Tag", "Campaign", "Segment"))
 
 
 @dataclass(frozen=True)

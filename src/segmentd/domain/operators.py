@@ -69,6 +69,12 @@ def fold(text: str) -> str:
 Operand = str | float | int | tuple[int, int]
 
 
+def day_bounds(operand: Operand) -> tuple[int, int]:
+    """The [start, end) epoch seconds of a timestamp condition's day."""
+    assert isinstance(operand, tuple), "timestamp conditions carry a day range"
+    return operand
+
+
 def parse_operand(field: FieldDef, value: str, tz: timezone) -> Operand:
     """Parse a condition value for ``field``; raises ValueError with a user-facing reason."""
     fmt = field.format or DEFAULT_FORMATS.get(field.type, "")

@@ -46,7 +46,7 @@ def parse_condition(
     allow_nesting: bool = False,
     path: str = "condition",
 ) -> Condition:
-    """Validate ``raw`` and return its typed tree; raise DomainValidationError on the first fault."""
+    """Validate ``raw`` and return its typed tree; DomainValidationError on the first fault."""
     condition = _parse_group(raw, catalog, segment_type, tz, allow_nesting, path, 1)
     if len(leaves(condition)) > MAX_CONDITIONS:
         raise DomainValidationError(
@@ -96,9 +96,7 @@ def _parse_item(
     if not isinstance(field_name, str) or not field_name:
         raise DomainValidationError(f"{path}.field_name", "field_name is required")
     if not isinstance(op, str) or op not in tuple(Op):
-        raise DomainValidationError(
-            f"{path}.op", f"op must be one of {_quoted(Op)}"
-        )
+        raise DomainValidationError(f"{path}.op", f"op must be one of {_quoted(Op)}")
     if not isinstance(value, str):
         raise DomainValidationError(f"{path}.value", "value is required and must be a string")
     if "\x00" in value:
@@ -114,7 +112,9 @@ def _parse_item(
     return _parse_field(catalog, field_name, Op(op), value, tz, path)
 
 
-def _parse_campaign(raw: dict[str, Any], catalog: Catalog, op: Op, value: str, path: str) -> Condition:
+def _parse_campaign(
+    raw: dict[str, Any], catalog: Catalog, op: Op, value: str, path: str
+) -> Condition:
     if raw.get("field_name") != CAMPAIGN_FIELD:
         raise DomainValidationError(
             f"{path}.field_name", "field_name must be campaign when type is 1 (by campaign)"
@@ -141,7 +141,9 @@ def _parse_campaign(raw: dict[str, Any], catalog: Catalog, op: Op, value: str, p
 
 def _parse_tag(catalog: Catalog, op: Op, value: str, path: str) -> Condition:
     if op not in TAG_OPERATORS:
-        raise DomainValidationError(f"{path}.op", f"op for tag must be one of {_quoted(TAG_OPERATORS)}")
+        raise DomainValidationError(
+            f"{path}.op", f"op for tag must be one of {_quoted(TAG_OPERATORS)}"
+        )
     if value not in catalog.tags:
         raise DomainValidationError(f"{path}.value", f"tag {value} does not exist")
     return TagCondition(value, op)

@@ -15,20 +15,20 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from ..domain.conditions import CampaignCondition, Condition, FieldCondition, Group, TagCondition
 from ..domain.fields import FieldDef, FieldType, SystemField
-from ..domain.operators import TRUE_WHEN_MISSING, Activity, Op, Relation
+from ..domain.operators import TRUE_WHEN_MISSING, Activity, Op, Relation, day_bounds
 from .schema import campaign_activity, member_tags, members, tags
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-class ascii_lower(GenericFunction[str]):  # noqa: N801 - SQL function names are lower case
+class ascii_lower(GenericFunction[str]):
     """Lower-case ASCII letters only, as ``domain.operators.fold`` does."""
 
     type = sa.Text()
     inherit_cache = True
 
 
-class text_position(GenericFunction[int]):  # noqa: N801
+class text_position(GenericFunction[int]):
     """1-based position of the second string in the first, 0 when absent."""
 
     type = sa.Integer()
@@ -93,7 +93,7 @@ def _field(condition: FieldCondition) -> ColumnElement[bool]:
     if condition.field.type is FieldType.TEXT and condition.field.name != SystemField.EMAIL:
         column = ascii_lower(column)
     if condition.field.type is FieldType.TIMESTAMP:
-        start, end = condition.operand  # type: ignore[misc]
+        start, end = day_bounds(condition.operand)
         test = _day_compare(condition.op, column, start, end)
     else:
         test = _compare(condition.op, column, condition.operand)

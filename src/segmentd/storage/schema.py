@@ -218,3 +218,40 @@ build_jobs = sa.Table(
     sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "tenant_id", "segment_id"),
 )
+
+# --- CSV imports (issue #4): owned by segmentd.imports ---
+# One row per import of a CSV file: where it got to (byte offset and row number after the last
+# committed chunk), its counts, and a lease like build_jobs so a crashed import resumes.
+import_jobs = sa.Table(
+    "import_jobs",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("kind", sa.String(16), nullable=False),  # members, events
+    sa.Column("origin", sa.String(8), nullable=False),  # cli (resumed by the CLI), api (by serve)
+    sa.Column("list_id", sa.BigInteger, nullable=True),
+    sa.Column("campaign_id", sa.BigInteger, nullable=True),
+    sa.Column("options", sa.Text, nullable=False),  # JSON: tag_flag, update_existing, mapping
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("file_size", sa.BigInteger, nullable=False),
+    sa.Column("file_digest", sa.String(64), nullable=False),  # sha256 of the first MiB
+    # queued, running, done, failed
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("byte_offset", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_done", sa.BigInteger, nullable=False, default=0),
+    sa.Column("created", sa.BigInteger, nullable=False, default=0),
+    sa.Column("updated", sa.BigInteger, nullable=False, default=0),
+    sa.Column("skipped", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rejected", sa.BigInteger, nullable=False, default=0),
+    sa.Column("errors", sa.Text, nullable=False, default="[]"),  # JSON: the first rejected rows
+    sa.Column("rejects_path", sa.Text, nullable=True),
+    sa.Column("rejects_offset", sa.BigInteger, nullable=False, default=0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    sa.Index(None, "state", "origin", "lease_expires_at"),
+    sa.Index(None, "tenant_id", "id"),
+)

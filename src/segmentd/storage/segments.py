@@ -210,6 +210,12 @@ def member_page(
     ``where`` is a boolean over ``members`` (``storage.compiler.compile_condition``).
     """
     sm = segment_members.c
+    # Performance (issue #5): without a filter, page the published rows alone (an index-only
+    # scan of their primary key) and take the total the segment keeps; ordering by
+    # sm.member_id rather than members.id lets both databases walk that index in order
+    # instead of sorting the whole joined membership.
+    if where is None:
+        return _unfiltered_page(conn, segment, offset, limit), segment.member_total
     query = (
         sa.select(members.c.id)
         .select_from(
@@ -217,13 +223,27 @@ def member_page(
                 members, sa.and_(members.c.tenant_id == sm.tenant_id, members.c.id == sm.member_id)
             )
         )
-        .where(_published_rows(segment))
+        .where(_published_rows(segment), where)
     )
-    if where is not None:
-        query = query.where(where)
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    ids = conn.execute(query.order_by(members.c.id).offset(offset).limit(limit)).scalars()
+    ids = conn.execute(query.order_by(sm.member_id).offset(offset).limit(limit)).scalars()
     return [int(member_id) for member_id in ids], int(total)
+
+
+def _unfiltered_page(conn: Connection, segment: Segment, offset: int, limit: int) -> list[int]:
+    """One page of the published ids; a page past the middle is read from the end (issue #5).
+
+    An index walk costs the rows it skips, so the last pages cost no more than the first.
+    """
+    sm = segment_members.c
+    query = sa.select(sm.member_id).where(_published_rows(segment))
+    size = min(limit, segment.member_total - offset)
+    from_end = segment.member_total - offset - size
+    if size <= 0 or from_end >= offset:
+        ids = conn.execute(query.order_by(sm.member_id).offset(offset).limit(limit)).scalars()
+        return [int(member_id) for member_id in ids]
+    rows = conn.execute(query.order_by(sm.member_id.desc()).offset(from_end).limit(size))
+    return sorted(int(member_id) for member_id in rows.scalars())
 
 
 def remove_members(

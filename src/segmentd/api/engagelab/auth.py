@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from ...storage.db import Database
 from ...storage.tenants import authenticate
@@ -46,7 +47,15 @@ def _client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def current_tenant(request: Request, db: Database = Depends(get_db)) -> int:
+# Declares Basic auth in /openapi.json (so /docs can send credentials); parsing is ours below.
+basic_scheme = HTTPBasic(auto_error=False, description="api_user:api_key")
+
+
+async def current_tenant(
+    request: Request,
+    db: Database = Depends(get_db),
+    _declared: HTTPBasicCredentials | None = Security(basic_scheme),
+) -> int:
     """The tenant behind the request's Basic credentials; 401 with code 30000 otherwise.
 
     Repeated failures from one client answer 429 with Retry-After, even for a right key,
