@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -13,7 +14,7 @@ from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.evaluator import CampaignActivity, Contact, evaluate
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.operators import OPERATORS, Op
-from segmentd.domain.validation import SegmentType, parse_condition
+from segmentd.domain.validation import SegmentType, parse_condition, parse_stored_condition
 from segmentd.domain.values import format_field_value, parse_field_value
 
 TZ = timezone(timedelta(hours=8))
@@ -346,3 +347,14 @@ def test_nul_characters_are_refused_before_reaching_a_database() -> None:
     with pytest.raises(DomainValidationError) as caught:
         parse(cond(item("City", "contain", "a\x00")))
     assert caught.value.path == "condition.items[0].value"
+
+
+def test_a_stored_condition_keeps_working_after_its_campaign_is_cancelled() -> None:
+    raw = cond(item("campaign", "==", "open", campaign_id=7))
+    cancelled = Catalog.build(campaigns={7: CampaignStatus.CANCELLED})
+    with pytest.raises(DomainValidationError):
+        parse_condition(raw, cancelled, SegmentType.BY_CAMPAIGN, TZ)
+    stored = json.dumps(raw)
+    assert parse_stored_condition(stored, cancelled, SegmentType.BY_CAMPAIGN, TZ)
+    with pytest.raises(DomainValidationError):
+        parse_stored_condition(stored, Catalog.build(), SegmentType.BY_CAMPAIGN, TZ)

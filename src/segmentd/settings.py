@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(
         20, ge=1, description="failed authentications per client per minute before 429"
     )
+    import_dir: str | None = Field(
+        None,
+        description="where uploaded CSV files wait for import; default: beside a SQLite "
+        "database (<file>.imports/), else ./segmentd-imports",
+    )
     secret_key: str | None = Field(
         None, description="key sealing site tokens at rest; default: a file beside the database"
     )

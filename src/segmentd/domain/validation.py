@@ -5,6 +5,8 @@ Every rule of the EngageLab segments spec lives here, with the message clients s
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import timezone
 from enum import IntEnum
 from typing import Any
@@ -37,6 +39,15 @@ def _quoted(values: Any) -> str:
     return ", ".join(str(v) for v in values)
 
 
+@dataclass(frozen=True)
+class _Rules:
+    catalog: Catalog
+    segment_type: SegmentType
+    tz: timezone
+    nesting: bool
+    live_campaigns_only: bool
+
+
 def parse_condition(
     raw: Any,
     catalog: Catalog,
@@ -47,7 +58,28 @@ def parse_condition(
     path: str = "condition",
 ) -> Condition:
     """Validate ``raw`` and return its typed tree; DomainValidationError on the first fault."""
-    condition = _parse_group(raw, catalog, segment_type, tz, allow_nesting, path, 1)
+    rules = _Rules(catalog, segment_type, tz, allow_nesting, live_campaigns_only=True)
+    return _parse_root(raw, rules, path)
+
+
+def parse_stored_condition(
+    text: str, catalog: Catalog, segment_type: SegmentType, tz: timezone
+) -> Condition:
+    """Re-parse a condition saved after validation, for a build or a real-time update.
+
+    Fields and tags must still exist, but a campaign cancelled since the segment was saved
+    still selects its recipients: its activity does not change.
+    """
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise DomainValidationError("condition", "the stored condition is not JSON") from None
+    rules = _Rules(catalog, segment_type, tz, nesting=True, live_campaigns_only=False)
+    return _parse_root(raw, rules, "condition")
+
+
+def _parse_root(raw: Any, rules: _Rules, path: str) -> Condition:
+    condition = _parse_group(raw, rules, path, 1)
     if len(leaves(condition)) > MAX_CONDITIONS:
         raise DomainValidationError(
             f"{path}.items", f"at most {MAX_CONDITIONS} conditions are supported"
@@ -55,15 +87,7 @@ def parse_condition(
     return condition
 
 
-def _parse_group(
-    raw: Any,
-    catalog: Catalog,
-    segment_type: SegmentType,
-    tz: timezone,
-    nest: bool,
-    path: str,
-    depth: int,
-) -> Group:
+def _parse_group(raw: Any, rules: _Rules, path: str, depth: int) -> Group:
     if depth > MAX_DEPTH:
         raise DomainValidationError(path, f"groups nest at most {MAX_DEPTH} deep")
     if not isinstance(raw, dict):
@@ -79,17 +103,14 @@ def _parse_group(
     parsed: list[Condition] = []
     for index, item in enumerate(items):
         item_path = f"{path}.items[{index}]"
-        if nest and isinstance(item, dict) and "items" in item:
-            group = _parse_group(item, catalog, segment_type, tz, nest, item_path, depth + 1)
-            parsed.append(group)
+        if rules.nesting and isinstance(item, dict) and "items" in item:
+            parsed.append(_parse_group(item, rules, item_path, depth + 1))
         else:
-            parsed.append(_parse_item(item, catalog, segment_type, tz, item_path))
+            parsed.append(_parse_item(item, rules, item_path))
     return Group(Relation(relation), tuple(parsed))
 
 
-def _parse_item(
-    raw: Any, catalog: Catalog, segment_type: SegmentType, tz: timezone, path: str
-) -> Condition:
+def _parse_item(raw: Any, rules: _Rules, path: str) -> Condition:
     if not isinstance(raw, dict):
         raise DomainValidationError(path, "each condition must be an object")
     field_name, op, value = raw.get("field_name"), raw.get("op"), raw.get("value")
@@ -101,20 +122,18 @@ def _parse_item(
         raise DomainValidationError(f"{path}.value", "value is required and must be a string")
     if "\x00" in value:
         raise DomainValidationError(f"{path}.value", "value must not contain NUL characters")
-    if segment_type is SegmentType.BY_CAMPAIGN:
-        return _parse_campaign(raw, catalog, Op(op), value, path)
+    if rules.segment_type is SegmentType.BY_CAMPAIGN:
+        return _parse_campaign(raw, rules, Op(op), value, path)
     if field_name == CAMPAIGN_FIELD:
         raise DomainValidationError(
             f"{path}.field_name", "field_name campaign needs a segment of type 1 (by campaign)"
         )
     if field_name == TAG_FIELD:
-        return _parse_tag(catalog, Op(op), value, path)
-    return _parse_field(catalog, field_name, Op(op), value, tz, path)
+        return _parse_tag(rules.catalog, Op(op), value, path)
+    return _parse_field(rules.catalog, field_name, Op(op), value, rules.tz, path)
 
 
-def _parse_campaign(
-    raw: dict[str, Any], catalog: Catalog, op: Op, value: str, path: str
-) -> Condition:
+def _parse_campaign(raw: dict[str, Any], rules: _Rules, op: Op, value: str, path: str) -> Condition:
     if raw.get("field_name") != CAMPAIGN_FIELD:
         raise DomainValidationError(
             f"{path}.field_name", "field_name must be campaign when type is 1 (by campaign)"
@@ -128,10 +147,10 @@ def _parse_campaign(
         raise DomainValidationError(
             f"{path}.campaign_id", "campaign_id is required when field_name is campaign"
         )
-    status = catalog.campaigns.get(campaign_id)
+    status = rules.catalog.campaigns.get(campaign_id)
     if status is None:
         raise DomainValidationError(f"{path}.campaign_id", f"campaign {campaign_id} does not exist")
-    if status not in SEGMENTABLE_CAMPAIGN_STATUSES:
+    if rules.live_campaigns_only and status not in SEGMENTABLE_CAMPAIGN_STATUSES:
         raise DomainValidationError(
             f"{path}.campaign_id",
             f"campaign {campaign_id} is {status}: it must be sending or completed",

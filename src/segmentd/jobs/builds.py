@@ -13,7 +13,6 @@ so builds never deadlock with segment updates. Claiming locks only the job row.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from sqlalchemy.engine import Connection, Row
 
 from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
-from ..domain.validation import SegmentType, parse_condition
+from ..domain.validation import SegmentType, parse_stored_condition
 from ..settings import Settings
 from ..storage.catalog import load_catalog
 from ..storage.compiler import compile_condition
@@ -268,14 +267,8 @@ def _job(conn: Connection, claim: Claim) -> Row[tuple]:
 
 def _parse(conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple]) -> Condition:
     catalog = load_catalog(conn, claim.tenant_id)
-    try:
-        raw = json.loads(segment.condition)
-    except ValueError:
-        raise DomainValidationError("condition", "the stored condition is not JSON") from None
-    # Stored conditions passed validation once; nesting is allowed if the API let it in.
-    return parse_condition(
-        raw, catalog, SegmentType(segment.segment_type), settings.tz, allow_nesting=True
-    )
+    segment_type = SegmentType(segment.segment_type)
+    return parse_stored_condition(segment.condition, catalog, segment_type, settings.tz)
 
 
 def _in_list(claim: Claim, list_id: int) -> list[sa.ColumnElement[bool]]:

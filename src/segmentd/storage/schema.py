@@ -184,7 +184,8 @@ segment_members = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False),
     sa.Column("member_id", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", "segment_id", "generation", "member_id"),
-    sa.Index(None, "tenant_id", "member_id"),
+    # A member's rows across segments (real-time updates, look-ups): migration 0004.
+    sa.Index(None, "tenant_id", "member_id", "segment_id", "generation"),
 )
 
 # Members removed by hand stay out of the segment across rebuilds.

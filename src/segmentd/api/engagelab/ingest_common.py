@@ -1,0 +1,63 @@
+"""What the ingestion endpoints share: dependencies, ids in paths, lists, paging envelopes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+from sqlalchemy.engine import Connection
+
+from ...settings import Settings
+from ...storage.db import Database
+from ...storage.tenants import default_list_id, list_exists
+from ..deps import get_db, get_settings
+from .auth import current_tenant
+from .errors import invalid, not_found
+
+TenantId = Annotated[int, Depends(current_tenant)]
+Db = Annotated[Database, Depends(get_db)]
+Config = Annotated[Settings, Depends(get_settings)]
+Offset = Annotated[int, Query(ge=0, description="Index of the first result")]
+Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1 to 100)")]
+MAX_ID = 2**63 - 1
+
+
+def path_id(text: str) -> int:
+    """A numeric id from the path; anything else names nothing, so it is not found."""
+    if not (text.isascii() and text.isdecimal()) or int(text) > MAX_ID:
+        raise not_found()
+    return int(text)
+
+
+def body_id(raw: Any) -> int | None:
+    """An id sent as a number or a string of digits; None when it cannot be an id."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str) and raw.isascii() and raw.isdecimal():
+        raw = int(raw)
+    return raw if isinstance(raw, int) and 0 < raw <= MAX_ID else None
+
+
+def resolve_list(conn: Connection, tenant_id: int, raw: Any) -> int:
+    """The tenant's list ``raw`` names, or its default list; another tenant's list is not found."""
+    if raw is None:
+        return default_list_id(conn, tenant_id)
+    list_id = body_id(raw)
+    if list_id is None:
+        raise invalid("list_id", "list_id must be an integer")
+    if not list_exists(conn, tenant_id, list_id):
+        raise not_found("list not found")
+    return list_id
+
+
+def string_list(raw: Any, name: str, limit: int) -> list[str]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= limit:
+        raise invalid(name, f"{name} must be a list of 1 to {limit} items")
+    for index, item in enumerate(raw):
+        if not isinstance(item, str):
+            raise invalid(f"{name}[{index}]", "each item must be a string")
+    return raw
+
+
+def page(items: list[Any], total: int) -> dict[str, Any]:
+    return {"result": items, "total": total, "count": len(items)}

@@ -1,0 +1,102 @@
+"""Custom fields: ``/v1/marketing/lists/fields``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from ...domain.fields import SYSTEM_FIELDS, FieldDef, SystemField
+from ...storage.field_defs import (
+    FieldChange,
+    check_spec,
+    create_field,
+    delete_field,
+    list_fields,
+    update_field,
+)
+from .errors import ERROR_RESPONSES, not_found
+from .ingest_common import Config, Db, TenantId, page, path_id
+
+router = APIRouter(
+    prefix="/v1/marketing/lists/fields", tags=["EngageLab fields"], responses=ERROR_RESPONSES
+)
+
+# The system fields counted in the 50-field cap, listed before the custom ones.
+LISTED_SYSTEM = (SystemField.EMAIL, SystemField.NAME, SystemField.PHONE)
+
+
+class FieldCreate(BaseModel):
+    field_name: Any = Field(None, description="1 to 64 of [A-Za-z0-9_], not a system name")
+    field_type: Any = Field(None, description="0 text, 1 number, 2 date, 3 birthday, 4 dropdown")
+    format: Any = Field(
+        None,
+        description='number "0", ".0", ".00"; date MM/DD/YYYY, DD/MM/YYYY; birthday MM/DD, DD/MM',
+    )
+    options: Any = Field(None, description="dropdown: 1 to 10 distinct strings")
+    visible: Any = Field(True, description="shown in the member views")
+
+
+class FieldUpdate(BaseModel):
+    field_name: Any = Field(None, description="new name")
+    visible: Any = Field(None, description="show or hide")
+    options: Any = Field(None, description="dropdown: the new options")
+    field_type: Any = Field(None, description="must equal the current type if given")
+    format: Any = Field(None, description="must equal the current format if given")
+
+
+def field_json(field: FieldDef) -> dict[str, Any]:
+    return {
+        "field_id": field.id,
+        "field_name": field.name,
+        "field_type": int(field.type),
+        "format": field.format,
+        "options": list(field.options) if field.options else None,
+        "visible": field.visible,
+        "system": field.system,
+    }
+
+
+@router.post("", summary="Create a custom field")
+def create(body: FieldCreate, tenant_id: TenantId, db: Db) -> dict[str, Any]:
+    spec = check_spec(body.field_name, body.field_type, body.format, body.options, body.visible)
+    with db.write() as conn:
+        field = create_field(conn, tenant_id, spec)
+    return {"result": field_json(field)}
+
+
+@router.get("", summary="List the fields, system fields first")
+def list_all(tenant_id: TenantId, db: Db) -> dict[str, Any]:
+    with db.read() as conn:
+        custom = list_fields(conn, tenant_id)
+    system = [f for f in SYSTEM_FIELDS if f.name in LISTED_SYSTEM]
+    items = [field_json(f) for f in (*system, *custom)]
+    return page(items, len(items))
+
+
+@router.put("/{field_id}", summary="Rename a field, show or hide it, change dropdown options")
+def update(
+    field_id: str, body: FieldUpdate, tenant_id: TenantId, db: Db, settings: Config
+) -> dict[str, Any]:
+    change = FieldChange(
+        name=body.field_name,
+        visible=body.visible,
+        options=body.options,
+        field_type=body.field_type,
+        format=body.format,
+    )
+    with db.write() as conn:
+        field = update_field(conn, tenant_id, path_id(field_id), change, settings.tz)
+    if field is None:
+        raise not_found()
+    return {"result": field_json(field)}
+
+
+@router.delete("/{field_id}", summary="Delete a field no segment uses, with its values")
+def delete(field_id: str, tenant_id: TenantId, db: Db) -> dict[str, int]:
+    with db.write() as conn:
+        deleted = delete_field(conn, tenant_id, path_id(field_id))
+    if not deleted:
+        raise not_found()
+    return {"count": 1}

@@ -1,0 +1,162 @@
+"""Members: ``/v1/marketing/lists/members`` (upsert, list, get, delete, unsubscribe)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from ...storage.catalog import custom_fields
+from ...storage.member_rows import fetch_members
+from ...storage.members import (
+    MAX_MEMBERS_PER_CALL,
+    TagFlag,
+    UpsertResult,
+    delete_members,
+    ids_by_email,
+    member_page,
+    unsubscribe,
+    upsert_members,
+)
+from .errors import ERROR_RESPONSES, invalid, not_found
+from .ingest_common import (
+    Config,
+    Db,
+    Limit,
+    Offset,
+    TenantId,
+    body_id,
+    page,
+    path_id,
+    resolve_list,
+    string_list,
+)
+from .member_json import member_json
+
+router = APIRouter(
+    prefix="/v1/marketing/lists/members", tags=["EngageLab members"], responses=ERROR_RESPONSES
+)
+
+MAX_IDS_PER_CALL = 1000
+
+
+class MembersUpsert(BaseModel):
+    list_id: Any = Field(None, description="The list (default: the tenant's default list)")
+    update_existing: Any = Field(None, description="Required: whether existing members change")
+    tag_flag: Any = Field(1, description="0 overwrite, 1 append (default), 2 keep existing")
+    members: Any = Field(
+        None,
+        description="1 to 1000 of {email, name?, phone?, fields?: {name: value}, tags?, tcid?}",
+    )
+
+
+class MembersDelete(BaseModel):
+    member_ids: Any = Field(None, description="Member ids (or give emails)")
+    emails: Any = Field(None, description="Emails (or give member_ids)")
+    list_id: Any = Field(None, description="The list the emails are on (default list)")
+
+
+class Unsubscribe(BaseModel):
+    emails: Any = Field(None, description="1 to 1000 emails")
+    list_id: Any = Field(None, description="The list (default: the default list)")
+
+
+def _flag(raw: Any) -> TagFlag:
+    if isinstance(raw, bool) or raw not in (0, 1, 2):
+        raise invalid("tag_flag", "tag_flag only be 0 (overwrite), 1 (append) or 2 (keep)")
+    return TagFlag(raw)
+
+
+def _members(raw: Any) -> list[Any]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_MEMBERS_PER_CALL:
+        raise invalid("members", f"members must be a list of 1 to {MAX_MEMBERS_PER_CALL} members")
+    return raw
+
+
+def _result(result: UpsertResult) -> dict[str, Any]:
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "skipped": result.skipped,
+        "errors": [
+            {"index": e.index, "email": e.email, "message": e.message} for e in result.errors
+        ],
+    }
+
+
+@router.post("", summary="Create or update members by email")
+def upsert(body: MembersUpsert, tenant_id: TenantId, db: Db, settings: Config) -> dict[str, Any]:
+    if not isinstance(body.update_existing, bool):
+        raise invalid("update_existing", "update_existing is required: true or false")
+    flag, rows = _flag(body.tag_flag), _members(body.members)
+    with db.write() as conn:
+        list_id = resolve_list(conn, tenant_id, body.list_id)
+        result = upsert_members(
+            conn,
+            tenant_id,
+            list_id,
+            rows,
+            update_existing=body.update_existing,
+            tag_flag=flag,
+            tz=settings.tz,
+        )
+    return {"result": _result(result)}
+
+
+@router.get("", summary="List a list's members")
+def list_members(
+    tenant_id: TenantId,
+    db: Db,
+    settings: Config,
+    list_id: int | None = None,
+    offset: Offset = 0,
+    limit: Limit = 10,
+) -> dict[str, Any]:
+    with db.read() as conn:
+        chosen = resolve_list(conn, tenant_id, list_id)
+        ids, total = member_page(conn, tenant_id, chosen, offset, limit)
+        rows = fetch_members(conn, tenant_id, ids, custom_fields(conn, tenant_id))
+    return page([member_json(row, settings.tz) for row in rows], total)
+
+
+@router.get("/{member_id}", summary="Get one member")
+def get_member(member_id: str, tenant_id: TenantId, db: Db, settings: Config) -> dict[str, Any]:
+    with db.read() as conn:
+        rows = fetch_members(conn, tenant_id, [path_id(member_id)], custom_fields(conn, tenant_id))
+    if not rows:
+        raise not_found()
+    return {"result": member_json(rows[0], settings.tz)}
+
+
+@router.delete("", summary="Delete members by id or email")
+def delete(body: MembersDelete, tenant_id: TenantId, db: Db) -> dict[str, int]:
+    if (body.member_ids is None) == (body.emails is None):
+        raise invalid("member_ids", "give either member_ids or emails")
+    with db.write() as conn:
+        if body.emails is not None:
+            emails = string_list(body.emails, "emails", MAX_IDS_PER_CALL)
+            ids = ids_by_email(conn, tenant_id, resolve_list(conn, tenant_id, body.list_id), emails)
+        else:
+            ids = _member_ids(body.member_ids)
+        count = delete_members(conn, tenant_id, ids)
+    return {"count": count}
+
+
+def _member_ids(raw: Any) -> list[int]:
+    """Ids as strings (as EngageLab shows them) or numbers; ones that name nothing are ignored."""
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_IDS_PER_CALL:
+        raise invalid("member_ids", f"member_ids must be a list of 1 to {MAX_IDS_PER_CALL} ids")
+    ids = [body_id(item) for item in raw]
+    return [member_id for member_id in ids if member_id is not None]
+
+
+@router.post("/unsubscribe", summary="Unsubscribe members by email")
+def unsubscribe_members(
+    body: Unsubscribe, tenant_id: TenantId, db: Db, settings: Config
+) -> dict[str, int]:
+    emails = string_list(body.emails, "emails", MAX_IDS_PER_CALL)
+    with db.write() as conn:
+        list_id = resolve_list(conn, tenant_id, body.list_id)
+        count = unsubscribe(conn, tenant_id, list_id, emails, settings.tz)
+    return {"count": count}

@@ -1,0 +1,157 @@
+"""Cut a CSV into chunks of checked rows, here or in a helper process.
+
+Checking rows is most of an import's Python work and needs no database, so for a big file a
+helper process reads and checks the next chunks while this one writes: the two cores of a
+small server both work. Small files are read here (starting a process costs about a second).
+A row that clashes with an earlier row of its chunk (the same email twice) starts a new chunk,
+so each chunk can be written by one set-based statement.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .member_rows import RowProblem
+from .source import SourceError, read_rows
+
+BACKGROUND_MIN_BYTES = 8 * 1024 * 1024  # smaller files are checked in this process
+_AHEAD = 3  # chunks the helper may check ahead of the writer
+_PUT_WAIT_SECONDS = 1.0
+
+
+@dataclass
+class Chunk:
+    """Rows read since the last commit: the good ones by row number, and the rejected ones."""
+
+    good: list[tuple[int, Any]] = field(default_factory=list)  # (row number, checked row)
+    cells: dict[int, list[str]] = field(default_factory=dict)  # row number -> cells (if kept)
+    rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (row, reason, cells)
+    keys: set[Any] = field(default_factory=set)  # what no two rows of a chunk may share
+    rows: int = 0
+    end: int = 0  # byte offset after the last row read
+
+    def reject(self, number: int, reason: str, cells: list[str]) -> None:
+        self.rejects.append((number, reason, cells))
+
+
+class RowRules(Protocol):
+    """Checks one row; picklable, so a helper process can apply it."""
+
+    @property
+    def email_at(self) -> int | None: ...
+
+    @property
+    def keeps_cells(self) -> bool: ...
+
+    def check(self, cells: Sequence[str]) -> Any: ...
+
+    def clashes(self, chunk: Chunk, row: Any) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Where to read: the file, the byte offset of the next row and its number."""
+
+    path: str
+    offset: int
+    first_number: int
+    size: int  # rows per chunk
+
+
+def cut(rules: RowRules, where: Slice) -> Iterator[Chunk]:
+    chunk = Chunk(end=where.offset)
+    for row in read_rows(Path(where.path), where.offset, where.first_number):
+        try:
+            checked = rules.check(row.cells)
+        except RowProblem as problem:
+            chunk.reject(row.number, str(problem), row.cells)
+        else:
+            if rules.clashes(chunk, checked):
+                yield _sealed(chunk)
+                chunk = Chunk(end=chunk.end)
+                rules.clashes(chunk, checked)
+            chunk.good.append((row.number, checked))
+            if rules.keeps_cells:
+                chunk.cells[row.number] = row.cells
+        chunk.rows += 1
+        chunk.end = row.end
+        if chunk.rows >= where.size:
+            yield _sealed(chunk)
+            chunk = Chunk(end=chunk.end)
+    if chunk.rows:
+        yield _sealed(chunk)
+
+
+def _sealed(chunk: Chunk) -> Chunk:
+    chunk.keys = set()  # only needed while cutting; not worth sending
+    return chunk
+
+
+def chunks(rules: RowRules, where: Slice, file_size: int) -> Iterator[Chunk]:
+    """The chunks from ``where`` on; checked in a helper process when much is left to read."""
+    if file_size - where.offset < BACKGROUND_MIN_BYTES:
+        return cut(rules, where)
+    return _from_helper(rules, where)
+
+
+def _from_helper(rules: RowRules, where: Slice) -> Iterator[Chunk]:
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+    results: Any = context.Queue(maxsize=_AHEAD)
+    helper = context.Process(
+        target=_produce, args=(rules, where, results, os.getpid()), daemon=True
+    )
+    helper.start()
+    try:
+        while True:
+            item = _next(results, helper)
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        if helper.is_alive():
+            helper.terminate()
+        helper.join()
+        results.close()
+
+
+def _next(results: Any, helper: Any) -> Any:
+    """The helper's next chunk, None at the end; an error if the helper died without a word."""
+    while True:
+        try:
+            return results.get(timeout=_PUT_WAIT_SECONDS)
+        except queue.Empty:
+            if not helper.is_alive() and results.empty():
+                return SourceError(f"the process checking rows died (exit {helper.exitcode})")
+
+
+def _produce(rules: RowRules, where: Slice, results: Any, parent: int) -> None:
+    """The helper: cut chunks into ``results``; stop if the parent process is gone."""
+    try:
+        for chunk in cut(rules, where):
+            if not _put(results, chunk, parent):
+                return
+    except SourceError as exc:
+        _put(results, exc, parent)
+        return
+    except Exception as exc:  # sent as an error the runner reports, instead of a silent stop
+        _put(results, SourceError(f"checking rows failed: {type(exc).__name__}: {exc}"), parent)
+        return
+    _put(results, None, parent)
+
+
+def _put(results: Any, item: object, parent: int) -> bool:
+    while os.getppid() == parent:
+        try:
+            results.put(item, timeout=_PUT_WAIT_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -1,0 +1,169 @@
+"""Check one members CSV row and turn it into the values written to ``members`` (pure).
+
+A CSV row follows the members API's rules (email, name and phone lengths, tcid digits,
+field values by type and format, tag names). One difference, as in most CSV importers: a
+blank cell leaves the stored value as it is (a new member gets none), so a partial file
+never wipes data; clearing a value is done through the members API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..domain.emails import MAX_LENGTH, MAX_LOCAL, MIN_LENGTH, email_key, email_problem
+from ..domain.fields import FieldDef, FieldType
+from ..domain.values import Typed, parse_field_value
+from ..storage.compiler import field_column
+from ..storage.member_input import MAX_NAME, MAX_PHONE, MAX_TCID
+from ..storage.tags import tag_problem
+from .mapping import ColumnMap
+
+TAG_SEPARATORS = re.compile(r"[;|]")
+_TCID = re.compile(r"[0-9]{1,64}", re.ASCII)
+# The common shape of a valid address in one regex: a match implies email_problem() finds
+# nothing (same characters, dots, labels and top-level domain); anything else goes the slow,
+# explaining way. Lengths are checked beside it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_FAST_EMAIL = re.compile(
+    rf"{_ATOM}(?:\.{_ATOM})*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,20}}",
+    re.ASCII,
+)
+# Parsed values of repeated cells (dates, numbers, options repeat a lot in real files).
+CACHE_LIMIT = 100_000
+
+Value = Typed | None
+Converter = Callable[[str], Value]
+
+
+class RowProblem(ValueError):
+    """The row breaks a rule; the message says which, as the rejected-rows file shows it."""
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A checked row: ``values`` in the order of ``MemberLayout.columns``."""
+
+    key: str
+    tcid: str | None
+    values: tuple[Value, ...]
+    tags: tuple[str, ...] | None  # None: the file has no tags for this row
+
+
+@dataclass(frozen=True)
+class MemberLayout:
+    """The ``members`` columns an import writes, and how to fill each from a row."""
+
+    columns: tuple[str, ...]  # email, email_key, domain, then the optional ones
+    converters: tuple[tuple[int, str, Converter], ...]  # (cell position, label, converter)
+    email_at: int
+    tcid_at: int | None  # position of tcid within ``values``
+    tags_at: int | None  # cell position of the tags
+    width: int  # cells in the header
+
+
+def _text(label: str, limit: int) -> Converter:
+    def convert(cell: str) -> Value:
+        if len(cell) > limit:
+            raise RowProblem(f"{label} must be at most {limit} characters")
+        return cell
+
+    return convert
+
+
+def _tcid(cell: str) -> Value:
+    if not _TCID.fullmatch(cell):
+        raise RowProblem(f"tcid must be 1 to {MAX_TCID} digits")
+    return cell
+
+
+def _field(field: FieldDef) -> Converter:
+    if field.type is FieldType.TEXT:
+        return _same
+    cache: dict[str, Value] = {}
+
+    def convert(cell: str) -> Value:
+        found = cache.get(cell)
+        if found is not None:
+            return found
+        try:
+            value = parse_field_value(field, cell)
+        except ValueError as exc:
+            raise RowProblem(f"field {field.name}: {exc}") from None
+        if len(cache) < CACHE_LIMIT:
+            cache[cell] = value
+        return value
+
+    return convert
+
+
+def _same(cell: str) -> Value:
+    return cell
+
+
+def check_email(email: str) -> None:
+    if not (MIN_LENGTH <= len(email) <= MAX_LENGTH and _FAST_EMAIL.fullmatch(email)) or (
+        email.index("@") > MAX_LOCAL
+    ):
+        problem = email_problem(email)
+        if problem:
+            raise RowProblem(problem)
+
+
+def member_layout(columns: ColumnMap, width: int) -> MemberLayout:
+    names = ["email", "email_key", "domain"]
+    converters: list[tuple[int, str, Converter]] = []
+    optional: list[tuple[int | None, str, Converter]] = [
+        (columns.name, "name", _text("name", MAX_NAME)),
+        (columns.phone, "phone", _text("phone", MAX_PHONE)),
+        (columns.tcid, "tcid", _tcid),
+    ]
+    optional += [(at, field_column(field).name, _field(field)) for at, field in columns.fields]
+    for position, column, convert in optional:
+        if position is not None:
+            names.append(column)
+            converters.append((position, column, convert))
+    tcid_at = names.index("tcid") if "tcid" in names else None
+    return MemberLayout(
+        tuple(names), tuple(converters), columns.email, tcid_at, columns.tags, width
+    )
+
+
+def check_member(layout: MemberLayout, cells: Sequence[str]) -> MemberRow:
+    """The row's values, or RowProblem with the first rule it breaks."""
+    if len(cells) != layout.width:
+        if len(cells) > layout.width:
+            raise RowProblem(f"the row has {len(cells)} cells but the header only {layout.width}")
+        cells = [*cells, *[""] * (layout.width - len(cells))]
+    email = cells[layout.email_at].strip()
+    if not email:
+        raise RowProblem("email is required")
+    check_email(email)
+    key = email_key(email)
+    # email_key folds ASCII letters only, so the folded domain is the key's own domain part.
+    values: list[Value] = [email, key, key[key.rindex("@") + 1 :]]
+    for position, _column, convert in layout.converters:
+        cell = cells[position].strip()
+        values.append(convert(cell) if cell else None)
+    tcid = values[layout.tcid_at] if layout.tcid_at is not None else None
+    tags = _tags(cells[layout.tags_at]) if layout.tags_at is not None else None
+    return MemberRow(key, tcid if isinstance(tcid, str) else None, tuple(values), tags)
+
+
+_good_tags: set[str] = set()
+
+
+def _tags(cell: str) -> tuple[str, ...] | None:
+    if not cell or not cell.strip():
+        return None
+    names = [name.strip() for name in TAG_SEPARATORS.split(cell)]
+    names = [name for name in names if name]
+    for name in names:
+        if name not in _good_tags:
+            problem = tag_problem(name)
+            if problem:
+                raise RowProblem(problem)
+            if len(_good_tags) < CACHE_LIMIT:
+                _good_tags.add(name)
+    return tuple(dict.fromkeys(names))

@@ -1,0 +1,377 @@
+"""Members: upsert by email, delete, unsubscribe, page. Segments follow every change at once.
+
+Every write runs in the caller's transaction, holds the tenant's ingestion lock and ends with
+``realtime.refresh_memberships`` (or ``drop_memberships`` for deletions), so the published
+segment memberships are never behind the members they describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timezone
+from enum import IntEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..domain.emails import email_key
+from ..timefmt import now
+from .catalog import load_catalog
+from .member_input import MemberInput, RowProblem, check_row
+from .realtime import drop_memberships, refresh_memberships
+from .schema import (
+    campaign_activity,
+    member_tags,
+    members,
+    segment_exclusions,
+    segment_members,
+)
+from .tags import ensure_tags
+from .write_lock import lock_tenant_writes
+
+MAX_MEMBERS_PER_CALL = 1000
+_IN_CHUNK = 500
+
+
+class TagFlag(IntEnum):
+    """What an upsert does with an existing member's tags."""
+
+    OVERWRITE = 0  # the given list replaces them ([] clears; null leaves them)
+    APPEND = 1  # the given tags are added
+    KEEP = 2  # existing members' tags never change
+
+
+@dataclass(frozen=True)
+class RowError:
+    index: int
+    email: str | None
+    message: str
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    member_ids: list[int] = field(default_factory=list)
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
+
+
+def upsert_members(
+    conn: Connection,
+    tenant_id: int,
+    list_id: int,
+    rows: Sequence[Any],
+    *,
+    update_existing: bool,
+    tag_flag: TagFlag,
+    tz: timezone,
+) -> UpsertResult:
+    """Create or update members by email. Bad rows are reported by index; the rest are stored."""
+    lock_tenant_writes(conn, tenant_id)
+    result = UpsertResult()
+    good = _checked_rows(conn, tenant_id, rows, result)
+    _check_tcids(conn, tenant_id, list_id, good, result)
+    existing = _existing(conn, tenant_id, list_id, [row.key for row in good.values()])
+    fresh = {i: row for i, row in good.items() if row.key not in existing}
+    known = {i: row for i, row in good.items() if row.key in existing}
+    if not update_existing:
+        result.skipped, known = len(known), {}
+    tag_ids = ensure_tags(conn, tenant_id, _tag_names(fresh, known, tag_flag))
+    created = _insert(conn, tenant_id, list_id, list(fresh.values()), tag_ids)
+    updated = [existing[row.key] for row in known.values()]
+    _update(conn, tenant_id, list(zip(updated, known.values(), strict=True)), tag_flag, tag_ids)
+    result.created, result.updated = len(created), len(updated)
+    result.member_ids = created + updated
+    result.errors.sort(key=lambda error: error.index)
+    refresh_memberships(conn, tenant_id, result.member_ids, tz)
+    return result
+
+
+def _checked_rows(
+    conn: Connection, tenant_id: int, rows: Sequence[Any], result: UpsertResult
+) -> dict[int, MemberInput]:
+    """Rows that pass every rule, by index; the others go to ``result.errors``."""
+    catalog = load_catalog(conn, tenant_id)
+    good: dict[int, MemberInput] = {}
+    first_by: dict[tuple[str, str], int] = {}
+    for index, raw in enumerate(rows):
+        email = raw.get("email") if isinstance(raw, dict) else None
+        try:
+            row = check_row(raw, catalog)
+            for kind, value in (("email", row.key), ("tcid", row.tcid)):
+                if value is not None and (kind, value) in first_by:
+                    earlier = first_by[(kind, value)]
+                    raise RowProblem(f"the same {kind} is at index {earlier} of this request")
+        except RowProblem as problem:
+            shown = email if isinstance(email, str) else None
+            result.errors.append(RowError(index, shown, str(problem)))
+            continue
+        first_by[("email", row.key)] = index
+        if row.tcid is not None:
+            first_by[("tcid", row.tcid)] = index
+        good[index] = row
+    return good
+
+
+def _existing(conn: Connection, tenant_id: int, list_id: int, keys: list[str]) -> dict[str, int]:
+    """Ids of the list's members by email key."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        rows = conn.execute(
+            sa.select(members.c.id, members.c.email_key).where(
+                members.c.tenant_id == tenant_id,
+                members.c.list_id == list_id,
+                members.c.email_key.in_(chunk),
+            )
+        )
+        found.update({row.email_key: int(row.id) for row in rows})
+    return found
+
+
+def _check_tcids(
+    conn: Connection,
+    tenant_id: int,
+    list_id: int,
+    good: dict[int, MemberInput],
+    result: UpsertResult,
+) -> None:
+    """A visitor id belongs to one member of a list: refuse rows that would take another's."""
+    wanted = [row.tcid for row in good.values() if row.tcid is not None]
+    owners: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        rows = conn.execute(
+            sa.select(members.c.tcid, members.c.email_key).where(
+                members.c.tenant_id == tenant_id,
+                members.c.list_id == list_id,
+                members.c.tcid.in_(chunk),
+            )
+        )
+        owners.update({row.tcid: row.email_key for row in rows})
+    for index, row in list(good.items()):
+        owner = owners.get(row.tcid) if row.tcid else None
+        if owner is not None and owner != row.key:
+            result.errors.append(
+                RowError(index, row.email, f"tcid {row.tcid} belongs to another member")
+            )
+            del good[index]
+
+
+def _tag_names(
+    fresh: dict[int, MemberInput], known: dict[int, MemberInput], flag: TagFlag
+) -> set[str]:
+    """Every tag name this upsert will attach (new members always get theirs)."""
+    names = {tag for row in fresh.values() for tag in row.tags or ()}
+    if flag is not TagFlag.KEEP:
+        names.update(tag for row in known.values() for tag in row.tags or ())
+    return names
+
+
+def _insert(
+    conn: Connection,
+    tenant_id: int,
+    list_id: int,
+    rows: list[MemberInput],
+    tag_ids: dict[str, int],
+) -> list[int]:
+    if not rows:
+        return []
+    stamp = now()
+    slot_columns = sorted({column for row in rows for column in row.values})
+    values = [
+        {
+            "tenant_id": tenant_id,
+            "list_id": list_id,
+            "email": row.email,
+            "email_key": row.key,
+            "domain": row.domain,
+            "name": row.name,
+            "phone": row.phone,
+            "tcid": row.tcid,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "unsubscribed_at": None,
+            **{column: row.values.get(column) for column in slot_columns},
+        }
+        for row in rows
+    ]
+    ids = [
+        int(member_id)
+        for member_id in conn.execute(
+            sa.insert(members).returning(members.c.id, sort_by_parameter_order=True), values
+        ).scalars()
+    ]
+    links = [
+        {"tenant_id": tenant_id, "member_id": member_id, "tag_id": tag_ids[tag]}
+        for row, member_id in zip(rows, ids, strict=True)
+        for tag in row.tags or ()
+    ]
+    if links:
+        conn.execute(sa.insert(member_tags), links)
+    return ids
+
+
+def _changes(row: MemberInput, stamp: int) -> dict[str, Any]:
+    """The columns an update of ``row`` sets; name, phone and tcid only when sent."""
+    changes: dict[str, Any] = {"email": row.email, "domain": row.domain, "updated_at": stamp}
+    sent = (("name", row.name), ("phone", row.phone), ("tcid", row.tcid))
+    changes.update({column: value for column, value in sent if value is not None})
+    changes.update(row.values)
+    return changes
+
+
+def _update(
+    conn: Connection,
+    tenant_id: int,
+    rows: list[tuple[int, MemberInput]],
+    flag: TagFlag,
+    tag_ids: dict[str, int],
+) -> None:
+    """Update existing members: one batched statement per set of changed columns."""
+    stamp = now()
+    batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for member_id, row in rows:
+        changes = _changes(row, stamp)
+        bound = {"member_id": member_id, **{f"new_{k}": v for k, v in changes.items()}}
+        batches.setdefault(tuple(sorted(changes)), []).append(bound)
+    for columns, params in batches.items():
+        conn.execute(
+            sa.update(members)
+            .where(members.c.tenant_id == tenant_id, members.c.id == sa.bindparam("member_id"))
+            .values({column: sa.bindparam(f"new_{column}") for column in columns}),
+            params,
+        )
+    if flag is not TagFlag.KEEP:
+        wanted = {m: [tag_ids[t] for t in row.tags] for m, row in rows if row.tags is not None}
+        _set_tags(conn, tenant_id, wanted, flag)
+
+
+def _set_tags(
+    conn: Connection, tenant_id: int, wanted: dict[int, list[int]], flag: TagFlag
+) -> None:
+    """Add the wanted tags; with OVERWRITE also take off the ones not wanted."""
+    have: dict[int, set[int]] = {member_id: set() for member_id in wanted}
+    for chunk in _chunks(sorted(wanted)):
+        rows = conn.execute(
+            sa.select(member_tags.c.member_id, member_tags.c.tag_id).where(
+                member_tags.c.tenant_id == tenant_id, member_tags.c.member_id.in_(chunk)
+            )
+        )
+        for member_id, tag_id in rows:
+            have[member_id].add(tag_id)
+    link = [(m, t) for m, tags in wanted.items() for t in tags if t not in have[m]]
+    if flag is TagFlag.OVERWRITE:
+        unlink = [(m, t) for m, tags in have.items() for t in tags if t not in wanted[m]]
+        _unlink(conn, tenant_id, unlink)
+    if link:
+        conn.execute(
+            sa.insert(member_tags),
+            [{"tenant_id": tenant_id, "member_id": m, "tag_id": t} for m, t in link],
+        )
+
+
+def _unlink(conn: Connection, tenant_id: int, pairs: list[tuple[int, int]]) -> None:
+    if pairs:
+        conn.execute(
+            sa.delete(member_tags).where(
+                member_tags.c.tenant_id == tenant_id,
+                member_tags.c.member_id == sa.bindparam("m"),
+                member_tags.c.tag_id == sa.bindparam("t"),
+            ),
+            [{"m": m, "t": t} for m, t in pairs],
+        )
+
+
+def ids_by_email(
+    conn: Connection, tenant_id: int, list_id: int, emails: Sequence[str]
+) -> list[int]:
+    """Ids of the list's members with these emails (any letter case); unknown emails are ignored."""
+    keys = sorted({email_key(email) for email in emails})
+    found: list[int] = []
+    for chunk in _chunks(keys):
+        found.extend(
+            conn.execute(
+                sa.select(members.c.id).where(
+                    members.c.tenant_id == tenant_id,
+                    members.c.list_id == list_id,
+                    members.c.email_key.in_(chunk),
+                )
+            ).scalars()
+        )
+    return sorted(found)
+
+
+def existing_ids(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> list[int]:
+    """The ids among ``member_ids`` that are members of the tenant."""
+    found: list[int] = []
+    for chunk in _chunks(sorted(set(member_ids))):
+        found.extend(
+            conn.execute(
+                sa.select(members.c.id).where(
+                    members.c.tenant_id == tenant_id, members.c.id.in_(chunk)
+                )
+            ).scalars()
+        )
+    return found
+
+
+def delete_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> int:
+    """Delete members with their tags, activity, memberships and exclusions; return the count."""
+    lock_tenant_writes(conn, tenant_id)
+    ids = existing_ids(conn, tenant_id, member_ids)
+    drop_memberships(conn, tenant_id, ids)
+    for chunk in _chunks(ids):
+        for table in (segment_members, segment_exclusions, member_tags, campaign_activity):
+            conn.execute(
+                sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.member_id.in_(chunk))
+            )
+        conn.execute(
+            sa.delete(members).where(members.c.tenant_id == tenant_id, members.c.id.in_(chunk))
+        )
+    return len(ids)
+
+
+def unsubscribe(
+    conn: Connection, tenant_id: int, list_id: int, emails: Sequence[str], tz: timezone
+) -> int:
+    """Mark the list's members with these emails unsubscribed (the first time counts)."""
+    lock_tenant_writes(conn, tenant_id)
+    ids = ids_by_email(conn, tenant_id, list_id, emails)
+    stamp, changed = now(), []
+    for chunk in _chunks(ids):
+        still = list(
+            conn.execute(
+                sa.select(members.c.id).where(
+                    members.c.tenant_id == tenant_id,
+                    members.c.id.in_(chunk),
+                    members.c.unsubscribed_at.is_(None),
+                )
+            ).scalars()
+        )
+        if still:
+            conn.execute(
+                sa.update(members)
+                .where(members.c.tenant_id == tenant_id, members.c.id.in_(still))
+                .values(unsubscribed_at=stamp, updated_at=stamp)
+            )
+        changed.extend(still)
+    refresh_memberships(conn, tenant_id, changed, tz)
+    return len(changed)
+
+
+def member_page(
+    conn: Connection, tenant_id: int, list_id: int, offset: int, limit: int
+) -> tuple[list[int], int]:
+    """Ids of one page of a list's members (oldest first) and the list's member count."""
+    mine = sa.and_(members.c.tenant_id == tenant_id, members.c.list_id == list_id)
+    total = conn.execute(sa.select(sa.func.count()).select_from(members).where(mine)).scalar_one()
+    ids = conn.execute(
+        sa.select(members.c.id).where(mine).order_by(members.c.id).offset(offset).limit(limit)
+    ).scalars()
+    return [int(member_id) for member_id in ids], int(total)

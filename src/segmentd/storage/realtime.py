@@ -1,0 +1,280 @@
+"""Real-time membership: keep segments current as members change, without a rebuild.
+
+Called inside the writer's transaction after any member change. For each segment of the
+members' lists it re-evaluates the changed members in memory and inserts or deletes their
+``segment_members`` rows in the published generation (adjusting ``member_total``), and in
+the generation a running build is filling for the members the build has already passed
+(the worker treats ``cursor`` as "every member with id <= cursor is done"). The build
+picks up everyone after the cursor itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..domain.conditions import Condition
+from ..domain.errors import DomainValidationError
+from ..domain.evaluator import Contact, evaluate
+from ..domain.fields import Catalog
+from ..domain.validation import SegmentType, parse_stored_condition
+from .catalog import load_catalog
+from .contacts import load_contacts
+from .schema import build_jobs, members, segment_exclusions, segment_members, segments
+
+log = logging.getLogger("segmentd.realtime")
+
+ACTIVE_JOB_STATES = ("queued", "running")
+FAILED = -1
+CHUNK = 500  # members per round of queries: keeps IN lists well under driver limits
+_CACHE_SIZE = 1024
+
+
+@dataclass
+class Target:
+    """One segment to keep current, with the generations that must hear about changes."""
+
+    id: str
+    list_id: int
+    published: int
+    condition: Condition | None
+    builds: list[tuple[int, int]] = field(default_factory=list)  # (generation, cursor)
+
+    def generations(self, member_id: int) -> set[int]:
+        found = {self.published} if self.published > 0 else set()
+        found.update(gen for gen, cursor in self.builds if cursor >= member_id)
+        return found
+
+
+def refresh_memberships(
+    conn: Connection, tenant_id: int, member_ids: Sequence[int], tz: timezone
+) -> None:
+    """Re-evaluate ``member_ids`` against every live segment of their lists."""
+    _apply(conn, tenant_id, sorted(set(member_ids)), tz, keep=True)
+
+
+def drop_memberships(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
+    """Take ``member_ids`` out of every segment. Call before deleting the members."""
+    _apply(conn, tenant_id, sorted(set(member_ids)), UTC, keep=False)
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def _apply(conn: Connection, tenant_id: int, ids: list[int], tz: timezone, keep: bool) -> None:
+    if not ids:
+        return
+    member_lists = _member_lists(conn, tenant_id, ids)
+    targets = _targets(conn, tenant_id, set(member_lists.values()), keep)
+    if not targets:
+        return
+    catalog = load_catalog(conn, tenant_id) if keep else Catalog.build()
+    for target in targets:
+        if keep:
+            target.condition = _parsed(conn, tenant_id, target.id, catalog, tz)
+    live = [t for t in targets if t.condition is not None or not keep]
+    for chunk in _chunks([i for i in ids if i in member_lists]):
+        contacts = load_contacts(conn, tenant_id, chunk, catalog) if keep else {}
+        _sync_chunk(conn, tenant_id, chunk, member_lists, contacts, live)
+
+
+def _member_lists(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            sa.select(members.c.id, members.c.list_id).where(
+                members.c.tenant_id == tenant_id, members.c.id.in_(chunk)
+            )
+        )
+        found.update({row.id: row.list_id for row in rows})
+    return found
+
+
+def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -> list[Target]:
+    """Lock the lists' segments (ascending id, as the worker does) and read their builds."""
+    query = (
+        sa.select(segments.c.id, segments.c.list_id, segments.c.generation)
+        .where(segments.c.tenant_id == tenant_id, segments.c.list_id.in_(list_ids))
+        .order_by(segments.c.id)
+        .with_for_update()
+    )
+    if keep:  # a failed segment is left alone; a deleted member leaves every segment
+        query = query.where(segments.c.status != FAILED)
+    targets = {
+        row.id: Target(row.id, row.list_id, row.generation, None) for row in conn.execute(query)
+    }
+    if not targets:
+        return []
+    jobs = conn.execute(
+        sa.select(build_jobs.c.segment_id, build_jobs.c.generation, build_jobs.c.cursor).where(
+            build_jobs.c.tenant_id == tenant_id,
+            build_jobs.c.segment_id.in_(list(targets)),
+            build_jobs.c.state.in_(ACTIVE_JOB_STATES),
+        )
+    )
+    for job in jobs:
+        targets[job.segment_id].builds.append((job.generation, job.cursor))
+    return [t for t in targets.values() if t.published > 0 or t.builds]
+
+
+class _ConditionCache:
+    """Parsed conditions by segment, condition text, zone and field definitions (LRU)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Any, Condition | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> tuple[bool, Condition | None]:
+        with self._lock:
+            if key not in self._items:
+                return False, None
+            self._items.move_to_end(key)
+            return True, self._items[key]
+
+    def put(self, key: Any, value: Condition | None) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_cache = _ConditionCache(_CACHE_SIZE)
+
+
+def _parsed(
+    conn: Connection, tenant_id: int, segment_id: str, catalog: Catalog, tz: timezone
+) -> Condition | None:
+    row = conn.execute(
+        sa.select(segments.c.segment_type, segments.c.condition).where(
+            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
+        )
+    ).one()
+    fields_key = tuple(sorted(catalog.fields.items()))
+    key = (tenant_id, segment_id, row.segment_type, row.condition, tz, fields_key)
+    hit, condition = _cache.get(key)
+    if not hit:
+        condition = _parse(segment_id, row.segment_type, row.condition, catalog, tz)
+        _cache.put(key, condition)
+    return condition
+
+
+def _parse(
+    segment_id: str, segment_type: int, text: str, catalog: Catalog, tz: timezone
+) -> Condition | None:
+    try:
+        return parse_stored_condition(text, catalog, SegmentType(segment_type), tz)
+    except DomainValidationError as exc:
+        log.warning("segment %s: stored condition no longer parses (%s)", segment_id, exc)
+        return None
+
+
+def _sync_chunk(
+    conn: Connection,
+    tenant_id: int,
+    chunk: list[int],
+    member_lists: dict[int, int],
+    contacts: dict[int, Contact],
+    targets: list[Target],
+) -> None:
+    segment_ids = [t.id for t in targets]
+    excluded = _exclusions(conn, tenant_id, chunk, segment_ids)
+    current = _current_rows(conn, tenant_id, chunk, segment_ids)
+    for target in targets:
+        wanted = {
+            member_id
+            for member_id in chunk
+            if member_lists[member_id] == target.list_id
+            and (target.id, member_id) not in excluded
+            and member_id in contacts
+            and target.condition is not None
+            and evaluate(target.condition, contacts[member_id])
+        }
+        _sync_target(conn, tenant_id, target, chunk, wanted, current)
+
+
+def _exclusions(
+    conn: Connection, tenant_id: int, chunk: list[int], segment_ids: list[str]
+) -> set[tuple[str, int]]:
+    e = segment_exclusions.c
+    rows = conn.execute(
+        sa.select(e.segment_id, e.member_id).where(
+            e.tenant_id == tenant_id, e.member_id.in_(chunk), e.segment_id.in_(segment_ids)
+        )
+    )
+    return {(row.segment_id, row.member_id) for row in rows}
+
+
+def _current_rows(
+    conn: Connection, tenant_id: int, chunk: list[int], segment_ids: list[str]
+) -> set[tuple[str, int, int]]:
+    s = segment_members.c
+    rows = conn.execute(
+        sa.select(s.segment_id, s.generation, s.member_id).where(
+            s.tenant_id == tenant_id, s.member_id.in_(chunk), s.segment_id.in_(segment_ids)
+        )
+    )
+    return {(row.segment_id, row.generation, row.member_id) for row in rows}
+
+
+def _sync_target(
+    conn: Connection,
+    tenant_id: int,
+    target: Target,
+    chunk: list[int],
+    wanted: set[int],
+    current: set[tuple[str, int, int]],
+) -> None:
+    inserts: dict[int, list[int]] = {}
+    deletes: dict[int, list[int]] = {}
+    for member_id in chunk:
+        for generation in target.generations(member_id):
+            present = (target.id, generation, member_id) in current
+            if member_id in wanted and not present:
+                inserts.setdefault(generation, []).append(member_id)
+            elif member_id not in wanted and present:
+                deletes.setdefault(generation, []).append(member_id)
+    _write(conn, tenant_id, target.id, inserts, deletes)
+    delta = len(inserts.get(target.published, ())) - len(deletes.get(target.published, ()))
+    if target.published > 0 and delta:
+        conn.execute(
+            sa.update(segments)
+            .where(segments.c.tenant_id == tenant_id, segments.c.id == target.id)
+            .values(member_total=segments.c.member_total + delta)
+        )
+
+
+def _write(
+    conn: Connection,
+    tenant_id: int,
+    segment_id: str,
+    inserts: dict[int, list[int]],
+    deletes: dict[int, list[int]],
+) -> None:
+    s = segment_members.c
+    for generation, member_ids in deletes.items():
+        conn.execute(
+            sa.delete(segment_members).where(
+                s.tenant_id == tenant_id,
+                s.segment_id == segment_id,
+                s.generation == generation,
+                s.member_id.in_(member_ids),
+            )
+        )
+    rows = [
+        {"tenant_id": tenant_id, "segment_id": segment_id, "generation": gen, "member_id": m}
+        for gen, member_ids in inserts.items()
+        for m in member_ids
+    ]
+    if rows:
+        conn.execute(sa.insert(segment_members), rows)

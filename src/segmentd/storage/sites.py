@@ -1,0 +1,198 @@
+"""Sites (Commanders Act): a site is a list, ``site`` is its id; each has a secret token.
+
+The token is stored as a keyed digest (to verify it) and sealed (so its owner can read it
+back); see ``segmentd.secrets``. Lists created without a token (the tenant's default list)
+get one the first time their owner asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..ids import new_secret
+from ..secrets import TokenKeys
+from ..timefmt import now
+from .schema import lists, members, segment_members, segments
+
+TOKEN_LENGTH = 32
+SITE_COLUMNS = (
+    lists.c.id,
+    lists.c.tenant_id,
+    lists.c.name,
+    lists.c.is_default,
+    lists.c.allowed_origins,
+    lists.c.token_digest,
+)
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    tenant_id: int
+    name: str
+    is_default: bool
+    allowed_origins: tuple[str, ...]  # empty: any origin may call the look-up
+    token_digest: str | None  # None until the owner first asks for the token
+
+
+def _site(row: Any) -> Site:
+    origins = tuple(json.loads(row.allowed_origins)) if row.allowed_origins else ()
+    return Site(row.id, row.tenant_id, row.name, bool(row.is_default), origins, row.token_digest)
+
+
+def get_site(conn: Connection, site_id: int, tenant_id: int | None = None) -> Site | None:
+    """The site ``site_id``; with ``tenant_id``, only if that tenant owns it."""
+    query = sa.select(*SITE_COLUMNS).where(lists.c.id == site_id)
+    if tenant_id is not None:
+        query = query.where(lists.c.tenant_id == tenant_id)
+    row = conn.execute(query).first()
+    return _site(row) if row else None
+
+
+def list_sites(conn: Connection, tenant_id: int) -> list[Site]:
+    rows = conn.execute(
+        sa.select(*SITE_COLUMNS).where(lists.c.tenant_id == tenant_id).order_by(lists.c.id)
+    )
+    return [_site(row) for row in rows]
+
+
+def create_site(conn: Connection, tenant_id: int, name: str, keys: TokenKeys) -> tuple[Site, str]:
+    """A new list (= site) with its token; returns the site and the token."""
+    site_id = int(
+        conn.execute(
+            sa.insert(lists)
+            .values(tenant_id=tenant_id, name=name, is_default=False, created_at=now())
+            .returning(lists.c.id)
+        ).scalar_one()
+    )
+    token = _store_new_token(conn, site_id, keys)
+    site = get_site(conn, site_id)
+    assert site is not None
+    return site, token
+
+
+def read_token(conn: Connection, site: Site, keys: TokenKeys) -> str:
+    """The site's token, created now if it has none yet (needs a write transaction).
+
+    Raises ``SealError`` when the token was sealed under another secret key.
+    """
+    sealed = conn.execute(sa.select(lists.c.token_sealed).where(lists.c.id == site.id)).scalar()
+    if sealed:
+        return keys.unseal(sealed, site.id)
+    return _store_new_token(conn, site.id, keys)
+
+
+def rotate_token(conn: Connection, site: Site, keys: TokenKeys) -> str:
+    """Replace the site's token: the old one stops working at once."""
+    return _store_new_token(conn, site.id, keys)
+
+
+def _store_new_token(conn: Connection, site_id: int, keys: TokenKeys) -> str:
+    token = new_secret(TOKEN_LENGTH)
+    conn.execute(
+        sa.update(lists)
+        .where(lists.c.id == site_id)
+        .values(token_digest=keys.digest(token), token_sealed=keys.seal(token, site_id))
+    )
+    return token
+
+
+def set_allowed_origins(conn: Connection, site: Site, origins: Sequence[str]) -> Site:
+    """Store the origins allowed to call the look-up (already normalised; empty: any)."""
+    stored = json.dumps(list(origins)) if origins else None
+    conn.execute(sa.update(lists).where(lists.c.id == site.id).values(allowed_origins=stored))
+    updated = get_site(conn, site.id)
+    assert updated is not None
+    return updated
+
+
+def rename_site(conn: Connection, site: Site, name: str) -> Site:
+    conn.execute(sa.update(lists).where(lists.c.id == site.id).values(name=name))
+    renamed = get_site(conn, site.id)
+    assert renamed is not None
+    return renamed
+
+
+def site_segments(conn: Connection, site: Site) -> list[tuple[str, str]]:
+    """(id, name) of the site's segments, oldest first."""
+    rows = conn.execute(
+        sa.select(segments.c.id, segments.c.name)
+        .where(segments.c.tenant_id == site.tenant_id, segments.c.list_id == site.id)
+        .order_by(segments.c.created_at, segments.c.id)
+    )
+    return [(row.id, row.name) for row in rows]
+
+
+def visitor_members_query(count: int) -> sa.Select[Any]:
+    """(member id, tcid) of up to ``count`` visitors of a site, by the unique
+    (tenant_id, list_id, tcid) index: bind ``tenant_id``, ``site_id``, ``key_0``.."""
+    m = members.c
+    return sa.select(m.id, m.tcid).where(
+        m.tenant_id == sa.bindparam("tenant_id"),
+        m.list_id == sa.bindparam("site_id"),
+        m.tcid.in_(_keys(count)),
+    )
+
+
+def member_segments_query(count: int) -> sa.Select[Any]:
+    """(member id, segment id) for up to ``count`` members of a site: the site's segments
+    published at least once whose published generation holds them. Bind ``tenant_id``,
+    ``site_id``, ``key_0``..; read by the (tenant_id, member_id) index and segment ids.
+
+    Two statements rather than one join: without table statistics SQLite may start a join
+    from the wrong side and scan every membership row of the tenant.
+    """
+    sm, s = segment_members.c, segments.c
+    return (
+        sa.select(sm.member_id, s.id)
+        .join_from(
+            segment_members,
+            segments,
+            sa.and_(
+                s.tenant_id == sm.tenant_id, s.id == sm.segment_id, s.generation == sm.generation
+            ),
+        )
+        .where(
+            sm.tenant_id == sa.bindparam("tenant_id"),
+            sm.member_id.in_(_keys(count)),
+            s.list_id == sa.bindparam("site_id"),
+            s.generation > 0,
+        )
+        .order_by(sm.member_id, s.id)
+    )
+
+
+def _keys(count: int) -> list[sa.BindParameter[Any]]:
+    return [sa.bindparam(f"key_{index}") for index in range(count)]
+
+
+def lookup_params(site: Site, keys: Sequence[Any]) -> dict[str, Any]:
+    named = {f"key_{index}": key for index, key in enumerate(keys)}
+    return {"tenant_id": site.tenant_id, "site_id": site.id, **named}
+
+
+def segments_by_visitor(
+    visitors: Iterable[Sequence[Any]], memberships: Iterable[Sequence[Any]]
+) -> dict[str, list[str]]:
+    """{tcid: [segment ids]} from (member id, tcid) and (member id, segment id) rows."""
+    tcid_of = {member_id: tcid for member_id, tcid in visitors}
+    found: dict[str, list[str]] = {}
+    for member_id, segment_id in memberships:
+        found.setdefault(tcid_of[member_id], []).append(segment_id)
+    return found
+
+
+def visitor_segment_ids(conn: Connection, site: Site, tcid: str) -> list[str]:
+    """The segment ids for the visitor ``tcid`` of ``site``; [] for an unknown visitor."""
+    visitors = conn.execute(visitor_members_query(1), lookup_params(site, [tcid])).all()
+    if not visitors:
+        return []
+    ids = [visitors[0][0]]
+    rows = conn.execute(member_segments_query(1), lookup_params(site, ids)).all()
+    return segments_by_visitor(visitors, rows).get(tcid, [])
