@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from datetime import timezone
 from enum import StrEnum
 
-from .fields import DEFAULT_FORMATS, FieldDef, FieldType
-from .values import parse_birthday, parse_date, parse_day_bounds, parse_number
+from .fields import FieldDef, FieldType
+from .values import parse_day_bounds, parse_field_value
 
 
 class Op(StrEnum):
@@ -76,20 +76,13 @@ def day_bounds(operand: Operand) -> tuple[int, int]:
 
 
 def parse_operand(field: FieldDef, value: str, tz: timezone) -> Operand:
-    """Parse a condition value for ``field``; raises ValueError with a user-facing reason."""
-    fmt = field.format or DEFAULT_FORMATS.get(field.type, "")
-    match field.type:
-        case FieldType.NUMBER:
-            return parse_number(value)
-        case FieldType.DATE:
-            return parse_date(value, fmt)
-        case FieldType.BIRTHDAY:
-            return parse_birthday(value, fmt)
-        case FieldType.TIMESTAMP:
-            return parse_day_bounds(value, tz)
-        case FieldType.DROPDOWN:
-            if value not in field.options:
-                raise ValueError(f"value must be one of the options {list(field.options)}")
-            return value
-        case _:
-            return fold(value)
+    """Parse a condition value for ``field``; raises ValueError with a user-facing reason.
+
+    Values parse as members' values do, except that text is folded for comparison and
+    a system time names a whole day.
+    """
+    if field.type is FieldType.TIMESTAMP:
+        return parse_day_bounds(value, tz)
+    if field.type is FieldType.TEXT:
+        return fold(value)
+    return parse_field_value(field, value)

@@ -84,7 +84,7 @@ def parse_field_value(field: FieldDef, text: str) -> Typed:
             return parse_birthday(text, fmt)
         case FieldType.DROPDOWN:
             if text not in field.options:
-                raise ValueError(f"{text!r} is not one of the options {list(field.options)}")
+                raise ValueError(f"{text!r} must be one of the options {list(field.options)}")
             return text
         case FieldType.TIMESTAMP:
             raise ValueError("system times cannot be set")
