@@ -1,0 +1,48 @@
+"""The web UI at /ui: server-rendered pages (Jinja2 + htmx), every asset shipped in the package.
+
+``mount_ui(app, settings)`` is the one call ``api.app`` makes: it adds the session middleware,
+the error handlers, the static files and every UI route (plus ``POST /v1/segments/preview``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from ...settings import Settings
+from . import (
+    preview,
+    routes_auth,
+    routes_builder,
+    routes_library,
+    routes_segments,
+    routes_sites,
+)
+from .deps import UiNotFound, add_error_handlers
+from .session import UiSessionMiddleware
+
+STATIC_DIR = Path(__file__).parent / "static"
+_fallback = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+@_fallback.api_route("/{rest:path}", methods=["GET", "POST"])
+def not_found(request: Request, rest: str) -> Response:
+    """Any other /ui path: the UI's own 404 page rather than the API's JSON."""
+    raise UiNotFound()
+
+
+def mount_ui(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(UiSessionMiddleware, settings=settings)
+    add_error_handlers(app)
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+    app.include_router(preview.router)
+    app.include_router(routes_auth.router)
+    # The builder's /segments/new must come before the segment page's /segments/{segment_id}.
+    app.include_router(routes_builder.router)
+    app.include_router(routes_segments.router)
+    app.include_router(routes_library.router)
+    app.include_router(routes_sites.router)
+    app.include_router(_fallback)

@@ -1,0 +1,155 @@
+"""The members page (a list's members, filtered) and the fields page (fields, tags, campaigns)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ...domain.errors import DomainValidationError
+from ...domain.fields import SYSTEM_FIELDS, Catalog, FieldDef
+from ...domain.validation import SegmentType, parse_condition
+from ...storage.campaigns import list_campaigns
+from ...storage.compiler import compile_condition
+from ...storage.field_defs import CLIENT_TYPES, FORMATS, check_spec, create_field
+from ...storage.tags import list_tags
+from ...storage.tenants import default_list_id
+from .builder import Row, error_parts, error_slot, filter_row, raw_condition, row_view
+from .deps import Config, Db, Form, User, redirect
+from .queries import list_member_page
+from .rendering import render
+from .views import PAGE_SIZE, Paging, member_table, offset_of, tenant_data
+from .vocab import FIELD_KINDS, OP_WORDS, TYPE_NAMES, operators
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+MAX_SHOWN = 200  # tags and campaigns listed on the fields page
+
+
+def _chosen_list(raw: str | None, list_ids: list[int], default: int) -> int:
+    if raw and raw.isdigit() and int(raw) in list_ids:
+        return int(raw)
+    return default
+
+
+@router.get("/members")
+def members_page(request: Request, user: User, db: Db, settings: Config) -> Response:
+    params = request.query_params
+    start = offset_of(params.get("offset"))
+    errors: dict[str, str] = {}
+    with db.read() as conn:
+        data = tenant_data(conn, user.tenant_id)
+        row = filter_row(params, data.catalog)
+        default = default_list_id(conn, user.tenant_id)
+        list_id = _chosen_list(params.get("list"), [x.id for x in data.lists], default)
+        where = None
+        if row is not None:
+            raw = raw_condition("and", [row], SegmentType.BY_FIELD)
+            try:
+                parsed = parse_condition(raw, data.catalog, SegmentType.BY_FIELD, settings.tz)
+                where = compile_condition(parsed)
+            except DomainValidationError as exc:
+                path, message = error_parts(exc)
+                errors[error_slot(path, [row])] = message
+        ids, total = (
+            ([], 0)
+            if errors
+            else list_member_page(
+                conn, user.tenant_id, list_id, where=where, offset=start, limit=PAGE_SIZE
+            )
+        )
+        fields, members = member_table(conn, user.tenant_id, ids, settings.tz)
+    kept = [(k, v) for k, v in params.multi_items() if k != "offset"]
+    return render(
+        request,
+        "members.html",
+        user=user,
+        lists=data.lists,
+        list_id=list_id,
+        fields=fields,
+        members=members,
+        paging=Paging(start, PAGE_SIZE, total),
+        filter_view=row_view(row or Row(0), data.catalog, []),
+        filter_on=row is not None,
+        filter_errors=errors,
+        filter_query=urlencode(kept),
+    )
+
+
+# --- fields ------------------------------------------------------------------------------------
+
+
+def _field_rows(fields: list[FieldDef]) -> list[dict[str, Any]]:
+    catalog = Catalog.build(fields)
+    rows = []
+    for field in (*SYSTEM_FIELDS, *fields):
+        kind = FIELD_KINDS[field.type]
+        rows.append(
+            {
+                "field": field,
+                "type": TYPE_NAMES[field.type],
+                "operators": [
+                    f"{op} ({OP_WORDS[kind][op]})" for op in operators(catalog, field.name)
+                ],
+            }
+        )
+    return rows
+
+
+def _fields_page(request: Request, user: User, db: Db, status: int = 200, **extra: Any) -> Response:
+    with db.read() as conn:
+        data = tenant_data(conn, user.tenant_id)
+        tags, tag_total = list_tags(conn, user.tenant_id, 0, MAX_SHOWN)
+        campaigns, campaign_total = list_campaigns(conn, user.tenant_id, 0, MAX_SHOWN)
+    custom = [f for f in data.catalog.fields.values() if not f.system]
+    context: dict[str, Any] = {
+        "form": {},
+        "errors": {},
+        "type_choices": [(int(t), TYPE_NAMES[t]) for t in CLIENT_TYPES],
+        "formats": {int(t): list(f) for t, f in FORMATS.items()},
+    }
+    context.update(extra)
+    return render(
+        request,
+        "fields.html",
+        user=user,
+        status_code=status,
+        field_rows=_field_rows(custom),
+        tags=tags,
+        tag_total=tag_total,
+        campaigns=campaigns,
+        campaign_total=campaign_total,
+        **context,
+    )
+
+
+@router.get("/fields")
+def fields_page(request: Request, user: User, db: Db) -> Response:
+    return _fields_page(request, user, db)
+
+
+def _options(raw: str) -> list[str] | None:
+    options = [line.strip() for line in raw.splitlines() if line.strip()]
+    return options or None
+
+
+@router.post("/fields")
+def add_field(request: Request, user: User, db: Db, form: Form) -> Response:
+    values = {k: str(form.get(k) or "") for k in ("field_name", "field_type", "format", "options")}
+    field_type: Any = int(values["field_type"]) if values["field_type"].isdigit() else None
+    try:
+        spec = check_spec(
+            values["field_name"],
+            field_type,
+            values["format"] or None,
+            _options(values["options"]),
+            form.get("visible") == "on",
+        )
+        with db.write() as conn:
+            created = create_field(conn, user.tenant_id, spec)
+    except DomainValidationError as exc:
+        slot = exc.path.split("[")[0]
+        return _fields_page(request, user, db, status=400, form=values, errors={slot: exc.message})
+    request.session["flash"] = ["Field {name} created.", {"name": created.name}]
+    return redirect(request, "/ui/fields")

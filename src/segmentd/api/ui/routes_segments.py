@@ -1,0 +1,242 @@
+"""The segments list and the segment page: status, members, removal, export, rebuild, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.engine import Connection
+
+from ...domain.errors import DomainValidationError
+from ...domain.validation import SegmentType, parse_condition
+from ...jobs.builds import enqueue_build
+from ...storage.compiler import compile_condition
+from ...storage.segments import (
+    Segment,
+    delete_segment,
+    get_segment,
+    list_segments,
+    member_page,
+    remove_members,
+)
+from ..engagelab.errors import EngageLabError
+from ..engagelab.segments import MAX_BIGINT, checked_type_filter
+from .builder import Row, error_parts, error_slot, filter_row, raw_condition, row_view
+from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
+from .export import csv_response
+from .i18n import translator
+from .queries import build_info
+from .rendering import language, render
+from .views import (
+    PAGE_SIZE,
+    TYPE_WORDS,
+    Paging,
+    TenantData,
+    member_table,
+    offset_of,
+    status_view,
+    tenant_data,
+)
+from .vocab import describe
+
+router = APIRouter(prefix="/ui/segments", include_in_schema=False)
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+
+def _type_filter(raw: str) -> int | None:
+    """0 or 1; anything else shows every type (a page, unlike the API, need not refuse)."""
+    try:
+        return checked_type_filter(raw)
+    except EngageLabError:
+        return None
+
+
+def _list_context(db: Db, user: User, q: str, type_: str, offset: str) -> dict[str, Any]:
+    segment_type, start = _type_filter(type_), offset_of(offset)
+    with db.read() as conn:
+        found, total = list_segments(
+            conn,
+            user.tenant_id,
+            name_contains=q or None,
+            segment_type=segment_type,
+            offset=start,
+            limit=PAGE_SIZE,
+        )
+        info = build_info(conn, user.tenant_id, [s.id for s in found])
+    return {
+        "segments": [(s, status_view(s), info.get(s.id)) for s in found],
+        "paging": Paging(start, PAGE_SIZE, total),
+        "q": q,
+        "type_filter": "" if segment_type is None else str(segment_type),
+        "type_words": TYPE_WORDS,
+        "polling": any(s.status == 1 for s in found),
+    }
+
+
+@router.get("")
+def segments_page(
+    request: Request, user: User, db: Db, q: str = "", type: str = "", offset: str = "0"
+) -> Response:
+    context = _list_context(db, user, q, type, offset)
+    return render(request, "segments.html", user=user, **context)
+
+
+@router.get("/table")
+def segments_table(
+    request: Request, user: User, db: Db, q: str = "", type: str = "", offset: str = "0"
+) -> Response:
+    """The table alone: the list page polls it while a segment builds."""
+    context = _list_context(db, user, q, type, offset)
+    return render(request, "partials/segments_table.html", user=user, **context)
+
+
+# --- one segment -------------------------------------------------------------------------------
+
+
+def _segment(conn: Connection, user: User, segment_id: str) -> Segment:
+    segment = get_segment(conn, user.tenant_id, segment_id)
+    if segment is None:
+        raise UiNotFound()
+    return segment
+
+
+def _members_context(
+    request: Request, conn: Connection, user: User, segment: Segment, data: TenantData
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    row, errors = filter_row(request.query_params, data.catalog), {}
+    where = None
+    if row is not None:
+        raw = raw_condition("and", [row], SegmentType.BY_FIELD)
+        try:
+            condition = parse_condition(raw, data.catalog, SegmentType.BY_FIELD, settings.tz)
+            where = compile_condition(condition)
+        except DomainValidationError as exc:
+            path, message = error_parts(exc)
+            errors[error_slot(path, [row])] = message
+    start = offset_of(request.query_params.get("offset"))
+    ids, total = (
+        ([], 0)
+        if errors
+        else member_page(conn, segment, where=where, offset=start, limit=PAGE_SIZE)
+    )
+    fields, rows = member_table(conn, user.tenant_id, ids, settings.tz)
+    return {
+        "fields": fields,
+        "members": rows,
+        "paging": Paging(start, PAGE_SIZE, total),
+        "filter_view": row_view(row or Row(0), data.catalog, []),
+        "filter_on": row is not None,
+        "filter_errors": errors,
+        "filter_query": _filter_query(request),
+    }
+
+
+def _filter_query(request: Request) -> str:
+    """The filter part of the query string, kept by the paging links."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
+    return urlencode(kept)
+
+
+@router.get("/{segment_id}")
+def segment_page(request: Request, segment_id: str, user: User, db: Db) -> Response:
+    with db.read() as conn:
+        segment = _segment(conn, user, segment_id)
+        data = tenant_data(conn, user.tenant_id)
+        info = build_info(conn, user.tenant_id, [segment.id]).get(segment.id)
+        members = _members_context(request, conn, user, segment, data)
+    return render(
+        request,
+        "segment.html",
+        user=user,
+        segment=segment,
+        status=status_view(segment),
+        info=info,
+        type_words=TYPE_WORDS,
+        sentences=_sentences(segment, data, request),
+        **members,
+    )
+
+
+def _sentences(segment: Segment, data: TenantData, request: Request) -> list[str]:
+    _ = translator(language(request))
+    items = segment.condition.get("items", [])
+    return [describe(item, data.catalog, data.campaign_names, _) for item in items]
+
+
+@router.get("/{segment_id}/status")
+def segment_status(request: Request, segment_id: str, user: User, db: Db) -> Response:
+    """The status box alone, polled while building; the page reloads once the build ends."""
+    with db.read() as conn:
+        segment = _segment(conn, user, segment_id)
+        info = build_info(conn, user.tenant_id, [segment.id]).get(segment.id)
+    status = status_view(segment)
+    headers = {"HX-Refresh": "true"} if is_htmx(request) and not status.building else None
+    return render(
+        request,
+        "partials/segment_status.html",
+        user=user,
+        segment=segment,
+        status=status,
+        info=info,
+        headers=headers,
+    )
+
+
+def _member_ids(form: Form) -> list[int]:
+    ids = []
+    for raw in form.getlist("member_id"):
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and int(raw) <= MAX_BIGINT:
+            ids.append(int(raw))
+    return ids
+
+
+@router.post("/{segment_id}/members/remove")
+def remove_selected(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
+    ids = _member_ids(form)
+    if ids:
+        with db.write() as conn:
+            removed = remove_members(conn, user.tenant_id, segment_id, ids)
+        if removed is None:
+            raise UiNotFound()
+        request.session["flash"] = ["{n} members removed from the segment.", {"n": removed}]
+    else:
+        request.session["flash"] = ["Select at least one member.", {}]
+    back = form.get("back")
+    target = back if isinstance(back, str) and back.startswith(f"/ui/segments/{segment_id}") else ""
+    return redirect(request, target or f"/ui/segments/{segment_id}")
+
+
+@router.post("/{segment_id}/rebuild")
+def rebuild(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
+    with db.write() as conn:
+        _segment(conn, user, segment_id)
+        enqueue_build(conn, user.tenant_id, segment_id)
+    request.session["flash"] = ["The segment is being rebuilt.", {}]
+    return redirect(request, f"/ui/segments/{segment_id}")
+
+
+@router.get("/{segment_id}/delete")
+def confirm_delete(request: Request, segment_id: str, user: User, db: Db) -> Response:
+    with db.read() as conn:
+        segment = _segment(conn, user, segment_id)
+    return render(request, "segment_delete.html", user=user, segment=segment)
+
+
+@router.post("/{segment_id}/delete")
+def delete(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
+    with db.write() as conn:
+        if not delete_segment(conn, user.tenant_id, segment_id):
+            raise UiNotFound()
+    return redirect(request, "/ui/segments")
+
+
+@router.get("/{segment_id}/export.csv")
+def export(segment_id: str, user: User, db: Db) -> StreamingResponse:
+    with db.read() as conn:
+        segment = _segment(conn, user, segment_id)
+    return csv_response(db, segment)

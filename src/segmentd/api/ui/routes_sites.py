@@ -1,0 +1,99 @@
+"""Site settings: the JSONP snippet to paste into a page, and the site token (reveal, rotate)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Connection
+
+from ...secrets import SealError
+from ...storage.sites import Site, get_site, list_sites, read_token, rotate_token
+from ..commandersact.context import lookup_context
+from ..commandersact.routes import PREFIX as LOOKUP_PREFIX
+from .deps import Db, Form, UiNotFound, User, is_htmx
+from .rendering import render
+
+router = APIRouter(prefix="/ui/sites", include_in_schema=False)
+CALLBACK = "tC_funcEngage"  # the callback name of Commanders Act's own example
+
+
+def lookup_urls(request: Request, site_id: int) -> dict[str, str]:
+    """The look-up URLs of a site on this server, as the page's visitors will call them."""
+    base = str(request.base_url).rstrip("/") + LOOKUP_PREFIX
+    return {
+        "jsonp": f"{base}/segments?site={site_id}&callback={CALLBACK}",
+        "list": f"{base}/segments/list?site={site_id}&token=",
+    }
+
+
+def _owned(conn: Connection, user: User, site_id: str) -> Site:
+    valid = site_id.isascii() and site_id.isdigit() and len(site_id) < 19
+    site = get_site(conn, int(site_id), user.tenant_id) if valid else None
+    if site is None:
+        raise UiNotFound()
+    return site
+
+
+def _page(
+    request: Request, user: User, db: Db, revealed: dict[int, str], status: int = 200
+) -> Response:
+    with db.read() as conn:
+        sites = list_sites(conn, user.tenant_id)
+    return render(
+        request,
+        "sites.html",
+        user=user,
+        status_code=status,
+        sites=[(site, lookup_urls(request, site.id)) for site in sites],
+        revealed=revealed,
+        callback=CALLBACK,
+    )
+
+
+@router.get("")
+def sites_page(request: Request, user: User, db: Db) -> Response:
+    return _page(request, user, db, {})
+
+
+def _token_answer(request: Request, user: User, db: Db, site: Site, token: str) -> Response:
+    lookup_context(request).sites.invalidate(site.id)
+    if is_htmx(request):
+        return render(
+            request,
+            "partials/token.html",
+            user=user,
+            site=site,
+            token=token,
+            urls=lookup_urls(request, site.id),
+        )
+    return _page(request, user, db, {site.id: token})
+
+
+@router.post("/{site_id}/token")
+def reveal(request: Request, site_id: str, user: User, db: Db, form: Form) -> Response:
+    """Show the token (made now if the site has none yet, hence a POST)."""
+    keys = lookup_context(request).keys
+    with db.write() as conn:
+        site = _owned(conn, user, site_id)
+        try:
+            token = read_token(conn, site, keys)
+        except SealError:
+            token = ""  # sealed under another secret: only a rotation gives a usable one
+    return _token_answer(request, user, db, site, token)
+
+
+@router.get("/{site_id}/rotate")
+def confirm_rotate(request: Request, site_id: str, user: User, db: Db) -> Response:
+    with db.read() as conn:
+        site = _owned(conn, user, site_id)
+    return render(request, "site_rotate.html", user=user, site=site)
+
+
+@router.post("/{site_id}/rotate")
+def rotate(request: Request, site_id: str, user: User, db: Db, form: Form) -> Response:
+    keys = lookup_context(request).keys
+    with db.write() as conn:
+        site = _owned(conn, user, site_id)
+        token = rotate_token(conn, site, keys)
+    lookup_context(request).sites.invalidate(site.id)
+    return _page(request, user, db, {site.id: token})
