@@ -13,13 +13,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..domain.errors import DomainValidationError
+from ..imports.worker import ImportWorker
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.tenants import ensure_credential
+from .commandersact.redaction import install_token_redaction
+from .commandersact.routes import router as commandersact_router
 from .docs_page import mount_docs
-from .limits import BodySizeLimit
-from .openapi import install_openapi
-from .ratelimit import FailureLimiter
+from .engagelab import imports as engagelab_imports
 from .engagelab import ingest as engagelab_ingest
 from .engagelab import segments as engagelab_segments
 from .engagelab.errors import (
@@ -31,6 +32,11 @@ from .engagelab.errors import (
     handle_domain_error,
     handle_engagelab_error,
 )
+from .limits import BodySizeLimit
+from .native.sites import router as sites_router
+from .openapi import allowed_methods, install_openapi
+from .ratelimit import FailureLimiter
+from .ui import mount_ui
 
 log = logging.getLogger("segmentd")
 
@@ -49,16 +55,28 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "invalid_request", "message": message}, status_code=400)
 
 
+def _error_headers(request: Request, exc: StarletteHTTPException) -> dict[str, str]:
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:  # every method of the path, not just the first route's
+        methods = allowed_methods(request.app.openapi(), request.url.path)
+        if methods:
+            headers["Allow"] = ", ".join(methods)
+    return headers
+
+
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = _error_headers(request, exc)
     if _is_engagelab(request):
         code = NOT_FOUND if exc.status_code == 404 else INVALID
         message = "not found" if exc.status_code == 404 else str(exc.detail)
-        return error_response(exc.status_code, code, message)
+        response = error_response(exc.status_code, code, message)
+        response.headers.update(headers)
+        return response
     return JSONResponse(
         {"error": "http_error", "message": str(exc.detail)},
         status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        headers=headers or None,
     )
 
 
@@ -88,18 +106,18 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
             worker = Worker(db, settings)
             worker.start()
-        # --- CSV imports (issue #4): uploaded imports run (and resume) in this server ---
-        from ..imports.worker import ImportWorker
-
+        # Uploaded CSV imports run (and resume after a crash) in every server.
         import_worker = ImportWorker(db, settings)
         import_worker.start()
-        # --- end CSV imports ---
         try:
             yield
         finally:
-            import_worker.stop()  # CSV imports (issue #4)
+            import_worker.stop()
             if worker is not None:
                 worker.stop()
+            lookups = getattr(app.state, "commandersact", None)
+            if lookups is not None:
+                lookups.visitors.close()
             db.dispose()
 
     app = FastAPI(
@@ -122,28 +140,15 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    # --- Commanders Act look-up and native sites (issue #3); first, so the hot path is matched first ---
-    from .commandersact.redaction import install_token_redaction
-    from .commandersact.routes import router as commandersact_router
-    from .native.sites import router as sites_router
-
     install_token_redaction()
+    # Routes match in order: the visitor look-up (the hot path) first, and imports before
+    # ingest so that .../members/imports is never read as a member path.
     app.include_router(commandersact_router)
     app.include_router(sites_router)
-    # --- end Commanders Act ---
     app.include_router(engagelab_segments.router)
-    # --- CSV imports (issue #4): before ingest, so .../members/imports is never a member path ---
-    from .engagelab import imports as engagelab_imports
-
     app.include_router(engagelab_imports.router)
-    # --- end CSV imports ---
     app.include_router(engagelab_ingest.router)
-    # --- web UI at /ui (issue #6): owned by api/ui ---
-    from .ui import mount_ui
-
     mount_ui(app, settings)
-    # --- end web UI ---
-    # docs page (offline Swagger UI): owned by docs_page.py
     mount_docs(app)
     install_openapi(app)
     return app

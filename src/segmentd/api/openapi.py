@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -53,3 +54,21 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
+    """The methods the document lists for ``path``, for the ``Allow`` header of a 405.
+
+    Starlette names only the methods of the first route whose path matched; a path served by
+    several routes (GET and POST apart) needs them all. The most literal template wins:
+    ``/members/unsubscribe`` is not ``/members/{member_id}``.
+    """
+    matches = [
+        template
+        for template in document.get("paths", {})
+        if re.fullmatch(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)), path)
+    ]
+    if not matches:
+        return []
+    best = min(matches, key=lambda template: template.count("{"))
+    return sorted(method.upper() for method in document["paths"][best])

@@ -319,7 +319,7 @@ def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) ->
         *_in_list(claim, plan.list_id),
         members.c.id > lo,
         members.c.id <= hi,
-        compile_condition(plan.condition),
+        compile_condition(plan.condition, (lo, hi)),
         ~excluded,
     )
     columns = ["tenant_id", "segment_id", "generation", "member_id"]

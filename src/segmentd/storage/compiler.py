@@ -77,15 +77,28 @@ def field_column(field: FieldDef) -> sa.Column[Any]:
     return members.c[f"{prefix}{field.slot}"]
 
 
-def compile_condition(condition: Condition) -> ColumnElement[bool]:
+IdRange = tuple[int, int]
+
+
+def compile_condition(condition: Condition, ids: IdRange | None = None) -> ColumnElement[bool]:
+    """``ids`` = (lo, hi] when the caller already keeps ``members.id`` in that range.
+
+    Performance (issue #5): the tag and campaign subqueries then repeat the range on their own
+    member column. It selects nothing more or less, but PostgreSQL does not carry a range
+    across a join, and without it a build chunk read every activity row of the campaign.
+    """
     if isinstance(condition, Group):
-        parts = [compile_condition(item) for item in condition.items]
+        parts = [compile_condition(item, ids) for item in condition.items]
         return sa.and_(*parts) if condition.relation is Relation.AND else sa.or_(*parts)
     if isinstance(condition, FieldCondition):
         return _field(condition)
     if isinstance(condition, TagCondition):
-        return _tag(condition)
-    return _campaign(condition)
+        return _tag(condition, ids)
+    return _campaign(condition, ids)
+
+
+def _in_range(column: sa.Column[Any], ids: IdRange | None) -> list[ColumnElement[bool]]:
+    return [] if ids is None else [column > ids[0], column <= ids[1]]
 
 
 def _field(condition: FieldCondition) -> ColumnElement[bool]:
@@ -138,10 +151,11 @@ def _day_compare(op: Op, column: ColumnElement[Any], start: int, end: int) -> Co
             return column < end
 
 
-def _tag(condition: TagCondition) -> ColumnElement[bool]:
+def _tag(condition: TagCondition, ids: IdRange | None) -> ColumnElement[bool]:
     has_tag = sa.exists().where(
         member_tags.c.tenant_id == members.c.tenant_id,
         member_tags.c.member_id == members.c.id,
+        *_in_range(member_tags.c.member_id, ids),
         tags.c.tenant_id == members.c.tenant_id,
         tags.c.id == member_tags.c.tag_id,
         tags.c.name == condition.tag,
@@ -149,7 +163,7 @@ def _tag(condition: TagCondition) -> ColumnElement[bool]:
     return has_tag if condition.op is Op.EQ else ~has_tag
 
 
-def _campaign(condition: CampaignCondition) -> ColumnElement[bool]:
+def _campaign(condition: CampaignCondition, ids: IdRange | None) -> ColumnElement[bool]:
     activity = campaign_activity.c
 
     def did(*tests: ColumnElement[bool]) -> sa.Exists:
@@ -157,6 +171,7 @@ def _campaign(condition: CampaignCondition) -> ColumnElement[bool]:
             activity.tenant_id == members.c.tenant_id,
             activity.campaign_id == condition.campaign_id,
             activity.member_id == members.c.id,
+            *_in_range(activity.member_id, ids),
             *tests,
         )
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
 
 from ..ids import new_secret
 from ..secrets import TokenKeys
@@ -129,11 +131,43 @@ def site_segments(conn: Connection, site: Site) -> list[tuple[str, str]]:
     return [(row.id, row.name) for row in rows]
 
 
+class joined_pairs(GenericFunction[str]):  # lower case, as SQL function names
+    """``a:b,c:d``: every (a, b) pair of a group as one string, so the look-up reads one row.
+
+    One row, not one per pair: drivers release the GIL per row fetched, and under load each
+    re-acquisition can wait for the event loop's thread.
+    """
+
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(joined_pairs, "sqlite")
+def _joined_pairs_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    first, second = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"group_concat(CAST({first} AS TEXT) || ':' || {second}, ',')"
+
+
+@compiles(joined_pairs, "postgresql")
+def _joined_pairs_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    first, second = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"string_agg(CAST({first} AS TEXT) || ':' || {second}, ',')"
+
+
+def split_pairs(joined: str | None) -> list[tuple[int, str]]:
+    """The (member id, text) pairs of a ``joined_pairs`` value (ids and texts hold no ``:``
+    or ``,``: tcids are digits, segment ids hex)."""
+    if not joined:
+        return []
+    pairs = (item.split(":", 1) for item in joined.split(","))
+    return [(int(member_id), text) for member_id, text in pairs]
+
+
 def visitor_members_query(count: int) -> sa.Select[Any]:
-    """(member id, tcid) of up to ``count`` visitors of a site, by the unique
-    (tenant_id, list_id, tcid) index: bind ``tenant_id``, ``site_id``, ``key_0``.."""
+    """``joined_pairs`` of (member id, tcid) for up to ``count`` visitors of a site, by the
+    unique (tenant_id, list_id, tcid) index: bind ``tenant_id``, ``site_id``, ``key_0``.."""
     m = members.c
-    return sa.select(m.id, m.tcid).where(
+    return sa.select(joined_pairs(m.id, m.tcid)).where(
         m.tenant_id == sa.bindparam("tenant_id"),
         m.list_id == sa.bindparam("site_id"),
         m.tcid.in_(_keys(count)),
@@ -141,16 +175,16 @@ def visitor_members_query(count: int) -> sa.Select[Any]:
 
 
 def member_segments_query(count: int) -> sa.Select[Any]:
-    """(member id, segment id) for up to ``count`` members of a site: the site's segments
-    published at least once whose published generation holds them. Bind ``tenant_id``,
-    ``site_id``, ``key_0``..; read by the (tenant_id, member_id) index and segment ids.
+    """``joined_pairs`` of (member id, segment id) for up to ``count`` members of a site: the
+    site's segments published at least once whose published generation holds them. Bind
+    ``tenant_id``, ``site_id``, ``key_0``..; read by the (tenant_id, member_id) index.
 
     Two statements rather than one join: without table statistics SQLite may start a join
     from the wrong side and scan every membership row of the tenant.
     """
     sm, s = segment_members.c, segments.c
     return (
-        sa.select(sm.member_id, s.id)
+        sa.select(joined_pairs(sm.member_id, s.id))
         .join_from(
             segment_members,
             segments,
@@ -164,7 +198,6 @@ def member_segments_query(count: int) -> sa.Select[Any]:
             s.list_id == sa.bindparam("site_id"),
             s.generation > 0,
         )
-        .order_by(sm.member_id, s.id)
     )
 
 
@@ -178,21 +211,24 @@ def lookup_params(site: Site, keys: Sequence[Any]) -> dict[str, Any]:
 
 
 def segments_by_visitor(
-    visitors: Iterable[Sequence[Any]], memberships: Iterable[Sequence[Any]]
+    visitors: Iterable[tuple[int, str]], memberships: Iterable[tuple[int, str]]
 ) -> dict[str, list[str]]:
-    """{tcid: [segment ids]} from (member id, tcid) and (member id, segment id) rows."""
-    tcid_of = {member_id: tcid for member_id, tcid in visitors}
+    """{tcid: sorted segment ids} from (member id, tcid) and (member id, segment id) pairs."""
+    tcid_of = dict(visitors)
     found: dict[str, list[str]] = {}
     for member_id, segment_id in memberships:
         found.setdefault(tcid_of[member_id], []).append(segment_id)
+    for ids in found.values():
+        ids.sort()
     return found
 
 
 def visitor_segment_ids(conn: Connection, site: Site, tcid: str) -> list[str]:
     """The segment ids for the visitor ``tcid`` of ``site``; [] for an unknown visitor."""
-    visitors = conn.execute(visitor_members_query(1), lookup_params(site, [tcid])).all()
+    found = conn.execute(visitor_members_query(1), lookup_params(site, [tcid])).scalar()
+    visitors = split_pairs(found)
     if not visitors:
         return []
-    ids = [visitors[0][0]]
-    rows = conn.execute(member_segments_query(1), lookup_params(site, ids)).all()
-    return segments_by_visitor(visitors, rows).get(tcid, [])
+    ids = [member_id for member_id, _tcid in visitors]
+    joined = conn.execute(member_segments_query(len(ids)), lookup_params(site, ids)).scalar()
+    return segments_by_visitor(visitors, split_pairs(joined)).get(tcid, [])

@@ -44,7 +44,10 @@ _COPY_BUFFER = 1024 * 1024
 _UPLOAD_BODY = {
     "required": True,
     "content": {
-        "text/csv": {"schema": {"type": "string"}},
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "email,name,tags\nann@example.com,Ann,VIP;Newsletter\n",
+        },
         "multipart/form-data": {
             "schema": {
                 "type": "object",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...domain.fields import CampaignStatus
 from ...storage.campaigns import (
@@ -28,6 +28,10 @@ router = APIRouter(
 
 
 class CampaignCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"campaign_name": "Spring sale", "status": "sending"}]}
+    )
+
     campaign_name: Any = Field(None, description="1 to 255 characters")
     status: Any = Field("draft", description="draft, sending, completed or cancelled")
     list_id: Any = Field(None, description="The list it goes to (default: the default list)")
@@ -39,6 +43,12 @@ class CampaignUpdate(BaseModel):
 
 
 class Events(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"events": [{"email": "ann@example.com", "event": "open"}]}]
+        }
+    )
+
     events: Any = Field(
         None,
         description="1 to 10,000 of {email or member_id, event: sent|open|click, "

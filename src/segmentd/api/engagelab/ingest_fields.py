@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...domain.fields import SYSTEM_FIELDS, FieldDef, SystemField
 from ...storage.field_defs import (
@@ -28,6 +28,12 @@ LISTED_SYSTEM = (SystemField.EMAIL, SystemField.NAME, SystemField.PHONE)
 
 
 class FieldCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"field_name": "Loyalty_points", "field_type": 1, "format": "0"}]
+        }
+    )
+
     field_name: Any = Field(None, description="1 to 64 of [A-Za-z0-9_], not a system name")
     field_type: Any = Field(None, description="0 text, 1 number, 2 date, 3 birthday, 4 dropdown")
     format: Any = Field(

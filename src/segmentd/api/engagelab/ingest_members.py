@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...storage.catalog import custom_fields
 from ...storage.member_rows import fetch_members
@@ -42,6 +42,18 @@ MAX_IDS_PER_CALL = 1000
 
 
 class MembersUpsert(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "update_existing": True,
+                    "tag_flag": 1,
+                    "members": [{"email": "ann@example.com", "name": "Ann", "tags": ["VIP"]}],
+                }
+            ]
+        }
+    )
+
     list_id: Any = Field(None, description="The list (default: the tenant's default list)")
     update_existing: Any = Field(None, description="Required: whether existing members change")
     tag_flag: Any = Field(1, description="0 overwrite, 1 append (default), 2 keep existing")
@@ -52,12 +64,16 @@ class MembersUpsert(BaseModel):
 
 
 class MembersDelete(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"emails": ["bo@example.com"]}]})
+
     member_ids: Any = Field(None, description="Member ids (or give emails)")
     emails: Any = Field(None, description="Emails (or give member_ids)")
     list_id: Any = Field(None, description="The list the emails are on (default list)")
 
 
 class Unsubscribe(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"emails": ["ann@example.com"]}]})
+
     emails: Any = Field(None, description="1 to 1000 emails")
     list_id: Any = Field(None, description="The list (default: the default list)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...storage.tags import Tag, delete_tag, list_tags, rename_tag
 from ...timefmt import SEGMENT_STYLE, format_time
@@ -18,6 +18,8 @@ router = APIRouter(
 
 
 class TagRename(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tag_name": "Loyal customers"}]})
+
     tag_name: Any = Field(None, description="The new name (segments using the tag follow it)")
 
 

@@ -59,7 +59,29 @@ _CONDITION_SCHEMA = {
 }
 LooseCondition = Annotated[Any, WithJsonSchema(_CONDITION_SCHEMA)]
 LooseName = Annotated[Any, WithJsonSchema({"type": "string", "maxLength": MAX_NAME_LENGTH})]
+_NAME_OR_NULL = {"anyOf": [{"type": "string", "maxLength": MAX_NAME_LENGTH}, {"type": "null"}]}
+LooseNewName = Annotated[Any, WithJsonSchema(_NAME_OR_NULL)]
 LooseType = Annotated[Any, WithJsonSchema({"type": "integer", "enum": [0, 1]})]
+
+
+# Request examples, shown in /docs and sent as they are by the schemathesis tests.
+_NAME_CONDITION = {
+    "relation": "and",
+    "items": [{"field_name": "Name", "op": "contain", "value": "Lei Li"}],
+}
+
+
+def body_example(value: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_examples`` of an optional body (examples inside its ``anyOf`` are not shown)."""
+    return {"example": {"summary": "Example", "value": value}}
+
+
+CREATE_EXAMPLE = body_example(
+    {"segment_name": "Hubei users", "type": 0, "condition": _NAME_CONDITION}
+)
+UPDATE_EXAMPLE = body_example({"segment_name": "Lei Li", "type": 0, "condition": _NAME_CONDITION})
+FILTER_EXAMPLE = body_example({"condition": _NAME_CONDITION})
+MEMBER_IDS_EXAMPLE = body_example({"member_ids": ["1", "2"]})
 
 
 class SegmentCreate(BaseModel):
@@ -70,22 +92,24 @@ class SegmentCreate(BaseModel):
     )
     type: LooseType = Field(None, description="0: by field; 1: by campaign")
     condition: LooseCondition = Field(None, description="The segment's condition")
-    list_id: Annotated[Any, WithJsonSchema({"type": "integer"})] = Field(
-        None, description="segmentd extension: the list to segment (default: the default list)"
+    list_id: Annotated[Any, WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "null"}]})] = (
+        Field(
+            None, description="segmentd extension: the list to segment (default: the default list)"
+        )
     )
 
 
 class SegmentUpdate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"required": ["type", "condition"]})
 
-    segment_name: LooseName = Field(None, description="New name (unchanged when absent)")
+    segment_name: LooseNewName = Field(None, description="New name (unchanged when absent or null)")
     type: LooseType = Field(None, description="0: by field; 1: by campaign")
     condition: LooseCondition = Field(None, description="The segment's condition")
 
 
 class MemberFilter(BaseModel):
-    condition: LooseCondition = Field(
-        None, description="Extra filter on fields and tags, as in a type 0 condition"
+    condition: Annotated[Any, WithJsonSchema({"anyOf": [_CONDITION_SCHEMA, {"type": "null"}]})] = (
+        Field(None, description="Extra filter on fields and tags, as in a type 0 condition")
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.engine import Connection
 
 from ...domain.conditions import to_wire
@@ -39,7 +39,11 @@ from .auth import current_tenant
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .member_json import member_json
 from .schemas import (
+    CREATE_EXAMPLE,
+    FILTER_EXAMPLE,
     MAX_NAME_LENGTH,
+    MEMBER_IDS_EXAMPLE,
+    UPDATE_EXAMPLE,
     Count,
     MemberFilter,
     MemberIds,
@@ -156,7 +160,10 @@ def _result(segment: Segment, settings: Settings) -> SegmentResult:
 
 @router.post("", response_model=SegmentResult, summary="Create a segment")
 def create(
-    tenant_id: TenantId, db: Db, settings: Config, body: SegmentCreate | None = None
+    tenant_id: TenantId,
+    db: Db,
+    settings: Config,
+    body: Annotated[SegmentCreate | None, Body(openapi_examples=CREATE_EXAMPLE)] = None,
 ) -> SegmentResult:
     """Save the segment and start building it; answers at once with status "1"."""
     body = body or SegmentCreate()
@@ -183,7 +190,7 @@ def update(
     tenant_id: TenantId,
     db: Db,
     settings: Config,
-    body: SegmentUpdate | None = None,
+    body: Annotated[SegmentUpdate | None, Body(openapi_examples=UPDATE_EXAMPLE)] = None,
 ) -> SegmentResult:
     """Save the new definition and rebuild; the previous membership stays readable meanwhile."""
     body = body or SegmentUpdate()
@@ -260,7 +267,7 @@ def members(
     tenant_id: TenantId,
     db: Db,
     settings: Config,
-    body: MemberFilter | None = None,
+    body: Annotated[MemberFilter | None, Body(openapi_examples=FILTER_EXAMPLE)] = None,
     offset: Offset = 0,
     limit: Limit = 10,
 ) -> MemberPage:
@@ -280,7 +287,12 @@ def members(
 
 
 @router.delete("/{segment_id}/members", response_model=Count, summary="Remove members")
-def remove(segment_id: str, tenant_id: TenantId, db: Db, body: MemberIds | None = None) -> Count:
+def remove(
+    segment_id: str,
+    tenant_id: TenantId,
+    db: Db,
+    body: Annotated[MemberIds | None, Body(openapi_examples=MEMBER_IDS_EXAMPLE)] = None,
+) -> Count:
     """Removed members stay out of the segment across rebuilds."""
     ids: Sequence[int] = checked_member_ids(body.member_ids if body else None)
     with db.write() as conn:

@@ -1,0 +1,361 @@
+"""Every figure of the benchmark: what it measures, in which unit, and against which target.
+
+A figure's ``measure`` runs inside a fresh process (see ``bench.runner``) so that its peak
+RSS is its own. Builds run through the worker's own code (``jobs.worker.run_pending``); the
+HTTP figures go through the real application (in process, over ASGI), so routing,
+validation and serialisation are counted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from segmentd.api.app import create_app
+from segmentd.domain.conditions import to_wire
+from segmentd.domain.validation import SegmentType, parse_condition
+from segmentd.jobs.worker import run_pending
+from segmentd.settings import Settings
+from segmentd.storage.catalog import load_catalog
+from segmentd.storage.db import Database
+from segmentd.storage.schema import segments
+from segmentd.storage.segments import create_segment, delete_segment, update_segment
+
+from . import conditions as c
+from .dataset import Dataset
+
+SEGMENTS = "/v1/marketing/lists/segments"
+REQUESTS_PER_RUN = 5  # an HTTP figure's run is the mean of this many requests
+
+
+@dataclass
+class Context:
+    """What a figure works with: the database, the data set and the settings of a server."""
+
+    db: Database
+    dataset: Dataset
+    settings: Settings
+    options: dict[str, Any] = field(default_factory=dict)
+    _client: TestClient | None = None
+
+    @property
+    def client(self) -> TestClient:
+        if self._client is None:
+            app = create_app(self.settings, start_worker=False)
+            self._client = TestClient(app).__enter__()
+            self._client.auth = (self.dataset.api_user, self.dataset.api_key)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.__exit__(None, None, None)
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    unit: str  # "s", "ms", "rows/s", "req/s"
+    measure: Callable[[Context, int], list[float]]
+    target: str = ""
+    limit: float | None = None  # the target as a number in ``unit`` (lower is better)
+
+
+# --- builds ----------------------------------------------------------------------------------
+
+
+def wire(ctx: Context, segment_type: int, raw: dict[str, Any]) -> dict[str, Any]:
+    """The condition validated and normalised as the API stores it."""
+    with ctx.db.read() as conn:
+        catalog = load_catalog(conn, ctx.dataset.tenant_id)
+    return to_wire(parse_condition(raw, catalog, SegmentType(segment_type), ctx.settings.tz))
+
+
+def new_segment(ctx: Context, name: str, segment_type: int, condition: dict[str, Any]) -> str:
+    with ctx.db.write() as conn:
+        return create_segment(
+            conn,
+            ctx.dataset.tenant_id,
+            list_id=ctx.dataset.list_id,
+            name=name,
+            segment_type=segment_type,
+            condition=condition,
+        )
+
+
+def drop_segment(ctx: Context, segment_id: str) -> None:
+    with ctx.db.write() as conn:
+        delete_segment(conn, ctx.dataset.tenant_id, segment_id)
+
+
+def built(ctx: Context, segment_id: str) -> tuple[int, int]:
+    """(status, member_total) of a segment."""
+    with ctx.db.read() as conn:
+        row = conn.execute(
+            sa.select(segments.c.status, segments.c.member_total).where(segments.c.id == segment_id)
+        ).one()
+    return int(row.status), int(row.member_total)
+
+
+def timed_build(ctx: Context, segment_type: int, raw: dict[str, Any]) -> float:
+    """Seconds from saving a new segment to its membership being published."""
+    condition = wire(ctx, segment_type, raw)
+    started = time.perf_counter()
+    segment_id = new_segment(ctx, "bench build", segment_type, condition)
+    run_pending(ctx.db, ctx.settings)
+    elapsed = time.perf_counter() - started
+    status, _total = built(ctx, segment_id)
+    drop_segment(ctx, segment_id)
+    assert status == 2, f"the build did not complete (status {status})"
+    return elapsed
+
+
+def build_figure(
+    segment_type: int, raw: Callable[[Context], dict[str, Any]]
+) -> Callable[[Context, int], list[float]]:
+    def measure(ctx: Context, runs: int) -> list[float]:
+        return [timed_build(ctx, segment_type, raw(ctx)) for _ in range(runs)]
+
+    return measure
+
+
+def rebuild(ctx: Context, runs: int) -> list[float]:
+    """Saving the same condition again: the new generation replaces a complete one."""
+    condition = wire(ctx, c.FIELD, c.field_condition(c.THREE))
+    segment_id = new_segment(ctx, "bench rebuild", c.FIELD, condition)
+    run_pending(ctx.db, ctx.settings)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with ctx.db.write() as conn:
+            update_segment(
+                conn,
+                ctx.dataset.tenant_id,
+                segment_id,
+                name=None,
+                segment_type=c.FIELD,
+                condition=condition,
+            )
+        run_pending(ctx.db, ctx.settings)
+        times.append(time.perf_counter() - started)
+    drop_segment(ctx, segment_id)
+    return times
+
+
+def build_many(count: int) -> Callable[[Context, int], list[float]]:
+    """``count`` segments saved at once: seconds until the last one is published."""
+
+    def measure(ctx: Context, runs: int) -> list[float]:
+        conditions = [wire(ctx, c.FIELD, raw) for raw in c.realtime_conditions(count)]
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            ids = [
+                new_segment(ctx, f"bench many {k}", c.FIELD, cond)
+                for k, cond in enumerate(conditions)
+            ]
+            run_pending(ctx.db, ctx.settings)
+            times.append(time.perf_counter() - started)
+            for segment_id in ids:
+                drop_segment(ctx, segment_id)
+        return times
+
+    return measure
+
+
+# --- reading through the API -----------------------------------------------------------------
+
+
+def named_segment(ctx: Context, name: str, raw: dict[str, Any]) -> str:
+    """A published field segment kept in the data set between runs (built once)."""
+    with ctx.db.read() as conn:
+        found = conn.execute(
+            sa.select(segments.c.id).where(
+                segments.c.tenant_id == ctx.dataset.tenant_id,
+                segments.c.name == name,
+                segments.c.status == 2,
+            )
+        ).scalar()
+    if found is not None:
+        return str(found)
+    segment_id = new_segment(ctx, name, c.FIELD, wire(ctx, c.FIELD, raw))
+    run_pending(ctx.db, ctx.settings)
+    return segment_id
+
+
+def timed_requests(send: Callable[[], Any], runs: int) -> list[float]:
+    """Milliseconds per request: one warm-up, then ``runs`` means of a few requests."""
+    send()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for _ in range(REQUESTS_PER_RUN):
+            send()
+        times.append((time.perf_counter() - started) * 1000 / REQUESTS_PER_RUN)
+    return times
+
+
+def ok(response: Any) -> Any:
+    assert response.status_code == 200, (response.status_code, response.text[:300])
+    return response.json()
+
+
+def members_page(
+    where: str, condition: dict[str, Any] | None = None
+) -> Callable[[Context, int], list[float]]:
+    """Milliseconds per page of 10 at the ``first``, ``middle`` or ``last`` offset."""
+
+    def measure(ctx: Context, runs: int) -> list[float]:
+        segment_id = named_segment(ctx, "bench pages", c.field_condition(c.ONE))
+        body = {"condition": condition} if condition else None
+        total = ok(
+            ctx.client.post(f"{SEGMENTS}/{segment_id}/members", json=body, params={"limit": 1})
+        )["total"]
+        offset = {"first": 0, "middle": total // 2, "last": max(0, total - 10)}[where]
+
+        def send() -> None:
+            page = ok(
+                ctx.client.post(
+                    f"{SEGMENTS}/{segment_id}/members",
+                    json=body,
+                    params={"offset": offset, "limit": 10},
+                )
+            )
+            assert len(page["result"]) == min(10, total - offset)
+
+        return timed_requests(send, runs)
+
+    return measure
+
+
+def preview(ctx: Context, runs: int) -> list[float]:
+    body = {"type": c.FIELD, "condition": c.field_condition(c.THREE)}
+    return timed_requests(lambda: ok(ctx.client.post("/v1/segments/preview", json=body)), runs)
+
+
+def realtime_upsert(segment_count: int, batch: int) -> Callable[[Context, int], list[float]]:
+    """Milliseconds to upsert ``batch`` existing members while ``segment_count`` segments follow."""
+
+    def measure(ctx: Context, runs: int) -> list[float]:
+        for k, raw in enumerate(c.realtime_conditions(segment_count)):
+            named_segment(ctx, f"bench realtime {k:02d}", raw)
+        calls = iter(range(10_000))
+
+        def send() -> None:
+            start = next(calls) * batch % max(1, ctx.dataset.members - batch)
+            people = [
+                {"email": f"m{i}@d{i % 500}.example", "fields": {"Age": str(18 + (i + start) % 70)}}
+                for i in range(start, start + batch)
+            ]
+            body = {"update_existing": True, "members": people}
+            result = ok(ctx.client.post("/v1/marketing/lists/members", json=body))["result"]
+            assert result["updated"] == batch, result
+
+        times = []
+        send()
+        for _ in range(runs):
+            started = time.perf_counter()
+            send()
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
+    return measure
+
+
+# --- the other engineers' benchmarks ---------------------------------------------------------
+
+
+def csv_import(ctx: Context, runs: int) -> list[float]:
+    """Rows per second of ``segmentd import members`` into a fresh database of the same kind."""
+    from segmentd.imports.runner import DEFAULT_CHUNK_ROWS
+
+    from . import import_members
+
+    rows = int(ctx.options.get("import_rows", 100_000))
+    path = import_members.write_csv(import_members.DATA / f"members-{rows}.csv", rows)
+    backend = "sqlite" if ctx.db.is_sqlite else "postgres"
+    return [
+        import_members.run(backend, path, rows, DEFAULT_CHUNK_ROWS).rows_per_second
+        for _ in range(runs)
+    ]
+
+
+def lookup(ctx: Context, runs: int) -> list[float]:
+    """Look-ups per second by cookie (wrk) against ``segmentd serve``."""
+    import argparse
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from . import lookup as lookup_bench
+
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is missing (apt-get install -y wrk)")
+    option = ctx.options.get
+    args = argparse.Namespace(
+        database=ctx.db.url, visitors=int(option("visitors", 100_000)),
+        duration=int(option("wrk_seconds", 5)), connections=int(option("connections", 64)),
+        port=int(option("port", 8765)),
+    )  # fmt: skip
+    rates = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="segmentd-bench-") as tmp:
+            result = lookup_bench.benchmark(args, Path(tmp))
+        runs_done: list[dict[str, Any]] = result["runs"]  # type: ignore[assignment]
+        cookie = next(run for run in runs_done if run["name"] == "lookup (cookie)")
+        rates.append(float(cookie["requests_per_second"]))
+    return rates
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+def _fields(
+    items: list[dict[str, str]], relation: str = "and"
+) -> Callable[[Context], dict[str, Any]]:
+    return lambda _ctx: c.field_condition(items, relation)
+
+
+TARGET_2S: dict[str, Any] = {"target": "< 2 s", "limit": 2.0}
+TARGET_50MS: dict[str, Any] = {"target": "< 50 ms", "limit": 50.0}
+OPEN_NOT_CLICKED = build_figure(
+    c.CAMPAIGN, lambda ctx: c.opened_not_clicked(ctx.dataset.first_campaign)
+)
+BLUE = c.field_condition([c.item("Color", "==", "blue")])
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("build: 1 field condition", "s", build_figure(c.FIELD, _fields(c.ONE))),
+    Figure(
+        "build: 3 field conditions (and)", "s", build_figure(c.FIELD, _fields(c.THREE)), **TARGET_2S
+    ),
+    Figure(
+        "build: 3 field conditions (or)",
+        "s",
+        build_figure(c.FIELD, _fields(c.THREE, "or")),
+        **TARGET_2S,
+    ),
+    Figure("build: 10 conditions (and)", "s", build_figure(c.FIELD, _fields(c.TEN))),
+    Figure("build: 10 conditions (or)", "s", build_figure(c.FIELD, _fields(c.TEN, "or"))),
+    Figure("build: campaign open and not clicked", "s", OPEN_NOT_CLICKED, **TARGET_2S),
+    Figure("rebuild: 3 field conditions (and)", "s", rebuild),
+    Figure("build: 10 segments saved at once", "s", build_many(10)),
+    Figure("members page, offset 0", "ms", members_page("first"), **TARGET_50MS),
+    Figure("members page, middle offset", "ms", members_page("middle"), **TARGET_50MS),
+    Figure("members page, last page", "ms", members_page("last"), **TARGET_50MS),
+    Figure("members page + extra condition", "ms", members_page("first", condition=BLUE)),
+    Figure("count preview: 3 conditions", "ms", preview),
+    Figure("real-time upsert: 1000 members, 50 segments", "ms", realtime_upsert(50, 1000)),
+    Figure("visitor look-up by cookie (wrk)", "req/s", lookup),
+    Figure("CSV import", "rows/s", csv_import),
+)
+
+BY_NAME = {figure.name: figure for figure in FIGURES}
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}

@@ -1,0 +1,225 @@
+"""Commanders Act's segmentation API over the core's segments (docs/sites.md).
+
+``GET /api/dms/segmentation/segments`` answers JSONP with the ids of the visitor's segments;
+``GET /api/dms/segmentation/segments/list`` answers JSON with the site's segments. Parameters
+are read by hand (no per-request validation models) because the look-up is the hot path;
+a rejected request always answers JSON, never JavaScript.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from ...storage.sites import Site, site_segments
+from .context import LookupContext, lookup_context
+from .jsonp import NO_STORE_HEADERS, is_valid_callback, jsonp_response
+from .origins import origin_allowed
+
+log = logging.getLogger("segmentd.commandersact")
+
+PREFIX = "/api/dms/segmentation"
+_SITE = re.compile(r"[0-9]{1,18}", re.ASCII)
+_TCID = re.compile(r"[0-9]{1,64}", re.ASCII)
+# Compared against when the site has no token yet, so timing never tells.
+_NO_TOKEN = "0" * 64
+
+
+class BareRoute(APIRoute):
+    """Calls the endpoint with the bare ``Request``: documented in OpenAPI like any route,
+    but with no dependency solving or response validation on the hot path."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return endpoint
+
+
+class RejectedBody(BaseModel):
+    """What a rejected look-up or list request answers (never JavaScript)."""
+
+    error: str
+    message: str
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "Missing or malformed parameter (missing_parameter, invalid_parameter, "
+        "invalid_callback)",
+        401: "tcid without the site's token, or a wrong token (token_required, invalid_token)",
+        403: "The calling page's origin is not allowed (origin_not_allowed)",
+        404: "No such site (unknown_site)",
+        503: "The database could not answer (unavailable)",
+    }
+    return {
+        status: {"model": RejectedBody, "description": described[status]} for status in statuses
+    }
+
+
+router = APIRouter(prefix=PREFIX, tags=["Commanders Act segmentation"], route_class=BareRoute)
+
+
+class Rejected(Exception):
+    """A request answered with a JSON error (and no data)."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+    def response(self) -> JSONResponse:
+        body = {"error": self.error, "message": self.message}
+        return JSONResponse(body, status_code=self.status, headers=NO_STORE_HEADERS)
+
+
+def _param(request: Request, name: str) -> str | None:
+    """A query parameter; an empty value counts as absent."""
+    return request.query_params.get(name) or None
+
+
+def _required(request: Request, name: str) -> str:
+    value = _param(request, name)
+    if value is None:
+        raise Rejected(400, "missing_parameter", f"the {name} parameter is required")
+    return value
+
+
+def _callback(request: Request) -> str:
+    callback = _required(request, "callback")
+    if not is_valid_callback(callback):
+        raise Rejected(
+            400,
+            "invalid_callback",
+            "callback must be an ASCII identifier of at most 128 characters",
+        )
+    return callback
+
+
+def _site_id(request: Request) -> int:
+    site = _required(request, "site")
+    if not _SITE.fullmatch(site):
+        raise Rejected(400, "invalid_parameter", "site must be digits")
+    return int(site)
+
+
+async def _site(context: LookupContext, site_id: int) -> Site:
+    site = await context.sites.get(site_id)
+    if site is None:
+        raise Rejected(404, "unknown_site", "no such site")
+    return site
+
+
+def _check_token(context: LookupContext, site: Site, token: str | None) -> None:
+    if token is None:
+        raise Rejected(401, "token_required", "a token is required")
+    if not hmac.compare_digest(site.token_digest or _NO_TOKEN, context.keys.digest(token)):
+        raise Rejected(401, "invalid_token", "the token is not valid for this site")
+
+
+def _visitor(request: Request, context: LookupContext) -> tuple[str | None, bool]:
+    """(visitor id, whether it came from the tcid parameter); a bad cookie is no visitor."""
+    tcid = _param(request, "tcid")
+    if tcid is not None:
+        if not _TCID.fullmatch(tcid):
+            raise Rejected(400, "invalid_parameter", "tcid must be digits")
+        return tcid, True
+    cookie = request.cookies.get(context.settings.tcid_cookie)
+    return (cookie if cookie and _TCID.fullmatch(cookie) else None), False
+
+
+def _check_origin(request: Request, site: Site, tokened: bool) -> None:
+    headers = request.headers
+    if not origin_allowed(
+        site.allowed_origins, headers.get("origin"), headers.get("referer"), tokened=tokened
+    ):
+        raise Rejected(403, "origin_not_allowed", "this page may not call the look-up")
+
+
+def _parameter_docs(*names: tuple[str, bool, str]) -> dict[str, Any]:
+    return {
+        "parameters": [
+            {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
+            | {"description": text}
+            for name, required, text in names
+        ]
+    }
+
+
+@router.get(
+    "/segments",
+    summary="Segment ids of the visitor (JSONP)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "``/**/callback([ids]);``",
+            "content": {"text/javascript": {"example": '/**/tC_funcEngage(["F92C4F26"]);'}},
+        },
+        **_errors(400, 401, 403, 404, 503),
+    },
+    openapi_extra=_parameter_docs(
+        ("site", True, "Site id (a list id), digits"),
+        ("callback", True, "JavaScript function to call: an ASCII identifier"),
+        ("tcid", False, "Visitor id (digits) when cookies are off; needs token"),
+        ("token", False, "The site's token (required with tcid)"),
+    ),
+)
+async def visitor_segments(request: Request) -> Response:
+    try:
+        callback = _callback(request)
+        context = lookup_context(request)
+        site = await _site(context, _site_id(request))
+        tcid, explicit = _visitor(request, context)
+        if explicit:
+            _check_token(context, site, _param(request, "token"))
+        _check_origin(request, site, tokened=explicit)
+    except Rejected as rejected:
+        return rejected.response()
+    if tcid is None:
+        return jsonp_response(callback, [])
+    try:
+        ids = await context.visitors.segment_ids(site, tcid)
+    except Exception:
+        log.exception("look-up failed for site %s", site.id)  # no token, no visitor id
+        return Rejected(503, "unavailable", "the look-up failed; try again").response()
+    return jsonp_response(callback, ids)
+
+
+def _read_site_segments(context: LookupContext, site: Site) -> list[dict[str, str]]:
+    with context.db.read() as conn:
+        return [{"id": id_, "label": name} for id_, name in site_segments(conn, site)]
+
+
+@router.get(
+    "/segments/list",
+    summary="Segments of a site (JSON)",
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "The site's segments",
+            "content": {
+                "application/json": {"example": [{"id": "BBFAC450", "label": "prospect VIP"}]}
+            },
+        },
+        **_errors(400, 401, 404),
+    },
+    openapi_extra=_parameter_docs(
+        ("site", True, "Site id (a list id), digits"),
+        ("token", True, "The site's token"),
+    ),
+)
+async def site_segment_list(request: Request) -> Response:
+    try:
+        context = lookup_context(request)
+        site = await _site(context, _site_id(request))
+        _check_token(context, site, _param(request, "token"))
+    except Rejected as rejected:
+        return rejected.response()
+    segments = await run_in_threadpool(_read_site_segments, context, site)
+    return JSONResponse(segments, headers=NO_STORE_HEADERS)

@@ -1,0 +1,140 @@
+"""Native endpoints for sites (lists seen by the Commanders Act API) and their tokens.
+
+Basic auth as on the EngageLab API; another tenant's site answers "not found".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from ...secrets import SealError
+from ...storage.sites import (
+    Site,
+    create_site,
+    get_site,
+    list_sites,
+    read_token,
+    rename_site,
+    rotate_token,
+    set_allowed_origins,
+)
+from ..commandersact.context import LookupContext, lookup_context
+from ..commandersact.origins import MAX_ORIGINS, normalize_origin
+from ..engagelab.auth import current_tenant
+from ..engagelab.errors import ERROR_RESPONSES, invalid, not_found
+
+router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
+NO_STORE = "no-store"
+
+
+class NewSite(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+
+
+class SiteUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=128)
+    allowed_origins: list[str] | None = Field(
+        None, description="Origins such as https://shop.example; empty: any origin"
+    )
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    return {
+        "site_id": site.id,
+        "name": site.name,
+        "is_default": site.is_default,
+        "allowed_origins": list(site.allowed_origins),
+        "has_token": site.token_digest is not None,
+    }
+
+
+def _owned(conn: Any, tenant_id: int, site_id: int) -> Site:
+    site = get_site(conn, site_id, tenant_id)
+    if site is None:
+        raise not_found()
+    return site
+
+
+def _origins(values: list[str]) -> list[str]:
+    if len(values) > MAX_ORIGINS:
+        raise invalid("allowed_origins", f"at most {MAX_ORIGINS} origins")
+    origins = []
+    for value in values:
+        origin = normalize_origin(value)
+        if origin is None:
+            raise invalid("allowed_origins", f"{value!r} is not an origin like https://host[:port]")
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+@router.get("", summary="List the tenant's sites")
+def get_sites(request: Request, tenant_id: int = Depends(current_tenant)) -> dict[str, Any]:
+    with lookup_context(request).db.read() as conn:
+        sites = [site_json(site) for site in list_sites(conn, tenant_id)]
+    return {"result": sites, "total": len(sites), "count": len(sites)}
+
+
+@router.post("", summary="Create a site (a list) with its token")
+def post_site(
+    body: NewSite, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
+) -> dict[str, Any]:
+    context = lookup_context(request)
+    name = body.name.strip()
+    if not name:
+        raise invalid("name", "must not be blank")
+    with context.db.write() as conn:
+        site, token = create_site(conn, tenant_id, name, context.keys)
+    response.headers["Cache-Control"] = NO_STORE
+    return {"result": site_json(site) | {"token": token}}
+
+
+@router.put("/{site_id}", summary="Rename a site or set the origins allowed to call it")
+def put_site(
+    site_id: int, body: SiteUpdate, request: Request, tenant_id: int = Depends(current_tenant)
+) -> dict[str, Any]:
+    context = lookup_context(request)
+    origins = None if body.allowed_origins is None else _origins(body.allowed_origins)
+    with context.db.write() as conn:
+        site = _owned(conn, tenant_id, site_id)
+        if body.name is not None and body.name.strip():
+            site = rename_site(conn, site, body.name.strip())
+        if origins is not None:
+            site = set_allowed_origins(conn, site, origins)
+    context.sites.invalidate(site_id)
+    return {"result": site_json(site)}
+
+
+def _token_answer(
+    context: LookupContext, site_id: int, token: str, response: Response
+) -> dict[str, Any]:
+    context.sites.invalidate(site_id)
+    response.headers["Cache-Control"] = NO_STORE
+    return {"result": {"site_id": site_id, "token": token}}
+
+
+@router.get("/{site_id}/token", summary="Read the site's token (created on first read)")
+def get_token(
+    site_id: int, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
+) -> dict[str, Any]:
+    context = lookup_context(request)
+    with context.db.write() as conn:
+        site = _owned(conn, tenant_id, site_id)
+        try:
+            token = read_token(conn, site, context.keys)
+        except SealError as exc:
+            raise invalid("token", f"{exc}; rotate it") from exc
+    return _token_answer(context, site_id, token, response)
+
+
+@router.post("/{site_id}/token/rotate", summary="Replace the site's token")
+def post_rotate(
+    site_id: int, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
+) -> dict[str, Any]:
+    context = lookup_context(request)
+    with context.db.write() as conn:
+        token = rotate_token(conn, _owned(conn, tenant_id, site_id), context.keys)
+    return _token_answer(context, site_id, token, response)

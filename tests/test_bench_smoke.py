@@ -1,0 +1,78 @@
+"""The benchmark suite, end to end on a tiny data set, so that it cannot rot.
+
+No timing is asserted: only that every figure ran, the data set is what it says, and the
+table and JSON are written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from bench.__main__ import run_suite, suite_parser, write
+from bench.dataset import ensure_dataset
+from bench.figures import FIGURES
+from bench.report import text_table
+
+from segmentd.storage.db import Database
+from tests.conftest import free_port
+
+MEMBERS = 2_000
+
+
+def test_dataset_is_seeded_and_complete(tmp_path: Path) -> None:
+    counts = []
+    for name in ("a", "b"):
+        db = Database(f"sqlite:///{tmp_path / name}.db")
+        db.migrate()
+        dataset = ensure_dataset(db, MEMBERS, seed=7)
+        with db.read() as conn:
+            counts.append(
+                [
+                    conn.exec_driver_sql(f"SELECT count(*), sum({column}) FROM {table}").one()
+                    for table, column in (
+                        ("members", "n3"),
+                        ("member_tags", "tag_id"),
+                        ("campaign_activity", "coalesce(clicked_at, 0)"),
+                    )
+                ]
+            )
+        assert len(dataset.campaign_ids) == 20
+        again = ensure_dataset(db, MEMBERS, seed=7)  # reused, not generated twice
+        assert again.tenant_id == dataset.tenant_id
+        with db.read() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM members")).scalar() == MEMBERS
+        db.dispose()
+    assert counts[0] == counts[1]
+    members, links, activity = (row[0] for row in counts[0])
+    assert members == MEMBERS
+    assert 0 < links < 5 * MEMBERS
+    assert 1.5 * MEMBERS < activity < 4.5 * MEMBERS  # ~3 rows (5 events) per member
+
+
+@pytest.mark.slow
+def test_suite_runs_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    args = suite_parser().parse_args(
+        [
+            "--members", str(MEMBERS), "--database", f"sqlite:///{tmp_path / 'bench.db'}",
+            "--runs", "1", "--in-process", "--import-rows", "500", "--visitors", "200",
+            "--wrk-seconds", "1", "--connections", "4", "--chunk-size", "500",
+            "--port", str(free_port()), "--out", str(out),
+        ]
+    )  # fmt: skip
+    result = run_suite(args)
+    write(result, out)
+    rows = {row["figure"]: row for row in result["figures"]}
+    assert list(rows) == [figure.name for figure in FIGURES]
+    for name, row in rows.items():
+        if name.startswith("visitor look-up") and not shutil.which("wrk"):
+            continue
+        assert row["error"] is None, (name, row["error"])
+        assert row["runs"] == 1 and row["median"] > 0, row
+    assert json.loads(out.read_text())["meta"]["members"] == MEMBERS
+    assert out.with_suffix(".md").read_text().startswith("| figure |")
+    assert "build: 3 field conditions (and)" in text_table(result)

@@ -1,0 +1,255 @@
+"""Schemathesis against /openapi.json of the real app over HTTP, on SQLite and PostgreSQL.
+
+Every operation of the document gets generated requests, valid and invalid (a fixed seed,
+derandomized, enough examples to reach each one), from a tenant with data of every kind, and
+every built-in check runs on every answer: no server error, only documented status codes,
+content types and headers, bodies that match their documented schemas, invalid input
+refused, and so on. Half of the generated ids (and all in the documented examples) are
+swapped for the tenant's real ones, so the happy paths are reached too; deletions, and changes
+to a site's token or origins, get things of their own, so the rest stays reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.meta import ParameterLocation
+
+from segmentd.storage.db import Database
+
+from .conftest import BACKENDS, LiveServer, make_tenant, test_settings
+from .test_tenant_isolation import Seeded, _database_url, seed_tenant
+
+pytestmark = pytest.mark.slow
+
+MAX_EXAMPLES = 30
+MAX_ID = 2**63 - 1
+SEED = 20240611
+# positive_data_acceptance: a request that matches the schema may still break a rule no
+# static schema states (a field the tenant does not have, an email already taken, a
+# campaign that is not sending): those answer 400 with code 30035, as documented.
+POSITIVE_STATUSES = ["2xx", "400", "401", "404"]
+
+
+@dataclass
+class Target:
+    server: LiveServer
+    seeded: Seeded
+    spare: dict[str, list[str]]  # ids that requests destroying or re-keying things may use up
+    statuses: dict[str, set[int]] = field(default_factory=dict)  # by operation
+
+    def call(self, case: Any) -> None:
+        label = f"{case.operation.method.upper()} {case.operation.path}"
+        self.statuses.setdefault(label, set())
+        response = case.call_and_validate(base_url=self.server.url, timeout=30)
+        if case.method.upper() == case.operation.method.upper():
+            self.statuses[label].add(response.status_code)
+
+
+def _spares(http: httpx.Client) -> dict[str, list[str]]:
+    """Things made to be deleted, so that deleting never takes the others' ids away."""
+    segments, fields, tags = [], [], []
+    for i in range(3):
+        body = {
+            "segment_name": f"Spare {i}",
+            "type": 0,
+            "condition": {
+                "relation": "or",
+                "items": [{"field_name": "Email", "op": "contain", "value": "@"}],
+            },
+        }
+        segments.append(
+            http.post("/v1/marketing/lists/segments", json=body).json()["result"]["segment_id"]
+        )
+        field = http.post(
+            "/v1/marketing/lists/fields", json={"field_name": f"Spare{i}", "field_type": 0}
+        )
+        fields.append(str(field.json()["result"]["field_id"]))
+    members = [{"email": f"spare{i}@example.com", "tags": [f"spare{i}"]} for i in range(3)]
+    http.post("/v1/marketing/lists/members", json={"update_existing": True, "members": members})
+    listed = http.get("/v1/marketing/lists/tags", params={"limit": 100}).json()["result"]
+    tags = [str(t["tag_id"]) for t in listed if t["tag_name"].startswith("spare")]
+    site = http.post("/v1/sites", json={"name": "Spare"}).json()["result"]["site_id"]
+    return {"segment_id": segments, "field_id": fields, "tag_id": tags, "site_id": [str(site)]}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    tmp = tmp_path_factory.mktemp("schemathesis")
+    for url in _database_url(request.param, tmp):
+        db = Database(url)
+        db.migrate()
+        tenant = make_tenant(db)
+        # ignored_auth sends wrong credentials on purpose: the throttle would answer 429.
+        settings = test_settings(url, auth_failure_limit=1_000_000, import_dir=str(tmp / "up"))
+        with (
+            LiveServer(settings) as server,
+            httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http,
+        ):
+            seeded = seed_tenant(http, tenant)
+            yield Target(server, seeded, _spares(http))
+        db.dispose()
+
+
+def _config(api_user: str, api_key: str) -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "auth": {"basic": {"username": api_user, "password": api_key}},
+            "generation": {
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+            },
+            "checks": {
+                "enabled": True,
+                "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES},
+            },
+        }
+    )
+
+
+@pytest.fixture
+def api_schema(target: Target, request: pytest.FixtureRequest) -> Any:
+    # schemathesis 4.32 renames the test node through ``_nodeid``, which pytest 9 dropped.
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+    return schemathesis.openapi.from_url(
+        f"{target.server.url}/openapi.json", config=_config(*target.seeded.tenant.auth)
+    )
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+def _destroys(case: Any, name: str) -> bool:
+    """Whether the request deletes what ``name`` names, or changes how the look-up sees it."""
+    path, method = case.operation.path, case.method.upper()
+    if path.startswith("/v1/sites/"):
+        return method != "GET"  # new origins or a new token would change the look-up's answers
+    return method == "DELETE" and path.endswith(f"{{{name}}}")
+
+
+def _use_real_ids(case: Any, target: Target) -> None:
+    """Swap generated path ids for the tenant's real ones, for about half of the cases."""
+    if not case.path_parameters or case.meta is None:
+        return
+    if case.meta.is_negative_at(ParameterLocation.PATH):
+        return  # the check expects this request to be refused
+    explicit = case.meta.phase.name.value == "examples"  # the documented examples: always
+    if not explicit and zlib.crc32(repr(sorted(case.path_parameters.items())).encode()) % 2:
+        return
+    for name in list(case.path_parameters):
+        if _destroys(case, name) and target.spare.get(name):
+            case.path_parameters[name] = target.spare[name][0]
+        elif name in target.seeded.ids:
+            case.path_parameters[name] = target.seeded.ids[name]
+
+
+def _use_real_lookup(case: Any, target: Target) -> None:
+    """A real site, token and visitor for about half of the cases."""
+    if case.meta is None or case.meta.is_negative_at(ParameterLocation.QUERY):
+        return
+    query = case.query if isinstance(case.query, dict) else {}
+    explicit = case.meta.phase.name.value == "examples"
+    if not explicit and zlib.crc32(repr(sorted(query.items())).encode()) % 2:
+        return
+    real = {
+        "site": target.seeded.ids["site_id"],
+        "token": target.seeded.site_token,
+        "tcid": "1010",
+        "callback": "cb",
+    }
+    case.query = {**query, **{name: real[name] for name in real if name in query or name == "site"}}
+
+
+LOOKUP = r"^/api/dms/"
+SITES = r"^/v1/sites"
+
+
+@schema.exclude(path_regex=LOOKUP).exclude(path_regex=SITES).parametrize()
+def test_api_answers_match_the_openapi_document(case: Any, target: Target) -> None:
+    _use_real_ids(case, target)
+    target.call(case)
+
+
+# Faults in code this suite's author may not change (api/native/sites.py, storage/sites.py):
+# a site id beyond 64 bits reaches the database driver (500), and so does a name holding NUL,
+# which PostgreSQL refuses (500). Cases carrying them are set aside here; the xfail tests
+# below pin the faults, and fail once they are fixed, so that this filter goes too.
+SITE_FAULTS = "api/native/sites.py: 500 for a site id beyond 64 bits, and for NUL in a name"
+
+
+def _known_site_fault(case: Any) -> bool:
+    site_id = str(case.path_parameters.get("site_id", "0")) if case.path_parameters else "0"
+    huge = site_id.lstrip("-").isdecimal() and abs(int(site_id)) > MAX_ID
+    return huge or "\\u0000" in json.dumps(case.body, default=str)
+
+
+@schema.include(path_regex=SITES).parametrize()
+def test_site_endpoints_match_the_openapi_document(case: Any, target: Target) -> None:
+    _use_real_ids(case, target)
+    try:
+        target.call(case)
+    except FailureGroup:
+        if not _known_site_fault(case):
+            raise
+
+
+@pytest.mark.xfail(reason=SITE_FAULTS, strict=True)
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/v1/sites/{2**70}/token", None),
+        ("POST", f"/v1/sites/{2**70}/token/rotate", None),
+        ("PUT", f"/v1/sites/{2**70}", {"name": "x"}),
+        ("POST", "/v1/sites", {"name": "a\u0000b"}),
+    ],
+)
+def test_site_endpoints_answer_4xx_to_huge_ids_and_nul(
+    target: Target, method: str, path: str, body: Any
+) -> None:
+    with httpx.Client(base_url=target.server.url, auth=target.seeded.tenant.auth) as http:
+        answer = http.request(method, path, json=body)
+    assert 400 <= answer.status_code < 500, answer.text
+
+
+@schema.include(path_regex=LOOKUP).parametrize()
+def test_lookup_answers_match_the_openapi_document(case: Any, target: Target) -> None:
+    """The Commanders Act look-up: JSONP and its JSON errors, with real sites and visitors."""
+    _use_real_lookup(case, target)
+    target.call(case)
+
+
+# Operations the runs cannot take past validation, each with why; the test fails when one
+# becomes reachable, so that it is taken off this list.
+NOT_REACHED = {
+    "POST /v1/segments/preview": "api/ui/preview.py documents no request example",
+}
+
+
+def test_every_operation_was_reached_and_succeeded(target: Target) -> None:
+    """The runs above went past validation everywhere: each operation answered a 2xx."""
+    if not target.statuses:
+        pytest.skip("runs with the schemathesis tests above")
+    document = httpx.get(f"{target.server.url}/openapi.json").json()
+    operations = {f"{m.upper()} {p}" for p, ops in document["paths"].items() for m in ops}
+    assert set(target.statuses) == operations
+    for operation, reason in NOT_REACHED.items():
+        assert not any(200 <= c < 300 for c in target.statuses[operation]), f"reached: {reason}"
+        del target.statuses[operation]
+    unreached = {
+        op: sorted(s) for op, s in target.statuses.items() if not any(200 <= c < 300 for c in s)
+    }
+    assert unreached == {}, "\n".join(f"{op}: {codes}" for op, codes in unreached.items())
