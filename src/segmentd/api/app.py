@@ -33,6 +33,7 @@ from .engagelab.errors import (
     handle_engagelab_error,
 )
 from .limits import BodySizeLimit
+from .native.exports import router as exports_router
 from .native.sites import router as sites_router
 from .openapi import allowed_methods, install_openapi
 from .ratelimit import FailureLimiter
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     # ingest so that .../members/imports is never read as a member path.
     app.include_router(commandersact_router)
     app.include_router(sites_router)
+    app.include_router(exports_router)
     app.include_router(engagelab_segments.router)
     app.include_router(engagelab_imports.router)
     app.include_router(engagelab_ingest.router)
