@@ -41,7 +41,7 @@ from .conftest import (
     test_settings,
     wait_built,
 )
-from .test_ui_support import Ui
+from .test_ui_support import Ui, form_data
 
 SEGMENTS = "/v1/marketing/lists/segments"
 FIELDS = "/v1/marketing/lists/fields"
@@ -127,6 +127,9 @@ ROUTES = _routes()
 WITH_IDS = _cases(lambda _m, path, guard: guard != "public" and bool(path_params(path)))
 BASIC = _cases(lambda _m, _p, guard: guard == "basic")
 SESSION = _cases(lambda _m, _p, guard: guard == "session")
+UI_POSTS = _cases(  # the catch-all only answers the UI's 404 page
+    lambda method, path, _g: method == "POST" and path.startswith("/ui/") and ":path" not in path
+)
 
 
 # --- two tenants with the same kinds of data ---------------------------------------------------
@@ -384,6 +387,18 @@ def test_ui_routes_need_a_session(world: World, method: str, path: str, guard: s
     assert answer.status_code in (303, 403), answer.text
     if answer.status_code == 303:
         assert answer.headers["location"].startswith("/ui/login")
+
+
+@pytest.mark.parametrize(("method", "path", "guard"), UI_POSTS)
+def test_ui_writes_need_the_csrf_token(world: World, method: str, path: str, guard: str) -> None:
+    """Every form post of the UI, login and logout included, needs the session's CSRF token:
+    another site's page cannot post with the user's cookie (SameSite=Lax aside)."""
+    url = world.b.fill(path) if path_params(path) else path
+    data = valid_body(method, path, world.b, world.b).get("data", [])
+    for token in ([], [("csrf_token", "forged")]):
+        answer = world.ui_b.http.post(url, data=form_data([*data, *token]))
+        assert answer.status_code == 403, (token, answer.text)
+    assert world.ui_b.get("/ui/segments").status_code == 200  # still signed in
 
 
 def test_the_lookup_needs_the_sites_own_token(world: World) -> None:

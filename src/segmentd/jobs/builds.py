@@ -7,6 +7,11 @@ last step publishes the generation in the same transaction that checks the lease
 switch from the previous complete membership to the new one at once, and a job that was
 superseded (a newer enqueue) can never publish.
 
+Rows of other generations are invisible to readers, so they are deleted after the publish (or
+failure) in chunked transactions of their own rather than inside it, which would hold SQLite's
+write lock for the whole old membership. A cleanup cut short by a crash is finished by the next
+build of the segment or by an idle worker's sweep (``claim_job`` when nothing is queued).
+
 Lock order on PostgreSQL is segment row, then job row, everywhere (enqueue, chunks, publish),
 so builds never deadlock with segment updates. Claiming locks only the job row.
 """
@@ -15,8 +20,10 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from enum import Enum, IntEnum, StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -35,6 +42,10 @@ log = logging.getLogger("segmentd.jobs")
 
 # A job claimed this many times without finishing fails rather than looping forever.
 MAX_ATTEMPTS = 5
+# Stale membership rows deleted per transaction, and how often an idle worker looks for them.
+STALE_CHUNK = 20_000
+SWEEP_SECONDS = 60.0
+NO_GENERATION = 2**62  # above any generation: the bound when no build is live
 
 
 class JobState(StrEnum):
@@ -136,7 +147,18 @@ def _next_generation(conn: Connection, tenant_id: int, segment_id: str) -> int:
 
 
 def claim_job(db: Database, owner: str, lease_seconds: float) -> Claim | None:
-    """Take the oldest queued job, or a running one whose worker's lease ran out."""
+    """Take the oldest queued job, or a running one whose worker's lease ran out.
+
+    With nothing to claim the worker is idle: it then finishes any cleanup of stale
+    generations that a crash cut short (at most every ``SWEEP_SECONDS`` per database).
+    """
+    claim = _claim(db, owner, lease_seconds)
+    if claim is None and _sweep_due(db):
+        sweep_stale_generations(db)
+    return claim
+
+
+def _claim(db: Database, owner: str, lease_seconds: float) -> Claim | None:
     jobs = build_jobs.c
     with db.write() as conn:
         clock = time.time()
@@ -194,6 +216,13 @@ def abandon(db: Database, claim: Claim, error: str) -> None:
 
 def prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
     """Parse the segment's condition against today's catalog and count the work left."""
+    plan = _prepare(db, settings, claim)
+    if plan is Step.FAILED:
+        _drop_stale_quietly(db, claim, settings.build_chunk_size)
+    return plan
+
+
+def _prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
     with db.write() as conn:
         segment = _lock_and_extend(conn, claim, settings.lease_seconds)
         if segment is None:
@@ -214,7 +243,17 @@ def prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
 
 
 def run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Step:
-    """Build the next id range of members and save progress; publish when none are left."""
+    """Build the next id range of members and save progress; publish when none are left.
+
+    After publishing, the previous generation's rows are deleted before this returns.
+    """
+    step = _run_chunk(db, settings, claim, plan)
+    if step is Step.DONE:
+        _drop_stale_quietly(db, claim, settings.build_chunk_size)
+    return step
+
+
+def _run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Step:
     with db.write() as conn:
         segment = _lock_and_extend(conn, claim, settings.lease_seconds)
         if segment is None:
@@ -349,7 +388,7 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
 
 
 def _publish(conn: Connection, claim: Claim) -> None:
-    """Swap the new generation in and drop every other one (the caller holds the lease)."""
+    """Swap the new generation in (the caller holds the lease); the old one is now stale."""
     total = conn.execute(
         sa.select(sa.func.count()).where(*_generation_rows(claim, claim.generation))
     ).scalar_one()
@@ -367,7 +406,6 @@ def _publish(conn: Connection, claim: Claim) -> None:
             updated_at=now(),
         )
     )
-    _drop_generations_except(conn, claim, claim.generation)
     log.info(
         "segment %s generation %s published with %s members (job %s)",
         claim.segment_id,
@@ -380,13 +418,11 @@ def _publish(conn: Connection, claim: Claim) -> None:
 def _fail(conn: Connection, claim: Claim, error: str) -> None:
     """Fail the job and mark the segment failed; its published membership stays readable."""
     conn.execute(_ours(claim).values(state=JobState.FAILED, lease_expires_at=None, error=error))
-    published = conn.execute(
+    conn.execute(
         sa.update(segments)
         .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
         .values(status=SegmentStatus.FAILED, error=error, updated_at=now())
-        .returning(segments.c.generation)
-    ).scalar_one()
-    _drop_generations_except(conn, claim, int(published))
+    )
     log.warning("build job %s of segment %s failed: %s", claim.job_id, claim.segment_id, error)
 
 
@@ -400,13 +436,108 @@ def _retire_deleted(conn: Connection, claim: Claim) -> None:
     conn.execute(sa.delete(segment_members).where(*_generation_rows(claim, claim.generation)))
 
 
-def _drop_generations_except(conn: Connection, claim: Claim, keep: int) -> None:
-    """Rows of other generations are invisible to readers; delete them so they don't pile up."""
-    sm = segment_members.c
-    conn.execute(
-        sa.delete(segment_members).where(
-            sm.tenant_id == claim.tenant_id,
-            sm.segment_id == claim.segment_id,
-            sm.generation != keep,
+# ---------------------------------------------------------------------------------------------
+# Stale generations: every generation of a segment but the published one and those of its
+# queued or running build. Generation numbers only grow and a build is enqueued with one above
+# every number used, so a stale generation never becomes live again, and no writer adds rows
+# to one: deleting them needs no lock, only short transactions.
+
+
+def drop_stale_generations(
+    db: Database, tenant_id: int, segment_id: str, chunk: int = STALE_CHUNK
+) -> int:
+    """Delete a segment's stale rows, ``chunk`` rows per transaction; return how many."""
+    deleted = 0
+    while True:
+        with db.write() as conn:
+            count = _drop_stale_chunk(conn, tenant_id, segment_id, chunk)
+        if count == 0:
+            return deleted
+        deleted += count
+
+
+def sweep_stale_generations(db: Database, chunk: int = STALE_CHUNK) -> int:
+    """Finish every interrupted cleanup, across tenants; return the rows deleted."""
+    with db.read() as conn:
+        found = conn.execute(
+            sa.select(segments.c.tenant_id, segments.c.id).where(_has_stale_rows())
+        ).all()
+    return sum(drop_stale_generations(db, row.tenant_id, row.id, chunk) for row in found)
+
+
+_last_sweep: weakref.WeakKeyDictionary[Database, float] = weakref.WeakKeyDictionary()
+
+
+def _sweep_due(db: Database) -> bool:
+    clock = time.monotonic()
+    if clock - _last_sweep.get(db, -SWEEP_SECONDS) < SWEEP_SECONDS:
+        return False
+    _last_sweep[db] = clock
+    return True
+
+
+def _drop_stale_quietly(db: Database, claim: Claim, chunk: int) -> None:
+    # The publish (or failure) is committed already; if this fails, an idle sweep finishes it.
+    try:
+        drop_stale_generations(db, claim.tenant_id, claim.segment_id, chunk)
+    except Exception:
+        log.exception("segment %s: stale generations left for the sweep", claim.segment_id)
+
+
+def _live_floor(tenant_id: Any, segment_id: Any) -> sa.ScalarSelect[Any]:
+    """The generation of the segment's queued or running build (NULL when there is none)."""
+    jobs = build_jobs.c
+    return (
+        sa.select(sa.func.min(jobs.generation))
+        .where(
+            jobs.tenant_id == tenant_id,
+            jobs.segment_id == segment_id,
+            jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
         )
+        .correlate_except(build_jobs)  # to the segment row, in the sweep two levels up
+        .scalar_subquery()
     )
+
+
+def _stale_ranges(
+    tenant_id: Any, segment_id: Any, published: Any
+) -> list[list[sa.ColumnElement[bool]]]:
+    """Two generation ranges, each a seek on the primary key: below the published one, and
+    between it and the live build (every older build was superseded, failed or published)."""
+    sm = segment_members.c
+    mine = [sm.tenant_id == tenant_id, sm.segment_id == segment_id]
+    live = sa.func.coalesce(_live_floor(tenant_id, segment_id), NO_GENERATION)
+    return [
+        [*mine, sm.generation < published],
+        [*mine, sm.generation > published, sm.generation < live],
+    ]
+
+
+def _has_stale_rows() -> sa.ColumnElement[bool]:
+    s = segments.c
+    ranges = _stale_ranges(s.tenant_id, s.id, s.generation)
+    return sa.or_(*(sa.exists().where(*where) for where in ranges))
+
+
+def _drop_stale_chunk(conn: Connection, tenant_id: int, segment_id: str, chunk: int) -> int:
+    """Delete up to ``chunk`` rows of one stale generation of the segment."""
+    published = conn.execute(
+        sa.select(segments.c.generation).where(
+            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
+        )
+    ).scalar()
+    sm = segment_members.c
+    for where in _stale_ranges(tenant_id, segment_id, published or 0):
+        generation = conn.execute(
+            sa.select(sm.generation).where(*where).order_by(sm.generation).limit(1)
+        ).scalar()
+        if generation is None:
+            continue
+        rows = [sm.tenant_id == tenant_id, sm.segment_id == segment_id, sm.generation == generation]
+        last = conn.execute(
+            sa.select(sm.member_id).where(*rows).order_by(sm.member_id).offset(chunk - 1).limit(1)
+        ).scalar()
+        if last is not None:
+            rows.append(sm.member_id <= last)
+        return int(conn.execute(sa.delete(segment_members).where(*rows)).rowcount)
+    return 0

@@ -65,7 +65,7 @@ LooseType = Annotated[Any, WithJsonSchema({"type": "integer", "enum": [0, 1]})]
 
 
 # Request examples, shown in /docs and sent as they are by the schemathesis tests.
-_NAME_CONDITION = {
+NAME_CONDITION = {
     "relation": "and",
     "items": [{"field_name": "Name", "op": "contain", "value": "Lei Li"}],
 }
@@ -77,10 +77,10 @@ def body_example(value: dict[str, Any]) -> dict[str, Any]:
 
 
 CREATE_EXAMPLE = body_example(
-    {"segment_name": "Hubei users", "type": 0, "condition": _NAME_CONDITION}
+    {"segment_name": "Hubei users", "type": 0, "condition": NAME_CONDITION}
 )
-UPDATE_EXAMPLE = body_example({"segment_name": "Lei Li", "type": 0, "condition": _NAME_CONDITION})
-FILTER_EXAMPLE = body_example({"condition": _NAME_CONDITION})
+UPDATE_EXAMPLE = body_example({"segment_name": "Lei Li", "type": 0, "condition": NAME_CONDITION})
+FILTER_EXAMPLE = body_example({"condition": NAME_CONDITION})
 MEMBER_IDS_EXAMPLE = body_example({"member_ids": ["1", "2"]})
 
 

@@ -30,12 +30,18 @@ router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES
 NO_STORE = "no-store"
 
 
+MAX_SITE_ID = 2**63 - 1  # the databases' BIGINT: a larger id cannot name a site
+# Names are shown in pages and stored in text columns: no control characters (PostgreSQL
+# refuses NUL outright).
+SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
+
+
 class NewSite(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=128, pattern=SITE_NAME)
 
 
 class SiteUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=128)
+    name: str | None = Field(None, min_length=1, max_length=128, pattern=SITE_NAME)
     allowed_origins: list[str] | None = Field(
         None, description="Origins such as https://shop.example; empty: any origin"
     )
@@ -52,7 +58,7 @@ def site_json(site: Site) -> dict[str, Any]:
 
 
 def _owned(conn: Any, tenant_id: int, site_id: int) -> Site:
-    site = get_site(conn, site_id, tenant_id)
+    site = get_site(conn, site_id, tenant_id) if 0 < site_id <= MAX_SITE_ID else None
     if site is None:
         raise not_found()
     return site

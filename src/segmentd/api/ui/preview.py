@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy.engine import Connection
 
@@ -19,7 +19,7 @@ from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
 from ..engagelab.auth import current_tenant
 from ..engagelab.errors import ERROR_RESPONSES, invalid
-from ..engagelab.schemas import LooseCondition, LooseType
+from ..engagelab.schemas import NAME_CONDITION, LooseCondition, LooseType, body_example
 from ..engagelab.segments import checked_type
 from .queries import count_matching
 
@@ -64,9 +64,12 @@ router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"], response
 class PreviewRequest(BaseModel):
     type: LooseType = Field(None, description="0: by field; 1: by campaign")
     condition: LooseCondition = Field(None, description="The condition, as on segment creation")
-    list_id: Annotated[Any, WithJsonSchema({"type": "integer"})] = Field(
-        None, description="The list to count in (default: the default list)"
+    list_id: Annotated[Any, WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "null"}]})] = (
+        Field(None, description="The list to count in (default: the default list)")
     )
+
+
+PREVIEW_EXAMPLE = body_example({"type": 0, "condition": NAME_CONDITION})
 
 
 class PreviewCount(BaseModel):
@@ -78,7 +81,7 @@ def preview(
     tenant_id: Annotated[int, Depends(current_tenant)],
     db: Annotated[Database, Depends(get_db)],
     settings: Annotated[Settings, Depends(get_settings)],
-    body: PreviewRequest | None = None,
+    body: Annotated[PreviewRequest | None, Body(openapi_examples=PREVIEW_EXAMPLE)] = None,
 ) -> PreviewCount:
     """Validates like segment creation (same errors, code 30035) and saves nothing."""
     body = body or PreviewRequest()
