@@ -20,7 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ..jobs.worker import new_worker_id
+from ..jobs.loop import new_worker_id
 from ..settings import Settings
 from ..storage.db import Database
 from .jobs import ImportJob, ImportOptions, ImportState, Kind

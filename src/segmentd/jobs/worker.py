@@ -7,11 +7,7 @@ worker that dies mid-build leaves a job another worker reclaims once the lease e
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import signal
-import socket
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -19,16 +15,9 @@ from types import FrameType
 from ..settings import Settings
 from ..storage.db import Database
 from .builds import Claim, Plan, Step, abandon, claim_job, prepare, release, run_chunk
+from .loop import PollingWorker, new_worker_id
 
 log = logging.getLogger("segmentd.jobs")
-
-# How long stop() waits for the job in hand; a chunk is bounded, so this is generous.
-STOP_TIMEOUT_SECONDS = 30.0
-
-
-def new_worker_id() -> str:
-    """Unique per worker: the lease owner written on claimed jobs (fits in 64 characters)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def run_job(
@@ -91,39 +80,12 @@ def run_pending(db: Database, settings: Settings) -> int:
     return finished
 
 
-class Worker:
+class Worker(PollingWorker):
     """A daemon thread claiming and running build jobs until stopped."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
-        self.settings = settings
-        self.id = new_worker_id()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+    kind = "build"
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="segmentd-build-worker", daemon=True)
-        self._thread.start()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-
-    def stop(self) -> None:
-        """Stop after the chunk in hand (the job goes back to the queue) and wait for the thread."""
-        self.request_stop()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_SECONDS)
-            if self._thread.is_alive():
-                log.warning("build worker %s did not stop in time", self.id)
-
-    def run(self) -> None:
-        log.info("build worker %s running", self.id)
-        while not self._stopping.is_set():
-            if not self._work_once():
-                self._stopping.wait(self.settings.worker_poll_seconds)
-        log.info("build worker %s stopped", self.id)
-
-    def _work_once(self) -> bool:
+    def work_once(self) -> bool:
         """Run one job if there is one; False when idle (or the database failed)."""
         try:
             claim = claim_job(self.db, self.id, self.settings.lease_seconds)

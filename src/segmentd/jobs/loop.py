@@ -1,0 +1,65 @@
+"""A background thread that polls for work until told to stop (the build and import workers)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+
+from ..settings import Settings
+from ..storage.db import Database
+
+log = logging.getLogger("segmentd.jobs")
+
+# How long stop() waits for the work in hand; chunks are bounded, so this is generous.
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+def new_worker_id() -> str:
+    """Unique per worker: the lease owner written on claimed jobs (fits in 64 characters)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class PollingWorker:
+    """Calls ``work_once`` in a daemon thread, sleeping ``worker_poll_seconds`` when it is idle.
+
+    Subclasses implement ``work_once`` (True when it did something) and pass
+    ``self._stopping.is_set`` to long work so that it hands its job back when asked to stop.
+    """
+
+    kind = "worker"
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.id = new_worker_id()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def work_once(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        name = f"segmentd-{self.kind}-worker"
+        self._thread = threading.Thread(target=self.run, name=name, daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def stop(self) -> None:
+        """Stop after the chunk in hand (the job goes back to the queue) and wait for the thread."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT_SECONDS)
+            if self._thread.is_alive():
+                log.warning("%s worker %s did not stop in time", self.kind, self.id)
+
+    def run(self) -> None:
+        log.info("%s worker %s running", self.kind, self.id)
+        while not self._stopping.is_set():
+            if not self.work_once():
+                self._stopping.wait(self.settings.worker_poll_seconds)
+        log.info("%s worker %s stopped", self.kind, self.id)
