@@ -29,39 +29,17 @@ from segmentd.storage.schema import campaign_activity, member_tags, members, ten
 from segmentd.storage.tags import ensure_tags
 from segmentd.storage.tenants import create_credential, create_tenant, default_list_id
 
+# The same fields and values as the CSV files of the import benchmark.
+from .datagen import CITIES, COLORS, FIELDS, PLANS, TAG_POOL
+
 BATCH = 50_000
-TAGS = tuple(f"tag{i:02d}" for i in range(40))
+TAGS = TAG_POOL
 CAMPAIGNS = 20
 # Per member and campaign: sent 15 %, opened half of those, clicked a third of the opens:
 # 0.15 * (1 + 0.5 + 0.5 / 3) * 20 campaigns = 5 events per member.
 SENT, OPENED, CLICKED = 0.15, 0.5, 1 / 3
-CITIES = ("Paris", "Lyon", "Singapore", "Istanbul", "Taipei", "Osaka", "Lagos", "Lima")
-COLORS = ("red", "green", "blue", "amber", "violet")
-PLANS = ("free", "pro", "team", "enterprise")
 NOW = 1_780_000_000  # a fixed clock keeps the data set reproducible
 DAY = 86_400
-
-
-@dataclass(frozen=True)
-class Shape:
-    name: str
-    type: FieldType
-    format: str | None = None
-    options: tuple[str, ...] = ()
-
-
-FIELDS = (
-    Shape("City", FieldType.TEXT),
-    Shape("Company", FieldType.TEXT),
-    Shape("Age", FieldType.NUMBER, "0"),
-    Shape("Score", FieldType.NUMBER, ".00"),
-    Shape("Joined", FieldType.DATE, "MM/DD/YYYY"),
-    Shape("Renewal", FieldType.DATE, "DD/MM/YYYY"),
-    Shape("Birthday", FieldType.BIRTHDAY, "MM/DD"),
-    Shape("Anniversary", FieldType.BIRTHDAY, "DD/MM"),
-    Shape("Color", FieldType.DROPDOWN, options=COLORS),
-    Shape("Plan", FieldType.DROPDOWN, options=PLANS),
-)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,16 @@ def _fresh_postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+def module_database_url(backend: str, directory: Any) -> Iterator[str]:
+    """A database of its own for a module-scoped fixture: a SQLite file in ``directory``, or a
+    new PostgreSQL database (dropped afterwards)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'segmentd.db'}"
+        return
+    _require_postgres()
+    yield from _fresh_postgres_url()
+
+
 @pytest.fixture(scope="session")
 def _postgres_session_url() -> Iterator[str]:
     """One migrated PostgreSQL database for the session; tests empty it rather than recreate it."""

@@ -14,7 +14,6 @@ import hmac
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,9 +34,8 @@ from .conftest import (
     BACKENDS,
     LiveServer,
     Tenant,
-    _fresh_postgres_url,
-    _require_postgres,
     make_tenant,
+    module_database_url,
     test_settings,
     wait_built,
 )
@@ -246,20 +244,12 @@ class World:
     ui_b: Ui
 
 
-def _database_url(backend: str, tmp: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp / 'segmentd.db'}"
-        return
-    _require_postgres()
-    yield from _fresh_postgres_url()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("isolation")
-    for url in _database_url(request.param, tmp):
+    for url in module_database_url(request.param, tmp):
         db = Database(url)
         db.migrate()
         tenant_a, tenant_b = make_tenant(db, "a"), make_tenant(db, "b")

@@ -22,9 +22,8 @@ from .conftest import (
     BACKENDS,
     LiveServer,
     Tenant,
-    _fresh_postgres_url,
-    _require_postgres,
     make_tenant,
+    module_database_url,
     test_settings,
     wait_built,
     wait_until,
@@ -71,19 +70,11 @@ class Shared:
     ui: Ui
 
 
-def _database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('ui') / 'segmentd.db'}"
-        return
-    _require_postgres()
-    yield from _fresh_postgres_url()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Shared]:
-    for url in _database_url(request.param, tmp_path_factory):
+    for url in module_database_url(request.param, tmp_path_factory.mktemp("ui")):
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
