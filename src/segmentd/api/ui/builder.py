@@ -10,15 +10,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timezone
 from typing import Any
 
+from sqlalchemy.sql import ColumnElement
 from starlette.datastructures import FormData
 
 from ...domain.errors import DomainValidationError
 from ...domain.fields import DEFAULT_FORMATS, SEGMENTABLE_CAMPAIGN_STATUSES, Catalog, SystemField
 from ...domain.operators import Activity, Op, Relation
-from ...domain.validation import CAMPAIGN_FIELD, MAX_CONDITIONS, TAG_FIELD, SegmentType
+from ...domain.validation import (
+    CAMPAIGN_FIELD,
+    MAX_CONDITIONS,
+    TAG_FIELD,
+    SegmentType,
+    parse_condition,
+)
+from ...storage.compiler import compile_condition
 from ..engagelab.errors import EngageLabError
 from .queries import CampaignChoice
 from .vocab import ACTIVITY_WORDS, Kind, field_kind, field_label, op_label, operators
@@ -302,6 +310,20 @@ def error_slot(path: str, rows: Sequence[Row]) -> str:
     if path == "condition.relation":
         return "err-relation"
     return "err-conditions"
+
+
+def filter_clause(
+    row: Row | None, catalog: Catalog, tz: timezone
+) -> tuple[ColumnElement[bool] | None, dict[str, str]]:
+    """The SQL of the one-condition member filter, or the error shown beside its input."""
+    if row is None:
+        return None, {}
+    raw = raw_condition("and", [row], SegmentType.BY_FIELD)
+    try:
+        return compile_condition(parse_condition(raw, catalog, SegmentType.BY_FIELD, tz)), {}
+    except DomainValidationError as exc:
+        path, message = error_parts(exc)
+        return None, {error_slot(path, [row]): message}
 
 
 def all_slots(rows: Sequence[Row]) -> list[str]:

@@ -10,13 +10,11 @@ from fastapi.responses import Response
 
 from ...domain.errors import DomainValidationError
 from ...domain.fields import SYSTEM_FIELDS, Catalog, FieldDef
-from ...domain.validation import SegmentType, parse_condition
 from ...storage.campaigns import list_campaigns
-from ...storage.compiler import compile_condition
 from ...storage.field_defs import CLIENT_TYPES, FORMATS, check_spec, create_field
 from ...storage.tags import list_tags
 from ...storage.tenants import default_list_id
-from .builder import Row, error_parts, error_slot, filter_row, raw_condition, row_view
+from .builder import Row, filter_clause, filter_row, row_view
 from .deps import Config, Db, Form, User, redirect
 from .queries import list_member_page
 from .rendering import render
@@ -37,21 +35,12 @@ def _chosen_list(raw: str | None, list_ids: list[int], default: int) -> int:
 def members_page(request: Request, user: User, db: Db, settings: Config) -> Response:
     params = request.query_params
     start = offset_of(params.get("offset"))
-    errors: dict[str, str] = {}
     with db.read() as conn:
         data = tenant_data(conn, user.tenant_id)
         row = filter_row(params, data.catalog)
         default = default_list_id(conn, user.tenant_id)
         list_id = _chosen_list(params.get("list"), [x.id for x in data.lists], default)
-        where = None
-        if row is not None:
-            raw = raw_condition("and", [row], SegmentType.BY_FIELD)
-            try:
-                parsed = parse_condition(raw, data.catalog, SegmentType.BY_FIELD, settings.tz)
-                where = compile_condition(parsed)
-            except DomainValidationError as exc:
-                path, message = error_parts(exc)
-                errors[error_slot(path, [row])] = message
+        where, errors = filter_clause(row, data.catalog, settings.tz)
         ids, total = (
             ([], 0)
             if errors

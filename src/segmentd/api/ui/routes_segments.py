@@ -9,10 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection
 
-from ...domain.errors import DomainValidationError
-from ...domain.validation import SegmentType, parse_condition
 from ...jobs.builds import enqueue_build
-from ...storage.compiler import compile_condition
 from ...storage.segments import (
     Segment,
     delete_segment,
@@ -23,7 +20,7 @@ from ...storage.segments import (
 )
 from ..engagelab.errors import EngageLabError
 from ..engagelab.segments import MAX_BIGINT, checked_type_filter
-from .builder import Row, error_parts, error_slot, filter_row, raw_condition, row_view
+from .builder import Row, filter_clause, filter_row, row_view
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .export import csv_response
 from .i18n import translator
@@ -108,16 +105,8 @@ def _members_context(
     request: Request, conn: Connection, user: User, segment: Segment, data: TenantData
 ) -> dict[str, Any]:
     settings = request.app.state.settings
-    row, errors = filter_row(request.query_params, data.catalog), {}
-    where = None
-    if row is not None:
-        raw = raw_condition("and", [row], SegmentType.BY_FIELD)
-        try:
-            condition = parse_condition(raw, data.catalog, SegmentType.BY_FIELD, settings.tz)
-            where = compile_condition(condition)
-        except DomainValidationError as exc:
-            path, message = error_parts(exc)
-            errors[error_slot(path, [row])] = message
+    row = filter_row(request.query_params, data.catalog)
+    where, errors = filter_clause(row, data.catalog, settings.tz)
     start = offset_of(request.query_params.get("offset"))
     ids, total = (
         ([], 0)
