@@ -24,8 +24,8 @@ from schemathesis.generation.meta import ParameterLocation
 
 from segmentd.storage.db import Database
 
-from .conftest import BACKENDS, LiveServer, make_tenant, test_settings
-from .test_tenant_isolation import Seeded, _database_url, seed_tenant
+from .conftest import BACKENDS, LiveServer, make_tenant, module_database_url, test_settings
+from .test_tenant_isolation import Seeded, seed_tenant
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
     tmp = tmp_path_factory.mktemp("schemathesis")
-    for url in _database_url(request.param, tmp):
+    for url in module_database_url(request.param, tmp):
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
