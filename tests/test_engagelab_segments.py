@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from segmentd.domain.fields import CampaignStatus, FieldType
+from segmentd.jobs.builds import enqueue_build
+from segmentd.storage.buckets import recount
 from segmentd.storage.db import Database
 from segmentd.storage.schema import build_jobs, segment_exclusions, segment_members, segments
 from segmentd.storage.segments import create_segment, get_segment, member_page, remove_members
@@ -336,6 +338,7 @@ def test_removal_reaches_the_generation_a_build_is_filling(db: Database, tenant:
         conn.execute(
             sa.update(segments).values(generation=1, member_total=2, status=2, percent=100)
         )
+        enqueue_build(conn, tenant.id, segment_id)
         conn.execute(
             sa.insert(segment_members),
             [
@@ -344,6 +347,8 @@ def test_removal_reaches_the_generation_a_build_is_filling(db: Database, tenant:
                 for m in (kept, removed)
             ],
         )
+        for generation in (1, 2):
+            recount(conn, tenant.id, segment_id, generation, 0, max(kept, removed))
     with db.write() as conn:
         assert remove_members(conn, tenant.id, segment_id, [removed, removed]) == 1
         assert remove_members(conn, tenant.id + 1, segment_id, [kept]) is None

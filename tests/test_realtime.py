@@ -7,6 +7,7 @@ evaluator that real-time updates use, so the two paths check each other.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +20,20 @@ from segmentd.domain.fields import CampaignStatus
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.builds import Claim, Plan, Step, claim_job, enqueue_build, prepare, run_chunk
 from segmentd.settings import Settings
+from segmentd.storage.buckets import bucket_of
 from segmentd.storage.campaigns import create_campaign, record_events
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import check_spec, create_field
 from segmentd.storage.members import TagFlag, delete_members, unsubscribe, upsert_members
-from segmentd.storage.schema import build_jobs, members, segment_exclusions, segment_members
+from segmentd.storage.schema import (
+    build_jobs,
+    members,
+    segment_buckets,
+    segment_exclusions,
+    segment_members,
+)
 from segmentd.storage.segments import create_segment, get_segment, remove_members
 from segmentd.storage.tenants import create_tenant, default_list_id
 
@@ -201,6 +209,20 @@ def rows(world: World, segment_id: str, generation: int) -> set[int]:
         )
 
 
+def bucket_counts(world: World, segment_id: str, generation: int) -> dict[int, int]:
+    b = segment_buckets.c
+    with world.db.read() as conn:
+        found = conn.execute(
+            sa.select(b.bucket, b.members).where(
+                b.tenant_id == world.tenant_id,
+                b.segment_id == segment_id,
+                b.generation == generation,
+                b.members != 0,
+            )
+        ).all()
+    return dict(found)
+
+
 def check(world: World) -> None:
     for segment_id in world.segment_ids:
         want = expected(world, segment_id)
@@ -215,6 +237,9 @@ def check(world: World) -> None:
         assert segment is not None and segment.generation > 0
         assert rows(world, segment_id, segment.generation) == want, segment.condition
         assert segment.member_total == len(want)
+        assert bucket_counts(world, segment_id, segment.generation) == Counter(
+            bucket_of(m) for m in want
+        )
         for generation, cursor in jobs:
             done = {m for m in rows(world, segment_id, generation) if m <= cursor}
             assert done == {m for m in want if m <= cursor}, ("build", segment.condition)

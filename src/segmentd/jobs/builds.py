@@ -32,10 +32,18 @@ from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
 from ..domain.validation import SegmentType, parse_stored_condition
 from ..settings import Settings
+from ..storage import buckets
 from ..storage.catalog import load_catalog
 from ..storage.compiler import compile_condition
 from ..storage.db import Database
-from ..storage.schema import build_jobs, members, segment_exclusions, segment_members, segments
+from ..storage.schema import (
+    build_jobs,
+    members,
+    segment_buckets,
+    segment_exclusions,
+    segment_members,
+    segments,
+)
 from ..timefmt import now
 
 log = logging.getLogger("segmentd.jobs")
@@ -363,6 +371,7 @@ def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) ->
     )
     columns = ["tenant_id", "segment_id", "generation", "member_id"]
     conn.execute(sa.insert(segment_members).from_select(columns, matching))
+    buckets.recount(conn, claim.tenant_id, claim.segment_id, claim.generation, lo, hi)
 
 
 def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[bool]]:
@@ -389,8 +398,14 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
 
 def _publish(conn: Connection, claim: Claim) -> None:
     """Swap the new generation in (the caller holds the lease); the old one is now stale."""
+    # The bucket counts are exact: summing them is cheaper than counting the rows.
+    b = segment_buckets.c
     total = conn.execute(
-        sa.select(sa.func.count()).where(*_generation_rows(claim, claim.generation))
+        sa.select(sa.func.coalesce(sa.func.sum(b.members), 0)).where(
+            b.tenant_id == claim.tenant_id,
+            b.segment_id == claim.segment_id,
+            b.generation == claim.generation,
+        )
     ).scalar_one()
     conn.execute(_ours(claim).values(state=JobState.DONE, lease_expires_at=None, error=None))
     conn.execute(
@@ -434,6 +449,8 @@ def _retire_deleted(conn: Connection, claim: Claim) -> None:
         )
     )
     conn.execute(sa.delete(segment_members).where(*_generation_rows(claim, claim.generation)))
+    generation = segment_buckets.c.generation == claim.generation
+    buckets.drop(conn, claim.tenant_id, claim.segment_id, generation)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,11 +517,11 @@ def _live_floor(tenant_id: Any, segment_id: Any) -> sa.ScalarSelect[Any]:
 
 
 def _stale_ranges(
-    tenant_id: Any, segment_id: Any, published: Any
+    tenant_id: Any, segment_id: Any, published: Any, table: sa.Table = segment_members
 ) -> list[list[sa.ColumnElement[bool]]]:
     """Two generation ranges, each a seek on the primary key: below the published one, and
     between it and the live build (every older build was superseded, failed or published)."""
-    sm = segment_members.c
+    sm = table.c
     mine = [sm.tenant_id == tenant_id, sm.segment_id == segment_id]
     live = sa.func.coalesce(_live_floor(tenant_id, segment_id), NO_GENERATION)
     return [
@@ -515,7 +532,11 @@ def _stale_ranges(
 
 def _has_stale_rows() -> sa.ColumnElement[bool]:
     s = segments.c
-    ranges = _stale_ranges(s.tenant_id, s.id, s.generation)
+    ranges = [
+        where
+        for table in (segment_members, segment_buckets)
+        for where in _stale_ranges(s.tenant_id, s.id, s.generation, table)
+    ]
     return sa.or_(*(sa.exists().where(*where) for where in ranges))
 
 
@@ -539,5 +560,11 @@ def _drop_stale_chunk(conn: Connection, tenant_id: int, segment_id: str, chunk: 
         ).scalar()
         if last is not None:
             rows.append(sm.member_id <= last)
+        # The counts of a stale generation are never read: they go with its first chunk.
+        buckets.drop(conn, tenant_id, segment_id, segment_buckets.c.generation == generation)
         return int(conn.execute(sa.delete(segment_members).where(*rows)).rowcount)
+    # No stale rows are left; counts can outlive their rows (a generation emptied by
+    # real-time removals), so sweep the stale counts too.
+    for where in _stale_ranges(tenant_id, segment_id, published or 0, table=segment_buckets):
+        conn.execute(sa.delete(segment_buckets).where(*where))
     return 0

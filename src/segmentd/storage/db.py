@@ -77,6 +77,21 @@ class Database:
         with self.read_engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one state of the database throughout.
+
+        SQLite's read transactions already do (WAL snapshot); PostgreSQL needs REPEATABLE READ.
+        """
+        if self.is_sqlite:
+            with self.read() as connection:
+                yield connection
+            return
+        with self.read_engine.connect() as connection:
+            connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
+
     def migrate(self) -> None:
         from .migrate import upgrade
 

@@ -26,7 +26,6 @@ from .schema import (
     member_tags,
     members,
     segment_exclusions,
-    segment_members,
 )
 from .tags import ensure_tags
 from .write_lock import lock_tenant_writes
@@ -327,7 +326,9 @@ def delete_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) 
     ids = existing_ids(conn, tenant_id, member_ids)
     drop_memberships(conn, tenant_id, ids)
     for chunk in _chunks(ids):
-        for table in (segment_members, segment_exclusions, member_tags, campaign_activity):
+        # drop_memberships took them out of every live generation; rows of stale generations
+        # go with their generation (the table has no index by member to find them here).
+        for table in (segment_exclusions, member_tags, campaign_activity):
             conn.execute(
                 sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.member_id.in_(chunk))
             )

@@ -26,6 +26,7 @@ from ..domain.errors import DomainValidationError
 from ..domain.evaluator import Contact, evaluate
 from ..domain.fields import Catalog
 from ..domain.validation import SegmentType, parse_stored_condition
+from . import buckets
 from .catalog import load_catalog
 from .contacts import load_contacts
 from .schema import build_jobs, members, segment_exclusions, segment_members, segments
@@ -47,6 +48,11 @@ class Target:
     published: int
     condition: Condition | None
     builds: list[tuple[int, int]] = field(default_factory=list)  # (generation, cursor)
+
+    def all_generations(self) -> set[int]:
+        found = {self.published} if self.published > 0 else set()
+        found.update(gen for gen, _cursor in self.builds)
+        return found
 
     def generations(self, member_id: int) -> set[int]:
         found = {self.published} if self.published > 0 else set()
@@ -189,7 +195,7 @@ def _sync_chunk(
 ) -> None:
     segment_ids = [t.id for t in targets]
     excluded = _exclusions(conn, tenant_id, chunk, segment_ids)
-    current = _current_rows(conn, tenant_id, chunk, segment_ids)
+    current = _current_rows(conn, tenant_id, chunk, targets)
     for target in targets:
         wanted = {
             member_id
@@ -216,15 +222,30 @@ def _exclusions(
 
 
 def _current_rows(
-    conn: Connection, tenant_id: int, chunk: list[int], segment_ids: list[str]
+    conn: Connection, tenant_id: int, chunk: list[int], targets: list[Target]
 ) -> set[tuple[str, int, int]]:
+    """The chunk's rows in the generations the targets keep current.
+
+    One statement per generation number, naming segment, generation and members, so that
+    each row is a seek on the primary key (the table has no index by member).
+    """
+    by_generation: dict[int, list[str]] = {}
+    for target in targets:
+        for generation in target.all_generations():
+            by_generation.setdefault(generation, []).append(target.id)
     s = segment_members.c
-    rows = conn.execute(
-        sa.select(s.segment_id, s.generation, s.member_id).where(
-            s.tenant_id == tenant_id, s.member_id.in_(chunk), s.segment_id.in_(segment_ids)
+    found: set[tuple[str, int, int]] = set()
+    for generation, segment_ids in sorted(by_generation.items()):
+        rows = conn.execute(
+            sa.select(s.segment_id, s.member_id).where(
+                s.tenant_id == tenant_id,
+                s.segment_id.in_(segment_ids),
+                s.generation == generation,
+                s.member_id.in_(chunk),
+            )
         )
-    )
-    return {(row.segment_id, row.generation, row.member_id) for row in rows}
+        found.update((row.segment_id, generation, row.member_id) for row in rows)
+    return found
 
 
 def _sync_target(
@@ -278,3 +299,12 @@ def _write(
     ]
     if rows:
         conn.execute(sa.insert(segment_members), rows)
+    for generation in inserts.keys() | deletes.keys():
+        buckets.adjust(
+            conn,
+            tenant_id,
+            segment_id,
+            generation,
+            added=inserts.get(generation, ()),
+            removed=deletes.get(generation, ()),
+        )

@@ -184,8 +184,23 @@ segment_members = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False),
     sa.Column("member_id", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", "segment_id", "generation", "member_id"),
-    # A member's rows across segments (real-time updates, look-ups): migration 0004.
-    sa.Index(None, "tenant_id", "member_id", "segment_id", "generation"),
+    # No other index: each would cost every row a build inserts (migration 0005). Readers of
+    # one member's rows name segment and generation and seek the primary key.
+    sqlite_with_rowid=False,
+)
+
+# How many members each generation holds per bucket of ``storage.buckets.BUCKET_SIZE`` ids:
+# a members page at any offset sums these and seeks its bucket (migration 0005).
+segment_buckets = sa.Table(
+    "segment_buckets",
+    metadata,
+    _tenant(),
+    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    sa.Column("bucket", sa.BigInteger, nullable=False),
+    sa.Column("members", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "segment_id", "generation", "bucket"),
+    sqlite_with_rowid=False,
 )
 
 # Members removed by hand stay out of the segment across rebuilds.

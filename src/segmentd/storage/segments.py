@@ -17,10 +17,18 @@ from sqlalchemy.sql import ColumnElement
 
 from ..domain.operators import fold
 from ..ids import new_segment_id
-from ..jobs.builds import SegmentStatus, enqueue_build
+from ..jobs.builds import JobState, SegmentStatus, enqueue_build
 from ..timefmt import now
+from . import buckets
 from .compiler import ascii_lower
-from .schema import build_jobs, members, segment_exclusions, segment_members, segments
+from .schema import (
+    build_jobs,
+    members,
+    segment_buckets,
+    segment_exclusions,
+    segment_members,
+    segments,
+)
 
 LIKE_ESCAPE = "\\"
 
@@ -177,7 +185,7 @@ def delete_segment(conn: Connection, tenant_id: int, segment_id: str) -> bool:
     """Delete a segment with its memberships, exclusions and build jobs."""
     if conn.execute(sa.delete(segments).where(_mine(tenant_id, segment_id))).rowcount == 0:
         return False
-    for table in (segment_members, segment_exclusions, build_jobs):
+    for table in (segment_members, segment_buckets, segment_exclusions, build_jobs):
         conn.execute(
             sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.segment_id == segment_id)
         )
@@ -231,19 +239,26 @@ def member_page(
 
 
 def _unfiltered_page(conn: Connection, segment: Segment, offset: int, limit: int) -> list[int]:
-    """One page of the published ids; a page past the middle is read from the end (issue #5).
+    """One page of the published ids: the bucket counts say where the page starts (issue #5),
+    so a page costs a seek and a walk of at most one bucket at any offset.
 
-    An index walk costs the rows it skips, so the last pages cost no more than the first.
+    Run in a snapshot (``Database.snapshot``): counts, rows and ``segment`` must agree.
     """
+    start, skip = buckets.locate(conn, segment.tenant_id, segment.id, segment.generation, offset)
     sm = segment_members.c
-    query = sa.select(sm.member_id).where(_published_rows(segment))
-    size = min(limit, segment.member_total - offset)
-    from_end = segment.member_total - offset - size
-    if size <= 0 or from_end >= offset:
-        ids = conn.execute(query.order_by(sm.member_id).offset(offset).limit(limit)).scalars()
-        return [int(member_id) for member_id in ids]
-    rows = conn.execute(query.order_by(sm.member_id.desc()).offset(from_end).limit(size))
-    return sorted(int(member_id) for member_id in rows.scalars())
+    ids = conn.execute(
+        sa.select(sm.member_id)
+        .where(
+            sm.tenant_id == segment.tenant_id,
+            sm.segment_id == segment.id,
+            sm.generation == segment.generation,
+            sm.member_id >= start,
+        )
+        .order_by(sm.member_id)
+        .offset(skip)
+        .limit(limit)
+    ).scalars()
+    return [int(member_id) for member_id in ids]
 
 
 def remove_members(
@@ -262,14 +277,11 @@ def remove_members(
     if not ids:
         return 0
     _exclude(conn, segment, ids)
-    sm = segment_members.c
-    mine = sa.and_(sm.tenant_id == tenant_id, sm.segment_id == segment_id, sm.member_id.in_(ids))
-    removed = int(
-        conn.execute(
-            sa.select(sa.func.count()).where(mine, sm.generation == segment.generation)
-        ).scalar_one()
-    )
-    conn.execute(sa.delete(segment_members).where(mine))
+    removed = 0
+    for generation in _live_generations(conn, segment):
+        gone = _delete_rows(conn, segment, generation, ids)
+        if generation == segment.generation:
+            removed = gone
     if removed:
         conn.execute(
             sa.update(segments)
@@ -277,6 +289,37 @@ def remove_members(
             .values(member_total=segments.c.member_total - removed)
         )
     return removed
+
+
+def _live_generations(conn: Connection, segment: Segment) -> list[int]:
+    """The published generation and those of queued or running builds: stale ones are never
+    read, and their rows are deleted whole (``jobs.builds.drop_stale_generations``)."""
+    jobs = build_jobs.c
+    building = conn.execute(
+        sa.select(jobs.generation).where(
+            jobs.tenant_id == segment.tenant_id,
+            jobs.segment_id == segment.id,
+            jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
+        )
+    ).scalars()
+    published = [segment.generation] if segment.generation > 0 else []
+    return sorted({*published, *(int(generation) for generation in building)})
+
+
+def _delete_rows(conn: Connection, segment: Segment, generation: int, ids: list[int]) -> int:
+    """Delete these members' rows of one generation, with their bucket counts; how many."""
+    sm = segment_members.c
+    rows = [
+        sm.tenant_id == segment.tenant_id,
+        sm.segment_id == segment.id,
+        sm.generation == generation,
+        sm.member_id.in_(ids),
+    ]
+    present = [int(m) for m in conn.execute(sa.select(sm.member_id).where(*rows)).scalars()]
+    if present:
+        conn.execute(sa.delete(segment_members).where(*rows))
+        buckets.adjust(conn, segment.tenant_id, segment.id, generation, removed=present)
+    return len(present)
 
 
 def _exclude(conn: Connection, segment: Segment, ids: list[int]) -> None:

@@ -177,10 +177,12 @@ def visitor_members_query(count: int) -> sa.Select[Any]:
 def member_segments_query(count: int) -> sa.Select[Any]:
     """``joined_pairs`` of (member id, segment id) for up to ``count`` members of a site: the
     site's segments published at least once whose published generation holds them. Bind
-    ``tenant_id``, ``site_id``, ``key_0``..; read by the (tenant_id, member_id) index.
+    ``tenant_id``, ``site_id``, ``key_0``..; it reads the site's segments by their
+    (tenant_id, list_id) index, then seeks each (segment, generation, member) on the primary
+    key of ``segment_members``, the only way into that table.
 
-    Two statements rather than one join: without table statistics SQLite may start a join
-    from the wrong side and scan every membership row of the tenant.
+    Two statements (visitors, then this) rather than one join: without table statistics
+    SQLite may start a join from the wrong side.
     """
     sm, s = segment_members.c, segments.c
     return (

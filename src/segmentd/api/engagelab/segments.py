@@ -272,7 +272,7 @@ def members(
     limit: Limit = 10,
 ) -> MemberPage:
     """Members of the published membership, by id, optionally filtered on fields and tags."""
-    with db.read() as conn:
+    with db.snapshot() as conn:  # the segment, its counts and its rows must agree
         segment = _found(get_segment(conn, tenant_id, segment_id))
         where = None
         if body is not None and body.condition is not None:

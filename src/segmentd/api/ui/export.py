@@ -16,7 +16,7 @@ from ...storage.catalog import custom_fields
 from ...storage.db import Database
 from ...storage.member_rows import MemberRow, fetch_members
 from ...storage.segments import Segment, get_segment
-from .queries import published_member_ids, snapshot
+from .queries import published_member_ids
 
 BATCH = 500
 TAG_SEPARATOR = ";"
@@ -53,7 +53,7 @@ def _lines(rows: Sequence[Sequence[str]]) -> str:
 
 def export_lines(db: Database, segment: Segment) -> Iterator[str]:
     """The CSV text, one batch of members per chunk, all read from the same snapshot."""
-    with snapshot(db) as conn:
+    with db.snapshot() as conn:
         fields = custom_fields(conn, segment.tenant_id)
         yield "\ufeff" + _lines([header(fields)])  # the BOM lets spreadsheets read UTF-8
         # Read again inside the snapshot: a build may have published since the request began.

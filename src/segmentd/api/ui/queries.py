@@ -6,7 +6,6 @@ Every query filters on the tenant.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -14,7 +13,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ...storage.campaigns import list_campaigns
-from ...storage.db import Database
 from ...storage.schema import lists, members, segment_exclusions, segment_members
 from ...storage.schema import segments as segments_table
 from ...storage.segments import Segment
@@ -126,7 +124,7 @@ def published_member_ids(
 ) -> Iterator[list[int]]:
     """The published members of ``segment`` in id order, ``batch`` at a time (keyset paging).
 
-    Run inside ``snapshot()`` so a build publishing meanwhile cannot cut the sequence short.
+    Run inside ``Database.snapshot()``: a build publishing meanwhile cannot cut it short.
     """
     sm = segment_members.c
     after = 0
@@ -148,19 +146,3 @@ def published_member_ids(
             return
         yield [int(member_id) for member_id in ids]
         after = ids[-1]
-
-
-@contextmanager
-def snapshot(db: Database) -> Iterator[Connection]:
-    """A read transaction that sees one state of the database throughout.
-
-    SQLite's read transactions already do (WAL snapshot); PostgreSQL needs REPEATABLE READ.
-    """
-    if db.is_sqlite:
-        with db.read() as conn:
-            yield conn
-        return
-    with db.read_engine.connect() as conn:
-        conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            yield conn

@@ -133,7 +133,7 @@ def _filter_query(request: Request) -> str:
 
 @router.get("/{segment_id}")
 def segment_page(request: Request, segment_id: str, user: User, db: Db) -> Response:
-    with db.read() as conn:
+    with db.snapshot() as conn:  # the segment, its counts and its rows must agree
         segment = _segment(conn, user, segment_id)
         data = tenant_data(conn, user.tenant_id)
         info = build_info(conn, user.tenant_id, [segment.id]).get(segment.id)

@@ -1,0 +1,127 @@
+"""Bucket counts: how many members a generation holds per bucket of ``BUCKET_SIZE`` member ids.
+
+The EngageLab members API pages by offset, and neither database finds the n-th entry of an
+index without walking to it. A page instead sums the counts of the buckets before it (a few
+hundred rows at a million members), seeks the first id of its bucket and walks at most one
+bucket. Every writer of ``segment_members`` keeps the counts exact in the same transaction:
+builds recount the buckets their chunk touched (so a repeated chunk stays exact), real-time
+updates and removals add their deltas, and deletes of a generation take its buckets along.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from .schema import segment_buckets, segment_members
+
+BUCKET_BITS = 12
+BUCKET_SIZE = 1 << BUCKET_BITS
+
+
+def bucket_of(member_id: int) -> int:
+    return member_id >> BUCKET_BITS
+
+
+def recount(
+    conn: Connection, tenant_id: int, segment_id: str, generation: int, lo: int, hi: int
+) -> None:
+    """Recount, from the rows, every bucket that overlaps the member ids (lo, hi]."""
+    first, last = bucket_of(lo + 1), bucket_of(hi)
+    b = segment_buckets.c
+    conn.execute(
+        sa.delete(segment_buckets).where(
+            b.tenant_id == tenant_id,
+            b.segment_id == segment_id,
+            b.generation == generation,
+            b.bucket >= first,
+            b.bucket <= last,
+        )
+    )
+    sm = segment_members.c
+    bucket = (sm.member_id // BUCKET_SIZE).label("bucket")
+    counted = (
+        sa.select(sm.tenant_id, sm.segment_id, sm.generation, bucket, sa.func.count())
+        .where(
+            sm.tenant_id == tenant_id,
+            sm.segment_id == segment_id,
+            sm.generation == generation,
+            sm.member_id >= first * BUCKET_SIZE,
+            sm.member_id < (last + 1) * BUCKET_SIZE,
+        )
+        .group_by(sm.tenant_id, sm.segment_id, sm.generation, bucket)
+    )
+    columns = ["tenant_id", "segment_id", "generation", "bucket", "members"]
+    conn.execute(sa.insert(segment_buckets).from_select(columns, counted))
+
+
+def adjust(
+    conn: Connection,
+    tenant_id: int,
+    segment_id: str,
+    generation: int,
+    added: Iterable[int] = (),
+    removed: Iterable[int] = (),
+) -> None:
+    """Count members added to and removed from one generation (ids that really changed)."""
+    deltas: Counter[int] = Counter(bucket_of(member_id) for member_id in added)
+    deltas.subtract(bucket_of(member_id) for member_id in removed)
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "segment_id": segment_id,
+            "generation": generation,
+            "bucket": bucket,
+            "members": delta,
+        }
+        for bucket, delta in sorted(deltas.items())
+        if delta
+    ]
+    if not rows:
+        return
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+        segment_buckets
+    )
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["tenant_id", "segment_id", "generation", "bucket"],
+            set_={"members": segment_buckets.c.members + insert.excluded.members},
+        ),
+        rows,
+    )
+
+
+def locate(
+    conn: Connection, tenant_id: int, segment_id: str, generation: int, offset: int
+) -> tuple[int, int]:
+    """(first member id of the bucket holding the ``offset``-th member, members to skip in it).
+
+    Past the last member, the answer lies past every bucket (the page is empty).
+    """
+    b = segment_buckets.c
+    rows = conn.execute(
+        sa.select(b.bucket, b.members)
+        .where(b.tenant_id == tenant_id, b.segment_id == segment_id, b.generation == generation)
+        .order_by(b.bucket)
+    )
+    before = 0
+    bucket = -1
+    for bucket, members in rows:
+        if before + members > offset:
+            return int(bucket) * BUCKET_SIZE, offset - before
+        before += members
+    return (bucket + 1) * BUCKET_SIZE, offset - before
+
+
+def drop(conn: Connection, tenant_id: int, segment_id: str, *where: sa.ColumnElement[bool]) -> None:
+    """Delete a segment's bucket counts (of the generations ``where`` picks, else all)."""
+    b = segment_buckets.c
+    conn.execute(
+        sa.delete(segment_buckets).where(
+            b.tenant_id == tenant_id, b.segment_id == segment_id, *where
+        )
+    )
