@@ -270,7 +270,9 @@ def finish_job(db: Database, settings: Settings, claim: Claim, plan: Plan) -> St
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return settings_for(db_url)  # chunks of 100 members
+    # Chunks of 100 members, one at a time: the steps below count them
+    # (test_chunks_filled_side_by_side_commit_together covers several at once).
+    return settings_for(db_url, build_parallelism=1)
 
 
 @pytest.fixture
@@ -368,6 +370,27 @@ def test_each_chunk_commits_its_progress(db: Database, settings: Settings, acme:
     assert cursors == sorted(cursors) and len(set(cursors)) == 4
     assert segment_row(db, segment_id).percent == 100
     assert published_members(db, acme.id, segment_id) == expected_members(db, acme.id, condition)
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_chunks_filled_side_by_side_commit_together(
+    db: Database, settings: Settings, acme: Tenant, parts: int
+) -> None:
+    """On PostgreSQL a step fills ``parts`` chunks on their own connections (SQLite: one)."""
+    settings = settings.model_copy(update={"build_parallelism": parts})
+    per_step = 100 * (1 if db.is_sqlite else parts)
+    condition = field_condition("<", "30")
+    segment_id = add_segment(db, acme.id, condition)
+    claim, plan = start_job(db, settings)
+    cursors = []
+    while (step := run_chunk(db, settings, claim, plan)) is Step.PROGRESS:
+        job = job_rows(db, segment_id)[0]
+        assert job.processed == per_step * (len(cursors) + 1)
+        cursors.append(job.cursor)
+    assert step is Step.DONE
+    assert len(cursors) == (450 - 1) // per_step
+    assert published_members(db, acme.id, segment_id) == expected_members(db, acme.id, condition)
+    assert segment_row(db, segment_id).member_total == len(expected_members(db, acme.id, condition))
 
 
 def test_a_repeated_chunk_leaves_no_duplicates(

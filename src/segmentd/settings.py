@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     time_zone: str = Field("+08:00", description="UTC offset of the times the APIs show")
     worker: bool = Field(True, description="run the build worker inside serve")
     build_chunk_size: int = Field(20_000, ge=100, description="members per committed build chunk")
+    build_parallelism: int = Field(
+        2, ge=1, le=16, description="PostgreSQL: build chunks filled side by side (one core each)"
+    )
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
     tcid_cookie: str = Field("TCID", description="cookie holding the visitor id for look-ups")

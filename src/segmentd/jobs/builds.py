@@ -19,8 +19,10 @@ so builds never deadlock with segment updates. Claiming locks only the job row.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
@@ -262,20 +264,24 @@ def run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Ste
 
 
 def _run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Step:
+    size = settings.build_chunk_size
+    parts = 1 if db.is_sqlite else settings.build_parallelism
     with db.write() as conn:
         segment = _lock_and_extend(conn, claim, settings.lease_seconds)
         if segment is None:
             return Step.LOST
         job = _job(conn, claim)
-        hi, count = _next_range(conn, claim, plan, job.cursor, settings.build_chunk_size)
+        ranges = _next_ranges(conn, claim, plan, job.cursor, size, parts)
+        count = sum(part_count for _lo, _hi, part_count in ranges)
         if count:
-            _fill_range(conn, claim, plan, job.cursor, hi)
+            hi = ranges[-1][1]
+            _fill_ranges(db, conn, claim, plan, ranges)
             processed = job.processed + count
             conn.execute(_ours(claim).values(cursor=hi, processed=processed))
             _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
-        if count == settings.build_chunk_size:
+        if count == size * parts:
             return Step.PROGRESS
-        # Fewer than a full chunk: no member is left past the cursor as of this transaction.
+        # Fewer than full chunks: no member is left past the cursor as of this transaction.
         _publish(conn, claim)
         return Step.DONE
 
@@ -327,6 +333,22 @@ def _members_after(conn: Connection, claim: Claim, list_id: int, cursor: int) ->
     return int(conn.execute(count).scalar_one())
 
 
+def _next_ranges(
+    conn: Connection, claim: Claim, plan: Plan, cursor: int, size: int, parts: int
+) -> list[tuple[int, int, int]]:
+    """Up to ``parts`` consecutive chunks after ``cursor``: (lo, hi, member count) each."""
+    ranges: list[tuple[int, int, int]] = []
+    lo = cursor
+    while len(ranges) < parts:
+        hi, count = _next_range(conn, claim, plan, lo, size)
+        if count:
+            ranges.append((lo, hi, count))
+        if count < size:
+            break
+        lo = hi
+    return ranges
+
+
 def _next_range(
     conn: Connection, claim: Claim, plan: Plan, cursor: int, size: int
 ) -> tuple[int, int]:
@@ -342,6 +364,48 @@ def _next_range(
         sa.select(sa.func.max(ids.c.id), sa.func.count()).select_from(ids)
     ).one()
     return int(hi or cursor), int(count)
+
+
+def _fill_ranges(
+    db: Database, conn: Connection, claim: Claim, plan: Plan, ranges: list[tuple[int, int, int]]
+) -> None:
+    """Fill the chunks: in ``conn``, or on PostgreSQL side by side, one connection each.
+
+    Performance (issue #5): a build's cost is inserting its rows, one core's work per
+    statement; two cores fill two chunks at once. ``conn`` keeps the segment row locked
+    meanwhile, so real-time updates wait as they would for one chunk, and it moves the cursor
+    only after every fill has committed. A fill whose chunk the cursor never reaches (a crash,
+    a lost lease) left rows past the cursor: the next fill of that range replaces them, and
+    a generation that never publishes is deleted whole. The bucket counts are recounted here,
+    after the fills, because neighbouring chunks share a bucket.
+    """
+    if len(ranges) == 1:
+        _lo, hi, _count = ranges[0]
+        _fill_range(conn, claim, plan, ranges[0][0], hi)
+    else:
+        futures = [_fillers().submit(_fill_alone, db, claim, plan, lo, hi) for lo, hi, _ in ranges]
+        for future in futures:
+            future.result()
+    buckets.recount(
+        conn, claim.tenant_id, claim.segment_id, claim.generation, ranges[0][0], ranges[-1][1]
+    )
+
+
+_filler_pool: ThreadPoolExecutor | None = None
+_filler_lock = threading.Lock()
+
+
+def _fillers() -> ThreadPoolExecutor:
+    global _filler_pool
+    with _filler_lock:
+        if _filler_pool is None:
+            _filler_pool = ThreadPoolExecutor(thread_name_prefix="segmentd-build-fill")
+        return _filler_pool
+
+
+def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int) -> None:
+    with db.write() as conn:
+        _fill_range(conn, claim, plan, lo, hi)
 
 
 def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) -> None:
@@ -371,7 +435,6 @@ def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) ->
     )
     columns = ["tenant_id", "segment_id", "generation", "member_id"]
     conn.execute(sa.insert(segment_members).from_select(columns, matching))
-    buckets.recount(conn, claim.tenant_id, claim.segment_id, claim.generation, lo, hi)
 
 
 def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[bool]]:

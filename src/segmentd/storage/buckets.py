@@ -27,36 +27,44 @@ def bucket_of(member_id: int) -> int:
     return member_id >> BUCKET_BITS
 
 
-def recount(
-    conn: Connection, tenant_id: int, segment_id: str, generation: int, lo: int, hi: int
-) -> None:
-    """Recount, from the rows, every bucket that overlaps the member ids (lo, hi]."""
-    first, last = bucket_of(lo + 1), bucket_of(hi)
-    b = segment_buckets.c
-    conn.execute(
-        sa.delete(segment_buckets).where(
-            b.tenant_id == tenant_id,
-            b.segment_id == segment_id,
-            b.generation == generation,
-            b.bucket >= first,
-            b.bucket <= last,
-        )
+def _recount_statements() -> tuple[sa.Delete, sa.Insert]:
+    """Built once: a build runs them for every chunk (construction costs more than the SQL)."""
+    b, sm = segment_buckets.c, segment_members.c
+    mine = {name: sa.bindparam(name) for name in ("tenant_id", "segment_id", "generation")}
+    first, last = sa.bindparam("first"), sa.bindparam("last")
+    delete = sa.delete(segment_buckets).where(
+        *(b[name] == value for name, value in mine.items()), b.bucket >= first, b.bucket <= last
     )
-    sm = segment_members.c
-    bucket = (sm.member_id // BUCKET_SIZE).label("bucket")
+    bucket = sm.member_id // BUCKET_SIZE
     counted = (
         sa.select(sm.tenant_id, sm.segment_id, sm.generation, bucket, sa.func.count())
         .where(
-            sm.tenant_id == tenant_id,
-            sm.segment_id == segment_id,
-            sm.generation == generation,
+            *(sm[name] == value for name, value in mine.items()),
             sm.member_id >= first * BUCKET_SIZE,
             sm.member_id < (last + 1) * BUCKET_SIZE,
         )
         .group_by(sm.tenant_id, sm.segment_id, sm.generation, bucket)
     )
     columns = ["tenant_id", "segment_id", "generation", "bucket", "members"]
-    conn.execute(sa.insert(segment_buckets).from_select(columns, counted))
+    return delete, sa.insert(segment_buckets).from_select(columns, counted)
+
+
+_RECOUNT = _recount_statements()
+
+
+def recount(
+    conn: Connection, tenant_id: int, segment_id: str, generation: int, lo: int, hi: int
+) -> None:
+    """Recount, from the rows, every bucket that overlaps the member ids (lo, hi]."""
+    params = {
+        "tenant_id": tenant_id,
+        "segment_id": segment_id,
+        "generation": generation,
+        "first": bucket_of(lo + 1),
+        "last": bucket_of(hi),
+    }
+    for statement in _RECOUNT:
+        conn.execute(statement, params)
 
 
 def adjust(
