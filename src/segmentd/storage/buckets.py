@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,8 +31,11 @@ def bucket_of(member_id: int) -> int:
 def _recount_statements() -> tuple[sa.Delete, sa.Insert]:
     """Built once: a build runs them for every chunk (construction costs more than the SQL)."""
     b, sm = segment_buckets.c, segment_members.c
-    mine = {name: sa.bindparam(name) for name in ("tenant_id", "segment_id", "generation")}
-    first, last = sa.bindparam("first"), sa.bindparam("last")
+    mine: dict[str, sa.BindParameter[Any]] = {
+        name: sa.bindparam(name) for name in ("tenant_id", "segment_id", "generation")
+    }
+    first: sa.BindParameter[int] = sa.bindparam("first")
+    last: sa.BindParameter[int] = sa.bindparam("last")
     delete = sa.delete(segment_buckets).where(
         *(b[name] == value for name, value in mine.items()), b.bucket >= first, b.bucket <= last
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -38,14 +39,26 @@ def load_contacts(
     return contacts
 
 
+# Built once (issue #4): every member change runs them, and building costs more than running.
+_IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+_TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
+_TAGS = (
+    sa.select(member_tags.c.member_id, tags.c.name)
+    .join(tags, sa.and_(tags.c.id == member_tags.c.tag_id, tags.c.tenant_id == _TENANT))
+    .where(member_tags.c.tenant_id == _TENANT, member_tags.c.member_id.in_(_IDS))
+)
+_ACTIVITY = sa.select(
+    campaign_activity.c.member_id,
+    campaign_activity.c.campaign_id,
+    campaign_activity.c.sent_at,
+    campaign_activity.c.opened_at,
+    campaign_activity.c.clicked_at,
+).where(campaign_activity.c.tenant_id == _TENANT, campaign_activity.c.member_id.in_(_IDS))
+
+
 def _tags(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int, set[str]]:
     result: dict[int, set[str]] = defaultdict(set)
-    rows = conn.execute(
-        sa.select(member_tags.c.member_id, tags.c.name)
-        .join(tags, sa.and_(tags.c.id == member_tags.c.tag_id, tags.c.tenant_id == tenant_id))
-        .where(member_tags.c.tenant_id == tenant_id, member_tags.c.member_id.in_(ids))
-    )
-    for member_id, name in rows:
+    for member_id, name in conn.execute(_TAGS, {"tenant_id": tenant_id, "ids": ids}):
         result[member_id].add(name)
     return result
 
@@ -54,13 +67,7 @@ def _activity(
     conn: Connection, tenant_id: int, ids: list[int]
 ) -> dict[int, dict[int, CampaignActivity]]:
     result: dict[int, dict[int, CampaignActivity]] = defaultdict(dict)
-    c = campaign_activity.c
-    rows = conn.execute(
-        sa.select(c.member_id, c.campaign_id, c.sent_at, c.opened_at, c.clicked_at).where(
-            c.tenant_id == tenant_id, c.member_id.in_(ids)
-        )
-    )
-    for row in rows:
+    for row in conn.execute(_ACTIVITY, {"tenant_id": tenant_id, "ids": ids}):
         result[row.member_id][row.campaign_id] = CampaignActivity(
             sent=row.sent_at is not None,
             opened=row.opened_at is not None,

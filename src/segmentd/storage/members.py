@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..domain.emails import email_key
+from ..domain.fields import Catalog
 from ..timefmt import now
 from .catalog import load_catalog
 from .member_input import MemberInput, RowProblem, check_row
@@ -75,29 +76,32 @@ def upsert_members(
     """Create or update members by email. Bad rows are reported by index; the rest are stored."""
     lock_tenant_writes(conn, tenant_id)
     result = UpsertResult()
-    good = _checked_rows(conn, tenant_id, rows, result)
+    catalog = load_catalog(conn, tenant_id)
+    good = _checked_rows(catalog, rows, result)
     _check_tcids(conn, tenant_id, list_id, good, result)
     existing = _existing(conn, tenant_id, list_id, [row.key for row in good.values()])
     fresh = {i: row for i, row in good.items() if row.key not in existing}
     known = {i: row for i, row in good.items() if row.key in existing}
     if not update_existing:
         result.skipped, known = len(known), {}
-    tag_ids = ensure_tags(conn, tenant_id, _tag_names(fresh, known, tag_flag))
+    tag_names = _tag_names(fresh, known, tag_flag)
+    tag_ids = ensure_tags(conn, tenant_id, tag_names)
     created = _insert(conn, tenant_id, list_id, list(fresh.values()), tag_ids)
     updated = [existing[row.key] for row in known.values()]
     _update(conn, tenant_id, list(zip(updated, known.values(), strict=True)), tag_flag, tag_ids)
     result.created, result.updated = len(created), len(updated)
     result.member_ids = created + updated
     result.errors.sort(key=lambda error: error.index)
-    refresh_memberships(conn, tenant_id, result.member_ids, tz)
+    # The catalog read above still holds, unless this upsert created tags.
+    same = set(tag_names) <= catalog.tags
+    refresh_memberships(conn, tenant_id, result.member_ids, tz, catalog if same else None)
     return result
 
 
 def _checked_rows(
-    conn: Connection, tenant_id: int, rows: Sequence[Any], result: UpsertResult
+    catalog: Catalog, rows: Sequence[Any], result: UpsertResult
 ) -> dict[int, MemberInput]:
     """Rows that pass every rule, by index; the others go to ``result.errors``."""
-    catalog = load_catalog(conn, tenant_id)
     good: dict[int, MemberInput] = {}
     first_by: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(rows):

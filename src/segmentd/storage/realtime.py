@@ -46,7 +46,9 @@ class Target:
     id: str
     list_id: int
     published: int
-    condition: Condition | None
+    segment_type: int
+    text: str  # the stored condition
+    condition: Condition | None = None
     builds: list[tuple[int, int]] = field(default_factory=list)  # (generation, cursor)
 
     def all_generations(self) -> set[int]:
@@ -61,10 +63,17 @@ class Target:
 
 
 def refresh_memberships(
-    conn: Connection, tenant_id: int, member_ids: Sequence[int], tz: timezone
+    conn: Connection,
+    tenant_id: int,
+    member_ids: Sequence[int],
+    tz: timezone,
+    catalog: Catalog | None = None,
 ) -> None:
-    """Re-evaluate ``member_ids`` against every live segment of their lists."""
-    _apply(conn, tenant_id, sorted(set(member_ids)), tz, keep=True)
+    """Re-evaluate ``member_ids`` against every live segment of their lists.
+
+    ``catalog``: the tenant's, if the caller has it as of this transaction.
+    """
+    _apply(conn, tenant_id, sorted(set(member_ids)), tz, keep=True, catalog=catalog)
 
 
 def drop_memberships(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
@@ -77,102 +86,144 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
         yield ids[start : start + CHUNK]
 
 
-def _apply(conn: Connection, tenant_id: int, ids: list[int], tz: timezone, keep: bool) -> None:
+def _apply(
+    conn: Connection,
+    tenant_id: int,
+    ids: list[int],
+    tz: timezone,
+    keep: bool,
+    catalog: Catalog | None = None,
+) -> None:
     if not ids:
         return
     member_lists = _member_lists(conn, tenant_id, ids)
     targets = _targets(conn, tenant_id, set(member_lists.values()), keep)
     if not targets:
         return
-    catalog = load_catalog(conn, tenant_id) if keep else Catalog.build()
-    for target in targets:
-        if keep:
-            target.condition = _parsed(conn, tenant_id, target.id, catalog, tz)
+    if catalog is None:
+        catalog = load_catalog(conn, tenant_id) if keep else Catalog.build()
+    if keep:
+        parsed = _cache.conditions(tenant_id, catalog, tz)
+        for target in targets:
+            target.condition = parsed.get(target)
     live = [t for t in targets if t.condition is not None or not keep]
     for chunk in _chunks([i for i in ids if i in member_lists]):
         contacts = load_contacts(conn, tenant_id, chunk, catalog) if keep else {}
         _sync_chunk(conn, tenant_id, chunk, member_lists, contacts, live)
 
 
+# Statements built once, with expanding parameters (issue #4): a member change runs each of
+# them, and building a statement costs more than running it.
+_IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+_SEGMENT_IDS: sa.BindParameter[Any] = sa.bindparam("segment_ids", expanding=True)
+_TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
+_MEMBER_LISTS = sa.select(members.c.id, members.c.list_id).where(
+    members.c.tenant_id == _TENANT, members.c.id.in_(_IDS)
+)
+_TARGETS = (
+    sa.select(
+        segments.c.id,
+        segments.c.list_id,
+        segments.c.generation,
+        segments.c.segment_type,
+        segments.c.condition,
+        segments.c.status,
+    )
+    .where(segments.c.tenant_id == _TENANT, segments.c.list_id.in_(_IDS))
+    .order_by(segments.c.id)
+    .with_for_update()
+)
+_BUILDS = sa.select(build_jobs.c.segment_id, build_jobs.c.generation, build_jobs.c.cursor).where(
+    build_jobs.c.tenant_id == _TENANT,
+    build_jobs.c.segment_id.in_(_SEGMENT_IDS),
+    build_jobs.c.state.in_(ACTIVE_JOB_STATES),
+)
+_EXCLUSIONS = sa.select(segment_exclusions.c.segment_id, segment_exclusions.c.member_id).where(
+    segment_exclusions.c.tenant_id == _TENANT,
+    segment_exclusions.c.member_id.in_(_IDS),
+    segment_exclusions.c.segment_id.in_(_SEGMENT_IDS),
+)
+_CURRENT_ROWS = sa.select(segment_members.c.segment_id, segment_members.c.member_id).where(
+    segment_members.c.tenant_id == _TENANT,
+    segment_members.c.segment_id.in_(_SEGMENT_IDS),
+    segment_members.c.generation == sa.bindparam("generation"),
+    segment_members.c.member_id.in_(_IDS),
+)
+
+
 def _member_lists(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
-        rows = conn.execute(
-            sa.select(members.c.id, members.c.list_id).where(
-                members.c.tenant_id == tenant_id, members.c.id.in_(chunk)
-            )
-        )
+        rows = conn.execute(_MEMBER_LISTS, {"tenant_id": tenant_id, "ids": chunk})
         found.update({row.id: row.list_id for row in rows})
     return found
 
 
 def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -> list[Target]:
     """Lock the lists' segments (ascending id, as the worker does) and read their builds."""
-    query = (
-        sa.select(segments.c.id, segments.c.list_id, segments.c.generation)
-        .where(segments.c.tenant_id == tenant_id, segments.c.list_id.in_(list_ids))
-        .order_by(segments.c.id)
-        .with_for_update()
-    )
-    if keep:  # a failed segment is left alone; a deleted member leaves every segment
-        query = query.where(segments.c.status != FAILED)
+    rows = conn.execute(_TARGETS, {"tenant_id": tenant_id, "ids": sorted(list_ids)})
     targets = {
-        row.id: Target(row.id, row.list_id, row.generation, None) for row in conn.execute(query)
+        row.id: Target(row.id, row.list_id, row.generation, row.segment_type, row.condition)
+        for row in rows
+        # a failed segment is left alone; a deleted member leaves every segment
+        if not keep or row.status != FAILED
     }
     if not targets:
         return []
-    jobs = conn.execute(
-        sa.select(build_jobs.c.segment_id, build_jobs.c.generation, build_jobs.c.cursor).where(
-            build_jobs.c.tenant_id == tenant_id,
-            build_jobs.c.segment_id.in_(list(targets)),
-            build_jobs.c.state.in_(ACTIVE_JOB_STATES),
-        )
-    )
+    jobs = conn.execute(_BUILDS, {"tenant_id": tenant_id, "segment_ids": list(targets)})
     for job in jobs:
         targets[job.segment_id].builds.append((job.generation, job.cursor))
     return [t for t in targets.values() if t.published > 0 or t.builds]
 
 
+class _Parsed:
+    """Parsed conditions for one catalog and zone, by segment and condition text."""
+
+    def __init__(self, catalog: Catalog, tz: timezone) -> None:
+        self.catalog, self.tz = catalog, tz
+        self._items: dict[tuple[str, int, str], Condition | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, target: Target) -> Condition | None:
+        key = (target.id, target.segment_type, target.text)
+        with self._lock:
+            if key in self._items:
+                return self._items[key]
+        condition = _parse(target.id, target.segment_type, target.text, self.catalog, self.tz)
+        with self._lock:
+            if len(self._items) >= _CACHE_SIZE:
+                self._items.clear()  # edited conditions pile up; start over now and then
+            self._items[key] = condition
+        return condition
+
+
 class _ConditionCache:
-    """Parsed conditions by segment, condition text, zone and field definitions (LRU)."""
+    """Parsed conditions by tenant, catalog and zone (LRU over those).
+
+    Performance (issue #4): a member change re-evaluates every segment of its list, so the
+    field definitions are hashed once per change, not once per segment.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[Any, Condition | None] = OrderedDict()
+        self._items: OrderedDict[Any, _Parsed] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any) -> tuple[bool, Condition | None]:
+    def conditions(self, tenant_id: int, catalog: Catalog, tz: timezone) -> _Parsed:
+        # Everything a parse reads: a rename or a new tag or campaign status parses anew.
+        fields = tuple(sorted(catalog.fields.items()))
+        key = (tenant_id, tz, fields, catalog.tags, tuple(sorted(catalog.campaigns.items())))
         with self._lock:
-            if key not in self._items:
-                return False, None
+            found = self._items.get(key)
+            if found is None:
+                found = self._items[key] = _Parsed(catalog, tz)
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
             self._items.move_to_end(key)
-            return True, self._items[key]
-
-    def put(self, key: Any, value: Condition | None) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            return found
 
 
-_cache = _ConditionCache(_CACHE_SIZE)
-
-
-def _parsed(
-    conn: Connection, tenant_id: int, segment_id: str, catalog: Catalog, tz: timezone
-) -> Condition | None:
-    row = conn.execute(
-        sa.select(segments.c.segment_type, segments.c.condition).where(
-            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
-        )
-    ).one()
-    fields_key = tuple(sorted(catalog.fields.items()))
-    key = (tenant_id, segment_id, row.segment_type, row.condition, tz, fields_key)
-    hit, condition = _cache.get(key)
-    if not hit:
-        condition = _parse(segment_id, row.segment_type, row.condition, catalog, tz)
-        _cache.put(key, condition)
-    return condition
+_cache = _ConditionCache(64)
 
 
 def _parse(
@@ -212,13 +263,8 @@ def _sync_chunk(
 def _exclusions(
     conn: Connection, tenant_id: int, chunk: list[int], segment_ids: list[str]
 ) -> set[tuple[str, int]]:
-    e = segment_exclusions.c
-    rows = conn.execute(
-        sa.select(e.segment_id, e.member_id).where(
-            e.tenant_id == tenant_id, e.member_id.in_(chunk), e.segment_id.in_(segment_ids)
-        )
-    )
-    return {(row.segment_id, row.member_id) for row in rows}
+    params = {"tenant_id": tenant_id, "ids": chunk, "segment_ids": segment_ids}
+    return {(row.segment_id, row.member_id) for row in conn.execute(_EXCLUSIONS, params)}
 
 
 def _current_rows(
@@ -233,17 +279,15 @@ def _current_rows(
     for target in targets:
         for generation in target.all_generations():
             by_generation.setdefault(generation, []).append(target.id)
-    s = segment_members.c
     found: set[tuple[str, int, int]] = set()
     for generation, segment_ids in sorted(by_generation.items()):
-        rows = conn.execute(
-            sa.select(s.segment_id, s.member_id).where(
-                s.tenant_id == tenant_id,
-                s.segment_id.in_(segment_ids),
-                s.generation == generation,
-                s.member_id.in_(chunk),
-            )
-        )
+        params = {
+            "tenant_id": tenant_id,
+            "segment_ids": segment_ids,
+            "generation": generation,
+            "ids": chunk,
+        }
+        rows = conn.execute(_CURRENT_ROWS, params)
         found.update((row.segment_id, generation, row.member_id) for row in rows)
     return found
 
