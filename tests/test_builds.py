@@ -20,10 +20,12 @@ from segmentd.jobs.builds import (
     Plan,
     Step,
     claim_job,
+    claim_jobs,
     enqueue_build,
     prepare,
     release,
     run_chunk,
+    run_chunks,
 )
 from segmentd.jobs.worker import Worker, run_pending
 from segmentd.settings import Settings
@@ -31,11 +33,13 @@ from segmentd.storage import schema
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
+from segmentd.storage.segments import create_segment
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
 from .conftest import Tenant, make_tenant, wait_until
 from .conftest import test_settings as settings_for
+from .factories import add_list
 
 AGE_SLOT = 1
 CAMPAIGN_ID = 7
@@ -587,3 +591,47 @@ def test_two_workers_share_the_queue(db: Database, settings: Settings, acme: Ten
             db, acme.id, condition
         )
         assert [job.state for job in job_rows(db, segment_id)] == ["done"]
+
+
+def test_fresh_builds_of_one_list_share_each_pass(
+    db: Database, settings: Settings, acme: Tenant
+) -> None:
+    """Segments saved together are claimed together and built chunk by chunk in lockstep."""
+    conditions = [
+        field_condition(op, value) for op, value in (("<", "30"), (">=", "40"), ("!=", "25"))
+    ]
+    ids = [add_segment(db, acme.id, condition) for condition in conditions]
+    other_list = add_list(db, acme.id)
+    with db.write() as conn:  # a build of another list is not part of the pass
+        other = create_segment(
+            conn, acme.id, list_id=other_list, name="o", segment_type=0, condition=conditions[0]
+        )
+    claims = claim_jobs(db, "worker-a", settings.lease_seconds, 8)
+    assert sorted(claim.segment_id for claim in claims) == sorted(ids)
+    work = []
+    for claim in claims:
+        plan = prepare(db, settings, claim)
+        assert isinstance(plan, Plan)
+        work.append((claim, plan))
+    steps = run_chunks(db, settings, work)
+    assert steps == [Step.PROGRESS] * 3
+    assert len({job_rows(db, segment_id)[0].cursor for segment_id in ids}) == 1
+    while Step.PROGRESS in (steps := run_chunks(db, settings, work)):
+        pass
+    assert steps == [Step.DONE] * 3
+    for segment_id, condition in zip(ids, conditions, strict=True):
+        expected = expected_members(db, acme.id, condition)
+        assert published_members(db, acme.id, segment_id) == expected
+        assert segment_row(db, segment_id).member_total == len(expected)
+    assert run_pending(db, settings) == 1  # then the other list's build, alone
+    assert segment_row(db, other).status == 2
+
+
+def test_a_resumed_build_runs_alone(db: Database, settings: Settings, acme: Tenant) -> None:
+    first = add_segment(db, acme.id, field_condition("<", "30"))
+    claim, plan = start_job(db, settings)
+    assert run_chunk(db, settings, claim, plan) is Step.PROGRESS
+    release(db, claim)  # a graceful stop: the job resumes from its cursor
+    add_segment(db, acme.id, field_condition(">", "30"))
+    claims = claim_jobs(db, "worker-b", settings.lease_seconds, 8)
+    assert [c.segment_id for c in claims] == [first]

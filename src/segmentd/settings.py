@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     time_zone: str = Field("+08:00", description="UTC offset of the times the APIs show")
     worker: bool = Field(True, description="run the build worker inside serve")
     build_chunk_size: int = Field(20_000, ge=100, description="members per committed build chunk")
+    build_group_size: int = Field(
+        8, ge=1, le=64, description="fresh builds of one list run together, sharing each pass"
+    )
     build_parallelism: int = Field(
         2, ge=1, le=16, description="PostgreSQL: build chunks filled side by side (one core each)"
     )

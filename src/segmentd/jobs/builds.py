@@ -162,42 +162,96 @@ def claim_job(db: Database, owner: str, lease_seconds: float) -> Claim | None:
     With nothing to claim the worker is idle: it then finishes any cleanup of stale
     generations that a crash cut short (at most every ``SWEEP_SECONDS`` per database).
     """
-    claim = _claim(db, owner, lease_seconds)
-    if claim is None and _sweep_due(db):
-        sweep_stale_generations(db)
-    return claim
+    claims = claim_jobs(db, owner, lease_seconds, 1)
+    return claims[0] if claims else None
 
 
-def _claim(db: Database, owner: str, lease_seconds: float) -> Claim | None:
-    jobs = build_jobs.c
+def claim_jobs(db: Database, owner: str, lease_seconds: float, limit: int) -> list[Claim]:
+    """``claim_job``, and with a fresh job up to ``limit - 1`` more fresh queued jobs of the
+    same list, so that one pass over its members builds them all (``run_chunks``)."""
     with db.write() as conn:
-        clock = time.time()
-        claimable = sa.or_(
+        claim = _claim(conn, owner, lease_seconds)
+        if claim is not None:
+            return [claim, *_companions(conn, claim, limit - 1)]
+    if _sweep_due(db):
+        sweep_stale_generations(db)
+    return []
+
+
+def _companions(conn: Connection, first: Claim, limit: int) -> list[Claim]:
+    """Fresh queued jobs (cursor 0) of the first job's list, if the first one is fresh too."""
+    jobs, s = build_jobs.c, segments.c
+    if limit <= 0:
+        return []
+    fresh = conn.execute(
+        sa.select(jobs.cursor, s.list_id)
+        .join_from(
+            build_jobs, segments, sa.and_(s.tenant_id == jobs.tenant_id, s.id == jobs.segment_id)
+        )
+        .where(jobs.id == first.job_id)
+    ).first()
+    if fresh is None or fresh.cursor != 0:
+        return []
+    rows = conn.execute(
+        sa.select(build_jobs)
+        .join_from(
+            build_jobs, segments, sa.and_(s.tenant_id == jobs.tenant_id, s.id == jobs.segment_id)
+        )
+        .where(
             jobs.state == JobState.QUEUED,
-            sa.and_(jobs.state == JobState.RUNNING, jobs.lease_expires_at < clock),
+            jobs.tenant_id == first.tenant_id,
+            jobs.cursor == 0,
+            s.list_id == fresh.list_id,
+            jobs.id != first.job_id,
         )
-        # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite has one writer anyway.
-        row = conn.execute(
-            sa.select(build_jobs)
-            .where(claimable)
-            .order_by(jobs.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if row is None:
-            return None
+        .order_by(jobs.id)
+        .limit(limit)
+        .with_for_update(of=build_jobs, skip_locked=True)
+    ).all()
+    return [_take(conn, row, first.owner, _lease_end(conn, first)) for row in rows]
+
+
+def _lease_end(conn: Connection, claim: Claim) -> float:
+    return float(
         conn.execute(
-            sa.update(build_jobs)
-            .where(jobs.id == row.id)
-            .values(
-                state=JobState.RUNNING,
-                lease_owner=owner,
-                lease_expires_at=clock + lease_seconds,
-                attempts=row.attempts + 1,
-                updated_at=now(),
-            )
+            sa.select(build_jobs.c.lease_expires_at).where(build_jobs.c.id == claim.job_id)
+        ).scalar_one()
+    )
+
+
+def _take(conn: Connection, row: Row[tuple], owner: str, lease_expires_at: float) -> Claim:
+    conn.execute(
+        sa.update(build_jobs)
+        .where(build_jobs.c.id == row.id)
+        .values(
+            state=JobState.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=lease_expires_at,
+            attempts=row.attempts + 1,
+            updated_at=now(),
         )
+    )
     return Claim(row.id, row.tenant_id, row.segment_id, row.generation, owner, row.attempts + 1)
+
+
+def _claim(conn: Connection, owner: str, lease_seconds: float) -> Claim | None:
+    jobs = build_jobs.c
+    clock = time.time()
+    claimable = sa.or_(
+        jobs.state == JobState.QUEUED,
+        sa.and_(jobs.state == JobState.RUNNING, jobs.lease_expires_at < clock),
+    )
+    # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite has one writer anyway.
+    row = conn.execute(
+        sa.select(build_jobs)
+        .where(claimable)
+        .order_by(jobs.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is None:
+        return None
+    return _take(conn, row, owner, clock + lease_seconds)
 
 
 def release(db: Database, claim: Claim) -> None:
@@ -257,33 +311,62 @@ def run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Ste
 
     After publishing, the previous generation's rows are deleted before this returns.
     """
-    step = _run_chunk(db, settings, claim, plan)
-    if step is Step.DONE:
-        _drop_stale_quietly(db, claim, settings.build_chunk_size)
-    return step
+    return run_chunks(db, settings, [(claim, plan)])[0]
 
 
-def _run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Step:
+def run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]) -> list[Step]:
+    """``run_chunk`` for several jobs in one transaction: jobs of one list at the same cursor
+    share the look-up of the range (issue #5: builds of many segments share one pass)."""
+    steps = _run_chunks(db, settings, work)
+    for (claim, _plan), step in zip(work, steps, strict=True):
+        if step is Step.DONE:
+            _drop_stale_quietly(db, claim, settings.build_chunk_size)
+    return steps
+
+
+Ranges = list[tuple[int, int, int]]  # (lo, hi, member count) of consecutive chunks
+
+
+def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]) -> list[Step]:
     size = settings.build_chunk_size
     parts = 1 if db.is_sqlite else settings.build_parallelism
+    steps = [Step.LOST] * len(work)
     with db.write() as conn:
-        segment = _lock_and_extend(conn, claim, settings.lease_seconds)
-        if segment is None:
-            return Step.LOST
-        job = _job(conn, claim)
-        ranges = _next_ranges(conn, claim, plan, job.cursor, size, parts)
-        count = sum(part_count for _lo, _hi, part_count in ranges)
-        if count:
-            hi = ranges[-1][1]
-            _fill_ranges(db, conn, claim, plan, ranges)
-            processed = job.processed + count
-            conn.execute(_ours(claim).values(cursor=hi, processed=processed))
-            _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
-        if count == size * parts:
-            return Step.PROGRESS
-        # Fewer than full chunks: no member is left past the cursor as of this transaction.
-        _publish(conn, claim)
-        return Step.DONE
+        # Segment rows in ascending id, as real-time updates lock them: no deadlock.
+        order = sorted(range(len(work)), key=lambda i: work[i][0].segment_id)
+        live = [i for i in order if _lock_and_extend(conn, work[i][0], settings.lease_seconds)]
+        shared: dict[tuple[int, int, int], Ranges] = {}
+        planned: dict[int, tuple[Row[tuple], Ranges]] = {}
+        for i in live:
+            claim, plan = work[i]
+            job = _job(conn, claim)
+            key = (claim.tenant_id, plan.list_id, int(job.cursor))
+            if key not in shared:
+                shared[key] = _next_ranges(conn, claim, plan, job.cursor, size, parts)
+            planned[i] = (job, shared[key])
+        fills = [(*work[i], lo, hi) for i in live for lo, hi, _count in planned[i][1]]
+        _fill_all(db, conn, fills, settings.build_parallelism)
+        for i in live:
+            claim, _plan = work[i]
+            job, ranges = planned[i]
+            steps[i] = _advance(conn, claim, job, ranges, size * parts)
+    return steps
+
+
+def _advance(conn: Connection, claim: Claim, job: Row[tuple], ranges: Ranges, full: int) -> Step:
+    """Count the filled ranges' buckets, move the cursor, and publish after the last range."""
+    count = sum(part_count for _lo, _hi, part_count in ranges)
+    if count:
+        lo, hi = ranges[0][0], ranges[-1][1]
+        buckets.recount(conn, claim.tenant_id, claim.segment_id, claim.generation, lo, hi)
+        processed = job.processed + count
+        conn.execute(_ours(claim).values(cursor=hi, processed=processed))
+        _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
+    if count == full:
+        return Step.PROGRESS
+    # Fewer than full chunks: no member is left past the cursor as of this transaction.
+    _publish(conn, claim)
+    return Step.DONE
 
 
 def _lock_and_extend(conn: Connection, claim: Claim, lease_seconds: float) -> Row[tuple] | None:
@@ -366,41 +449,38 @@ def _next_range(
     return int(hi or cursor), int(count)
 
 
-def _fill_ranges(
-    db: Database, conn: Connection, claim: Claim, plan: Plan, ranges: list[tuple[int, int, int]]
+def _fill_all(
+    db: Database, conn: Connection, fills: list[tuple[Claim, Plan, int, int]], workers: int
 ) -> None:
-    """Fill the chunks: in ``conn``, or on PostgreSQL side by side, one connection each.
+    """Fill every (job, range): in ``conn``, or on PostgreSQL side by side, one connection each.
 
     Performance (issue #5): a build's cost is inserting its rows, one core's work per
-    statement; two cores fill two chunks at once. ``conn`` keeps the segment row locked
-    meanwhile, so real-time updates wait as they would for one chunk, and it moves the cursor
-    only after every fill has committed. A fill whose chunk the cursor never reaches (a crash,
-    a lost lease) left rows past the cursor: the next fill of that range replaces them, and
-    a generation that never publishes is deleted whole. The bucket counts are recounted here,
-    after the fills, because neighbouring chunks share a bucket.
+    statement; two cores fill two chunks at once. ``conn`` keeps the segment rows locked
+    meanwhile, so real-time updates wait as they would for one chunk, and it moves the cursors
+    only after every fill has committed. A fill whose range the cursor never reaches (a crash,
+    a lost lease) left rows past the cursor: the next fill of that range replaces them, and a
+    generation that never publishes is deleted whole. Bucket counts are recounted afterwards
+    in ``conn`` (``_advance``), because neighbouring ranges share a bucket.
     """
-    if len(ranges) == 1:
-        _lo, hi, _count = ranges[0]
-        _fill_range(conn, claim, plan, ranges[0][0], hi)
-    else:
-        futures = [_fillers().submit(_fill_alone, db, claim, plan, lo, hi) for lo, hi, _ in ranges]
-        for future in futures:
-            future.result()
-    buckets.recount(
-        conn, claim.tenant_id, claim.segment_id, claim.generation, ranges[0][0], ranges[-1][1]
-    )
+    if db.is_sqlite or workers == 1 or len(fills) == 1:
+        for claim, plan, lo, hi in fills:
+            _fill_range(conn, claim, plan, lo, hi)
+        return
+    for future in [_fillers(workers).submit(_fill_alone, db, *fill) for fill in fills]:
+        future.result()
 
 
-_filler_pool: ThreadPoolExecutor | None = None
+_filler_pools: dict[int, ThreadPoolExecutor] = {}
 _filler_lock = threading.Lock()
 
 
-def _fillers() -> ThreadPoolExecutor:
-    global _filler_pool
+def _fillers(workers: int) -> ThreadPoolExecutor:
     with _filler_lock:
-        if _filler_pool is None:
-            _filler_pool = ThreadPoolExecutor(thread_name_prefix="segmentd-build-fill")
-        return _filler_pool
+        if workers not in _filler_pools:
+            _filler_pools[workers] = ThreadPoolExecutor(
+                workers, thread_name_prefix="segmentd-build-fill"
+            )
+        return _filler_pools[workers]
 
 
 def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int) -> None:

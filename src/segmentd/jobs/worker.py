@@ -14,7 +14,7 @@ from types import FrameType
 
 from ..settings import Settings
 from ..storage.db import Database
-from .builds import Claim, Plan, Step, abandon, claim_job, prepare, release, run_chunk
+from .builds import Claim, Plan, Step, abandon, claim_jobs, prepare, release, run_chunks
 from .loop import PollingWorker, new_worker_id
 
 log = logging.getLogger("segmentd.jobs")
@@ -24,42 +24,65 @@ def run_job(
     db: Database, settings: Settings, claim: Claim, should_stop: Callable[[], bool]
 ) -> Step | None:
     """Run a claimed job until it is published, fails or is lost; None if it was handed back."""
+    return run_jobs(db, settings, [claim], should_stop)[0]
+
+
+def run_jobs(
+    db: Database, settings: Settings, claims: list[Claim], should_stop: Callable[[], bool]
+) -> list[Step | None]:
+    """Run claimed jobs of one list together, chunk by chunk (``builds.run_chunks``)."""
     started = time.monotonic()
-    log.info(
-        "build job %s started: tenant %s segment %s generation %s attempt %s",
-        claim.job_id,
-        claim.tenant_id,
-        claim.segment_id,
-        claim.generation,
-        claim.attempt,
-    )
+    for claim in claims:
+        log.info(
+            "build job %s started: tenant %s segment %s generation %s attempt %s",
+            claim.job_id,
+            claim.tenant_id,
+            claim.segment_id,
+            claim.generation,
+            claim.attempt,
+        )
     try:
-        step = _run_steps(db, settings, claim, should_stop)
+        steps = _run_steps(db, settings, claims, should_stop)
     except Exception as exc:
+        if len(claims) > 1:
+            # One job's error must not fail the others: each goes on alone from its cursor.
+            log.exception("build jobs %s hit an error together", [c.job_id for c in claims])
+            return [run_job(db, settings, claim, should_stop) for claim in claims]
+        (claim,) = claims
         log.exception("build job %s hit an error on attempt %s", claim.job_id, claim.attempt)
         _abandon_quietly(db, claim, f"{type(exc).__name__}: {exc}")
-        return None
+        return [None]
     elapsed = time.monotonic() - started
-    if step is None:
-        log.info("build job %s handed back after %.2fs", claim.job_id, elapsed)
-    else:
-        log.info("build job %s ended %s after %.2fs", claim.job_id, step.value, elapsed)
-    return step
+    for claim, step in zip(claims, steps, strict=True):
+        if step is None:
+            log.info("build job %s handed back after %.2fs", claim.job_id, elapsed)
+        else:
+            log.info("build job %s ended %s after %.2fs", claim.job_id, step.value, elapsed)
+    return steps
 
 
 def _run_steps(
-    db: Database, settings: Settings, claim: Claim, should_stop: Callable[[], bool]
-) -> Step | None:
-    plan = prepare(db, settings, claim)
-    if not isinstance(plan, Plan):
-        return plan
-    while True:
+    db: Database, settings: Settings, claims: list[Claim], should_stop: Callable[[], bool]
+) -> list[Step | None]:
+    steps: dict[int, Step | None] = {}
+    work: list[tuple[Claim, Plan]] = []
+    for claim in claims:
+        plan = prepare(db, settings, claim)
+        if isinstance(plan, Plan):
+            work.append((claim, plan))
+        else:
+            steps[claim.job_id] = plan
+    while work:
         if should_stop():
-            release(db, claim)
-            return None
-        step = run_chunk(db, settings, claim, plan)
-        if step is not Step.PROGRESS:
-            return step
+            for claim, _plan in work:
+                release(db, claim)
+                steps[claim.job_id] = None
+            break
+        results = run_chunks(db, settings, work)
+        for (claim, _plan), step in zip(work, results, strict=True):
+            steps[claim.job_id] = step
+        work = [item for item, step in zip(work, results, strict=True) if step is Step.PROGRESS]
+    return [steps[claim.job_id] for claim in claims]
 
 
 def _abandon_quietly(db: Database, claim: Claim, error: str) -> None:
@@ -74,9 +97,9 @@ def run_pending(db: Database, settings: Settings) -> int:
     """Run every claimable job to the end in this thread; return how many were done or failed."""
     owner = new_worker_id()
     finished = 0
-    while (claim := claim_job(db, owner, settings.lease_seconds)) is not None:
-        if run_job(db, settings, claim, lambda: False) in (Step.DONE, Step.FAILED):
-            finished += 1
+    while claims := claim_jobs(db, owner, settings.lease_seconds, settings.build_group_size):
+        steps = run_jobs(db, settings, claims, lambda: False)
+        finished += sum(step in (Step.DONE, Step.FAILED) for step in steps)
     return finished
 
 
@@ -87,15 +110,16 @@ class Worker(PollingWorker):
 
     def work_once(self) -> bool:
         """Run one job if there is one; False when idle (or the database failed)."""
+        settings = self.settings
         try:
-            claim = claim_job(self.db, self.id, self.settings.lease_seconds)
+            claims = claim_jobs(self.db, self.id, settings.lease_seconds, settings.build_group_size)
         except Exception:
             log.exception("build worker %s could not claim a job", self.id)
             return False
-        if claim is None:
+        if not claims:
             return False
-        step = run_job(self.db, self.settings, claim, self._stopping.is_set)
-        return step is not None
+        steps = run_jobs(self.db, settings, claims, self._stopping.is_set)
+        return any(step is not None for step in steps)
 
 
 def run_forever(settings: Settings) -> None:
