@@ -7,7 +7,7 @@ fills the next generation beside it. Every function takes the caller's transacti
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -347,3 +347,32 @@ def _exclude(conn: Connection, segment: Segment, ids: list[int]) -> None:
     ]
     if rows:
         conn.execute(sa.insert(segment_exclusions), rows)
+
+
+def published_member_ids(
+    conn: Connection, segment: Segment, batch: int = 500
+) -> Iterator[list[int]]:
+    """The published members of ``segment`` in id order, ``batch`` at a time (keyset paging).
+
+    Run inside ``Database.snapshot()``: a build publishing meanwhile cannot cut it short.
+    """
+    sm = segment_members.c
+    after = 0
+    while True:
+        ids = list(
+            conn.execute(
+                sa.select(sm.member_id)
+                .where(
+                    sm.tenant_id == segment.tenant_id,
+                    sm.segment_id == segment.id,
+                    sm.generation == segment.generation,
+                    sm.member_id > after,
+                )
+                .order_by(sm.member_id)
+                .limit(batch)
+            ).scalars()
+        )
+        if not ids:
+            return
+        yield [int(member_id) for member_id in ids]
+        after = ids[-1]

@@ -11,10 +11,10 @@ from fastapi.responses import StreamingResponse
 
 from ...storage.db import Database
 from ...storage.segments import get_segment
+from ..csv_export import csv_response
 from ..deps import get_db
 from ..engagelab.auth import current_tenant
 from ..engagelab.errors import ERROR_RESPONSES, not_found
-from ..ui.export import csv_response
 
 router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"])
 

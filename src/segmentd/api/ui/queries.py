@@ -5,7 +5,7 @@ Every query filters on the tenant.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -13,9 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ...storage.campaigns import list_campaigns
-from ...storage.schema import lists, members, segment_exclusions, segment_members
+from ...storage.schema import lists, members, segment_exclusions
 from ...storage.schema import segments as segments_table
-from ...storage.segments import Segment
 
 
 @dataclass(frozen=True)
@@ -117,32 +116,3 @@ def list_member_page(
         sa.select(members.c.id).where(*filters).order_by(members.c.id).offset(offset).limit(limit)
     ).scalars()
     return [int(member_id) for member_id in ids], int(total)
-
-
-def published_member_ids(
-    conn: Connection, segment: Segment, batch: int = 500
-) -> Iterator[list[int]]:
-    """The published members of ``segment`` in id order, ``batch`` at a time (keyset paging).
-
-    Run inside ``Database.snapshot()``: a build publishing meanwhile cannot cut it short.
-    """
-    sm = segment_members.c
-    after = 0
-    while True:
-        ids = list(
-            conn.execute(
-                sa.select(sm.member_id)
-                .where(
-                    sm.tenant_id == segment.tenant_id,
-                    sm.segment_id == segment.id,
-                    sm.generation == segment.generation,
-                    sm.member_id > after,
-                )
-                .order_by(sm.member_id)
-                .limit(batch)
-            ).scalars()
-        )
-        if not ids:
-            return
-        yield [int(member_id) for member_id in ids]
-        after = ids[-1]

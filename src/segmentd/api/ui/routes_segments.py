@@ -18,11 +18,11 @@ from ...storage.segments import (
     member_page,
     remove_members,
 )
+from ..csv_export import csv_response
 from ..engagelab.errors import EngageLabError
 from ..engagelab.segments import MAX_BIGINT, checked_type_filter
 from .builder import Row, filter_clause, filter_row, row_view
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
-from .export import csv_response
 from .i18n import translator
 from .queries import build_info
 from .rendering import language, render

@@ -1,4 +1,7 @@
-"""CSV export of a segment's published members, streamed batch by batch from one snapshot."""
+"""CSV export of a segment's published members, streamed batch by batch from one snapshot.
+
+Served by the native API (``api.native.exports``) and the web UI's export button alike.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,12 @@ from urllib.parse import quote
 
 from fastapi.responses import StreamingResponse
 
-from ...domain.fields import FieldDef
-from ...domain.values import format_field_value
-from ...storage.catalog import custom_fields
-from ...storage.db import Database
-from ...storage.member_rows import MemberRow, fetch_members
-from ...storage.segments import Segment, get_segment
-from .queries import published_member_ids
+from ..domain.fields import FieldDef
+from ..domain.values import format_field_value
+from ..storage.catalog import custom_fields
+from ..storage.db import Database
+from ..storage.member_rows import MemberRow, fetch_members
+from ..storage.segments import Segment, get_segment, published_member_ids
 
 BATCH = 500
 TAG_SEPARATOR = ";"
