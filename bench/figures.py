@@ -28,6 +28,7 @@ from segmentd.storage.schema import segments
 from segmentd.storage.segments import create_segment, delete_segment, update_segment
 
 from . import conditions as c
+from .databases import tidy_postgres
 from .dataset import Dataset
 
 SEGMENTS = "/v1/marketing/lists/segments"
@@ -244,6 +245,7 @@ def realtime_upsert(segment_count: int, batch: int) -> Callable[[Context, int], 
     def measure(ctx: Context, runs: int) -> list[float]:
         for k, raw in enumerate(c.realtime_conditions(segment_count)):
             named_segment(ctx, f"bench realtime {k:02d}", raw)
+        tidy_postgres(ctx.db)  # as autovacuum would after those builds
         calls = iter(range(10_000))
 
         def send() -> None:
@@ -274,6 +276,7 @@ def single_upsert_p99(segment_count: int, requests: int) -> Callable[[Context, i
     def measure(ctx: Context, runs: int) -> list[float]:
         for k, raw in enumerate(c.realtime_conditions(segment_count)):
             named_segment(ctx, f"bench realtime {k:02d}", raw)
+        tidy_postgres(ctx.db)  # as autovacuum would after those builds
         step = max(1, ctx.dataset.members // (requests * (runs + 1)))
         people = iter(range(0, ctx.dataset.members, step))
 
@@ -307,7 +310,7 @@ def csv_import(ctx: Context, runs: int) -> list[float]:
 
     from . import import_members
 
-    rows = int(ctx.options.get("import_rows", 100_000))
+    rows = int(ctx.options.get("import_rows", 1_000_000))
     path = import_members.write_csv(import_members.DATA / f"members-{rows}.csv", rows)
     backend = "sqlite" if ctx.db.is_sqlite else "postgres"
     return [

@@ -12,6 +12,7 @@ from typing import Any
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 
+from .databases import tidy_postgres
 from .dataset import ensure_dataset
 from .figures import BY_NAME, Context, Figure, summary
 
@@ -47,6 +48,7 @@ def measure_here(name: str, job: Job) -> dict[str, Any]:
     """In the child: open the data set, measure the figure, report values and peak RSS."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # starlette's TestClient
     db = Database(job.url)
+    tidy_postgres(db)
     ctx = Context(
         db,
         ensure_dataset(db, job.members, job.seed),
