@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from ..imports.worker import ImportWorker
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.tenants import ensure_credential
+from .commandersact.fastpath import LookupFastPath
 from .commandersact.redaction import install_token_redaction
 from .commandersact.routes import router as commandersact_router
 from .docs_page import mount_docs
@@ -88,7 +90,13 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
     return limit_for
 
 
-def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, start_worker: bool | None = None, freeze_gc: bool = False
+) -> FastAPI:
+    """The application. ``freeze_gc`` (``segmentd serve``) moves every object alive once the
+    app has started out of the garbage collector's sight (``gc.freeze``): a full collection
+    then takes under a millisecond instead of about 50 ms, a pause every request in flight
+    would wait for. Objects are still freed as usual; only the collector skips them."""
     settings = settings or Settings()
     run_worker = settings.worker if start_worker is None else start_worker
 
@@ -110,6 +118,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         # Uploaded CSV imports run (and resume after a crash) in every server.
         import_worker = ImportWorker(db, settings)
         import_worker.start()
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -131,6 +142,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         redoc_url=None,
     )
     app.state.auth_limiter = FailureLimiter(limit=settings.auth_failure_limit)
+    # Innermost of the middlewares: look-ups still pass the body limit (and any outer one).
+    app.add_middleware(LookupFastPath)
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     app.add_exception_handler(EngageLabError, handle_engagelab_error)
     app.add_exception_handler(DomainValidationError, handle_domain_error)
@@ -154,3 +167,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     mount_docs(app)
     install_openapi(app)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app of one ``segmentd serve --workers N`` process (settings from the environment)."""
+    return create_app(freeze_gc=True)

@@ -7,11 +7,13 @@ made by another process (``segmentd site token --rotate``) shows within ``SITE_T
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from ...secrets import TokenKeys, token_keys
 from ...settings import Settings
@@ -25,15 +27,39 @@ _CREATE_LOCK = threading.Lock()  # native endpoints run in threads, the look-up 
 
 
 class SiteCache:
+    """On SQLite an expired entry is read again on the event loop's thread (one primary-key
+    read, cheaper than a thread hop, as the look-up's own reads); on PostgreSQL in a thread,
+    one read per site at a time: the look-ups that find the entry expired meanwhile wait for
+    that read instead of each starting their own."""
+
     def __init__(self, db: Database, ttl: float = SITE_TTL_SECONDS) -> None:
         self.db, self.ttl = db, ttl
         self._entries: dict[int, tuple[float, Site | None]] = {}
+        self._loading: dict[int, asyncio.Future[Site | None]] = {}
 
     async def get(self, site_id: int) -> Site | None:
         entry = self._entries.get(site_id)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
-        site = await run_in_threadpool(self._load, site_id)
+        if self.db.is_sqlite:
+            return self._store(site_id, self._load(site_id))
+        loading = self._loading.get(site_id)
+        if loading is None or loading.get_loop() is not asyncio.get_running_loop():
+            loading = asyncio.ensure_future(self._refresh(site_id))
+            self._loading[site_id] = loading
+        return await asyncio.shield(loading)
+
+    async def _refresh(self, site_id: int) -> Site | None:
+        me = asyncio.current_task()
+        try:
+            site = await run_in_threadpool(self._load, site_id)
+        finally:
+            ours = self._loading.get(site_id) is me  # not invalidated meanwhile
+            if ours:
+                del self._loading[site_id]
+        return self._store(site_id, site) if ours else site
+
+    def _store(self, site_id: int, site: Site | None) -> Site | None:
         if len(self._entries) >= MAX_CACHED_SITES:
             self._entries.clear()
         self._entries[site_id] = (time.monotonic() + self.ttl, site)
@@ -45,6 +71,7 @@ class SiteCache:
 
     def invalidate(self, site_id: int) -> None:
         self._entries.pop(site_id, None)
+        self._loading.pop(site_id, None)  # a read in flight may predate the change
 
 
 class LookupContext:
@@ -58,7 +85,11 @@ class LookupContext:
 
 def lookup_context(request: Request) -> LookupContext:
     """The app's context, made on first use (the app's lifespan opened the database)."""
-    state = request.app.state
+    return context_of(request.app.state)
+
+
+def context_of(state: State) -> LookupContext:
+    """``lookup_context`` from the app's state (the look-up's fast path has no ``Request``)."""
     context: LookupContext | None = getattr(state, "commandersact", None)
     if context is not None and context.db is state.db:
         return context

@@ -20,6 +20,16 @@ _CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
 # A look-up answer depends on the visitor: never cache it, never sniff it.
 NO_STORE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 JAVASCRIPT = "text/javascript; charset=utf-8"
+# The same headers as ``jsonp_response`` sends, as ASGI wants them (the look-up's fast path).
+_RAW_HEADERS = (
+    *(
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in NO_STORE_HEADERS.items()
+    ),
+)
+_RAW_CONTENT_TYPE = (b"content-type", JAVASCRIPT.encode("latin-1"))
+# Made once: ``json.dumps`` with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
 def is_valid_callback(name: str) -> bool:
@@ -30,10 +40,15 @@ def jsonp_body(callback: str, payload: Any) -> bytes:
     """Exactly ``/**/callback(payload);`` (compact, ASCII-escaped JSON)."""
     if not is_valid_callback(callback):
         raise ValueError("the callback is not a plain ASCII identifier")
-    data = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
-    return f"/**/{callback}({data});".encode("ascii")
+    return f"/**/{callback}({_ENCODER.encode(payload)});".encode("ascii")
 
 
 def jsonp_response(callback: str, payload: Any) -> Response:
     body = jsonp_body(callback, payload)
     return Response(body, headers=NO_STORE_HEADERS, media_type=JAVASCRIPT)
+
+
+def jsonp_start(body: bytes) -> dict[str, Any]:
+    """The ``http.response.start`` message of a JSONP answer (headers as ``jsonp_response``)."""
+    headers = [*_RAW_HEADERS, (b"content-length", b"%d" % len(body)), _RAW_CONTENT_TYPE]
+    return {"type": "http.response.start", "status": 200, "headers": headers}

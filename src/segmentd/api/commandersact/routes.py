@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,10 +19,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 
 from ...storage.sites import Site, site_segments
 from .context import LookupContext, lookup_context
-from .jsonp import NO_STORE_HEADERS, is_valid_callback, jsonp_response
+from .jsonp import JAVASCRIPT, NO_STORE_HEADERS, is_valid_callback, jsonp_body
 from .origins import origin_allowed
 
 log = logging.getLogger("segmentd.commandersact")
@@ -79,20 +80,20 @@ class Rejected(Exception):
         return JSONResponse(body, status_code=self.status, headers=NO_STORE_HEADERS)
 
 
-def _param(request: Request, name: str) -> str | None:
+def _param(query: Mapping[str, str], name: str) -> str | None:
     """A query parameter; an empty value counts as absent."""
-    return request.query_params.get(name) or None
+    return query.get(name) or None
 
 
-def _required(request: Request, name: str) -> str:
-    value = _param(request, name)
+def _required(query: Mapping[str, str], name: str) -> str:
+    value = _param(query, name)
     if value is None:
         raise Rejected(400, "missing_parameter", f"the {name} parameter is required")
     return value
 
 
-def _callback(request: Request) -> str:
-    callback = _required(request, "callback")
+def _callback(query: Mapping[str, str]) -> str:
+    callback = _required(query, "callback")
     if not is_valid_callback(callback):
         raise Rejected(
             400,
@@ -102,8 +103,8 @@ def _callback(request: Request) -> str:
     return callback
 
 
-def _site_id(request: Request) -> int:
-    site = _required(request, "site")
+def _site_id(query: Mapping[str, str]) -> int:
+    site = _required(query, "site")
     if not _SITE.fullmatch(site):
         raise Rejected(400, "invalid_parameter", "site must be digits")
     return int(site)
@@ -123,23 +124,53 @@ def _check_token(context: LookupContext, site: Site, token: str | None) -> None:
         raise Rejected(401, "invalid_token", "the token is not valid for this site")
 
 
-def _visitor(request: Request, context: LookupContext) -> tuple[str | None, bool]:
+def _visitor(
+    query: Mapping[str, str], cookie_header: str | None, context: LookupContext
+) -> tuple[str | None, bool]:
     """(visitor id, whether it came from the tcid parameter); a bad cookie is no visitor."""
-    tcid = _param(request, "tcid")
+    tcid = _param(query, "tcid")
     if tcid is not None:
         if not _TCID.fullmatch(tcid):
             raise Rejected(400, "invalid_parameter", "tcid must be digits")
         return tcid, True
-    cookie = request.cookies.get(context.settings.tcid_cookie)
+    if not cookie_header:
+        return None, False
+    cookie = cookie_parser(cookie_header).get(context.settings.tcid_cookie)
     return (cookie if cookie and _TCID.fullmatch(cookie) else None), False
 
 
-def _check_origin(request: Request, site: Site, tokened: bool) -> None:
-    headers = request.headers
-    if not origin_allowed(
-        site.allowed_origins, headers.get("origin"), headers.get("referer"), tokened=tokened
-    ):
+def _check_origin(site: Site, origin: str | None, referer: str | None, tokened: bool) -> None:
+    if not origin_allowed(site.allowed_origins, origin, referer, tokened=tokened):
         raise Rejected(403, "origin_not_allowed", "this page may not call the look-up")
+
+
+async def visitor_answer(
+    context: LookupContext,
+    query: Mapping[str, str],
+    cookie_header: str | None,
+    origin: str | None,
+    referer: str | None,
+) -> bytes:
+    """The JSONP body of a look-up; raises ``Rejected`` for an answer without data.
+
+    ``query`` holds the last value of each query parameter (as Starlette's ``QueryParams``),
+    the headers are the first of their name (as Starlette's ``Headers``). Both the route and
+    the fast path (``fastpath.LookupFastPath``) answer through this function.
+    """
+    callback = _callback(query)
+    site = await _site(context, _site_id(query))
+    tcid, explicit = _visitor(query, cookie_header, context)
+    if explicit:
+        _check_token(context, site, _param(query, "token"))
+    _check_origin(site, origin, referer, tokened=explicit)
+    if tcid is None:
+        return jsonp_body(callback, [])
+    try:
+        ids = await context.visitors.segment_ids(site, tcid)
+    except Exception:
+        log.exception("look-up failed for site %s", site.id)  # no token, no visitor id
+        raise Rejected(503, "unavailable", "the look-up failed; try again") from None
+    return jsonp_body(callback, ids)
 
 
 def _parameter_docs(*names: tuple[str, bool, str]) -> dict[str, Any]:
@@ -171,24 +202,20 @@ def _parameter_docs(*names: tuple[str, bool, str]) -> dict[str, Any]:
     ),
 )
 async def visitor_segments(request: Request) -> Response:
+    # GET requests are answered by ``fastpath.LookupFastPath`` before they reach the router;
+    # this route documents the endpoint and answers whatever the fast path lets through.
+    headers = request.headers
     try:
-        callback = _callback(request)
-        context = lookup_context(request)
-        site = await _site(context, _site_id(request))
-        tcid, explicit = _visitor(request, context)
-        if explicit:
-            _check_token(context, site, _param(request, "token"))
-        _check_origin(request, site, tokened=explicit)
+        body = await visitor_answer(
+            lookup_context(request),
+            request.query_params,
+            headers.get("cookie"),
+            headers.get("origin"),
+            headers.get("referer"),
+        )
     except Rejected as rejected:
         return rejected.response()
-    if tcid is None:
-        return jsonp_response(callback, [])
-    try:
-        ids = await context.visitors.segment_ids(site, tcid)
-    except Exception:
-        log.exception("look-up failed for site %s", site.id)  # no token, no visitor id
-        return Rejected(503, "unavailable", "the look-up failed; try again").response()
-    return jsonp_response(callback, ids)
+    return Response(body, headers=NO_STORE_HEADERS, media_type=JAVASCRIPT)
 
 
 def _read_site_segments(context: LookupContext, site: Site) -> list[dict[str, str]]:
@@ -215,10 +242,11 @@ def _read_site_segments(context: LookupContext, site: Site) -> list[dict[str, st
     ),
 )
 async def site_segment_list(request: Request) -> Response:
+    query = request.query_params
     try:
         context = lookup_context(request)
-        site = await _site(context, _site_id(request))
-        _check_token(context, site, _param(request, "token"))
+        site = await _site(context, _site_id(query))
+        _check_token(context, site, _param(query, "token"))
     except Rejected as rejected:
         return rejected.response()
     segments = await run_in_threadpool(_read_site_segments, context, site)
