@@ -108,7 +108,7 @@ def suite_parser() -> argparse.ArgumentParser:
         "--skip", action="append", help="leave out the figures whose name holds TEXT"
     )
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help="build chunk size")
-    parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the CSV import")
+    parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the CSV import")
     parser.add_argument("--visitors", type=int, default=100_000, help="visitors of the look-up")
     parser.add_argument("--wrk-seconds", type=int, default=5, help="seconds per wrk run")
     parser.add_argument(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from segmentd.domain.fields import FieldType
 from segmentd.imports import chunks as chunks_module
 from segmentd.imports.jobs import ImportState
 from segmentd.imports.service import ImportRefused
+from segmentd.imports.source import SourceError
 from segmentd.storage.db import Database
 from segmentd.storage.schema import build_jobs, segments
 from segmentd.storage.tenants import default_list_id
@@ -284,3 +286,27 @@ def test_a_helper_process_checks_big_files_with_the_same_result(
         1,
         1,
     )
+
+
+class _DyingRules:
+    """Rules whose helper process dies in the middle of the file (as if killed)."""
+
+    email_at = 0
+    keeps_cells = False
+
+    def check(self, cells: list[str]) -> str:
+        if cells[0] == "die":
+            os._exit(3)
+        return cells[0]
+
+    def clashes(self, chunk: chunks_module.Chunk, row: str) -> bool:
+        return False
+
+
+def test_a_helper_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "d.csv", ["email"], [[f"m{i}"] for i in range(50)] + [["die"]])
+    where = chunks_module.Slice(str(path), len("email\r\n"), 1, 10)
+    # A file size far over BACKGROUND_MIN_BYTES: the rows are checked in a helper process.
+    got = chunks_module.chunks(_DyingRules(), where, 10**9)
+    with pytest.raises(SourceError, match="the process checking rows died"):
+        list(got)

@@ -10,8 +10,6 @@ so each chunk can be written by one set-based statement.
 from __future__ import annotations
 
 import multiprocessing
-import os
-import queue
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +19,7 @@ from .member_rows import RowProblem
 from .source import SourceError, read_rows
 
 BACKGROUND_MIN_BYTES = 8 * 1024 * 1024  # smaller files are checked in this process
-_AHEAD = 3  # chunks the helper may check ahead of the writer
-_PUT_WAIT_SECONDS = 1.0
+_JOIN_SECONDS = 5.0
 
 
 @dataclass
@@ -102,56 +99,54 @@ def chunks(rules: RowRules, where: Slice, file_size: int) -> Iterator[Chunk]:
 
 def _from_helper(rules: RowRules, where: Slice) -> Iterator[Chunk]:
     context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-    results: Any = context.Queue(maxsize=_AHEAD)
-    helper = context.Process(
-        target=_produce, args=(rules, where, results, os.getpid()), daemon=True
-    )
+    # A one-way pipe, not a Queue: this process keeps no copy of the writing end, so a helper
+    # that dies (even in the middle of a chunk) is an end of file here, never a hang; and a
+    # writer that is gone breaks the helper's pipe. The pipe holds the chunk being sent; the
+    # helper checks the next one meanwhile.
+    reader, writer = context.Pipe(duplex=False)
+    helper = context.Process(target=_produce, args=(rules, where, writer), daemon=True)
     helper.start()
+    writer.close()
     try:
         while True:
-            item = _next(results, helper)
+            item = _next(reader, helper)
             if item is None:
                 return
             if isinstance(item, Exception):
                 raise item
             yield item
     finally:
+        reader.close()
         if helper.is_alive():
             helper.terminate()
         helper.join()
-        results.close()
 
 
-def _next(results: Any, helper: Any) -> Any:
+def _next(reader: Any, helper: Any) -> Any:
     """The helper's next chunk, None at the end; an error if the helper died without a word."""
-    while True:
-        try:
-            return results.get(timeout=_PUT_WAIT_SECONDS)
-        except queue.Empty:
-            if not helper.is_alive() and results.empty():
-                return SourceError(f"the process checking rows died (exit {helper.exitcode})")
-
-
-def _produce(rules: RowRules, where: Slice, results: Any, parent: int) -> None:
-    """The helper: cut chunks into ``results``; stop if the parent process is gone."""
     try:
-        for chunk in cut(rules, where):
-            if not _put(results, chunk, parent):
-                return
-    except SourceError as exc:
-        _put(results, exc, parent)
-        return
-    except Exception as exc:  # sent as an error the runner reports, instead of a silent stop
-        _put(results, SourceError(f"checking rows failed: {type(exc).__name__}: {exc}"), parent)
-        return
-    _put(results, None, parent)
+        return reader.recv()
+    except (EOFError, OSError):
+        helper.join(_JOIN_SECONDS)
+        return SourceError(f"the process checking rows died (exit {helper.exitcode})")
 
 
-def _put(results: Any, item: object, parent: int) -> bool:
-    while os.getppid() == parent:
+def _produce(rules: RowRules, where: Slice, writer: Any) -> None:
+    """The helper: send the chunks, then None; stop when the writer is gone."""
+    try:
         try:
-            results.put(item, timeout=_PUT_WAIT_SECONDS)
-            return True
-        except queue.Full:
-            continue
-    return False
+            for chunk in cut(rules, where):
+                writer.send(chunk)
+        except SourceError as exc:
+            writer.send(exc)
+            return
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the writer stopped reading: nothing is left to do
+        except Exception as exc:  # sent as an error the runner reports, not a silent stop
+            writer.send(SourceError(f"checking rows failed: {type(exc).__name__}: {exc}"))
+            return
+        writer.send(None)
+    except (BrokenPipeError, ConnectionResetError):
+        return
+    finally:
+        writer.close()

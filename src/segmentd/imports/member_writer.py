@@ -5,7 +5,9 @@ so one statement can upsert them all by (tenant, list, email_key), and running a
 leaves the same state: the write is idempotent.
 
 - SQLite: ``executemany`` of ``INSERT ... ON CONFLICT DO UPDATE`` with only the columns in use.
-- PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT``.
+- PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT``
+  (the unique index finds the existing members: no planner choice on a table whose statistics
+  lag a big import); the tags of new members by ``COPY`` straight into ``member_tags``.
 
 A blank cell leaves the stored value: updates keep ``COALESCE(new, old)``. Tags follow
 EngageLab's ``tag_flag`` for existing members; new members always get theirs.
@@ -215,11 +217,19 @@ def _write_tags(
             pairs,
         )
         return
+    # A member this chunk created has no tags yet: its pairs go straight in by COPY (a row's
+    # tag names are distinct). Existing members may hold some already: merged ON CONFLICT.
+    columns = ("tenant_id", "member_id", "tag_id")
+    fresh = {done.ids[key] for key in done.created}
+    copy_rows(conn, "member_tags", columns, [pair for pair in pairs if pair[1] in fresh])
+    merged = [pair for pair in pairs if pair[1] not in fresh]
+    if not merged:
+        return
     conn.exec_driver_sql(
         "CREATE TEMP TABLE import_tags (tenant_id bigint, member_id bigint, tag_id bigint) "
         "ON COMMIT DROP"
     )
-    copy_rows(conn, "import_tags", ("tenant_id", "member_id", "tag_id"), pairs)
+    copy_rows(conn, "import_tags", columns, merged)
     conn.exec_driver_sql(
         "INSERT INTO member_tags (tenant_id, member_id, tag_id) "
         "SELECT tenant_id, member_id, tag_id FROM import_tags ON CONFLICT DO NOTHING"

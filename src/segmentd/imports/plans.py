@@ -65,10 +65,13 @@ class MemberRules:
 
     def clashes(self, chunk: Chunk, row: MemberRow) -> bool:
         """A repeated email or tcid starts a new chunk: later rows update what earlier made."""
-        mine = {("email", row.key)} | ({("tcid", row.tcid)} if row.tcid else set())
-        if mine & chunk.keys:
+        keys = chunk.keys  # emails as themselves, tcids as ("tcid", tcid): never equal
+        tcid = ("tcid", row.tcid) if row.tcid else None
+        if row.key in keys or (tcid is not None and tcid in keys):
             return True
-        chunk.keys |= mine
+        keys.add(row.key)
+        if tcid is not None:
+            keys.add(tcid)
         return False
 
 

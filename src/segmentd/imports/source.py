@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 FINGERPRINT_BYTES = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -30,8 +30,7 @@ class Fingerprint:
     digest: str
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     number: int  # 1 = the first row after the header
     cells: list[str]
     end: int  # byte offset just after this row
