@@ -345,20 +345,32 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
                 shared[key] = _next_ranges(conn, claim, plan, job.cursor, size, parts)
             planned[i] = (job, shared[key])
         fills = [(*work[i], lo, hi) for i in live for lo, hi, _count in planned[i][1]]
-        _fill_all(db, conn, fills, settings.build_parallelism)
+        alone = _fill_all(db, conn, fills, settings.build_parallelism)
         for i in live:
             claim, _plan = work[i]
             job, ranges = planned[i]
-            steps[i] = _advance(conn, claim, job, ranges, size * parts)
+            steps[i] = _advance(conn, claim, job, ranges, size * parts, alone)
     return steps
 
 
-def _advance(conn: Connection, claim: Claim, job: Row[tuple], ranges: Ranges, full: int) -> Step:
-    """Count the filled ranges' buckets, move the cursor, and publish after the last range."""
+def _advance(
+    conn: Connection, claim: Claim, job: Row[tuple], ranges: Ranges, full: int, alone: bool
+) -> Step:
+    """Count the filled ranges' buckets, move the cursor, and publish after the last range.
+
+    ``alone``: the fills counted the buckets wholly inside their ranges; only the ones at
+    the ends of each range are left.
+    """
     count = sum(part_count for _lo, _hi, part_count in ranges)
     if count:
         lo, hi = ranges[0][0], ranges[-1][1]
-        buckets.recount(conn, claim.tenant_id, claim.segment_id, claim.generation, lo, hi)
+        mine = (claim.tenant_id, claim.segment_id, claim.generation)
+        if alone:
+            ends = {buckets.bucket_of(end) for r_lo, r_hi, _ in ranges for end in (r_lo + 1, r_hi)}
+            for bucket in sorted(ends):
+                buckets.recount_buckets(conn, *mine, bucket, bucket)
+        else:
+            buckets.recount(conn, *mine, lo, hi)
         processed = job.processed + count
         conn.execute(_ours(claim).values(cursor=hi, processed=processed))
         _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
@@ -451,7 +463,7 @@ def _next_range(
 
 def _fill_all(
     db: Database, conn: Connection, fills: list[tuple[Claim, Plan, int, int]], workers: int
-) -> None:
+) -> bool:
     """Fill every (job, range): in ``conn``, or on PostgreSQL side by side, one connection each.
 
     Performance (issue #5): a build's cost is inserting its rows, one core's work per
@@ -459,15 +471,17 @@ def _fill_all(
     meanwhile, so real-time updates wait as they would for one chunk, and it moves the cursors
     only after every fill has committed. A fill whose range the cursor never reaches (a crash,
     a lost lease) left rows past the cursor: the next fill of that range replaces them, and a
-    generation that never publishes is deleted whole. Bucket counts are recounted afterwards
-    in ``conn`` (``_advance``), because neighbouring ranges share a bucket.
+    generation that never publishes is deleted whole. True when the fills ran on their own:
+    each counted the buckets wholly inside its range, and ``_advance`` counts the buckets
+    neighbouring ranges share.
     """
     if db.is_sqlite or workers == 1 or len(fills) == 1:
         for claim, plan, lo, hi in fills:
             _fill_range(conn, claim, plan, lo, hi)
-        return
+        return False
     for future in [_fillers(workers).submit(_fill_alone, db, *fill) for fill in fills]:
         future.result()
+    return True
 
 
 _filler_pools: dict[int, ThreadPoolExecutor] = {}
@@ -484,8 +498,14 @@ def _fillers(workers: int) -> ThreadPoolExecutor:
 
 
 def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int) -> None:
+    """Fill a range in a transaction of its own, with the buckets that lie wholly inside it
+    (no other fill touches those; ``_advance`` recounts the ones it shares)."""
     with db.write() as conn:
         _fill_range(conn, claim, plan, lo, hi)
+        first, last = buckets.inner_buckets(lo, hi)
+        buckets.recount_buckets(
+            conn, claim.tenant_id, claim.segment_id, claim.generation, first, last
+        )
 
 
 def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) -> None:

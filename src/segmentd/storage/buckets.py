@@ -60,15 +60,31 @@ def recount(
     conn: Connection, tenant_id: int, segment_id: str, generation: int, lo: int, hi: int
 ) -> None:
     """Recount, from the rows, every bucket that overlaps the member ids (lo, hi]."""
+    recount_buckets(conn, tenant_id, segment_id, generation, bucket_of(lo + 1), bucket_of(hi))
+
+
+def recount_buckets(
+    conn: Connection, tenant_id: int, segment_id: str, generation: int, first: int, last: int
+) -> None:
+    """Recount, from the rows, the buckets ``first`` to ``last``."""
+    if first > last:
+        return
     params = {
         "tenant_id": tenant_id,
         "segment_id": segment_id,
         "generation": generation,
-        "first": bucket_of(lo + 1),
-        "last": bucket_of(hi),
+        "first": first,
+        "last": last,
     }
     for statement in _RECOUNT:
         conn.execute(statement, params)
+
+
+def inner_buckets(lo: int, hi: int) -> tuple[int, int]:
+    """(first, last) of the buckets whose every id lies in (lo, hi]; first > last if none."""
+    first = bucket_of(lo + 1) + (0 if (lo + 1) % BUCKET_SIZE == 0 else 1)
+    last = bucket_of(hi) - (0 if (hi + 1) % BUCKET_SIZE == 0 else 1)
+    return first, last
 
 
 def adjust(
