@@ -90,9 +90,12 @@ def measure(figure: Figure, job: Job, isolate: bool = True) -> dict[str, Any]:
 
 
 def _met(figure: Figure, values: list[float]) -> bool | None:
-    if figure.limit is None or not values:
+    if not values:
         return None
-    return summary(values)["median"] < figure.limit
+    median = summary(values)["median"]
+    if figure.at_least is not None:
+        return median >= figure.at_least
+    return None if figure.limit is None else median < figure.limit
 
 
 def _in_child(figure: Figure, job: Job) -> dict[str, Any]:

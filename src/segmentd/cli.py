@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Literal
 
@@ -89,33 +90,18 @@ def serve(
     finally:
         db.dispose()
     loop, http = _loop_and_http()
+    run = functools.partial(
+        uvicorn.run, host=host, port=port, loop=loop, http=http, log_level="info", access_log=False
+    )
     if workers == 1:
-        uvicorn.run(
-            create_app(settings, freeze_gc=True),
-            host=host,
-            port=port,
-            loop=loop,
-            http=http,
-            log_level="info",
-            access_log=False,
-        )
+        run(create_app(settings, freeze_gc=True))
         return
     # Each process builds its app from the environment (uvicorn spawns them): hand it the
     # settings given on the command line. Builds and imports are leased jobs, so every
     # process may run their workers.
     os.environ["SEGMENTD_DATABASE_URL"] = settings.database_url
     os.environ["SEGMENTD_WORKER"] = "true" if settings.worker else "false"
-    uvicorn.run(
-        "segmentd.api.app:create_served_app",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        loop=loop,
-        http=http,
-        log_level="info",
-        access_log=False,
-    )
+    run("segmentd.api.app:create_served_app", factory=True, workers=workers)
 
 
 @app.command("worker")
