@@ -48,7 +48,8 @@ class Context:
     @property
     def client(self) -> TestClient:
         if self._client is None:
-            app = create_app(self.settings, start_worker=False)
+            # As `segmentd serve` runs it (gc.freeze after start-up).
+            app = create_app(self.settings, start_worker=False, freeze_gc=True)
             self._client = TestClient(app).__enter__()
             self._client.auth = (self.dataset.api_user, self.dataset.api_key)
         return self._client
