@@ -344,7 +344,9 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
             if key not in shared:
                 shared[key] = _next_ranges(conn, claim, plan, job.cursor, size, parts)
             planned[i] = (job, shared[key])
-        fills = [(*work[i], lo, hi) for i in live for lo, hi, _count in planned[i][1]]
+        # Removals take the segment row lock too, so no exclusion appears until this commits.
+        excluding = {i: _has_exclusions(conn, work[i][0]) for i in live}
+        fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
         alone = _fill_all(db, conn, fills, settings.build_parallelism)
         for i in live:
             claim, _plan = work[i]
@@ -462,7 +464,7 @@ def _next_range(
 
 
 def _fill_all(
-    db: Database, conn: Connection, fills: list[tuple[Claim, Plan, int, int]], workers: int
+    db: Database, conn: Connection, fills: list[tuple[Claim, Plan, int, int, bool]], workers: int
 ) -> bool:
     """Fill every (job, range): in ``conn``, or on PostgreSQL side by side, one connection each.
 
@@ -476,8 +478,8 @@ def _fill_all(
     neighbouring ranges share.
     """
     if db.is_sqlite or workers == 1 or len(fills) == 1:
-        for claim, plan, lo, hi in fills:
-            _fill_range(conn, claim, plan, lo, hi)
+        for fill in fills:
+            _fill_range(conn, *fill)
         return False
     for future in [_fillers(workers).submit(_fill_alone, db, *fill) for fill in fills]:
         future.result()
@@ -497,22 +499,37 @@ def _fillers(workers: int) -> ThreadPoolExecutor:
         return _filler_pools[workers]
 
 
-def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int) -> None:
+def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool) -> None:
     """Fill a range in a transaction of its own, with the buckets that lie wholly inside it
     (no other fill touches those; ``_advance`` recounts the ones it shares)."""
     with db.write() as conn:
         # Its commit need not wait for the disk: the cursor moves in a later transaction,
         # whose commit flushes the log up to and past this one.
         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        _fill_range(conn, claim, plan, lo, hi)
+        _fill_range(conn, claim, plan, lo, hi, excluding)
         first, last = buckets.inner_buckets(lo, hi)
         buckets.recount_buckets(
             conn, claim.tenant_id, claim.segment_id, claim.generation, first, last
         )
 
 
-def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) -> None:
-    """Replace this generation's members in (lo, hi]: running it twice gives the same rows."""
+def _has_exclusions(conn: Connection, claim: Claim) -> bool:
+    ex = segment_exclusions.c
+    found = conn.execute(
+        sa.select(ex.member_id)
+        .where(ex.tenant_id == claim.tenant_id, ex.segment_id == claim.segment_id)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _fill_range(
+    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool = True
+) -> None:
+    """Replace this generation's members in (lo, hi]: running it twice gives the same rows.
+
+    ``excluding``: the segment has members removed by hand, to leave out (a test per row).
+    """
     sm = segment_members.c
     conn.execute(
         sa.delete(segment_members).where(
@@ -534,7 +551,7 @@ def _fill_range(conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int) ->
         members.c.id > lo,
         members.c.id <= hi,
         compile_condition(plan.condition, (lo, hi)),
-        ~excluded,
+        ~excluded if excluding else sa.true(),
     )
     columns = ["tenant_id", "segment_id", "generation", "member_id"]
     conn.execute(sa.insert(segment_members).from_select(columns, matching))
