@@ -84,6 +84,29 @@ def test_rows_are_stored_typed_and_bad_rows_rejected_with_reasons(
     assert [line[0] for line in rejected[1:]] == ["2", "3", "4", "5", "6"]
 
 
+def test_nul_characters_are_rejected_as_the_members_api_does(
+    db: Database, tenant: Tenant, list_id: int, tmp_path: Path
+) -> None:
+    """PostgreSQL text cannot hold NUL: each such row is rejected with its reason, alone."""
+    path = write_csv(
+        tmp_path / "nul.csv",
+        HEADER,
+        [
+            ["a@example.com", "A\0nn", "", "", "", "", "", ""],
+            ["b@example.com", "Bob", "", "", "", "", "", "Pa\0ris"],
+            ["c@example.com", "Cy", "v\0ip", "", "", "", "", ""],
+            ["d@example.com", "Di", "", "", "", "", "", "Lyon"],
+        ],
+    )
+    job = run_file(db, path, list_id)
+    assert (job.state, job.created, job.rejected) == ("done", 1, 3)
+    reasons = [e["reason"] for e in job.errors]
+    assert "name must not contain NUL" in reasons[0]
+    assert "field City: the value must not contain NUL" in reasons[1]
+    assert "tag name" in reasons[2]
+    assert set(member_state(db, tenant.id)) == {"d@example.com"}
+
+
 @pytest.mark.parametrize(
     ("tag_flag", "expected"),
     [(0, {"b", "c"}), (1, {"a", "b", "c"}), (2, {"a", "b"})],

@@ -17,7 +17,7 @@ from ..domain.emails import MAX_LENGTH, MAX_LOCAL, MIN_LENGTH, email_key, email_
 from ..domain.fields import FieldDef, FieldType
 from ..domain.values import Typed, parse_field_value
 from ..storage.compiler import field_column
-from ..storage.member_input import MAX_NAME, MAX_PHONE, MAX_TCID
+from ..storage.member_input import MAX_NAME, MAX_PHONE, MAX_TCID, NUL
 from ..storage.tags import tag_problem
 from .mapping import ColumnMap
 
@@ -71,6 +71,8 @@ def _text(label: str, limit: int) -> Converter:
     def convert(cell: str) -> Value:
         if len(cell) > limit:
             raise RowProblem(f"{label} must be at most {limit} characters")
+        if NUL in cell:
+            raise RowProblem(f"{label} must not contain NUL characters")
         return cell
 
     return convert
@@ -84,7 +86,7 @@ def _tcid(cell: str) -> Value:
 
 def _field(field: FieldDef) -> Converter:
     if field.type is FieldType.TEXT:
-        return _same
+        return _free_text(field)
     cache: dict[str, Value] = {}
 
     def convert(cell: str) -> Value:
@@ -102,8 +104,14 @@ def _field(field: FieldDef) -> Converter:
     return convert
 
 
-def _same(cell: str) -> Value:
-    return cell
+def _free_text(field: FieldDef) -> Converter:
+    def convert(cell: str) -> Value:
+        # The members API's rule and wording (storage.member_input): PostgreSQL refuses NUL.
+        if NUL in cell:
+            raise RowProblem(f"field {field.name}: the value must not contain NUL characters")
+        return cell
+
+    return convert
 
 
 def check_email(email: str) -> None:
