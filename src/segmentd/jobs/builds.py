@@ -170,76 +170,23 @@ def claim_jobs(db: Database, owner: str, lease_seconds: float, limit: int) -> li
     """``claim_job``, and with a fresh job up to ``limit - 1`` more fresh queued jobs of the
     same list, so that one pass over its members builds them all (``run_chunks``)."""
     with db.write() as conn:
-        claim = _claim(conn, owner, lease_seconds)
-        if claim is not None:
-            return [claim, *_companions(conn, claim, limit - 1)]
+        lease_end = time.time() + lease_seconds
+        claimed = _claim(conn, owner, lease_end)
+        if claimed is not None:
+            claim, cursor = claimed
+            fresh = _companions(conn, claim, limit - 1, lease_end) if cursor == 0 else []
+            return [claim, *fresh]
     if _sweep_due(db):
         sweep_stale_generations(db)
     return []
 
 
-def _companions(conn: Connection, first: Claim, limit: int) -> list[Claim]:
-    """Fresh queued jobs (cursor 0) of the first job's list, if the first one is fresh too."""
-    jobs, s = build_jobs.c, segments.c
-    if limit <= 0:
-        return []
-    fresh = conn.execute(
-        sa.select(jobs.cursor, s.list_id)
-        .join_from(
-            build_jobs, segments, sa.and_(s.tenant_id == jobs.tenant_id, s.id == jobs.segment_id)
-        )
-        .where(jobs.id == first.job_id)
-    ).first()
-    if fresh is None or fresh.cursor != 0:
-        return []
-    rows = conn.execute(
-        sa.select(build_jobs)
-        .join_from(
-            build_jobs, segments, sa.and_(s.tenant_id == jobs.tenant_id, s.id == jobs.segment_id)
-        )
-        .where(
-            jobs.state == JobState.QUEUED,
-            jobs.tenant_id == first.tenant_id,
-            jobs.cursor == 0,
-            s.list_id == fresh.list_id,
-            jobs.id != first.job_id,
-        )
-        .order_by(jobs.id)
-        .limit(limit)
-        .with_for_update(of=build_jobs, skip_locked=True)
-    ).all()
-    return [_take(conn, row, first.owner, _lease_end(conn, first)) for row in rows]
-
-
-def _lease_end(conn: Connection, claim: Claim) -> float:
-    return float(
-        conn.execute(
-            sa.select(build_jobs.c.lease_expires_at).where(build_jobs.c.id == claim.job_id)
-        ).scalar_one()
-    )
-
-
-def _take(conn: Connection, row: Row[tuple], owner: str, lease_expires_at: float) -> Claim:
-    conn.execute(
-        sa.update(build_jobs)
-        .where(build_jobs.c.id == row.id)
-        .values(
-            state=JobState.RUNNING,
-            lease_owner=owner,
-            lease_expires_at=lease_expires_at,
-            attempts=row.attempts + 1,
-            updated_at=now(),
-        )
-    )
-    return Claim(row.id, row.tenant_id, row.segment_id, row.generation, owner, row.attempts + 1)
-
-
-def _claim(conn: Connection, owner: str, lease_seconds: float) -> Claim | None:
+def _claim(conn: Connection, owner: str, lease_end: float) -> tuple[Claim, int] | None:
+    """The oldest claimable job, now ours until ``lease_end``, and its cursor."""
     jobs = build_jobs.c
-    clock = time.time()
     claimable = sa.or_(
         jobs.state == JobState.QUEUED,
-        sa.and_(jobs.state == JobState.RUNNING, jobs.lease_expires_at < clock),
+        sa.and_(jobs.state == JobState.RUNNING, jobs.lease_expires_at < time.time()),
     )
     # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite has one writer anyway.
     row = conn.execute(
@@ -251,7 +198,51 @@ def _claim(conn: Connection, owner: str, lease_seconds: float) -> Claim | None:
     ).first()
     if row is None:
         return None
-    return _take(conn, row, owner, clock + lease_seconds)
+    return _take(conn, row, owner, lease_end), int(row.cursor)
+
+
+def _companions(conn: Connection, first: Claim, limit: int, lease_end: float) -> list[Claim]:
+    """Up to ``limit`` fresh queued jobs (cursor 0) of the list of ``first``'s segment."""
+    if limit <= 0:
+        return []
+    jobs, s = build_jobs.c, segments.c
+    same_list = (
+        sa.select(s.list_id)
+        .where(s.tenant_id == first.tenant_id, s.id == first.segment_id)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        sa.select(build_jobs)
+        .join_from(
+            build_jobs, segments, sa.and_(s.tenant_id == jobs.tenant_id, s.id == jobs.segment_id)
+        )
+        .where(
+            jobs.state == JobState.QUEUED,
+            jobs.tenant_id == first.tenant_id,
+            jobs.cursor == 0,
+            s.list_id == same_list,
+            jobs.id != first.job_id,
+        )
+        .order_by(jobs.id)
+        .limit(limit)
+        .with_for_update(of=build_jobs, skip_locked=True)
+    ).all()
+    return [_take(conn, row, first.owner, lease_end) for row in rows]
+
+
+def _take(conn: Connection, row: Row[tuple], owner: str, lease_end: float) -> Claim:
+    conn.execute(
+        sa.update(build_jobs)
+        .where(build_jobs.c.id == row.id)
+        .values(
+            state=JobState.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=lease_end,
+            attempts=row.attempts + 1,
+            updated_at=now(),
+        )
+    )
+    return Claim(row.id, row.tenant_id, row.segment_id, row.generation, owner, row.attempts + 1)
 
 
 def release(db: Database, claim: Claim) -> None:
@@ -581,15 +572,7 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
 
 def _publish(conn: Connection, claim: Claim) -> None:
     """Swap the new generation in (the caller holds the lease); the old one is now stale."""
-    # The bucket counts are exact: summing them is cheaper than counting the rows.
-    b = segment_buckets.c
-    total = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(b.members), 0)).where(
-            b.tenant_id == claim.tenant_id,
-            b.segment_id == claim.segment_id,
-            b.generation == claim.generation,
-        )
-    ).scalar_one()
+    total = buckets.total(conn, claim.tenant_id, claim.segment_id, claim.generation)
     conn.execute(_ours(claim).values(state=JobState.DONE, lease_expires_at=None, error=None))
     conn.execute(
         sa.update(segments)
@@ -632,8 +615,7 @@ def _retire_deleted(conn: Connection, claim: Claim) -> None:
         )
     )
     conn.execute(sa.delete(segment_members).where(*_generation_rows(claim, claim.generation)))
-    generation = segment_buckets.c.generation == claim.generation
-    buckets.drop(conn, claim.tenant_id, claim.segment_id, generation)
+    buckets.drop(conn, claim.tenant_id, claim.segment_id, claim.generation)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -744,7 +726,7 @@ def _drop_stale_chunk(conn: Connection, tenant_id: int, segment_id: str, chunk: 
         if last is not None:
             rows.append(sm.member_id <= last)
         # The counts of a stale generation are never read: they go with its first chunk.
-        buckets.drop(conn, tenant_id, segment_id, segment_buckets.c.generation == generation)
+        buckets.drop(conn, tenant_id, segment_id, generation)
         return int(conn.execute(sa.delete(segment_members).where(*rows)).rowcount)
     # No stale rows are left; counts can outlive their rows (a generation emptied by
     # real-time removals), so sweep the stale counts too.

@@ -82,9 +82,8 @@ def recount_buckets(
 
 def inner_buckets(lo: int, hi: int) -> tuple[int, int]:
     """(first, last) of the buckets whose every id lies in (lo, hi]; first > last if none."""
-    first = bucket_of(lo + 1) + (0 if (lo + 1) % BUCKET_SIZE == 0 else 1)
-    last = bucket_of(hi) - (0 if (hi + 1) % BUCKET_SIZE == 0 else 1)
-    return first, last
+    # The first bucket starting at or after lo + 1; the last one ending at or before hi.
+    return bucket_of(lo + BUCKET_SIZE), bucket_of(hi + 1) - 1
 
 
 def adjust(
@@ -145,11 +144,22 @@ def locate(
     return (bucket + 1) * BUCKET_SIZE, offset - before
 
 
-def drop(conn: Connection, tenant_id: int, segment_id: str, *where: sa.ColumnElement[bool]) -> None:
-    """Delete a segment's bucket counts (of the generations ``where`` picks, else all)."""
+def total(conn: Connection, tenant_id: int, segment_id: str, generation: int) -> int:
+    """The generation's members: the counts are exact, and cheaper to sum than the rows."""
+    b = segment_buckets.c
+    found = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(b.members), 0)).where(
+            b.tenant_id == tenant_id, b.segment_id == segment_id, b.generation == generation
+        )
+    ).scalar_one()
+    return int(found)
+
+
+def drop(conn: Connection, tenant_id: int, segment_id: str, generation: int) -> None:
+    """Delete the counts of one generation of a segment."""
     b = segment_buckets.c
     conn.execute(
         sa.delete(segment_buckets).where(
-            b.tenant_id == tenant_id, b.segment_id == segment_id, *where
+            b.tenant_id == tenant_id, b.segment_id == segment_id, b.generation == generation
         )
     )

@@ -51,14 +51,10 @@ class Target:
     condition: Condition | None = None
     builds: list[tuple[int, int]] = field(default_factory=list)  # (generation, cursor)
 
-    def all_generations(self) -> set[int]:
+    def generations(self, member_id: int | None = None) -> set[int]:
+        """The generations that must hear about ``member_id`` (any member: all of them)."""
         found = {self.published} if self.published > 0 else set()
-        found.update(gen for gen, _cursor in self.builds)
-        return found
-
-    def generations(self, member_id: int) -> set[int]:
-        found = {self.published} if self.published > 0 else set()
-        found.update(gen for gen, cursor in self.builds if cursor >= member_id)
+        found.update(gen for gen, cursor in self.builds if member_id is None or cursor >= member_id)
         return found
 
 
@@ -277,7 +273,7 @@ def _current_rows(
     """
     by_generation: dict[int, list[str]] = {}
     for target in targets:
-        for generation in target.all_generations():
+        for generation in target.generations():
             by_generation.setdefault(generation, []).append(target.id)
     found: set[tuple[str, int, int]] = set()
     for generation, segment_ids in sorted(by_generation.items()):

@@ -192,6 +192,15 @@ def delete_segment(conn: Connection, tenant_id: int, segment_id: str) -> bool:
     return True
 
 
+def _generation_rows(segment: Segment, generation: int) -> list[ColumnElement[bool]]:
+    sm = segment_members.c
+    return [
+        sm.tenant_id == segment.tenant_id,
+        sm.segment_id == segment.id,
+        sm.generation == generation,
+    ]
+
+
 def _published_rows(segment: Segment) -> ColumnElement[bool]:
     """Rows of the generation published when the statement runs (a swap may have happened)."""
     published = (
@@ -248,12 +257,7 @@ def _unfiltered_page(conn: Connection, segment: Segment, offset: int, limit: int
     sm = segment_members.c
     ids = conn.execute(
         sa.select(sm.member_id)
-        .where(
-            sm.tenant_id == segment.tenant_id,
-            sm.segment_id == segment.id,
-            sm.generation == segment.generation,
-            sm.member_id >= start,
-        )
+        .where(*_generation_rows(segment, segment.generation), sm.member_id >= start)
         .order_by(sm.member_id)
         .offset(skip)
         .limit(limit)
@@ -309,12 +313,7 @@ def _live_generations(conn: Connection, segment: Segment) -> list[int]:
 def _delete_rows(conn: Connection, segment: Segment, generation: int, ids: list[int]) -> int:
     """Delete these members' rows of one generation, with their bucket counts; how many."""
     sm = segment_members.c
-    rows = [
-        sm.tenant_id == segment.tenant_id,
-        sm.segment_id == segment.id,
-        sm.generation == generation,
-        sm.member_id.in_(ids),
-    ]
+    rows = [*_generation_rows(segment, generation), sm.member_id.in_(ids)]
     present = [int(m) for m in conn.execute(sa.select(sm.member_id).where(*rows)).scalars()]
     if present:
         conn.execute(sa.delete(segment_members).where(*rows))
@@ -362,12 +361,7 @@ def published_member_ids(
         ids = list(
             conn.execute(
                 sa.select(sm.member_id)
-                .where(
-                    sm.tenant_id == segment.tenant_id,
-                    sm.segment_id == segment.id,
-                    sm.generation == segment.generation,
-                    sm.member_id > after,
-                )
+                .where(*_generation_rows(segment, segment.generation), sm.member_id > after)
                 .order_by(sm.member_id)
                 .limit(batch)
             ).scalars()
