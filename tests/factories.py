@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.fields import CampaignStatus, FieldDef, FieldType
 from segmentd.domain.values import parse_field_value
-from segmentd.storage.catalog import custom_fields
+from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.compiler import field_column
 from segmentd.storage.db import Database
 from segmentd.storage.schema import (
@@ -62,6 +62,7 @@ def add_field(
             )
             .returning(fields.c.id)
         ).scalar_one()
+        catalog_changed(conn, tenant_id)
     return FieldDef(
         name, FieldType(field_type), format, tuple(options), slot, visible=visible, id=field_id
     )
@@ -73,13 +74,13 @@ def _tag_id(conn: Connection, tenant_id: int, name: str) -> int:
     ).scalar()
     if found is not None:
         return int(found)
-    return int(
-        conn.execute(
-            sa.insert(tags)
-            .values(tenant_id=tenant_id, name=name, created_at=now())
-            .returning(tags.c.id)
-        ).scalar_one()
-    )
+    tag_id = conn.execute(
+        sa.insert(tags)
+        .values(tenant_id=tenant_id, name=name, created_at=now())
+        .returning(tags.c.id)
+    ).scalar_one()
+    catalog_changed(conn, tenant_id)
+    return int(tag_id)
 
 
 def add_tag(db: Database, tenant_id: int, name: str) -> int:
@@ -159,20 +160,20 @@ def add_campaign(
     list_id: int | None = None,
 ) -> int:
     with db.write() as conn:
-        return int(
-            conn.execute(
-                sa.insert(campaigns)
-                .values(
-                    tenant_id=tenant_id,
-                    list_id=list_id,
-                    name=name,
-                    status=str(status),
-                    created_at=now(),
-                    updated_at=now(),
-                )
-                .returning(campaigns.c.id)
-            ).scalar_one()
-        )
+        campaign_id = conn.execute(
+            sa.insert(campaigns)
+            .values(
+                tenant_id=tenant_id,
+                list_id=list_id,
+                name=name,
+                status=str(status),
+                created_at=now(),
+                updated_at=now(),
+            )
+            .returning(campaigns.c.id)
+        ).scalar_one()
+        catalog_changed(conn, tenant_id)
+        return int(campaign_id)
 
 
 def add_activity(

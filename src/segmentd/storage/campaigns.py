@@ -19,6 +19,7 @@ from ..domain.emails import email_key
 from ..domain.errors import DomainValidationError
 from ..domain.fields import CampaignStatus
 from ..timefmt import now
+from .catalog import catalog_changed
 from .realtime import refresh_memberships
 from .schema import campaign_activity, campaigns, members
 from .tenants import default_list_id
@@ -138,6 +139,7 @@ def create_campaign(
         )
         .returning(campaigns.c.id)
     ).scalar_one()
+    catalog_changed(conn, tenant_id)
     found = get_campaign(conn, tenant_id, int(campaign_id))
     assert found is not None
     return found
@@ -193,6 +195,7 @@ def update_campaign(
             .where(campaigns.c.tenant_id == tenant_id, campaigns.c.id == campaign_id)
             .values(values)
         )
+        catalog_changed(conn, tenant_id)
     return get_campaign(conn, tenant_id, campaign_id)
 
 

@@ -1,14 +1,26 @@
-"""Load what a tenant's conditions may refer to (fields, tags, campaigns) into a domain Catalog."""
+"""Load what a tenant's conditions may refer to (fields, tags, campaigns) into a domain Catalog.
+
+Performance (issue #4): every member change needs the catalog, and loading it costs three
+queries and a parse. ``tenants.catalog_version`` names one state of a tenant's catalog: every
+writer of fields, tags or campaigns calls ``catalog_changed`` in its transaction, and a
+process keeps the catalogs it loaded by (database, tenant, version). A version is a fresh
+random number, never a counter, so a change that rolls back leaves a number nobody reuses.
+"""
 
 from __future__ import annotations
 
 import json
+import secrets
+import threading
+from collections import OrderedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from ..domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
-from .schema import campaigns, fields, tags
+from .schema import campaigns, fields, tags, tenants
+
+_CACHE_SIZE = 256
 
 
 def field_def(row: Row[tuple]) -> FieldDef:
@@ -31,7 +43,61 @@ def custom_fields(conn: Connection, tenant_id: int) -> list[FieldDef]:
     return [field_def(row) for row in rows]
 
 
+def new_catalog_version() -> int:
+    return secrets.randbits(62) + 1
+
+
+def catalog_changed(conn: Connection, tenant_id: int) -> None:
+    """Call in every transaction that changes the tenant's fields, tags or campaigns."""
+    conn.execute(
+        sa.update(tenants)
+        .where(tenants.c.id == tenant_id)
+        .values(catalog_version=new_catalog_version())
+    )
+
+
+_VERSION = sa.select(tenants.c.catalog_version).where(tenants.c.id == sa.bindparam("tenant_id"))
+
+
+class _Catalogs:
+    """The catalogs this process loaded, by (database, tenant, version); least recent out."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, int, int], Catalog] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, int]) -> Catalog | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int, int], catalog: Catalog) -> None:
+        with self._lock:
+            self._items[key] = catalog
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_catalogs = _Catalogs(_CACHE_SIZE)
+
+
 def load_catalog(conn: Connection, tenant_id: int) -> Catalog:
+    """The tenant's catalog as this transaction sees it."""
+    version = conn.execute(_VERSION, {"tenant_id": tenant_id}).scalar()
+    if not version:  # no such tenant, or one written without a version: nothing to cache
+        return _read_catalog(conn, tenant_id)
+    key = (conn.engine.url.render_as_string(hide_password=True), tenant_id, int(version))
+    found = _catalogs.get(key)
+    if found is None:
+        found = _read_catalog(conn, tenant_id)
+        _catalogs.put(key, found)
+    return found
+
+
+def _read_catalog(conn: Connection, tenant_id: int) -> Catalog:
     tag_names = conn.execute(sa.select(tags.c.name).where(tags.c.tenant_id == tenant_id)).scalars()
     statuses = conn.execute(
         sa.select(campaigns.c.id, campaigns.c.status).where(campaigns.c.tenant_id == tenant_id)

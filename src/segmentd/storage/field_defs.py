@@ -27,7 +27,7 @@ from ..domain.fields import (
     FieldType,
 )
 from ..timefmt import now
-from .catalog import custom_fields, field_def
+from .catalog import catalog_changed, custom_fields, field_def
 from .realtime import refresh_memberships
 from .schema import MAX_CUSTOM_FIELDS, MAX_FIELDS, SLOTS, fields, members
 from .segment_refs import rename_field_in_segments, segments_using_field, segments_using_values
@@ -203,6 +203,7 @@ def create_field(conn: Connection, tenant_id: int, spec: FieldSpec) -> FieldDef:
         )
         .returning(fields.c.id)
     ).scalar_one()
+    catalog_changed(conn, tenant_id)
     found = get_field(conn, tenant_id, int(field_id))
     assert found is not None
     return found
@@ -224,6 +225,7 @@ def delete_field(conn: Connection, tenant_id: int, field_id: int) -> bool:
             "field_id", f"field {field.name} is used by segments: {', '.join(users)}"
         )
     conn.execute(sa.delete(fields).where(fields.c.tenant_id == tenant_id, fields.c.id == field_id))
+    catalog_changed(conn, tenant_id)
     conn.execute(
         sa.update(members).where(members.c.tenant_id == tenant_id).values(**_slot_columns(field))
     )
@@ -254,6 +256,7 @@ def update_field(
             .where(fields.c.tenant_id == tenant_id, fields.c.id == field_id)
             .values(**values)
         )
+        catalog_changed(conn, tenant_id)
     return get_field(conn, tenant_id, field_id)
 
 

@@ -99,7 +99,7 @@ def _apply(
     if catalog is None:
         catalog = load_catalog(conn, tenant_id) if keep else Catalog.build()
     if keep:
-        parsed = _cache.conditions(tenant_id, catalog, tz)
+        parsed = _cache.conditions(catalog, tz)
         for target in targets:
             target.condition = parsed.get(target)
     live = [t for t in targets if t.condition is not None or not keep]
@@ -194,24 +194,24 @@ class _Parsed:
 
 
 class _ConditionCache:
-    """Parsed conditions by tenant, catalog and zone (LRU over those).
+    """Parsed conditions by catalog and zone (LRU over those).
 
-    Performance (issue #4): a member change re-evaluates every segment of its list, so the
-    field definitions are hashed once per change, not once per segment.
+    Performance (issue #4): ``load_catalog`` hands out one Catalog object per state of a
+    tenant's catalog (``storage.catalog``), so that object names everything a parse reads: a
+    rename or a new tag or campaign status comes as another object and parses anew.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[Any, _Parsed] = OrderedDict()
+        self._items: OrderedDict[tuple[int, timezone], _Parsed] = OrderedDict()
         self._lock = threading.Lock()
 
-    def conditions(self, tenant_id: int, catalog: Catalog, tz: timezone) -> _Parsed:
-        # Everything a parse reads: a rename or a new tag or campaign status parses anew.
-        fields = tuple(sorted(catalog.fields.items()))
-        key = (tenant_id, tz, fields, catalog.tags, tuple(sorted(catalog.campaigns.items())))
+    def conditions(self, catalog: Catalog, tz: timezone) -> _Parsed:
+        key = (id(catalog), tz)
         with self._lock:
             found = self._items.get(key)
-            if found is None:
+            # The entry holds its catalog, so an id is never reused while it is here.
+            if found is None or found.catalog is not catalog:
                 found = self._items[key] = _Parsed(catalog, tz)
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)

@@ -41,6 +41,9 @@ tenants = sa.Table(
     _id(),
     sa.Column("name", sa.String(128), nullable=False),
     _epoch("created_at"),
+    # A new random number whenever the tenant's fields, tags or campaigns change (see
+    # storage.catalog): it names one state of them, so a process can cache that state.
+    sa.Column("catalog_version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 credentials = sa.Table(

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.errors import DomainValidationError
 from ..timefmt import now
+from .catalog import catalog_changed
 from .schema import member_tags, tags
 from .segment_refs import rename_tag_in_segments, segments_using_tag
 from .write_lock import lock_tenant_writes
@@ -46,6 +47,7 @@ def ensure_tags(conn: Connection, tenant_id: int, names: Iterable[str]) -> dict[
             sa.insert(tags),
             [{"tenant_id": tenant_id, "name": name, "created_at": created} for name in missing],
         )
+        catalog_changed(conn, tenant_id)
         found = _ids_by_name(conn, tenant_id, wanted)
     return found
 
@@ -103,6 +105,7 @@ def rename_tag(conn: Connection, tenant_id: int, tag_id: int, name: str) -> Tag 
     conn.execute(
         sa.update(tags).where(tags.c.tenant_id == tenant_id, tags.c.id == tag_id).values(name=name)
     )
+    catalog_changed(conn, tenant_id)
     rename_tag_in_segments(conn, tenant_id, tag.name, name)
     return get_tag(conn, tenant_id, tag_id)
 
@@ -124,4 +127,5 @@ def delete_tag(conn: Connection, tenant_id: int, tag_id: int) -> bool:
         )
     )
     conn.execute(sa.delete(tags).where(tags.c.tenant_id == tenant_id, tags.c.id == tag_id))
+    catalog_changed(conn, tenant_id)
     return True

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from ..ids import new_secret
 from ..timefmt import now
+from .catalog import new_catalog_version
 from .schema import credentials, lists, tenants
 
 API_USER_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -29,7 +30,9 @@ def key_digest(api_key: str) -> str:
 def create_tenant(conn: Connection, name: str) -> int:
     tenant_id = int(
         conn.execute(
-            sa.insert(tenants).values(name=name, created_at=now()).returning(tenants.c.id)
+            sa.insert(tenants)
+            .values(name=name, created_at=now(), catalog_version=new_catalog_version())
+            .returning(tenants.c.id)
         ).scalar_one()
     )
     conn.execute(
