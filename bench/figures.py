@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from segmentd.api.app import create_app
+from segmentd.api.server_timing import app_milliseconds
 from segmentd.domain.conditions import to_wire
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.worker import run_pending
@@ -273,7 +274,8 @@ def realtime_upsert(segment_count: int, batch: int) -> Callable[[Context, int], 
 
 def single_upsert_p99(segment_count: int, requests: int) -> Callable[[Context, int], list[float]]:
     """p99 milliseconds of upserting one existing member while ``segment_count`` segments follow
-    (each run: ``requests`` upserts of different members, the 99th percentile of them)."""
+    (each run: ``requests`` upserts of different members, the 99th percentile of them), as the
+    server's ``Server-Timing`` header reports them."""
 
     def measure(ctx: Context, runs: int) -> list[float]:
         for k, raw in enumerate(c.realtime_conditions(segment_count)):
@@ -288,11 +290,10 @@ def single_upsert_p99(segment_count: int, requests: int) -> Callable[[Context, i
                 "update_existing": True,
                 "members": [{"email": f"m{i}@d{i % 500}.example", "fields": {"Age": str(i % 90)}}],
             }
-            started = time.perf_counter()
-            result = ok(ctx.client.post("/v1/marketing/lists/members", json=body))["result"]
-            elapsed = (time.perf_counter() - started) * 1000
-            assert result["updated"] == 1, result
-            return elapsed
+            response = ctx.client.post("/v1/marketing/lists/members", json=body)
+            assert ok(response)["result"]["updated"] == 1, response.text
+            # Server side, as the target says: the test client's own share is left out.
+            return app_milliseconds(response.headers["server-timing"])
 
         for _ in range(20):  # warm-up: connections, caches, compiled statements
             send()
@@ -387,7 +388,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("count preview: 3 conditions", "ms", preview, target="< 1 s", limit=1000.0),
     Figure("real-time upsert: 1000 members, 50 segments", "ms", realtime_upsert(50, 1000)),
     Figure(
-        "real-time upsert: 1 member, 50 segments, p99",
+        "real-time upsert: 1 member, 50 segments, p99 server side",
         "ms",
         single_upsert_p99(50, 300),
         target="< 10 ms",

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.storage import schema
+from segmentd.storage.catalog import catalog_changed
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import default_list_id, ensure_credential
 from segmentd.timefmt import now
@@ -51,6 +52,7 @@ def seed(db: Database, count: int = MEMBERS) -> tuple[int, set[int]]:
                 created_at=now(),
             )
         )
+        catalog_changed(conn, tenant_id)  # as the storage functions do
         rows = [_member(tenant_id, list_id, i) for i in range(count)]
         conn.execute(sa.insert(schema.members), rows)
         found = conn.execute(

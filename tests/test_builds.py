@@ -30,7 +30,7 @@ from segmentd.jobs.builds import (
 from segmentd.jobs.worker import Worker, run_pending
 from segmentd.settings import Settings
 from segmentd.storage import schema
-from segmentd.storage.catalog import load_catalog
+from segmentd.storage.catalog import catalog_changed, load_catalog
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
 from segmentd.storage.segments import create_segment
@@ -78,6 +78,7 @@ def add_catalog(db: Database, tenant_id: int) -> None:
                 updated_at=now(),
             )
         )
+        catalog_changed(conn, tenant_id)  # as the storage functions do
 
 
 def add_members(db: Database, tenant_id: int, count: int, start: int = 0) -> list[int]:
@@ -511,6 +512,7 @@ def test_a_condition_that_no_longer_validates_fails_and_keeps_the_old_membership
     before = published_members(db, acme.id, segment_id)
     with db.write() as conn:
         conn.execute(sa.delete(schema.tags).where(schema.tags.c.name == "vip"))
+        catalog_changed(conn, acme.id)
         enqueue_build(conn, acme.id, segment_id)
 
     assert run_pending(db, settings) == 1
@@ -529,6 +531,7 @@ def test_a_job_that_keeps_crashing_fails_after_bounded_attempts(
     # A corrupt row the catalog cannot load: every attempt errors out.
     with db.write() as conn:
         conn.execute(sa.update(schema.campaigns).values(status="bogus"))
+        catalog_changed(conn, acme.id)
 
     assert run_pending(db, settings) == 1
 

@@ -20,6 +20,7 @@ from segmentd.domain.evaluator import CampaignActivity, Contact, evaluate
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.storage import schema
+from segmentd.storage.catalog import catalog_changed
 from segmentd.storage.compiler import compile_condition, field_column
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
@@ -233,6 +234,7 @@ def _store(db: Database, tenant: Tenant, members: list[Member]) -> dict[str, int
                     updated_at=now,
                 )
             )
+        catalog_changed(conn, tenant.id)  # as the storage functions do
         ids = {}
         for member in members:
             row: dict[str, Any] = {

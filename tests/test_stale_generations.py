@@ -18,6 +18,7 @@ from segmentd.jobs.builds import (
 from segmentd.jobs.worker import run_pending
 from segmentd.settings import Settings
 from segmentd.storage import schema
+from segmentd.storage.catalog import catalog_changed
 from segmentd.storage.db import Database
 
 from .conftest import Tenant
@@ -167,6 +168,7 @@ def test_a_failed_build_leaves_no_rows_behind(
     release(db, claim)  # stopped mid-build; then the tag goes away
     with db.write() as conn:
         conn.execute(sa.delete(schema.tags).where(schema.tags.c.name == "vip"))
+        catalog_changed(conn, acme.id)
 
     again = claim_job(db, "worker-b", settings.lease_seconds)
     assert again is not None and prepare(db, settings, again) is Step.FAILED

@@ -39,6 +39,7 @@ from .native.exports import router as exports_router
 from .native.sites import router as sites_router
 from .openapi import allowed_methods, install_openapi
 from .ratelimit import FailureLimiter
+from .server_timing import ServerTiming
 from .ui import mount_ui
 
 log = logging.getLogger("segmentd")
@@ -102,7 +103,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, background_checkpoints=True)
         db.migrate()
         if settings.api_user and settings.api_key:
             with db.write() as conn:
@@ -145,6 +146,7 @@ def create_app(
     # Innermost of the middlewares: look-ups still pass the body limit (and any outer one).
     app.add_middleware(LookupFastPath)
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
+    app.add_middleware(ServerTiming)  # outermost: it times everything the server does
     app.add_exception_handler(EngageLabError, handle_engagelab_error)
     app.add_exception_handler(DomainValidationError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -4,10 +4,17 @@ SQLite gets WAL, ``synchronous=FULL`` (an acknowledged write survives power loss
 ``BEGIN IMMEDIATE`` for every write transaction, so a read that later writes never dies on
 ``database is locked``. Readers use a separate engine with deferred transactions so they
 never queue behind the writer.
+
+A server (``background_checkpoints``) copies the WAL back into the database from a thread of
+its own. By default SQLite does it in whichever commit crosses 1,000 WAL pages, and that one
+request waits for it: the slowest member updates were those commits (issue #4).
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +24,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CHECKPOINT_SECONDS = 1.0
+
+log = logging.getLogger("segmentd.db")
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,7 +41,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(url: str, begin: str) -> Engine:
+def _sqlite_engine(url: str, begin: str, autocheckpoint: bool = True) -> Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -43,6 +53,8 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -55,12 +67,17 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
 class Database:
     """One database: ``write()`` and ``read()`` open a transaction and commit on success."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, background_checkpoints: bool = False) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = is_sqlite(self.url)
+        self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
-            self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
+            self.write_engine = _sqlite_engine(
+                self.url, "BEGIN IMMEDIATE", autocheckpoint=not background_checkpoints
+            )
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
+            if background_checkpoints:
+                self._checkpointer = _Checkpointer(self.write_engine.url.database or "")
         else:
             self.write_engine = sa.create_engine(
                 self.url, pool_size=10, max_overflow=20, pool_pre_ping=True
@@ -98,6 +115,38 @@ class Database:
         upgrade(self)
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+class _Checkpointer:
+    """Checkpoints a SQLite database every ``CHECKPOINT_SECONDS`` on its own connection.
+
+    PASSIVE: it copies what no reader still needs and never blocks readers or the writer.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="segmentd-sqlite-checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            while not self._stop.wait(CHECKPOINT_SECONDS):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.exception("WAL checkpoint failed; the next one retries")
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

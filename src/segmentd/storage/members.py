@@ -94,7 +94,9 @@ def upsert_members(
     result.errors.sort(key=lambda error: error.index)
     # The catalog read above still holds, unless this upsert created tags.
     same = set(tag_names) <= catalog.tags
-    refresh_memberships(conn, tenant_id, result.member_ids, tz, catalog if same else None)
+    refresh_memberships(
+        conn, tenant_id, result.member_ids, tz, catalog if same else None, list_id=list_id
+    )
     return result
 
 

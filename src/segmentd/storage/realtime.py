@@ -64,12 +64,15 @@ def refresh_memberships(
     member_ids: Sequence[int],
     tz: timezone,
     catalog: Catalog | None = None,
+    list_id: int | None = None,
 ) -> None:
     """Re-evaluate ``member_ids`` against every live segment of their lists.
 
-    ``catalog``: the tenant's, if the caller has it as of this transaction.
+    ``catalog``: the tenant's, if the caller has it as of this transaction; ``list_id``: the
+    one list of all the members, if the caller knows it.
     """
-    _apply(conn, tenant_id, sorted(set(member_ids)), tz, keep=True, catalog=catalog)
+    ids = sorted(set(member_ids))
+    _apply(conn, tenant_id, ids, tz, keep=True, catalog=catalog, list_id=list_id)
 
 
 def drop_memberships(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
@@ -89,10 +92,14 @@ def _apply(
     tz: timezone,
     keep: bool,
     catalog: Catalog | None = None,
+    list_id: int | None = None,
 ) -> None:
     if not ids:
         return
-    member_lists = _member_lists(conn, tenant_id, ids)
+    if list_id is None:
+        member_lists = _member_lists(conn, tenant_id, ids)
+    else:
+        member_lists = dict.fromkeys(ids, list_id)
     targets = _targets(conn, tenant_id, set(member_lists.values()), keep)
     if not targets:
         return
@@ -116,6 +123,13 @@ _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
 _MEMBER_LISTS = sa.select(members.c.id, members.c.list_id).where(
     members.c.tenant_id == _TENANT, members.c.id.in_(_IDS)
 )
+# A segment's row once per build of it in progress (or once, with NULLs, when there is none):
+# one round trip for both.
+_ACTIVE_BUILDS = sa.and_(
+    build_jobs.c.tenant_id == segments.c.tenant_id,
+    build_jobs.c.segment_id == segments.c.id,
+    build_jobs.c.state.in_(ACTIVE_JOB_STATES),
+)
 _TARGETS = (
     sa.select(
         segments.c.id,
@@ -124,15 +138,13 @@ _TARGETS = (
         segments.c.segment_type,
         segments.c.condition,
         segments.c.status,
+        build_jobs.c.generation.label("build_generation"),
+        build_jobs.c.cursor,
     )
+    .select_from(segments.outerjoin(build_jobs, _ACTIVE_BUILDS))
     .where(segments.c.tenant_id == _TENANT, segments.c.list_id.in_(_IDS))
     .order_by(segments.c.id)
-    .with_for_update()
-)
-_BUILDS = sa.select(build_jobs.c.segment_id, build_jobs.c.generation, build_jobs.c.cursor).where(
-    build_jobs.c.tenant_id == _TENANT,
-    build_jobs.c.segment_id.in_(_SEGMENT_IDS),
-    build_jobs.c.state.in_(ACTIVE_JOB_STATES),
+    .with_for_update(of=segments)
 )
 _EXCLUSIONS = sa.select(segment_exclusions.c.segment_id, segment_exclusions.c.member_id).where(
     segment_exclusions.c.tenant_id == _TENANT,
@@ -157,18 +169,17 @@ def _member_lists(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int,
 
 def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -> list[Target]:
     """Lock the lists' segments (ascending id, as the worker does) and read their builds."""
-    rows = conn.execute(_TARGETS, {"tenant_id": tenant_id, "ids": sorted(list_ids)})
-    targets = {
-        row.id: Target(row.id, row.list_id, row.generation, row.segment_type, row.condition)
-        for row in rows
+    targets: dict[str, Target] = {}
+    for row in conn.execute(_TARGETS, {"tenant_id": tenant_id, "ids": sorted(list_ids)}):
         # a failed segment is left alone; a deleted member leaves every segment
-        if not keep or row.status != FAILED
-    }
-    if not targets:
-        return []
-    jobs = conn.execute(_BUILDS, {"tenant_id": tenant_id, "segment_ids": list(targets)})
-    for job in jobs:
-        targets[job.segment_id].builds.append((job.generation, job.cursor))
+        if keep and row.status == FAILED:
+            continue
+        target = targets.get(row.id)
+        if target is None:
+            target = Target(row.id, row.list_id, row.generation, row.segment_type, row.condition)
+            targets[row.id] = target
+        if row.build_generation is not None:
+            target.builds.append((row.build_generation, row.cursor))
     return [t for t in targets.values() if t.published > 0 or t.builds]
 
 
