@@ -5,12 +5,9 @@ so one statement can upsert them all by (tenant, list, email_key), and running a
 leaves the same state: the write is idempotent.
 
 - SQLite: ``executemany`` of ``INSERT ... ON CONFLICT DO UPDATE`` with only the columns in use.
-- PostgreSQL: one look-up of the chunk's emails on the unique index; the new members go
-  straight into ``members`` by ``COPY``, with ids drawn from its sequence beforehand (COPY
-  writes whole pages, where ``INSERT ... SELECT`` writes row by row); the existing ones by
-  ``COPY`` into a temporary table and one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. The
-  tenant's write lock, held by the caller, keeps any other writer from adding one of those
-  emails in between. The tags of new members go by ``COPY`` straight into ``member_tags``.
+- PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT``
+  (the unique index finds the existing members: no planner choice on a table whose statistics
+  lag a big import); the tags of new members by ``COPY`` straight into ``member_tags``.
 
 A blank cell leaves the stored value: updates keep ``COALESCE(new, old)``. Tags follow
 EngageLab's ``tag_flag`` for existing members; new members always get theirs.
@@ -36,7 +33,6 @@ _ALWAYS = frozenset({"email", "email_key", "domain"})
 
 
 SQLITE_CACHE_KIB = 64 * 1024
-_DRAW_IDS = "SELECT nextval(pg_get_serial_sequence('members', 'id')) FROM generate_series(1, :n)"
 
 
 def _pg_type(column: str) -> str:
@@ -167,64 +163,6 @@ def _upsert_postgresql(
     update_existing: bool,
     stamp: int,
 ) -> Upserted:
-    known = _ids_postgresql(conn, tenant_id, list_id, [row.key for row in rows])
-    fresh = [row for row in rows if row.key not in known]
-    ids = _copy_new_members(conn, tenant_id, list_id, layout, fresh, stamp)
-    existing = [row for row in rows if row.key in known]
-    if existing and update_existing:
-        ids.update(_update_postgresql(conn, tenant_id, list_id, layout, existing, stamp))
-    return Upserted(ids, {row.key for row in fresh})
-
-
-def _ids_postgresql(
-    conn: Connection, tenant_id: int, list_id: int, keys: list[str]
-) -> dict[str, int]:
-    """Member ids by email key, found on the unique index."""
-    # Statistics lag a big import (a table analysed empty looks empty): without this the
-    # planner may scan the whole table for every chunk. Reset at the end of the transaction.
-    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    found = conn.execute(
-        sa.select(members.c.email_key, members.c.id).where(
-            members.c.tenant_id == tenant_id,
-            members.c.list_id == list_id,
-            one_of(conn, members.c.email_key, keys),
-        )
-    ).all()
-    conn.exec_driver_sql("SET LOCAL enable_seqscan = on")
-    return {key: int(member_id) for key, member_id in found}
-
-
-def _copy_new_members(
-    conn: Connection,
-    tenant_id: int,
-    list_id: int,
-    layout: MemberLayout,
-    rows: Sequence[MemberRow],
-    stamp: int,
-) -> dict[str, int]:
-    if not rows:
-        return {}
-    drawn = conn.execute(sa.text(_DRAW_IDS), {"n": len(rows)}).scalars()
-    ids = [int(member_id) for member_id in drawn]
-    columns = ("id", "tenant_id", "list_id", *layout.columns, "created_at", "updated_at")
-    head, tail = (tenant_id, list_id), (stamp, stamp)
-    copy_rows(
-        conn,
-        "members",
-        columns,
-        ((member_id, *head, *row.values, *tail) for member_id, row in zip(ids, rows, strict=True)),
-    )
-    return {row.key: member_id for member_id, row in zip(ids, rows, strict=True)}
-
-
-def _update_postgresql(
-    conn: Connection,
-    tenant_id: int,
-    list_id: int,
-    layout: MemberLayout,
-    rows: Sequence[MemberRow],
-    stamp: int,
-) -> dict[str, int]:
     typed = ", ".join(f"{column} {_pg_type(column)}" for column in layout.columns)
     conn.exec_driver_sql(f"CREATE TEMP TABLE import_members ({typed}) ON COMMIT DROP")
     copy_rows(conn, "import_members", layout.columns, (row.values for row in rows))
@@ -233,11 +171,13 @@ def _update_postgresql(
         sa.text(
             f"INSERT INTO members (tenant_id, list_id, {names}, created_at, updated_at) "
             f"SELECT :tenant_id, :list_id, {names}, :stamp, :stamp FROM import_members "
-            f"{_on_conflict(layout, update_existing=True)} RETURNING email_key, id"
+            f"{_on_conflict(layout, update_existing)} "
+            "RETURNING email_key, id, (xmax = 0) AS inserted"
         ),
         {"tenant_id": tenant_id, "list_id": list_id, "stamp": stamp},
     ).all()
-    return {key: int(member_id) for key, member_id in returned}
+    ids = {key: int(member_id) for key, member_id, _ in returned}
+    return Upserted(ids, {key for key, _, inserted in returned if inserted})
 
 
 def _write_tags(
