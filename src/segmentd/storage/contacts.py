@@ -17,8 +17,16 @@ from .schema import campaign_activity, member_tags, members, tags
 
 
 def load_contacts(
-    conn: Connection, tenant_id: int, member_ids: Iterable[int], catalog: Catalog
+    conn: Connection,
+    tenant_id: int,
+    member_ids: Iterable[int],
+    catalog: Catalog,
+    *,
+    with_tags: bool = True,
+    with_activity: bool = True,
 ) -> dict[int, Contact]:
+    """The members as the evaluator sees them; without tags or campaign activity when the
+    conditions to evaluate test none (a query each saved)."""
     ids = list(member_ids)
     if not ids:
         return {}
@@ -28,8 +36,8 @@ def load_contacts(
             members.c.tenant_id == tenant_id, members.c.id.in_(ids)
         )
     ).all()
-    tag_sets = _tags(conn, tenant_id, ids)
-    activity = _activity(conn, tenant_id, ids)
+    tag_sets = _tags(conn, tenant_id, ids) if with_tags else defaultdict(set)
+    activity = _activity(conn, tenant_id, ids) if with_activity else defaultdict(dict)
     contacts = {}
     for row in rows:
         values: dict[str, Typed | None] = {

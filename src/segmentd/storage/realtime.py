@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.conditions import Condition
+from ..domain.conditions import CampaignCondition, Condition, TagCondition, leaves
 from ..domain.errors import DomainValidationError
 from ..domain.evaluator import Contact, evaluate
 from ..domain.fields import Catalog
@@ -110,8 +110,10 @@ def _apply(
         for target in targets:
             target.condition = parsed.get(target)
     live = [t for t in targets if t.condition is not None or not keep]
+    tested = {type(leaf) for t in live if t.condition is not None for leaf in leaves(t.condition)}
+    needs = {"with_tags": TagCondition in tested, "with_activity": CampaignCondition in tested}
     for chunk in _chunks([i for i in ids if i in member_lists]):
-        contacts = load_contacts(conn, tenant_id, chunk, catalog) if keep else {}
+        contacts = load_contacts(conn, tenant_id, chunk, catalog, **needs) if keep else {}
         _sync_chunk(conn, tenant_id, chunk, member_lists, contacts, live)
 
 

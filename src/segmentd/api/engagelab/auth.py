@@ -1,16 +1,25 @@
-"""HTTP Basic authentication with ``api_user:api_key``."""
+"""HTTP Basic authentication with ``api_user:api_key``.
+
+Performance (issue #4): a credential that just passed is remembered for ``REMEMBER_SECONDS``
+(its key's digest and tenant, never the key), so the next requests check it in memory, still
+in constant time, without a database read and a thread hop: a key changed in the database
+stops working in this process within that time. A failure is never remembered.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import threading
+import time
 
 from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic
 
 from ...storage.db import Database
-from ...storage.tenants import authenticate
+from ...storage.tenants import authenticate, key_digest
 from ..deps import get_db
 from ..ratelimit import FailureLimiter
 from .errors import AUTH_FAILED, EngageLabError, auth_failed
@@ -30,9 +39,48 @@ def _credentials(header: str | None) -> tuple[str, str] | None:
     return (user, key) if colon and user else None
 
 
+REMEMBER_SECONDS = 2.0
+_REMEMBERED_MAX = 10_000
+
+
+class _Remembered:
+    """Credentials that passed lately: (database, user) -> (key digest, tenant, expiry)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], tuple[str, int, float]] = {}
+        self._lock = threading.Lock()
+
+    def tenant(self, database: str, user: str, digest: str) -> int | None:
+        found = self._items.get((database, user))
+        if found is None or found[2] < time.monotonic():
+            return None
+        stored, tenant_id, _ = found
+        return tenant_id if hmac.compare_digest(stored, digest) else None
+
+    def remember(self, database: str, user: str, digest: str, tenant_id: int) -> None:
+        with self._lock:
+            if len(self._items) >= _REMEMBERED_MAX:
+                self._items.clear()
+            self._items[(database, user)] = (digest, tenant_id, time.monotonic() + REMEMBER_SECONDS)
+
+
+_remembered = _Remembered()
+
+
 def _check(db: Database, user: str, key: str) -> int | None:
     with db.read() as conn:
         return authenticate(conn, user, key)
+
+
+async def _verify(db: Database, user: str, key: str) -> int | None:
+    digest = key_digest(key)
+    tenant_id = _remembered.tenant(db.url, user, digest)
+    if tenant_id is not None:
+        return tenant_id
+    tenant_id = await run_in_threadpool(_check, db, user, key)
+    if tenant_id is not None:
+        _remembered.remember(db.url, user, digest, tenant_id)
+    return tenant_id
 
 
 class TooManyFailures(EngageLabError):
@@ -77,7 +125,7 @@ async def current_tenant(
     if retry_after:
         raise TooManyFailures(retry_after)
     credentials = _credentials(request.headers.get("authorization"))
-    tenant_id = None if credentials is None else await run_in_threadpool(_check, db, *credentials)
+    tenant_id = None if credentials is None else await _verify(db, *credentials)
     if tenant_id is None:
         limiter.record_failure(client)
         raise auth_failed()
