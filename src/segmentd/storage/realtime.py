@@ -19,6 +19,7 @@ from datetime import UTC, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from ..domain.conditions import CampaignCondition, Condition, TagCondition, leaves
@@ -120,7 +121,6 @@ def _apply(
 # Statements built once, with expanding parameters (issue #4): a member change runs each of
 # them, and building a statement costs more than running it.
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-_SEGMENT_IDS: sa.BindParameter[Any] = sa.bindparam("segment_ids", expanding=True)
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
 _MEMBER_LISTS = sa.select(members.c.id, members.c.list_id).where(
     members.c.tenant_id == _TENANT, members.c.id.in_(_IDS)
@@ -148,17 +148,42 @@ _TARGETS = (
     .order_by(segments.c.id)
     .with_for_update(of=segments)
 )
-_EXCLUSIONS = sa.select(segment_exclusions.c.segment_id, segment_exclusions.c.member_id).where(
-    segment_exclusions.c.tenant_id == _TENANT,
-    segment_exclusions.c.member_id.in_(_IDS),
-    segment_exclusions.c.segment_id.in_(_SEGMENT_IDS),
-)
-_CURRENT_ROWS = sa.select(segment_members.c.segment_id, segment_members.c.member_id).where(
-    segment_members.c.tenant_id == _TENANT,
-    segment_members.c.segment_id.in_(_SEGMENT_IDS),
-    segment_members.c.generation == sa.bindparam("generation"),
-    segment_members.c.member_id.in_(_IDS),
-)
+
+
+def _one_of(column: sa.Column[Any], name: str, postgres: bool) -> sa.ColumnElement[bool]:
+    """``column IN (...)``: on PostgreSQL as one array parameter, since psycopg re-parses a
+    statement of more than 50 parameters on every call (the segments of a list are many)."""
+    if postgres:
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+def _exclusions_statement(postgres: bool) -> sa.Select[Any]:
+    ex = segment_exclusions.c
+    return sa.select(ex.segment_id, ex.member_id).where(
+        ex.tenant_id == _TENANT,
+        _one_of(ex.member_id, "ids", postgres),
+        _one_of(ex.segment_id, "segment_ids", postgres),
+    )
+
+
+def _current_rows_statement(postgres: bool) -> sa.Select[Any]:
+    sm = segment_members.c
+    return sa.select(sm.segment_id, sm.member_id).where(
+        sm.tenant_id == _TENANT,
+        _one_of(sm.segment_id, "segment_ids", postgres),
+        sm.generation == sa.bindparam("generation"),
+        _one_of(sm.member_id, "ids", postgres),
+    )
+
+
+# By "is the connection PostgreSQL".
+_EXCLUSIONS = {postgres: _exclusions_statement(postgres) for postgres in (False, True)}
+_CURRENT_ROWS = {postgres: _current_rows_statement(postgres) for postgres in (False, True)}
+
+
+def _on_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
 
 
 def _member_lists(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int, int]:
@@ -273,7 +298,10 @@ def _exclusions(
     conn: Connection, tenant_id: int, chunk: list[int], segment_ids: list[str]
 ) -> set[tuple[str, int]]:
     params = {"tenant_id": tenant_id, "ids": chunk, "segment_ids": segment_ids}
-    return {(row.segment_id, row.member_id) for row in conn.execute(_EXCLUSIONS, params)}
+    return {
+        (row.segment_id, row.member_id)
+        for row in conn.execute(_EXCLUSIONS[_on_postgres(conn)], params)
+    }
 
 
 def _current_rows(
@@ -296,7 +324,7 @@ def _current_rows(
             "generation": generation,
             "ids": chunk,
         }
-        rows = conn.execute(_CURRENT_ROWS, params)
+        rows = conn.execute(_CURRENT_ROWS[_on_postgres(conn)], params)
         found.update((row.segment_id, generation, row.member_id) for row in rows)
     return found
 
