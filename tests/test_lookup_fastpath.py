@@ -141,11 +141,6 @@ def test_fast_path_answers_as_the_route(
             return fast, routed
 
     fast, routed = asyncio.run(both())
-    # The whole app adds its Server-Timing header (a different number on every response).
-    start = fast[0]
-    timing = [value for name, value in start["headers"] if name == b"server-timing"]
-    assert len(timing) == 1 and timing[0].startswith(b"app;dur=")
-    start["headers"] = [(n, v) for n, v in start["headers"] if n != b"server-timing"]
     assert fast == routed
     assert fast[0]["status"] in (200, 400, 401, 404)
     if "TCID=1234" in query + repr(headers) and fast[0]["status"] == 200:

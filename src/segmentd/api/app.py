@@ -143,10 +143,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.auth_limiter = FailureLimiter(limit=settings.auth_failure_limit)
-    # Innermost of the middlewares: look-ups still pass the body limit (and any outer one).
+    # Innermost: it times the application; the look-up's fast path, outside it, stays lean.
+    app.add_middleware(ServerTiming)
+    # Look-ups still pass the body limit (and any outer middleware).
     app.add_middleware(LookupFastPath)
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
-    app.add_middleware(ServerTiming)  # outermost: it times everything the server does
     app.add_exception_handler(EngageLabError, handle_engagelab_error)
     app.add_exception_handler(DomainValidationError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
