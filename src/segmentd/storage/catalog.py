@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from collections import OrderedDict
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import URL, Connection, Row
 
 from ..domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
+from .lru import LRU
 from .schema import campaigns, fields, tags, tenants
 
 _CACHE_SIZE = 256
@@ -59,29 +58,8 @@ def catalog_changed(conn: Connection, tenant_id: int) -> None:
 _VERSION = sa.select(tenants.c.catalog_version).where(tenants.c.id == sa.bindparam("tenant_id"))
 
 
-class _Catalogs:
-    """The catalogs this process loaded, by (database, tenant, version); least recent out."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, int, int], Catalog] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int, int]) -> Catalog | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, int, int], catalog: Catalog) -> None:
-        with self._lock:
-            self._items[key] = catalog
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_catalogs = _Catalogs(_CACHE_SIZE)
+# The catalogs this process loaded, by (database, tenant, version).
+_catalogs: LRU[tuple[URL, int, int], Catalog] = LRU(_CACHE_SIZE)
 
 
 def load_catalog(conn: Connection, tenant_id: int) -> Catalog:
@@ -89,7 +67,7 @@ def load_catalog(conn: Connection, tenant_id: int) -> Catalog:
     version = conn.execute(_VERSION, {"tenant_id": tenant_id}).scalar()
     if not version:  # no such tenant, or one written without a version: nothing to cache
         return _read_catalog(conn, tenant_id)
-    key = (conn.engine.url.render_as_string(hide_password=True), tenant_id, int(version))
+    key = (conn.engine.url, tenant_id, int(version))  # a URL compares by its parts
     found = _catalogs.get(key)
     if found is None:
         found = _read_catalog(conn, tenant_id)

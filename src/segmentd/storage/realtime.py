@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, timezone
@@ -30,6 +29,7 @@ from ..domain.validation import SegmentType, parse_stored_condition
 from . import buckets
 from .catalog import load_catalog
 from .contacts import load_contacts
+from .lru import LRU
 from .schema import build_jobs, members, segment_exclusions, segment_members, segments
 
 log = logging.getLogger("segmentd.realtime")
@@ -240,21 +240,16 @@ class _ConditionCache:
     """
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[int, timezone], _Parsed] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: LRU[tuple[int, timezone], _Parsed] = LRU(size)
 
     def conditions(self, catalog: Catalog, tz: timezone) -> _Parsed:
         key = (id(catalog), tz)
-        with self._lock:
-            found = self._items.get(key)
-            # The entry holds its catalog, so an id is never reused while it is here.
-            if found is None or found.catalog is not catalog:
-                found = self._items[key] = _Parsed(catalog, tz)
-                while len(self._items) > self._size:
-                    self._items.popitem(last=False)
-            self._items.move_to_end(key)
-            return found
+        found = self._items.get(key)
+        # The entry holds its catalog, so an id is never reused while it is here.
+        if found is None or found.catalog is not catalog:
+            found = _Parsed(catalog, tz)
+            self._items.put(key, found)
+        return found
 
 
 _cache = _ConditionCache(64)
