@@ -86,17 +86,27 @@ def inner_buckets(lo: int, hi: int) -> tuple[int, int]:
     return bucket_of(lo + BUCKET_SIZE), bucket_of(hi + 1) - 1
 
 
+def _adjust_statement(dialect: Any) -> sa.Insert:
+    insert = dialect.insert(segment_buckets)
+    return insert.on_conflict_do_update(
+        index_elements=["tenant_id", "segment_id", "generation", "bucket"],
+        set_={"members": segment_buckets.c.members + insert.excluded.members},
+    )
+
+
+_ADJUST = {"postgresql": _adjust_statement(postgresql), "sqlite": _adjust_statement(sqlite)}
+
+
 def adjust(
     conn: Connection,
     tenant_id: int,
-    segment_id: str,
-    generation: int,
-    added: Iterable[int] = (),
-    removed: Iterable[int] = (),
+    added: Iterable[tuple[str, int, int]] = (),
+    removed: Iterable[tuple[str, int, int]] = (),
 ) -> None:
-    """Count members added to and removed from one generation (ids that really changed)."""
-    deltas: Counter[int] = Counter(bucket_of(member_id) for member_id in added)
-    deltas.subtract(bucket_of(member_id) for member_id in removed)
+    """Count rows (segment id, generation, member id) added and removed (ones that really
+    changed), in any segments: one statement."""
+    deltas: Counter[tuple[str, int, int]] = Counter((s, g, bucket_of(m)) for s, g, m in added)
+    deltas.subtract((s, g, bucket_of(m)) for s, g, m in removed)
     rows = [
         {
             "tenant_id": tenant_id,
@@ -105,21 +115,11 @@ def adjust(
             "bucket": bucket,
             "members": delta,
         }
-        for bucket, delta in sorted(deltas.items())
+        for (segment_id, generation, bucket), delta in sorted(deltas.items())
         if delta
     ]
-    if not rows:
-        return
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-        segment_buckets
-    )
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=["tenant_id", "segment_id", "generation", "bucket"],
-            set_={"members": segment_buckets.c.members + insert.excluded.members},
-        ),
-        rows,
-    )
+    if rows:
+        conn.execute(_ADJUST[conn.dialect.name], rows)
 
 
 def locate(

@@ -18,7 +18,6 @@ from datetime import UTC, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from ..domain.conditions import CampaignCondition, Condition, TagCondition, leaves
@@ -26,11 +25,11 @@ from ..domain.errors import DomainValidationError
 from ..domain.evaluator import Contact, evaluate
 from ..domain.fields import Catalog
 from ..domain.validation import SegmentType, parse_stored_condition
-from . import buckets
 from .catalog import load_catalog
 from .contacts import load_contacts
 from .lru import LRU
-from .schema import build_jobs, members, segment_exclusions, segment_members, segments
+from .schema import build_jobs, members, segments
+from .segment_rows import Row, apply_changes, read_current
 
 log = logging.getLogger("segmentd.realtime")
 
@@ -150,42 +149,6 @@ _TARGETS = (
 )
 
 
-def _one_of(column: sa.Column[Any], name: str, postgres: bool) -> sa.ColumnElement[bool]:
-    """``column IN (...)``: on PostgreSQL as one array parameter, since psycopg re-parses a
-    statement of more than 50 parameters on every call (the segments of a list are many)."""
-    if postgres:
-        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
-    return column.in_(sa.bindparam(name, expanding=True))
-
-
-def _exclusions_statement(postgres: bool) -> sa.Select[Any]:
-    ex = segment_exclusions.c
-    return sa.select(ex.segment_id, ex.member_id).where(
-        ex.tenant_id == _TENANT,
-        _one_of(ex.member_id, "ids", postgres),
-        _one_of(ex.segment_id, "segment_ids", postgres),
-    )
-
-
-def _current_rows_statement(postgres: bool) -> sa.Select[Any]:
-    sm = segment_members.c
-    return sa.select(sm.segment_id, sm.member_id).where(
-        sm.tenant_id == _TENANT,
-        _one_of(sm.segment_id, "segment_ids", postgres),
-        sm.generation == sa.bindparam("generation"),
-        _one_of(sm.member_id, "ids", postgres),
-    )
-
-
-# By "is the connection PostgreSQL".
-_EXCLUSIONS = {postgres: _exclusions_statement(postgres) for postgres in (False, True)}
-_CURRENT_ROWS = {postgres: _current_rows_statement(postgres) for postgres in (False, True)}
-
-
-def _on_postgres(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
 def _member_lists(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
@@ -273,114 +236,27 @@ def _sync_chunk(
     contacts: dict[int, Contact],
     targets: list[Target],
 ) -> None:
-    segment_ids = [t.id for t in targets]
-    excluded = _exclusions(conn, tenant_id, chunk, segment_ids)
-    current = _current_rows(conn, tenant_id, chunk, targets)
+    """Evaluate the chunk against every target, then write what changed: a few statements
+    for all the segments together."""
+    kept = [(target.id, generation) for target in targets for generation in target.generations()]
+    current = read_current(conn, tenant_id, chunk, kept)
+    added: list[Row] = []
+    removed: list[Row] = []
     for target in targets:
-        wanted = {
-            member_id
-            for member_id in chunk
-            if member_lists[member_id] == target.list_id
-            and (target.id, member_id) not in excluded
-            and member_id in contacts
-            and target.condition is not None
-            and evaluate(target.condition, contacts[member_id])
-        }
-        _sync_target(conn, tenant_id, target, chunk, wanted, current)
-
-
-def _exclusions(
-    conn: Connection, tenant_id: int, chunk: list[int], segment_ids: list[str]
-) -> set[tuple[str, int]]:
-    params = {"tenant_id": tenant_id, "ids": chunk, "segment_ids": segment_ids}
-    return {
-        (row.segment_id, row.member_id)
-        for row in conn.execute(_EXCLUSIONS[_on_postgres(conn)], params)
-    }
-
-
-def _current_rows(
-    conn: Connection, tenant_id: int, chunk: list[int], targets: list[Target]
-) -> set[tuple[str, int, int]]:
-    """The chunk's rows in the generations the targets keep current.
-
-    One statement per generation number, naming segment, generation and members, so that
-    each row is a seek on the primary key (the table has no index by member).
-    """
-    by_generation: dict[int, list[str]] = {}
-    for target in targets:
-        for generation in target.generations():
-            by_generation.setdefault(generation, []).append(target.id)
-    found: set[tuple[str, int, int]] = set()
-    for generation, segment_ids in sorted(by_generation.items()):
-        params = {
-            "tenant_id": tenant_id,
-            "segment_ids": segment_ids,
-            "generation": generation,
-            "ids": chunk,
-        }
-        rows = conn.execute(_CURRENT_ROWS[_on_postgres(conn)], params)
-        found.update((row.segment_id, generation, row.member_id) for row in rows)
-    return found
-
-
-def _sync_target(
-    conn: Connection,
-    tenant_id: int,
-    target: Target,
-    chunk: list[int],
-    wanted: set[int],
-    current: set[tuple[str, int, int]],
-) -> None:
-    inserts: dict[int, list[int]] = {}
-    deletes: dict[int, list[int]] = {}
-    for member_id in chunk:
-        for generation in target.generations(member_id):
-            present = (target.id, generation, member_id) in current
-            if member_id in wanted and not present:
-                inserts.setdefault(generation, []).append(member_id)
-            elif member_id not in wanted and present:
-                deletes.setdefault(generation, []).append(member_id)
-    _write(conn, tenant_id, target.id, inserts, deletes)
-    delta = len(inserts.get(target.published, ())) - len(deletes.get(target.published, ()))
-    if target.published > 0 and delta:
-        conn.execute(
-            sa.update(segments)
-            .where(segments.c.tenant_id == tenant_id, segments.c.id == target.id)
-            .values(member_total=segments.c.member_total + delta)
-        )
-
-
-def _write(
-    conn: Connection,
-    tenant_id: int,
-    segment_id: str,
-    inserts: dict[int, list[int]],
-    deletes: dict[int, list[int]],
-) -> None:
-    s = segment_members.c
-    for generation, member_ids in deletes.items():
-        conn.execute(
-            sa.delete(segment_members).where(
-                s.tenant_id == tenant_id,
-                s.segment_id == segment_id,
-                s.generation == generation,
-                s.member_id.in_(member_ids),
+        for member_id in chunk:
+            wanted = (
+                member_lists[member_id] == target.list_id
+                and (target.id, member_id) not in current.excluded
+                and member_id in contacts
+                and target.condition is not None
+                and evaluate(target.condition, contacts[member_id])
             )
-        )
-    rows = [
-        {"tenant_id": tenant_id, "segment_id": segment_id, "generation": gen, "member_id": m}
-        for gen, member_ids in inserts.items()
-        for m in member_ids
-    ]
-    if rows:
-        conn.execute(sa.insert(segment_members), rows)
-    for generation in inserts.keys() | deletes.keys():
-        buckets.adjust(
-            conn,
-            tenant_id,
-            segment_id,
-            generation,
-            added=inserts.get(generation, ()),
-            removed=deletes.get(generation, ()),
-        )
+            for generation in target.generations(member_id):
+                row = (target.id, generation, member_id)
+                present = row in current.rows
+                if wanted and not present:
+                    added.append(row)
+                elif not wanted and present:
+                    removed.append(row)
+    published = {target.id: target.published for target in targets if target.published > 0}
+    apply_changes(conn, tenant_id, added, removed, published)

@@ -317,7 +317,8 @@ def _delete_rows(conn: Connection, segment: Segment, generation: int, ids: list[
     present = [int(m) for m in conn.execute(sa.select(sm.member_id).where(*rows)).scalars()]
     if present:
         conn.execute(sa.delete(segment_members).where(*rows))
-        buckets.adjust(conn, segment.tenant_id, segment.id, generation, removed=present)
+        removed = [(segment.id, generation, member_id) for member_id in present]
+        buckets.adjust(conn, segment.tenant_id, removed=removed)
     return len(present)
 
 
