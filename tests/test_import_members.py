@@ -129,6 +129,35 @@ def test_tag_flag_rules_for_existing_members(
     assert state["new@example.com"]["tags"] == {"x", "y"}  # new members always get theirs
 
 
+def test_a_tags_cell_of_separators_only_clears_tags_on_overwrite(
+    db: Database, tenant: Tenant, list_id: int, tmp_path: Path
+) -> None:
+    """Tags given but none named (``;``) is an empty list: overwrite clears, append adds none."""
+    add_member(db, tenant.id, "old@example.com", tags=["a"])
+    path = write_csv(tmp_path / "s.csv", ["email", "tags"], [["old@example.com", " ; | "]])
+    assert run_file(db, path, list_id, tag_flag=1).updated == 1
+    assert member_state(db, tenant.id)["old@example.com"]["tags"] == {"a"}
+    assert run_file(db, path, list_id, tag_flag=0).updated == 1
+    assert member_state(db, tenant.id)["old@example.com"]["tags"] == set()
+
+
+def test_cells_with_tabs_backslashes_and_line_breaks_are_stored_as_given(
+    db: Database, tenant: Tenant, list_id: int, tmp_path: Path
+) -> None:
+    """PostgreSQL takes the rows as COPY text: its escapes must not change a value."""
+    odd = ["tab\there", "back\\slash \\N", "two\nlines", "cr\r\nlf", "\\N"]
+    rows = [
+        [f"m{i}@example.com", value, f"t\\{i}", "", "", "", "", value]
+        for i, value in enumerate(odd)
+    ]
+    job = run_file(db, write_csv(tmp_path / "odd.csv", HEADER, rows), list_id)
+    assert (job.created, job.rejected) == (len(odd), 0)
+    state = member_state(db, tenant.id)
+    for i, value in enumerate(odd):
+        member = state[f"m{i}@example.com"]
+        assert (member["name"], member["t5"], member["tags"]) == (value, value, {f"t\\{i}"})
+
+
 def test_blank_cells_leave_stored_values_and_given_ones_replace_them(
     db: Database, tenant: Tenant, list_id: int, tmp_path: Path
 ) -> None:

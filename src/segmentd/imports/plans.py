@@ -25,7 +25,14 @@ from .event_rows import EventLayout, EventRow, check_event, map_event_header
 from .event_writer import UNKNOWN_MEMBER, first_times, resolve_members, write_events
 from .jobs import ImportOptions, Kind
 from .mapping import ColumnMap, MappingError, map_header
-from .member_rows import MemberLayout, MemberRow, check_member, member_layout
+from .member_rows import (
+    CopyMember,
+    MemberLayout,
+    MemberRow,
+    check_member,
+    copy_member,
+    member_layout,
+)
 from .member_writer import ChunkCounts, tcid_conflicts, write_members
 
 
@@ -42,11 +49,15 @@ class Plan(Protocol):
 
 
 class MemberRules:
-    """Checks members rows; picklable (the converters are rebuilt in each process)."""
+    """Checks members rows; picklable (the converters are rebuilt in each process).
 
-    def __init__(self, columns: ColumnMap, width: int) -> None:
+    ``copy``: rows come out as PostgreSQL ``COPY`` text (``CopyMember``), for its writer.
+    """
+
+    def __init__(self, columns: ColumnMap, width: int, copy: bool = False) -> None:
         self.columns = columns
         self.width = width
+        self.copy = copy
         self.email_at: int | None = columns.email
         self.keeps_cells = columns.tcid is not None  # for tcid conflicts found at write time
         self._layout: MemberLayout | None = None
@@ -60,10 +71,11 @@ class MemberRules:
             self._layout = member_layout(self.columns, self.width)
         return self._layout
 
-    def check(self, cells: Sequence[str]) -> MemberRow:
-        return check_member(self.layout, cells)
+    def check(self, cells: Sequence[str]) -> MemberRow | CopyMember:
+        row = check_member(self.layout, cells)
+        return copy_member(row) if self.copy else row
 
-    def clashes(self, chunk: Chunk, row: MemberRow) -> bool:
+    def clashes(self, chunk: Chunk, row: MemberRow | CopyMember) -> bool:
         """A repeated email or tcid starts a new chunk: later rows update what earlier made."""
         keys = chunk.keys  # emails as themselves, tcids as ("tcid", tcid): never equal
         tcid = ("tcid", row.tcid) if row.tcid else None
@@ -162,7 +174,7 @@ def make_plan(
     return MembersPlan(
         tenant_id,
         list_id,
-        MemberRules(columns, len(header)),
+        MemberRules(columns, len(header), copy=conn.dialect.name == "postgresql"),
         TagFlag(options.tag_flag),
         options.update_existing,
     )

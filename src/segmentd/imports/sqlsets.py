@@ -45,3 +45,14 @@ def copy_rows(
     ):
         for row in rows:
             copy.write_row(row)
+
+
+def copy_text(conn: Connection, table: str, columns: Sequence[str], data: bytes) -> None:
+    """PostgreSQL COPY of ``data``, already in COPY's text format, into ``table``."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        copy.write(data)
