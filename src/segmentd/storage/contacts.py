@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,11 +32,8 @@ def load_contacts(
     if not ids:
         return {}
     columns = {key: field_column(field) for key, field in catalog.fields.items()}
-    rows = conn.execute(
-        sa.select(members.c.id, *columns.values()).where(
-            members.c.tenant_id == tenant_id, members.c.id.in_(ids)
-        )
-    ).all()
+    statement = _members_statement(tuple(column.name for column in columns.values()))
+    rows = conn.execute(statement, {"tenant_id": tenant_id, "ids": ids}).all()
     tag_sets = _tags(conn, tenant_id, ids) if with_tags else defaultdict(set)
     activity = _activity(conn, tenant_id, ids) if with_activity else defaultdict(dict)
     contacts = {}
@@ -62,6 +60,15 @@ _ACTIVITY = sa.select(
     campaign_activity.c.opened_at,
     campaign_activity.c.clicked_at,
 ).where(campaign_activity.c.tenant_id == _TENANT, campaign_activity.c.member_id.in_(_IDS))
+
+
+@lru_cache(maxsize=256)
+def _members_statement(names: tuple[str, ...]) -> sa.Select[Any]:
+    """The members' columns of a catalog's fields; one statement per set of columns."""
+    chosen = [members.c[name] for name in dict.fromkeys(names)]
+    return sa.select(members.c.id, *chosen).where(
+        members.c.tenant_id == _TENANT, members.c.id.in_(_IDS)
+    )
 
 
 def _tags(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int, set[str]]:

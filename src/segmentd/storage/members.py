@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timezone
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -129,15 +130,17 @@ def _existing(conn: Connection, tenant_id: int, list_id: int, keys: list[str]) -
     """Ids of the list's members by email key."""
     found: dict[str, int] = {}
     for chunk in _chunks(keys):
-        rows = conn.execute(
-            sa.select(members.c.id, members.c.email_key).where(
-                members.c.tenant_id == tenant_id,
-                members.c.list_id == list_id,
-                members.c.email_key.in_(chunk),
-            )
-        )
-        found.update({row.email_key: int(row.id) for row in rows})
+        params = {"tenant_id": tenant_id, "list_id": list_id, "keys": chunk}
+        found.update({key: int(member_id) for member_id, key in conn.execute(_EXISTING, params)})
     return found
+
+
+# Built once (issue #4): building a statement costs more than running it for one member.
+_EXISTING = sa.select(members.c.id, members.c.email_key).where(
+    members.c.tenant_id == sa.bindparam("tenant_id"),
+    members.c.list_id == sa.bindparam("list_id"),
+    members.c.email_key.in_(sa.bindparam("keys", expanding=True)),
+)
 
 
 def _check_tcids(
@@ -246,15 +249,25 @@ def _update(
         bound = {"member_id": member_id, **{f"new_{k}": v for k, v in changes.items()}}
         batches.setdefault(tuple(sorted(changes)), []).append(bound)
     for columns, params in batches.items():
-        conn.execute(
-            sa.update(members)
-            .where(members.c.tenant_id == tenant_id, members.c.id == sa.bindparam("member_id"))
-            .values({column: sa.bindparam(f"new_{column}") for column in columns}),
-            params,
-        )
+        for bound in params:
+            bound["b_tenant_id"] = tenant_id
+        conn.execute(_update_statement(columns), params)
     if flag is not TagFlag.KEEP:
         wanted = {m: [tag_ids[t] for t in row.tags] for m, row in rows if row.tags is not None}
         _set_tags(conn, tenant_id, wanted, flag)
+
+
+@lru_cache(maxsize=256)
+def _update_statement(columns: tuple[str, ...]) -> sa.Update:
+    """An update of these columns of one member; one statement per set of columns."""
+    return (
+        sa.update(members)
+        .where(
+            members.c.tenant_id == sa.bindparam("b_tenant_id"),
+            members.c.id == sa.bindparam("member_id"),
+        )
+        .values({column: sa.bindparam(f"new_{column}") for column in columns})
+    )
 
 
 def _set_tags(
