@@ -30,7 +30,7 @@ from ..storage.members import TagFlag
 from ..storage.schema import member_tags, members
 from ..storage.tags import ensure_tags
 from .member_rows import CopyMember, MemberLayout, MemberRow
-from .sqlsets import copy_text, is_sqlite, one_of
+from .sqlsets import copy_data, is_sqlite, one_of
 
 # Always set on update; every other column keeps its value when the cell was blank.
 _ALWAYS = frozenset({"email", "email_key", "domain"})
@@ -215,7 +215,7 @@ def _write_postgresql(
 ) -> ChunkCounts:
     typed = ", ".join(f"{column} {_pg_type(column)}" for column in layout.columns)
     conn.exec_driver_sql(f"CREATE TEMP TABLE import_members ({typed}) ON COMMIT DROP")
-    copy_text(conn, "import_members", layout.columns, b"".join(row.line for row in rows))
+    copy_data(conn, "import_members", layout.columns, b"".join(row.line for row in rows))
     # The written members' ids, for their tags: kept in the database, never sent here.
     conn.exec_driver_sql(
         "CREATE TEMP TABLE import_written (id bigint, email_key text, inserted boolean) "
@@ -262,7 +262,7 @@ def _write_tags_postgresql(
 ) -> None:
     """New members get their tags; existing ones as ``flag`` says."""
     conn.exec_driver_sql("CREATE TEMP TABLE import_tags (email_key text, tag text) ON COMMIT DROP")
-    copy_text(conn, "import_tags", ("email_key", "tag"), b"".join(row.tag_lines for row in rows))
+    copy_data(conn, "import_tags", ("email_key", "tag"), b"".join(row.tag_lines for row in rows))
     ensure_tags(conn, tenant_id, {name for row in rows for name in row.tags or ()})
     params = {"tenant_id": tenant_id}
     if fresh:

@@ -8,7 +8,8 @@ cached, where an expanded IN list would compile a new statement per chunk size.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,26 +34,28 @@ def one_of(
     return column == sa.any_(sa.literal(list(values), array))
 
 
-def copy_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """PostgreSQL COPY of ``rows`` into ``table``, inside the connection's transaction."""
+@contextmanager
+def _copy_in(conn: Connection, table: str, columns: Sequence[str]) -> Iterator[Any]:
+    """A PostgreSQL ``COPY ... FROM STDIN`` into ``table``, inside the connection's transaction."""
     raw = conn.connection.driver_connection
     assert raw is not None
     with (
         raw.cursor() as cursor,
         cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
     ):
+        yield copy
+
+
+def copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """COPY of ``rows`` (values the driver formats) into ``table``."""
+    with _copy_in(conn, table, columns) as copy:
         for row in rows:
             copy.write_row(row)
 
 
-def copy_text(conn: Connection, table: str, columns: Sequence[str], data: bytes) -> None:
-    """PostgreSQL COPY of ``data``, already in COPY's text format, into ``table``."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
+def copy_data(conn: Connection, table: str, columns: Sequence[str], data: bytes) -> None:
+    """COPY of ``data``, already in COPY's text format, into ``table``."""
+    with _copy_in(conn, table, columns) as copy:
         copy.write(data)

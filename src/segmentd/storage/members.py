@@ -246,11 +246,10 @@ def _update(
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for member_id, row in rows:
         changes = _changes(row, stamp)
-        bound = {"member_id": member_id, **{f"new_{k}": v for k, v in changes.items()}}
+        bound = {"b_tenant_id": tenant_id, "member_id": member_id}
+        bound.update({f"new_{k}": v for k, v in changes.items()})
         batches.setdefault(tuple(sorted(changes)), []).append(bound)
     for columns, params in batches.items():
-        for bound in params:
-            bound["b_tenant_id"] = tenant_id
         conn.execute(_update_statement(columns), params)
     if flag is not TagFlag.KEEP:
         wanted = {m: [tag_ids[t] for t in row.tags] for m, row in rows if row.tags is not None}

@@ -29,14 +29,10 @@ Row = tuple[str, int, int]  # (segment id, generation, member id)
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
 
 
-def _array(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
-    return sa.bindparam(name, type_=postgresql.ARRAY(column.type))
-
-
-def bound_one_of(column: sa.Column[Any], name: str, postgres: bool) -> sa.ColumnElement[bool]:
+def _one_of(column: sa.Column[Any], name: str, postgres: bool) -> sa.ColumnElement[bool]:
     """``column IN (:name)`` for a prebuilt statement: one array parameter on PostgreSQL."""
     if postgres:
-        return column == sa.any_(_array(name, column))
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
     return column.in_(sa.bindparam(name, expanding=True))
 
 
@@ -53,15 +49,15 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
     sm, ex = segment_members.c, segment_exclusions.c
     rows = sa.select(sm.segment_id, sm.generation, sm.member_id).where(
         sm.tenant_id == _TENANT,
-        bound_one_of(sm.segment_id, "segment_ids", postgres),
+        _one_of(sm.segment_id, "segment_ids", postgres),
         sm.generation == sa.bindparam("generation"),
-        bound_one_of(sm.member_id, "member_ids", postgres),
+        _one_of(sm.member_id, "member_ids", postgres),
     )
     # An exclusion holds for every generation: NULL marks it.
     excluded = sa.select(ex.segment_id, sa.null().label("generation"), ex.member_id).where(
         ex.tenant_id == _TENANT,
-        bound_one_of(ex.segment_id, "segment_ids", postgres),
-        bound_one_of(ex.member_id, "member_ids", postgres),
+        _one_of(ex.segment_id, "segment_ids", postgres),
+        _one_of(ex.member_id, "member_ids", postgres),
     )
     return sa.union_all(rows, excluded)
 
