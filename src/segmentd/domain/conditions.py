@@ -47,6 +47,35 @@ def leaves(condition: Condition) -> list[Leaf]:
     return [condition]
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What of a member a condition reads, or what a change to a member touched.
+
+    A condition keeps its answer for a member whose change touched none of its inputs: a
+    real-time update re-evaluates only the segments a change can move (issue #4).
+    """
+
+    fields: frozenset[str] = frozenset()  # field keys
+    tags: bool = False
+    campaigns: bool = False
+
+    def overlaps(self, other: Inputs) -> bool:
+        return (
+            bool(self.fields & other.fields)
+            or (self.tags and other.tags)
+            or (self.campaigns and other.campaigns)
+        )
+
+
+def inputs(condition: Condition) -> Inputs:
+    found = leaves(condition)
+    return Inputs(
+        fields=frozenset(leaf.field.key for leaf in found if isinstance(leaf, FieldCondition)),
+        tags=any(isinstance(leaf, TagCondition) for leaf in found),
+        campaigns=any(isinstance(leaf, CampaignCondition) for leaf in found),
+    )
+
+
 def to_wire(condition: Condition) -> dict[str, Any]:
     """The EngageLab JSON shape of a condition (nested groups keep their own relation)."""
     if isinstance(condition, Group):

@@ -15,12 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..domain.conditions import Inputs
 from ..domain.emails import email_key
 from ..domain.errors import DomainValidationError
 from ..domain.fields import CampaignStatus
 from ..timefmt import now
 from .catalog import catalog_changed
-from .realtime import refresh_memberships
+from .realtime import Change, refresh_memberships
 from .schema import campaign_activity, campaigns, members
 from .tenants import default_list_id
 from .write_lock import lock_tenant_writes
@@ -264,7 +265,9 @@ def record_events(
     result.recorded = len(resolved)
     result.member_ids = sorted(firsts)
     result.errors.sort(key=lambda error: error.index)
-    refresh_memberships(conn, tenant_id, result.member_ids, tz)
+    # Events change campaign activity only: field and tag segments cannot move.
+    changes = dict.fromkeys(result.member_ids, Change(Inputs(campaigns=True)))
+    refresh_memberships(conn, tenant_id, result.member_ids, tz, changes=changes)
     return result
 
 

@@ -17,12 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..domain.conditions import Inputs
 from ..domain.emails import email_key
 from ..domain.fields import Catalog
 from ..timefmt import now
 from .catalog import load_catalog
+from .compiler import field_column
 from .member_input import MemberInput, RowProblem, check_row
-from .realtime import drop_memberships, refresh_memberships
+from .realtime import Change, drop_memberships, refresh_memberships
 from .schema import (
     campaign_activity,
     member_tags,
@@ -80,7 +82,8 @@ def upsert_members(
     catalog = load_catalog(conn, tenant_id)
     good = _checked_rows(catalog, rows, result)
     _check_tcids(conn, tenant_id, list_id, good, result)
-    existing = _existing(conn, tenant_id, list_id, [row.key for row in good.values()])
+    readable = _readable_columns(catalog)
+    existing = _existing(conn, tenant_id, list_id, [row.key for row in good.values()], readable)
     fresh = {i: row for i, row in good.items() if row.key not in existing}
     known = {i: row for i, row in good.items() if row.key in existing}
     if not update_existing:
@@ -88,15 +91,21 @@ def upsert_members(
     tag_names = _tag_names(fresh, known, tag_flag)
     tag_ids = ensure_tags(conn, tenant_id, tag_names)
     created = _insert(conn, tenant_id, list_id, list(fresh.values()), tag_ids)
-    updated = [existing[row.key] for row in known.values()]
-    _update(conn, tenant_id, list(zip(updated, known.values(), strict=True)), tag_flag, tag_ids)
-    result.created, result.updated = len(created), len(updated)
-    result.member_ids = created + updated
+    pairs = [(existing[row.key], row) for row in known.values()]
+    changes = _update(conn, tenant_id, pairs, tag_flag, tag_ids, readable)
+    result.created, result.updated = len(created), len(pairs)
+    result.member_ids = created + [old.id for old, _ in pairs]
     result.errors.sort(key=lambda error: error.index)
     # The catalog read above still holds, unless this upsert created tags.
     same = set(tag_names) <= catalog.tags
     refresh_memberships(
-        conn, tenant_id, result.member_ids, tz, catalog if same else None, list_id=list_id
+        conn,
+        tenant_id,
+        result.member_ids,
+        tz,
+        catalog if same else None,
+        list_id=list_id,
+        changes=changes,
     )
     return result
 
@@ -126,21 +135,45 @@ def _checked_rows(
     return good
 
 
-def _existing(conn: Connection, tenant_id: int, list_id: int, keys: list[str]) -> dict[str, int]:
-    """Ids of the list's members by email key."""
-    found: dict[str, int] = {}
-    for chunk in _chunks(keys):
-        params = {"tenant_id": tenant_id, "list_id": list_id, "keys": chunk}
-        found.update({key: int(member_id) for member_id, key in conn.execute(_EXISTING, params)})
+@dataclass(frozen=True)
+class _Stored:
+    """An existing member as an update finds it: its id, and the columns conditions read."""
+
+    id: int
+    values: dict[str, Any]  # members column name -> stored value
+
+
+def _readable_columns(catalog: Catalog) -> dict[str, list[str]]:
+    """The members columns that conditions can read, with the keys of the fields they hold."""
+    found: dict[str, list[str]] = {}
+    for key, definition in catalog.fields.items():
+        found.setdefault(field_column(definition).name, []).append(key)
     return found
 
 
-# Built once (issue #4): building a statement costs more than running it for one member.
-_EXISTING = sa.select(members.c.id, members.c.email_key).where(
-    members.c.tenant_id == sa.bindparam("tenant_id"),
-    members.c.list_id == sa.bindparam("list_id"),
-    members.c.email_key.in_(sa.bindparam("keys", expanding=True)),
-)
+def _existing(
+    conn: Connection, tenant_id: int, list_id: int, keys: list[str], readable: dict[str, list[str]]
+) -> dict[str, _Stored]:
+    """The list's members by email key, with what their conditions' columns hold now."""
+    statement = _existing_statement(tuple(sorted(readable)))
+    found: dict[str, _Stored] = {}
+    for chunk in _chunks(keys):
+        params = {"tenant_id": tenant_id, "list_id": list_id, "keys": chunk}
+        for row in conn.execute(statement, params):
+            values = {name: row._mapping[name] for name in readable}
+            found[row.email_key] = _Stored(int(row.id), values)
+    return found
+
+
+@lru_cache(maxsize=256)
+def _existing_statement(names: tuple[str, ...]) -> sa.Select[Any]:
+    """Built once per set of columns (issue #4): building costs more than running it."""
+    chosen = [members.c[name] for name in names if name not in ("id", "email_key")]
+    return sa.select(members.c.id, members.c.email_key, *chosen).where(
+        members.c.tenant_id == sa.bindparam("tenant_id"),
+        members.c.list_id == sa.bindparam("list_id"),
+        members.c.email_key.in_(sa.bindparam("keys", expanding=True)),
+    )
 
 
 def _check_tcids(
@@ -237,23 +270,42 @@ def _changes(row: MemberInput, stamp: int) -> dict[str, Any]:
 def _update(
     conn: Connection,
     tenant_id: int,
-    rows: list[tuple[int, MemberInput]],
+    rows: list[tuple[_Stored, MemberInput]],
     flag: TagFlag,
     tag_ids: dict[str, int],
-) -> None:
-    """Update existing members: one batched statement per set of changed columns."""
+    readable: dict[str, list[str]],
+) -> dict[int, Change]:
+    """Update existing members: one batched statement per set of changed columns. Returns
+    each member's change as segments see it: the fields before, and what moved."""
     stamp = now()
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for member_id, row in rows:
+    moved: dict[int, frozenset[str]] = {}
+    for old, row in rows:
         changes = _changes(row, stamp)
-        bound = {"b_tenant_id": tenant_id, "member_id": member_id}
+        bound = {"b_tenant_id": tenant_id, "member_id": old.id}
         bound.update({f"new_{k}": v for k, v in changes.items()})
         batches.setdefault(tuple(sorted(changes)), []).append(bound)
+        # Equal in Python means equal to a condition: a value that is not (1 and "1") counts
+        # as a change, which costs a re-evaluation and nothing else.
+        moved[old.id] = frozenset(
+            key
+            for column, value in changes.items()
+            if column in readable and old.values[column] != value
+            for key in readable[column]
+        )
     for columns, params in batches.items():
         conn.execute(_update_statement(columns), params)
+    retagged: set[int] = set()
     if flag is not TagFlag.KEEP:
-        wanted = {m: [tag_ids[t] for t in row.tags] for m, row in rows if row.tags is not None}
-        _set_tags(conn, tenant_id, wanted, flag)
+        wanted = {s.id: [tag_ids[t] for t in row.tags] for s, row in rows if row.tags is not None}
+        retagged = _set_tags(conn, tenant_id, wanted, flag)
+    return {
+        old.id: Change(
+            Inputs(fields=moved[old.id], tags=old.id in retagged),
+            {key: old.values[column] for column, keys in readable.items() for key in keys},
+        )
+        for old, _ in rows
+    }
 
 
 @lru_cache(maxsize=256)
@@ -271,8 +323,9 @@ def _update_statement(columns: tuple[str, ...]) -> sa.Update:
 
 def _set_tags(
     conn: Connection, tenant_id: int, wanted: dict[int, list[int]], flag: TagFlag
-) -> None:
-    """Add the wanted tags; with OVERWRITE also take off the ones not wanted."""
+) -> set[int]:
+    """Add the wanted tags; with OVERWRITE also take off the ones not wanted. Returns the
+    members whose tags changed."""
     have: dict[int, set[int]] = {member_id: set() for member_id in wanted}
     for chunk in _chunks(sorted(wanted)):
         rows = conn.execute(
@@ -283,6 +336,7 @@ def _set_tags(
         for member_id, tag_id in rows:
             have[member_id].add(tag_id)
     link = [(m, t) for m, tags in wanted.items() for t in tags if t not in have[m]]
+    unlink: list[tuple[int, int]] = []
     if flag is TagFlag.OVERWRITE:
         unlink = [(m, t) for m, tags in have.items() for t in tags if t not in wanted[m]]
         _unlink(conn, tenant_id, unlink)
@@ -291,6 +345,7 @@ def _set_tags(
             sa.insert(member_tags),
             [{"tenant_id": tenant_id, "member_id": m, "tag_id": t} for m, t in link],
         )
+    return {m for m, _ in link + unlink}
 
 
 def _unlink(conn: Connection, tenant_id: int, pairs: list[tuple[int, int]]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, timezone
 from typing import Any
@@ -20,11 +20,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.conditions import CampaignCondition, Condition, TagCondition, leaves
+from ..domain.conditions import (
+    CampaignCondition,
+    Condition,
+    Inputs,
+    TagCondition,
+    inputs,
+    leaves,
+)
 from ..domain.errors import DomainValidationError
 from ..domain.evaluator import Contact, evaluate
 from ..domain.fields import Catalog
 from ..domain.validation import SegmentType, parse_stored_condition
+from ..domain.values import Typed
 from .catalog import load_catalog
 from .contacts import load_contacts
 from .lru import LRU
@@ -39,6 +47,15 @@ CHUNK = 500  # members per round of queries: keeps IN lists well under driver li
 _CACHE_SIZE = 1024
 
 
+@dataclass(frozen=True)
+class Change:
+    """What a writer knows of its change to one member: what it touched and, when it read
+    them first, the member's field values before (by field key)."""
+
+    touched: Inputs
+    values_before: Mapping[str, Typed | None] | None = None
+
+
 @dataclass
 class Target:
     """One segment to keep current, with the generations that must hear about changes."""
@@ -49,7 +66,26 @@ class Target:
     segment_type: int
     text: str  # the stored condition
     condition: Condition | None = None
+    inputs: Inputs | None = None  # what the condition reads (None: it must always be run)
     builds: list[tuple[int, int]] = field(default_factory=list)  # (generation, cursor)
+
+    def follows(self, member_id: int, changes: Mapping[int, Change] | None) -> bool:
+        """Whether a change to the member can move it in or out of this segment."""
+        if changes is None or self.inputs is None or member_id not in changes:
+            return True
+        return changes[member_id].touched.overlaps(self.inputs)
+
+    def moved(self, change: Change | None, now: Contact) -> bool:
+        """Whether the member's answer may differ from the one before the change."""
+        if change is None or change.values_before is None:
+            return True
+        if self.condition is None or self.inputs is None:
+            return True
+        reads, touched = self.inputs, change.touched
+        if (reads.tags and touched.tags) or (reads.campaigns and touched.campaigns):
+            return True  # only the fields before are known
+        then = Contact(change.values_before, now.tags, now.campaigns)
+        return evaluate(self.condition, then) != evaluate(self.condition, now)
 
     def generations(self, member_id: int | None = None) -> set[int]:
         """The generations that must hear about ``member_id`` (any member: all of them)."""
@@ -65,14 +101,20 @@ def refresh_memberships(
     tz: timezone,
     catalog: Catalog | None = None,
     list_id: int | None = None,
+    changes: Mapping[int, Change] | None = None,
 ) -> None:
     """Re-evaluate ``member_ids`` against every live segment of their lists.
 
     ``catalog``: the tenant's, if the caller has it as of this transaction; ``list_id``: the
-    one list of all the members, if the caller knows it.
+    one list of all the members, if the caller knows it; ``changes``: what the caller knows
+    of its change to some of the members. Every change before came through here, so a
+    member's rows agree with the member as it was: a segment whose condition reads nothing
+    the change touched, or whose answer for the member's values before is the same as now,
+    is left alone, without reading its rows (issue #4: on a cold cache those reads were
+    most of an update's time). Members not in ``changes`` face every segment.
     """
     ids = sorted(set(member_ids))
-    _apply(conn, tenant_id, ids, tz, keep=True, catalog=catalog, list_id=list_id)
+    _apply(conn, tenant_id, ids, tz, keep=True, catalog=catalog, list_id=list_id, changes=changes)
 
 
 def drop_memberships(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
@@ -93,6 +135,7 @@ def _apply(
     keep: bool,
     catalog: Catalog | None = None,
     list_id: int | None = None,
+    changes: Mapping[int, Change] | None = None,
 ) -> None:
     if not ids:
         return
@@ -108,13 +151,49 @@ def _apply(
     if keep:
         parsed = _cache.conditions(catalog, tz)
         for target in targets:
-            target.condition = parsed.get(target)
+            target.condition, target.inputs = parsed.get(target)
     live = [t for t in targets if t.condition is not None or not keep]
-    tested = {type(leaf) for t in live if t.condition is not None for leaf in leaves(t.condition)}
-    needs = {"with_tags": TagCondition in tested, "with_activity": CampaignCondition in tested}
     for chunk in _chunks([i for i in ids if i in member_lists]):
-        contacts = load_contacts(conn, tenant_id, chunk, catalog, **needs) if keep else {}
-        _sync_chunk(conn, tenant_id, chunk, member_lists, contacts, live)
+        work = _keep([(t, [m for m in chunk if t.follows(m, changes)]) for t in live])
+        if not work:
+            continue
+        contacts = _contacts(conn, tenant_id, catalog, work) if keep else {}
+        if changes is not None:
+            work = _moved(work, contacts, changes)
+        if work:
+            _sync_chunk(conn, tenant_id, member_lists, contacts, work)
+
+
+Work = list[tuple[Target, list[int]]]  # each segment with the members it must re-evaluate
+
+
+def _keep(work: Work) -> Work:
+    return [(target, chunk) for target, chunk in work if chunk]
+
+
+def _moved(work: Work, contacts: dict[int, Contact], changes: Mapping[int, Change]) -> Work:
+    """``work`` without the members whose answer is the same as before their change."""
+    return _keep(
+        [
+            (t, [m for m in chunk if m not in contacts or t.moved(changes.get(m), contacts[m])])
+            for t, chunk in work
+        ]
+    )
+
+
+def _contacts(conn: Connection, tenant_id: int, catalog: Catalog, work: Work) -> dict[int, Contact]:
+    """The members of ``work``, with tags or activity only if a condition there tests them."""
+    tested = {
+        type(leaf) for t, _ in work if t.condition is not None for leaf in leaves(t.condition)
+    }
+    return load_contacts(
+        conn,
+        tenant_id,
+        sorted({m for _, followed in work for m in followed}),
+        catalog,
+        with_tags=TagCondition in tested,
+        with_activity=CampaignCondition in tested,
+    )
 
 
 # Statements built once, with expanding parameters (issue #4): a member change runs each of
@@ -173,25 +252,29 @@ def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -
     return [t for t in targets.values() if t.published > 0 or t.builds]
 
 
+Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
+
+
 class _Parsed:
     """Parsed conditions for one catalog and zone, by segment and condition text."""
 
     def __init__(self, catalog: Catalog, tz: timezone) -> None:
         self.catalog, self.tz = catalog, tz
-        self._items: dict[tuple[str, int, str], Condition | None] = {}
+        self._items: dict[tuple[str, int, str], Parse] = {}
         self._lock = threading.Lock()
 
-    def get(self, target: Target) -> Condition | None:
+    def get(self, target: Target) -> Parse:
         key = (target.id, target.segment_type, target.text)
         with self._lock:
             if key in self._items:
                 return self._items[key]
         condition = _parse(target.id, target.segment_type, target.text, self.catalog, self.tz)
+        found = (condition, None if condition is None else inputs(condition))
         with self._lock:
             if len(self._items) >= _CACHE_SIZE:
                 self._items.clear()  # edited conditions pile up; start over now and then
-            self._items[key] = condition
-        return condition
+            self._items[key] = found
+        return found
 
 
 class _ConditionCache:
@@ -231,18 +314,18 @@ def _parse(
 def _sync_chunk(
     conn: Connection,
     tenant_id: int,
-    chunk: list[int],
     member_lists: dict[int, int],
     contacts: dict[int, Contact],
-    targets: list[Target],
+    work: Work,
 ) -> None:
-    """Evaluate the chunk against every target, then write what changed: a few statements
-    for all the segments together."""
-    kept = [(target.id, generation) for target in targets for generation in target.generations()]
-    current = read_current(conn, tenant_id, chunk, kept)
+    """Evaluate each segment's members, then write what changed: a few statements for all
+    the segments together."""
+    kept = [(target.id, generation) for target, _ in work for generation in target.generations()]
+    followed = sorted({m for _, chunk in work for m in chunk})
+    current = read_current(conn, tenant_id, followed, kept)
     added: list[Row] = []
     removed: list[Row] = []
-    for target in targets:
+    for target, chunk in work:
         for member_id in chunk:
             wanted = (
                 member_lists[member_id] == target.list_id
@@ -258,5 +341,5 @@ def _sync_chunk(
                     added.append(row)
                 elif not wanted and present:
                     removed.append(row)
-    published = {target.id: target.published for target in targets if target.published > 0}
+    published = {target.id: target.published for target, _ in work if target.published > 0}
     apply_changes(conn, tenant_id, added, removed, published)

@@ -6,8 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
+from ...settings import Settings
 from ...storage.catalog import custom_fields
+from ...storage.db import Database
 from ...storage.member_rows import fetch_members
 from ...storage.members import (
     MAX_MEMBERS_PER_CALL,
@@ -102,7 +105,17 @@ def _result(result: UpsertResult) -> dict[str, Any]:
 
 
 @router.post("", summary="Create or update members by email")
-def upsert(body: MembersUpsert, tenant_id: TenantId, db: Db, settings: Config) -> dict[str, Any]:
+async def upsert(
+    body: MembersUpsert, tenant_id: TenantId, db: Db, settings: Config
+) -> dict[str, Any]:
+    # One trip to the thread pool: a plain ``def`` route also validates its answer there, a
+    # second trip that cost each one-member upsert about a millisecond (issue #4).
+    return await run_in_threadpool(_upsert, body, tenant_id, db, settings)
+
+
+def _upsert(
+    body: MembersUpsert, tenant_id: int, db: Database, settings: Settings
+) -> dict[str, Any]:
     if not isinstance(body.update_existing, bool):
         raise invalid("update_existing", "update_existing is required: true or false")
     flag, rows = _flag(body.tag_flag), _members(body.members)
