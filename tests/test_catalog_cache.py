@@ -3,6 +3,7 @@ transaction, in this process and in others, and a change rolled back is never se
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC
 
 import pytest
@@ -14,6 +15,7 @@ from segmentd.storage.db import Database
 from segmentd.storage.field_defs import FieldChange, FieldSpec, create_field, update_field
 from segmentd.storage.tags import delete_tag, ensure_tags, rename_tag
 from segmentd.storage.tenants import default_list_id
+from segmentd.storage.write_lock import lock_tenant_writes
 
 from .conftest import Tenant
 
@@ -76,3 +78,56 @@ def test_the_same_state_is_loaded_once(db: Database, tenant: Tenant) -> None:
     with db.write() as conn:
         ensure_tags(conn, tenant.id, ["new"])
     assert catalog(db, tenant) is catalog(db, tenant)
+
+
+def test_a_writer_that_waited_for_the_lock_reads_the_catalog_left_by_the_one_before(
+    db: Database, tenant: Tenant
+) -> None:
+    """The tenant's write lock hands the next writer the catalog version the previous writer
+    committed (on PostgreSQL the lock really waits; on SQLite writers never overlap)."""
+    if db.is_sqlite:
+        with db.write() as conn:
+            before = lock_tenant_writes(conn, tenant.id)
+            ensure_tags(conn, tenant.id, {"vip"})
+        with db.write() as conn:
+            after = lock_tenant_writes(conn, tenant.id)
+        assert after.catalog_version != before.catalog_version
+        assert load_catalog_with(db, tenant, after.catalog_version).tags == {"vip"}
+        return
+    first_locked, seen = threading.Event(), {}
+    release = threading.Event()
+
+    def first() -> None:
+        with db.write() as conn:
+            lock_tenant_writes(conn, tenant.id)
+            ensure_tags(conn, tenant.id, {"vip"})  # a new catalog version
+            first_locked.set()
+            release.wait(10)
+
+    def second() -> None:
+        first_locked.wait(10)
+        with db.write() as conn:
+            seen["lock"] = lock_tenant_writes(conn, tenant.id)
+            seen["catalog"] = load_catalog(conn, tenant.id, seen["lock"].catalog_version)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_locked.wait(10)
+    threads[1].join(0.5)
+    assert threads[1].is_alive(), "the second writer must wait for the first"
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert seen["catalog"].tags == {"vip"}
+    assert seen["lock"].default_list_id == default_list(db, tenant)
+
+
+def load_catalog_with(db: Database, tenant: Tenant, version: int | None) -> Catalog:
+    with db.read() as conn:
+        return load_catalog(conn, tenant.id, version)
+
+
+def default_list(db: Database, tenant: Tenant) -> int:
+    with db.read() as conn:
+        return default_list_id(conn, tenant.id)

@@ -248,7 +248,7 @@ def record_events(
     conn: Connection, tenant_id: int, campaign_id: int, raw_events: Sequence[Any], tz: timezone
 ) -> EventsResult | None:
     """Record sent/open/click events; events of unknown members are reported by index."""
-    lock_tenant_writes(conn, tenant_id)
+    locked = lock_tenant_writes(conn, tenant_id)
     campaign = get_campaign(conn, tenant_id, campaign_id)
     if campaign is None:
         return None
@@ -258,7 +258,7 @@ def record_events(
         )
     result = EventsResult()
     events = _parse_all(raw_events, tz, result)
-    list_id = campaign.list_id or default_list_id(conn, tenant_id)
+    list_id = campaign.list_id or locked.default_list_id or default_list_id(conn, tenant_id)
     resolved = _resolve(conn, tenant_id, list_id, events, result)
     firsts = _first_times(resolved)
     _merge(conn, tenant_id, campaign_id, firsts)

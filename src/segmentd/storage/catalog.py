@@ -62,9 +62,11 @@ _VERSION = sa.select(tenants.c.catalog_version).where(tenants.c.id == sa.bindpar
 _catalogs: LRU[tuple[URL, int, int], Catalog] = LRU(_CACHE_SIZE)
 
 
-def load_catalog(conn: Connection, tenant_id: int) -> Catalog:
-    """The tenant's catalog as this transaction sees it."""
-    version = conn.execute(_VERSION, {"tenant_id": tenant_id}).scalar()
+def load_catalog(conn: Connection, tenant_id: int, version: int | None = None) -> Catalog:
+    """The tenant's catalog as this transaction sees it. ``version``: its catalog version, if
+    the caller read it in this transaction (``lock_tenant_writes`` does)."""
+    if version is None:
+        version = conn.execute(_VERSION, {"tenant_id": tenant_id}).scalar()
     if not version:  # no such tenant, or one written without a version: nothing to cache
         return _read_catalog(conn, tenant_id)
     key = (conn.engine.url, tenant_id, int(version))  # a URL compares by its parts

@@ -69,17 +69,21 @@ def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
 def upsert_members(
     conn: Connection,
     tenant_id: int,
-    list_id: int,
+    list_id: int | None,
     rows: Sequence[Any],
     *,
     update_existing: bool,
     tag_flag: TagFlag,
     tz: timezone,
 ) -> UpsertResult:
-    """Create or update members by email. Bad rows are reported by index; the rest are stored."""
-    lock_tenant_writes(conn, tenant_id)
+    """Create or update members by email in ``list_id`` (None: the tenant's default list).
+    Bad rows are reported by index; the rest are stored."""
+    locked = lock_tenant_writes(conn, tenant_id)
+    if list_id is None:
+        assert locked.default_list_id is not None, f"tenant {tenant_id} has no default list"
+        list_id = locked.default_list_id
     result = UpsertResult()
-    catalog = load_catalog(conn, tenant_id)
+    catalog = load_catalog(conn, tenant_id, locked.catalog_version)
     good = _checked_rows(catalog, rows, result)
     _check_tcids(conn, tenant_id, list_id, good, result)
     readable = _readable_columns(catalog)

@@ -120,7 +120,8 @@ def _upsert(
         raise invalid("update_existing", "update_existing is required: true or false")
     flag, rows = _flag(body.tag_flag), _members(body.members)
     with db.write() as conn:
-        list_id = resolve_list(conn, tenant_id, body.list_id)
+        # The default list comes with the tenant's write lock (``upsert_members``).
+        list_id = None if body.list_id is None else resolve_list(conn, tenant_id, body.list_id)
         result = upsert_members(
             conn,
             tenant_id,
