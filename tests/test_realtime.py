@@ -7,6 +7,7 @@ evaluator that real-time updates use, so the two paths check each other.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from segmentd.storage.schema import (
     segment_buckets,
     segment_exclusions,
     segment_members,
+    segments,
 )
 from segmentd.storage.segments import create_segment, get_segment, remove_members
 from segmentd.storage.tenants import create_tenant, default_list_id
@@ -379,6 +381,79 @@ def test_changes_reach_a_build_in_progress(db: Database) -> None:
     with db.read() as conn:
         segment = get_segment(conn, world.tenant_id, world.segment_ids[1])
     assert segment is not None and segment.member_total == len(emails) + 1
+
+
+def test_a_change_that_waited_for_a_build_chunk_reaches_the_members_it_passed(
+    db: Database,
+) -> None:
+    """An update that waits while a build chunk holds the segment reads the cursor the chunk
+    left, not the one it would have seen before waiting."""
+    world = make_world(db)
+    emails = [f"u{i}@example.com" for i in range(6)]
+    vip_or_pro = world.segment_ids[1]  # nobody matches until the update below
+    with db.write() as conn:
+        upsert_members(
+            conn,
+            world.tenant_id,
+            world.lists[0],
+            [{"email": e} for e in emails],
+            update_existing=True,
+            tag_flag=TagFlag.APPEND,
+            tz=TZ,
+        )
+        enqueue_build(conn, world.tenant_id, vip_or_pro)
+    build_step(world)  # the build is running, its cursor part way
+    chunk_holds_segment, update_done = threading.Event(), threading.Event()
+    release = threading.Event()
+
+    def chunk() -> None:
+        # As a worker's chunk does: lock the segment, fill (nobody matches yet), move the
+        # cursor past every member; then hold the transaction open a moment.
+        with db.write() as conn:
+            conn.execute(
+                sa.select(segments.c.id).where(segments.c.id == vip_or_pro).with_for_update()
+            )
+            conn.execute(
+                sa.update(build_jobs)
+                .where(build_jobs.c.segment_id == vip_or_pro, build_jobs.c.state == "running")
+                .values(cursor=10**9)
+            )
+            chunk_holds_segment.set()
+            release.wait(10)
+
+    def update() -> None:
+        chunk_holds_segment.wait(10)
+        with db.write() as conn:
+            upsert_members(
+                conn,
+                world.tenant_id,
+                world.lists[0],
+                [{"email": e, "tags": ["vip"]} for e in emails],
+                update_existing=True,
+                tag_flag=TagFlag.APPEND,
+                tz=TZ,
+            )
+        update_done.set()
+
+    threads = [threading.Thread(target=chunk), threading.Thread(target=update)]
+    for thread in threads:
+        thread.start()
+    chunk_holds_segment.wait(10)
+    assert not update_done.wait(0.5), "the update must wait for the chunk"
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert update_done.is_set()
+    with db.read() as conn:
+        generation = conn.execute(
+            sa.select(build_jobs.c.generation).where(
+                build_jobs.c.segment_id == vip_or_pro, build_jobs.c.state == "running"
+            )
+        ).scalar_one()
+        vips = set(
+            conn.execute(sa.select(members.c.id).where(members.c.email.in_(emails))).scalars()
+        )
+    assert len(vips) == len(emails) and vips <= rows(world, vip_or_pro, generation)
 
 
 def test_http_changes_show_without_a_rebuild(client: httpx.Client) -> None:

@@ -6,6 +6,14 @@ members' lists it re-evaluates the changed members in memory and inserts or dele
 the generation a running build is filling for the members the build has already passed
 (the worker treats ``cursor`` as "every member with id <= cursor is done"). The build
 picks up everyone after the cursor itself.
+
+The segments' definitions are read without a lock: every writer of them holds the tenant's
+write lock, as the callers here do. Their rows are locked (ascending id, as the worker locks
+them) only once some member must be written, and the generations and build cursors are read
+after that lock, in a statement of their own: a build that held the lock has moved its
+cursor by then, and a statement that waited for a lock still sees what it saw before.
+A segment a change cannot move needs neither: whatever a build read of the member, before
+or after this change, gives the same answer.
 """
 
 from __future__ import annotations
@@ -146,6 +154,7 @@ def _apply(
     targets = _targets(conn, tenant_id, set(member_lists.values()), keep)
     if not targets:
         return
+    locked = conn.dialect.name == "sqlite"  # one writer at a time there: nothing to wait for
     if catalog is None:
         catalog = load_catalog(conn, tenant_id) if keep else Catalog.build()
     if keep:
@@ -160,8 +169,12 @@ def _apply(
         contacts = _contacts(conn, tenant_id, catalog, work) if keep else {}
         if changes is not None:
             work = _moved(work, contacts, changes)
-        if work:
-            _sync_chunk(conn, tenant_id, member_lists, contacts, work)
+        if not work:
+            continue
+        if not locked:
+            _lock(conn, tenant_id, targets)
+            locked = True
+        _sync_chunk(conn, tenant_id, member_lists, contacts, work)
 
 
 Work = list[tuple[Target, list[int]]]  # each segment with the members it must re-evaluate
@@ -210,6 +223,17 @@ _ACTIVE_BUILDS = sa.and_(
     build_jobs.c.segment_id == segments.c.id,
     build_jobs.c.state.in_(ACTIVE_JOB_STATES),
 )
+_LOCK = (
+    sa.select(segments.c.id, segments.c.generation)
+    .where(segments.c.tenant_id == _TENANT, segments.c.id.in_(_IDS))
+    .order_by(segments.c.id)
+    .with_for_update()
+)
+_BUILDS = sa.select(build_jobs.c.segment_id, build_jobs.c.generation, build_jobs.c.cursor).where(
+    build_jobs.c.tenant_id == _TENANT,
+    build_jobs.c.segment_id.in_(_IDS),
+    build_jobs.c.state.in_(ACTIVE_JOB_STATES),
+)
 _TARGETS = (
     sa.select(
         segments.c.id,
@@ -224,7 +248,6 @@ _TARGETS = (
     .select_from(segments.outerjoin(build_jobs, _ACTIVE_BUILDS))
     .where(segments.c.tenant_id == _TENANT, segments.c.list_id.in_(_IDS))
     .order_by(segments.c.id)
-    .with_for_update(of=segments)
 )
 
 
@@ -237,7 +260,7 @@ def _member_lists(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int,
 
 
 def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -> list[Target]:
-    """Lock the lists' segments (ascending id, as the worker does) and read their builds."""
+    """The lists' live segments with their builds, unlocked (``_lock`` before writing)."""
     targets: dict[str, Target] = {}
     for row in conn.execute(_TARGETS, {"tenant_id": tenant_id, "ids": sorted(list_ids)}):
         # a failed segment is left alone; a deleted member leaves every segment
@@ -253,6 +276,18 @@ def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -
 
 
 Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
+
+
+def _lock(conn: Connection, tenant_id: int, targets: list[Target]) -> None:
+    """Lock the targets' rows, then read their published generations and builds afresh."""
+    params = {"tenant_id": tenant_id, "ids": sorted(target.id for target in targets)}
+    published = {row.id: row.generation for row in conn.execute(_LOCK, params)}
+    builds: dict[str, list[tuple[int, int]]] = {}
+    for segment_id, generation, cursor in conn.execute(_BUILDS, params):
+        builds.setdefault(segment_id, []).append((generation, cursor))
+    for target in targets:  # a segment gone meanwhile has no generation left to write
+        target.published = published.get(target.id, 0)
+        target.builds = builds.get(target.id, [])
 
 
 class _Parsed:
