@@ -36,7 +36,13 @@ from segmentd.storage.schema import (
     segment_members,
     segments,
 )
-from segmentd.storage.segments import create_segment, get_segment, remove_members
+from segmentd.storage.segments import (
+    create_segment,
+    delete_segment,
+    get_segment,
+    remove_members,
+    update_segment,
+)
 from segmentd.storage.tenants import create_tenant, default_list_id
 
 from .conftest import wait_built
@@ -381,6 +387,57 @@ def test_changes_reach_a_build_in_progress(db: Database) -> None:
     with db.read() as conn:
         segment = get_segment(conn, world.tenant_id, world.segment_ids[1])
     assert segment is not None and segment.member_total == len(emails) + 1
+
+
+def test_segments_created_edited_or_deleted_are_followed_at_once(db: Database) -> None:
+    """Real-time updates keep what they know of a list's segments between changes; a new,
+    edited or deleted segment must show in the very next change."""
+    world = make_world(db)
+    tenant, list_id = world.tenant_id, world.lists[0]
+
+    def set_city(city: str) -> None:
+        with db.write() as conn:
+            upsert_members(
+                conn,
+                tenant,
+                list_id,
+                [{"email": "mover@example.com", "fields": {"City": city}}],
+                update_existing=True,
+                tag_flag=TagFlag.KEEP,
+                tz=TZ,
+            )
+
+    set_city("Paris")  # every segment of the list is known now
+    with db.write() as conn:
+        lyon = create_segment(
+            conn,
+            tenant,
+            list_id=list_id,
+            name="Lyon",
+            segment_type=0,
+            condition={"relation": "and", "items": [item("City", "==", "Lyon")]},
+        )
+    world.segment_ids.append(lyon)
+    finish_builds(world)
+    set_city("Lyon")
+    check(world)
+    with db.write() as conn:
+        update_segment(
+            conn,
+            tenant,
+            lyon,
+            name=None,
+            segment_type=0,
+            condition={"relation": "and", "items": [item("City", "==", "Nice")]},
+        )
+    finish_builds(world)
+    set_city("Nice")
+    check(world)
+    with db.write() as conn:
+        assert delete_segment(conn, tenant, lyon)
+    world.segment_ids.remove(lyon)
+    set_city("Lyon")
+    check(world)
 
 
 def test_a_change_that_waited_for_a_build_chunk_reaches_the_members_it_passed(

@@ -35,7 +35,7 @@ from ..domain.errors import DomainValidationError
 from ..domain.validation import SegmentType, parse_stored_condition
 from ..settings import Settings
 from ..storage import buckets
-from ..storage.catalog import load_catalog
+from ..storage.catalog import catalog_changed, load_catalog
 from ..storage.compiler import compile_condition
 from ..storage.db import Database
 from ..storage.schema import (
@@ -46,6 +46,7 @@ from ..storage.schema import (
     segment_members,
     segments,
 )
+from ..storage.write_lock import lock_tenant_writes
 from ..timefmt import now
 
 log = logging.getLogger("segmentd.jobs")
@@ -112,6 +113,8 @@ def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
 
     Call inside the write transaction that created the segment or changed its condition.
     """
+    lock_tenant_writes(conn, tenant_id)
+    catalog_changed(conn, tenant_id)  # real-time updates see the segment building afresh
     marked = conn.execute(
         sa.update(segments)
         .where(segments.c.tenant_id == tenant_id, segments.c.id == segment_id)

@@ -1,9 +1,10 @@
 """Load what a tenant's conditions may refer to (fields, tags, campaigns) into a domain Catalog.
 
 Performance (issue #4): every member change needs the catalog, and loading it costs three
-queries and a parse. ``tenants.catalog_version`` names one state of a tenant's catalog: every
-writer of fields, tags or campaigns calls ``catalog_changed`` in its transaction, and a
-process keeps the catalogs it loaded by (database, tenant, version). A version is a fresh
+queries and a parse. ``tenants.catalog_version`` names one state of a tenant's catalog and
+of its segments' definitions: every writer of fields, tags, campaigns or segment conditions
+calls ``catalog_changed`` in its transaction, and a process keeps the catalogs it loaded by
+(database, tenant, version), and what it parsed with them (``realtime``). A version is a fresh
 random number, never a counter, so a change that rolls back leaves a number nobody reuses.
 """
 
@@ -47,7 +48,8 @@ def new_catalog_version() -> int:
 
 
 def catalog_changed(conn: Connection, tenant_id: int) -> None:
-    """Call in every transaction that changes the tenant's fields, tags or campaigns."""
+    """Call in every transaction that changes the tenant's fields, tags, campaigns, or which
+    segments it has and their conditions (after ``lock_tenant_writes``)."""
     conn.execute(
         sa.update(tenants)
         .where(tenants.c.id == tenant_id)

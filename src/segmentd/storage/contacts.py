@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -25,24 +25,25 @@ def load_contacts(
     *,
     with_tags: bool = True,
     with_activity: bool = True,
+    known: Mapping[int, Mapping[str, Typed | None]] | None = None,
 ) -> dict[int, Contact]:
     """The members as the evaluator sees them; without tags or campaign activity when the
-    conditions to evaluate test none (a query each saved)."""
+    conditions to evaluate test none (a query each saved). ``known``: field values of some
+    members the caller already read in this transaction (by field key); only the others'
+    are read."""
     ids = list(member_ids)
     if not ids:
         return {}
-    columns = {key: field_column(field) for key, field in catalog.fields.items()}
-    statement = _members_statement(tuple(column.name for column in columns.values()))
-    rows = conn.execute(statement, {"tenant_id": tenant_id, "ids": ids}).all()
+    values = {m: known[m] for m in ids if m in known} if known else {}
+    unread = [m for m in ids if m not in values]
+    if unread:
+        columns = {key: field_column(field) for key, field in catalog.fields.items()}
+        statement = _members_statement(tuple(column.name for column in columns.values()))
+        for row in conn.execute(statement, {"tenant_id": tenant_id, "ids": unread}):
+            values[row.id] = {key: row._mapping[column] for key, column in columns.items()}
     tag_sets = _tags(conn, tenant_id, ids) if with_tags else defaultdict(set)
     activity = _activity(conn, tenant_id, ids) if with_activity else defaultdict(dict)
-    contacts = {}
-    for row in rows:
-        values: dict[str, Typed | None] = {
-            key: row._mapping[column] for key, column in columns.items()
-        }
-        contacts[row.id] = Contact(values, frozenset(tag_sets[row.id]), activity[row.id])
-    return contacts
+    return {m: Contact(found, frozenset(tag_sets[m]), activity[m]) for m, found in values.items()}
 
 
 # Built once (issue #4): every member change runs them, and building costs more than running.

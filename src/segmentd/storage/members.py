@@ -297,25 +297,41 @@ def _update(
             if column in readable and old.values[column] != value
             for key in readable[column]
         )
+    after: dict[int, dict[str, Any]] = {}
+    returned = tuple(sorted(readable))
     for columns, params in batches.items():
-        conn.execute(_update_statement(columns), params)
+        if len(params) > 1:
+            conn.execute(_update_statement(columns), params)
+            continue
+        # One member: the update hands back what it stored, the read segments would make.
+        stored = conn.execute(_update_statement(columns, returned), params[0]).first()
+        if stored is not None:
+            after[params[0]["member_id"]] = stored._asdict()
     retagged: set[int] = set()
     if flag is not TagFlag.KEEP:
         wanted = {s.id: [tag_ids[t] for t in row.tags] for s, row in rows if row.tags is not None}
         retagged = _set_tags(conn, tenant_id, wanted, flag)
+
+    def by_key(values: dict[str, Any] | None) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        return {key: values[column] for column, keys in readable.items() for key in keys}
+
     return {
         old.id: Change(
             Inputs(fields=moved[old.id], tags=old.id in retagged),
-            {key: old.values[column] for column, keys in readable.items() for key in keys},
+            by_key(old.values),
+            by_key(after.get(old.id)),
         )
         for old, _ in rows
     }
 
 
 @lru_cache(maxsize=256)
-def _update_statement(columns: tuple[str, ...]) -> sa.Update:
-    """An update of these columns of one member; one statement per set of columns."""
-    return (
+def _update_statement(columns: tuple[str, ...], returned: tuple[str, ...] = ()) -> sa.Update:
+    """An update of these columns of one member, returning the ``returned`` ones; one
+    statement per set of columns."""
+    statement = (
         sa.update(members)
         .where(
             members.c.tenant_id == sa.bindparam("b_tenant_id"),
@@ -323,6 +339,7 @@ def _update_statement(columns: tuple[str, ...]) -> sa.Update:
         )
         .values({column: sa.bindparam(f"new_{column}") for column in columns})
     )
+    return statement.returning(*(members.c[name] for name in returned)) if returned else statement
 
 
 def _set_tags(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timezone
 from typing import Any
 
@@ -58,10 +58,11 @@ _CACHE_SIZE = 1024
 @dataclass(frozen=True)
 class Change:
     """What a writer knows of its change to one member: what it touched and, when it read
-    them first, the member's field values before (by field key)."""
+    them, the member's field values before and after (by field key)."""
 
     touched: Inputs
     values_before: Mapping[str, Typed | None] | None = None
+    values_after: Mapping[str, Typed | None] | None = None
 
 
 @dataclass
@@ -151,28 +152,27 @@ def _apply(
         member_lists = _member_lists(conn, tenant_id, ids)
     else:
         member_lists = dict.fromkeys(ids, list_id)
-    targets = _targets(conn, tenant_id, set(member_lists.values()), keep)
+    lists = tuple(sorted(set(member_lists.values())))
+    if keep:
+        catalog = catalog or load_catalog(conn, tenant_id)
+        targets = _cache.conditions(catalog, tz).targets(conn, tenant_id, lists)
+    else:
+        catalog, targets = Catalog.build(), _targets(conn, tenant_id, lists, keep)
     if not targets:
         return
-    locked = conn.dialect.name == "sqlite"  # one writer at a time there: nothing to wait for
-    if catalog is None:
-        catalog = load_catalog(conn, tenant_id) if keep else Catalog.build()
-    if keep:
-        parsed = _cache.conditions(catalog, tz)
-        for target in targets:
-            target.condition, target.inputs = parsed.get(target)
+    locked = False
     live = [t for t in targets if t.condition is not None or not keep]
     for chunk in _chunks([i for i in ids if i in member_lists]):
         work = _keep([(t, [m for m in chunk if t.follows(m, changes)]) for t in live])
         if not work:
             continue
-        contacts = _contacts(conn, tenant_id, catalog, work) if keep else {}
+        contacts = _contacts(conn, tenant_id, catalog, work, changes) if keep else {}
         if changes is not None:
             work = _moved(work, contacts, changes)
         if not work:
             continue
         if not locked:
-            _lock(conn, tenant_id, targets)
+            _lock(conn, tenant_id, targets, keep)
             locked = True
         _sync_chunk(conn, tenant_id, member_lists, contacts, work)
 
@@ -194,8 +194,19 @@ def _moved(work: Work, contacts: dict[int, Contact], changes: Mapping[int, Chang
     )
 
 
-def _contacts(conn: Connection, tenant_id: int, catalog: Catalog, work: Work) -> dict[int, Contact]:
+def _contacts(
+    conn: Connection,
+    tenant_id: int,
+    catalog: Catalog,
+    work: Work,
+    changes: Mapping[int, Change] | None,
+) -> dict[int, Contact]:
     """The members of ``work``, with tags or activity only if a condition there tests them."""
+    known = {
+        m: change.values_after
+        for m, change in (changes or {}).items()
+        if change.values_after is not None
+    }
     tested = {
         type(leaf) for t, _ in work if t.condition is not None for leaf in leaves(t.condition)
     }
@@ -206,6 +217,7 @@ def _contacts(conn: Connection, tenant_id: int, catalog: Catalog, work: Work) ->
         catalog,
         with_tags=TagCondition in tested,
         with_activity=CampaignCondition in tested,
+        known=known,
     )
 
 
@@ -224,7 +236,7 @@ _ACTIVE_BUILDS = sa.and_(
     build_jobs.c.state.in_(ACTIVE_JOB_STATES),
 )
 _LOCK = (
-    sa.select(segments.c.id, segments.c.generation)
+    sa.select(segments.c.id, segments.c.generation, segments.c.status)
     .where(segments.c.tenant_id == _TENANT, segments.c.id.in_(_IDS))
     .order_by(segments.c.id)
     .with_for_update()
@@ -259,10 +271,10 @@ def _member_lists(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int,
     return found
 
 
-def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -> list[Target]:
+def _targets(conn: Connection, tenant_id: int, list_ids: Sequence[int], keep: bool) -> list[Target]:
     """The lists' live segments with their builds, unlocked (``_lock`` before writing)."""
     targets: dict[str, Target] = {}
-    for row in conn.execute(_TARGETS, {"tenant_id": tenant_id, "ids": sorted(list_ids)}):
+    for row in conn.execute(_TARGETS, {"tenant_id": tenant_id, "ids": list(list_ids)}):
         # a failed segment is left alone; a deleted member leaves every segment
         if keep and row.status == FAILED:
             continue
@@ -278,25 +290,52 @@ def _targets(conn: Connection, tenant_id: int, list_ids: set[int], keep: bool) -
 Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
 
 
-def _lock(conn: Connection, tenant_id: int, targets: list[Target]) -> None:
+def _lock(conn: Connection, tenant_id: int, targets: list[Target], keep: bool) -> None:
     """Lock the targets' rows, then read their published generations and builds afresh."""
     params = {"tenant_id": tenant_id, "ids": sorted(target.id for target in targets)}
-    published = {row.id: row.generation for row in conn.execute(_LOCK, params)}
+    published = {
+        row.id: row.generation
+        for row in conn.execute(_LOCK, params)
+        if not (keep and row.status == FAILED)  # a build failed since: left alone
+    }
     builds: dict[str, list[tuple[int, int]]] = {}
     for segment_id, generation, cursor in conn.execute(_BUILDS, params):
         builds.setdefault(segment_id, []).append((generation, cursor))
     for target in targets:  # a segment gone meanwhile has no generation left to write
         target.published = published.get(target.id, 0)
-        target.builds = builds.get(target.id, [])
+        target.builds = builds.get(target.id, []) if target.id in published else []
 
 
 class _Parsed:
-    """Parsed conditions for one catalog and zone, by segment and condition text."""
+    """Parsed conditions for one catalog and zone, by segment and condition text, and the
+    lists' live segments with them.
+
+    A catalog object names one state of the tenant's segment definitions too: every writer
+    of them moves the catalog version (``catalog.catalog_changed``). Builds change a
+    segment's generation, builds and status without it: ``_lock`` reads those afresh before
+    anything is written, and the segments a change cannot move need none of them.
+    """
 
     def __init__(self, catalog: Catalog, tz: timezone) -> None:
         self.catalog, self.tz = catalog, tz
         self._items: dict[tuple[str, int, str], Parse] = {}
+        self._targets: dict[tuple[int, tuple[int, ...]], list[Target]] = {}
         self._lock = threading.Lock()
+
+    def targets(self, conn: Connection, tenant_id: int, list_ids: tuple[int, ...]) -> list[Target]:
+        """Fresh copies (callers update them) of the lists' live segments, parsed."""
+        key = (tenant_id, list_ids)
+        with self._lock:
+            found = self._targets.get(key)
+        if found is None:
+            found = _targets(conn, tenant_id, list_ids, keep=True)
+            for target in found:
+                target.condition, target.inputs = self.get(target)
+            with self._lock:
+                if len(self._targets) >= _CACHE_SIZE:
+                    self._targets.clear()
+                self._targets[key] = found
+        return [replace(target, builds=list(target.builds)) for target in found]
 
     def get(self, target: Target) -> Parse:
         key = (target.id, target.segment_type, target.text)

@@ -20,6 +20,7 @@ from ..ids import new_segment_id
 from ..jobs.builds import JobState, SegmentStatus, enqueue_build
 from ..timefmt import now
 from . import buckets
+from .catalog import catalog_changed
 from .compiler import ascii_lower
 from .schema import (
     build_jobs,
@@ -29,6 +30,7 @@ from .schema import (
     segment_members,
     segments,
 )
+from .write_lock import lock_tenant_writes
 
 LIKE_ESCAPE = "\\"
 
@@ -83,6 +85,7 @@ def create_segment(
     condition: dict[str, Any],
 ) -> str:
     """Insert a segment (status building) and enqueue its first build; return its id."""
+    lock_tenant_writes(conn, tenant_id)
     segment_id, created = new_segment_id(), now()
     conn.execute(
         sa.insert(segments).values(
@@ -118,6 +121,7 @@ def update_segment(
     The published membership and its total stay readable until the rebuild swaps in
     (``enqueue_build`` marks the segment building).
     """
+    lock_tenant_writes(conn, tenant_id)
     values: dict[str, Any] = {
         "segment_type": segment_type,
         "condition": json.dumps(condition),
@@ -183,8 +187,10 @@ def list_segments(
 
 def delete_segment(conn: Connection, tenant_id: int, segment_id: str) -> bool:
     """Delete a segment with its memberships, exclusions and build jobs."""
+    lock_tenant_writes(conn, tenant_id)
     if conn.execute(sa.delete(segments).where(_mine(tenant_id, segment_id))).rowcount == 0:
         return False
+    catalog_changed(conn, tenant_id)
     for table in (segment_members, segment_buckets, segment_exclusions, build_jobs):
         conn.execute(
             sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.segment_id == segment_id)
