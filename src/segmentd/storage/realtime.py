@@ -162,7 +162,8 @@ def _apply(
         return
     locked = False
     live = [t for t in targets if t.condition is not None or not keep]
-    for chunk in _chunks([i for i in ids if i in member_lists]):
+    chunks = list(_chunks([i for i in ids if i in member_lists]))
+    for chunk in chunks:
         work = _keep([(t, [m for m in chunk if t.follows(m, changes)]) for t in live])
         if not work:
             continue
@@ -172,7 +173,10 @@ def _apply(
         if not work:
             continue
         if not locked:
-            _lock(conn, tenant_id, targets, keep)
+            # One lock statement per call, in ascending id as the worker takes them (no
+            # deadlock): with one chunk, only the segments it writes (each lock is a write,
+            # issue #4); with more, every segment, as later chunks may need any.
+            _lock(conn, tenant_id, [t for t, _ in work] if len(chunks) == 1 else targets, keep)
             locked = True
         _sync_chunk(conn, tenant_id, member_lists, contacts, work)
 
