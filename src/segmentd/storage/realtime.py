@@ -45,11 +45,10 @@ from .catalog import load_catalog
 from .contacts import load_contacts
 from .lru import LRU
 from .schema import build_jobs, members, segments
-from .segment_rows import Row, apply_changes, read_current
+from .segment_rows import ACTIVE_JOB_STATES, Current, Row, apply_changes, read_current
 
 log = logging.getLogger("segmentd.realtime")
 
-ACTIVE_JOB_STATES = ("queued", "running")
 FAILED = -1
 CHUNK = 500  # members per round of queries: keeps IN lists well under driver limits
 _CACHE_SIZE = 1024
@@ -176,9 +175,9 @@ def _apply(
             # One lock statement per call, in ascending id as the worker takes them (no
             # deadlock): with one chunk, only the segments it writes (each lock is a write,
             # issue #4); with more, every segment, as later chunks may need any.
-            _lock(conn, tenant_id, [t for t, _ in work] if len(chunks) == 1 else targets, keep)
+            _lock(conn, tenant_id, [t for t, _ in work] if len(chunks) == 1 else targets)
             locked = True
-        _sync_chunk(conn, tenant_id, member_lists, contacts, work)
+        _sync_chunk(conn, tenant_id, member_lists, contacts, work, keep)
 
 
 Work = list[tuple[Target, list[int]]]  # each segment with the members it must re-evaluate
@@ -240,15 +239,10 @@ _ACTIVE_BUILDS = sa.and_(
     build_jobs.c.state.in_(ACTIVE_JOB_STATES),
 )
 _LOCK = (
-    sa.select(segments.c.id, segments.c.generation, segments.c.status)
+    sa.select(segments.c.id)
     .where(segments.c.tenant_id == _TENANT, segments.c.id.in_(_IDS))
     .order_by(segments.c.id)
     .with_for_update()
-)
-_BUILDS = sa.select(build_jobs.c.segment_id, build_jobs.c.generation, build_jobs.c.cursor).where(
-    build_jobs.c.tenant_id == _TENANT,
-    build_jobs.c.segment_id.in_(_IDS),
-    build_jobs.c.state.in_(ACTIVE_JOB_STATES),
 )
 _TARGETS = (
     sa.select(
@@ -294,20 +288,23 @@ def _targets(conn: Connection, tenant_id: int, list_ids: Sequence[int], keep: bo
 Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
 
 
-def _lock(conn: Connection, tenant_id: int, targets: list[Target], keep: bool) -> None:
-    """Lock the targets' rows, then read their published generations and builds afresh."""
-    params = {"tenant_id": tenant_id, "ids": sorted(target.id for target in targets)}
-    published = {
-        row.id: row.generation
-        for row in conn.execute(_LOCK, params)
-        if not (keep and row.status == FAILED)  # a build failed since: left alone
-    }
-    builds: dict[str, list[tuple[int, int]]] = {}
-    for segment_id, generation, cursor in conn.execute(_BUILDS, params):
-        builds.setdefault(segment_id, []).append((generation, cursor))
-    for target in targets:  # a segment gone meanwhile has no generation left to write
-        target.published = published.get(target.id, 0)
-        target.builds = builds.get(target.id, []) if target.id in published else []
+def _lock(conn: Connection, tenant_id: int, targets: list[Target]) -> None:
+    """Lock the targets' rows: builds wait, and ``read_current`` after it sees where they
+    stopped. SQLite runs one writer at a time: nothing to lock."""
+    if conn.dialect.name == "postgresql":
+        params = {"tenant_id": tenant_id, "ids": sorted(target.id for target in targets)}
+        conn.execute(_LOCK, params).all()
+
+
+def _refresh(target: Target, current: Current, keep: bool) -> None:
+    """Set the target's generations as ``current`` read them under the lock; a segment gone
+    meanwhile, or whose build failed since, has none left to write."""
+    generation, status = current.published.get(target.id, (0, 0))
+    if keep and status == FAILED:
+        target.published, target.builds = 0, []
+        return
+    target.published = generation
+    target.builds = current.builds.get(target.id, [])
 
 
 class _Parsed:
@@ -395,12 +392,14 @@ def _sync_chunk(
     member_lists: dict[int, int],
     contacts: dict[int, Contact],
     work: Work,
+    keep: bool,
 ) -> None:
     """Evaluate each segment's members, then write what changed: a few statements for all
     the segments together."""
-    kept = [(target.id, generation) for target, _ in work for generation in target.generations()]
     followed = sorted({m for _, chunk in work for m in chunk})
-    current = read_current(conn, tenant_id, followed, kept)
+    current = read_current(conn, tenant_id, followed, [target.id for target, _ in work])
+    for target, _ in work:
+        _refresh(target, current, keep)
     added: list[Row] = []
     removed: list[Row] = []
     for target, chunk in work:

@@ -2,9 +2,9 @@
 
 Real-time updates touch a handful of members in many segments at once. Each step here is one
 statement (or one ``executemany``) whatever the number of segments (issue #4: the statements
-of a member change, not its rows, were its cost): one read of the members' rows and
-exclusions per generation number, one delete, one insert, one bucket adjustment and one
-``member_total`` update.
+of a member change, not its rows, were its cost): one read of the segments' generations and
+builds with the members' rows and exclusions in them, one delete, one insert, one bucket
+adjustment and one ``member_total`` update.
 
 The statements are built once. On PostgreSQL lists go as array parameters: psycopg re-parses
 a statement of more than 50 parameters on every call.
@@ -22,9 +22,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from . import buckets
-from .schema import segment_exclusions, segment_members, segments
+from .schema import build_jobs, segment_exclusions, segment_members, segments
 
 Row = tuple[str, int, int]  # (segment id, generation, member id)
+ACTIVE_JOB_STATES = ("queued", "running")
 
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
 
@@ -38,28 +39,49 @@ def _one_of(column: sa.Column[Any], name: str, postgres: bool) -> sa.ColumnEleme
 
 @dataclass
 class Current:
-    """What the members hold now: their rows in the generations asked, and their exclusions."""
+    """Some segments as they are now, and what some members hold in them."""
 
-    rows: set[Row] = field(default_factory=set)
+    published: dict[str, tuple[int, int]] = field(default_factory=dict)  # id: generation, status
+    builds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # id: (gen, cursor)s
+    rows: set[Row] = field(default_factory=set)  # in the published and building generations
     excluded: set[tuple[str, int]] = field(default_factory=set)  # (segment id, member id)
 
 
 def _current_statement(postgres: bool) -> sa.CompoundSelect:
-    """One generation number's rows of some segments, with those segments' exclusions."""
-    sm, ex = segment_members.c, segment_exclusions.c
-    rows = sa.select(sm.segment_id, sm.generation, sm.member_id).where(
-        sm.tenant_id == _TENANT,
-        _one_of(sm.segment_id, "segment_ids", postgres),
-        sm.generation == sa.bindparam("generation"),
-        _one_of(sm.member_id, "member_ids", postgres),
+    """The segments' generations and builds, and the members' rows and exclusions in them,
+    each row marked by kind: one snapshot, one round trip."""
+    s, b, sm, ex = segments.c, build_jobs.c, segment_members.c, segment_exclusions.c
+
+    def kind(name: str) -> sa.ColumnElement[Any]:
+        return sa.literal_column(f"'{name}'").label("kind")
+
+    def of_segments(column: sa.Column[Any]) -> sa.ColumnElement[bool]:
+        return _one_of(column, "segment_ids", postgres)
+
+    mine = sa.and_(s.tenant_id == _TENANT, of_segments(s.id))
+    active = sa.and_(
+        b.tenant_id == _TENANT, of_segments(b.segment_id), b.state.in_(ACTIVE_JOB_STATES)
     )
-    # An exclusion holds for every generation: NULL marks it.
-    excluded = sa.select(ex.segment_id, sa.null().label("generation"), ex.member_id).where(
+    published = sa.select(kind("p"), s.id, s.generation, s.status).where(mine)
+    building = sa.select(kind("b"), b.segment_id, b.generation, b.cursor).where(active)
+    live = sa.union_all(
+        sa.select(s.id.label("segment_id"), s.generation).where(mine, s.generation > 0),
+        sa.select(b.segment_id, b.generation).where(active),
+    ).subquery("live")
+    rows = (
+        sa.select(kind("r"), sm.segment_id, sm.generation, sm.member_id)
+        .join(
+            live,
+            sa.and_(sm.segment_id == live.c.segment_id, sm.generation == live.c.generation),
+        )
+        .where(sm.tenant_id == _TENANT, _one_of(sm.member_id, "member_ids", postgres))
+    )
+    excluded = sa.select(kind("x"), ex.segment_id, sa.literal_column("0"), ex.member_id).where(
         ex.tenant_id == _TENANT,
-        _one_of(ex.segment_id, "segment_ids", postgres),
+        of_segments(ex.segment_id),
         _one_of(ex.member_id, "member_ids", postgres),
     )
-    return sa.union_all(rows, excluded)
+    return sa.union_all(published, building, rows, excluded)
 
 
 _CURRENT = {postgres: _current_statement(postgres) for postgres in (False, True)}
@@ -83,31 +105,26 @@ def _on_postgres(conn: Connection) -> bool:
 
 
 def read_current(
-    conn: Connection,
-    tenant_id: int,
-    member_ids: Sequence[int],
-    generations: Sequence[tuple[str, int]],
+    conn: Connection, tenant_id: int, member_ids: Sequence[int], segment_ids: Sequence[str]
 ) -> Current:
-    """The members' rows in the (segment id, generation) pairs, and their exclusions from
-    those segments: one statement per generation number (segments built as often share
-    one), each row a seek on the primary key."""
+    """The segments' published generation, status and builds in progress, and the members'
+    rows in those generations and exclusions from those segments: one statement, each row a
+    seek on a primary key."""
     found = Current()
-    by_generation: dict[int, list[str]] = {}
-    for segment_id, generation in generations:
-        by_generation.setdefault(generation, []).append(segment_id)
-    statement = _CURRENT[_on_postgres(conn)]
-    for generation, segment_ids in sorted(by_generation.items()):
-        params = {
-            "tenant_id": tenant_id,
-            "segment_ids": segment_ids,
-            "generation": generation,
-            "member_ids": list(member_ids),
-        }
-        for segment_id, found_generation, member_id in conn.execute(statement, params):
-            if found_generation is None:
-                found.excluded.add((segment_id, member_id))
-            else:
-                found.rows.add((segment_id, generation, member_id))
+    params = {
+        "tenant_id": tenant_id,
+        "segment_ids": sorted(segment_ids),
+        "member_ids": list(member_ids),
+    }
+    for kind, segment_id, number, value in conn.execute(_CURRENT[_on_postgres(conn)], params):
+        if kind == "p":
+            found.published[segment_id] = (number, value)
+        elif kind == "b":
+            found.builds.setdefault(segment_id, []).append((number, value))
+        elif kind == "r":
+            found.rows.add((segment_id, number, value))
+        else:
+            found.excluded.add((segment_id, value))
     return found
 
 
