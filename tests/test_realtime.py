@@ -16,6 +16,7 @@ import httpx
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Connection
 
 from segmentd.domain.fields import CampaignStatus
 from segmentd.domain.validation import SegmentType, parse_condition
@@ -349,20 +350,24 @@ def test_real_time_membership_equals_a_full_rebuild(db: Database, ops: list[tupl
     check(world)
 
 
+def upsert_first_list(conn: Connection, world: World, rows: list[dict[str, Any]]) -> None:
+    upsert_members(
+        conn,
+        world.tenant_id,
+        world.lists[0],
+        rows,
+        update_existing=True,
+        tag_flag=TagFlag.APPEND,
+        tz=TZ,
+    )
+
+
 def test_changes_reach_a_build_in_progress(db: Database) -> None:
     """Members the build has passed are updated in its generation; later ones it finds itself."""
     world = make_world(db)
     emails = [f"u{i}@example.com" for i in range(9)]
     with db.write() as conn:
-        upsert_members(
-            conn,
-            world.tenant_id,
-            world.lists[0],
-            [{"email": e} for e in emails],
-            update_existing=True,
-            tag_flag=TagFlag.APPEND,
-            tz=TZ,
-        )
+        upsert_first_list(conn, world, [{"email": e} for e in emails])
         enqueue_build(conn, world.tenant_id, world.segment_ids[1])  # tag vip or Plan Pro
     build_step(world)  # claims the job and builds the first chunk
     with db.read() as conn:
@@ -370,15 +375,7 @@ def test_changes_reach_a_build_in_progress(db: Database) -> None:
             sa.select(build_jobs.c.cursor).where(build_jobs.c.state == "running")
         ).scalar_one()
     with db.write() as conn:
-        upsert_members(
-            conn,
-            world.tenant_id,
-            world.lists[0],
-            [{"email": e, "tags": ["vip"]} for e in emails],
-            update_existing=True,
-            tag_flag=TagFlag.APPEND,
-            tz=TZ,
-        )
+        upsert_first_list(conn, world, [{"email": e, "tags": ["vip"]} for e in emails])
     check(world)
     # The build generation already holds the passed members that just became VIPs.
     assert cursor > 0 and any(m <= cursor for m in expected(world, world.segment_ids[1]))
@@ -449,15 +446,7 @@ def test_a_change_that_waited_for_a_build_chunk_reaches_the_members_it_passed(
     emails = [f"u{i}@example.com" for i in range(6)]
     vip_or_pro = world.segment_ids[1]  # nobody matches until the update below
     with db.write() as conn:
-        upsert_members(
-            conn,
-            world.tenant_id,
-            world.lists[0],
-            [{"email": e} for e in emails],
-            update_existing=True,
-            tag_flag=TagFlag.APPEND,
-            tz=TZ,
-        )
+        upsert_first_list(conn, world, [{"email": e} for e in emails])
         enqueue_build(conn, world.tenant_id, vip_or_pro)
     build_step(world)  # the build is running, its cursor part way
     chunk_holds_segment, update_done = threading.Event(), threading.Event()
@@ -481,15 +470,7 @@ def test_a_change_that_waited_for_a_build_chunk_reaches_the_members_it_passed(
     def update() -> None:
         chunk_holds_segment.wait(10)
         with db.write() as conn:
-            upsert_members(
-                conn,
-                world.tenant_id,
-                world.lists[0],
-                [{"email": e, "tags": ["vip"]} for e in emails],
-                update_existing=True,
-                tag_flag=TagFlag.APPEND,
-                tz=TZ,
-            )
+            upsert_first_list(conn, world, [{"email": e, "tags": ["vip"]} for e in emails])
         update_done.set()
 
     threads = [threading.Thread(target=chunk), threading.Thread(target=update)]

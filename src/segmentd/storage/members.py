@@ -311,20 +311,21 @@ def _update(
     if flag is not TagFlag.KEEP:
         wanted = {s.id: [tag_ids[t] for t in row.tags] for s, row in rows if row.tags is not None}
         retagged = _set_tags(conn, tenant_id, wanted, flag)
-
-    def by_key(values: dict[str, Any] | None) -> dict[str, Any] | None:
-        if values is None:
-            return None
-        return {key: values[column] for column, keys in readable.items() for key in keys}
-
     return {
         old.id: Change(
             Inputs(fields=moved[old.id], tags=old.id in retagged),
-            by_key(old.values),
-            by_key(after.get(old.id)),
+            _by_key(old.values, readable),
+            _by_key(after.get(old.id), readable),
         )
         for old, _ in rows
     }
+
+
+def _by_key(values: dict[str, Any] | None, readable: dict[str, list[str]]) -> dict[str, Any] | None:
+    """Column values as the evaluator reads them: by field key."""
+    if values is None:
+        return None
+    return {key: values[column] for column, keys in readable.items() for key in keys}
 
 
 @lru_cache(maxsize=256)

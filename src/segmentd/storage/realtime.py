@@ -285,9 +285,6 @@ def _targets(conn: Connection, tenant_id: int, list_ids: Sequence[int], keep: bo
     return [t for t in targets.values() if t.published > 0 or t.builds]
 
 
-Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
-
-
 def _lock(conn: Connection, tenant_id: int, targets: list[Target]) -> None:
     """Lock the targets' rows: builds wait, and ``read_current`` after it sees where they
     stopped. SQLite runs one writer at a time: nothing to lock."""
@@ -307,14 +304,18 @@ def _refresh(target: Target, current: Current, keep: bool) -> None:
     target.builds = current.builds.get(target.id, [])
 
 
+Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
+
+
 class _Parsed:
     """Parsed conditions for one catalog and zone, by segment and condition text, and the
     lists' live segments with them.
 
     A catalog object names one state of the tenant's segment definitions too: every writer
     of them moves the catalog version (``catalog.catalog_changed``). Builds change a
-    segment's generation, builds and status without it: ``_lock`` reads those afresh before
-    anything is written, and the segments a change cannot move need none of them.
+    segment's generation, builds and status without it: ``read_current`` reads those afresh,
+    under the lock, before anything is written, and the segments a change cannot move need
+    none of them.
     """
 
     def __init__(self, catalog: Catalog, tz: timezone) -> None:
