@@ -68,13 +68,21 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
         sa.select(s.id.label("segment_id"), s.generation).where(mine, s.generation > 0),
         sa.select(b.segment_id, b.generation).where(active),
     ).subquery("live")
-    rows = (
-        sa.select(kind("r"), sm.segment_id, sm.generation, sm.member_id)
-        .join(
-            live,
-            sa.and_(sm.segment_id == live.c.segment_id, sm.generation == live.c.generation),
+    # An outer join from ``live``, every condition on the members' rows in its ON clause:
+    # SQLite keeps that join order, seeking each live generation's key. An inner join let
+    # it start from ``segment_members`` at five segments or more and walk every row of them
+    # (0.5 s for 50 segments). Generations where the members have no row come back with a
+    # NULL member id.
+    rows = sa.select(kind("r"), live.c.segment_id, live.c.generation, sm.member_id).select_from(
+        live.outerjoin(
+            segment_members,
+            sa.and_(
+                sm.tenant_id == _TENANT,
+                sm.segment_id == live.c.segment_id,
+                sm.generation == live.c.generation,
+                _one_of(sm.member_id, "member_ids", postgres),
+            ),
         )
-        .where(sm.tenant_id == _TENANT, _one_of(sm.member_id, "member_ids", postgres))
     )
     excluded = sa.select(kind("x"), ex.segment_id, sa.literal_column("0"), ex.member_id).where(
         ex.tenant_id == _TENANT,
@@ -122,7 +130,8 @@ def read_current(
         elif kind == "b":
             found.builds.setdefault(segment_id, []).append((number, value))
         elif kind == "r":
-            found.rows.add((segment_id, number, value))
+            if value is not None:
+                found.rows.add((segment_id, number, value))
         else:
             found.excluded.add((segment_id, value))
     return found

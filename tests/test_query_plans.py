@@ -1,0 +1,54 @@
+"""SQLite's plans for the real-time statements seek keys, whatever the number of segments.
+
+SQLite has no statistics here, so a plan can flip with the size of an IN list: from five
+segments on, the read of a member's rows once walked every row of those segments (issue #4).
+The plans are read with ``EXPLAIN QUERY PLAN`` on the very SQL and parameters a call sends.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+
+from segmentd.storage.db import Database
+from segmentd.storage.segment_rows import read_current
+
+FULL_KEY = "(tenant_id=? AND segment_id=? AND generation=? AND member_id=?)"
+
+
+def plans_of_calls(conn: Connection, call: Any) -> list[str]:
+    """Run ``call(conn)`` and return the query plan lines of every statement it sent."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        call(conn)
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    return [
+        str(row[3])
+        for statement, parameters in sent
+        for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+    ]
+
+
+@pytest.mark.parametrize("segment_count", [1, 5, 50])
+def test_reading_a_members_rows_seeks_each_generation(tmp_path: Path, segment_count: int) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'plans.db'}")
+    db.migrate()
+    segment_ids = [f"{k:024x}" for k in range(segment_count)]
+    try:
+        with db.read() as conn:
+            plans = plans_of_calls(conn, lambda c: read_current(c, 1, [7, 4_242], segment_ids))
+    finally:
+        db.dispose()
+    rows = [line for line in plans if "segment_members" in line]
+    assert rows, plans
+    assert all(line.startswith("SEARCH") and FULL_KEY in line for line in rows), rows
