@@ -105,8 +105,6 @@ def adjust(
 ) -> None:
     """Count rows (segment id, generation, member id) added and removed (ones that really
     changed), in any segments: one statement."""
-    deltas: Counter[tuple[str, int, int]] = Counter((s, g, bucket_of(m)) for s, g, m in added)
-    deltas.subtract((s, g, bucket_of(m)) for s, g, m in removed)
     rows = [
         {
             "tenant_id": tenant_id,
@@ -115,11 +113,20 @@ def adjust(
             "bucket": bucket,
             "members": delta,
         }
-        for (segment_id, generation, bucket), delta in sorted(deltas.items())
-        if delta
+        for segment_id, generation, bucket, delta in deltas(added, removed)
     ]
     if rows:
         conn.execute(_ADJUST[conn.dialect.name], rows)
+
+
+def deltas(
+    added: Iterable[tuple[str, int, int]], removed: Iterable[tuple[str, int, int]]
+) -> list[tuple[str, int, int, int]]:
+    """(segment id, generation, bucket, change in members) for the buckets rows added and
+    removed change, each bucket once, in key order (as writers lock them)."""
+    found: Counter[tuple[str, int, int]] = Counter((s, g, bucket_of(m)) for s, g, m in added)
+    found.subtract((s, g, bucket_of(m)) for s, g, m in removed)
+    return [(s, g, bucket, delta) for (s, g, bucket), delta in sorted(found.items()) if delta]
 
 
 def locate(

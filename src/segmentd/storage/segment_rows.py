@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from . import buckets
-from .schema import build_jobs, segment_exclusions, segment_members, segments
+from .schema import build_jobs, segment_buckets, segment_exclusions, segment_members, segments
 
 Row = tuple[str, int, int]  # (segment id, generation, member id)
 ACTIVE_JOB_STATES = ("queued", "running")
@@ -146,6 +146,14 @@ def apply_changes(
 ) -> None:
     """Insert ``added``, delete ``removed`` (rows that really change), keep the bucket counts
     and the ``member_total`` of each segment's ``published`` generation exact."""
+    if not added and not removed:
+        return
+    totals: Counter[str] = Counter(s for s, g, _ in added if published.get(s) == g)
+    totals.subtract(s for s, g, _ in removed if published.get(s) == g)
+    changed = [(s, delta) for s, delta in sorted(totals.items()) if delta]
+    if _on_postgres(conn):
+        conn.execute(_WRITE_ALL, _write_all_params(tenant_id, added, removed, changed))
+        return
     if removed:
         conn.execute(
             _DELETE,
@@ -163,12 +171,89 @@ def apply_changes(
             ],
         )
     buckets.adjust(conn, tenant_id, added=added, removed=removed)
-    totals: Counter[str] = Counter(s for s, g, _ in added if published.get(s) == g)
-    totals.subtract(s for s, g, _ in removed if published.get(s) == g)
-    changed = [
-        {"tenant": tenant_id, "segment": s, "delta": delta}
-        for s, delta in sorted(totals.items())
-        if delta
-    ]
     if changed:
-        conn.execute(_ADD_TO_TOTAL, changed)
+        conn.execute(
+            _ADD_TO_TOTAL,
+            [{"tenant": tenant_id, "segment": s, "delta": delta} for s, delta in changed],
+        )
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> dict[str, list[Any]]:
+    """Rows as one list per column (``names``), the arrays ``unnest`` turns back into rows."""
+    return {name: [row[k] for row in rows] for k, name in enumerate(names)}
+
+
+def _write_all_params(
+    tenant_id: int,
+    added: Sequence[Row],
+    removed: Sequence[Row],
+    changed: Sequence[tuple[str, int]],
+) -> dict[str, Any]:
+    return {
+        "tenant": tenant_id,
+        **_columns(removed, ("r_segment", "r_generation", "r_member")),
+        **_columns(added, ("a_segment", "a_generation", "a_member")),
+        **_columns(
+            buckets.deltas(added, removed), ("c_segment", "c_generation", "c_bucket", "c_delta")
+        ),
+        **_columns(changed, ("t_segment", "t_delta")),
+    }
+
+
+def _write_all_statement() -> sa.Select[Any]:
+    """PostgreSQL: the rows' deletes and inserts, their bucket counts and the segments'
+    totals in one statement of data-modifying CTEs (issue #4: one round trip, not four).
+    Each CTE runs once, to completion, whether or not the query reads it; none touches a
+    row another one does (the rows added and removed are distinct, each bucket and segment
+    comes once), so the shared snapshot changes nothing."""
+    sm, sb, seg = segment_members.c, segment_buckets.c, segments.c
+    # Not "tenant_id": SQLAlchemy takes a parameter named as a column for a value to set.
+    tenant: sa.BindParameter[int] = sa.bindparam("tenant", type_=sa.BigInteger())
+
+    def arrays(prefix: str, **types: Any) -> Any:
+        columns = [
+            sa.bindparam(f"{prefix}_{name}", type_=postgresql.ARRAY(t)) for name, t in types.items()
+        ]
+        return sa.func.unnest(*columns).table_valued(*types).render_derived()
+
+    text, number = sm.segment_id.type, sa.BigInteger()
+    gone = arrays("r", segment=text, generation=number, member=number)
+    removed = sa.delete(segment_members).where(
+        sm.tenant_id == tenant,
+        sm.segment_id == gone.c.segment,
+        sm.generation == gone.c.generation,
+        sm.member_id == gone.c.member,
+    )
+    new = arrays("a", segment=text, generation=number, member=number)
+    added = sa.insert(segment_members).from_select(
+        ["tenant_id", "segment_id", "generation", "member_id"],
+        sa.select(tenant, new.c.segment, new.c.generation, new.c.member),
+    )
+    moved = arrays("c", segment=text, generation=number, bucket=number, delta=number)
+    upsert = postgresql.insert(segment_buckets).from_select(
+        ["tenant_id", "segment_id", "generation", "bucket", "members"],
+        sa.select(tenant, moved.c.segment, moved.c.generation, moved.c.bucket, moved.c.delta),
+    )
+    counted = upsert.on_conflict_do_update(
+        index_elements=["tenant_id", "segment_id", "generation", "bucket"],
+        set_={"members": sb.members + upsert.excluded.members},
+    )
+    total = arrays("t", segment=text, delta=number)
+    totals = (
+        sa.update(segments)
+        .where(seg.tenant_id == tenant, seg.id == total.c.segment)
+        .values(member_total=seg.member_total + total.c.delta)
+    )
+    steps = [
+        statement.cte(name)
+        for name, statement in (
+            ("removed", removed),
+            ("added", added),
+            ("counted", counted),
+            ("totals", totals),
+        )
+    ]
+    return sa.select(sa.literal_column("1")).add_cte(*steps)
+
+
+_WRITE_ALL = _write_all_statement()
