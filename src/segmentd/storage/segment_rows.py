@@ -3,8 +3,10 @@
 Real-time updates touch a handful of members in many segments at once. Each step here is one
 statement (or one ``executemany``) whatever the number of segments (issue #4: the statements
 of a member change, not its rows, were its cost): one read of the segments' generations and
-builds with the members' rows and exclusions in them, one delete, one insert, one bucket
-adjustment and one ``member_total`` update.
+builds with the members' rows and exclusions in them, then the write: on PostgreSQL one
+statement for the rows, their bucket counts and the segments' ``member_total``; on SQLite,
+where a statement costs no round trip, one delete, one insert, one bucket adjustment and
+one ``member_total`` update.
 
 The statements are built once. On PostgreSQL lists go as array parameters: psycopg re-parses
 a statement of more than 50 parameters on every call.
