@@ -95,8 +95,8 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
 
 
 _CURRENT = {postgres: _current_statement(postgres) for postgres in (False, True)}
-# Point deletes, run as one ``executemany`` (a pipeline on psycopg): a tuple IN list would
-# not reach SQLite's primary key.
+# SQLite's write statements (PostgreSQL's is ``_WRITE_ALL``). Point deletes, run as one
+# ``executemany``: a tuple IN list would not reach SQLite's primary key.
 _DELETE = sa.delete(segment_members).where(
     *(
         segment_members.c[name] == sa.bindparam(f"b_{name}")
