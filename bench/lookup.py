@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from segmentd.ids import new_segment_id
 from segmentd.secrets import TokenKeys
 from segmentd.storage.db import Database
-from segmentd.storage.schema import members, segment_members, segments
+from segmentd.storage.schema import members, segment_members, segments, tenants
 from segmentd.storage.sites import create_site
 from segmentd.storage.tenants import create_credential, create_tenant
 
@@ -72,18 +72,26 @@ def fill(db: Database, visitors: int, seed: int = 7) -> Fixture:
         tenant_id = create_tenant(conn, "bench")
         create_credential(conn, tenant_id)
         site, token = create_site(conn, tenant_id, "bench site", TokenKeys(SECRET))
-        segment_ids = [new_segment_id() for _ in range(SEGMENT_COUNT)]
+        # Numbered 1.. as the tenant's first segments (``storage.segments.create_segment``).
+        numbers = {new_segment_id(): number for number in range(1, SEGMENT_COUNT + 1)}
         conn.execute(
-            sa.insert(segments), [_segment(tenant_id, site.id, sid, now) for sid in segment_ids]
+            sa.insert(segments),
+            [_segment(tenant_id, site.id, sid, n, now) for sid, n in numbers.items()],
         )
+        conn.execute(
+            sa.update(tenants)
+            .where(tenants.c.id == tenant_id)
+            .values(last_segment_number=SEGMENT_COUNT)
+        )
+    segment_numbers = list(numbers.values())
     for start in range(0, visitors, INSERT_BATCH):
         ids = range(start, min(start + INSERT_BATCH, visitors))
         with db.write() as conn:
             member_ids = _insert_members(conn, tenant_id, site.id, ids, now)
             rows = [
-                {"tenant_id": tenant_id, "segment_id": sid, "generation": 1, "member_id": mid}
+                {"tenant_id": tenant_id, "segment_number": n, "generation": 1, "member_id": mid}
                 for mid in member_ids
-                for sid in rng.sample(segment_ids, rng.randint(0, 6))
+                for n in rng.sample(segment_numbers, rng.randint(0, 6))
             ]
             conn.execute(sa.insert(segment_members), rows)
     # Planner statistics, as a live database has them (autovacuum would gather them soon):
@@ -93,9 +101,11 @@ def fill(db: Database, visitors: int, seed: int = 7) -> Fixture:
     return Fixture(site.id, token, visitors)
 
 
-def _segment(tenant_id: int, site_id: int, segment_id: str, now: int) -> dict[str, object]:
+def _segment(
+    tenant_id: int, site_id: int, segment_id: str, number: int, now: int
+) -> dict[str, object]:
     return {
-        "id": segment_id, "tenant_id": tenant_id, "list_id": site_id,
+        "id": segment_id, "number": number, "tenant_id": tenant_id, "list_id": site_id,
         "name": f"bench {segment_id[-4:]}",
         "segment_type": 0, "condition": "{}", "status": 2, "percent": 100, "generation": 1,
         "member_total": 0, "created_at": now, "updated_at": now, "built_at": now,

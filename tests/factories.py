@@ -25,6 +25,7 @@ from segmentd.storage.schema import (
     lists,
     member_tags,
     members,
+    segments,
     tags,
 )
 from segmentd.storage.tenants import default_list_id
@@ -202,3 +203,8 @@ def add_activity(
                 clicked_at=when if clicked else None,
             )
         )
+
+
+def number_of(segment_id: str) -> sa.ScalarSelect[int]:
+    """The segment's number, the key of its membership rows, as a subquery."""
+    return sa.select(segments.c.number).where(segments.c.id == segment_id).scalar_subquery()

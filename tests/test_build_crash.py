@@ -22,6 +22,7 @@ from segmentd.storage.tenants import default_list_id, ensure_credential
 from segmentd.timefmt import now
 
 from .conftest import free_port, wait_until
+from .factories import number_of
 from .test_builds import add_segment
 
 pytestmark = pytest.mark.slow
@@ -163,7 +164,7 @@ def published(db: Database, segment_id: str) -> list[int]:
         return list(
             conn.execute(
                 sa.select(sm.member_id).where(
-                    sm.segment_id == segment_id, sm.generation == generation
+                    sm.segment_number == number_of(segment_id), sm.generation == generation
                 )
             ).scalars()
         )

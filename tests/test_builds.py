@@ -33,13 +33,13 @@ from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed, load_catalog
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
-from segmentd.storage.segments import create_segment
+from segmentd.storage.segments import create_segment, next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
 from .conftest import Tenant, make_tenant, wait_until
 from .conftest import test_settings as settings_for
-from .factories import add_list
+from .factories import add_list, number_of
 
 AGE_SLOT = 1
 CAMPAIGN_ID = 7
@@ -160,6 +160,7 @@ def add_segment(
         conn.execute(
             sa.insert(schema.segments).values(
                 id=segment_id,
+                number=next_segment_number(conn, tenant_id),
                 tenant_id=tenant_id,
                 list_id=default_list_id(conn, tenant_id),
                 name="segment",
@@ -220,7 +221,7 @@ def published_members(db: Database, tenant_id: int, segment_id: str) -> list[int
             conn.execute(
                 sa.select(sm.member_id).where(
                     sm.tenant_id == tenant_id,
-                    sm.segment_id == segment_id,
+                    sm.segment_number == number_of(segment_id),
                     sm.generation == published,
                 )
             ).scalars()
@@ -232,7 +233,9 @@ def stored_rows(db: Database, segment_id: str) -> int:
     sm = schema.segment_members.c
     with db.read() as conn:
         return int(
-            conn.execute(sa.select(sa.func.count()).where(sm.segment_id == segment_id)).scalar_one()
+            conn.execute(
+                sa.select(sa.func.count()).where(sm.segment_number == number_of(segment_id))
+            ).scalar_one()
         )
 
 

@@ -20,10 +20,11 @@ from segmentd.cli import app as cli_app
 from segmentd.ids import new_segment_id
 from segmentd.storage.db import Database
 from segmentd.storage.schema import lists, segment_members, segments
+from segmentd.storage.segments import next_segment_number
 from segmentd.timefmt import now
 
 from .conftest import LiveServer, Tenant, make_tenant, test_settings, wait_built, wait_until
-from .factories import add_field, add_member
+from .factories import add_field, add_member, number_of
 
 LOOKUP = "/api/dms/segmentation/segments"
 LIST = "/api/dms/segmentation/segments/list"
@@ -59,7 +60,8 @@ def publish(
     with db.write() as conn:
         conn.execute(
             sa.insert(segments).values(
-                id=segment_id, tenant_id=tenant_id, list_id=site_id, name=name, segment_type=0,
+                id=segment_id, number=next_segment_number(conn, tenant_id), tenant_id=tenant_id,
+                list_id=site_id, name=name, segment_type=0,
                 condition="{}", status=2 if generation else 1, percent=100 if generation else 0,
                 generation=generation, member_total=len(ids), created_at=now(),
                 updated_at=now(),
@@ -71,10 +73,11 @@ def publish(
 
 def _add_rows(conn: Any, tenant_id: int, segment_id: str, generation: int, ids: list[int]) -> None:
     if ids:
+        number = conn.execute(sa.select(number_of(segment_id))).scalar_one()
         conn.execute(
             sa.insert(segment_members),
             [
-                {"tenant_id": tenant_id, "segment_id": segment_id, "generation": generation,
+                {"tenant_id": tenant_id, "segment_number": number, "generation": generation,
                  "member_id": member_id}
                 for member_id in ids
             ],

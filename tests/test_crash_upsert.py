@@ -19,6 +19,7 @@ from segmentd.storage import schema
 from segmentd.storage.db import Database
 
 from .conftest import wait_until
+from .factories import number_of
 from .test_build_crash import API_KEY, API_USER, ServerProcess, children  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
@@ -98,7 +99,7 @@ def published_members(db: Database, segment_id: str) -> list[int]:
         return list(
             conn.execute(
                 sa.select(sm.member_id).where(
-                    sm.segment_id == segment_id, sm.generation == generation
+                    sm.segment_number == number_of(segment_id), sm.generation == generation
                 )
             ).scalars()
         )

@@ -14,12 +14,26 @@ from segmentd.domain.fields import CampaignStatus, FieldType
 from segmentd.jobs.builds import enqueue_build
 from segmentd.storage.buckets import recount
 from segmentd.storage.db import Database
-from segmentd.storage.schema import build_jobs, segment_exclusions, segment_members, segments
+from segmentd.storage.schema import (
+    build_jobs,
+    segment_buckets,
+    segment_exclusions,
+    segment_members,
+    segments,
+)
 from segmentd.storage.segments import create_segment, get_segment, member_page, remove_members
 from segmentd.storage.tenants import default_list_id
 
 from .conftest import LiveServer, Tenant, make_tenant, wait_built
-from .factories import add_activity, add_campaign, add_field, add_list, add_member, add_tag
+from .factories import (
+    add_activity,
+    add_campaign,
+    add_field,
+    add_list,
+    add_member,
+    add_tag,
+    number_of,
+)
 
 BASE = "/v1/marketing/lists/segments"
 SEGMENT_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+0800")
@@ -339,16 +353,17 @@ def test_removal_reaches_the_generation_a_build_is_filling(db: Database, tenant:
             sa.update(segments).values(generation=1, member_total=2, status=2, percent=100)
         )
         enqueue_build(conn, tenant.id, segment_id)
+        number = conn.execute(sa.select(number_of(segment_id))).scalar_one()
         conn.execute(
             sa.insert(segment_members),
             [
-                {"tenant_id": tenant.id, "segment_id": segment_id, "generation": g, "member_id": m}
+                {"tenant_id": tenant.id, "segment_number": number, "generation": g, "member_id": m}
                 for g in (1, 2)
                 for m in (kept, removed)
             ],
         )
         for generation in (1, 2):
-            recount(conn, tenant.id, segment_id, generation, 0, max(kept, removed))
+            recount(conn, tenant.id, number, generation, 0, max(kept, removed))
     with db.write() as conn:
         assert remove_members(conn, tenant.id, segment_id, [removed, removed]) == 1
         assert remove_members(conn, tenant.id + 1, segment_id, [kept]) is None
@@ -454,7 +469,7 @@ def test_delete_removes_the_segment_and_everything_it_owns(
     assert_error(client.get(f"{BASE}/{segment_id}"), 404, 30036)
     assert_error(client.delete(f"{BASE}/{segment_id}"), 404, 30036)
     with db.read() as conn:
-        for table in (segments, segment_members, segment_exclusions, build_jobs):
+        for table in (segments, segment_members, segment_buckets, segment_exclusions, build_jobs):
             count = sa.select(sa.func.count()).select_from(table)
             assert conn.execute(count).scalar() == 0, table.name
 

@@ -17,6 +17,7 @@ from segmentd.imports.service import ImportRefused
 from segmentd.imports.source import SourceError
 from segmentd.storage.db import Database
 from segmentd.storage.schema import build_jobs, segments
+from segmentd.storage.segments import next_segment_number
 from segmentd.storage.tenants import default_list_id
 
 from .conftest import Tenant, make_tenant
@@ -297,6 +298,7 @@ def test_segments_of_the_list_are_queued_for_a_rebuild(
         conn.execute(
             sa.insert(segments).values(
                 id="a" * 24,
+                number=next_segment_number(conn, tenant.id),
                 tenant_id=tenant.id,
                 list_id=list_id,
                 name="s",

@@ -89,14 +89,14 @@ def assert_counts_match_rows(db: Database, tenant: Tenant, segment: Segment) -> 
         ids = conn.execute(
             sa.select(sm.member_id).where(
                 sm.tenant_id == tenant.id,
-                sm.segment_id == segment.id,
+                sm.segment_number == segment.number,
                 sm.generation == segment.generation,
             )
         ).scalars()
         counts = conn.execute(
             sa.select(b.bucket, b.members).where(
                 b.tenant_id == tenant.id,
-                b.segment_id == segment.id,
+                b.segment_number == segment.number,
                 b.generation == segment.generation,
                 b.members != 0,
             )
@@ -163,7 +163,7 @@ def test_pages_follow_real_time_updates_and_rebuilds(
     with db.read() as conn:  # the old generation's counts went with its rows
         left = conn.execute(
             sa.select(sa.func.count()).where(
-                b.segment_id == segment_id, b.generation != rebuilt.generation
+                b.segment_number == rebuilt.number, b.generation != rebuilt.generation
             )
         ).scalar_one()
     assert left == 0

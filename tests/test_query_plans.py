@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from segmentd.storage.db import Database
 from segmentd.storage.segment_rows import read_current
 
-FULL_KEY = "(tenant_id=? AND segment_id=? AND generation=? AND member_id=?)"
+FULL_KEY = "(tenant_id=? AND segment_number=? AND generation=? AND member_id=?)"
 
 
 def plans_of_calls(conn: Connection, call: Any) -> list[str]:

@@ -47,7 +47,7 @@ from segmentd.storage.segments import (
 from segmentd.storage.tenants import create_tenant, default_list_id
 
 from .conftest import wait_built
-from .factories import add_list
+from .factories import add_list, number_of
 from .ingest_helpers import CAMPAIGNS, MEMBERS, SEGMENTS, make_campaign, make_field, ok, upsert
 
 # Chunks of 3 members, so builds stay in progress across several operations.
@@ -211,7 +211,7 @@ def rows(world: World, segment_id: str, generation: int) -> set[int]:
             conn.execute(
                 sa.select(sm.member_id).where(
                     sm.tenant_id == world.tenant_id,
-                    sm.segment_id == segment_id,
+                    sm.segment_number == number_of(segment_id),
                     sm.generation == generation,
                 )
             ).scalars()
@@ -224,7 +224,7 @@ def bucket_counts(world: World, segment_id: str, generation: int) -> dict[int, i
         found = conn.execute(
             sa.select(b.bucket, b.members).where(
                 b.tenant_id == world.tenant_id,
-                b.segment_id == segment_id,
+                b.segment_number == number_of(segment_id),
                 b.generation == generation,
                 b.members != 0,
             )

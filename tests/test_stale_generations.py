@@ -23,6 +23,7 @@ from segmentd.storage.db import Database
 
 from .conftest import Tenant
 from .conftest import test_settings as settings_for
+from .factories import number_of
 from .test_builds import (
     add_catalog,
     add_members,
@@ -53,7 +54,7 @@ def rows_by_generation(db: Database, segment_id: str) -> dict[int, int]:
     with db.read() as conn:
         rows = conn.execute(
             sa.select(sm.generation, sa.func.count())
-            .where(sm.segment_id == segment_id)
+            .where(sm.segment_number == number_of(segment_id))
             .group_by(sm.generation)
         )
         return {int(generation): int(count) for generation, count in rows}
@@ -63,12 +64,13 @@ def leave_stale_rows(db: Database, tenant_id: int, segment_id: str, generation: 
     """Rows a cleanup cut short by a crash would leave: a copy of the published membership."""
     members = published_members(db, tenant_id, segment_id)
     with db.write() as conn:
+        number = conn.execute(sa.select(number_of(segment_id))).scalar_one()
         conn.execute(
             sa.insert(schema.segment_members),
             [
                 {
                     "tenant_id": tenant_id,
-                    "segment_id": segment_id,
+                    "segment_number": number,
                     "generation": generation,
                     "member_id": m,
                 }

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from segmentd.storage.db import Database
 from segmentd.storage.schema import segments
+from segmentd.storage.segments import next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
@@ -212,6 +213,7 @@ def _building_segment(site: Site) -> None:
         conn.execute(
             sa.insert(segments).values(
                 id="0" * 23 + "1",
+                number=next_segment_number(conn, site.tenant.id),
                 tenant_id=site.tenant.id,
                 list_id=default_list_id(conn, site.tenant.id),
                 name="Rebuilding now",

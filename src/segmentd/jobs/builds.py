@@ -91,6 +91,7 @@ class Claim:
     job_id: int
     tenant_id: int
     segment_id: str
+    segment_number: int  # the segment's key in the membership tables
     generation: int
     owner: str
     attempt: int
@@ -193,11 +194,11 @@ def _claim(conn: Connection, owner: str, lease_end: float) -> tuple[Claim, int] 
     )
     # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite has one writer anyway.
     row = conn.execute(
-        sa.select(build_jobs)
+        sa.select(build_jobs, _segment_number())
         .where(claimable)
         .order_by(jobs.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=build_jobs, skip_locked=True)
     ).first()
     if row is None:
         return None
@@ -215,7 +216,7 @@ def _companions(conn: Connection, first: Claim, limit: int, lease_end: float) ->
         .scalar_subquery()
     )
     rows = conn.execute(
-        sa.select(build_jobs)
+        sa.select(build_jobs, s.number.label("segment_number"))
         .join_from(
             build_jobs, segments, sa.and_(s.tenant_id == jobs.tenant_id, s.id == jobs.segment_id)
         )
@@ -233,6 +234,15 @@ def _companions(conn: Connection, first: Claim, limit: int, lease_end: float) ->
     return [_take(conn, row, first.owner, lease_end) for row in rows]
 
 
+def _segment_number() -> sa.Label[Any]:
+    """The number of the job's segment; NULL (0 in the claim) once the segment is deleted."""
+    s = segments.c
+    number = sa.select(s.number).where(
+        s.tenant_id == build_jobs.c.tenant_id, s.id == build_jobs.c.segment_id
+    )
+    return number.scalar_subquery().label("segment_number")
+
+
 def _take(conn: Connection, row: Row[tuple], owner: str, lease_end: float) -> Claim:
     conn.execute(
         sa.update(build_jobs)
@@ -245,7 +255,9 @@ def _take(conn: Connection, row: Row[tuple], owner: str, lease_end: float) -> Cl
             updated_at=now(),
         )
     )
-    return Claim(row.id, row.tenant_id, row.segment_id, row.generation, owner, row.attempts + 1)
+    number = int(row.segment_number or 0)
+    attempt = row.attempts + 1
+    return Claim(row.id, row.tenant_id, row.segment_id, number, row.generation, owner, attempt)
 
 
 def release(db: Database, claim: Claim) -> None:
@@ -360,7 +372,7 @@ def _advance(
     count = sum(part_count for _lo, _hi, part_count in ranges)
     if count:
         lo, hi = ranges[0][0], ranges[-1][1]
-        mine = (claim.tenant_id, claim.segment_id, claim.generation)
+        mine = (claim.tenant_id, claim.segment_number, claim.generation)
         if alone:
             ends = {buckets.bucket_of(end) for r_lo, r_hi, _ in ranges for end in (r_lo + 1, r_hi)}
             for bucket in sorted(ends):
@@ -503,7 +515,7 @@ def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int, exclud
         _fill_range(conn, claim, plan, lo, hi, excluding)
         first, last = buckets.inner_buckets(lo, hi)
         buckets.recount_buckets(
-            conn, claim.tenant_id, claim.segment_id, claim.generation, first, last
+            conn, claim.tenant_id, claim.segment_number, claim.generation, first, last
         )
 
 
@@ -537,7 +549,7 @@ def _fill_range(
     )
     matching = sa.select(
         members.c.tenant_id,
-        sa.literal(claim.segment_id, sa.String(24)),
+        sa.literal(claim.segment_number, sa.BigInteger),
         sa.literal(claim.generation, sa.BigInteger),
         members.c.id,
     ).where(
@@ -547,7 +559,7 @@ def _fill_range(
         compile_condition(plan.condition, (lo, hi)),
         ~excluded if excluding else sa.true(),
     )
-    columns = ["tenant_id", "segment_id", "generation", "member_id"]
+    columns = ["tenant_id", "segment_number", "generation", "member_id"]
     conn.execute(sa.insert(segment_members).from_select(columns, matching))
 
 
@@ -555,7 +567,7 @@ def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[boo
     sm = segment_members.c
     return [
         sm.tenant_id == claim.tenant_id,
-        sm.segment_id == claim.segment_id,
+        sm.segment_number == claim.segment_number,
         sm.generation == generation,
     ]
 
@@ -575,7 +587,7 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
 
 def _publish(conn: Connection, claim: Claim) -> None:
     """Swap the new generation in (the caller holds the lease); the old one is now stale."""
-    total = buckets.total(conn, claim.tenant_id, claim.segment_id, claim.generation)
+    total = buckets.total(conn, claim.tenant_id, claim.segment_number, claim.generation)
     conn.execute(_ours(claim).values(state=JobState.DONE, lease_expires_at=None, error=None))
     conn.execute(
         sa.update(segments)
@@ -618,7 +630,7 @@ def _retire_deleted(conn: Connection, claim: Claim) -> None:
         )
     )
     conn.execute(sa.delete(segment_members).where(*_generation_rows(claim, claim.generation)))
-    buckets.drop(conn, claim.tenant_id, claim.segment_id, claim.generation)
+    buckets.drop(conn, claim.tenant_id, claim.segment_number, claim.generation)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -685,12 +697,14 @@ def _live_floor(tenant_id: Any, segment_id: Any) -> sa.ScalarSelect[Any]:
 
 
 def _stale_ranges(
-    tenant_id: Any, segment_id: Any, published: Any, table: sa.Table = segment_members
+    segment: Any, table: sa.Table = segment_members
 ) -> list[list[sa.ColumnElement[bool]]]:
-    """Two generation ranges, each a seek on the primary key: below the published one, and
-    between it and the live build (every older build was superseded, failed or published)."""
+    """Two generation ranges of ``segment`` (its row, or the columns of ``segments``), each a
+    seek on the primary key: below the published one, and between it and the live build
+    (every older build was superseded, failed or published)."""
     sm = table.c
-    mine = [sm.tenant_id == tenant_id, sm.segment_id == segment_id]
+    tenant_id, segment_id, published = segment.tenant_id, segment.id, segment.generation
+    mine = [sm.tenant_id == tenant_id, sm.segment_number == segment.number]
     live = sa.func.coalesce(_live_floor(tenant_id, segment_id), NO_GENERATION)
     return [
         [*mine, sm.generation < published],
@@ -699,40 +713,45 @@ def _stale_ranges(
 
 
 def _has_stale_rows() -> sa.ColumnElement[bool]:
-    s = segments.c
     ranges = [
         where
         for table in (segment_members, segment_buckets)
-        for where in _stale_ranges(s.tenant_id, s.id, s.generation, table)
+        for where in _stale_ranges(segments.c, table)
     ]
     return sa.or_(*(sa.exists().where(*where) for where in ranges))
 
 
 def _drop_stale_chunk(conn: Connection, tenant_id: int, segment_id: str, chunk: int) -> int:
-    """Delete up to ``chunk`` rows of one stale generation of the segment."""
-    published = conn.execute(
-        sa.select(segments.c.generation).where(
-            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
-        )
-    ).scalar()
+    """Delete up to ``chunk`` rows of one stale generation of the segment.
+
+    A deleted segment took its rows along (``storage.segments.delete_segment``): none to find.
+    """
+    segment = conn.execute(
+        sa.select(
+            segments.c.tenant_id, segments.c.id, segments.c.number, segments.c.generation
+        ).where(segments.c.tenant_id == tenant_id, segments.c.id == segment_id)
+    ).first()
+    if segment is None:
+        return 0
     sm = segment_members.c
-    for where in _stale_ranges(tenant_id, segment_id, published or 0):
+    for where in _stale_ranges(segment):
         generation = conn.execute(
             sa.select(sm.generation).where(*where).order_by(sm.generation).limit(1)
         ).scalar()
         if generation is None:
             continue
-        rows = [sm.tenant_id == tenant_id, sm.segment_id == segment_id, sm.generation == generation]
+        number = segment.number
+        rows = [sm.tenant_id == tenant_id, sm.segment_number == number, sm.generation == generation]
         last = conn.execute(
             sa.select(sm.member_id).where(*rows).order_by(sm.member_id).offset(chunk - 1).limit(1)
         ).scalar()
         if last is not None:
             rows.append(sm.member_id <= last)
         # The counts of a stale generation are never read: they go with its first chunk.
-        buckets.drop(conn, tenant_id, segment_id, generation)
+        buckets.drop(conn, tenant_id, number, generation)
         return int(conn.execute(sa.delete(segment_members).where(*rows)).rowcount)
     # No stale rows are left; counts can outlive their rows (a generation emptied by
     # real-time removals), so sweep the stale counts too.
-    for where in _stale_ranges(tenant_id, segment_id, published or 0, table=segment_buckets):
+    for where in _stale_ranges(segment, table=segment_buckets):
         conn.execute(sa.delete(segment_buckets).where(*where))
     return 0

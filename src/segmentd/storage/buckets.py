@@ -32,7 +32,7 @@ def _recount_statements() -> tuple[sa.Delete, sa.Insert]:
     """Built once: a build runs them for every chunk (construction costs more than the SQL)."""
     b, sm = segment_buckets.c, segment_members.c
     mine: dict[str, sa.BindParameter[Any]] = {
-        name: sa.bindparam(name) for name in ("tenant_id", "segment_id", "generation")
+        name: sa.bindparam(name) for name in ("tenant_id", "segment_number", "generation")
     }
     first: sa.BindParameter[int] = sa.bindparam("first")
     last: sa.BindParameter[int] = sa.bindparam("last")
@@ -41,15 +41,15 @@ def _recount_statements() -> tuple[sa.Delete, sa.Insert]:
     )
     bucket = sm.member_id // BUCKET_SIZE
     counted = (
-        sa.select(sm.tenant_id, sm.segment_id, sm.generation, bucket, sa.func.count())
+        sa.select(sm.tenant_id, sm.segment_number, sm.generation, bucket, sa.func.count())
         .where(
             *(sm[name] == value for name, value in mine.items()),
             sm.member_id >= first * BUCKET_SIZE,
             sm.member_id < (last + 1) * BUCKET_SIZE,
         )
-        .group_by(sm.tenant_id, sm.segment_id, sm.generation, bucket)
+        .group_by(sm.tenant_id, sm.segment_number, sm.generation, bucket)
     )
-    columns = ["tenant_id", "segment_id", "generation", "bucket", "members"]
+    columns = ["tenant_id", "segment_number", "generation", "bucket", "members"]
     return delete, sa.insert(segment_buckets).from_select(columns, counted)
 
 
@@ -57,21 +57,21 @@ _RECOUNT = _recount_statements()
 
 
 def recount(
-    conn: Connection, tenant_id: int, segment_id: str, generation: int, lo: int, hi: int
+    conn: Connection, tenant_id: int, segment_number: int, generation: int, lo: int, hi: int
 ) -> None:
     """Recount, from the rows, every bucket that overlaps the member ids (lo, hi]."""
-    recount_buckets(conn, tenant_id, segment_id, generation, bucket_of(lo + 1), bucket_of(hi))
+    recount_buckets(conn, tenant_id, segment_number, generation, bucket_of(lo + 1), bucket_of(hi))
 
 
 def recount_buckets(
-    conn: Connection, tenant_id: int, segment_id: str, generation: int, first: int, last: int
+    conn: Connection, tenant_id: int, segment_number: int, generation: int, first: int, last: int
 ) -> None:
     """Recount, from the rows, the buckets ``first`` to ``last``."""
     if first > last:
         return
     params = {
         "tenant_id": tenant_id,
-        "segment_id": segment_id,
+        "segment_number": segment_number,
         "generation": generation,
         "first": first,
         "last": last,
@@ -89,7 +89,7 @@ def inner_buckets(lo: int, hi: int) -> tuple[int, int]:
 def _adjust_statement(dialect: Any) -> sa.Insert:
     insert = dialect.insert(segment_buckets)
     return insert.on_conflict_do_update(
-        index_elements=["tenant_id", "segment_id", "generation", "bucket"],
+        index_elements=["tenant_id", "segment_number", "generation", "bucket"],
         set_={"members": segment_buckets.c.members + insert.excluded.members},
     )
 
@@ -100,37 +100,37 @@ _ADJUST = {"postgresql": _adjust_statement(postgresql), "sqlite": _adjust_statem
 def adjust(
     conn: Connection,
     tenant_id: int,
-    added: Iterable[tuple[str, int, int]] = (),
-    removed: Iterable[tuple[str, int, int]] = (),
+    added: Iterable[tuple[int, int, int]] = (),
+    removed: Iterable[tuple[int, int, int]] = (),
 ) -> None:
-    """Count rows (segment id, generation, member id) added and removed (ones that really
+    """Count rows (segment number, generation, member id) added and removed (ones that really
     changed), in any segments: one statement."""
     rows = [
         {
             "tenant_id": tenant_id,
-            "segment_id": segment_id,
+            "segment_number": number,
             "generation": generation,
             "bucket": bucket,
             "members": delta,
         }
-        for segment_id, generation, bucket, delta in deltas(added, removed)
+        for number, generation, bucket, delta in deltas(added, removed)
     ]
     if rows:
         conn.execute(_ADJUST[conn.dialect.name], rows)
 
 
 def deltas(
-    added: Iterable[tuple[str, int, int]], removed: Iterable[tuple[str, int, int]]
-) -> list[tuple[str, int, int, int]]:
-    """(segment id, generation, bucket, change in members) for the buckets rows added and
+    added: Iterable[tuple[int, int, int]], removed: Iterable[tuple[int, int, int]]
+) -> list[tuple[int, int, int, int]]:
+    """(segment number, generation, bucket, change in members) for the buckets rows added and
     removed change, each bucket once, in key order (as writers lock them)."""
-    found: Counter[tuple[str, int, int]] = Counter((s, g, bucket_of(m)) for s, g, m in added)
+    found: Counter[tuple[int, int, int]] = Counter((s, g, bucket_of(m)) for s, g, m in added)
     found.subtract((s, g, bucket_of(m)) for s, g, m in removed)
     return [(s, g, bucket, delta) for (s, g, bucket), delta in sorted(found.items()) if delta]
 
 
 def locate(
-    conn: Connection, tenant_id: int, segment_id: str, generation: int, offset: int
+    conn: Connection, tenant_id: int, segment_number: int, generation: int, offset: int
 ) -> tuple[int, int]:
     """(first member id of the bucket holding the ``offset``-th member, members to skip in it).
 
@@ -139,7 +139,9 @@ def locate(
     b = segment_buckets.c
     rows = conn.execute(
         sa.select(b.bucket, b.members)
-        .where(b.tenant_id == tenant_id, b.segment_id == segment_id, b.generation == generation)
+        .where(
+            b.tenant_id == tenant_id, b.segment_number == segment_number, b.generation == generation
+        )
         .order_by(b.bucket)
     )
     before = 0
@@ -151,22 +153,22 @@ def locate(
     return (bucket + 1) * BUCKET_SIZE, offset - before
 
 
-def total(conn: Connection, tenant_id: int, segment_id: str, generation: int) -> int:
+def total(conn: Connection, tenant_id: int, segment_number: int, generation: int) -> int:
     """The generation's members: the counts are exact, and cheaper to sum than the rows."""
     b = segment_buckets.c
     found = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(b.members), 0)).where(
-            b.tenant_id == tenant_id, b.segment_id == segment_id, b.generation == generation
+            b.tenant_id == tenant_id, b.segment_number == segment_number, b.generation == generation
         )
     ).scalar_one()
     return int(found)
 
 
-def drop(conn: Connection, tenant_id: int, segment_id: str, generation: int) -> None:
+def drop(conn: Connection, tenant_id: int, segment_number: int, generation: int) -> None:
     """Delete the counts of one generation of a segment."""
     b = segment_buckets.c
     conn.execute(
         sa.delete(segment_buckets).where(
-            b.tenant_id == tenant_id, b.segment_id == segment_id, b.generation == generation
+            b.tenant_id == tenant_id, b.segment_number == segment_number, b.generation == generation
         )
     )

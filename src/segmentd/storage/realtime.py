@@ -420,4 +420,4 @@ def _sync_chunk(
                 elif not wanted and present:
                     removed.append(row)
     published = {target.id: target.published for target, _ in work if target.published > 0}
-    apply_changes(conn, tenant_id, added, removed, published)
+    apply_changes(conn, tenant_id, added, removed, published, current.numbers)

@@ -44,6 +44,8 @@ tenants = sa.Table(
     # A new random number whenever the tenant's fields, tags or campaigns change (see
     # storage.catalog): it names one state of them, so a process can cache that state.
     sa.Column("catalog_version", sa.BigInteger, nullable=False, server_default="0"),
+    # The last ``segments.number`` given out: numbers are never reused (migration 0007).
+    sa.Column("last_segment_number", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 credentials = sa.Table(
@@ -176,17 +178,23 @@ segments = sa.Table(
     _epoch("created_at"),
     _epoch("updated_at"),
     _epoch("built_at", nullable=True),
+    # The segment's key in the membership tables, unique in its tenant (migration 0007).
+    sa.Column("number", sa.BigInteger, nullable=False),
     sa.Index(None, "tenant_id", "list_id"),
+    sa.Index(None, "tenant_id", "number", unique=True),
 )
 
+# Keyed by ``segments.number``, not the 24-character id: a key of fixed-width integers is
+# compared and stored at a fraction of the cost, and builds insert up to a row per member
+# (migration 0007).
 segment_members = sa.Table(
     "segment_members",
     metadata,
     _tenant(),
-    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("segment_number", sa.BigInteger, nullable=False),
     sa.Column("generation", sa.BigInteger, nullable=False),
     sa.Column("member_id", sa.BigInteger, nullable=False),
-    sa.PrimaryKeyConstraint("tenant_id", "segment_id", "generation", "member_id"),
+    sa.PrimaryKeyConstraint("tenant_id", "segment_number", "generation", "member_id"),
     # No other index: each would cost every row a build inserts (migration 0005). Readers of
     # one member's rows name segment and generation and seek the primary key.
     sqlite_with_rowid=False,
@@ -198,11 +206,11 @@ segment_buckets = sa.Table(
     "segment_buckets",
     metadata,
     _tenant(),
-    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("segment_number", sa.BigInteger, nullable=False),
     sa.Column("generation", sa.BigInteger, nullable=False),
     sa.Column("bucket", sa.BigInteger, nullable=False),
     sa.Column("members", sa.BigInteger, nullable=False),
-    sa.PrimaryKeyConstraint("tenant_id", "segment_id", "generation", "bucket"),
+    sa.PrimaryKeyConstraint("tenant_id", "segment_number", "generation", "bucket"),
     sqlite_with_rowid=False,
 )
 

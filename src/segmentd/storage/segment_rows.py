@@ -27,6 +27,7 @@ from . import buckets
 from .schema import build_jobs, segment_buckets, segment_exclusions, segment_members, segments
 
 Row = tuple[str, int, int]  # (segment id, generation, member id)
+KeyedRow = tuple[int, int, int]  # (segment number, generation, member id): as stored
 ACTIVE_JOB_STATES = ("queued", "running")
 
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
@@ -47,6 +48,7 @@ class Current:
     builds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # id: (gen, cursor)s
     rows: set[Row] = field(default_factory=set)  # in the published and building generations
     excluded: set[tuple[str, int]] = field(default_factory=set)  # (segment id, member id)
+    numbers: dict[str, int] = field(default_factory=dict)  # id: number (the stored key)
 
 
 def _current_statement(postgres: bool) -> sa.CompoundSelect:
@@ -65,10 +67,14 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
         b.tenant_id == _TENANT, of_segments(b.segment_id), b.state.in_(ACTIVE_JOB_STATES)
     )
     published = sa.select(kind("p"), s.id, s.generation, s.status).where(mine)
+    numbered = sa.select(kind("n"), s.id, s.number, sa.literal_column("0")).where(mine)
     building = sa.select(kind("b"), b.segment_id, b.generation, b.cursor).where(active)
+    of_job = sa.and_(s.tenant_id == b.tenant_id, s.id == b.segment_id)
     live = sa.union_all(
-        sa.select(s.id.label("segment_id"), s.generation).where(mine, s.generation > 0),
-        sa.select(b.segment_id, b.generation).where(active),
+        sa.select(s.id.label("segment_id"), s.number, s.generation).where(mine, s.generation > 0),
+        sa.select(b.segment_id, s.number, b.generation)
+        .join_from(build_jobs, segments, of_job)
+        .where(active),
     ).subquery("live")
     # An outer join from ``live``, every condition on the members' rows in its ON clause:
     # SQLite keeps that join order, seeking each live generation's key. An inner join let
@@ -80,7 +86,7 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
             segment_members,
             sa.and_(
                 sm.tenant_id == _TENANT,
-                sm.segment_id == live.c.segment_id,
+                sm.segment_number == live.c.number,
                 sm.generation == live.c.generation,
                 _one_of(sm.member_id, "member_ids", postgres),
             ),
@@ -91,7 +97,7 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
         of_segments(ex.segment_id),
         _one_of(ex.member_id, "member_ids", postgres),
     )
-    return sa.union_all(published, building, rows, excluded)
+    return sa.union_all(published, numbered, building, rows, excluded)
 
 
 _CURRENT = {postgres: _current_statement(postgres) for postgres in (False, True)}
@@ -100,7 +106,7 @@ _CURRENT = {postgres: _current_statement(postgres) for postgres in (False, True)
 _DELETE = sa.delete(segment_members).where(
     *(
         segment_members.c[name] == sa.bindparam(f"b_{name}")
-        for name in ("tenant_id", "segment_id", "generation", "member_id")
+        for name in ("tenant_id", "segment_number", "generation", "member_id")
     )
 )
 _ADD_TO_TOTAL = (
@@ -129,6 +135,8 @@ def read_current(
     for kind, segment_id, number, value in conn.execute(_CURRENT[_on_postgres(conn)], params):
         if kind == "p":
             found.published[segment_id] = (number, value)
+        elif kind == "n":
+            found.numbers[segment_id] = number
         elif kind == "b":
             found.builds.setdefault(segment_id, []).append((number, value))
         elif kind == "r":
@@ -145,34 +153,43 @@ def apply_changes(
     added: Sequence[Row],
     removed: Sequence[Row],
     published: dict[str, int],
+    numbers: dict[str, int],
 ) -> None:
     """Insert ``added``, delete ``removed`` (rows that really change), keep the bucket counts
-    and the ``member_total`` of each segment's ``published`` generation exact."""
+    and the ``member_total`` of each segment's ``published`` generation exact. ``numbers``:
+    the segments' numbers (``Current.numbers``), their key in the rows as stored."""
     if not added and not removed:
         return
     totals: Counter[str] = Counter(s for s, g, _ in added if published.get(s) == g)
     totals.subtract(s for s, g, _ in removed if published.get(s) == g)
     changed = [(s, delta) for s, delta in sorted(totals.items()) if delta]
+    adding = [(numbers[s], g, m) for s, g, m in added]
+    removing = [(numbers[s], g, m) for s, g, m in removed]
     if _on_postgres(conn):
-        conn.execute(_WRITE_ALL, _write_all_params(tenant_id, added, removed, changed))
+        conn.execute(_WRITE_ALL, _write_all_params(tenant_id, adding, removing, changed))
         return
-    if removed:
+    if removing:
         conn.execute(
             _DELETE,
             [
-                {"b_tenant_id": tenant_id, "b_segment_id": s, "b_generation": g, "b_member_id": m}
-                for s, g, m in removed
+                {
+                    "b_tenant_id": tenant_id,
+                    "b_segment_number": n,
+                    "b_generation": g,
+                    "b_member_id": m,
+                }
+                for n, g, m in removing
             ],
         )
-    if added:
+    if adding:
         conn.execute(
             sa.insert(segment_members),
             [
-                {"tenant_id": tenant_id, "segment_id": s, "generation": g, "member_id": m}
-                for s, g, m in added
+                {"tenant_id": tenant_id, "segment_number": n, "generation": g, "member_id": m}
+                for n, g, m in adding
             ],
         )
-    buckets.adjust(conn, tenant_id, added=added, removed=removed)
+    buckets.adjust(conn, tenant_id, added=adding, removed=removing)
     if changed:
         conn.execute(
             _ADD_TO_TOTAL,
@@ -187,8 +204,8 @@ def _columns(rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> dict[str,
 
 def _write_all_params(
     tenant_id: int,
-    added: Sequence[Row],
-    removed: Sequence[Row],
+    added: Sequence[KeyedRow],
+    removed: Sequence[KeyedRow],
     changed: Sequence[tuple[str, int]],
 ) -> dict[str, Any]:
     return {
@@ -218,26 +235,26 @@ def _write_all_statement() -> sa.Select[Any]:
         ]
         return sa.func.unnest(*columns).table_valued(*types).render_derived()
 
-    text, number = sm.segment_id.type, sa.BigInteger()
-    gone = arrays("r", segment=text, generation=number, member=number)
+    text, number = segments.c.id.type, sa.BigInteger()
+    gone = arrays("r", segment=number, generation=number, member=number)
     removed = sa.delete(segment_members).where(
         sm.tenant_id == tenant,
-        sm.segment_id == gone.c.segment,
+        sm.segment_number == gone.c.segment,
         sm.generation == gone.c.generation,
         sm.member_id == gone.c.member,
     )
-    new = arrays("a", segment=text, generation=number, member=number)
+    new = arrays("a", segment=number, generation=number, member=number)
     added = sa.insert(segment_members).from_select(
-        ["tenant_id", "segment_id", "generation", "member_id"],
+        ["tenant_id", "segment_number", "generation", "member_id"],
         sa.select(tenant, new.c.segment, new.c.generation, new.c.member),
     )
-    moved = arrays("c", segment=text, generation=number, bucket=number, delta=number)
+    moved = arrays("c", segment=number, generation=number, bucket=number, delta=number)
     upsert = postgresql.insert(segment_buckets).from_select(
-        ["tenant_id", "segment_id", "generation", "bucket", "members"],
+        ["tenant_id", "segment_number", "generation", "bucket", "members"],
         sa.select(tenant, moved.c.segment, moved.c.generation, moved.c.bucket, moved.c.delta),
     )
     counted = upsert.on_conflict_do_update(
-        index_elements=["tenant_id", "segment_id", "generation", "bucket"],
+        index_elements=["tenant_id", "segment_number", "generation", "bucket"],
         set_={"members": sb.members + upsert.excluded.members},
     )
     total = arrays("t", segment=text, delta=number)

@@ -29,6 +29,7 @@ from .schema import (
     segment_exclusions,
     segment_members,
     segments,
+    tenants,
 )
 from .write_lock import lock_tenant_writes
 
@@ -49,6 +50,7 @@ class Segment:
     member_total: int
     created_at: int
     updated_at: int
+    number: int  # its key in the membership tables (``schema.segment_members``)
 
 
 def _segment(row: sa.Row) -> Segment:
@@ -66,6 +68,7 @@ def _segment(row: sa.Row) -> Segment:
         member_total=m["member_total"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        number=m["number"],
     )
 
 
@@ -90,6 +93,7 @@ def create_segment(
     conn.execute(
         sa.insert(segments).values(
             id=segment_id,
+            number=next_segment_number(conn, tenant_id),
             tenant_id=tenant_id,
             list_id=list_id,
             name=name,
@@ -105,6 +109,21 @@ def create_segment(
     )
     enqueue_build(conn, tenant_id, segment_id)
     return segment_id
+
+
+def next_segment_number(conn: Connection, tenant_id: int) -> int:
+    """A segment number the tenant never used: a deleted segment's is not given out again,
+    so rows a build wrote after the delete can never look like a new segment's."""
+    t = tenants.c
+    number = conn.execute(
+        sa.update(tenants)
+        .where(t.id == tenant_id)
+        .values(last_segment_number=t.last_segment_number + 1)
+        .returning(t.last_segment_number)
+    ).scalar()
+    if number is None:
+        raise LookupError(f"tenant {tenant_id} does not exist")
+    return int(number)
 
 
 def update_segment(
@@ -188,10 +207,16 @@ def list_segments(
 def delete_segment(conn: Connection, tenant_id: int, segment_id: str) -> bool:
     """Delete a segment with its memberships, exclusions and build jobs."""
     lock_tenant_writes(conn, tenant_id)
-    if conn.execute(sa.delete(segments).where(_mine(tenant_id, segment_id))).rowcount == 0:
+    deleted = sa.delete(segments).where(_mine(tenant_id, segment_id))
+    number = conn.execute(deleted.returning(segments.c.number)).scalar()
+    if number is None:
         return False
     catalog_changed(conn, tenant_id)
-    for table in (segment_members, segment_buckets, segment_exclusions, build_jobs):
+    for table in (segment_members, segment_buckets):
+        conn.execute(
+            sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.segment_number == number)
+        )
+    for table in (segment_exclusions, build_jobs):
         conn.execute(
             sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.segment_id == segment_id)
         )
@@ -202,7 +227,7 @@ def _generation_rows(segment: Segment, generation: int) -> list[ColumnElement[bo
     sm = segment_members.c
     return [
         sm.tenant_id == segment.tenant_id,
-        sm.segment_id == segment.id,
+        sm.segment_number == segment.number,
         sm.generation == generation,
     ]
 
@@ -216,7 +241,9 @@ def _published_rows(segment: Segment) -> ColumnElement[bool]:
     )
     sm = segment_members.c
     return sa.and_(
-        sm.tenant_id == segment.tenant_id, sm.segment_id == segment.id, sm.generation == published
+        sm.tenant_id == segment.tenant_id,
+        sm.segment_number == segment.number,
+        sm.generation == published,
     )
 
 
@@ -259,7 +286,9 @@ def _unfiltered_page(conn: Connection, segment: Segment, offset: int, limit: int
 
     Run in a snapshot (``Database.snapshot``): counts, rows and ``segment`` must agree.
     """
-    start, skip = buckets.locate(conn, segment.tenant_id, segment.id, segment.generation, offset)
+    start, skip = buckets.locate(
+        conn, segment.tenant_id, segment.number, segment.generation, offset
+    )
     sm = segment_members.c
     ids = conn.execute(
         sa.select(sm.member_id)
@@ -323,7 +352,7 @@ def _delete_rows(conn: Connection, segment: Segment, generation: int, ids: list[
     present = [int(m) for m in conn.execute(sa.select(sm.member_id).where(*rows)).scalars()]
     if present:
         conn.execute(sa.delete(segment_members).where(*rows))
-        removed = [(segment.id, generation, member_id) for member_id in present]
+        removed = [(segment.number, generation, member_id) for member_id in present]
         buckets.adjust(conn, segment.tenant_id, removed=removed)
     return len(present)
 

@@ -191,7 +191,9 @@ def member_segments_query(count: int) -> sa.Select[Any]:
             segment_members,
             segments,
             sa.and_(
-                s.tenant_id == sm.tenant_id, s.id == sm.segment_id, s.generation == sm.generation
+                s.tenant_id == sm.tenant_id,
+                s.number == sm.segment_number,
+                s.generation == sm.generation,
             ),
         )
         .where(

@@ -1,0 +1,121 @@
+"""Migrations carry existing data: a database of an older revision upgrades with its rows.
+
+Migration 0007 re-keys the membership tables by segment number: every segment gets a number
+in creation order within its tenant, and every membership row and bucket count follows its
+segment. Downgrading restores the text keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from segmentd.storage.db import Database
+from segmentd.storage.migrate import alembic_config
+from segmentd.storage.segments import create_segment
+
+from .conftest import BACKENDS, module_database_url
+
+# (id, tenant, created_at): B is tenant 1's first segment, although its id sorts after A's.
+SEGMENTS = [("a" * 24, 1, 200), ("b" * 24, 1, 100), ("c" * 24, 2, 100)]
+# (segment id, generation, member id)
+ROWS = [("a" * 24, 1, 5), ("a" * 24, 1, 9000), ("a" * 24, 2, 5), ("b" * 24, 3, 7), ("c" * 24, 1, 5)]
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from module_database_url(request.param, tmp_path)
+
+
+def migrate_to(url: str, revision: str, downgrade: bool = False) -> None:
+    config = alembic_config(url)
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if downgrade else command.upgrade)(config, revision)
+        connection.commit()
+    engine.dispose()
+
+
+def fill_0006(conn: sa.Connection) -> None:
+    for tenant in (1, 2):
+        conn.execute(
+            sa.text("INSERT INTO tenants (id, name, created_at) VALUES (:t, 'T', 0)"), {"t": tenant}
+        )
+    for segment_id, tenant, created in SEGMENTS:
+        conn.execute(
+            sa.text(
+                "INSERT INTO segments (id, tenant_id, list_id, name, segment_type, condition,"
+                " status, percent, generation, member_total, created_at, updated_at)"
+                " VALUES (:id, :t, 1, 'S', 0, '{}', 2, 100, 1, 0, :c, :c)"
+            ),
+            {"id": segment_id, "t": tenant, "c": created},
+        )
+    tenant_of = {segment_id: tenant for segment_id, tenant, _ in SEGMENTS}
+    for segment_id, generation, member in ROWS:
+        values = {"t": tenant_of[segment_id], "s": segment_id, "g": generation, "m": member}
+        conn.execute(
+            sa.text("INSERT INTO segment_members VALUES (:t, :s, :g, :m)"),
+            values,
+        )
+        conn.execute(
+            sa.text("INSERT INTO segment_buckets VALUES (:t, :s, :g, :m / 4096, 1)"),
+            values,
+        )
+
+
+def rows_of(conn: sa.Connection, table: str, key: str, last: str) -> list[tuple[Any, ...]]:
+    found = conn.execute(
+        sa.text(f"SELECT {key}, generation, {last} FROM {table} ORDER BY {key}, generation, {last}")
+    )
+    return [tuple(row) for row in found]
+
+
+def test_0007_numbers_segments_and_rekeys_their_rows_and_downgrades(url: str) -> None:
+    migrate_to(url, "0006")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        fill_0006(conn)
+    engine.dispose()
+
+    migrate_to(url, "head")
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            numbers = dict(conn.execute(sa.text("SELECT id, number FROM segments")).all())
+            assert numbers == {"a" * 24: 2, "b" * 24: 1, "c" * 24: 1}
+            last = conn.execute(sa.text("SELECT id, last_segment_number FROM tenants")).all()
+            assert sorted(last) == [(1, 2), (2, 1)]
+            # Numbers repeat across tenants: the tenant is part of every key.
+            keyed = conn.execute(
+                sa.text(
+                    "SELECT s.id, m.generation, m.member_id FROM segment_members AS m"
+                    " JOIN segments AS s ON s.tenant_id = m.tenant_id"
+                    " AND s.number = m.segment_number"
+                )
+            ).all()
+            assert sorted(keyed) == sorted(ROWS)
+            counted = rows_of(conn, "segment_buckets", "segment_number", "bucket")
+            assert counted == [(1, 1, 0), (1, 3, 0), (2, 1, 0), (2, 1, 2), (2, 2, 0)]
+        with db.write() as conn:
+            created = create_segment(
+                conn, 1, list_id=1, name="new", segment_type=0, condition={"items": []}
+            )
+        with db.read() as conn:
+            number = conn.execute(
+                sa.text("SELECT number FROM segments WHERE id = :id"), {"id": created}
+            ).scalar_one()
+        assert number == 3
+    finally:
+        db.dispose()
+
+    migrate_to(url, "0006", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert rows_of(conn, "segment_members", "segment_id", "member_id") == sorted(ROWS)
+    engine.dispose()
