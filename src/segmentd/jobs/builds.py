@@ -353,27 +353,27 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
         # Removals take the segment row lock too, so no exclusion appears until this commits.
         excluding = {i: _has_exclusions(conn, work[i][0]) for i in live}
         fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
-        alone = _fill_all(db, conn, fills, settings.build_parallelism)
+        inside_counted = _fill_all(db, conn, fills, settings.build_parallelism)
         for i in live:
             claim, _plan = work[i]
             job, ranges = planned[i]
-            steps[i] = _advance(conn, claim, job, ranges, size * parts, alone)
+            steps[i] = _advance(conn, claim, job, ranges, size * parts, inside_counted)
     return steps
 
 
 def _advance(
-    conn: Connection, claim: Claim, job: Row[tuple], ranges: Ranges, full: int, alone: bool
+    conn: Connection, claim: Claim, job: Row[tuple], ranges: Ranges, full: int, inside_counted: bool
 ) -> Step:
     """Count the filled ranges' buckets, move the cursor, and publish after the last range.
 
-    ``alone``: the fills counted the buckets wholly inside their ranges; only the ones at
+    ``inside_counted``: the fills counted the buckets wholly inside their ranges; only the ones at
     the ends of each range are left.
     """
     count = sum(part_count for _lo, _hi, part_count in ranges)
     if count:
         lo, hi = ranges[0][0], ranges[-1][1]
         mine = (claim.tenant_id, claim.segment_number, claim.generation)
-        if alone:
+        if inside_counted:
             ends = {buckets.bucket_of(end) for r_lo, r_hi, _ in ranges for end in (r_lo + 1, r_hi)}
             for bucket in sorted(ends):
                 buckets.recount_buckets(conn, *mine, bucket, bucket)
@@ -479,14 +479,18 @@ def _fill_all(
     meanwhile, so real-time updates wait as they would for one chunk, and it moves the cursors
     only after every fill has committed. A fill whose range the cursor never reaches (a crash,
     a lost lease) left rows past the cursor: the next fill of that range replaces them, and a
-    generation that never publishes is deleted whole. True when the fills ran on their own:
-    each counted the buckets wholly inside its range, and ``_advance`` counts the buckets
-    neighbouring ranges share.
+    generation that never publishes is deleted whole. True on PostgreSQL: each fill counted
+    the buckets wholly inside its range from the rows it inserted, and ``_advance`` counts
+    the buckets neighbouring ranges share.
     """
-    if db.is_sqlite or workers == 1 or len(fills) == 1:
+    if db.is_sqlite:
         for fill in fills:
             _fill_range(conn, *fill)
         return False
+    if workers == 1 or len(fills) == 1:
+        for fill in fills:
+            _fill_counted(conn, *fill)
+        return True
     for future in [_fillers(workers).submit(_fill_alone, db, *fill) for fill in fills]:
         future.result()
     return True
@@ -512,11 +516,17 @@ def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int, exclud
         # Its commit need not wait for the disk: the cursor moves in a later transaction,
         # whose commit flushes the log up to and past this one.
         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        _fill_range(conn, claim, plan, lo, hi, excluding)
-        first, last = buckets.inner_buckets(lo, hi)
-        buckets.recount_buckets(
-            conn, claim.tenant_id, claim.segment_number, claim.generation, first, last
-        )
+        _fill_counted(conn, claim, plan, lo, hi, excluding)
+
+
+def _fill_counted(
+    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
+) -> None:
+    """PostgreSQL: ``_fill_range`` and the counts of the buckets wholly inside the range."""
+    insert = _fill_statement(conn, claim, plan, lo, hi, excluding)
+    first, last = buckets.inner_buckets(lo, hi)
+    mine = (claim.tenant_id, claim.segment_number, claim.generation)
+    buckets.insert_counted(conn, insert, *mine, first, last)
 
 
 def _has_exclusions(conn: Connection, claim: Claim) -> bool:
@@ -536,6 +546,13 @@ def _fill_range(
 
     ``excluding``: the segment has members removed by hand, to leave out (a test per row).
     """
+    conn.execute(_fill_statement(conn, claim, plan, lo, hi, excluding))
+
+
+def _fill_statement(
+    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
+) -> sa.Insert:
+    """Delete this generation's members in (lo, hi]; the insert of those that match now."""
     sm = segment_members.c
     conn.execute(
         sa.delete(segment_members).where(
@@ -560,7 +577,7 @@ def _fill_range(
         ~excluded if excluding else sa.true(),
     )
     columns = ["tenant_id", "segment_number", "generation", "member_id"]
-    conn.execute(sa.insert(segment_members).from_select(columns, matching))
+    return sa.insert(segment_members).from_select(columns, matching)
 
 
 def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[bool]]:

@@ -69,15 +69,57 @@ def recount_buckets(
     """Recount, from the rows, the buckets ``first`` to ``last``."""
     if first > last:
         return
-    params = {
+    params = _params(tenant_id, segment_number, generation, first, last)
+    for statement in _RECOUNT:
+        conn.execute(statement, params)
+
+
+def _params(
+    tenant_id: int, segment_number: int, generation: int, first: int, last: int
+) -> dict[str, int]:
+    return {
         "tenant_id": tenant_id,
         "segment_number": segment_number,
         "generation": generation,
         "first": first,
         "last": last,
     }
-    for statement in _RECOUNT:
-        conn.execute(statement, params)
+
+
+def insert_counted(
+    conn: Connection,
+    insert: sa.Insert,
+    tenant_id: int,
+    segment_number: int,
+    generation: int,
+    first: int,
+    last: int,
+) -> None:
+    """PostgreSQL: run ``insert`` (rows of ``segment_members``, all of this generation) and
+    count the buckets ``first`` to ``last`` from the rows it returns, in one statement.
+
+    A recount would read the rows back from the index the insert just grew (issue #5: an
+    eighth of a build's time). Every row of those buckets must come from ``insert``.
+    """
+    if first > last:
+        conn.execute(insert)
+        return
+    conn.execute(_RECOUNT[0], _params(tenant_id, segment_number, generation, first, last))
+    added = insert.returning(segment_members.c.member_id).cte("added")
+    bucket = added.c.member_id // BUCKET_SIZE
+    counted = (
+        sa.select(
+            sa.literal(tenant_id, sa.BigInteger),
+            sa.literal(segment_number, sa.BigInteger),
+            sa.literal(generation, sa.BigInteger),
+            bucket,
+            sa.func.count(),
+        )
+        .where(bucket >= first, bucket <= last)
+        .group_by(bucket)
+    )
+    columns = ["tenant_id", "segment_number", "generation", "bucket", "members"]
+    conn.execute(sa.insert(segment_buckets).from_select(columns, counted).add_cte(added))
 
 
 def inner_buckets(lo: int, hi: int) -> tuple[int, int]:
