@@ -14,7 +14,11 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
+from segmentd.storage.catalog import load_catalog
+from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
+from segmentd.storage.member_rows import fetch_members
+from segmentd.storage.members import existing_ids
 from segmentd.storage.segment_rows import read_current
 
 FULL_KEY = "(tenant_id=? AND segment_number=? AND generation=? AND member_id=?)"
@@ -52,3 +56,28 @@ def test_reading_a_members_rows_seeks_each_generation(tmp_path: Path, segment_co
     rows = [line for line in plans if "segment_members" in line]
     assert rows, plans
     assert all(line.startswith("SEARCH") and FULL_KEY in line for line in rows), rows
+
+
+MEMBER_BY_ID = "SEARCH members USING INTEGER PRIMARY KEY (rowid=?)"
+
+
+def test_members_named_by_id_are_found_by_their_primary_key(tmp_path: Path) -> None:
+    """Without statistics SQLite took ``tenant_id = ?`` on an index for as selective as the
+    ids: a members page walked every member of the tenant (issue #5)."""
+    db = Database(f"sqlite:///{tmp_path / 'plans.db'}")
+    db.migrate()
+    ids = [3, 5, 8, 13, 21]
+    try:
+        with db.read() as conn:
+            catalog = load_catalog(conn, 1)
+            calls = [
+                lambda c: fetch_members(c, 1, ids, []),
+                lambda c: load_contacts(c, 1, ids, catalog),
+                lambda c: existing_ids(c, 1, ids),
+            ]
+            plans = [plans_of_calls(conn, call) for call in calls]
+    finally:
+        db.dispose()
+    for plan in plans:
+        read = [line for line in plan if "members" in line and "member_tags" not in line]
+        assert read and all(MEMBER_BY_ID in line for line in read), plan

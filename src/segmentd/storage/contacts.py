@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from ..domain.evaluator import CampaignActivity, Contact
 from ..domain.fields import Catalog
 from ..domain.values import Typed
+from .by_id import members_by_id
 from .compiler import field_column
 from .schema import campaign_activity, member_tags, members, tags
 
@@ -67,9 +68,7 @@ _ACTIVITY = sa.select(
 def _members_statement(names: tuple[str, ...]) -> sa.Select[Any]:
     """The members' columns of a catalog's fields; one statement per set of columns."""
     chosen = [members.c[name] for name in dict.fromkeys(names)]
-    return sa.select(members.c.id, *chosen).where(
-        members.c.tenant_id == _TENANT, members.c.id.in_(_IDS)
-    )
+    return sa.select(members.c.id, *chosen).where(members_by_id(_TENANT, _IDS))
 
 
 def _tags(conn: Connection, tenant_id: int, ids: list[int]) -> dict[int, set[str]]:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.fields import FieldDef
 from ..domain.values import Typed
+from .by_id import members_by_id
 from .compiler import field_column
 from .schema import member_tags, members, tags
 
@@ -41,11 +42,7 @@ def fetch_members(
     """
     if not member_ids:
         return []
-    rows = conn.execute(
-        sa.select(members).where(
-            members.c.tenant_id == tenant_id, members.c.id.in_(list(member_ids))
-        )
-    ).all()
+    rows = conn.execute(sa.select(members).where(members_by_id(tenant_id, list(member_ids)))).all()
     by_id = {row.id: row for row in rows}
     member_tag_rows = _tags(conn, tenant_id, list(by_id))
     found = [by_id[member_id] for member_id in member_ids if member_id in by_id]

@@ -21,6 +21,7 @@ from ..domain.conditions import Inputs
 from ..domain.emails import email_key
 from ..domain.fields import Catalog
 from ..timefmt import now
+from .by_id import members_by_id
 from .catalog import load_catalog
 from .compiler import field_column
 from .member_input import MemberInput, RowProblem, check_row
@@ -406,11 +407,7 @@ def existing_ids(conn: Connection, tenant_id: int, member_ids: Sequence[int]) ->
     found: list[int] = []
     for chunk in _chunks(sorted(set(member_ids))):
         found.extend(
-            conn.execute(
-                sa.select(members.c.id).where(
-                    members.c.tenant_id == tenant_id, members.c.id.in_(chunk)
-                )
-            ).scalars()
+            conn.execute(sa.select(members.c.id).where(members_by_id(tenant_id, chunk))).scalars()
         )
     return found
 
@@ -427,9 +424,7 @@ def delete_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) 
             conn.execute(
                 sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.member_id.in_(chunk))
             )
-        conn.execute(
-            sa.delete(members).where(members.c.tenant_id == tenant_id, members.c.id.in_(chunk))
-        )
+        conn.execute(sa.delete(members).where(members_by_id(tenant_id, chunk)))
     return len(ids)
 
 
@@ -444,16 +439,14 @@ def unsubscribe(
         still = list(
             conn.execute(
                 sa.select(members.c.id).where(
-                    members.c.tenant_id == tenant_id,
-                    members.c.id.in_(chunk),
-                    members.c.unsubscribed_at.is_(None),
+                    members_by_id(tenant_id, chunk), members.c.unsubscribed_at.is_(None)
                 )
             ).scalars()
         )
         if still:
             conn.execute(
                 sa.update(members)
-                .where(members.c.tenant_id == tenant_id, members.c.id.in_(still))
+                .where(members_by_id(tenant_id, still))
                 .values(unsubscribed_at=stamp, updated_at=stamp)
             )
         changed.extend(still)

@@ -41,6 +41,7 @@ from ..domain.evaluator import Contact, evaluate
 from ..domain.fields import Catalog
 from ..domain.validation import SegmentType, parse_stored_condition
 from ..domain.values import Typed
+from .by_id import members_by_id
 from .catalog import load_catalog
 from .contacts import load_contacts
 from .lru import LRU
@@ -228,9 +229,7 @@ def _contacts(
 # them, and building a statement costs more than running it.
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
-_MEMBER_LISTS = sa.select(members.c.id, members.c.list_id).where(
-    members.c.tenant_id == _TENANT, members.c.id.in_(_IDS)
-)
+_MEMBER_LISTS = sa.select(members.c.id, members.c.list_id).where(members_by_id(_TENANT, _IDS))
 # A segment's row once per build of it in progress (or once, with NULLs, when there is none):
 # one round trip for both.
 _ACTIVE_BUILDS = sa.and_(
