@@ -20,6 +20,7 @@ from segmentd.storage.db import Database
 from segmentd.storage.member_rows import fetch_members
 from segmentd.storage.members import existing_ids
 from segmentd.storage.segment_rows import read_current
+from segmentd.storage.sites import member_segments_query
 
 FULL_KEY = "(tenant_id=? AND segment_number=? AND generation=? AND member_id=?)"
 
@@ -81,3 +82,17 @@ def test_members_named_by_id_are_found_by_their_primary_key(tmp_path: Path) -> N
     for plan in plans:
         read = [line for line in plan if "members" in line and "member_tags" not in line]
         assert read and all(MEMBER_BY_ID in line for line in read), plan
+
+
+def test_the_look_up_reads_the_sites_segments_then_seeks_each_generation(tmp_path: Path) -> None:
+    """An inner join let SQLite seek ``segment_members`` by the tenant alone (issue #5)."""
+    db = Database(f"sqlite:///{tmp_path / 'plans.db'}")
+    db.migrate()
+    params = {"tenant_id": 1, "site_id": 1, "key_0": 7, "key_1": 4_242}
+    try:
+        with db.read() as conn:
+            plans = plans_of_calls(conn, lambda c: c.execute(member_segments_query(2), params))
+    finally:
+        db.dispose()
+    assert plans[0].startswith("SEARCH segments USING INDEX ix_segments_tenant_id_list_id"), plans
+    assert FULL_KEY in plans[1], plans

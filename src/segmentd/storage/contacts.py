@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from ..domain.evaluator import CampaignActivity, Contact
 from ..domain.fields import Catalog
 from ..domain.values import Typed
-from .by_id import members_by_id
 from .compiler import field_column
+from .plans import members_by_id
 from .schema import campaign_activity, member_tags, members, tags
 
 

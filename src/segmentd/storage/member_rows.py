@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 
 from ..domain.fields import FieldDef
 from ..domain.values import Typed
-from .by_id import members_by_id
 from .compiler import field_column
+from .plans import members_by_id
 from .schema import member_tags, members, tags
 
 

@@ -21,10 +21,10 @@ from ..domain.conditions import Inputs
 from ..domain.emails import email_key
 from ..domain.fields import Catalog
 from ..timefmt import now
-from .by_id import members_by_id
 from .catalog import load_catalog
 from .compiler import field_column
 from .member_input import MemberInput, RowProblem, check_row
+from .plans import members_by_id
 from .realtime import Change, drop_memberships, refresh_memberships
 from .schema import (
     campaign_activity,

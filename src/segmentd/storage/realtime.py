@@ -41,10 +41,10 @@ from ..domain.evaluator import Contact, evaluate
 from ..domain.fields import Catalog
 from ..domain.validation import SegmentType, parse_stored_condition
 from ..domain.values import Typed
-from .by_id import members_by_id
 from .catalog import load_catalog
 from .contacts import load_contacts
 from .lru import LRU
+from .plans import members_by_id
 from .schema import build_jobs, members, segments
 from .segment_rows import ACTIVE_JOB_STATES, Current, Row, apply_changes, read_current
 

@@ -182,26 +182,23 @@ def member_segments_query(count: int) -> sa.Select[Any]:
     key of ``segment_members``, the only way into that table.
 
     Two statements (visitors, then this) rather than one join: without table statistics
-    SQLite may start a join from the wrong side.
+    SQLite may start a join from the wrong side. For the same reason this is an outer join
+    from ``segments`` with every condition on ``segment_members`` in its ON clause, an order
+    SQLite keeps: an inner join let it seek ``segment_members`` by the tenant alone and walk
+    all of the tenant's rows. A segment without the members adds NULL, which the pairs skip.
     """
     sm, s = segment_members.c, segments.c
+    tenant: sa.BindParameter[int] = sa.bindparam("tenant_id")
+    rows = sa.and_(
+        sm.tenant_id == tenant,
+        sm.segment_number == s.number,
+        sm.generation == s.generation,
+        sm.member_id.in_(_keys(count)),
+    )
     return (
         sa.select(joined_pairs(sm.member_id, s.id))
-        .join_from(
-            segment_members,
-            segments,
-            sa.and_(
-                s.tenant_id == sm.tenant_id,
-                s.number == sm.segment_number,
-                s.generation == sm.generation,
-            ),
-        )
-        .where(
-            sm.tenant_id == sa.bindparam("tenant_id"),
-            sm.member_id.in_(_keys(count)),
-            s.list_id == sa.bindparam("site_id"),
-            s.generation > 0,
-        )
+        .select_from(segments.outerjoin(segment_members, rows))
+        .where(s.tenant_id == tenant, s.list_id == sa.bindparam("site_id"), s.generation > 0)
     )
 
 
