@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from segmentd.ids import new_segment_id
 from segmentd.secrets import TokenKeys
 from segmentd.storage.db import Database
-from segmentd.storage.schema import members, segment_members, segments, tenants
+from segmentd.storage.schema import members, metadata, segment_members, segments, tenants
 from segmentd.storage.sites import create_site
 from segmentd.storage.tenants import create_credential, create_tenant
 
@@ -50,6 +50,7 @@ DEFAULT_WORKERS = 2  # what the README advises for production on this 2-core mac
 
 @dataclass
 class Fixture:
+    tenant_id: int
     site_id: int
     token: str
     visitors: int
@@ -101,7 +102,7 @@ def fill(db: Database, visitors: int, seed: int = 7) -> Fixture:
     if not db.is_sqlite:
         with db.write() as conn:
             conn.exec_driver_sql("ANALYZE")
-    return Fixture(site.id, token, visitors)
+    return Fixture(tenant_id, site.id, token, visitors)
 
 
 def _segment(
@@ -240,14 +241,39 @@ def check_answer(base: str, fixture: Fixture) -> str:
     return answer.text
 
 
+def drop_tenant(db: Database, tenant_id: int) -> None:
+    """Delete the fixture's tenant and everything it owns: run in the suite's data set, a
+    tenant left behind per run would grow ``segment_members`` under every later figure."""
+    with db.write() as conn:
+        for table in reversed(metadata.sorted_tables):
+            if "tenant_id" in table.c:
+                conn.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
+        conn.execute(sa.delete(tenants).where(tenants.c.id == tenant_id))
+
+
 def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     database_url = args.database or f"sqlite:///{workdir / 'bench.db'}"
     db = Database(database_url)
     db.migrate()
     started = time.monotonic()
     fixture = fill(db, args.visitors)
-    db.dispose()
+    db.dispose()  # the server alone uses the database while measured
     fill_seconds = time.monotonic() - started
+    try:
+        return _measure(args, database_url, workdir, fixture, fill_seconds)
+    finally:
+        db = Database(database_url)
+        drop_tenant(db, fixture.tenant_id)
+        db.dispose()
+
+
+def _measure(
+    args: argparse.Namespace,
+    database_url: str,
+    workdir: Path,
+    fixture: Fixture,
+    fill_seconds: float,
+) -> dict[str, object]:
     runs = []
     workers = getattr(args, "workers", DEFAULT_WORKERS)  # bench/figures.py passes none
     load_before = os.getloadavg()
