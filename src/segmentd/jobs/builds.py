@@ -523,7 +523,7 @@ def _fill_counted(
     conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
 ) -> None:
     """PostgreSQL: ``_fill_range`` and the counts of the buckets wholly inside the range."""
-    insert = _fill_statement(conn, claim, plan, lo, hi, excluding)
+    insert = _prepare_fill(conn, claim, plan, lo, hi, excluding)
     first, last = buckets.inner_buckets(lo, hi)
     mine = (claim.tenant_id, claim.segment_number, claim.generation)
     buckets.insert_counted(conn, insert, *mine, first, last)
@@ -546,13 +546,14 @@ def _fill_range(
 
     ``excluding``: the segment has members removed by hand, to leave out (a test per row).
     """
-    conn.execute(_fill_statement(conn, claim, plan, lo, hi, excluding))
+    conn.execute(_prepare_fill(conn, claim, plan, lo, hi, excluding))
 
 
-def _fill_statement(
+def _prepare_fill(
     conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
 ) -> sa.Insert:
-    """Delete this generation's members in (lo, hi]; the insert of those that match now."""
+    """Delete this generation's members in (lo, hi]; return the insert of those that match
+    now (the caller runs it, alone or with the counts it returns)."""
     sm = segment_members.c
     conn.execute(
         sa.delete(segment_members).where(
@@ -750,14 +751,13 @@ def _drop_stale_chunk(conn: Connection, tenant_id: int, segment_id: str, chunk: 
     ).first()
     if segment is None:
         return 0
-    sm = segment_members.c
+    sm, number = segment_members.c, segment.number
     for where in _stale_ranges(segment):
         generation = conn.execute(
             sa.select(sm.generation).where(*where).order_by(sm.generation).limit(1)
         ).scalar()
         if generation is None:
             continue
-        number = segment.number
         rows = [sm.tenant_id == tenant_id, sm.segment_number == number, sm.generation == generation]
         last = conn.execute(
             sa.select(sm.member_id).where(*rows).order_by(sm.member_id).offset(chunk - 1).limit(1)

@@ -53,7 +53,7 @@ def _recount_statements() -> tuple[sa.Delete, sa.Insert]:
     return delete, sa.insert(segment_buckets).from_select(columns, counted)
 
 
-_RECOUNT = _recount_statements()
+_DROP_COUNTS, _COUNT_ROWS = _recount_statements()
 
 
 def recount(
@@ -70,7 +70,7 @@ def recount_buckets(
     if first > last:
         return
     params = _params(tenant_id, segment_number, generation, first, last)
-    for statement in _RECOUNT:
+    for statement in (_DROP_COUNTS, _COUNT_ROWS):
         conn.execute(statement, params)
 
 
@@ -104,7 +104,7 @@ def insert_counted(
     if first > last:
         conn.execute(insert)
         return
-    conn.execute(_RECOUNT[0], _params(tenant_id, segment_number, generation, first, last))
+    conn.execute(_DROP_COUNTS, _params(tenant_id, segment_number, generation, first, last))
     added = insert.returning(segment_members.c.member_id).cte("added")
     bucket = added.c.member_id // BUCKET_SIZE
     counted = (
