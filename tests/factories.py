@@ -17,8 +17,10 @@ from segmentd.domain.values import parse_field_value
 from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.compiler import field_column
 from segmentd.storage.db import Database
+from segmentd.storage.membership import held_ids
 from segmentd.storage.schema import (
     SLOTS,
+    build_jobs,
     campaign_activity,
     campaigns,
     fields,
@@ -208,3 +210,38 @@ def add_activity(
 def number_of(segment_id: str) -> sa.ScalarSelect[int]:
     """The segment's number, the key of its membership rows, as a subquery."""
     return sa.select(segments.c.number).where(segments.c.id == segment_id).scalar_subquery()
+
+
+def held(db: Database, segment_id: str, generation: int | None = None) -> list[int]:
+    """The ids a generation of the segment holds (the published one by default), in id
+    order, whichever form its rows take (``storage.membership``)."""
+    with db.snapshot() as conn:
+        segment = conn.execute(sa.select(segments).where(segments.c.id == segment_id)).one()
+        horizon = segment.horizon
+        if generation is not None and generation != segment.generation:
+            job = conn.execute(
+                sa.select(build_jobs.c.complement, build_jobs.c.cursor).where(
+                    build_jobs.c.segment_id == segment_id, build_jobs.c.generation == generation
+                )
+            ).one()
+            horizon = int(job.cursor) if job.complement else 0
+        key = (segment.tenant_id, segment.list_id, segment.number)
+        query = held_ids(*key, generation or segment.generation, horizon)
+        return [int(member_id) for member_id in conn.execute(query).scalars()]
+
+
+def rows_needed(db: Database, segment_id: str) -> int:
+    """The rows the published generation needs: a row per member it holds, or for a
+    complement per list member at or below the horizon that it leaves out."""
+    with db.read() as conn:
+        segment = conn.execute(sa.select(segments).where(segments.c.id == segment_id)).one()
+    members_held = held(db, segment_id)
+    if segment.horizon == 0:
+        return len(members_held)
+    m = members.c
+    with db.read() as conn:
+        listed = conn.execute(
+            sa.select(sa.func.count()).where(m.list_id == segment.list_id, m.id <= segment.horizon)
+        ).scalar_one()
+    below = sum(1 for member_id in members_held if member_id <= segment.horizon)
+    return int(listed) - below + len(members_held) - below

@@ -22,7 +22,7 @@ from segmentd.storage.tenants import default_list_id, ensure_credential
 from segmentd.timefmt import now
 
 from .conftest import free_port, wait_until
-from .factories import number_of
+from .factories import held
 from .test_builds import add_segment
 
 pytestmark = pytest.mark.slow
@@ -154,20 +154,7 @@ def build_state(db: Database, segment_id: str) -> tuple[int, int, int]:
 
 
 def published(db: Database, segment_id: str) -> list[int]:
-    sm = schema.segment_members.c
-    generation = (
-        sa.select(schema.segments.c.generation)
-        .where(schema.segments.c.id == segment_id)
-        .scalar_subquery()
-    )
-    with db.read() as conn:
-        return list(
-            conn.execute(
-                sa.select(sm.member_id).where(
-                    sm.segment_number == number_of(segment_id), sm.generation == generation
-                )
-            ).scalars()
-        )
+    return held(db, segment_id)
 
 
 def test_sigkill_mid_build_then_restart_finishes_with_exactly_the_right_members(

@@ -19,7 +19,7 @@ from segmentd.storage import schema
 from segmentd.storage.db import Database
 
 from .conftest import wait_until
-from .factories import number_of
+from .factories import held
 from .test_build_crash import API_KEY, API_USER, ServerProcess, children  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
@@ -93,16 +93,7 @@ def members_by_batch(db: Database, tenant_id: int) -> dict[int, list[tuple[str, 
 
 
 def published_members(db: Database, segment_id: str) -> list[int]:
-    sm, seg = schema.segment_members.c, schema.segments.c
-    generation = sa.select(seg.generation).where(seg.id == segment_id).scalar_subquery()
-    with db.read() as conn:
-        return list(
-            conn.execute(
-                sa.select(sm.member_id).where(
-                    sm.segment_number == number_of(segment_id), sm.generation == generation
-                )
-            ).scalars()
-        )
+    return held(db, segment_id)
 
 
 def _prepare(url: str) -> str:

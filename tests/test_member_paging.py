@@ -19,7 +19,7 @@ from segmentd.settings import Settings
 from segmentd.storage.buckets import BUCKET_SIZE, bucket_of
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag, upsert_members
-from segmentd.storage.schema import members, segment_buckets, segment_members
+from segmentd.storage.schema import members, segment_buckets
 from segmentd.storage.segments import (
     Segment,
     create_segment,
@@ -32,6 +32,7 @@ from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
 from .conftest import Tenant, test_settings
+from .factories import held
 
 MEMBERS = 46
 # Names holding an "m" are in the segment: every other member.
@@ -84,15 +85,10 @@ def all_pages(db: Database, segment: Segment, limit: int) -> list[tuple[list[int
 
 
 def assert_counts_match_rows(db: Database, tenant: Tenant, segment: Segment) -> None:
-    sm, b = segment_members.c, segment_buckets.c
+    """The bucket counts are those of the members the generation holds (in either form)."""
+    b = segment_buckets.c
+    ids = held(db, segment.id)
     with db.read() as conn:
-        ids = conn.execute(
-            sa.select(sm.member_id).where(
-                sm.tenant_id == tenant.id,
-                sm.segment_number == segment.number,
-                sm.generation == segment.generation,
-            )
-        ).scalars()
         counts = conn.execute(
             sa.select(b.bucket, b.members).where(
                 b.tenant_id == tenant.id,

@@ -2,7 +2,8 @@
 
 Migration 0007 re-keys the membership tables by segment number: every segment gets a number
 in creation order within its tenant, and every membership row and bucket count follows its
-segment. Downgrading restores the text keys.
+segment. Downgrading restores the text keys. Migration 0008's downgrade turns complement
+generations back into member rows.
 """
 
 from __future__ import annotations
@@ -119,3 +120,53 @@ def test_0007_numbers_segments_and_rekeys_their_rows_and_downgrades(url: str) ->
     with engine.connect() as conn:
         assert rows_of(conn, "segment_members", "segment_id", "member_id") == sorted(ROWS)
     engine.dispose()
+
+
+def test_0008_downgrade_turns_complements_back_into_member_rows(url: str) -> None:
+    """Members 1 to 5; the published generation is a complement up to 4 leaving out 2, and
+    member 5 joined after it (a row above the horizon); a build writing a complement runs."""
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tenants (id, name, created_at) VALUES (1, 'T', 0)"))
+        for member_id in range(1, 6):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO members (id, tenant_id, list_id, email, email_key, domain,"
+                    " created_at, updated_at) VALUES (:m, 1, 1, :e, :e, 'x.test', 0, 0)"
+                ),
+                {"m": member_id, "e": f"m{member_id}@x.test"},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO segments (id, tenant_id, list_id, name, segment_type, condition,"
+                " status, percent, generation, member_total, created_at, updated_at, number,"
+                " horizon) VALUES (:id, 1, 1, 'S', 0, '{}', 2, 100, 1, 4, 0, 0, 1, 4)"
+            ),
+            {"id": "a" * 24},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO build_jobs (tenant_id, segment_id, generation, state, cursor,"
+                " processed, total, complement, attempts, created_at, updated_at)"
+                " VALUES (1, :id, 2, 'running', 3, 3, 5, :yes, 1, 0, 0)"
+            ),
+            {"id": "a" * 24, "yes": True},
+        )
+        for generation, member_id in ((1, 2), (1, 5), (2, 1)):
+            conn.execute(
+                sa.text("INSERT INTO segment_members VALUES (1, 1, :g, :m)"),
+                {"g": generation, "m": member_id},
+            )
+    engine.dispose()
+
+    migrate_to(url, "0007", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = rows_of(conn, "segment_members", "segment_number", "member_id")
+        job = conn.execute(sa.text("SELECT cursor, processed FROM build_jobs")).one()
+    engine.dispose()
+    # The published generation as member rows; the build starts over (its fills replace
+    # whatever its complement rows were).
+    assert [(g, m) for _n, g, m in rows if g == 1] == [(1, 1), (1, 3), (1, 4), (1, 5)]
+    assert tuple(job) == (0, 0)

@@ -94,5 +94,8 @@ def test_the_look_up_reads_the_sites_segments_then_seeks_each_generation(tmp_pat
             plans = plans_of_calls(conn, lambda c: c.execute(member_segments_query(2), params))
     finally:
         db.dispose()
-    assert plans[0].startswith("SEARCH segments USING INDEX ix_segments_tenant_id_list_id"), plans
-    assert FULL_KEY in plans[1], plans
+    # The visitors' ids are a constant table of their own; every table is searched, none scanned.
+    searched = [line for line in plans if not line.startswith(("MATERIALIZE", "SCAN visitor"))]
+    assert searched[-2].startswith("SEARCH segments USING INDEX ix_segments_tenant_id_list_id")
+    assert FULL_KEY in searched[-1], plans
+    assert not [line for line in plans if line.startswith("SCAN segment")], plans

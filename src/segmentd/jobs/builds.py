@@ -99,10 +99,12 @@ class Claim:
 
 @dataclass(frozen=True)
 class Plan:
-    """What every chunk of a job needs: the list to scan and the parsed condition."""
+    """What every chunk of a job needs: the list to scan, the parsed condition, and whether
+    the generation is stored as its complement (``storage.membership``)."""
 
     list_id: int
     condition: Condition
+    complement: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,8 +310,28 @@ def _prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
             return Step.FAILED
         job = _job(conn, claim)
         total = job.processed + _members_after(conn, claim, segment.list_id, job.cursor)
-        conn.execute(_ours(claim).values(total=total))
-    return Plan(int(segment.list_id), condition)
+        plan = Plan(int(segment.list_id), condition, bool(job.complement))
+        if job.cursor == 0:  # nothing is kept yet: the form may still be chosen
+            plan = Plan(plan.list_id, condition, _mostly_held(conn, claim, plan, settings))
+        conn.execute(_ours(claim).values(total=total, complement=plan.complement))
+    return plan
+
+
+def _mostly_held(conn: Connection, claim: Claim, plan: Plan, settings: Settings) -> bool:
+    """Whether the first chunk's members match more than ``build_complement_share`` of the
+    time: then a complement stores fewer rows (a guess from one chunk; either form is exact)."""
+    share = settings.build_complement_share
+    if share >= 1:
+        return False
+    hi, count = _next_range(conn, claim, plan, 0, settings.build_chunk_size)
+    if count == 0:
+        return False
+    hits = sa.select(sa.func.count()).where(
+        *_in_list(claim, plan.list_id),
+        members.c.id <= hi,
+        compile_condition(plan.condition, (0, hi)),
+    )
+    return int(conn.execute(hits).scalar_one()) > share * count
 
 
 def run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Step:
@@ -355,14 +377,20 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
         fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
         inside_counted = _fill_all(db, conn, fills, settings.build_parallelism)
         for i in live:
-            claim, _plan = work[i]
+            claim, plan = work[i]
             job, ranges = planned[i]
-            steps[i] = _advance(conn, claim, job, ranges, size * parts, inside_counted)
+            steps[i] = _advance(conn, claim, plan, job, ranges, size * parts, inside_counted)
     return steps
 
 
 def _advance(
-    conn: Connection, claim: Claim, job: Row[tuple], ranges: Ranges, full: int, inside_counted: bool
+    conn: Connection,
+    claim: Claim,
+    plan: Plan,
+    job: Row[tuple],
+    ranges: Ranges,
+    full: int,
+    inside_counted: bool,
 ) -> Step:
     """Count the filled ranges' buckets, move the cursor, and publish after the last range.
 
@@ -370,23 +398,30 @@ def _advance(
     the ends of each range are left.
     """
     count = sum(part_count for _lo, _hi, part_count in ranges)
+    cursor = int(job.cursor)
     if count:
-        lo, hi = ranges[0][0], ranges[-1][1]
+        lo, cursor = ranges[0][0], ranges[-1][1]
         mine = (claim.tenant_id, claim.segment_number, claim.generation)
+        complement = _complement(plan, cursor)
         if inside_counted:
             ends = {buckets.bucket_of(end) for r_lo, r_hi, _ in ranges for end in (r_lo + 1, r_hi)}
             for bucket in sorted(ends):
-                buckets.recount_buckets(conn, *mine, bucket, bucket)
+                buckets.recount_buckets(conn, *mine, bucket, bucket, complement)
         else:
-            buckets.recount(conn, *mine, lo, hi)
+            buckets.recount(conn, *mine, lo, cursor, complement)
         processed = job.processed + count
-        conn.execute(_ours(claim).values(cursor=hi, processed=processed))
+        conn.execute(_ours(claim).values(cursor=cursor, processed=processed))
         _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
     if count == full:
         return Step.PROGRESS
     # Fewer than full chunks: no member is left past the cursor as of this transaction.
-    _publish(conn, claim)
+    _publish(conn, claim, cursor if plan.complement else 0)
     return Step.DONE
+
+
+def _complement(plan: Plan, cursor: int) -> buckets.Complement | None:
+    """How to count the job's members once its cursor is at ``cursor`` (None: its rows)."""
+    return buckets.Complement(plan.list_id, cursor) if plan.complement else None
 
 
 def _lock_and_extend(conn: Connection, claim: Claim, lease_seconds: float) -> Row[tuple] | None:
@@ -526,7 +561,7 @@ def _fill_counted(
     insert = _prepare_fill(conn, claim, plan, lo, hi, excluding)
     first, last = buckets.inner_buckets(lo, hi)
     mine = (claim.tenant_id, claim.segment_number, claim.generation)
-    buckets.insert_counted(conn, insert, *mine, first, last)
+    buckets.insert_counted(conn, insert, *mine, first, last, _complement(plan, hi))
 
 
 def _has_exclusions(conn: Connection, claim: Claim) -> bool:
@@ -542,7 +577,7 @@ def _has_exclusions(conn: Connection, claim: Claim) -> bool:
 def _fill_range(
     conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool = True
 ) -> None:
-    """Replace this generation's members in (lo, hi]: running it twice gives the same rows.
+    """Replace this generation's rows in (lo, hi]: running it twice gives the same rows.
 
     ``excluding``: the segment has members removed by hand, to leave out (a test per row).
     """
@@ -552,8 +587,9 @@ def _fill_range(
 def _prepare_fill(
     conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
 ) -> sa.Insert:
-    """Delete this generation's members in (lo, hi]; return the insert of those that match
-    now (the caller runs it, alone or with the counts it returns)."""
+    """Delete this generation's rows in (lo, hi]; return the insert of the members that match
+    now, or for a complement of those that do not (the caller runs it, alone or with the
+    counts it returns)."""
     sm = segment_members.c
     conn.execute(
         sa.delete(segment_members).where(
@@ -565,18 +601,19 @@ def _prepare_fill(
         segment_exclusions.c.segment_id == claim.segment_id,
         segment_exclusions.c.member_id == members.c.id,
     )
+    condition = compile_condition(plan.condition, (lo, hi))
+    if plan.complement:
+        # NULL is "no match" to WHERE but would stay NULL under NOT.
+        unmatched = ~sa.func.coalesce(condition, sa.false())
+        stored = sa.or_(unmatched, excluded) if excluding else unmatched
+    else:
+        stored = sa.and_(condition, ~excluded if excluding else sa.true())
     matching = sa.select(
         members.c.tenant_id,
         sa.literal(claim.segment_number, sa.BigInteger),
         sa.literal(claim.generation, sa.BigInteger),
         members.c.id,
-    ).where(
-        *_in_list(claim, plan.list_id),
-        members.c.id > lo,
-        members.c.id <= hi,
-        compile_condition(plan.condition, (lo, hi)),
-        ~excluded if excluding else sa.true(),
-    )
+    ).where(*_in_list(claim, plan.list_id), members.c.id > lo, members.c.id <= hi, stored)
     columns = ["tenant_id", "segment_number", "generation", "member_id"]
     return sa.insert(segment_members).from_select(columns, matching)
 
@@ -603,8 +640,9 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
     )
 
 
-def _publish(conn: Connection, claim: Claim) -> None:
-    """Swap the new generation in (the caller holds the lease); the old one is now stale."""
+def _publish(conn: Connection, claim: Claim, horizon: int) -> None:
+    """Swap the new generation in (the caller holds the lease); the old one is now stale.
+    ``horizon``: the generation is a complement up to it (0: plain)."""
     total = buckets.total(conn, claim.tenant_id, claim.segment_number, claim.generation)
     conn.execute(_ours(claim).values(state=JobState.DONE, lease_expires_at=None, error=None))
     conn.execute(
@@ -612,6 +650,7 @@ def _publish(conn: Connection, claim: Claim) -> None:
         .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
         .values(
             generation=claim.generation,
+            horizon=horizon,
             member_total=total,
             status=SegmentStatus.COMPLETE,
             percent=100,

@@ -12,65 +12,112 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from .schema import segment_buckets, segment_members
+from .schema import members, segment_buckets, segment_members
 
 BUCKET_BITS = 12
 BUCKET_SIZE = 1 << BUCKET_BITS
+COUNTED = ["tenant_id", "segment_number", "generation", "bucket", "members"]
+
+
+@dataclass(frozen=True)
+class Complement:
+    """A generation stored as its complement up to ``horizon`` (``storage.membership``): its
+    members are counted from its list's members, less its rows."""
+
+    list_id: int
+    horizon: int
 
 
 def bucket_of(member_id: int) -> int:
     return member_id >> BUCKET_BITS
 
 
-def _recount_statements() -> tuple[sa.Delete, sa.Insert]:
-    """Built once: a build runs them for every chunk (construction costs more than the SQL)."""
-    b, sm = segment_buckets.c, segment_members.c
+def _recount_statements() -> tuple[sa.Delete, sa.Insert, sa.Insert]:
+    """Built once: a build runs them for every chunk (construction costs more than the SQL).
+
+    The drop of the buckets ``first`` to ``last``, their count from the rows, and their count
+    for a complement: the list's members up to the horizon, less the rows up to it, plus the
+    rows above it.
+    """
+    b, sm, m = segment_buckets.c, segment_members.c, members.c
     mine: dict[str, sa.BindParameter[Any]] = {
         name: sa.bindparam(name) for name in ("tenant_id", "segment_number", "generation")
     }
     first: sa.BindParameter[int] = sa.bindparam("first")
     last: sa.BindParameter[int] = sa.bindparam("last")
+    horizon: sa.BindParameter[int] = sa.bindparam("horizon")
     delete = sa.delete(segment_buckets).where(
         *(b[name] == value for name, value in mine.items()), b.bucket >= first, b.bucket <= last
     )
+    in_buckets = [sm.member_id >= first * BUCKET_SIZE, sm.member_id < (last + 1) * BUCKET_SIZE]
+    rows = [*(sm[name] == value for name, value in mine.items()), *in_buckets]
     bucket = sm.member_id // BUCKET_SIZE
     counted = (
         sa.select(sm.tenant_id, sm.segment_number, sm.generation, bucket, sa.func.count())
-        .where(
-            *(sm[name] == value for name, value in mine.items()),
-            sm.member_id >= first * BUCKET_SIZE,
-            sm.member_id < (last + 1) * BUCKET_SIZE,
-        )
+        .where(*rows)
         .group_by(sm.tenant_id, sm.segment_number, sm.generation, bucket)
     )
-    columns = ["tenant_id", "segment_number", "generation", "bucket", "members"]
-    return delete, sa.insert(segment_buckets).from_select(columns, counted)
+    listed = sa.select((m.id // BUCKET_SIZE).label("bucket"), sa.literal(1).label("delta")).where(
+        m.tenant_id == mine["tenant_id"],
+        m.list_id == sa.bindparam("list_id"),
+        m.id >= first * BUCKET_SIZE,
+        m.id < (last + 1) * BUCKET_SIZE,
+        m.id <= horizon,
+    )
+    stored = sa.select(bucket, sa.case((sm.member_id <= horizon, -1), else_=1)).where(*rows)
+    both = sa.union_all(listed, stored).subquery()
+    held = (
+        sa.select(*mine.values(), both.c.bucket, sa.func.sum(both.c.delta))
+        .group_by(both.c.bucket)
+        .having(sa.func.sum(both.c.delta) != 0)
+    )
+    insert = sa.insert(segment_buckets)
+    return delete, insert.from_select(COUNTED, counted), insert.from_select(COUNTED, held)
 
 
-_DROP_COUNTS, _COUNT_ROWS = _recount_statements()
+_DROP_COUNTS, _COUNT_ROWS, _COUNT_COMPLEMENT = _recount_statements()
 
 
 def recount(
-    conn: Connection, tenant_id: int, segment_number: int, generation: int, lo: int, hi: int
+    conn: Connection,
+    tenant_id: int,
+    segment_number: int,
+    generation: int,
+    lo: int,
+    hi: int,
+    complement: Complement | None = None,
 ) -> None:
-    """Recount, from the rows, every bucket that overlaps the member ids (lo, hi]."""
-    recount_buckets(conn, tenant_id, segment_number, generation, bucket_of(lo + 1), bucket_of(hi))
+    """Recount every bucket that overlaps the member ids (lo, hi]."""
+    first, last = bucket_of(lo + 1), bucket_of(hi)
+    recount_buckets(conn, tenant_id, segment_number, generation, first, last, complement)
 
 
 def recount_buckets(
-    conn: Connection, tenant_id: int, segment_number: int, generation: int, first: int, last: int
+    conn: Connection,
+    tenant_id: int,
+    segment_number: int,
+    generation: int,
+    first: int,
+    last: int,
+    complement: Complement | None = None,
 ) -> None:
-    """Recount, from the rows, the buckets ``first`` to ``last``."""
+    """Recount the buckets ``first`` to ``last`` from the rows (and the list, for a
+    ``complement``)."""
     if first > last:
         return
-    params = _params(tenant_id, segment_number, generation, first, last)
-    for statement in (_DROP_COUNTS, _COUNT_ROWS):
+    params: dict[str, int] = _params(tenant_id, segment_number, generation, first, last)
+    count = _COUNT_ROWS
+    if complement is not None:
+        params |= {"list_id": complement.list_id, "horizon": complement.horizon}
+        count = _COUNT_COMPLEMENT
+    for statement in (_DROP_COUNTS, count):
         conn.execute(statement, params)
 
 
@@ -94,9 +141,12 @@ def insert_counted(
     generation: int,
     first: int,
     last: int,
+    complement: Complement | None = None,
 ) -> None:
     """PostgreSQL: run ``insert`` (rows of ``segment_members``, all of this generation) and
-    count the buckets ``first`` to ``last`` from the rows it returns, in one statement.
+    count the buckets ``first`` to ``last`` from the rows it returns, in one statement: the
+    rows themselves, or for a ``complement`` (whose horizon lies past those buckets) the
+    list's members less the rows.
 
     A recount would read the rows back from the index the insert just grew (issue #5: an
     eighth of a build's time). Every row of those buckets must come from ``insert``.
@@ -106,20 +156,35 @@ def insert_counted(
         return
     conn.execute(_DROP_COUNTS, _params(tenant_id, segment_number, generation, first, last))
     added = insert.returning(segment_members.c.member_id).cte("added")
-    bucket = added.c.member_id // BUCKET_SIZE
+    bucket = (added.c.member_id // BUCKET_SIZE).label("bucket")
+    ours = [bucket >= first, bucket <= last]
+    parts: sa.Select[Any] | sa.CompoundSelect
+    if complement is None:
+        parts = sa.select(bucket, sa.literal(1).label("delta")).where(*ours)
+    else:
+        m = members.c
+        listed = sa.select(
+            (m.id // BUCKET_SIZE).label("bucket"), sa.literal(1).label("delta")
+        ).where(
+            m.tenant_id == tenant_id,
+            m.list_id == complement.list_id,
+            m.id >= first * BUCKET_SIZE,
+            m.id < (last + 1) * BUCKET_SIZE,
+        )
+        parts = sa.union_all(listed, sa.select(bucket, sa.literal(-1)).where(*ours))
+    both = parts.subquery()
     counted = (
         sa.select(
             sa.literal(tenant_id, sa.BigInteger),
             sa.literal(segment_number, sa.BigInteger),
             sa.literal(generation, sa.BigInteger),
-            bucket,
-            sa.func.count(),
+            both.c.bucket,
+            sa.func.sum(both.c.delta),
         )
-        .where(bucket >= first, bucket <= last)
-        .group_by(bucket)
+        .group_by(both.c.bucket)
+        .having(sa.func.sum(both.c.delta) != 0)
     )
-    columns = ["tenant_id", "segment_number", "generation", "bucket", "members"]
-    conn.execute(sa.insert(segment_buckets).from_select(columns, counted).add_cte(added))
+    conn.execute(sa.insert(segment_buckets).from_select(COUNTED, counted).add_cte(added))
 
 
 def inner_buckets(lo: int, hi: int) -> tuple[int, int]:
@@ -188,10 +253,10 @@ def locate(
     )
     before = 0
     bucket = -1
-    for bucket, members in rows:
-        if before + members > offset:
+    for bucket, count in rows:
+        if before + count > offset:
             return int(bucket) * BUCKET_SIZE, offset - before
-        before += members
+        before += count
     return (bucket + 1) * BUCKET_SIZE, offset - before
 
 

@@ -44,9 +44,10 @@ from ..domain.values import Typed
 from .catalog import load_catalog
 from .contacts import load_contacts
 from .lru import LRU
+from .membership import holds
 from .plans import members_by_id
 from .schema import build_jobs, members, segments
-from .segment_rows import ACTIVE_JOB_STATES, Current, Row, apply_changes, read_current
+from .segment_rows import ACTIVE_JOB_STATES, Changes, Current, Row, apply_changes, read_current
 
 log = logging.getLogger("segmentd.realtime")
 
@@ -400,12 +401,12 @@ def _sync_chunk(
     current = read_current(conn, tenant_id, followed, [target.id for target, _ in work])
     for target, _ in work:
         _refresh(target, current, keep)
-    added: list[Row] = []
-    removed: list[Row] = []
+    changes = Changes()
     for target, chunk in work:
         for member_id in chunk:
+            listed = member_lists[member_id] == target.list_id
             wanted = (
-                member_lists[member_id] == target.list_id
+                listed
                 and (target.id, member_id) not in current.excluded
                 and member_id in contacts
                 and target.condition is not None
@@ -413,10 +414,29 @@ def _sync_chunk(
             )
             for generation in target.generations(member_id):
                 row = (target.id, generation, member_id)
-                present = row in current.rows
-                if wanted and not present:
-                    added.append(row)
-                elif not wanted and present:
-                    removed.append(row)
+                _sync_row(changes, current, row, listed, wanted, keep)
     published = {target.id: target.published for target, _ in work if target.published > 0}
-    apply_changes(conn, tenant_id, added, removed, published, current.numbers)
+    apply_changes(conn, tenant_id, changes, published, current.numbers)
+
+
+def _sync_row(
+    changes: Changes, current: Current, row: Row, listed: bool, wanted: bool, keep: bool
+) -> None:
+    """Record what it takes for one generation to hold the member exactly when ``wanted``.
+
+    A member being deleted (not ``keep``) leaves no row in any form: the counts of a
+    complement take its list's members, which it leaves too (``storage.buckets``).
+    """
+    segment_id, generation, member_id = row
+    present = row in current.rows
+    horizon = current.horizon(segment_id, generation)
+    held = listed and holds(present, member_id, horizon)
+    if held and not wanted:
+        changes.left.append(row)
+    elif wanted and not held:
+        changes.joined.append(row)
+    if not keep:
+        if present:
+            changes.removed.append(row)
+    elif held != wanted:
+        (changes.removed if present else changes.added).append(row)

@@ -180,6 +180,9 @@ segments = sa.Table(
     _epoch("built_at", nullable=True),
     # The segment's key in the membership tables, unique in its tenant (migration 0007).
     sa.Column("number", sa.BigInteger, nullable=False),
+    # 0, or the published generation is stored as its complement up to this member id
+    # (``storage.membership``, migration 0008).
+    sa.Column("horizon", sa.BigInteger, nullable=False, default=0),
     sa.Index(None, "tenant_id", "list_id"),
     sa.Index(None, "tenant_id", "number", unique=True),
 )
@@ -236,6 +239,8 @@ build_jobs = sa.Table(
     sa.Column("cursor", sa.BigInteger, nullable=False, default=0),
     sa.Column("processed", sa.BigInteger, nullable=False, default=0),
     sa.Column("total", sa.BigInteger, nullable=False, default=0),
+    # The generation is stored as its complement up to ``cursor`` (``storage.membership``).
+    sa.Column("complement", sa.Boolean, nullable=False, default=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("lease_owner", sa.String(64), nullable=True),
     sa.Column("lease_expires_at", sa.Float, nullable=True),

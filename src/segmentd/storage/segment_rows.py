@@ -49,6 +49,28 @@ class Current:
     rows: set[Row] = field(default_factory=set)  # in the published and building generations
     excluded: set[tuple[str, int]] = field(default_factory=set)  # (segment id, member id)
     numbers: dict[str, int] = field(default_factory=dict)  # id: number (the stored key)
+    horizons: dict[str, int] = field(default_factory=dict)  # id: the published one's horizon
+    complements: set[tuple[str, int]] = field(default_factory=set)  # builds writing one
+
+    def horizon(self, segment_id: str, generation: int) -> int:
+        """Where the generation's rows stop being its complement (``storage.membership``)."""
+        if self.published.get(segment_id, (0, 0))[0] == generation:
+            return self.horizons.get(segment_id, 0)
+        if (segment_id, generation) in self.complements:
+            # a build writing a complement: the ids its cursor has passed
+            return max(c for g, c in self.builds.get(segment_id, []) if g == generation)
+        return 0
+
+
+@dataclass
+class Changes:
+    """What a batch changes: the rows written, and the members each generation gains and
+    loses (the same rows for the plain form; the opposite ones for a complement)."""
+
+    added: list[Row] = field(default_factory=list)
+    removed: list[Row] = field(default_factory=list)
+    joined: list[Row] = field(default_factory=list)
+    left: list[Row] = field(default_factory=list)
 
 
 def _current_statement(postgres: bool) -> sa.CompoundSelect:
@@ -67,8 +89,11 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
         b.tenant_id == _TENANT, of_segments(b.segment_id), b.state.in_(ACTIVE_JOB_STATES)
     )
     published = sa.select(kind("p"), s.id, s.generation, s.status).where(mine)
-    numbered = sa.select(kind("n"), s.id, s.number, sa.literal_column("0")).where(mine)
+    numbered = sa.select(kind("n"), s.id, s.number, s.horizon).where(mine)
     building = sa.select(kind("b"), b.segment_id, b.generation, b.cursor).where(active)
+    complements = sa.select(kind("c"), b.segment_id, b.generation, sa.literal_column("0")).where(
+        active, b.complement
+    )
     of_job = sa.and_(s.tenant_id == b.tenant_id, s.id == b.segment_id)
     live = sa.union_all(
         sa.select(s.id.label("segment_id"), s.number, s.generation).where(mine, s.generation > 0),
@@ -97,7 +122,7 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
         of_segments(ex.segment_id),
         _one_of(ex.member_id, "member_ids", postgres),
     )
-    return sa.union_all(published, numbered, building, rows, excluded)
+    return sa.union_all(published, numbered, building, complements, rows, excluded)
 
 
 _CURRENT = {postgres: _current_statement(postgres) for postgres in (False, True)}
@@ -137,8 +162,11 @@ def read_current(
             found.published[segment_id] = (number, value)
         elif kind == "n":
             found.numbers[segment_id] = number
+            found.horizons[segment_id] = value
         elif kind == "b":
             found.builds.setdefault(segment_id, []).append((number, value))
+        elif kind == "c":
+            found.complements.add((segment_id, number))
         elif kind == "r":
             if value is not None:
                 found.rows.add((segment_id, number, value))
@@ -150,23 +178,27 @@ def read_current(
 def apply_changes(
     conn: Connection,
     tenant_id: int,
-    added: Sequence[Row],
-    removed: Sequence[Row],
+    changes: Changes,
     published: dict[str, int],
     numbers: dict[str, int],
 ) -> None:
-    """Insert ``added``, delete ``removed`` (rows that really change), keep the bucket counts
-    and the ``member_total`` of each segment's ``published`` generation exact. ``numbers``:
-    the segments' numbers (``Current.numbers``), their key in the rows as stored."""
-    if not added and not removed:
+    """Write ``changes`` (rows that really change), keep the bucket counts and the
+    ``member_total`` of each segment's ``published`` generation exact. ``numbers``: the
+    segments' numbers (``Current.numbers``), their key in the rows as stored."""
+    if not (changes.added or changes.removed or changes.joined or changes.left):
         return
-    totals: Counter[str] = Counter(s for s, g, _ in added if published.get(s) == g)
-    totals.subtract(s for s, g, _ in removed if published.get(s) == g)
+    totals: Counter[str] = Counter(s for s, g, _ in changes.joined if published.get(s) == g)
+    totals.subtract(s for s, g, _ in changes.left if published.get(s) == g)
     changed = [(s, delta) for s, delta in sorted(totals.items()) if delta]
-    adding = [(numbers[s], g, m) for s, g, m in added]
-    removing = [(numbers[s], g, m) for s, g, m in removed]
+
+    def keyed(rows: list[Row]) -> list[KeyedRow]:
+        return [(numbers[s], g, m) for s, g, m in rows]
+
+    adding, removing = keyed(changes.added), keyed(changes.removed)
+    joined, left = keyed(changes.joined), keyed(changes.left)
     if _on_postgres(conn):
-        conn.execute(_WRITE_ALL, _write_all_params(tenant_id, adding, removing, changed))
+        params = _write_all_params(tenant_id, adding, removing, joined, left, changed)
+        conn.execute(_WRITE_ALL, params)
         return
     if removing:
         conn.execute(
@@ -189,7 +221,7 @@ def apply_changes(
                 for n, g, m in adding
             ],
         )
-    buckets.adjust(conn, tenant_id, added=adding, removed=removing)
+    buckets.adjust(conn, tenant_id, added=joined, removed=left)
     if changed:
         conn.execute(
             _ADD_TO_TOTAL,
@@ -206,6 +238,8 @@ def _write_all_params(
     tenant_id: int,
     added: Sequence[KeyedRow],
     removed: Sequence[KeyedRow],
+    joined: Sequence[KeyedRow],
+    left: Sequence[KeyedRow],
     changed: Sequence[tuple[str, int]],
 ) -> dict[str, Any]:
     return {
@@ -213,7 +247,7 @@ def _write_all_params(
         **_columns(removed, ("r_segment", "r_generation", "r_member")),
         **_columns(added, ("a_segment", "a_generation", "a_member")),
         **_columns(
-            buckets.deltas(added, removed), ("c_segment", "c_generation", "c_bucket", "c_delta")
+            buckets.deltas(joined, left), ("c_segment", "c_generation", "c_bucket", "c_delta")
         ),
         **_columns(changed, ("t_segment", "t_delta")),
     }

@@ -19,7 +19,7 @@ from ..domain.operators import fold
 from ..ids import new_segment_id
 from ..jobs.builds import JobState, SegmentStatus, enqueue_build
 from ..timefmt import now
-from . import buckets
+from . import buckets, membership
 from .catalog import catalog_changed
 from .compiler import ascii_lower
 from .schema import (
@@ -51,6 +51,7 @@ class Segment:
     created_at: int
     updated_at: int
     number: int  # its key in the membership tables (``schema.segment_members``)
+    horizon: int = 0  # the published generation is a complement up to it (``membership``)
 
 
 def _segment(row: sa.Row) -> Segment:
@@ -69,6 +70,7 @@ def _segment(row: sa.Row) -> Segment:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         number=m["number"],
+        horizon=m["horizon"],
     )
 
 
@@ -266,18 +268,32 @@ def member_page(
     # instead of sorting the whole joined membership.
     if where is None:
         return _unfiltered_page(conn, segment, offset, limit), segment.member_total
-    query = (
-        sa.select(members.c.id)
-        .select_from(
-            segment_members.join(
-                members, sa.and_(members.c.tenant_id == sm.tenant_id, members.c.id == sm.member_id)
-            )
+    if segment.horizon > 0:
+        query = sa.select(members.c.id).where(
+            membership.held_members(*_published_key(segment), segment.horizon), where
         )
-        .where(_published_rows(segment), where)
-    )
+        order: ColumnElement[Any] = members.c.id
+    else:
+        query = (
+            sa.select(members.c.id)
+            .select_from(
+                segment_members.join(
+                    members,
+                    sa.and_(members.c.tenant_id == sm.tenant_id, members.c.id == sm.member_id),
+                )
+            )
+            .where(_published_rows(segment), where)
+        )
+        order = sm.member_id
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    ids = conn.execute(query.order_by(sm.member_id).offset(offset).limit(limit)).scalars()
+    ids = conn.execute(query.order_by(order).offset(offset).limit(limit)).scalars()
     return [int(member_id) for member_id in ids], int(total)
+
+
+def _published_key(segment: Segment) -> tuple[int, int, int, int]:
+    """(tenant, list, number, generation) of the published generation, as ``membership``
+    takes them. Run in a snapshot (``Database.snapshot``) with ``segment`` read in it."""
+    return segment.tenant_id, segment.list_id, segment.number, segment.generation
 
 
 def _unfiltered_page(conn: Connection, segment: Segment, offset: int, limit: int) -> list[int]:
@@ -289,14 +305,8 @@ def _unfiltered_page(conn: Connection, segment: Segment, offset: int, limit: int
     start, skip = buckets.locate(
         conn, segment.tenant_id, segment.number, segment.generation, offset
     )
-    sm = segment_members.c
-    ids = conn.execute(
-        sa.select(sm.member_id)
-        .where(*_generation_rows(segment, segment.generation), sm.member_id >= start)
-        .order_by(sm.member_id)
-        .offset(skip)
-        .limit(limit)
-    ).scalars()
+    held = membership.held_ids(*_published_key(segment), segment.horizon, start)
+    ids = conn.execute(held.offset(skip).limit(limit)).scalars()
     return [int(member_id) for member_id in ids]
 
 
@@ -306,19 +316,19 @@ def remove_members(
     """Take members out of a segment for good; return how many left the published membership.
 
     Ids that are members of the segment's list are recorded as exclusions, so later builds
-    leave them out; rows of every generation go, including a build's generation being filled.
-    None when the tenant has no such segment.
+    leave them out, and leave every live generation, including a build's generation being
+    filled. None when the tenant has no such segment.
     """
     segment = get_segment(conn, tenant_id, segment_id, for_update=True)
     if segment is None:
         return None
-    ids = sorted(set(member_ids))
+    ids = _listed(conn, segment, sorted(set(member_ids)))
     if not ids:
         return 0
     _exclude(conn, segment, ids)
     removed = 0
-    for generation in _live_generations(conn, segment):
-        gone = _delete_rows(conn, segment, generation, ids)
+    for generation, horizon in _live_generations(conn, segment):
+        gone = _take_out(conn, segment, generation, horizon, ids)
         if generation == segment.generation:
             removed = gone
     if removed:
@@ -330,34 +340,62 @@ def remove_members(
     return removed
 
 
-def _live_generations(conn: Connection, segment: Segment) -> list[int]:
-    """The published generation and those of queued or running builds: stale ones are never
-    read, and their rows are deleted whole (``jobs.builds.drop_stale_generations``)."""
+def _live_generations(conn: Connection, segment: Segment) -> list[tuple[int, int]]:
+    """(generation, horizon) of the published generation and of queued or running builds:
+    stale ones are never read, and their rows are deleted whole
+    (``jobs.builds.drop_stale_generations``)."""
     jobs = build_jobs.c
     building = conn.execute(
-        sa.select(jobs.generation).where(
+        sa.select(jobs.generation, jobs.complement, jobs.cursor).where(
             jobs.tenant_id == segment.tenant_id,
             jobs.segment_id == segment.id,
             jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
         )
-    ).scalars()
-    published = [segment.generation] if segment.generation > 0 else []
-    return sorted({*published, *(int(generation) for generation in building)})
+    ).all()
+    found = {int(gen): int(cursor) if complement else 0 for gen, complement, cursor in building}
+    if segment.generation > 0:
+        found[segment.generation] = segment.horizon
+    return sorted(found.items())
 
 
-def _delete_rows(conn: Connection, segment: Segment, generation: int, ids: list[int]) -> int:
-    """Delete these members' rows of one generation, with their bucket counts; how many."""
+def _take_out(
+    conn: Connection, segment: Segment, generation: int, horizon: int, ids: list[int]
+) -> int:
+    """Take these list members out of one generation, with their bucket counts; how many
+    were in it. A complement gains their rows; the plain form loses them."""
     sm = segment_members.c
-    rows = [*_generation_rows(segment, generation), sm.member_id.in_(ids)]
-    present = [int(m) for m in conn.execute(sa.select(sm.member_id).where(*rows)).scalars()]
-    if present:
-        conn.execute(sa.delete(segment_members).where(*rows))
-        removed = [(segment.number, generation, member_id) for member_id in present]
-        buckets.adjust(conn, segment.tenant_id, removed=removed)
-    return len(present)
+    key = _generation_rows(segment, generation)
+    found = conn.execute(sa.select(sm.member_id).where(*key, sm.member_id.in_(ids))).scalars()
+    present = set(found)
+    held = [m for m in ids if membership.holds(m in present, m, horizon)]
+    if not held:
+        return 0
+    dropped = [m for m in held if m in present]
+    if dropped:
+        conn.execute(sa.delete(segment_members).where(*key, sm.member_id.in_(dropped)))
+    added = [m for m in held if m not in present]
+    if added:
+        conn.execute(
+            sa.insert(segment_members),
+            [
+                {
+                    "tenant_id": segment.tenant_id,
+                    "segment_number": segment.number,
+                    "generation": generation,
+                    "member_id": member_id,
+                }
+                for member_id in added
+            ],
+        )
+    removed = [(segment.number, generation, member_id) for member_id in held]
+    buckets.adjust(conn, segment.tenant_id, removed=removed)
+    return len(held)
 
 
-def _exclude(conn: Connection, segment: Segment, ids: list[int]) -> None:
+def _listed(conn: Connection, segment: Segment, ids: list[int]) -> list[int]:
+    """Those of ``ids`` that are members of the segment's list."""
+    if not ids:
+        return []
     listed = conn.execute(
         sa.select(members.c.id).where(
             members.c.tenant_id == segment.tenant_id,
@@ -365,6 +403,11 @@ def _exclude(conn: Connection, segment: Segment, ids: list[int]) -> None:
             members.c.id.in_(ids),
         )
     ).scalars()
+    return sorted(int(member_id) for member_id in listed)
+
+
+def _exclude(conn: Connection, segment: Segment, ids: list[int]) -> None:
+    """Record exclusions of ``ids``, members of the segment's list."""
     ex = segment_exclusions.c
     already = set(
         conn.execute(
@@ -377,7 +420,7 @@ def _exclude(conn: Connection, segment: Segment, ids: list[int]) -> None:
     )
     rows = [
         {"tenant_id": segment.tenant_id, "segment_id": segment.id, "member_id": member_id}
-        for member_id in listed
+        for member_id in ids
         if member_id not in already
     ]
     if rows:
@@ -391,18 +434,11 @@ def published_member_ids(
 
     Run inside ``Database.snapshot()``: a build publishing meanwhile cannot cut it short.
     """
-    sm = segment_members.c
     after = 0
     while True:
-        ids = list(
-            conn.execute(
-                sa.select(sm.member_id)
-                .where(*_generation_rows(segment, segment.generation), sm.member_id > after)
-                .order_by(sm.member_id)
-                .limit(batch)
-            ).scalars()
-        )
+        held = membership.held_ids(*_published_key(segment), segment.horizon, after + 1)
+        ids = [int(member_id) for member_id in conn.execute(held.limit(batch)).scalars()]
         if not ids:
             return
-        yield [int(member_id) for member_id in ids]
+        yield ids
         after = ids[-1]

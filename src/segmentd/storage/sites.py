@@ -20,6 +20,7 @@ from sqlalchemy.sql.functions import GenericFunction
 from ..ids import new_secret
 from ..secrets import TokenKeys
 from ..timefmt import now
+from . import membership
 from .schema import lists, members, segment_members, segments
 
 TOKEN_LENGTH = 32
@@ -179,27 +180,41 @@ def member_segments_query(count: int) -> sa.Select[Any]:
     site's segments published at least once whose published generation holds them. Bind
     ``tenant_id``, ``site_id``, ``key_0``..; it reads the site's segments by their
     (tenant_id, list_id) index, then seeks each (segment, generation, member) on the primary
-    key of ``segment_members``, the only way into that table.
+    key of ``segment_members``, the only way into that table. A row there means a member,
+    or for a complement one left out (``storage.membership``).
 
     Two statements (visitors, then this) rather than one join: without table statistics
     SQLite may start a join from the wrong side. For the same reason this is an outer join
     from ``segments`` with every condition on ``segment_members`` in its ON clause, an order
     SQLite keeps: an inner join let it seek ``segment_members`` by the tenant alone and walk
-    all of the tenant's rows. A segment without the members adds NULL, which the pairs skip.
+    all of the tenant's rows.
     """
     sm, s = segment_members.c, segments.c
     tenant: sa.BindParameter[int] = sa.bindparam("tenant_id")
+    selects = [sa.select(key.label("member_id")) for key in _member_keys(count)]
+    # UNION, not UNION ALL: a batch repeats keys to fill a prepared size (``reader``).
+    keys = (selects[0] if count == 1 else sa.union(*selects)).subquery("visitor")
     rows = sa.and_(
         sm.tenant_id == tenant,
         sm.segment_number == s.number,
         sm.generation == s.generation,
-        sm.member_id.in_(_keys(count)),
+        sm.member_id == keys.c.member_id,
     )
+    present = sm.member_id.is_not(None)
     return (
-        sa.select(joined_pairs(sm.member_id, s.id))
-        .select_from(segments.outerjoin(segment_members, rows))
-        .where(s.tenant_id == tenant, s.list_id == sa.bindparam("site_id"), s.generation > 0)
+        sa.select(joined_pairs(keys.c.member_id, s.id))
+        .select_from(segments.join(keys, sa.true()).outerjoin(segment_members, rows))
+        .where(
+            s.tenant_id == tenant,
+            s.list_id == sa.bindparam("site_id"),
+            s.generation > 0,
+            membership.held(keys.c.member_id, present, s.horizon),
+        )
     )
+
+
+def _member_keys(count: int) -> list[sa.BindParameter[int]]:
+    return [sa.bindparam(f"key_{index}", type_=sa.BigInteger()) for index in range(count)]
 
 
 def _keys(count: int) -> list[sa.BindParameter[Any]]:

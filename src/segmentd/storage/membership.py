@@ -1,0 +1,100 @@
+"""Which members a generation holds, whichever way its rows store it.
+
+A generation's ``segment_members`` rows are its members, or, for a segment matching most of
+its list, its complement up to a ``horizon``: for member ids at or below it the rows are the
+list members the generation leaves out; above it (members who joined the list after the
+build passed them) the rows are members again. A horizon of 0 is the plain form.
+
+Performance (issue #5): a build writes a row per stored member, two WAL records each on
+PostgreSQL; a segment holding 98 % of a million members wrote 984,000 rows in 2.3 s, and
+writes 16,000 as a complement. Bucket counts (``storage.buckets``), ``member_total`` and
+``segment_exclusions`` count members in both forms; only the rows flip.
+
+A published generation's horizon is ``segments.horizon``; a build writing a complement
+(``build_jobs.complement``) has its ``cursor`` for horizon: the ids it has passed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
+
+from .schema import members, segment_members
+
+
+def holds(present: bool, member_id: int, horizon: int) -> bool:
+    """Whether a list member with (``present``) or without a row is in the generation."""
+    return present != (member_id <= horizon)
+
+
+def held(
+    member_id: ColumnElement[Any], present: ColumnElement[bool], horizon: Any
+) -> ColumnElement[bool]:
+    """``holds`` in SQL, for a member of the segment's list."""
+    return sa.or_(
+        sa.and_(present, member_id > horizon),
+        sa.and_(~present, member_id <= horizon),
+    )
+
+
+def row_of(
+    tenant_id: Any, segment_number: Any, generation: Any, member_id: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """Whether the generation has a row for ``member_id`` (a seek on the primary key)."""
+    sm = segment_members.c
+    return sa.exists().where(
+        sm.tenant_id == tenant_id,
+        sm.segment_number == segment_number,
+        sm.generation == generation,
+        sm.member_id == member_id,
+    )
+
+
+def held_members(
+    tenant_id: int, list_id: int, segment_number: int, generation: int, horizon: int
+) -> ColumnElement[bool]:
+    """A boolean over ``members``: in the list and held by the generation (complement form:
+    the plain form is cheaper read from the rows alone, ``held_ids``)."""
+    present = row_of(tenant_id, segment_number, generation, members.c.id)
+    return sa.and_(
+        members.c.tenant_id == tenant_id,
+        members.c.list_id == list_id,
+        held(members.c.id, present, horizon),
+    )
+
+
+def held_ids(
+    tenant_id: int,
+    list_id: int,
+    segment_number: int,
+    generation: int,
+    horizon: int,
+    start: int = 0,
+) -> sa.Select[Any]:
+    """The ids the generation holds from ``start`` on, in id order (add limit, offset).
+
+    The plain form walks its rows' primary key; a complement walks the list's members by
+    the (tenant_id, list_id, id) index and seeks each one's row.
+    """
+    if horizon <= 0:
+        sm = segment_members.c
+        return (
+            sa.select(sm.member_id)
+            .where(
+                sm.tenant_id == tenant_id,
+                sm.segment_number == segment_number,
+                sm.generation == generation,
+                sm.member_id >= start,
+            )
+            .order_by(sm.member_id)
+        )
+    return (
+        sa.select(members.c.id)
+        .where(
+            held_members(tenant_id, list_id, segment_number, generation, horizon),
+            members.c.id >= start,
+        )
+        .order_by(members.c.id)
+    )
