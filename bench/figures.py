@@ -210,13 +210,18 @@ def ok(response: Any) -> Any:
     return response.json()
 
 
+PAGED = ("bench pages", c.field_condition(c.ONE))  # about half of the members: plain rows
+# 98 % of the members: stored as its complement (``storage.membership``)
+NEAR_ALL = ("bench pages near-all", c.field_condition(c.THREE, "or"))
+
+
 def members_page(
-    where: str, condition: dict[str, Any] | None = None
+    where: str, condition: dict[str, Any] | None = None, segment: tuple[str, Any] = PAGED
 ) -> Callable[[Context, int], list[float]]:
     """Milliseconds per page of 10 at the ``first``, ``middle`` or ``last`` offset."""
 
     def measure(ctx: Context, runs: int) -> list[float]:
-        segment_id = named_segment(ctx, "bench pages", c.field_condition(c.ONE))
+        segment_id = named_segment(ctx, *segment)
         body = {"condition": condition} if condition else None
         total = ok(
             ctx.client.post(f"{SEGMENTS}/{segment_id}/members", json=body, params={"limit": 1})
@@ -402,6 +407,17 @@ FIGURES: tuple[Figure, ...] = (
     Figure("members page, middle offset", "ms", members_page("middle"), **TARGET_50MS),
     Figure("members page, last page", "ms", members_page("last"), **TARGET_50MS),
     Figure("members page + extra condition", "ms", members_page("first", condition=BLUE)),
+    Figure(
+        "members page of a near-all segment, last page",
+        "ms",
+        members_page("last", segment=NEAR_ALL),
+        **TARGET_50MS,
+    ),
+    Figure(
+        "members page of a near-all segment + extra condition",
+        "ms",
+        members_page("first", condition=BLUE, segment=NEAR_ALL),
+    ),
     Figure("count preview: 3 conditions", "ms", preview, target="< 1 s", limit=1000.0),
     Figure("real-time upsert: 1000 members, 50 segments", "ms", realtime_upsert(50, 1000)),
     Figure(

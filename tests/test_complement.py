@@ -36,6 +36,7 @@ from .factories import held, rows_needed
 from .test_builds import add_catalog, add_members, add_segment, expected_members, field_condition
 
 MOST = field_condition(">=", "5")  # Age i % 90: 94 % of the members
+DEFAULT_SHARE = Settings().build_complement_share
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def both(db: Database, db_url: str, tenant: Tenant, condition: dict[str, Any]) -
 def test_a_segment_holding_most_of_its_list_stores_who_it_leaves_out(
     db: Database, db_url: str, acme: Tenant
 ) -> None:
-    segment_id = built(db, db_url, acme, MOST, share=0.5)  # the default
+    segment_id = built(db, db_url, acme, MOST, share=DEFAULT_SHARE)
 
     found = segment(db, acme, segment_id)
     expected = expected_members(db, acme.id, MOST)
@@ -101,7 +102,7 @@ def test_a_segment_holding_most_of_its_list_stores_who_it_leaves_out(
 
 def test_a_segment_holding_few_stays_plain(db: Database, db_url: str, acme: Tenant) -> None:
     few = field_condition("<", "5")
-    segment_id = built(db, db_url, acme, few, share=0.5)
+    segment_id = built(db, db_url, acme, few, share=DEFAULT_SHARE)
 
     assert segment(db, acme, segment_id).horizon == 0
     assert stored(db, segment_id) == len(expected_members(db, acme.id, few))

@@ -30,11 +30,11 @@ class Settings(BaseSettings):
         2, ge=1, le=16, description="PostgreSQL: build chunks filled side by side (one core each)"
     )
     build_complement_share: float = Field(
-        0.5,
+        0.75,
         ge=0,
         le=1,
         description="a build whose first chunk matches more than this share of its members "
-        "stores who is left out instead (fewer rows); 1 never does",
+        "stores who is left out instead (a third of the rows or fewer); 1 never does",
     )
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")

@@ -52,17 +52,26 @@ def row_of(
     )
 
 
-def held_members(
-    tenant_id: int, list_id: int, segment_number: int, generation: int, horizon: int
-) -> ColumnElement[bool]:
-    """A boolean over ``members``: in the list and held by the generation (complement form:
-    the plain form is cheaper read from the rows alone, ``held_ids``)."""
-    present = row_of(tenant_id, segment_number, generation, members.c.id)
-    return sa.and_(
-        members.c.tenant_id == tenant_id,
-        members.c.list_id == list_id,
-        held(members.c.id, present, horizon),
-    )
+def held_matching(
+    tenant_id: int,
+    list_id: int,
+    segment_number: int,
+    generation: int,
+    horizon: int,
+    where: ColumnElement[bool],
+) -> sa.CompoundSelect:
+    """The ids of the list's members satisfying ``where`` that a complement generation holds.
+
+    Two queries, below and above the horizon, rather than ``held`` in one: PostgreSQL runs
+    an OR of EXISTS tests as two subplans per member (1.3 s at a million), and each half
+    alone as an anti-join or a semi-join.
+    """
+    m = members.c
+    present = row_of(tenant_id, segment_number, generation, m.id)
+    listed = [m.tenant_id == tenant_id, m.list_id == list_id, where]
+    below = sa.select(m.id).where(*listed, m.id <= horizon, ~present)
+    above = sa.select(m.id).where(*listed, m.id > horizon, present)
+    return sa.union_all(below, above)
 
 
 def held_ids(
@@ -90,11 +99,16 @@ def held_ids(
             )
             .order_by(sm.member_id)
         )
+    # One query with ``held`` here: walking the index in order, it stops after a page.
+    m = members.c
+    present = row_of(tenant_id, segment_number, generation, m.id)
     return (
-        sa.select(members.c.id)
+        sa.select(m.id)
         .where(
-            held_members(tenant_id, list_id, segment_number, generation, horizon),
-            members.c.id >= start,
+            m.tenant_id == tenant_id,
+            m.list_id == list_id,
+            m.id >= start,
+            held(m.id, present, horizon),
         )
-        .order_by(members.c.id)
+        .order_by(m.id)
     )

@@ -269,10 +269,10 @@ def member_page(
     if where is None:
         return _unfiltered_page(conn, segment, offset, limit), segment.member_total
     if segment.horizon > 0:
-        query = sa.select(members.c.id).where(
-            membership.held_members(*_published_key(segment), segment.horizon), where
-        )
-        order: ColumnElement[Any] = members.c.id
+        held = membership.held_matching(*_published_key(segment), segment.horizon, where)
+        found = held.subquery()
+        query = sa.select(found.c.id)
+        order: ColumnElement[Any] = found.c.id
     else:
         query = (
             sa.select(members.c.id)
