@@ -202,3 +202,28 @@ def test_removed_members_leave_both_forms_and_stay_out_of_rebuilds(
     run_pending(db, settings(db_url, 0.0))
     assert held(db, complement) == left
     assert segment(db, acme, complement).member_total == len(left)
+
+
+def test_a_member_committed_after_the_build_passed_its_id_is_counted_once(
+    db: Database, db_url: str, acme: Tenant
+) -> None:
+    """On PostgreSQL an id can be given out before a build passes it and committed after:
+    the new member then lies below the horizon with no row. Raising the horizon past the
+    ids to come makes every new member such a one."""
+    complement = built(db, db_url, acme, MOST, share=0.0)
+    with db.write() as conn:
+        conn.execute(
+            sa.update(schema.segments)
+            .where(schema.segments.c.id == complement)
+            .values(horizon=10**12)
+        )
+        list_id = default_list_id(conn, acme.id)
+        upsert_members(
+            conn, acme.id, list_id,
+            [{"email": f"new{age}@example.com", "fields": {"Age": age}} for age in ("70", "1")],
+            update_existing=True, tag_flag=TagFlag.APPEND, tz=Settings().tz,
+        )  # fmt: skip
+
+    expected = expected_members(db, acme.id, MOST)
+    assert held(db, complement) == expected
+    assert segment(db, acme, complement).member_total == len(expected)

@@ -109,7 +109,7 @@ class World:
     campaign_id: int
     segment_ids: list[str]
     claims: dict[int, tuple[Claim, Plan]] = field(default_factory=dict)
-    settings: Settings = SMALL_CHUNKS
+    settings: Settings = field(default_factory=lambda: SMALL_CHUNKS)
 
 
 def make_world(db: Database, settings: Settings = SMALL_CHUNKS) -> World:

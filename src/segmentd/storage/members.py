@@ -111,6 +111,7 @@ def upsert_members(
         catalog if same else None,
         list_id=list_id,
         changes=changes,
+        created=created,
     )
     return result
 

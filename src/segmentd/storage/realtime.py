@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, timezone
 from typing import Any
@@ -112,6 +112,7 @@ def refresh_memberships(
     catalog: Catalog | None = None,
     list_id: int | None = None,
     changes: Mapping[int, Change] | None = None,
+    created: Collection[int] = (),
 ) -> None:
     """Re-evaluate ``member_ids`` against every live segment of their lists.
 
@@ -121,10 +122,14 @@ def refresh_memberships(
     member's rows agree with the member as it was: a segment whose condition reads nothing
     the change touched, or whose answer for the member's values before is the same as now,
     is left alone, without reading its rows (issue #4: on a cold cache those reads were
-    most of an update's time). Members not in ``changes`` face every segment.
+    most of an update's time). Members not in ``changes`` face every segment. ``created``:
+    the members this transaction inserted, which no count holds yet.
     """
     ids = sorted(set(member_ids))
-    _apply(conn, tenant_id, ids, tz, keep=True, catalog=catalog, list_id=list_id, changes=changes)
+    _apply(
+        conn, tenant_id, ids, tz, keep=True, catalog=catalog, list_id=list_id, changes=changes,
+        created=frozenset(created),
+    )  # fmt: skip
 
 
 def drop_memberships(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
@@ -146,6 +151,7 @@ def _apply(
     catalog: Catalog | None = None,
     list_id: int | None = None,
     changes: Mapping[int, Change] | None = None,
+    created: frozenset[int] = frozenset(),
 ) -> None:
     if not ids:
         return
@@ -179,7 +185,7 @@ def _apply(
             # issue #4); with more, every segment, as later chunks may need any.
             _lock(conn, tenant_id, [t for t, _ in work] if len(chunks) == 1 else targets)
             locked = True
-        _sync_chunk(conn, tenant_id, member_lists, contacts, work, keep)
+        _sync_chunk(conn, tenant_id, member_lists, contacts, work, keep, created)
 
 
 Work = list[tuple[Target, list[int]]]  # each segment with the members it must re-evaluate
@@ -394,6 +400,7 @@ def _sync_chunk(
     contacts: dict[int, Contact],
     work: Work,
     keep: bool,
+    created: frozenset[int] = frozenset(),
 ) -> None:
     """Evaluate each segment's members, then write what changed: a few statements for all
     the segments together."""
@@ -414,26 +421,36 @@ def _sync_chunk(
             )
             for generation in target.generations(member_id):
                 row = (target.id, generation, member_id)
-                _sync_row(changes, current, row, listed, wanted, keep)
+                _sync_row(changes, current, row, listed, wanted, keep, member_id in created)
     published = {target.id: target.published for target, _ in work if target.published > 0}
     apply_changes(conn, tenant_id, changes, published, current.numbers)
 
 
 def _sync_row(
-    changes: Changes, current: Current, row: Row, listed: bool, wanted: bool, keep: bool
+    changes: Changes,
+    current: Current,
+    row: Row,
+    listed: bool,
+    wanted: bool,
+    keep: bool,
+    fresh: bool = False,
 ) -> None:
     """Record what it takes for one generation to hold the member exactly when ``wanted``.
 
     A member being deleted (not ``keep``) leaves no row in any form: the counts of a
-    complement take its list's members, which it leaves too (``storage.buckets``).
+    complement take its list's members, which it leaves too (``storage.buckets``). A
+    ``fresh`` member (inserted by this transaction) is in no count yet, even where a
+    complement's rule holds it: one whose id was given out before a build passed it but
+    committed after.
     """
     segment_id, generation, member_id = row
     present = row in current.rows
     horizon = current.horizon(segment_id, generation)
     held = listed and holds(present, member_id, horizon)
-    if held and not wanted:
+    counted = held and not fresh
+    if counted and not wanted:
         changes.left.append(row)
-    elif wanted and not held:
+    elif wanted and not counted:
         changes.joined.append(row)
     if not keep:
         if present:
