@@ -195,7 +195,8 @@ def test_the_token_is_revealed_in_place(browser: Any, site: Site) -> None:
     page.get_by_role("button", name="Reveal the token").click()
     site_id = ok(site.api.get("/v1/sites"))["result"][0]["site_id"]
     token = ok(site.api.get(f"/v1/sites/{site_id}/token"))["result"]["token"]
-    assert page.get_by_label("Token", exact=True).input_value() == token
+    # The masked token is labelled "Token" too until the reveal swaps the text box in.
+    assert page.get_by_role("textbox", name="Token", exact=True).input_value() == token
 
 
 def test_keyboard_reaches_the_skip_link_first(browser: Any, site: Site) -> None:
