@@ -6,6 +6,8 @@ hundred rows at a million members), seeks the first id of its bucket and walks a
 bucket. Every writer of ``segment_members`` keeps the counts exact in the same transaction:
 builds recount the buckets their chunk touched (so a repeated chunk stays exact), real-time
 updates and removals add their deltas, and deletes of a generation take its buckets along.
+The counts are of members, whichever form the rows take (``storage.membership``): for a
+complement, the list's members less the rows.
 """
 
 from __future__ import annotations
@@ -64,13 +66,7 @@ def _recount_statements() -> tuple[sa.Delete, sa.Insert, sa.Insert]:
         .where(*rows)
         .group_by(sm.tenant_id, sm.segment_number, sm.generation, bucket)
     )
-    listed = sa.select((m.id // BUCKET_SIZE).label("bucket"), sa.literal(1).label("delta")).where(
-        m.tenant_id == mine["tenant_id"],
-        m.list_id == sa.bindparam("list_id"),
-        m.id >= first * BUCKET_SIZE,
-        m.id < (last + 1) * BUCKET_SIZE,
-        m.id <= horizon,
-    )
+    listed = _listed(mine["tenant_id"], sa.bindparam("list_id"), first, last).where(m.id <= horizon)
     stored = sa.select(bucket, sa.case((sm.member_id <= horizon, -1), else_=1)).where(*rows)
     both = sa.union_all(listed, stored).subquery()
     held = (
@@ -80,6 +76,17 @@ def _recount_statements() -> tuple[sa.Delete, sa.Insert, sa.Insert]:
     )
     insert = sa.insert(segment_buckets)
     return delete, insert.from_select(COUNTED, counted), insert.from_select(COUNTED, held)
+
+
+def _listed(tenant_id: Any, list_id: Any, first: Any, last: Any) -> sa.Select[Any]:
+    """(bucket, 1) for each of the list's members in the buckets ``first`` to ``last``."""
+    m = members.c
+    return sa.select((m.id // BUCKET_SIZE).label("bucket"), sa.literal(1).label("delta")).where(
+        m.tenant_id == tenant_id,
+        m.list_id == list_id,
+        m.id >= first * BUCKET_SIZE,
+        m.id < (last + 1) * BUCKET_SIZE,
+    )
 
 
 _DROP_COUNTS, _COUNT_ROWS, _COUNT_COMPLEMENT = _recount_statements()
@@ -162,15 +169,7 @@ def insert_counted(
     if complement is None:
         parts = sa.select(bucket, sa.literal(1).label("delta")).where(*ours)
     else:
-        m = members.c
-        listed = sa.select(
-            (m.id // BUCKET_SIZE).label("bucket"), sa.literal(1).label("delta")
-        ).where(
-            m.tenant_id == tenant_id,
-            m.list_id == complement.list_id,
-            m.id >= first * BUCKET_SIZE,
-            m.id < (last + 1) * BUCKET_SIZE,
-        )
+        listed = _listed(tenant_id, complement.list_id, first, last)
         parts = sa.union_all(listed, sa.select(bucket, sa.literal(-1)).where(*ours))
     both = parts.subquery()
     counted = (
