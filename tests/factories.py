@@ -17,7 +17,7 @@ from segmentd.domain.values import parse_field_value
 from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.compiler import field_column
 from segmentd.storage.db import Database
-from segmentd.storage.membership import held_ids
+from segmentd.storage.membership import build_horizon, held_ids
 from segmentd.storage.schema import (
     SLOTS,
     build_jobs,
@@ -224,7 +224,7 @@ def held(db: Database, segment_id: str, generation: int | None = None) -> list[i
                     build_jobs.c.segment_id == segment_id, build_jobs.c.generation == generation
                 )
             ).one()
-            horizon = int(job.cursor) if job.complement else 0
+            horizon = build_horizon(job.complement, int(job.cursor))
         key = (segment.tenant_id, segment.list_id, segment.number)
         query = held_ids(*key, generation or segment.generation, horizon)
         return [int(member_id) for member_id in conn.execute(query).scalars()]

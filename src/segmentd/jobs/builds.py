@@ -38,6 +38,7 @@ from ..storage import buckets
 from ..storage.catalog import catalog_changed, load_catalog
 from ..storage.compiler import compile_condition
 from ..storage.db import Database
+from ..storage.membership import build_horizon
 from ..storage.schema import (
     build_jobs,
     members,
@@ -415,7 +416,7 @@ def _advance(
     if count == full:
         return Step.PROGRESS
     # Fewer than full chunks: no member is left past the cursor as of this transaction.
-    _publish(conn, claim, cursor if plan.complement else 0)
+    _publish(conn, claim, build_horizon(plan.complement, cursor))
     return Step.DONE
 
 

@@ -24,6 +24,11 @@ from sqlalchemy.sql import ColumnElement
 from .schema import members, segment_members
 
 
+def build_horizon(complement: bool, cursor: int) -> int:
+    """The horizon of a build's generation: its cursor when it writes a complement."""
+    return cursor if complement else 0
+
+
 def holds(present: bool, member_id: int, horizon: int) -> bool:
     """Whether a list member with (``present``) or without a row is in the generation."""
     return present != (member_id <= horizon)

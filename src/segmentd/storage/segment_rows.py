@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from . import buckets
+from .membership import build_horizon
 from .schema import build_jobs, segment_buckets, segment_exclusions, segment_members, segments
 
 Row = tuple[str, int, int]  # (segment id, generation, member id)
@@ -56,9 +57,9 @@ class Current:
         """Where the generation's rows stop being its complement (``storage.membership``)."""
         if self.published.get(segment_id, (0, 0))[0] == generation:
             return self.horizons.get(segment_id, 0)
-        if (segment_id, generation) in self.complements:
-            # a build writing a complement: the ids its cursor has passed
-            return max(c for g, c in self.builds.get(segment_id, []) if g == generation)
+        for built, cursor in self.builds.get(segment_id, []):
+            if built == generation:
+                return build_horizon((segment_id, generation) in self.complements, cursor)
         return 0
 
 

@@ -352,7 +352,10 @@ def _live_generations(conn: Connection, segment: Segment) -> list[tuple[int, int
             jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
         )
     ).all()
-    found = {int(gen): int(cursor) if complement else 0 for gen, complement, cursor in building}
+    found = {
+        int(gen): membership.build_horizon(complement, int(cursor))
+        for gen, complement, cursor in building
+    }
     if segment.generation > 0:
         found[segment.generation] = segment.horizon
     return sorted(found.items())

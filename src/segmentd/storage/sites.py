@@ -191,7 +191,7 @@ def member_segments_query(count: int) -> sa.Select[Any]:
     """
     sm, s = segment_members.c, segments.c
     tenant: sa.BindParameter[int] = sa.bindparam("tenant_id")
-    selects = [sa.select(key.label("member_id")) for key in _member_keys(count)]
+    selects = [sa.select(key.label("member_id")) for key in _keys(count, sa.BigInteger())]
     # UNION, not UNION ALL: a batch repeats keys to fill a prepared size (``reader``).
     keys = (selects[0] if count == 1 else sa.union(*selects)).subquery("visitor")
     rows = sa.and_(
@@ -213,12 +213,9 @@ def member_segments_query(count: int) -> sa.Select[Any]:
     )
 
 
-def _member_keys(count: int) -> list[sa.BindParameter[int]]:
-    return [sa.bindparam(f"key_{index}", type_=sa.BigInteger()) for index in range(count)]
-
-
-def _keys(count: int) -> list[sa.BindParameter[Any]]:
-    return [sa.bindparam(f"key_{index}") for index in range(count)]
+def _keys(count: int, type_: sa.types.TypeEngine[Any] | None = None) -> list[sa.BindParameter[Any]]:
+    """``key_0`` .. ``key_{count - 1}``; typed where no column gives them a type."""
+    return [sa.bindparam(f"key_{index}", type_=type_) for index in range(count)]
 
 
 def lookup_params(site: Site, keys: Sequence[Any]) -> dict[str, Any]:
