@@ -127,7 +127,7 @@ def site_segments(conn: Connection, site: Site) -> list[tuple[str, str]]:
     rows = conn.execute(
         sa.select(segments.c.id, segments.c.name)
         .where(segments.c.tenant_id == site.tenant_id, segments.c.list_id == site.id)
-        .order_by(segments.c.created_at, segments.c.id)
+        .order_by(segments.c.number)
     )
     return [(row.id, row.name) for row in rows]
 
