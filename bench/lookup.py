@@ -110,6 +110,7 @@ def _segment(
 ) -> dict[str, object]:
     return {
         "id": segment_id, "number": number, "tenant_id": tenant_id, "list_id": site_id,
+        "commandersact_id": f"{number:08X}",
         "name": f"bench {segment_id[-4:]}",
         "segment_type": 0, "condition": "{}", "status": 2, "percent": 100, "generation": 1,
         "member_total": 0, "created_at": now, "updated_at": now, "built_at": now,

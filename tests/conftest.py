@@ -82,6 +82,19 @@ def module_database_url(backend: str, directory: Any) -> Iterator[str]:
     yield from _fresh_postgres_url()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Secret files of databases without a file of their own (PostgreSQL) go to the user's
+    data directory: a temporary one for the tests and the processes they start."""
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def _postgres_session_url() -> Iterator[str]:
     """One migrated PostgreSQL database for the session; tests empty it rather than recreate it."""

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.validation import SegmentType, parse_condition
-from segmentd.ids import new_segment_id
+from segmentd.ids import new_commandersact_id, new_segment_id
 from segmentd.jobs.builds import (
     MAX_ATTEMPTS,
     Claim,
@@ -161,6 +161,7 @@ def add_segment(
             sa.insert(schema.segments).values(
                 id=segment_id,
                 number=next_segment_number(conn, tenant_id),
+                commandersact_id=new_commandersact_id(),
                 tenant_id=tenant_id,
                 list_id=default_list_id(conn, tenant_id),
                 name="segment",

@@ -2,7 +2,8 @@
 
 Segments are published by writing their rows directly (a published generation and its
 ``segment_members``), so these tests pin the look-up's own rules; the real-time tests go
-through the EngageLab ingestion endpoints and the real build worker.
+through the EngageLab ingestion endpoints and the real build worker. The look-up and the
+list answer each segment's Commanders Act id (8 upper-case hex), not its EngageLab id.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from segmentd.cli import app as cli_app
-from segmentd.ids import new_segment_id
+from segmentd.ids import new_commandersact_id, new_segment_id
 from segmentd.storage.db import Database
 from segmentd.storage.schema import lists, segment_members, segments
 from segmentd.storage.segments import next_segment_number
 from segmentd.timefmt import now
 
 from .conftest import LiveServer, Tenant, make_tenant, test_settings, wait_built, wait_until
-from .factories import add_field, add_member, number_of
+from .factories import add_field, add_member
 
 LOOKUP = "/api/dms/segmentation/segments"
 LIST = "/api/dms/segmentation/segments/list"
@@ -54,26 +55,34 @@ def publish(
     name: str = "segment",
     generation: int = 1,
 ) -> str:
-    """A segment of ``site_id`` whose published ``generation`` holds ``member_ids``."""
-    segment_id = new_segment_id()
+    """A segment of ``site_id`` whose published ``generation`` holds ``member_ids``; returns
+    its Commanders Act id, which the look-up answers."""
+    commandersact_id = new_commandersact_id()
     ids = list(member_ids)
     with db.write() as conn:
         conn.execute(
             sa.insert(segments).values(
-                id=segment_id, number=next_segment_number(conn, tenant_id), tenant_id=tenant_id,
+                id=new_segment_id(), number=next_segment_number(conn, tenant_id),
+                commandersact_id=commandersact_id, tenant_id=tenant_id,
                 list_id=site_id, name=name, segment_type=0,
                 condition="{}", status=2 if generation else 1, percent=100 if generation else 0,
                 generation=generation, member_total=len(ids), created_at=now(),
                 updated_at=now(),
             )
         )  # fmt: skip
-        _add_rows(conn, tenant_id, segment_id, generation, ids)
-    return segment_id
+        _add_rows(conn, tenant_id, commandersact_id, generation, ids)
+    return commandersact_id
 
 
-def _add_rows(conn: Any, tenant_id: int, segment_id: str, generation: int, ids: list[int]) -> None:
+def _add_rows(
+    conn: Any, tenant_id: int, commandersact_id: str, generation: int, ids: list[int]
+) -> None:
     if ids:
-        number = conn.execute(sa.select(number_of(segment_id))).scalar_one()
+        number = conn.execute(
+            sa.select(segments.c.number).where(
+                segments.c.tenant_id == tenant_id, segments.c.commandersact_id == commandersact_id
+            )
+        ).scalar_one()
         conn.execute(
             sa.insert(segment_members),
             [
@@ -82,6 +91,14 @@ def _add_rows(conn: Any, tenant_id: int, segment_id: str, generation: int, ids: 
                 for member_id in ids
             ],
         )  # fmt: skip
+
+
+def commandersact_id_of(client: httpx.Client, site_id: int, segment_id: str) -> str:
+    """The Commanders Act id of an EngageLab segment, read from the native site endpoint."""
+    answer = client.get(f"{SITES}/{site_id}/segments")
+    assert answer.status_code == 200, answer.text
+    found = {s["segment_id"]: s["commandersact_id"] for s in answer.json()["result"]}
+    return found[segment_id]
 
 
 def lookup(http: httpx.Client, site: int, *, callback: str = "cb", **params: Any) -> httpx.Response:
@@ -477,8 +494,8 @@ def test_member_changes_reach_the_lookup_without_a_rebuild(
         },
     )
     assert made.status_code == 200, made.text
-    segment_id = made.json()["result"]["segment_id"]
-    wait_built(client, segment_id)
+    segment_id = commandersact_id_of(client, site.id, made.json()["result"]["segment_id"])
+    wait_built(client, made.json()["result"]["segment_id"])
 
     def upsert(level: str, tags: list[str] | None = None) -> None:
         member: dict[str, Any] = {
@@ -522,8 +539,8 @@ def test_campaign_events_reach_the_lookup(
         },
     )  # fmt: skip
     assert made.status_code == 200, made.text
-    segment_id = made.json()["result"]["segment_id"]
-    wait_built(client, segment_id)
+    segment_id = commandersact_id_of(client, site.id, made.json()["result"]["segment_id"])
+    wait_built(client, made.json()["result"]["segment_id"])
     body = {"update_existing": True, "list_id": site.id,
             "members": [{"email": "bob@example.com", "tcid": "888"}]}  # fmt: skip
     assert client.post("/v1/marketing/lists/members", json=body).is_success

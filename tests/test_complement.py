@@ -135,8 +135,9 @@ def compile_condition_for(db: Database, tenant: Tenant, raw: dict[str, Any]) -> 
 
 
 def looked_up(db: Database, tenant: Tenant, segment_id: str) -> set[int]:
-    """The list's members whose visitor look-up names the segment, three at a time, with a
-    key repeated as the look-up's batches repeat them."""
+    """The list's members whose visitor look-up names the segment (by its Commanders Act id),
+    three at a time, with a key repeated as the look-up's batches repeat them."""
+    named_as = segment(db, tenant, segment_id).commandersact_id
     with db.read() as conn:
         list_id = default_list_id(conn, tenant.id)
         ids = list(
@@ -151,7 +152,7 @@ def looked_up(db: Database, tenant: Tenant, segment_id: str) -> set[int]:
             params |= {f"key_{index}": key for index, key in enumerate(keys)}
             pairs = split_pairs(conn.execute(member_segments_query(len(keys)), params).scalar())
             assert len(pairs) == len(set(pairs))
-            found.update(m for m, named in pairs if named == segment_id)
+            found.update(m for m, named in pairs if named == named_as)
     return found
 
 

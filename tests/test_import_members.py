@@ -299,6 +299,7 @@ def test_segments_of_the_list_are_queued_for_a_rebuild(
             sa.insert(segments).values(
                 id="a" * 24,
                 number=next_segment_number(conn, tenant.id),
+                commandersact_id="0000000A",
                 tenant_id=tenant.id,
                 list_id=list_id,
                 name="s",

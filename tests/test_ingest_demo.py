@@ -1,4 +1,5 @@
-"""The demo data set: loaded once through the real storage paths, fresh key on every load."""
+"""The demo data set: loaded once through the real storage paths, the same key on every load
+(derived from the server secret), another key under another secret."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import httpx
 from segmentd.demo import MEMBER_COUNT, load_demo
 from segmentd.storage.db import Database
 
-from .conftest import LiveServer, wait_built
+from .conftest import LiveServer, test_settings, wait_built
 from .ingest_helpers import CAMPAIGNS, FIELDS, MEMBERS, SEGMENTS, TAGS, ok
 
 
-def test_demo_loads_once_and_builds(db: Database, server: LiveServer) -> None:
-    user, first_key = load_demo(db)
-    again_user, key = load_demo(db)
-    assert user == again_user == "demo" and key != first_key
-    with httpx.Client(base_url=server.url, auth=(user, first_key)) as stale:
-        assert stale.get(MEMBERS).status_code == 401
+def test_demo_loads_once_and_builds(db: Database, db_url: str, server: LiveServer) -> None:
+    settings = test_settings(db_url)
+    user, key = load_demo(db, settings)
+    again_user, again_key = load_demo(db, settings)  # a restart of make run
+    assert user == again_user == "demo" and key == again_key and len(key) == 32
+    other_user, other_key = load_demo(db, test_settings(db_url, secret_key="another secret"))
+    assert other_key != key
+    with httpx.Client(base_url=server.url, auth=(user, key)) as stale:
+        assert stale.get(MEMBERS).status_code == 401  # the key of the other secret replaced it
+    load_demo(db, settings)
     with httpx.Client(base_url=server.url, auth=(user, key), timeout=30) as http:
         assert ok(http.get(MEMBERS))["total"] == MEMBER_COUNT  # not loaded twice
         member = ok(http.get(MEMBERS, params={"limit": 1}))["result"][0]

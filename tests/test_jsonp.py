@@ -158,11 +158,33 @@ def test_secret_file_is_created_private_and_reused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "url", ["postgresql://postgres@127.0.0.1/x", "sqlite://", "sqlite:///:memory:"]
 )
-def test_secret_file_without_a_database_file_is_in_the_working_directory(
+def test_secret_file_without_a_database_file_is_in_the_user_data_directory(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Never the working directory: a server started elsewhere must find the same secret."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    assert secret_file_path(url) == tmp_path / "segmentd.secret"
+    path = secret_file_path(url)
+    assert path.parent == tmp_path / "data" / "segmentd"
+    assert path.name.endswith(".secret")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert secret_file_path(url) == path
+
+
+def test_each_database_has_its_own_secret_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    shop = secret_file_path("postgresql://app:one@db.example:5432/shop")
+    assert shop.name.startswith("shop-")
+    assert secret_file_path("postgresql+psycopg://app:two@db.example:5432/shop") == shop
+    assert secret_file_path("postgresql://app@db.example:5432/other") != shop
+    assert secret_file_path("postgresql://app@db2.example:5432/shop") != shop
+    # A relative SQLite path is made absolute once, from where the process started.
+    monkeypatch.chdir(tmp_path)
+    assert secret_file_path("sqlite:///./x.db") == tmp_path / "x.db.secret"
 
 
 # --- tokens stay out of logs --------------------------------------------------------------

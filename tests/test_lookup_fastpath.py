@@ -217,16 +217,21 @@ def test_serve_with_two_workers(tmp_path: Path, started: list[Any]) -> None:  # 
         condition = {"relation": "and", "items": [{"field_name": "Age", "op": ">=", "value": "18"}]}
         segment = http.post(
             "/v1/marketing/lists/segments",
-            json={"segment_name": "adults", "type": 0, "list_id": site.id, "condition": condition},
+            json={
+                "segment_name": "adults",
+                "type": 0,
+                "list_id": site.id,
+                "condition": condition,
+                "commandersact_id": "f92c4f26",  # kept from Commanders Act, stored upper case
+            },
         )
         assert segment.status_code == 200, segment.text
-        segment_id = segment.json()["result"]["segment_id"]
-        wait_built(http, segment_id, timeout=120)
+        wait_built(http, segment.json()["result"]["segment_id"], timeout=120)
     for _ in range(20):  # a new connection each time: both processes answer
         with httpx.Client(base_url=server.url, timeout=30) as anon:
             params = {"site": site.id, "callback": "cb", "tcid": "42", "token": site.token}
             answer = anon.get(LOOKUP, params=params)
             assert answer.status_code == 200, answer.text + server.output()
-            assert json.loads(answer.text[len("/**/cb(") : -2]) == [segment_id], server.output()
+            assert json.loads(answer.text[len("/**/cb(") : -2]) == ["F92C4F26"], server.output()
     code = server.terminate()
     assert code in (0, -15), f"exit {code}:\n{server.output()}"

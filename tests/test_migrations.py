@@ -3,7 +3,7 @@
 Migration 0007 re-keys the membership tables by segment number: every segment gets a number
 in creation order within its tenant, and every membership row and bucket count follows its
 segment. Downgrading restores the text keys. Migration 0008's downgrade turns complement
-generations back into member rows.
+generations back into member rows. Migration 0009 gives every segment a Commanders Act id.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from sqlalchemy.exc import IntegrityError
 
 from segmentd.storage.db import Database
 from segmentd.storage.migrate import alembic_config
-from segmentd.storage.segments import create_segment
+from segmentd.storage.segments import CommandersActIdTaken, create_segment
 
 from .conftest import BACKENDS, module_database_url
 
@@ -125,7 +126,7 @@ def test_0007_numbers_segments_and_rekeys_their_rows_and_downgrades(url: str) ->
 def test_0008_downgrade_turns_complements_back_into_member_rows(url: str) -> None:
     """Members 1 to 5; the published generation is a complement up to 4 leaving out 2, and
     member 5 joined after it (a row above the horizon); a build writing a complement runs."""
-    migrate_to(url, "head")
+    migrate_to(url, "0008")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO tenants (id, name, created_at) VALUES (1, 'T', 0)"))
@@ -170,3 +171,51 @@ def test_0008_downgrade_turns_complements_back_into_member_rows(url: str) -> Non
     # whatever its complement rows were).
     assert [(g, m) for _n, g, m in rows if g == 1] == [(1, 1), (1, 3), (1, 4), (1, 5)]
     assert tuple(job) == (0, 0)
+
+
+def test_0009_gives_every_segment_a_commandersact_id_unique_in_its_tenant(url: str) -> None:
+    migrate_to(url, "0006")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        fill_0006(conn)
+    engine.dispose()
+    migrate_to(url, "0008")
+
+    migrate_to(url, "head")
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            found = conn.execute(sa.text("SELECT tenant_id, commandersact_id FROM segments")).all()
+        assert len(found) == len(SEGMENTS)
+        for _tenant, commandersact_id in found:
+            assert len(commandersact_id) == 8
+            assert commandersact_id == commandersact_id.upper()
+            int(commandersact_id, 16)
+        taken = next(c for t, c in found if t == 1)
+        # Unique in the tenant: the index refuses a copy, create_segment says which one.
+        with pytest.raises(IntegrityError), db.write() as conn:
+            conn.execute(
+                sa.text("UPDATE segments SET commandersact_id = :c WHERE tenant_id = 1"),
+                {"c": taken},
+            )
+        new = {"list_id": 1, "name": "new", "segment_type": 0, "condition": {"items": []}}
+        with pytest.raises(CommandersActIdTaken), db.write() as conn:
+            create_segment(conn, 1, **new, commandersact_id=taken)
+        with db.write() as conn:  # another tenant may use the same id
+            created = create_segment(conn, 2, **new, commandersact_id=taken)
+            randomly = create_segment(conn, 2, **new)
+        with db.read() as conn:
+            ids = dict(conn.execute(sa.text("SELECT id, commandersact_id FROM segments")).all())
+        assert ids[created] == taken
+        assert len(ids[randomly]) == 8 and ids[randomly] not in (taken, ids["c" * 24])
+    finally:
+        db.dispose()
+
+    migrate_to(url, "0008", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("segments")}
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("segments")}
+    engine.dispose()
+    assert "commandersact_id" not in columns
+    assert "ix_segments_tenant_id_commandersact_id" not in indexes

@@ -192,7 +192,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live
     settings = test_settings(url)
     db = Database(url)
     db.migrate()
-    user, key = load_demo(db, settings.tz)
+    user, key = load_demo(db, settings)
     db.dispose()
     with LiveServer(settings) as live:
         yield live, user, key

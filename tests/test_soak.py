@@ -96,6 +96,7 @@ class Soak:
     site_id: int
     token: str
     segment_ids: dict[str, str]  # name -> id
+    lookup_ids: dict[str, str]  # name -> Commanders Act id, which the look-up answers
     stop: threading.Event = field(default_factory=threading.Event)
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -103,7 +104,7 @@ class Soak:
     rebuilds: int = 0
 
     def expected(self, i: int) -> set[str]:
-        return {self.segment_ids[name] for name, _, member in DEFINITIONS if member(i)}
+        return {self.lookup_ids[name] for name, _, member in DEFINITIONS if member(i)}
 
     def fail(self, message: str) -> None:
         self.errors.append(message)
@@ -133,7 +134,10 @@ def prepare(url: str) -> Soak:
             wait_until(lambda sid=segment_id: _built(http, sid), timeout=120)
         site = next(s for s in _ok(http.get("/v1/sites"))["result"] if s["is_default"])
         token = _ok(http.get(f"/v1/sites/{site['site_id']}/token"))["result"]["token"]
-    return Soak(url, site["site_id"], token, segment_ids)
+        listed = _ok(http.get(f"/v1/sites/{site['site_id']}/segments"))["result"]
+        by_id = {s["segment_id"]: s["commandersact_id"] for s in listed}
+    lookup_ids = {name: by_id[segment_id] for name, segment_id in segment_ids.items()}
+    return Soak(url, site["site_id"], token, segment_ids, lookup_ids)
 
 
 # --- the writers ----------------------------------------------------------------------------------
@@ -253,7 +257,7 @@ class Outcome:
 
 def run_wrk(soak: Soak, script: Path) -> Outcome:
     values = {"visitors": VISITORS, "first": FIRST_TCID, "path": LOOKUP, "site": soak.site_id}
-    script.write_text(WRK_SCRIPT % {**values, "token": soak.token, **soak.segment_ids})
+    script.write_text(WRK_SCRIPT % {**values, "token": soak.token, **soak.lookup_ids})
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS:.0f}s", "--timeout", "10s",
                "-s", str(script), soak.url]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS + 60)

@@ -215,6 +215,7 @@ def _building_segment(site: Site) -> None:
             sa.insert(segments).values(
                 id="0" * 23 + "1",
                 number=next_segment_number(conn, site.tenant.id),
+                commandersact_id="0000000A",
                 tenant_id=site.tenant.id,
                 list_id=default_list_id(conn, site.tenant.id),
                 name="Rebuilding now",

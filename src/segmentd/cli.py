@@ -78,13 +78,14 @@ def serve(
     # each process does it again at start, which then finds nothing to do.
     db = open_database(settings)
     try:
+        _verify_secret(db, settings)
         if settings.api_user and settings.api_key:
             with db.write() as conn:
                 ensure_credential(conn, settings.api_user, settings.api_key)
         if demo:
             from .demo import load_demo
 
-            user, key = load_demo(db)
+            user, key = load_demo(db, settings)
             console.print("[bold]Demo credentials[/bold]")
             console.print(f"api_user=[green]{user}[/green] api_key=[green]{key}[/green]")
     finally:
@@ -104,12 +105,28 @@ def serve(
     run("segmentd.api.app:create_served_app", factory=True, workers=workers)
 
 
+def _verify_secret(db: Database, settings: Settings) -> None:
+    """Exit with the reason when the secret cannot open the database's site tokens."""
+    from .secrets import SecretMismatch, verify_secret
+
+    try:
+        verify_secret(db, settings)
+    except SecretMismatch as exc:
+        console.print(f"[red]segmentd cannot start: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 @app.command("worker")
 def worker_command(database: str | None = DatabaseOption) -> None:
     """Run the segment build worker as its own process."""
     from .jobs.worker import run_forever
+    from .secrets import SecretMismatch
 
-    run_forever(load_settings(database))
+    try:
+        run_forever(load_settings(database))
+    except SecretMismatch as exc:
+        console.print(f"[red]segmentd cannot start: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @credentials_app.command("create")

@@ -1,6 +1,7 @@
 """The demo data set behind ``segmentd serve --demo`` (and ``make run``).
 
-A tenant ``demo`` with a fresh api_key on every start; on first start its list is filled with
+A tenant ``demo`` whose api_key comes from the server secret, so every start prints the same
+one (README variables and UI sessions outlive a restart); on first start its list is filled with
 about 300 realistic members, two campaigns with their events and three segments, all through
 the same storage functions the API uses, so the demo exercises the real paths.
 """
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection
 from .domain.conditions import to_wire
 from .domain.fields import CampaignStatus
 from .domain.validation import SegmentType, parse_condition
-from .ids import new_secret
+from .secrets import derived_secret
 from .settings import Settings
 from .storage.campaigns import create_campaign, record_events
 from .storage.catalog import load_catalog
@@ -34,6 +35,7 @@ DEMO_USER = "demo"
 MEMBER_COUNT = 300
 FIRST_TCID = 1000
 SEED = 20240601
+DEMO_KEY_PURPOSE = "segmentd/demo/api-key"
 
 # fmt: off
 FIRST_NAMES = (
@@ -60,10 +62,11 @@ FIELDS: tuple[tuple[str, int, dict[str, Any]], ...] = (
 )
 
 
-def load_demo(db: Database, tz: timezone | None = None) -> tuple[str, str]:
-    """Ensure the demo tenant (a new api_key each time) and its data; return (api_user, key)."""
-    tz = tz or Settings().tz
-    api_key = new_secret(32)
+def load_demo(db: Database, settings: Settings) -> tuple[str, str]:
+    """Ensure the demo tenant (its api_key derived from the server secret) and its data;
+    return (api_user, key)."""
+    tz = settings.tz
+    api_key = derived_secret(settings, DEMO_KEY_PURPOSE)
     with db.write() as conn:
         tenant_id = ensure_credential(conn, DEMO_USER, api_key)
         list_id = default_list_id(conn, tenant_id)
@@ -157,18 +160,20 @@ def _segments(conn: Connection, tenant_id: int, list_id: int, spring: int, tz: t
     definitions = (
         (
             "Age 20 to 40 in Paris",
+            "5B07E9A3",
             SegmentType.BY_FIELD,
             [("Age", ">=", "20", None), ("Age", "<=", "40", None), ("City", "==", "Paris", None)],
         ),
-        ("VIP", SegmentType.BY_FIELD, [("tag", "==", "vip", None)]),
+        ("VIP", "3FA81C2E", SegmentType.BY_FIELD, [("tag", "==", "vip", None)]),
         (
             "Opened spring sale but did not click",
+            "9D4C6F01",
             SegmentType.BY_CAMPAIGN,
             [("campaign", "==", "open", spring), ("campaign", "==", "unclick", spring)],
         ),
     )
     catalog = load_catalog(conn, tenant_id)
-    for name, segment_type, items in definitions:
+    for name, commandersact_id, segment_type, items in definitions:
         raw = {
             "relation": "and",
             "items": [
@@ -183,4 +188,5 @@ def _segments(conn: Connection, tenant_id: int, list_id: int, spring: int, tz: t
             name=name,
             segment_type=int(segment_type),
             condition=condition,
+            commandersact_id=commandersact_id,  # fixed, so the README's look-ups are true
         )

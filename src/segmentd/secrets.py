@@ -4,7 +4,12 @@ A site token is kept twice, neither in clear: an HMAC-SHA256 digest (keyed, so a
 database cannot be searched for tokens offline without the secret) to verify and find it in
 constant time, and an AES-256-GCM sealed copy so its owner can read it back. Both keys are
 derived from one secret: ``settings.secret_key``, else a file created with mode 0600 beside
-a SQLite database (or in the working directory for other databases).
+a SQLite database, or for other databases in the user's data directory (one file per
+database, never the working directory: a server started elsewhere must find the same one).
+
+A server checks at start that the secret opens the sealed tokens its database holds
+(``check_secret``): with another secret every token would fail on use, so it refuses to
+start instead, naming ``SEGMENTD_SECRET_KEY``.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ import secrets as stdlib_secrets
 from functools import lru_cache
 from pathlib import Path
 
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from platformdirs import user_data_path
+from sqlalchemy.engine import Connection
 
 from .settings import Settings
-from .storage.db import is_sqlite, normalize_url
+from .storage.db import Database, is_sqlite, normalize_url
+from .storage.schema import lists
 
 SECRET_FILE_SUFFIX = ".secret"
-DEFAULT_SECRET_FILE = "segmentd.secret"
 _NONCE_BYTES = 12
 
 
@@ -32,18 +40,38 @@ class SealError(Exception):
     """A sealed token cannot be opened: another secret sealed it, or it was altered."""
 
 
+class SecretMismatch(RuntimeError):
+    """The server's secret does not open the site tokens sealed in its database."""
+
+
 def secret_file_path(database_url: str) -> Path:
-    """Where the secret lives when no ``secret_key`` is set: ``<db file>.secret`` for SQLite."""
+    """Where the secret lives when no ``secret_key`` is set: ``<db file>.secret`` beside a
+    SQLite file; else ``<user data dir>/segmentd/<database>-<digest>.secret``, keyed by the
+    database's address (not its password), so two databases never share a secret."""
     url = normalize_url(database_url)
     database = url.split("///", 1)[1] if is_sqlite(url) and "///" in url else ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        return Path(database).with_name(Path(database).name + SECRET_FILE_SUFFIX)
-    return Path.cwd() / DEFAULT_SECRET_FILE
+        path = Path(database).absolute()
+        return path.with_name(path.name + SECRET_FILE_SUFFIX)
+    return user_data_path("segmentd") / _database_file_name(url)
+
+
+def _database_file_name(url: str) -> str:
+    parsed = sa.make_url(url)
+    query = sorted(parsed.query.items())
+    address = (
+        f"{parsed.get_backend_name()}://{parsed.username}@{parsed.host}:{parsed.port}"
+        f"/{parsed.database}?{query}"
+    )
+    digest = hashlib.sha256(address.encode()).hexdigest()[:16]
+    readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in parsed.database or "")
+    return f"{readable[:40] or parsed.get_backend_name()}-{digest}{SECRET_FILE_SUFFIX}"
 
 
 def read_or_create_secret(path: Path) -> str:
     """The secret in ``path``; created (mode 0600, never overwritten) when missing."""
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _create_secret_file(path)
     secret = path.read_text().strip()
     if not secret:
@@ -100,12 +128,64 @@ def _site_label(site_id: int) -> bytes:
     return f"site:{site_id}".encode()
 
 
+_ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def server_secret(settings: Settings) -> str:
+    """``settings.secret_key``, else the secret file's (created when missing)."""
+    return settings.secret_key or read_or_create_secret(secret_file_path(settings.database_url))
+
+
+def derived_secret(settings: Settings, purpose: str, length: int = 32) -> str:
+    """``length`` characters of [A-Za-z0-9] that only this server's secret gives for
+    ``purpose``: the same across restarts, unguessable without the secret."""
+    number = int.from_bytes(_derive(server_secret(settings).encode(), purpose.encode()), "big")
+    characters = []
+    for _ in range(length):  # 256 bits give 43 such characters
+        number, index = divmod(number, len(_ALPHANUMERIC))
+        characters.append(_ALPHANUMERIC[index])
+    return "".join(characters)
+
+
 def token_keys(settings: Settings) -> TokenKeys:
-    """The keys for ``settings`` (loaded once per secret / database)."""
-    return _token_keys(settings.secret_key, settings.database_url)
+    """The keys for ``settings`` (loaded once per secret / secret file)."""
+    if settings.secret_key:
+        return _token_keys(settings.secret_key, None)
+    return _token_keys(None, secret_file_path(settings.database_url))
 
 
 @lru_cache(maxsize=8)
-def _token_keys(secret_key: str | None, database_url: str) -> TokenKeys:
-    secret = secret_key or read_or_create_secret(secret_file_path(database_url))
-    return TokenKeys(secret)
+def _token_keys(secret_key: str | None, path: Path | None) -> TokenKeys:
+    return TokenKeys(secret_key or read_or_create_secret(path or Path()))
+
+
+def verify_secret(db: Database, settings: Settings) -> None:
+    """``check_secret`` in a read transaction of its own (a server's or worker's start)."""
+    with db.read() as conn:
+        check_secret(conn, settings)
+
+
+def check_secret(conn: Connection, settings: Settings) -> None:
+    """Raise ``SecretMismatch`` unless the secret opens a sealed token of the database (one
+    primary-key read and one decryption; a database without tokens passes)."""
+    sealed = conn.execute(
+        sa.select(lists.c.id, lists.c.token_sealed)
+        .where(lists.c.token_sealed.is_not(None))
+        .order_by(lists.c.id)
+        .limit(1)
+    ).first()
+    if sealed is None:
+        return
+    try:
+        token_keys(settings).unseal(sealed.token_sealed, sealed.id)
+    except SealError:
+        where = (
+            "SEGMENTD_SECRET_KEY"
+            if settings.secret_key
+            else f"the secret file {secret_file_path(settings.database_url)}"
+        )
+        raise SecretMismatch(
+            f"the site tokens in this database were sealed with another secret than {where}: "
+            "set SEGMENTD_SECRET_KEY to the secret that sealed them (see docs/sites.md), "
+            "or rotate every site token"
+        ) from None

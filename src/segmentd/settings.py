@@ -52,7 +52,10 @@ class Settings(BaseSettings):
         "database (<file>.imports/), else ./segmentd-imports",
     )
     secret_key: str | None = Field(
-        None, description="key sealing site tokens at rest; default: a file beside the database"
+        None,
+        description="key sealing site tokens at rest (set it in production); default: a file "
+        "beside a SQLite database, else in the user's data directory "
+        "($XDG_DATA_HOME/segmentd/), one per database",
     )
 
     @field_validator("time_zone")

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..domain.errors import DomainValidationError
 from ..imports.worker import ImportWorker
+from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.tenants import ensure_credential
@@ -105,6 +106,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, background_checkpoints=True)
         db.migrate()
+        try:
+            verify_secret(db, settings)  # refuse to serve tokens that cannot be opened
+        except Exception:
+            db.dispose()
+            raise
         if settings.api_user and settings.api_key:
             with db.write() as conn:
                 ensure_credential(conn, settings.api_user, settings.api_key)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
 from .builds import Claim, Plan, Step, abandon, claim_jobs, prepare, release, run_chunks
@@ -128,6 +129,11 @@ def run_forever(settings: Settings) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     db = Database(settings.database_url)
     db.migrate()
+    try:
+        verify_secret(db, settings)  # the same secret as the servers, or none of them starts
+    except Exception:
+        db.dispose()
+        raise
     worker = Worker(db, settings)
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -183,8 +183,12 @@ segments = sa.Table(
     # 0, or the published generation is stored as its complement up to this member id
     # (``storage.membership``, migration 0008).
     sa.Column("horizon", sa.BigInteger, nullable=False, default=0),
+    # The id the Commanders Act look-up answers: 8 upper-case hex characters, unique in the
+    # tenant, given or random (migration 0009).
+    sa.Column("commandersact_id", sa.String(8), nullable=False),
     sa.Index(None, "tenant_id", "list_id"),
     sa.Index(None, "tenant_id", "number", unique=True),
+    sa.Index(None, "tenant_id", "commandersact_id", unique=True),
 )
 
 # Keyed by ``segments.number``, not the 24-character id: a key of fixed-width integers is

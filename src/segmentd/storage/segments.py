@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.operators import fold
-from ..ids import new_segment_id
+from ..ids import new_commandersact_id, new_segment_id
 from ..jobs.builds import JobState, SegmentStatus, enqueue_build
 from ..timefmt import now
 from . import buckets, membership
@@ -34,6 +34,11 @@ from .schema import (
 from .write_lock import lock_tenant_writes
 
 LIKE_ESCAPE = "\\"
+RANDOM_ID_TRIES = 50  # random Commanders Act ids drawn before giving up (2**32 of them)
+
+
+class CommandersActIdTaken(Exception):
+    """The Commanders Act id asked for names another segment of the tenant."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Segment:
     updated_at: int
     number: int  # its key in the membership tables (``schema.segment_members``)
     horizon: int = 0  # the published generation is a complement up to it (``membership``)
+    commandersact_id: str = ""  # 8 upper-case hex: the id the Commanders Act look-up answers
 
 
 def _segment(row: sa.Row) -> Segment:
@@ -71,6 +77,7 @@ def _segment(row: sa.Row) -> Segment:
         updated_at=m["updated_at"],
         number=m["number"],
         horizon=m["horizon"],
+        commandersact_id=m["commandersact_id"],
     )
 
 
@@ -88,14 +95,25 @@ def create_segment(
     name: str,
     segment_type: int,
     condition: dict[str, Any],
+    commandersact_id: str | None = None,
 ) -> str:
-    """Insert a segment (status building) and enqueue its first build; return its id."""
+    """Insert a segment (status building) and enqueue its first build; return its id.
+
+    ``commandersact_id`` (8 upper-case hex) keeps a migrated segment's Commanders Act id;
+    without it one is drawn at random. Raises ``CommandersActIdTaken`` when the tenant uses
+    it already.
+    """
     lock_tenant_writes(conn, tenant_id)
+    if commandersact_id is None:
+        commandersact_id = _random_commandersact_id(conn, tenant_id)
+    elif commandersact_id_taken(conn, tenant_id, commandersact_id):
+        raise CommandersActIdTaken(commandersact_id)
     segment_id, created = new_segment_id(), now()
     conn.execute(
         sa.insert(segments).values(
             id=segment_id,
             number=next_segment_number(conn, tenant_id),
+            commandersact_id=commandersact_id,
             tenant_id=tenant_id,
             list_id=list_id,
             name=name,
@@ -111,6 +129,23 @@ def create_segment(
     )
     enqueue_build(conn, tenant_id, segment_id)
     return segment_id
+
+
+def commandersact_id_taken(conn: Connection, tenant_id: int, commandersact_id: str) -> bool:
+    s = segments.c
+    found = sa.select(s.number).where(
+        s.tenant_id == tenant_id, s.commandersact_id == commandersact_id
+    )
+    return conn.execute(found).first() is not None
+
+
+def _random_commandersact_id(conn: Connection, tenant_id: int) -> str:
+    """A random id the tenant does not use (its writes are locked: nobody takes it meanwhile)."""
+    for _ in range(RANDOM_ID_TRIES):
+        candidate = new_commandersact_id()
+        if not commandersact_id_taken(conn, tenant_id, candidate):
+            return candidate
+    raise RuntimeError("no free Commanders Act id found")
 
 
 def next_segment_number(conn: Connection, tenant_id: int) -> int:

@@ -65,19 +65,47 @@ def list_sites(conn: Connection, tenant_id: int) -> list[Site]:
     return [_site(row) for row in rows]
 
 
-def create_site(conn: Connection, tenant_id: int, name: str, keys: TokenKeys) -> tuple[Site, str]:
-    """A new list (= site) with its token; returns the site and the token."""
-    site_id = int(
-        conn.execute(
-            sa.insert(lists)
-            .values(tenant_id=tenant_id, name=name, is_default=False, created_at=now())
-            .returning(lists.c.id)
-        ).scalar_one()
-    )
+class SiteIdTaken(Exception):
+    """The site number asked for is used already (by any tenant: site ids are global)."""
+
+
+def create_site(
+    conn: Connection, tenant_id: int, name: str, keys: TokenKeys, site_id: int | None = None
+) -> tuple[Site, str]:
+    """A new list (= site) with its token; returns the site and the token.
+
+    ``site_id`` keeps the number pages are tagged with (a migration from Commanders Act);
+    raises ``SiteIdTaken`` when a list has it. Lists numbered later never collide with it.
+    """
+    row = {"tenant_id": tenant_id, "name": name, "is_default": False, "created_at": now()}
+    if site_id is None:
+        site_id = int(conn.execute(sa.insert(lists).values(row).returning(lists.c.id)).scalar_one())
+    else:
+        _insert_numbered(conn, site_id, row)
     token = _store_new_token(conn, site_id, keys)
     site = get_site(conn, site_id)
     assert site is not None
     return site, token
+
+
+def _insert_numbered(conn: Connection, site_id: int, row: dict[str, Any]) -> None:
+    """Insert list ``site_id``. SQLite numbers a new row max(id) + 1, so later lists follow
+    it by themselves; PostgreSQL's sequence does not look at the table, so it is moved past
+    the highest id. The table lock (held to commit) keeps every other insert of a list, and
+    so every ``nextval``, out until then: no automatic number can meet this one."""
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.exec_driver_sql("LOCK TABLE lists IN SHARE ROW EXCLUSIVE MODE")
+    if get_site(conn, site_id) is not None:
+        raise SiteIdTaken(site_id)
+    conn.execute(sa.insert(lists).values(id=site_id, **row))
+    if postgres:
+        sequence = conn.exec_driver_sql("SELECT pg_get_serial_sequence('lists', 'id')").scalar()
+        # Never backwards: numbers of deleted lists are not given out again.
+        conn.exec_driver_sql(
+            f"SELECT setval('{sequence}', greatest((SELECT max(id) FROM lists),"
+            f" (SELECT last_value FROM {sequence})))"
+        )
 
 
 def read_token(conn: Connection, site: Site, keys: TokenKeys) -> str:
@@ -122,14 +150,22 @@ def rename_site(conn: Connection, site: Site, name: str) -> Site:
     return renamed
 
 
-def site_segments(conn: Connection, site: Site) -> list[tuple[str, str]]:
-    """(id, name) of the site's segments, oldest first."""
+@dataclass(frozen=True)
+class SiteSegment:
+    segment_id: str  # the EngageLab id (24 hex)
+    commandersact_id: str  # the id the look-up answers (8 upper-case hex)
+    name: str
+
+
+def site_segments(conn: Connection, site: Site) -> list[SiteSegment]:
+    """The site's segments, oldest first."""
+    s = segments.c
     rows = conn.execute(
-        sa.select(segments.c.id, segments.c.name)
-        .where(segments.c.tenant_id == site.tenant_id, segments.c.list_id == site.id)
-        .order_by(segments.c.number)
+        sa.select(s.id, s.commandersact_id, s.name)
+        .where(s.tenant_id == site.tenant_id, s.list_id == site.id)
+        .order_by(s.number)
     )
-    return [(row.id, row.name) for row in rows]
+    return [SiteSegment(row.id, row.commandersact_id, row.name) for row in rows]
 
 
 class joined_pairs(GenericFunction[str]):  # lower case, as SQL function names
@@ -157,7 +193,7 @@ def _joined_pairs_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
 
 def split_pairs(joined: str | None) -> list[tuple[int, str]]:
     """The (member id, text) pairs of a ``joined_pairs`` value (ids and texts hold no ``:``
-    or ``,``: tcids are digits, segment ids hex)."""
+    or ``,``: tcids are digits, Commanders Act segment ids hex)."""
     if not joined:
         return []
     pairs = (item.split(":", 1) for item in joined.split(","))
@@ -176,8 +212,9 @@ def visitor_members_query(count: int) -> sa.Select[Any]:
 
 
 def member_segments_query(count: int) -> sa.Select[Any]:
-    """``joined_pairs`` of (member id, segment id) for up to ``count`` members of a site: the
-    site's segments published at least once whose published generation holds them. Bind
+    """``joined_pairs`` of (member id, Commanders Act segment id) for up to ``count`` members
+    of a site: the site's segments published at least once whose published generation holds
+    them (the id is read from the segment rows the query reads anyway). Bind
     ``tenant_id``, ``site_id``, ``key_0``..; it reads the site's segments by their
     (tenant_id, list_id) index, then seeks each (segment, generation, member) on the primary
     key of ``segment_members``, the only way into that table. A row there means a member,
@@ -202,7 +239,7 @@ def member_segments_query(count: int) -> sa.Select[Any]:
     )
     present = sm.member_id.is_not(None)
     return (
-        sa.select(joined_pairs(keys.c.member_id, s.id))
+        sa.select(joined_pairs(keys.c.member_id, s.commandersact_id))
         .select_from(segments.join(keys, sa.true()).outerjoin(segment_members, rows))
         .where(
             s.tenant_id == tenant,
@@ -226,7 +263,8 @@ def lookup_params(site: Site, keys: Sequence[Any]) -> dict[str, Any]:
 def segments_by_visitor(
     visitors: Iterable[tuple[int, str]], memberships: Iterable[tuple[int, str]]
 ) -> dict[str, list[str]]:
-    """{tcid: sorted segment ids} from (member id, tcid) and (member id, segment id) pairs."""
+    """{tcid: sorted segment ids} from (member id, tcid) and (member id, Commanders Act
+    segment id) pairs."""
     tcid_of = dict(visitors)
     found: dict[str, list[str]] = {}
     for member_id, segment_id in memberships:

@@ -220,7 +220,7 @@ async def visitor_segments(request: Request) -> Response:
 
 def _read_site_segments(context: LookupContext, site: Site) -> list[dict[str, str]]:
     with context.db.read() as conn:
-        return [{"id": id_, "label": name} for id_, name in site_segments(conn, site)]
+        return [{"id": s.commandersact_id, "label": s.name} for s in site_segments(conn, site)]
 
 
 @router.get(

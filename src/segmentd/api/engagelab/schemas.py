@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.operators import Activity, Op, Relation
 from ...domain.validation import MAX_CONDITIONS
+from ...ids import COMMANDERSACT_ID_PATTERN
 from ...jobs.builds import SegmentStatus
 from ...storage.segments import Segment
 from ...timefmt import SEGMENT_STYLE, format_time
@@ -96,6 +97,17 @@ class SegmentCreate(BaseModel):
         Field(
             None, description="segmentd extension: the list to segment (default: the default list)"
         )
+    )
+    commandersact_id: Annotated[
+        Any,
+        WithJsonSchema(
+            {"anyOf": [{"type": "string", "pattern": COMMANDERSACT_ID_PATTERN}, {"type": "null"}]}
+        ),
+    ] = Field(
+        None,
+        description="segmentd extension: the id the Commanders Act look-up answers for this "
+        "segment (8 hex characters, stored upper case, unique in the tenant; default: random). "
+        "Give a migrated segment its Commanders Act id so page scripts keep working",
     )
 
 

@@ -17,12 +17,14 @@ from sqlalchemy.engine import Connection
 
 from ...domain.conditions import to_wire
 from ...domain.validation import SegmentType, parse_condition
+from ...ids import commandersact_id_of
 from ...settings import Settings
 from ...storage.catalog import custom_fields, load_catalog
 from ...storage.compiler import compile_condition
 from ...storage.db import Database
 from ...storage.member_rows import fetch_members
 from ...storage.segments import (
+    CommandersActIdTaken,
     Segment,
     create_segment,
     delete_segment,
@@ -126,6 +128,17 @@ def _is_member_id(text: str) -> bool:
     return text.isascii() and text.isdecimal() and int(text) <= MAX_BIGINT
 
 
+def checked_commandersact_id(raw: Any) -> str | None:
+    """The segmentd extension ``commandersact_id``: absent, or 8 hex characters (stored upper
+    case)."""
+    if raw is None:
+        return None
+    stored = commandersact_id_of(raw) if isinstance(raw, str) else None
+    if stored is None:
+        raise invalid("commandersact_id", "commandersact_id must be 8 hexadecimal characters")
+    return stored
+
+
 def _checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
     if raw is None:
         return default_list_id(conn, tenant_id)
@@ -168,18 +181,24 @@ def create(
     """Save the segment and start building it; answers at once with status "1"."""
     body = body or SegmentCreate()
     name, segment_type = checked_name(body.segment_name), checked_type(body.type)
+    commandersact_id = checked_commandersact_id(body.commandersact_id)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
         list_id = _checked_list(conn, tenant_id, body.list_id)
         condition = _condition_wire(conn, tenant_id, body.condition, segment_type, settings.tz)
-        segment_id = create_segment(
-            conn,
-            tenant_id,
-            list_id=list_id,
-            name=name,
-            segment_type=segment_type,
-            condition=condition,
-        )
+        try:
+            segment_id = create_segment(
+                conn,
+                tenant_id,
+                list_id=list_id,
+                name=name,
+                segment_type=segment_type,
+                condition=condition,
+                commandersact_id=commandersact_id,
+            )
+        except CommandersActIdTaken:
+            message = f"commandersact_id {commandersact_id} is taken by another segment"
+            raise invalid("commandersact_id", message) from None
         segment = _found(get_segment(conn, tenant_id, segment_id))
     return _result(segment, settings)
 

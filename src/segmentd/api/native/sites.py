@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from ...secrets import SealError
 from ...storage.sites import (
     Site,
+    SiteIdTaken,
     create_site,
     get_site,
     list_sites,
@@ -20,17 +21,28 @@ from ...storage.sites import (
     rename_site,
     rotate_token,
     set_allowed_origins,
+    site_segments,
 )
 from ..commandersact.context import LookupContext, lookup_context
 from ..commandersact.origins import MAX_ORIGINS, normalize_origin
 from ..engagelab.auth import current_tenant
-from ..engagelab.errors import ERROR_RESPONSES, invalid, not_found
+from ..engagelab.errors import (
+    ERROR_RESPONSES,
+    INVALID,
+    EngageLabError,
+    ErrorBody,
+    invalid,
+    not_found,
+)
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
 NO_STORE = "no-store"
 
 
 MAX_SITE_ID = 2**63 - 1  # the databases' BIGINT: a larger id cannot name a site
+# A chosen site number: Commanders Act's are small; later lists are numbered after the
+# highest, so a cap far below MAX_SITE_ID keeps every number within the look-up's 18 digits.
+MAX_CHOSEN_SITE_ID = 2**31 - 1
 # Names are shown in pages and stored in text columns: no control characters (PostgreSQL
 # refuses NUL outright).
 SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
@@ -38,6 +50,14 @@ SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
 
 class NewSite(BaseModel):
     name: str = Field(min_length=1, max_length=128, pattern=SITE_NAME)
+    site_id: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_CHOSEN_SITE_ID,
+        strict=True,
+        description="The site's number, kept from Commanders Act (pages tagged site=N keep "
+        "working); must be free across all tenants (409 when taken). Default: the next number",
+    )
 
 
 class SiteUpdate(BaseModel):
@@ -84,7 +104,11 @@ def get_sites(request: Request, tenant_id: int = Depends(current_tenant)) -> dic
     return {"result": sites, "total": len(sites), "count": len(sites)}
 
 
-@router.post("", summary="Create a site (a list) with its token")
+@router.post(
+    "",
+    summary="Create a site (a list) with its token",
+    responses={409: {"model": ErrorBody, "description": "site_id is taken (code 30035)"}},
+)
 def post_site(
     body: NewSite, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
@@ -92,8 +116,14 @@ def post_site(
     name = body.name.strip()
     if not name:
         raise invalid("name", "must not be blank")
-    with context.db.write() as conn:
-        site, token = create_site(conn, tenant_id, name, context.keys)
+    try:
+        with context.db.write() as conn:
+            site, token = create_site(conn, tenant_id, name, context.keys, body.site_id)
+    except SiteIdTaken:
+        # Site ids are global (the look-up finds the tenant by its site): say no more than
+        # that the number is taken, whoever holds it.
+        raise EngageLabError(409, INVALID, f"[site_id]:site {body.site_id} is taken") from None
+    context.sites.invalidate(site.id)  # a miss for this number may be cached
     response.headers["Cache-Control"] = NO_STORE
     return {"result": site_json(site) | {"token": token}}
 
@@ -144,3 +174,19 @@ def post_rotate(
     with context.db.write() as conn:
         token = rotate_token(conn, _owned(conn, tenant_id, site_id), context.keys)
     return _token_answer(context, site_id, token, response)
+
+
+@router.get(
+    "/{site_id}/segments",
+    summary="The site's segments with the ids the Commanders Act look-up answers",
+)
+def get_site_segments(
+    site_id: int, request: Request, tenant_id: int = Depends(current_tenant)
+) -> dict[str, Any]:
+    with lookup_context(request).db.read() as conn:
+        found = site_segments(conn, _owned(conn, tenant_id, site_id))
+    result = [
+        {"segment_id": s.segment_id, "commandersact_id": s.commandersact_id, "name": s.name}
+        for s in found
+    ]
+    return {"result": result, "total": len(result), "count": len(result)}

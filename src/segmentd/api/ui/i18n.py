@@ -57,6 +57,7 @@ FRENCH: dict[str, str] = {
         "segmentation en cours, veuillez ne pas utiliser ce segment pour envoyer des e-mails"
     ),
     "Build progress": "Avancement",
+    "Commanders Act id": "Identifiant Commanders Act",
     "never": "jamais",
     # builder
     "Edit segment": "Modifier le segment",
