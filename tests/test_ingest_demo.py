@@ -17,7 +17,7 @@ def test_demo_loads_once_and_builds(db: Database, db_url: str, server: LiveServe
     user, key = load_demo(db, settings)
     again_user, again_key = load_demo(db, settings)  # a restart of make run
     assert user == again_user == "demo" and key == again_key and len(key) == 32
-    other_user, other_key = load_demo(db, test_settings(db_url, secret_key="another secret"))
+    _, other_key = load_demo(db, test_settings(db_url, secret_key="another secret"))
     assert other_key != key
     with httpx.Client(base_url=server.url, auth=(user, key)) as stale:
         assert stale.get(MEMBERS).status_code == 401  # the key of the other secret replaced it
