@@ -34,6 +34,7 @@ from .engagelab.errors import (
     handle_domain_error,
     handle_engagelab_error,
 )
+from .faults import Faults
 from .limits import BodySizeLimit
 from .native.exports import router as exports_router
 from .native.sites import router as sites_router
@@ -167,6 +168,8 @@ def create_app(
     app.include_router(engagelab_imports.router)
     app.include_router(engagelab_ingest.router)
     mount_ui(app, settings)
+    # Outermost: whatever fails below answers in its family's envelope, connection kept.
+    app.add_middleware(Faults, max_replay_bytes=settings.max_body_bytes)
     mount_docs(app)
     install_openapi(app)
     return app
