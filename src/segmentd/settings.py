@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         1024 * 1024 * 1024, ge=1024, description="largest CSV upload (paths ending in /imports)"
     )
+    sqlite_busy_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="SQLite: how long a request waits for a lock another process holds "
+        "before it answers 503",
+    )
     auth_failure_limit: int = Field(
         20, ge=1, description="failed authentications per client per minute before 429"
     )

@@ -104,7 +104,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, background_checkpoints=True)
+        db = Database(
+            settings.database_url,
+            background_checkpoints=True,
+            sqlite_busy_ms=round(settings.sqlite_busy_seconds * 1000),
+        )
         db.migrate()
         if settings.api_user and settings.api_key:
             with db.write() as conn:

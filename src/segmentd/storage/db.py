@@ -52,8 +52,12 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(url: str, begin: str, autocheckpoint: bool = True) -> Engine:
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+def _sqlite_engine(
+    url: str, begin: str, autocheckpoint: bool = True, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -62,7 +66,7 @@ def _sqlite_engine(url: str, begin: str, autocheckpoint: bool = True) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not autocheckpoint:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
@@ -100,15 +104,25 @@ def _ping_when_idle(engine: Engine) -> None:
 class Database:
     """One database: ``write()`` and ``read()`` open a transaction and commit on success."""
 
-    def __init__(self, url: str, background_checkpoints: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        background_checkpoints: bool = False,
+        sqlite_busy_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
+        """``sqlite_busy_ms``: how long a SQLite transaction waits for a lock another
+        process holds before it fails (``DatabaseUnavailable``)."""
         self.url = normalize_url(url)
         self.is_sqlite = is_sqlite(self.url)
         self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(
-                self.url, "BEGIN IMMEDIATE", autocheckpoint=not background_checkpoints
+                self.url,
+                "BEGIN IMMEDIATE",
+                autocheckpoint=not background_checkpoints,
+                busy_ms=sqlite_busy_ms,
             )
-            self.read_engine = _sqlite_engine(self.url, "BEGIN")
+            self.read_engine = _sqlite_engine(self.url, "BEGIN", busy_ms=sqlite_busy_ms)
             if background_checkpoints:
                 self._checkpointer = _Checkpointer(self.write_engine.url.database or "")
         else:
