@@ -35,6 +35,7 @@ from .engagelab.errors import (
     handle_engagelab_error,
 )
 from .faults import Faults
+from .header_limit import HeaderSizeLimit
 from .limits import BodySizeLimit
 from .native.exports import router as exports_router
 from .native.sites import router as sites_router
@@ -174,6 +175,7 @@ def create_app(
     mount_ui(app, settings)
     # Outermost: whatever fails below answers in its family's envelope, connection kept.
     app.add_middleware(Faults, max_replay_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderSizeLimit, limit=settings.max_header_bytes)
     mount_docs(app)
     install_openapi(app)
     return app
