@@ -99,10 +99,11 @@ class _InThread:
 
 
 def _drop_request_waiting_on_table_lock(
-    database_url: str, request: Any, wait_event_type: str = "Lock"
+    database_url: str, request: Any, times: int = 1
 ) -> httpx.Response:
     """Holds an exclusive lock on ``lists``, starts ``request``, terminates the backend that
-    waits for the lock, then lets the lock go; returns the request's answer."""
+    waits for the lock (``times`` times: the retry waits too), then lets the lock go;
+    returns the request's answer."""
     database = sa.make_url(database_url).database or ""
     holder = sa.create_engine(database_url)
     admin = _admin()
@@ -110,8 +111,14 @@ def _drop_request_waiting_on_table_lock(
         with holder.connect() as locking, admin.connect() as control:
             locking.execute(sa.text("LOCK TABLE lists IN ACCESS EXCLUSIVE MODE"))
             running = _InThread(request)
-            waiting = wait_until(lambda: _waiting_backends(control, database, wait_event_type))
-            _terminate(control, waiting)
+            terminated: set[int] = set()
+            for _ in range(times):
+                done = frozenset(terminated)
+                waiting = wait_until(
+                    lambda done=done: set(_waiting_backends(control, database, "Lock")) - done
+                )
+                _terminate(control, sorted(waiting))
+                terminated |= waiting
             locking.rollback()
             return running.result()
     finally:
@@ -132,6 +139,25 @@ def test_a_read_whose_connection_is_lost_is_run_again(
         assert answer.status_code == 200, answer.text
         assert [site["name"] for site in answer.json()["result"]].count("shop") == 1
     assert any("GET /v1/sites" in line and "running it again" in line for line in logged)
+
+
+@POSTGRES_ONLY
+def test_a_request_that_loses_its_connection_twice_answers_503(
+    db: Database, db_url: str, tenant: Tenant
+) -> None:
+    with (
+        LiveServer(test_settings(db_url), start_worker=False) as live,
+        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+    ):
+        answer = _drop_request_waiting_on_table_lock(
+            db_url, lambda: http.post(SITES, json={"name": "shop"}), times=2
+        )
+        assert answer.status_code == 503
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+        assert answer.json() == {"code": 30503, "message": NOT_APPLIED}
+        listed = http.get(SITES).json()["result"]  # the connection and the server go on
+    assert "shop" not in [site["name"] for site in listed]
 
 
 @POSTGRES_ONLY

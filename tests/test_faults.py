@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Mount
+from starlette.types import Receive, Scope, Send
 
 from segmentd.api.faults import INTERNAL_MESSAGE
 
@@ -31,6 +33,14 @@ async def _boom_async() -> None:
     raise KeyError(SECRET)
 
 
+async def _answer_then_fail(_scope: Scope, _receive: Receive, send: Send) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+    )
+    await send({"type": "http.response.body", "body": b"ok"})
+    raise RuntimeError(SECRET)
+
+
 class _Records(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -45,8 +55,9 @@ def faulty_server(tmp_path: Path) -> Iterator[LiveServer]:
     live = LiveServer(test_settings(f"sqlite:///{tmp_path / 'segmentd.db'}"), start_worker=False)
     # First in the routing table, so no catch-all of the families answers these paths first.
     paths = ["/v1/marketing/boom", "/api/dms/segmentation/boom", "/ui/boom", "/boom"]
-    routes = [APIRoute(path, _boom, methods=["GET"]) for path in paths]
+    routes: list[BaseRoute] = [APIRoute(path, _boom, methods=["GET"]) for path in paths]
     routes.append(APIRoute("/v1/marketing/boom-async", _boom_async, methods=["POST"]))
+    routes.append(Mount("/after-answer", app=_answer_then_fail))
     live.app.router.routes[:0] = routes
     with live:
         yield live
@@ -116,3 +127,19 @@ def test_an_unexpected_error_answers_500_in_the_envelope_and_keeps_the_connectio
     assert len(errors) == 1
     assert errors[0].name == "segmentd" and errors[0].exc_info is not None
     assert path in errors[0].getMessage()
+
+
+def test_an_error_after_a_whole_answer_keeps_the_connection(
+    faulty_server: LiveServer, logged: list[logging.LogRecord]
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", faulty_server.port, timeout=30)
+    try:
+        response, body = _get(connection, "/after-answer/")
+        socket_used = connection.sock
+        assert response.status == 200 and body == b"ok"
+        again, _ = _get(connection, "/healthz")
+        assert connection.sock is socket_used and again.status == 200
+    finally:
+        connection.close()
+    errors = [record for record in logged if record.levelno >= logging.ERROR]
+    assert [record.name for record in errors] == ["segmentd"]

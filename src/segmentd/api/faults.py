@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,39 +50,57 @@ class Faults:
             await self.app(scope, receive, send)
             return
         body = _ReplayableBody(receive, self.max_replay_bytes)
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        answer = _Answer(send)
         for attempt in (1, 2):
             # Each run gets the scope as the server made it: routing writes into it.
             run_scope = {**scope, "state": dict(scope.get("state") or {})}
             with track_commits() as journal:
                 try:
-                    await self.app(run_scope, body.receive(replay=attempt > 1), tracked_send)
+                    await self.app(run_scope, body.receive(replay=attempt > 1), answer.send)
                     return
+                except ClientDisconnect:
+                    return  # nobody left to answer
                 except Exception as exc:
-                    if started:
-                        raise  # a response cut short: only closing the connection says so
-                    if not _is_database_fault(exc):
-                        log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-                        await _answer(run_scope, send, 500, "internal_error", INTERNAL_MESSAGE)
+                    if answer.complete:  # the answer went out whole: the connection is fine
+                        log.exception("error after answering %s", _request(scope))
                         return
-                    replay = attempt == 1 and _not_applied(exc, journal.committed) and body.whole
-                    log.warning(
-                        "database fault on %s %s (%s)%s",
-                        scope["method"],
-                        scope["path"],
-                        exc,
-                        "; running it again" if replay else "",
-                    )
-                    if not replay:
-                        message = _unavailable_message(exc, journal.committed)
-                        await _answer(run_scope, send, 503, "unavailable", message)
-                        return
+                    if answer.started:
+                        raise  # an answer cut short: only closing the connection says so
+                    if attempt == 1 and body.whole and _not_applied(exc, journal.committed):
+                        log.warning(
+                            "database fault on %s (%s); running it again", _request(scope), exc
+                        )
+                        continue
+                    await _fail(run_scope, send, exc, journal.committed)
+                    return
+
+
+class _Answer:
+    """How far the response got."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = self.complete = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.complete = True
+        await self._send(message)
+
+
+def _request(scope: Scope) -> str:
+    return f"{scope['method']} {scope['path']}"
+
+
+async def _fail(scope: Scope, send: Send, exc: Exception, committed: bool) -> None:
+    if not _is_database_fault(exc):
+        log.exception("unexpected error on %s", _request(scope))
+        await _answer(scope, send, 500, "internal_error", INTERNAL_MESSAGE)
+        return
+    log.warning("database fault on %s (%s)", _request(scope), exc)
+    await _answer(scope, send, 503, "unavailable", _unavailable_message(exc, committed))
 
 
 def _is_database_fault(exc: BaseException) -> bool:
