@@ -19,7 +19,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..storage.faults import DatabaseUnavailable, is_transient, track_commits
+from ..storage.faults import (
+    DatabaseUnavailable,
+    is_transient,
+    start_commit_journal,
+    stop_commit_journal,
+)
 from .commandersact.jsonp import NO_STORE_HEADERS
 from .ui.rendering import error_page
 
@@ -49,30 +54,46 @@ class Faults:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # A second run gets the scope as the server made it: routing writes into it.
+        pristine = {**scope, "state": dict(scope.get("state") or {})}
         body = _ReplayableBody(receive, self.max_replay_bytes)
         answer = _Answer(send)
-        for attempt in (1, 2):
-            # Each run gets the scope as the server made it: routing writes into it.
-            run_scope = {**scope, "state": dict(scope.get("state") or {})}
-            with track_commits() as journal:
-                try:
-                    await self.app(run_scope, body.receive(replay=attempt > 1), answer.send)
-                    return
-                except ClientDisconnect:
-                    return  # nobody left to answer
-                except Exception as exc:
-                    if answer.complete:  # the answer went out whole: the connection is fine
-                        log.exception("error after answering %s", _request(scope))
-                        return
-                    if answer.started:
-                        raise  # an answer cut short: only closing the connection says so
-                    if attempt == 1 and body.whole and _not_applied(exc, journal.committed):
-                        log.warning(
-                            "database fault on %s (%s); running it again", _request(scope), exc
-                        )
-                        continue
-                    await _fail(run_scope, send, exc, journal.committed)
-                    return
+        failure, committed = await _run(self.app, scope, body.first, answer)
+        if failure is None or _after_answer(failure, answer, scope):
+            return
+        if body.whole and _not_applied(failure, committed):
+            log.warning("database fault on %s (%s); running it again", _request(scope), failure)
+            scope = pristine
+            failure, committed = await _run(self.app, scope, body.replay(), answer)
+            if failure is None or _after_answer(failure, answer, scope):
+                return
+        await _fail(scope, send, failure, committed)
+
+
+async def _run(
+    app: ASGIApp, scope: Scope, receive: Receive, answer: _Answer
+) -> tuple[Exception | None, bool]:
+    """Run the app once: the exception it raised, if any, and whether anything committed."""
+    journal, token = start_commit_journal()
+    try:
+        await app(scope, receive, answer.send)
+    except ClientDisconnect:
+        pass  # nobody left to answer
+    except Exception as exc:
+        return exc, journal.committed
+    finally:
+        stop_commit_journal(token)
+    return None, False
+
+
+def _after_answer(failure: Exception, answer: _Answer, scope: Scope) -> bool:
+    """True when the failure came after the response started (so nothing else is sent)."""
+    if answer.complete:  # the answer went out whole: the connection is fine
+        log.error("error after answering %s", _request(scope), exc_info=failure)
+        return True
+    if answer.started:
+        raise failure  # an answer cut short: only closing the connection says so
+    return False
 
 
 class _Answer:
@@ -96,7 +117,7 @@ def _request(scope: Scope) -> str:
 
 async def _fail(scope: Scope, send: Send, exc: Exception, committed: bool) -> None:
     if not _is_database_fault(exc):
-        log.exception("unexpected error on %s", _request(scope))
+        log.error("unexpected error on %s", _request(scope), exc_info=exc)
         await _answer(scope, send, 500, "internal_error", INTERNAL_MESSAGE)
         return
     log.warning("database fault on %s (%s)", _request(scope), exc)
@@ -129,20 +150,21 @@ class _ReplayableBody:
         self._size = 0
         self.whole = True  # False once more than ``limit`` bytes went by
 
-    def receive(self, *, replay: bool) -> Receive:
-        pending = list(self._kept) if replay else []
+    async def first(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request" and self.whole:
+            self._size += len(message.get("body", b""))
+            if self._size > self._limit:
+                self.whole, self._kept = False, []
+            else:
+                self._kept.append(message)
+        return message
+
+    def replay(self) -> Receive:
+        pending = list(self._kept)
 
         async def receive() -> Message:
-            if pending:
-                return pending.pop(0)
-            message = await self._receive()
-            if message["type"] == "http.request" and self.whole:
-                self._size += len(message.get("body", b""))
-                if self._size > self._limit:
-                    self.whole, self._kept = False, []
-                else:
-                    self._kept.append(message)
-            return message
+            return pending.pop(0) if pending else await self._receive()
 
         return receive
 

@@ -2,7 +2,7 @@
 locked or out of disk. ``Database`` turns them into ``DatabaseUnavailable``, saying whether
 the transaction certainly did not commit, so the API can retry it or answer 503.
 
-``track_commits()`` lets a caller (the API, per request) know whether any transaction
+``start_commit_journal()`` lets a caller (the API, per request) know whether any transaction
 committed while it ran: a request that failed before any commit changed nothing and may be
 run again.
 """
@@ -10,9 +10,7 @@ run again.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -81,15 +79,15 @@ class CommitJournal:
 _journal: ContextVar[CommitJournal | None] = ContextVar("segmentd_commit_journal", default=None)
 
 
-@contextmanager
-def track_commits() -> Iterator[CommitJournal]:
-    """Record commits made in this context (threads started with a copy of it included)."""
+def start_commit_journal() -> tuple[CommitJournal, Token[CommitJournal | None]]:
+    """Record the commits made from here on in this context (and in threads started with
+    a copy of it) until ``stop_commit_journal``."""
     journal = CommitJournal()
-    token = _journal.set(journal)
-    try:
-        yield journal
-    finally:
-        _journal.reset(token)
+    return journal, _journal.set(journal)
+
+
+def stop_commit_journal(token: Token[CommitJournal | None]) -> None:
+    _journal.reset(token)
 
 
 def note_commit() -> None:
