@@ -46,7 +46,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
     http: Any = "h11"
     if find_spec("httptools"):
-        from .api.header_limit import BoundedHttpToolsProtocol
+        from .api.bounded_httptools import BoundedHttpToolsProtocol
 
         http = BoundedHttpToolsProtocol
     return {
