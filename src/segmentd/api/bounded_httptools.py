@@ -69,6 +69,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self) -> None:
         self._refused = True
+        if self.transport.is_closing():
+            return  # uvicorn already answered (a malformed request)
         self.headers = []  # what was kept of the head goes now
         body, headers = too_large_body(self.url, self.head_limit)
         head = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
