@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import os
-from typing import Literal
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -38,14 +37,25 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
-def _loop_and_http() -> tuple[Literal["uvloop", "asyncio"], Literal["httptools", "h11"]]:
-    """uvloop and httptools when installed (they are dependencies): about twice the requests
-    per second of asyncio's loop and h11 on the same core."""
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``serve``: uvloop and httptools when installed (they are
+    dependencies), about twice the requests per second of asyncio's loop and h11 on the
+    same core; httptools with the request head bound (``api.header_limit``), whose limit
+    uvicorn's h11 option carries for both protocols."""
     from importlib.util import find_spec
 
-    loop: Literal["uvloop", "asyncio"] = "uvloop" if find_spec("uvloop") else "asyncio"
-    http: Literal["httptools", "h11"] = "httptools" if find_spec("httptools") else "h11"
-    return loop, http
+    http: Any = "h11"
+    if find_spec("httptools"):
+        from .api.bounded_httptools import BoundedHttpToolsProtocol
+
+        http = BoundedHttpToolsProtocol
+    return {
+        "loop": "uvloop" if find_spec("uvloop") else "asyncio",
+        "http": http,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "log_level": "info",
+        "access_log": False,
+    }
 
 
 @app.command()
@@ -90,19 +100,23 @@ def serve(
             console.print(f"api_user=[green]{user}[/green] api_key=[green]{key}[/green]")
     finally:
         db.dispose()
-    loop, http = _loop_and_http()
-    run = functools.partial(
-        uvicorn.run, host=host, port=port, loop=loop, http=http, log_level="info", access_log=False
-    )
+    options = server_options(settings)
     if workers == 1:
-        run(create_app(settings, freeze_gc=True))
+        uvicorn.run(create_app(settings, freeze_gc=True), host=host, port=port, **options)
         return
     # Each process builds its app from the environment (uvicorn spawns them): hand it the
     # settings given on the command line. Builds and imports are leased jobs, so every
     # process may run their workers.
     os.environ["SEGMENTD_DATABASE_URL"] = settings.database_url
     os.environ["SEGMENTD_WORKER"] = "true" if settings.worker else "false"
-    run("segmentd.api.app:create_served_app", factory=True, workers=workers)
+    uvicorn.run(
+        "segmentd.api.app:create_served_app",
+        host=host,
+        port=port,
+        factory=True,
+        workers=workers,
+        **options,
+    )
 
 
 def _verify_secret(db: Database, settings: Settings) -> None:

@@ -40,8 +40,21 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
     tcid_cookie: str = Field("TCID", description="cookie holding the visitor id for look-ups")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body")
+    max_header_bytes: int = Field(
+        64 * 1024,
+        ge=8 * 1024,
+        le=16 * 1024 * 1024,
+        description="largest request head (request line and headers); beyond it 431",
+    )
     max_upload_bytes: int = Field(
         1024 * 1024 * 1024, ge=1024, description="largest CSV upload (paths ending in /imports)"
+    )
+    sqlite_busy_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="SQLite: how long a request waits for a lock another process holds "
+        "before it answers 503",
     )
     auth_failure_limit: int = Field(
         20, ge=1, description="failed authentications per client per minute before 429"

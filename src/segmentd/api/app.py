@@ -35,6 +35,8 @@ from .engagelab.errors import (
     handle_domain_error,
     handle_engagelab_error,
 )
+from .faults import Faults
+from .header_limit import HeaderSizeLimit
 from .limits import BodySizeLimit
 from .native.exports import router as exports_router
 from .native.sites import router as sites_router
@@ -104,7 +106,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, background_checkpoints=True)
+        db = Database(
+            settings.database_url,
+            background_checkpoints=True,
+            sqlite_busy_ms=round(settings.sqlite_busy_seconds * 1000),
+        )
         db.migrate()
         try:
             verify_secret(db, settings)  # refuse to serve tokens that cannot be opened
@@ -173,6 +179,9 @@ def create_app(
     app.include_router(engagelab_imports.router)
     app.include_router(engagelab_ingest.router)
     mount_ui(app, settings)
+    # Outermost: whatever fails below answers in its family's envelope, connection kept.
+    app.add_middleware(Faults, max_replay_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderSizeLimit, limit=settings.max_header_bytes)
     mount_docs(app)
     install_openapi(app)
     return app

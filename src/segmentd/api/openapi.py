@@ -39,6 +39,32 @@ def _replace_422(document: dict[str, Any]) -> None:
         schemas.pop(unused, None)
 
 
+# Answers any operation may give, whatever its own: see api.faults and api.header_limit.
+SERVER_RESPONSES = {
+    "431": "Request headers too large (EngageLab code 30035)",
+    "500": "Unexpected error: a defect, logged by the server (EngageLab code 30500)",
+    "503": "The database is unavailable; see the message and Retry-After (EngageLab code "
+    "30503, look-up and native error unavailable)",
+}
+
+
+def _add_server_responses(document: dict[str, Any]) -> None:
+    for path, operations in document.get("paths", {}).items():
+        schema = ENGAGELAB_ERROR if path.startswith("/v1/") else NATIVE_ERROR
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in SERVER_RESPONSES.items():
+                response: dict[str, Any] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": schema}},
+                }
+                if status == "503":
+                    response["headers"] = {
+                        "Retry-After": {"description": "seconds", "schema": {"type": "integer"}}
+                    }
+                responses.setdefault(status, response)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -50,6 +76,7 @@ def install_openapi(app: FastAPI) -> None:
                 tags=app.openapi_tags,
             )
             _replace_422(document)
+            _add_server_responses(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -28,9 +28,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_SECONDS = 1.0
 IDLE_PING_SECONDS = 5.0
+# Read just before COMMIT, so a COMMIT whose answer is lost can be resolved; NULL when the
+# transaction wrote nothing (no id is assigned just to ask).
+CURRENT_XID = "SELECT pg_current_xact_id_if_assigned()::text"
 
 log = logging.getLogger("segmentd.db")
 
@@ -47,8 +52,12 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(url: str, begin: str, autocheckpoint: bool = True) -> Engine:
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+def _sqlite_engine(
+    url: str, begin: str, autocheckpoint: bool = True, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -57,7 +66,7 @@ def _sqlite_engine(url: str, begin: str, autocheckpoint: bool = True) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not autocheckpoint:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
@@ -95,15 +104,25 @@ def _ping_when_idle(engine: Engine) -> None:
 class Database:
     """One database: ``write()`` and ``read()`` open a transaction and commit on success."""
 
-    def __init__(self, url: str, background_checkpoints: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        background_checkpoints: bool = False,
+        sqlite_busy_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
+        """``sqlite_busy_ms``: how long a SQLite transaction waits for a lock another
+        process holds before it fails (``DatabaseUnavailable``)."""
         self.url = normalize_url(url)
         self.is_sqlite = is_sqlite(self.url)
         self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(
-                self.url, "BEGIN IMMEDIATE", autocheckpoint=not background_checkpoints
+                self.url,
+                "BEGIN IMMEDIATE",
+                autocheckpoint=not background_checkpoints,
+                busy_ms=sqlite_busy_ms,
             )
-            self.read_engine = _sqlite_engine(self.url, "BEGIN")
+            self.read_engine = _sqlite_engine(self.url, "BEGIN", busy_ms=sqlite_busy_ms)
             if background_checkpoints:
                 self._checkpointer = _Checkpointer(self.write_engine.url.database or "")
         else:
@@ -113,13 +132,47 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.write_engine.begin() as connection:
-            yield connection
+        """A write transaction, committed when the block ends without an exception.
+
+        A lost connection raises ``DatabaseUnavailable``. When COMMIT itself fails that way
+        the outcome is resolved on a fresh connection (PostgreSQL: the transaction id read
+        just before COMMIT, then ``pg_xact_status``): a commit that landed counts as done.
+        """
+        with _unavailable_on_fault(), self.write_engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                yield connection
+            except BaseException:
+                transaction.rollback()
+                raise
+            self._commit(connection, transaction)
+        note_commit()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.read_engine.begin() as connection:
+        with _unavailable_on_fault(), self.read_engine.begin() as connection:
             yield connection
+
+    def _commit(self, connection: Connection, transaction: sa.RootTransaction) -> None:
+        xid = None if self.is_sqlite else connection.exec_driver_sql(CURRENT_XID).scalar()
+        try:
+            transaction.commit()
+        except (sa.exc.DBAPIError, sa.exc.DisconnectionError) as exc:
+            if self.is_sqlite or not connection_lost(exc):
+                # The database answered: the transaction is rolled back (SQLite may say
+                # nothing certain about an I/O error during its commit).
+                applied = False if not self.is_sqlite or _sqlite_busy(exc) else None
+                if is_transient(exc):
+                    raise DatabaseUnavailable(str(exc), applied=applied) from exc
+                raise
+            if xid is None:
+                return  # it had written nothing: nothing to lose
+            outcome = commit_outcome(self.write_engine, str(xid))
+            log.warning("connection lost during COMMIT of transaction %s: %s", xid, outcome)
+            if outcome == "committed":
+                return
+            applied = False if outcome == "aborted" else None
+            raise DatabaseUnavailable("connection lost during COMMIT", applied=applied) from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -131,7 +184,7 @@ class Database:
             with self.read() as connection:
                 yield connection
             return
-        with self.read_engine.connect() as connection:
+        with _unavailable_on_fault(), self.read_engine.connect() as connection:
             connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 yield connection
@@ -147,6 +200,37 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+@contextmanager
+def _unavailable_on_fault() -> Iterator[None]:
+    """A transient fault (see ``faults.is_transient``) before COMMIT: nothing was applied."""
+    try:
+        yield
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError, sa.exc.DisconnectionError) as exc:
+        if not is_transient(exc):
+            raise
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        raise DatabaseUnavailable(f"database unavailable ({cause})") from exc
+
+
+def _sqlite_busy(exc: BaseException) -> bool:
+    name = getattr(getattr(exc, "orig", None), "sqlite_errorname", "")
+    return bool(name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")))
+
+
+def commit_outcome(engine: Engine, xid: str) -> str | None:
+    """What PostgreSQL says became of transaction ``xid`` ('committed', 'aborted' or
+    'in progress'), asked on a fresh connection; None when it cannot be asked."""
+    try:
+        with engine.connect() as connection:
+            status = connection.execute(
+                sa.text("SELECT pg_xact_status(CAST(:xid AS xid8))"), {"xid": xid}
+            ).scalar()
+    except sa.exc.SQLAlchemyError:
+        log.warning("could not ask the outcome of transaction %s", xid, exc_info=True)
+        return None
+    return str(status) if status is not None else None
 
 
 class _Checkpointer:

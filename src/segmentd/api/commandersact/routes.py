@@ -77,7 +77,8 @@ class Rejected(Exception):
 
     def response(self) -> JSONResponse:
         body = {"error": self.error, "message": self.message}
-        return JSONResponse(body, status_code=self.status, headers=NO_STORE_HEADERS)
+        headers = NO_STORE_HEADERS | ({"Retry-After": "1"} if self.status == 503 else {})
+        return JSONResponse(body, status_code=self.status, headers=headers)
 
 
 def _param(query: Mapping[str, str], name: str) -> str | None:

@@ -24,6 +24,12 @@ FRENCH: dict[str, str] = {
     "Apply": "Appliquer",
     "Main navigation": "Navigation principale",
     "Page not found": "Page introuvable",
+    "Something went wrong on our side; it has been logged.": (
+        "Une erreur s'est produite de notre côté ; elle a été journalisée."
+    ),
+    "The database is unavailable; please try again.": (
+        "La base de données est indisponible ; veuillez réessayer."
+    ),
     "Back to segments": "Retour aux segments",
     # login
     "Sign in to segmentd": "Connexion à segmentd",

@@ -76,3 +76,30 @@ def render(
     return HTMLResponse(
         page, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})}
     )
+
+
+FAULT_MESSAGES = {
+    500: "Something went wrong on our side; it has been logged.",
+    503: "The database is unavailable; please try again.",
+}
+
+
+def error_page(request: Request, status_code: int) -> HTMLResponse:
+    """The error page of a request no route answered (``api.faults``): it needs no session,
+    but keeps the visitor's language when the session was read."""
+    session = request.scope.get("session") or {}
+    chosen = session.get("lang")
+    lang = chosen if isinstance(chosen, str) and chosen in LANGUAGES else DEFAULT_LANGUAGE
+    page = environment.get_template("error.html").render(
+        request=request,
+        user=None,
+        lang=lang,
+        languages=LANGUAGES,
+        _=translator(lang),
+        csrf=str(session.get("csrf") or ""),
+        csrf_field=CSRF_FIELD,
+        version=__version__,
+        flash=None,
+        message=FAULT_MESSAGES[status_code],
+    )
+    return HTMLResponse(page, status_code=status_code, headers=SECURITY_HEADERS)
