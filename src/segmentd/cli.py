@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Literal
+from typing import Literal, TypedDict
 
 import typer
 from rich.console import Console
@@ -46,6 +46,19 @@ def _loop_and_http() -> tuple[Literal["uvloop", "asyncio"], Literal["httptools",
     loop: Literal["uvloop", "asyncio"] = "uvloop" if find_spec("uvloop") else "asyncio"
     http: Literal["httptools", "h11"] = "httptools" if find_spec("httptools") else "h11"
     return loop, http
+
+
+class ProxyOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: list[str] | None
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """uvicorn's handling of X-Forwarded-For and X-Forwarded-Proto: only from the proxies in
+    ``SEGMENTD_TRUSTED_PROXIES``. uvicorn's own default would believe any process on the
+    machine (127.0.0.1), and a client could then name itself anything it likes."""
+    proxies = settings.trusted_proxy_list
+    return ProxyOptions(proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 @app.command()
@@ -91,7 +104,14 @@ def serve(
         db.dispose()
     loop, http = _loop_and_http()
     run = functools.partial(
-        uvicorn.run, host=host, port=port, loop=loop, http=http, log_level="info", access_log=False
+        uvicorn.run,
+        host=host,
+        port=port,
+        loop=loop,
+        http=http,
+        log_level="info",
+        access_log=False,
+        **proxy_options(settings),
     )
     if workers == 1:
         run(create_app(settings, freeze_gc=True))

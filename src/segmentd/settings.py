@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta, timezone
 from functools import cached_property
@@ -10,6 +11,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -44,7 +49,16 @@ class Settings(BaseSettings):
         1024 * 1024 * 1024, ge=1024, description="largest CSV upload (paths ending in /imports)"
     )
     auth_failure_limit: int = Field(
-        20, ge=1, description="failed authentications per client per minute before 429"
+        20,
+        ge=1,
+        description="wrong keys per client and api_user per minute before that pair's wrong "
+        "keys answer 429 (a right key always passes)",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none (the peer address "
+        "is the client)",
     )
     import_dir: str | None = Field(
         None,
@@ -61,6 +75,21 @@ class Settings(BaseSettings):
         if not _OFFSET.fullmatch(value):
             raise ValueError("time_zone must be a UTC offset such as +08:00")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                message = f"trusted_proxies: {item!r} is not an IP address or network"
+                raise ValueError(message) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
 
     @cached_property
     def tz(self) -> timezone:

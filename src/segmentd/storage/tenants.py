@@ -24,7 +24,8 @@ _DUMMY_DIGEST = hashlib.sha256(b"segmentd-no-such-user").hexdigest()
 
 
 def key_digest(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
+    # surrogatepass: a key no one was given (a lone surrogate) hashes instead of raising.
+    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def create_tenant(conn: Connection, name: str) -> int:
@@ -77,11 +78,16 @@ def ensure_credential(conn: Connection, api_user: str, api_key: str) -> int:
 
 def authenticate(conn: Connection, api_user: str, api_key: str) -> int | None:
     """The tenant of a valid credential, else None. Constant time in the key."""
-    row = conn.execute(
-        sa.select(credentials.c.tenant_id, credentials.c.key_hash).where(
-            credentials.c.api_user == api_user
-        )
-    ).first()
+    # A user no credential can have (NUL, a surrogate, too long) is not looked up at all.
+    row = (
+        conn.execute(
+            sa.select(credentials.c.tenant_id, credentials.c.key_hash).where(
+                credentials.c.api_user == api_user
+            )
+        ).first()
+        if API_USER_PATTERN.fullmatch(api_user)
+        else None
+    )
     stored = row.key_hash if row else _DUMMY_DIGEST
     matches = hmac.compare_digest(stored, key_digest(api_key))
     return int(row.tenant_id) if row and matches else None

@@ -21,7 +21,7 @@ from fastapi.security import HTTPBasic
 from ...storage.db import Database
 from ...storage.tenants import authenticate, key_digest
 from ..deps import get_db
-from ..ratelimit import FailureLimiter
+from ..ratelimit import FailureLimiter, client_address
 from .errors import AUTH_FAILED, EngageLabError, auth_failed
 
 
@@ -91,10 +91,6 @@ class TooManyFailures(EngageLabError):
         self.retry_after = retry_after
 
 
-def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 class DeclaredBasic(HTTPBasic):
     """Declares Basic auth in /openapi.json (so /docs can send credentials) and parses nothing.
 
@@ -116,17 +112,19 @@ async def current_tenant(
 ) -> int:
     """The tenant behind the request's Basic credentials; 401 with code 30000 otherwise.
 
-    Repeated failures from one client answer 429 with Retry-After, even for a right key,
-    so that guessing cannot continue at full speed.
+    Wrong keys for one api_user from one client beyond the limit answer 429 with Retry-After
+    (``ratelimit``); a right key always passes, and no credentials at all is no guess.
     """
+    credentials = _credentials(request.headers.get("authorization"))
+    if credentials is None:
+        raise auth_failed()
+    tenant_id = await _verify(db, *credentials)
     limiter: FailureLimiter = request.app.state.auth_limiter
-    client = _client_key(request)
-    retry_after = limiter.retry_after(client)
+    retry_after = limiter.refusal(
+        client_address(request.client), credentials[0], passed=tenant_id is not None
+    )
     if retry_after:
         raise TooManyFailures(retry_after)
-    credentials = _credentials(request.headers.get("authorization"))
-    tenant_id = None if credentials is None else await _verify(db, *credentials)
     if tenant_id is None:
-        limiter.record_failure(client)
         raise auth_failed()
     return tenant_id
