@@ -170,3 +170,26 @@ def test_0008_downgrade_turns_complements_back_into_member_rows(url: str) -> Non
     # whatever its complement rows were).
     assert [(g, m) for _n, g, m in rows if g == 1] == [(1, 1), (1, 3), (1, 4), (1, 5)]
     assert tuple(job) == (0, 0)
+
+
+def test_0010_adds_ui_sessions_and_downgrades(url: str) -> None:
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    assert "ui_sessions" in sa.inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO ui_sessions (id_hash, tenant_id, api_user, created_at, expires_at)"
+                " VALUES (:h, 1, 'u', 0, 1)"
+            ),
+            {"h": "0" * 64},
+        )
+    engine.dispose()
+    migrate_to(url, "0008", downgrade=True)
+    engine = sa.create_engine(url)
+    assert "ui_sessions" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    assert "ui_sessions" in sa.inspect(engine).get_table_names()
+    engine.dispose()

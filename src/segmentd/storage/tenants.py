@@ -17,6 +17,7 @@ from ..ids import new_secret
 from ..timefmt import now
 from .catalog import new_catalog_version
 from .schema import credentials, lists, tenants
+from .ui_sessions import end_user_sessions
 
 API_USER_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # Compared against when the user is unknown, so timing does not reveal which users exist.
@@ -62,14 +63,18 @@ def create_credential(
 def ensure_credential(conn: Connection, api_user: str, api_key: str) -> int:
     """Make ``api_user``/``api_key`` valid (a new tenant if the user is new); return the tenant."""
     row = conn.execute(
-        sa.select(credentials.c.tenant_id).where(credentials.c.api_user == api_user)
+        sa.select(credentials.c.tenant_id, credentials.c.key_hash).where(
+            credentials.c.api_user == api_user
+        )
     ).first()
     if row is not None:
-        conn.execute(
-            sa.update(credentials)
-            .where(credentials.c.api_user == api_user)
-            .values(key_hash=key_digest(api_key))
-        )
+        if row.key_hash != key_digest(api_key):  # a new key ends the old key's UI sessions
+            conn.execute(
+                sa.update(credentials)
+                .where(credentials.c.api_user == api_user)
+                .values(key_hash=key_digest(api_key))
+            )
+            end_user_sessions(conn, int(row.tenant_id), api_user)
         return int(row.tenant_id)
     tenant_id = create_tenant(conn, api_user)
     create_credential(conn, tenant_id, api_user, api_key)

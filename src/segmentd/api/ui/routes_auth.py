@@ -79,8 +79,8 @@ def _login_failed(request: Request, target: str, api_user: str, retry_after: int
 
 
 @router.post("/logout")
-def logout(request: Request, form: Form) -> Response:
-    sign_out(request)
+def logout(request: Request, db: Db, form: Form) -> Response:
+    sign_out(request, db)
     return redirect(request, "/ui/login")
 
 
