@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
     tcid_cookie: str = Field("TCID", description="cookie holding the visitor id for look-ups")
+    lookup_visitor_limit: int = Field(
+        300,
+        ge=0,
+        description="distinct visitors (TCID cookies) one client may look up per minute "
+        "before 429 (IPv6: per /64); a visitor already looked up always passes; 0: no limit",
+    )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body")
     max_upload_bytes: int = Field(
         1024 * 1024 * 1024, ge=1024, description="largest CSV upload (paths ending in /imports)"
