@@ -104,10 +104,10 @@ def test_ui_sign_in_shares_the_rule(strict: LiveServer, tenant: Tenant) -> None:
 def test_memory_is_bounded_and_the_oldest_pairs_are_forgotten() -> None:
     limiter = FailureLimiter(limit=1, max_keys=1_000)
     for n in range(5_000):
-        assert limiter.refusal(f"10.0.{n // 250}.{n % 250}", "user", passed=False) == 0
+        assert limiter.refusal(f"10.0.{n // 250}.{n % 250}", "user") == 0
     assert len(limiter) == 1_000
-    assert limiter.refusal("10.0.19.249", "user", passed=False) > 0  # the latest is kept
-    assert limiter.refusal("10.0.0.0", "user", passed=False) == 0  # the oldest was forgotten
+    assert limiter.refusal("10.0.19.249", "user") > 0  # the latest is kept
+    assert limiter.refusal("10.0.0.0", "user") == 0  # the oldest was forgotten
 
 
 def test_trusted_proxies_must_be_addresses_or_networks() -> None:
@@ -170,6 +170,18 @@ def test_serve_believes_x_forwarded_for_from_a_trusted_proxy(
     # ... and one client is limited whatever its Forwarded header (never read) says.
     same_client = [{**headers, "X-Forwarded-For": "203.0.113.77"} for headers in spoofed(LIMIT + 1)]
     assert statuses(server.url, ("ops", "wrong"), same_client) == [401] * LIMIT + [429]
+
+
+def test_wrong_keys_for_a_user_that_does_not_exist_are_not_counted(
+    strict: LiveServer, tenant: Tenant
+) -> None:
+    """No key to find: a fuzzer's made-up user (schemathesis sends one) is never refused."""
+    with httpx.Client(base_url=strict.url) as http:
+        for _ in range(LIMIT + 3):
+            answer = http.get(SEGMENTS, auth=("SCHEMATHESIS-INVALID-VALUE", "x"))
+            assert answer.status_code == 401
+            assert ui_login(http, "nobody", "x").status_code == 401
+        assert http.get(SEGMENTS, auth=wrong(tenant)).status_code == 401
 
 
 @pytest.mark.parametrize("api_user", ["nul\x00user", "u" * 65, "sp ace"])

@@ -93,14 +93,23 @@ def test_ipv6_clients_count_by_their_64_network() -> None:
 
 def test_memory_is_bounded() -> None:
     limit = VisitorWalkLimit(100, max_entries=1_000)
-    for client in range(500):
-        for visitor in range(10):
-            assert limit.refusal(f"10.0.{client // 250}.{client % 250}", str(visitor)) == 0
-    assert len(limit) <= 1_000
-    # The newest clients are kept: one of them is still limited.
-    for visitor in range(10, 100):
-        limit.refusal("10.0.1.249", str(visitor))
-    assert limit.refusal("10.0.1.249", "100") > 0
+    for n in range(5_000):
+        assert limit.refusal(f"10.0.{n % 700 // 250}.{n % 250}", str(n)) == 0
+        assert len(limit) <= 1_000
+    # A full table starts every count again: refilling it costs max_entries look-ups.
+    small = VisitorWalkLimit(2, max_entries=10)
+    assert [small.refusal("walker", str(n)) == 0 for n in range(3)] == [True, True, False]
+    for n in range(10):
+        small.refusal(f"browser {n}", "1")
+    assert small.refusal("walker", "3") == 0
+
+
+def test_a_limit_of_one_visitor() -> None:
+    limit = VisitorWalkLimit(1)
+    assert limit.refusal("198.51.100.7", "1") == 0
+    assert limit.refusal("198.51.100.7", "1") == 0
+    assert limit.refusal("198.51.100.7", "2") > 0
+    assert limit.refusal("198.51.100.8", "2") == 0
 
 
 def test_openapi_documents_the_429(walk: Walk) -> None:

@@ -4,7 +4,8 @@ Failures are counted per (client, api_user), and only wrong keys are refused: ge
 keys carry 190 bits of entropy (``storage.tenants``), so guessing one is hopeless at any rate
 and a right key can always be checked and let through. Someone else's failures, behind the
 same address or against the same user, never lock a right key out. A request without
-credentials is not a guess and is not counted.
+credentials is not a guess and is not counted, nor is a key for an api_user that does not
+exist: there is no key to find (and a fuzzer's made-up user is then never refused).
 
 Process-local by design: each server process guards itself. Memory is bounded: past
 ``max_keys`` pairs, the pair whose last failure is oldest is forgotten.
@@ -16,6 +17,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
+
+from ..storage.tenants import CredentialCheck
 
 # api_users are at most 64 characters (``storage.tenants.API_USER_PATTERN``): a longer one
 # names no credential, and its failures need no more of it to be told apart.
@@ -32,11 +35,14 @@ class FailureLimiter:
         self._failures: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def refusal(self, client: str, api_user: str, passed: bool) -> int:
-        """After a credential was checked: 0 to answer as usual (the tenant, or 401), else the
-        seconds of Retry-After to answer 429 with. A right key is never refused."""
-        if passed:
-            return 0
+    def failed(self, client: str, api_user: str, checked: CredentialCheck) -> int:
+        """After a credential failed: 0 to answer 401, else the seconds of Retry-After to
+        answer 429 with. Only wrong keys of existing users count."""
+        return self.refusal(client, api_user) if checked.user_exists else 0
+
+    def refusal(self, client: str, api_user: str) -> int:
+        """Count a wrong key of ``api_user`` from ``client``: 0 while under the limit, else
+        the seconds until the pair's window ends."""
         key = (client, api_user[:_USER_CHARS])
         now = time.monotonic()
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -81,8 +82,14 @@ def ensure_credential(conn: Connection, api_user: str, api_key: str) -> int:
     return tenant_id
 
 
-def authenticate(conn: Connection, api_user: str, api_key: str) -> int | None:
-    """The tenant of a valid credential, else None. Constant time in the key."""
+class CredentialCheck(NamedTuple):
+    tenant_id: int | None  # the tenant of a valid credential, else None
+    user_exists: bool
+
+
+def check_credential(conn: Connection, api_user: str, api_key: str) -> CredentialCheck:
+    """The tenant of a valid credential, and whether ``api_user`` exists. Constant time in
+    the key."""
     # A user no credential can have (NUL, a surrogate, too long) is not looked up at all.
     row = (
         conn.execute(
@@ -95,7 +102,12 @@ def authenticate(conn: Connection, api_user: str, api_key: str) -> int | None:
     )
     stored = row.key_hash if row else _DUMMY_DIGEST
     matches = hmac.compare_digest(stored, key_digest(api_key))
-    return int(row.tenant_id) if row and matches else None
+    return CredentialCheck(int(row.tenant_id) if row and matches else None, row is not None)
+
+
+def authenticate(conn: Connection, api_user: str, api_key: str) -> int | None:
+    """The tenant of a valid credential, else None. Constant time in the key."""
+    return check_credential(conn, api_user, api_key).tenant_id
 
 
 def default_list_id(conn: Connection, tenant_id: int) -> int:

@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic
 
 from ...storage.db import Database
-from ...storage.tenants import authenticate, key_digest
+from ...storage.tenants import CredentialCheck, check_credential, key_digest
 from ..deps import get_db
 from ..ratelimit import FailureLimiter, client_address
 from .errors import AUTH_FAILED, EngageLabError, auth_failed
@@ -67,20 +67,20 @@ class _Remembered:
 _remembered = _Remembered()
 
 
-def _check(db: Database, user: str, key: str) -> int | None:
+def _check(db: Database, user: str, key: str) -> CredentialCheck:
     with db.read() as conn:
-        return authenticate(conn, user, key)
+        return check_credential(conn, user, key)
 
 
-async def _verify(db: Database, user: str, key: str) -> int | None:
+async def _verify(db: Database, user: str, key: str) -> CredentialCheck:
     digest = key_digest(key)
     tenant_id = _remembered.tenant(db.url, user, digest)
     if tenant_id is not None:
-        return tenant_id
-    tenant_id = await run_in_threadpool(_check, db, user, key)
-    if tenant_id is not None:
-        _remembered.remember(db.url, user, digest, tenant_id)
-    return tenant_id
+        return CredentialCheck(tenant_id, True)
+    checked = await run_in_threadpool(_check, db, user, key)
+    if checked.tenant_id is not None:
+        _remembered.remember(db.url, user, digest, checked.tenant_id)
+    return checked
 
 
 class TooManyFailures(EngageLabError):
@@ -118,13 +118,11 @@ async def current_tenant(
     credentials = _credentials(request.headers.get("authorization"))
     if credentials is None:
         raise auth_failed()
-    tenant_id = await _verify(db, *credentials)
+    checked = await _verify(db, *credentials)
+    if checked.tenant_id is not None:
+        return checked.tenant_id
     limiter: FailureLimiter = request.app.state.auth_limiter
-    retry_after = limiter.refusal(
-        client_address(request.client), credentials[0], passed=tenant_id is not None
-    )
+    retry_after = limiter.failed(client_address(request.client), credentials[0], checked)
     if retry_after:
         raise TooManyFailures(retry_after)
-    if tenant_id is None:
-        raise auth_failed()
-    return tenant_id
+    raise auth_failed()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ...storage.tenants import authenticate
+from ...storage.tenants import check_credential
 from ..ratelimit import FailureLimiter, client_address
 from .deps import Db, Form, redirect
 from .i18n import LANGUAGES
@@ -47,16 +47,14 @@ def login(request: Request, db: Db, form: Form) -> Response:
     if not api_user or not api_key:  # no credentials: no guess to count
         return _login_failed(request, target, api_user, 0)
     with db.read() as conn:
-        tenant_id = authenticate(conn, api_user, api_key)
-    # The API's rule (``engagelab.auth``): wrong keys per client and api_user are limited,
-    # a right key always passes.
-    limiter: FailureLimiter = request.app.state.auth_limiter
-    retry_after = limiter.refusal(
-        client_address(request.client), api_user, passed=tenant_id is not None
-    )
-    if tenant_id is None:
+        checked = check_credential(conn, api_user, api_key)
+    if checked.tenant_id is None:
+        # The API's rule (``engagelab.auth``): wrong keys per client and api_user are
+        # limited, a right key always passes.
+        limiter: FailureLimiter = request.app.state.auth_limiter
+        retry_after = limiter.failed(client_address(request.client), api_user, checked)
         return _login_failed(request, target, api_user, retry_after)
-    sign_in(request, db, api_user, tenant_id)
+    sign_in(request, db, api_user, checked.tenant_id)
     return RedirectResponse(target, status_code=303)
 
 
