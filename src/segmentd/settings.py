@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(
         20,
         ge=1,
-        description="wrong keys per client and api_user per minute before that pair's wrong "
-        "keys answer 429 (a right key always passes)",
+        description="wrong keys per client and existing api_user per minute before that "
+        "pair's wrong keys answer 429 (a right key always passes)",
     )
     trusted_proxies: str = Field(
         "",
