@@ -1,8 +1,8 @@
 """What the cookie look-up's visitor limit costs: the same server with the limit off and on.
 
-Fills a fresh database with visitors (``bench.lookup.fill``), then serves it with
-``SEGMENTD_LOOKUP_VISITOR_LIMIT=0`` and with the default in turn, ``--rounds`` times each,
-and drives each with wrk by cookie, every visitor from an address of its own (as browsers;
+Fills a fresh database with visitors (``bench.lookup.fill``), then serves it twice at once, with
+``SEGMENTD_LOOKUP_VISITOR_LIMIT=0`` and with the default, and drives them in turn (short runs,
+``--rounds`` pairs) with wrk by cookie, every visitor from an address of its own (as browsers;
 ``bench.lookup.lua_script``). Before measuring "on", it checks that the limit does refuse
 one client walking through visitors. Prints a table and writes JSON to bench/results/.
 
@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,10 +45,11 @@ DEFAULT_LIMIT = Settings.model_fields["lookup_visitor_limit"].default
 
 def check_limit(base: str, fixture: Fixture, limit: int, workers: int) -> int:
     """One client walking through visitors is refused once every server process saw
-    ``limit`` of them (each process counts for itself); returns the visitors it got."""
+    ``limit`` of them (each process counts for itself; the count starts again each minute,
+    so a walk across a minute's end goes further); returns the visitors it got."""
     path = f"{base}/api/dms/segmentation/segments"
     params = {"site": fixture.site_id, "callback": "cb"}
-    for n in range(workers * limit + workers + 1):
+    for n in range(3 * workers * (limit + 1)):
         cookie = {"Cookie": f"TCID={FIRST_TCID + n}"}
         status = httpx.get(path, params=params, headers=cookie).status_code
         if status == 429:
@@ -87,17 +89,27 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
     walked: list[int] = []
     load_before = os.getloadavg()
+    limits = {"off": 0, "on": DEFAULT_LIMIT}
+    ports = {"off": args.port, "on": args.port + 1}
     try:
-        for _ in range(args.rounds):
-            for name, limit in (("off", 0), ("on", DEFAULT_LIMIT)):
+        with ExitStack() as servers:
+            bases = {}
+            for name, limit in limits.items():
+                (workdir / name).mkdir()
                 settings = {"SEGMENTD_LOOKUP_VISITOR_LIMIT": str(limit)}
-                with serve(database_url, args.port, workdir, args.workers, settings) as base:
-                    if limit:
-                        walked.append(check_limit(base, fixture, limit, args.workers))
-                    wrk(base, 2, args.connections, script)  # warm-up
-                    cpu = server_cpu_seconds(args.port)
-                    output = wrk(base, args.duration, args.connections, script)
-                    cpu = server_cpu_seconds(args.port) - cpu
+                bases[name] = servers.enter_context(
+                    serve(database_url, ports[name], workdir / name, args.workers, settings)
+                )
+                wrk(bases[name], 2, args.connections, script)  # warm-up
+            walked.append(check_limit(bases["on"], fixture, DEFAULT_LIMIT, args.workers))
+            # Short runs, alternating, the order swapped every round: the machine's load
+            # drifts over seconds, and each pair of runs shares its drift.
+            for round_ in range(args.rounds):
+                order = ("off", "on") if round_ % 2 == 0 else ("on", "off")
+                for name in order:
+                    cpu = server_cpu_seconds(ports[name])
+                    output = wrk(bases[name], args.duration, args.connections, script)
+                    cpu = server_cpu_seconds(ports[name]) - cpu
                     run = asdict(parse_wrk(f"cookie, limit {name}", output))
                     requests = run["requests_per_second"] * args.duration
                     run["server_cpu_us_per_request"] = round(cpu / requests * 1e6, 1)
@@ -142,11 +154,16 @@ def report(result: dict[str, object]) -> None:
         for name in ("off", "on")
     }
     (off_rate, off_cpu), (on_rate, on_cpu) = means["off"], means["on"]
+    ratios = [
+        on["requests_per_second"] / off["requests_per_second"] * 100
+        for off, on in zip(runs["off"], runs["on"], strict=True)
+    ]
     errors = sum(run["errors"] for run in runs["off"] + runs["on"])
     print(
         f"mean   {off_rate:>11.0f}{on_rate:>11.0f}{on_rate / off_rate * 100:>7.1f}%"
         f"{'':>18}{off_cpu:>12.1f}{on_cpu:>11.1f}"
     )
+    print(f"median of the rounds' on/off: {statistics.median(ratios):.1f}%")
     print(f"a walker was refused after {result['walker_refused_after']} visitors")
     print(f"errors {errors}; load average {result['load_average_before']} -> ", end="")
     print(result["load_average_after"])
@@ -156,8 +173,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--visitors", type=int, default=10_000)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
