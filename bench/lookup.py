@@ -140,10 +140,17 @@ def _insert_members(
 
 
 def lua_script(fixture: Fixture, by_cookie: bool) -> str:
-    """A wrk script asking for a random visitor on every request."""
+    """A wrk script asking for a random visitor on every request.
+
+    By cookie, each visitor comes from an address of its own, forwarded by wrk as a proxy
+    would (``SEGMENTD_TRUSTED_PROXIES=127.0.0.1``): a browser per address, as on a real site,
+    rather than one client walking through every visitor (which the look-up refuses)."""
     path = f"/api/dms/segmentation/segments?site={fixture.site_id}&callback=tC_funcEngage"
     if by_cookie:
-        make = f'wrk.format("GET", "{path}", {{["Cookie"] = "TCID=" .. tcid}})'
+        octets = ("math.floor(i / 65536) % 256", "math.floor(i / 256) % 256", "i % 256")
+        address = '"10"' + "".join(f' .. "." .. {octet}' for octet in octets)
+        headers = f'{{["Cookie"] = "TCID=" .. tcid, ["X-Forwarded-For"] = {address}}}'
+        make = f'wrk.format("GET", "{path}", {headers})'
     else:
         make = f'wrk.format("GET", "{path}&token={fixture.token}&tcid=" .. tcid)'
     return (
@@ -151,7 +158,8 @@ def lua_script(fixture: Fixture, by_cookie: bool) -> str:
         "setup = function(thread) counter = counter + 1; thread:set('seed', counter) end\n"
         "init = function(args) math.randomseed(os.time() * 100 + (seed or 0)) end\n"
         "request = function()\n"
-        f"  local tcid = {FIRST_TCID} + math.random(0, {fixture.visitors - 1})\n"
+        f"  local i = math.random(0, {fixture.visitors - 1})\n"
+        f"  local tcid = {FIRST_TCID} + i\n"
         f"  return {make}\n"
         "end\n"
     )
@@ -195,8 +203,20 @@ def wrk(url: str, duration: int, connections: int, script: Path | None = None) -
 
 
 @contextmanager
-def serve(database_url: str, port: int, workdir: Path, workers: int = 1) -> Iterator[str]:
-    env = {**os.environ, "SEGMENTD_SECRET_KEY": SECRET, "SEGMENTD_WORKER": "false"}
+def serve(
+    database_url: str,
+    port: int,
+    workdir: Path,
+    workers: int = 1,
+    settings: dict[str, str] | None = None,
+) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "SEGMENTD_SECRET_KEY": SECRET,
+        "SEGMENTD_WORKER": "false",
+        "SEGMENTD_TRUSTED_PROXIES": "127.0.0.1",  # wrk stands for a proxy (``lua_script``)
+        **(settings or {}),
+    }
     segmentd = shutil.which("segmentd") or str(Path(sys.executable).with_name("segmentd"))
     command = [segmentd, "serve", "--port", str(port), "--database", database_url, "--no-worker"]
     command += ["--workers", str(workers)]

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from segmentd.api.app import create_app
+from segmentd.cli import proxy_options
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import create_credential, create_tenant
@@ -196,7 +197,13 @@ class LiveServer:
     def __init__(self, settings: Settings, start_worker: bool = True) -> None:
         self.app = create_app(settings, start_worker=start_worker)
         self.port = free_port()
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            **proxy_options(settings),  # as ``segmentd serve``
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -29,10 +29,12 @@ def test_repeated_failed_logins_answer_429_with_retry_after(
             answer = http.get(SEGMENTS, auth=(tenant.api_user, "wrong"))
             assert answer.status_code == 401
             assert answer.json()["code"] == 30000
-        blocked = http.get(SEGMENTS, auth=tenant.auth)
+        blocked = http.get(SEGMENTS, auth=(tenant.api_user, "wrong"))
         assert blocked.status_code == 429
         assert blocked.json()["code"] == 30000
         assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+        # The right key is never refused for the wrong keys sent before it.
+        assert http.get(SEGMENTS, auth=tenant.auth).status_code == 200
 
 
 def test_successful_logins_are_not_throttled(strict_server: LiveServer, tenant: Tenant) -> None:

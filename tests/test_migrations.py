@@ -219,3 +219,26 @@ def test_0009_gives_every_segment_a_commandersact_id_unique_in_its_tenant(url: s
     engine.dispose()
     assert "commandersact_id" not in columns
     assert "ix_segments_tenant_id_commandersact_id" not in indexes
+
+
+def test_0010_adds_ui_sessions_and_downgrades(url: str) -> None:
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    assert "ui_sessions" in sa.inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO ui_sessions (id_hash, tenant_id, api_user, created_at, expires_at)"
+                " VALUES (:h, 1, 'u', 0, 1)"
+            ),
+            {"h": "0" * 64},
+        )
+    engine.dispose()
+    migrate_to(url, "0009", downgrade=True)
+    engine = sa.create_engine(url)
+    assert "ui_sessions" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    assert "ui_sessions" in sa.inspect(engine).get_table_names()
+    engine.dispose()

@@ -90,8 +90,9 @@ def target(
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
-        # ignored_auth sends wrong credentials on purpose: the throttle would answer 429.
-        settings = test_settings(url, auth_failure_limit=1_000_000, import_dir=str(tmp / "up"))
+        # The failed-login limiter at its default: ignored_auth's wrong credentials name a
+        # user that does not exist, which the limiter never refuses (api/ratelimit.py).
+        settings = test_settings(url, import_dir=str(tmp / "up"))
         with (
             LiveServer(settings) as server,
             httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, TypedDict
 
 import typer
 from rich.console import Console
@@ -58,6 +58,19 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+class ProxyOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: list[str] | None
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """uvicorn's handling of X-Forwarded-For and X-Forwarded-Proto: only from the proxies in
+    ``SEGMENTD_TRUSTED_PROXIES``. uvicorn's own default would believe any process on the
+    machine (127.0.0.1), and a client could then name itself anything it likes."""
+    proxies = settings.trusted_proxy_list
+    return ProxyOptions(proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -100,7 +113,7 @@ def serve(
             console.print(f"api_user=[green]{user}[/green] api_key=[green]{key}[/green]")
     finally:
         db.dispose()
-    options = server_options(settings)
+    options = {**server_options(settings), **proxy_options(settings)}
     if workers == 1:
         uvicorn.run(create_app(settings, freeze_gc=True), host=host, port=port, **options)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta, timezone
 from functools import cached_property
@@ -10,6 +11,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -39,6 +44,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
     tcid_cookie: str = Field("TCID", description="cookie holding the visitor id for look-ups")
+    lookup_visitor_limit: int = Field(
+        300,
+        ge=0,
+        description="distinct visitors (TCID cookies) one client may look up per minute "
+        "before 429 (IPv6: per /64); a visitor already looked up always passes; 0: no limit",
+    )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body")
     max_header_bytes: int = Field(
         64 * 1024,
@@ -57,7 +68,16 @@ class Settings(BaseSettings):
         "before it answers 503",
     )
     auth_failure_limit: int = Field(
-        20, ge=1, description="failed authentications per client per minute before 429"
+        20,
+        ge=1,
+        description="wrong keys per client and existing api_user per minute before that "
+        "pair's wrong keys answer 429 (a right key always passes)",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none (the peer address "
+        "is the client)",
     )
     import_dir: str | None = Field(
         None,
@@ -77,6 +97,21 @@ class Settings(BaseSettings):
         if not _OFFSET.fullmatch(value):
             raise ValueError("time_zone must be a UTC offset such as +08:00")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                message = f"trusted_proxies: {item!r} is not an IP address or network"
+                raise ValueError(message) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
 
     @cached_property
     def tz(self) -> timezone:

@@ -291,3 +291,17 @@ import_jobs = sa.Table(
     sa.Index(None, "state", "origin", "lease_expires_at"),
     sa.Index(None, "tenant_id", "id"),
 )
+
+# Signed-in UI sessions (``api.ui.session``): the cookie carries a random id, this table its
+# SHA-256 digest, so that signing out ends the session in every server process.
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    _tenant(),
+    sa.Column("api_user", sa.String(64), nullable=False),
+    _epoch("created_at"),
+    _epoch("expires_at"),
+    sa.Index(None, "tenant_id", "api_user"),
+    sa.Index(None, "expires_at"),
+)

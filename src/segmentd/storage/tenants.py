@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,6 +18,7 @@ from ..ids import new_secret
 from ..timefmt import now
 from .catalog import new_catalog_version
 from .schema import credentials, lists, tenants
+from .ui_sessions import end_user_sessions
 
 API_USER_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # Compared against when the user is unknown, so timing does not reveal which users exist.
@@ -24,7 +26,8 @@ _DUMMY_DIGEST = hashlib.sha256(b"segmentd-no-such-user").hexdigest()
 
 
 def key_digest(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
+    # surrogatepass: a key no one was given (a lone surrogate) hashes instead of raising.
+    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def create_tenant(conn: Connection, name: str) -> int:
@@ -61,30 +64,50 @@ def create_credential(
 def ensure_credential(conn: Connection, api_user: str, api_key: str) -> int:
     """Make ``api_user``/``api_key`` valid (a new tenant if the user is new); return the tenant."""
     row = conn.execute(
-        sa.select(credentials.c.tenant_id).where(credentials.c.api_user == api_user)
+        sa.select(credentials.c.tenant_id, credentials.c.key_hash).where(
+            credentials.c.api_user == api_user
+        )
     ).first()
     if row is not None:
-        conn.execute(
-            sa.update(credentials)
-            .where(credentials.c.api_user == api_user)
-            .values(key_hash=key_digest(api_key))
-        )
+        if row.key_hash != key_digest(api_key):  # a new key ends the old key's UI sessions
+            conn.execute(
+                sa.update(credentials)
+                .where(credentials.c.api_user == api_user)
+                .values(key_hash=key_digest(api_key))
+            )
+            end_user_sessions(conn, int(row.tenant_id), api_user)
         return int(row.tenant_id)
     tenant_id = create_tenant(conn, api_user)
     create_credential(conn, tenant_id, api_user, api_key)
     return tenant_id
 
 
-def authenticate(conn: Connection, api_user: str, api_key: str) -> int | None:
-    """The tenant of a valid credential, else None. Constant time in the key."""
-    row = conn.execute(
-        sa.select(credentials.c.tenant_id, credentials.c.key_hash).where(
-            credentials.c.api_user == api_user
-        )
-    ).first()
+class CredentialCheck(NamedTuple):
+    tenant_id: int | None  # the tenant of a valid credential, else None
+    user_exists: bool
+
+
+def check_credential(conn: Connection, api_user: str, api_key: str) -> CredentialCheck:
+    """The tenant of a valid credential, and whether ``api_user`` exists. Constant time in
+    the key."""
+    # A user no credential can have (NUL, a surrogate, too long) is not looked up at all.
+    row = (
+        conn.execute(
+            sa.select(credentials.c.tenant_id, credentials.c.key_hash).where(
+                credentials.c.api_user == api_user
+            )
+        ).first()
+        if API_USER_PATTERN.fullmatch(api_user)
+        else None
+    )
     stored = row.key_hash if row else _DUMMY_DIGEST
     matches = hmac.compare_digest(stored, key_digest(api_key))
-    return int(row.tenant_id) if row and matches else None
+    return CredentialCheck(int(row.tenant_id) if row and matches else None, row is not None)
+
+
+def authenticate(conn: Connection, api_user: str, api_key: str) -> int | None:
+    """The tenant of a valid credential, else None. Constant time in the key."""
+    return check_credential(conn, api_user, api_key).tenant_id
 
 
 def default_list_id(conn: Connection, tenant_id: int) -> int:

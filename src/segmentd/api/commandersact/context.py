@@ -20,6 +20,7 @@ from ...settings import Settings
 from ...storage.db import Database
 from ...storage.sites import Site, get_site
 from .reader import VisitorReader
+from .walking import VisitorWalkLimit
 
 SITE_TTL_SECONDS = 2.0
 MAX_CACHED_SITES = 10_000  # unknown ids are cached too: bound what random ids can fill
@@ -81,6 +82,7 @@ class LookupContext:
         self.keys: TokenKeys = token_keys(settings)
         self.sites = SiteCache(db)
         self.visitors = VisitorReader(db)
+        self.walks = VisitorWalkLimit(settings.lookup_visitor_limit)
 
 
 def lookup_context(request: Request) -> LookupContext:

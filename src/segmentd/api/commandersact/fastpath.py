@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..ratelimit import client_address
 from .context import context_of
 from .jsonp import jsonp_start
 from .routes import PREFIX, Rejected, visitor_answer
@@ -56,7 +57,12 @@ class LookupFastPath:
         context = context_of(scope["app"].state)
         try:
             body = await visitor_answer(
-                context, parse_query(scope["query_string"]), cookie, origin, referer
+                context,
+                parse_query(scope["query_string"]),
+                cookie,
+                origin,
+                referer,
+                client_address(scope.get("client")),
             )
         except Rejected as rejected:
             await rejected.response()(scope, receive, send)

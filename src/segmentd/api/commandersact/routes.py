@@ -22,9 +22,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 
 from ...storage.sites import Site, site_segments
+from ..ratelimit import client_address
 from .context import LookupContext, lookup_context
 from .jsonp import JAVASCRIPT, NO_STORE_HEADERS, is_valid_callback, jsonp_body
 from .origins import origin_allowed
+from .walking import client_group
 
 log = logging.getLogger("segmentd.commandersact")
 
@@ -58,11 +60,18 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "tcid without the site's token, or a wrong token (token_required, invalid_token)",
         403: "The calling page's origin is not allowed (origin_not_allowed)",
         404: "No such site (unknown_site)",
+        429: "This client looked up too many distinct visitors by cookie this minute "
+        "(too_many_visitors); Retry-After says when it may go on",
         503: "The database could not answer (unavailable)",
     }
-    return {
+    answers: dict[int | str, dict[str, Any]] = {
         status: {"model": RejectedBody, "description": described[status]} for status in statuses
     }
+    if 429 in answers:
+        answers[429]["headers"] = {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        }
+    return answers
 
 
 router = APIRouter(prefix=PREFIX, tags=["Commanders Act segmentation"], route_class=BareRoute)
@@ -71,14 +80,17 @@ router = APIRouter(prefix=PREFIX, tags=["Commanders Act segmentation"], route_cl
 class Rejected(Exception):
     """A request answered with a JSON error (and no data)."""
 
-    def __init__(self, status: int, error: str, message: str) -> None:
+    def __init__(
+        self, status: int, error: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
+        self.headers = NO_STORE_HEADERS if headers is None else NO_STORE_HEADERS | headers
 
     def response(self) -> JSONResponse:
         body = {"error": self.error, "message": self.message}
-        headers = NO_STORE_HEADERS | ({"Retry-After": "1"} if self.status == 503 else {})
-        return JSONResponse(body, status_code=self.status, headers=headers)
+        retry = {"Retry-After": "1"} if self.status == 503 else {}
+        return JSONResponse(body, status_code=self.status, headers=self.headers | retry)
 
 
 def _param(query: Mapping[str, str], name: str) -> str | None:
@@ -140,6 +152,17 @@ def _visitor(
     return (cookie if cookie and _TCID.fullmatch(cookie) else None), False
 
 
+def _check_walk(context: LookupContext, client: str, tcid: str) -> None:
+    retry_after = context.walks.refusal(client_group(client), tcid)
+    if retry_after:
+        raise Rejected(
+            429,
+            "too_many_visitors",
+            f"too many distinct visitors from this client, retry in {retry_after} s",
+            {"Retry-After": str(retry_after)},
+        )
+
+
 def _check_origin(site: Site, origin: str | None, referer: str | None, tokened: bool) -> None:
     if not origin_allowed(site.allowed_origins, origin, referer, tokened=tokened):
         raise Rejected(403, "origin_not_allowed", "this page may not call the look-up")
@@ -151,12 +174,14 @@ async def visitor_answer(
     cookie_header: str | None,
     origin: str | None,
     referer: str | None,
+    client: str,
 ) -> bytes:
     """The JSONP body of a look-up; raises ``Rejected`` for an answer without data.
 
     ``query`` holds the last value of each query parameter (as Starlette's ``QueryParams``),
-    the headers are the first of their name (as Starlette's ``Headers``). Both the route and
-    the fast path (``fastpath.LookupFastPath``) answer through this function.
+    the headers are the first of their name (as Starlette's ``Headers``), ``client`` is the
+    client's address. Both the route and the fast path (``fastpath.LookupFastPath``) answer
+    through this function.
     """
     callback = _callback(query)
     site = await _site(context, _site_id(query))
@@ -166,6 +191,8 @@ async def visitor_answer(
     _check_origin(site, origin, referer, tokened=explicit)
     if tcid is None:
         return jsonp_body(callback, [])
+    if not explicit:  # the token's holder may ask for anyone; the cookie path is limited
+        _check_walk(context, client, tcid)
     try:
         ids = await context.visitors.segment_ids(site, tcid)
     except Exception:
@@ -193,7 +220,7 @@ def _parameter_docs(*names: tuple[str, bool, str]) -> dict[str, Any]:
             "description": "``/**/callback([ids]);``",
             "content": {"text/javascript": {"example": '/**/tC_funcEngage(["F92C4F26"]);'}},
         },
-        **_errors(400, 401, 403, 404, 503),
+        **_errors(400, 401, 403, 404, 429, 503),
     },
     openapi_extra=_parameter_docs(
         ("site", True, "Site id (a list id), digits"),
@@ -213,6 +240,7 @@ async def visitor_segments(request: Request) -> Response:
             headers.get("cookie"),
             headers.get("origin"),
             headers.get("referer"),
+            client_address(request.client),
         )
     except Rejected as rejected:
         return rejected.response()

@@ -19,9 +19,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic
 
 from ...storage.db import Database
-from ...storage.tenants import authenticate, key_digest
+from ...storage.tenants import CredentialCheck, check_credential, key_digest
 from ..deps import get_db
-from ..ratelimit import FailureLimiter
+from ..ratelimit import FailureLimiter, client_address
 from .errors import AUTH_FAILED, EngageLabError, auth_failed
 
 
@@ -67,20 +67,20 @@ class _Remembered:
 _remembered = _Remembered()
 
 
-def _check(db: Database, user: str, key: str) -> int | None:
+def _check(db: Database, user: str, key: str) -> CredentialCheck:
     with db.read() as conn:
-        return authenticate(conn, user, key)
+        return check_credential(conn, user, key)
 
 
-async def _verify(db: Database, user: str, key: str) -> int | None:
+async def _verify(db: Database, user: str, key: str) -> CredentialCheck:
     digest = key_digest(key)
     tenant_id = _remembered.tenant(db.url, user, digest)
     if tenant_id is not None:
-        return tenant_id
-    tenant_id = await run_in_threadpool(_check, db, user, key)
-    if tenant_id is not None:
-        _remembered.remember(db.url, user, digest, tenant_id)
-    return tenant_id
+        return CredentialCheck(tenant_id, True)
+    checked = await run_in_threadpool(_check, db, user, key)
+    if checked.tenant_id is not None:
+        _remembered.remember(db.url, user, digest, checked.tenant_id)
+    return checked
 
 
 class TooManyFailures(EngageLabError):
@@ -89,10 +89,6 @@ class TooManyFailures(EngageLabError):
             429, AUTH_FAILED, f"too many failed authentications, retry in {retry_after} s"
         )
         self.retry_after = retry_after
-
-
-def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class DeclaredBasic(HTTPBasic):
@@ -116,17 +112,17 @@ async def current_tenant(
 ) -> int:
     """The tenant behind the request's Basic credentials; 401 with code 30000 otherwise.
 
-    Repeated failures from one client answer 429 with Retry-After, even for a right key,
-    so that guessing cannot continue at full speed.
+    Wrong keys for one api_user from one client beyond the limit answer 429 with Retry-After
+    (``ratelimit``); a right key always passes, and no credentials at all is no guess.
     """
+    credentials = _credentials(request.headers.get("authorization"))
+    if credentials is None:
+        raise auth_failed()
+    checked = await _verify(db, *credentials)
+    if checked.tenant_id is not None:
+        return checked.tenant_id
     limiter: FailureLimiter = request.app.state.auth_limiter
-    client = _client_key(request)
-    retry_after = limiter.retry_after(client)
+    retry_after = limiter.failed(client_address(request.client), credentials[0], checked)
     if retry_after:
         raise TooManyFailures(retry_after)
-    credentials = _credentials(request.headers.get("authorization"))
-    tenant_id = None if credentials is None else await _verify(db, *credentials)
-    if tenant_id is None:
-        limiter.record_failure(client)
-        raise auth_failed()
-    return tenant_id
+    raise auth_failed()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ...storage.tenants import authenticate
-from ..ratelimit import FailureLimiter
+from ...storage.tenants import check_credential
+from ..ratelimit import FailureLimiter, client_address
 from .deps import Db, Form, redirect
 from .i18n import LANGUAGES
 from .rendering import render
@@ -44,18 +44,17 @@ def login_form(request: Request, db: Db, next: str = HOME) -> Response:
 def login(request: Request, db: Db, form: Form) -> Response:
     api_user, api_key = str(form.get("api_user") or ""), str(form.get("api_key") or "")
     target = safe_next(form.get("next"))
-    limiter: FailureLimiter | None = getattr(request.app.state, "auth_limiter", None)
-    client = request.client.host if request.client else "unknown"
-    retry_after = limiter.retry_after(client) if limiter else 0
-    tenant_id = None
-    if not retry_after:
-        with db.read() as conn:
-            tenant_id = authenticate(conn, api_user, api_key)
-    if tenant_id is None:
-        if limiter and not retry_after:
-            limiter.record_failure(client)
+    if not api_user or not api_key:  # no credentials: no guess to count
+        return _login_failed(request, target, api_user, 0)
+    with db.read() as conn:
+        checked = check_credential(conn, api_user, api_key)
+    if checked.tenant_id is None:
+        # The API's rule (``engagelab.auth``): wrong keys per client and api_user are
+        # limited, a right key always passes.
+        limiter: FailureLimiter = request.app.state.auth_limiter
+        retry_after = limiter.failed(client_address(request.client), api_user, checked)
         return _login_failed(request, target, api_user, retry_after)
-    sign_in(request, db, api_user, tenant_id)
+    sign_in(request, db, api_user, checked.tenant_id)
     return RedirectResponse(target, status_code=303)
 
 
@@ -78,8 +77,8 @@ def _login_failed(request: Request, target: str, api_user: str, retry_after: int
 
 
 @router.post("/logout")
-def logout(request: Request, form: Form) -> Response:
-    sign_out(request)
+def logout(request: Request, db: Db, form: Form) -> Response:
+    sign_out(request, db)
     return redirect(request, "/ui/login")
 
 

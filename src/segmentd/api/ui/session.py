@@ -1,8 +1,11 @@
-"""The web UI's session: a signed cookie scoped to /ui, the signed-in tenant, and CSRF tokens.
+"""The web UI's session: a signed cookie scoped to /ui, a session row, and CSRF tokens.
 
-The cookie is Starlette's signed session (HttpOnly, SameSite=Lax, Secure over HTTPS). It holds
-the api_user, its tenant, a CSRF token and a fingerprint of the credential's key digest: when
-the key changes or the credential goes, every session opened with it ends on its next request.
+The cookie is Starlette's signed session (HttpOnly, SameSite=Lax, Secure over HTTPS). Signed
+in, it holds a random session id whose digest is a row of ``ui_sessions``
+(``storage.ui_sessions``): signing out deletes the row, so a copy of the cookie stops working
+at once in every server process; the row expires ``SESSION_MAX_AGE`` after sign-in. The
+cookie also holds a CSRF token and a fingerprint of the credential's key digest: when the key
+changes or the credential goes, every session opened with it ends on its next request.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ...secrets import read_or_create_secret, secret_file_path
 from ...settings import Settings
 from ...storage.db import Database
-from ...storage.schema import credentials
+from ...storage.ui_sessions import end_session, open_session, session_owner
 
 UI_PREFIX = "/ui"
 COOKIE_NAME = "segmentd_ui"
@@ -102,30 +104,26 @@ def _fingerprint(request: Request, key_hash: str) -> str:
     return hmac.new(secret.encode(), key_hash.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _key_hash(db: Database, api_user: str, tenant_id: int) -> str | None:
-    with db.read() as conn:
-        found = conn.execute(
-            sa.select(credentials.c.key_hash).where(
-                credentials.c.api_user == api_user, credentials.c.tenant_id == tenant_id
-            )
-        ).scalar()
-    return str(found) if found else None
-
-
 def sign_in(request: Request, db: Database, api_user: str, tenant_id: int) -> None:
     """Start a fresh session (a new CSRF token too: no fixation of a pre-login session)."""
     lang = request.session.get("lang")
+    with db.write() as conn:
+        session_id = open_session(conn, tenant_id, api_user, SESSION_MAX_AGE)
+        owner = session_owner(conn, session_id)
     request.session.clear()
-    key_hash = _key_hash(db, api_user, tenant_id) or ""
-    request.session.update(
-        {"uid": api_user, "tid": tenant_id, "fp": _fingerprint(request, key_hash)}
-    )
+    key_hash = owner.key_hash if owner else ""
+    request.session.update({"sid": session_id, "fp": _fingerprint(request, key_hash)})
     if lang:
         request.session["lang"] = lang
     csrf_token(request)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, db: Database) -> None:
+    """End the session here and in every process (its row goes), keeping the language."""
+    session_id = request.session.get("sid")
+    if isinstance(session_id, str):
+        with db.write() as conn:
+            end_session(conn, session_id)
     lang = request.session.get("lang")
     request.session.clear()
     if lang:
@@ -133,14 +131,13 @@ def sign_out(request: Request) -> None:
 
 
 def signed_in_user(request: Request, db: Database) -> UiUser | None:
-    """The session's user while its credential still holds the key it signed in with."""
-    session = request.session
-    api_user, tenant_id, fingerprint = session.get("uid"), session.get("tid"), session.get("fp")
-    if not isinstance(api_user, str) or not isinstance(tenant_id, int):
+    """The session's user while its row lasts and its credential holds the key it signed
+    in with."""
+    session_id, fingerprint = request.session.get("sid"), request.session.get("fp")
+    if not isinstance(session_id, str) or not isinstance(fingerprint, str):
         return None
-    key_hash = _key_hash(db, api_user, tenant_id)
-    if key_hash is None or not hmac.compare_digest(
-        str(fingerprint), _fingerprint(request, key_hash)
-    ):
+    with db.read() as conn:
+        owner = session_owner(conn, session_id)
+    if owner is None or not hmac.compare_digest(fingerprint, _fingerprint(request, owner.key_hash)):
         return None
-    return UiUser(tenant_id, api_user)
+    return UiUser(owner.tenant_id, owner.api_user)
