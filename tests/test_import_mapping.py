@@ -49,7 +49,7 @@ def test_map_renames_a_column_to_a_field() -> None:
     ("header", "renames", "message"),
     [
         (["name"], {}, "must have an email column"),
-        (["email", "EMAIL"], {}, "like an earlier column"),
+        (["email", "EMAIL"], {}, "like an earlier one"),
         (["email"], {"nope": "Age"}, "does not have"),
     ],
 )

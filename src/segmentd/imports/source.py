@@ -119,11 +119,10 @@ def _syntax_problem(exc: Exception) -> str:
     return f"the row is not valid CSV: {text}"
 
 
-def check_encoding(path: Path, start: int) -> None:
-    """Refuse a file whose first MiB is not UTF-8: it is in another encoding (Latin-1,
+def check_encoding(path: Path) -> None:
+    """Refuse (before any row) a file whose first MiB is not UTF-8: it is in another encoding (Latin-1,
     UTF-16...), and importing it would reject or garble most of its rows."""
     with path.open("rb") as handle:
-        handle.seek(start)
         sample = handle.read(ENCODING_CHECK_BYTES)
         complete = len(sample) < ENCODING_CHECK_BYTES
     try:
@@ -160,7 +159,6 @@ def read_header(path: Path) -> tuple[list[str], int]:
             raise SourceError(
                 f"column {position} of the header is longer than {MAX_HEADER_CELL} characters"
             )
-    check_encoding(path, start)
     return [cell.strip() for cell in header], lines.offset
 
 
