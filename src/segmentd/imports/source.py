@@ -120,8 +120,8 @@ def _syntax_problem(exc: Exception) -> str:
 
 
 def check_encoding(path: Path) -> None:
-    """Refuse (before any row) a file whose first MiB is not UTF-8: it is in another encoding (Latin-1,
-    UTF-16...), and importing it would reject or garble most of its rows."""
+    """Refuse (before any row) a file whose first MiB is not UTF-8: it is in another
+    encoding (Latin-1, UTF-16...), and importing it would reject most of its rows."""
     with path.open("rb") as handle:
         sample = handle.read(ENCODING_CHECK_BYTES)
         complete = len(sample) < ENCODING_CHECK_BYTES
