@@ -90,7 +90,8 @@ class _Lines:
             if self.offset - self.row_start > MAX_ROW_BYTES:
                 raise _RowTooLong()
             text = raw.decode("utf-8", "surrogateescape")
-            if text_problem(text) is not None:
+            # Hot: once per line. ASCII text holds no surrogate, only NUL is to look for.
+            if "\x00" in text or (not text.isascii() and text_problem(text) is not None):
                 self.flagged = True
             yield text
 
