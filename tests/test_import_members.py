@@ -358,9 +358,6 @@ class _DyingRules:
         chunk.good.append((number, row))
         return True
 
-    def seal(self, chunk: chunks_module.Chunk) -> None:
-        pass
-
 
 def test_a_helper_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.csv", ["email"], [[f"m{i}"] for i in range(50)] + [["die"]])

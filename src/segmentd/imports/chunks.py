@@ -10,7 +10,6 @@ so each chunk can be written by one set-based statement; a row that clashes in a
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,10 +55,6 @@ class RowRules(Protocol):
         RowProblem when folding breaks a rule."""
         ...
 
-    def seal(self, chunk: Chunk) -> None:
-        """Make the chunk ready for its writer (after its last row)."""
-        ...
-
 
 @dataclass(frozen=True)
 class Slice:
@@ -80,7 +75,7 @@ def cut(rules: RowRules, where: Slice) -> Iterator[Chunk]:
             try:
                 checked = rules.check(row.cells)
                 if not rules.place(chunk, row.number, checked):
-                    yield _sealed(rules, chunk)
+                    yield _sealed(chunk)
                     chunk = Chunk(end=chunk.end)
                     rules.place(chunk, row.number, checked)
             except RowProblem as problem:
@@ -91,14 +86,13 @@ def cut(rules: RowRules, where: Slice) -> Iterator[Chunk]:
         chunk.rows += 1
         chunk.end = row.end
         if chunk.rows >= where.size:
-            yield _sealed(rules, chunk)
+            yield _sealed(chunk)
             chunk = Chunk(end=chunk.end)
     if chunk.rows:
-        yield _sealed(rules, chunk)
+        yield _sealed(chunk)
 
 
-def _sealed(rules: RowRules, chunk: Chunk) -> Chunk:
-    rules.seal(chunk)
+def _sealed(chunk: Chunk) -> Chunk:
     chunk.keys = {}  # only needed while cutting; not worth sending
     return chunk
 
@@ -146,15 +140,10 @@ def _next(reader: Any, helper: Any) -> Any:
 
 def _produce(rules: RowRules, where: Slice, writer: Any) -> None:
     """The helper: send the chunks, then None; stop when the writer is gone."""
-    # Checked rows make no reference cycles, but the collector would walk the growing chunk
-    # thousands of times while it is built (a third of the checking time): one collection
-    # per chunk instead, in this process of its own.
-    gc.disable()
     try:
         try:
             for chunk in cut(rules, where):
                 writer.send(chunk)
-                gc.collect()
         except SourceError as exc:
             writer.send(exc)
             return

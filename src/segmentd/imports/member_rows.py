@@ -260,6 +260,20 @@ def copy_member(row: MemberRow) -> CopyMember:
     return CopyMember(row.key, row.tcid, line.encode(), _tag_lines(row.key, row.tags), row.tags)
 
 
+_UNESCAPE = re.compile(r"\\(.)")
+_UNESCAPED = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def uncopy_member(copied: CopyMember) -> MemberRow:
+    """The row ``copied`` was made from, for a fold: its values as ``COPY`` text (a number
+    as its digits, which ``copy_member`` writes back as they are), NULL as None."""
+    values = tuple(
+        None if part == "\\N" else _UNESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], part)
+        for part in copied.line.decode()[:-1].split("\t")
+    )
+    return MemberRow(copied.key, copied.tcid, values, copied.tags)
+
+
 def _tag_lines(key: str, tags: tuple[str, ...] | None) -> bytes:
     if tags is None:
         return b""
