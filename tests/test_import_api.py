@@ -109,6 +109,54 @@ def test_files_that_cannot_be_imported_answer_400_before_any_job(
     assert answer.json()["code"] == 30035 and message in answer.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("a," * 1_000_000 + "email", "the row is longer than 1048576 bytes"),
+        ("email," + ",".join(f"col{i}" for i in range(999)), "unknown columns: col0, col1"),
+        ("email," + "email," * 999 + "x", "at most 1000"),
+    ],
+)
+def test_huge_headers_answer_a_short_400(client: httpx.Client, header: str, message: str) -> None:
+    """A header of a million duplicate columns once gave a 53 MB error body."""
+    answer = client.post(IMPORTS, content=f"{header}\na@example.com\n")
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.json()["code"] == 30035 and message in answer.json()["message"]
+    assert len(answer.content) < 3000
+
+
+def test_a_file_not_in_utf8_answers_400(client: httpx.Client) -> None:
+    body = "email,name\na@example.com,Ren\xe9e\n".encode("latin-1")
+    answer = client.post(IMPORTS, content=body, headers={"content-type": "text/csv"})
+    assert answer.status_code == 400, answer.text
+    assert "[file]:the file is not UTF-8 (byte 0xe9 on line 2)" in answer.json()["message"]
+
+
+def test_rejected_rows_with_nul_or_odd_bytes_are_shown_escaped(
+    client: httpx.Client,
+) -> None:
+    """The job's errors are JSON: a cell that is not text is echoed escaped and cut short.
+    (Past the first MiB, which is checked as UTF-8 before the job starts.)"""
+    lines = [b"email,name", b"ann@example.com,Ann"] + [b"b@x.io,x"] * 120_000
+    lines += [b"\xff" + b"z" * 5000 + b",Odd", b"n\x00ul@example.com,Nul"]
+    answer = client.post(IMPORTS, content=b"\n".join(lines) + b"\n")
+    assert answer.status_code == 202, answer.text
+    result = _finished(client, answer.json()["result"]["job_id"])
+    assert (result["state"], result["created"], result["rejected"]) == ("done", 2, 2)
+    odd, nul = result["errors"]
+    assert odd["row"] == 120_002 and odd["reason"] == "cell 1 is not UTF-8 (byte 0xff)"
+    assert odd["email"].startswith("\\udcffzzz") and len(odd["email"]) <= 140
+    assert nul["email"] == "n\\u0000ul@example.com"
+
+
+def test_the_upload_limits_are_stated_in_openapi(anon: httpx.Client) -> None:
+    upload = anon.get("/openapi.json").json()["paths"][IMPORTS]["post"]
+    described = " ".join(upload["description"].split())
+    for limit in ("1000 columns", "255 characters", "1048576 bytes", "131072 characters"):
+        assert limit in described
+    assert "1000 tags for a member" in described
+
+
 def test_out_of_range_tag_flag_is_refused(client: httpx.Client) -> None:
     answer = client.post(IMPORTS, content=CSV, params={"tag_flag": 3})
     assert (answer.status_code, answer.json()["code"]) == (400, 30035)

@@ -11,10 +11,13 @@ from segmentd.domain.fields import FieldDef, FieldType
 from segmentd.imports.mapping import MappingError, map_header, parse_map_options
 from segmentd.imports.member_rows import (
     _FAST_EMAIL,
+    MemberRow,
     RowProblem,
     check_email,
     check_member,
+    copy_member,
     member_layout,
+    uncopy_member,
 )
 
 AGE = FieldDef("Age", FieldType.NUMBER, "0", slot=1)
@@ -49,7 +52,7 @@ def test_map_renames_a_column_to_a_field() -> None:
     ("header", "renames", "message"),
     [
         (["name"], {}, "must have an email column"),
-        (["email", "EMAIL"], {}, "like an earlier column"),
+        (["email", "EMAIL"], {}, "like an earlier one"),
         (["email"], {"nope": "Age"}, "does not have"),
     ],
 )
@@ -100,3 +103,21 @@ def test_fast_email_path_never_accepts_what_the_rules_refuse(text: str) -> None:
         assert email_problem(text) is not None
     else:
         assert email_problem(text) is None
+
+
+@given(
+    st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))),
+    st.lists(st.none() | st.floats(allow_nan=False, allow_infinity=False) | st.integers()),
+)
+def test_a_copy_row_reads_back_as_the_row_it_was_made_from(
+    texts: list[str], numbers: list[float | int | None]
+) -> None:
+    """A fold on PostgreSQL reads the earlier row back from its COPY text: writing it again
+    gives the same bytes, and its text values come back as they were."""
+    values = ("a@b.example", "a@b.example", "b.example", *texts, *numbers)
+    row = MemberRow("a@b.example", None, values, ("t\\1", "x"))
+    copied = copy_member(row)
+    back = uncopy_member(copied)
+    assert copy_member(back) == copied
+    assert back.values[3 : 3 + len(texts)] == tuple(texts)
+    assert back.tags == row.tags

@@ -3,8 +3,9 @@
 Checking rows is most of an import's Python work and needs no database, so for a big file a
 helper process reads and checks the next chunks while this one writes: the two cores of a
 small server both work. Small files are read here (starting a process costs about a second).
-A row that clashes with an earlier row of its chunk (the same email twice) starts a new chunk,
-so each chunk can be written by one set-based statement.
+Rows of one key in a chunk are folded into one (members: the same email, merged in order),
+so each chunk can be written by one set-based statement; a row that clashes in another way
+(a tcid an earlier row of another email holds) starts a new chunk.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class Chunk:
     good: list[tuple[int, Any]] = field(default_factory=list)  # (row number, checked row)
     cells: dict[int, list[str]] = field(default_factory=dict)  # row number -> cells (if kept)
     rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (row, reason, cells)
-    keys: set[Any] = field(default_factory=set)  # what no two rows of a chunk may share
+    folded: dict[int, list[int]] = field(default_factory=dict)  # kept row -> later rows in it
+    keys: dict[Any, int] = field(default_factory=dict)  # rules' keys -> position in ``good``
     rows: int = 0
     end: int = 0  # byte offset after the last row read
 
@@ -48,7 +50,10 @@ class RowRules(Protocol):
 
     def check(self, cells: Sequence[str]) -> Any: ...
 
-    def clashes(self, chunk: Chunk, row: Any) -> bool: ...
+    def place(self, chunk: Chunk, number: int, row: Any) -> bool:
+        """Add (or fold) the checked row into ``chunk``; False when it must start a new one.
+        RowProblem when folding breaks a rule."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -64,18 +69,20 @@ class Slice:
 def cut(rules: RowRules, where: Slice) -> Iterator[Chunk]:
     chunk = Chunk(end=where.offset)
     for row in read_rows(Path(where.path), where.offset, where.first_number):
-        try:
-            checked = rules.check(row.cells)
-        except RowProblem as problem:
-            chunk.reject(row.number, str(problem), row.cells)
+        if row.problem is not None:
+            chunk.reject(row.number, row.problem, row.cells)
         else:
-            if rules.clashes(chunk, checked):
-                yield _sealed(chunk)
-                chunk = Chunk(end=chunk.end)
-                rules.clashes(chunk, checked)
-            chunk.good.append((row.number, checked))
-            if rules.keeps_cells:
-                chunk.cells[row.number] = row.cells
+            try:
+                checked = rules.check(row.cells)
+                if not rules.place(chunk, row.number, checked):
+                    yield _sealed(chunk)
+                    chunk = Chunk(end=chunk.end)
+                    rules.place(chunk, row.number, checked)
+            except RowProblem as problem:
+                chunk.reject(row.number, str(problem), row.cells)
+            else:
+                if rules.keeps_cells:
+                    chunk.cells[row.number] = row.cells
         chunk.rows += 1
         chunk.end = row.end
         if chunk.rows >= where.size:
@@ -86,7 +93,7 @@ def cut(rules: RowRules, where: Slice) -> Iterator[Chunk]:
 
 
 def _sealed(chunk: Chunk) -> Chunk:
-    chunk.keys = set()  # only needed while cutting; not worth sending
+    chunk.keys = {}  # only needed while cutting; not worth sending
     return chunk
 
 

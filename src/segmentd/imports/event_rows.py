@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timezone
 
+from ..domain.text import printable
 from ..storage.campaigns import EVENT_COLUMNS, parse_event
-from .mapping import MappingError
+from .mapping import MappingError, listed, shown
 from .member_rows import RowProblem
 
 EVENT_TARGETS = ("email", "member_id", "event", "time")
@@ -40,7 +41,7 @@ def map_event_header(header: Sequence[str], ignore_unknown: bool = False) -> Eve
     for position, column in enumerate(header):
         target = column.strip().casefold()
         if target in positions:
-            problems.append(f"column {column!r} appears twice")
+            problems.append(f"column {shown(column)} appears twice")
         elif target in EVENT_TARGETS:
             positions[target] = position
         else:
@@ -51,11 +52,12 @@ def map_event_header(header: Sequence[str], ignore_unknown: bool = False) -> Eve
         problems.append("the header must have an email or a member_id column")
     if unknown and not ignore_unknown:
         problems.append(
-            f"unknown columns: {', '.join(unknown)} (events have {', '.join(EVENT_TARGETS)}; "
+            f"unknown columns: {listed([printable(c, 64) for c in unknown])} "
+            f"(events have {', '.join(EVENT_TARGETS)}; "
             "pass --ignore-unknown to skip them)"
         )
     if problems:
-        raise MappingError("; ".join(problems))
+        raise MappingError(listed(problems, "; "))
     return EventLayout(positions, len(header), tuple(unknown))
 
 

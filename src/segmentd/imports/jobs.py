@@ -20,12 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..domain.text import printable
 from ..storage.db import Database
 from ..storage.schema import import_jobs
 from ..timefmt import now
 from .source import Fingerprint
 
 MAX_KEPT_ERRORS = 100  # rejected rows kept in the job; the count covers them all
+MAX_SHOWN_REASON = 300  # characters of a kept reason
+MAX_SHOWN_EMAIL = 140  # characters of a kept email cell (an email has at most 128)
 
 
 class ImportState(StrEnum):
@@ -76,6 +79,12 @@ class RejectedRow:
     row: int
     reason: str
     email: str | None = None
+
+    @classmethod
+    def shown(cls, row: int, reason: str, email: str | None) -> RejectedRow:
+        """As the job keeps it: cut short, with characters JSON cannot carry escaped."""
+        shown_email = None if email is None else printable(email, MAX_SHOWN_EMAIL)
+        return cls(row, printable(reason, MAX_SHOWN_REASON), shown_email)
 
     def to_json(self) -> dict[str, Any]:
         return {"row": self.row, "email": self.email, "reason": self.reason}

@@ -2,7 +2,9 @@
 
 Columns are matched by name, ignoring letter case and surrounding spaces: ``email``
 (required), ``name``, ``phone``, ``tcid``, ``tags``, and any custom field by its name.
-``--map "Column=Target"`` renames a column first. Every problem is found before a row is read.
+``--map "Column=Target"`` renames a column first. Every problem is found before a row is read;
+the message lists at most ``MAX_LISTED`` of them (and of the unknown columns), each name cut
+short, so a header of a thousand bad columns gives a short error.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..domain.fields import FieldDef
+from ..domain.text import printable, text_problem
+from .source import MAX_COLUMNS
 
 SYSTEM_TARGETS = ("email", "name", "phone", "tcid", "tags")
+MAX_LISTED = 20  # problems, or unknown columns, named in one error message
+_NAME_SHOWN = 64  # characters of a column name in an error message
 
 
 class MappingError(ValueError):
@@ -32,13 +38,30 @@ class ColumnMap:
     ignored: tuple[str, ...]
 
 
+def shown(name: str) -> str:
+    """A column name as an error message quotes it."""
+    return repr(printable(name, _NAME_SHOWN))
+
+
+def listed(items: Sequence[str], separator: str = ", ") -> str:
+    """At most MAX_LISTED items, then how many more."""
+    text = separator.join(items[:MAX_LISTED])
+    more = len(items) - MAX_LISTED
+    return f"{text}{separator}and {more} more" if more > 0 else text
+
+
 def parse_map_options(options: Sequence[str]) -> dict[str, str]:
     """``["Column=Target", ...]`` as a dict keyed by folded column name."""
+    if len(options) > MAX_COLUMNS:
+        raise MappingError(f"at most {MAX_COLUMNS} --map options (one per column)")
     renames: dict[str, str] = {}
     for option in options:
         column, equals, target = option.partition("=")
         if not equals or not column.strip() or not target.strip():
-            raise MappingError(f"--map {option!r} must have the form Column=Field")
+            raise MappingError(f"--map {shown(option)} must have the form Column=Field")
+        problem = text_problem(option)
+        if problem is not None:
+            raise MappingError(f"--map {shown(option)} {problem}")
         renames[column.strip().casefold()] = target.strip()
     return renames
 
@@ -58,7 +81,7 @@ def map_header(
     for position, column in enumerate(header):
         target = renames.get(column.casefold(), column).strip().casefold()
         if target in targets:
-            problems.append(f"column {column!r} maps to {target!r} like an earlier column")
+            problems.append(f"column {shown(column)} maps to {shown(target)} like an earlier one")
             continue
         if target in SYSTEM_TARGETS or target in by_name:
             targets[target] = position
@@ -68,17 +91,18 @@ def map_header(
             unknown.append(column)
     missing_renames = sorted(set(renames) - {column.casefold() for column in header})
     problems.extend(
-        f"--map names a column {name!r} the file does not have" for name in missing_renames
+        f"--map names a column {shown(name)} the file does not have" for name in missing_renames
     )
     if "email" not in targets:
         problems.append("the header must have an email column")
     if unknown and not ignore_unknown:
         problems.append(
-            f"unknown columns: {', '.join(unknown)} (not email, name, phone, tcid, tags or a "
+            f"unknown columns: {listed([printable(c, _NAME_SHOWN) for c in unknown])} "
+            "(not email, name, phone, tcid, tags or a "
             "custom field; map them with --map Column=Field or pass --ignore-unknown)"
         )
     if problems:
-        raise MappingError("; ".join(problems))
+        raise MappingError(listed(problems, "; "))
     return ColumnMap(
         email=targets["email"],
         name=targets.get("name"),

@@ -1,9 +1,13 @@
 """Check one members CSV row and turn it into the values written to ``members`` (pure).
 
 A CSV row follows the members API's rules (email, name and phone lengths, tcid digits,
-field values by type and format, tag names). One difference, as in most CSV importers: a
-blank cell leaves the stored value as it is (a new member gets none), so a partial file
-never wipes data; clearing a value is done through the members API.
+field values by type and format, tag names and count). One difference, as in most CSV
+importers: a blank cell leaves the stored value as it is (a new member gets none), so a
+partial file never wipes data; clearing a value is done through the members API. The text
+rule (no NUL, only UTF-8) is checked on every cell before (``source.read_rows``).
+
+Rows of one email in a chunk are folded into one (``fold``) in file order, with the result
+of writing them one after the other.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from ..domain.emails import MAX_LENGTH, MAX_LOCAL, MIN_LENGTH, email_key, email_
 from ..domain.fields import FieldDef, FieldType
 from ..domain.values import Typed, parse_field_value
 from ..storage.compiler import field_column
-from ..storage.member_input import MAX_NAME, MAX_PHONE, MAX_TCID, NUL
-from ..storage.tags import tag_problem
+from ..storage.member_input import MAX_NAME, MAX_PHONE, MAX_TCID
+from ..storage.members import TagFlag
+from ..storage.tags import MAX_TAGS_PER_MEMBER, TOO_MANY_TAGS, tag_problem
 from .mapping import ColumnMap
 
 TAG_SEPARATORS = re.compile(r"[;|]")
@@ -84,8 +89,6 @@ def _text(label: str, limit: int) -> Converter:
     def convert(cell: str) -> Value:
         if len(cell) > limit:
             raise RowProblem(f"{label} must be at most {limit} characters")
-        if NUL in cell:
-            raise RowProblem(f"{label} must not contain NUL characters")
         return cell
 
     return convert
@@ -119,10 +122,7 @@ def _field(field: FieldDef) -> Converter:
 
 def _free_text(field: FieldDef) -> Converter:
     def convert(cell: str) -> Value:
-        # The members API's rule and wording (storage.member_input): PostgreSQL refuses NUL.
-        if NUL in cell:
-            raise RowProblem(f"field {field.name}: the value must not contain NUL characters")
-        return cell
+        return cell  # any text: the reader has applied the text rule to every cell
 
     return convert
 
@@ -204,9 +204,34 @@ def _tags(cell: str) -> tuple[str, ...] | None:
         if problem:
             raise RowProblem(problem)
     tags = tuple(dict.fromkeys(names))
+    if len(tags) > MAX_TAGS_PER_MEMBER:
+        raise RowProblem(f"{TOO_MANY_TAGS}; the tags cell names {len(tags)}")
     if len(_tag_cells) < CACHE_LIMIT:
         _tag_cells[cell] = tags
     return tags
+
+
+def fold(earlier: MemberRow, later: MemberRow, flag: TagFlag, update_existing: bool) -> MemberRow:
+    """One row with the effect of writing ``earlier`` then ``later`` (the same email).
+
+    Later non-blank cells win (the email's spelling too); tags as ``flag`` says: appended,
+    the later given list, or the first row's (an existing member's never change). Without
+    ``update_existing`` the later row is skipped, as it would find the member existing.
+    """
+    if not update_existing:
+        return earlier
+    # Hot when an email repeats a lot: a list comprehension, tags joined only when they differ.
+    pairs = zip(earlier.values, later.values, strict=True)
+    values = tuple([old if new is None else new for old, new in pairs])
+    tags = earlier.tags
+    if later.tags is not None and later.tags != tags and flag is not TagFlag.KEEP:
+        if flag is TagFlag.OVERWRITE or not tags:
+            tags = later.tags
+        else:
+            tags = tuple(dict.fromkeys(tags + later.tags))
+    if tags is not None and len(tags) > MAX_TAGS_PER_MEMBER:
+        raise RowProblem(f"{TOO_MANY_TAGS}; with the earlier rows of this email it would have more")
+    return MemberRow(later.key, later.tcid or earlier.tcid, values, tags)
 
 
 # COPY's text format: backslash escapes for these, \N for NULL (NUL is refused before).
@@ -233,6 +258,20 @@ def copy_member(row: MemberRow) -> CopyMember:
         ]
     line = "\t".join(parts) + "\n"
     return CopyMember(row.key, row.tcid, line.encode(), _tag_lines(row.key, row.tags), row.tags)
+
+
+_UNESCAPE = re.compile(r"\\(.)")
+_UNESCAPED = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def uncopy_member(copied: CopyMember) -> MemberRow:
+    """The row ``copied`` was made from, for a fold: its values as ``COPY`` text (a number
+    as its digits, which ``copy_member`` writes back as they are), NULL as None."""
+    values = tuple(
+        None if part == "\\N" else _UNESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], part)
+        for part in copied.line.decode()[:-1].split("\t")
+    )
+    return MemberRow(copied.key, copied.tcid, values, copied.tags)
 
 
 def _tag_lines(key: str, tags: tuple[str, ...] | None) -> bytes:

@@ -13,7 +13,10 @@ leaves the same state: the write is idempotent.
   server took turns, and its share of each row was a third of the import's time).
 
 A blank cell leaves the stored value: updates keep ``COALESCE(new, old)``. Tags follow
-EngageLab's ``tag_flag`` for existing members; new members always get theirs.
+EngageLab's ``tag_flag`` for existing members; new members always get theirs. A row's own
+tags are at most ``MAX_TAGS_PER_MEMBER`` (checked with the row); appending to an existing
+member's can go beyond, which only the database can tell: then ``TooManyTags`` names those
+members, and the caller writes the chunk again without them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from sqlalchemy.engine import Connection
 
 from ..storage.members import TagFlag
 from ..storage.schema import member_tags, members
-from ..storage.tags import ensure_tags
+from ..storage.tags import MAX_TAGS_PER_MEMBER, ensure_tags
 from .member_rows import CopyMember, MemberLayout, MemberRow
 from .sqlsets import copy_data, is_sqlite, one_of
 
@@ -42,6 +45,14 @@ SQLITE_CACHE_KIB = 64 * 1024
 def _pg_type(column: str) -> str:
     """Slot ``n<k>`` columns hold doubles; every other column an import writes is text."""
     return "double precision" if column[0] == "n" and column[1:].isdigit() else "text"
+
+
+class TooManyTags(Exception):
+    """Appending would give these members (email keys) more than MAX_TAGS_PER_MEMBER tags."""
+
+    def __init__(self, keys: set[str]) -> None:
+        super().__init__(f"{len(keys)} members would have too many tags")
+        self.keys = keys
 
 
 @dataclass
@@ -201,6 +212,23 @@ def _write_tags_sqlite(
             "ON CONFLICT DO NOTHING",
             pairs,
         )
+    if flag is TagFlag.APPEND:
+        appended = {done.ids[row.key]: row.key for row in tagged if row.key not in done.created}
+        if appended:
+            _check_tag_counts_sqlite(conn, tenant_id, appended)
+
+
+def _check_tag_counts_sqlite(conn: Connection, tenant_id: int, ids: dict[int, str]) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    over = raw.execute(
+        "SELECT member_id FROM member_tags WHERE tenant_id = ? "
+        "AND member_id IN (SELECT value FROM json_each(?)) "
+        "GROUP BY member_id HAVING count(*) > ?",
+        (tenant_id, json.dumps(list(ids)), MAX_TAGS_PER_MEMBER),
+    ).fetchall()
+    if over:
+        raise TooManyTags({ids[member_id] for (member_id,) in over})
 
 
 def _write_postgresql(
@@ -280,3 +308,16 @@ def _write_tags_postgresql(
             params,
         )
     conn.execute(sa.text(_LINKS + "WHERE NOT w.inserted ON CONFLICT DO NOTHING"), params)
+    if flag is TagFlag.APPEND:
+        over = conn.execute(
+            sa.text(
+                "SELECT w.email_key FROM import_written w JOIN member_tags m "
+                "ON m.tenant_id = :tenant_id AND m.member_id = w.id "
+                "WHERE NOT w.inserted AND w.email_key IN (SELECT email_key FROM import_tags) "
+                "GROUP BY w.email_key HAVING count(*) > :limit"
+            ),
+            {**params, "limit": MAX_TAGS_PER_MEMBER},
+        ).scalars()
+        keys = set(over)
+        if keys:
+            raise TooManyTags(keys)

@@ -147,7 +147,7 @@ def _record_rejects(plan: Plan, job: ImportJob, chunk: Chunk, rejects: RejectsFi
         email_at = plan.rules.email_at
         email = cells[email_at] if email_at is not None and email_at < len(cells) else None
         if len(job.errors) < MAX_KEPT_ERRORS:
-            job.errors.append(RejectedRow(number, reason, email).to_json())
+            job.errors.append(RejectedRow.shown(number, reason, email).to_json())
         rejects.write(number, reason, cells)
     job.rejected += len(chunk.rejects)
     job.rejects_offset = rejects.flush()
@@ -203,7 +203,8 @@ class RejectsFile:
             return
         if not self.path.exists():
             self.path.touch()
-        handle = self.path.open("r+", encoding="utf-8", newline="")
+        # Cells with bytes that are not UTF-8 are written back as they were in the file.
+        handle = self.path.open("r+", encoding="utf-8", errors="surrogateescape", newline="")
         handle.truncate(self.length)
         handle.seek(self.length)
         self._handle = handle

@@ -27,7 +27,7 @@ from .jobs import (
 )
 from .mapping import MappingError
 from .plans import make_plan
-from .source import fingerprint, read_header
+from .source import check_encoding, fingerprint, read_header
 
 REJECTS_SUFFIX = ".rejected.csv"
 
@@ -62,6 +62,7 @@ def check_file(
     """Refuse a file whose header cannot be imported; return where its first row starts."""
     try:
         header, start = read_header(path)
+        check_encoding(path)
         make_plan(
             conn,
             kind=target.kind,

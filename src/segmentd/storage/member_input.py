@@ -13,7 +13,7 @@ from ..domain.emails import email_domain, email_key, email_problem
 from ..domain.fields import Catalog
 from ..domain.values import Typed, parse_field_value
 from .compiler import field_column
-from .tags import tag_problem
+from .tags import MAX_TAGS_PER_MEMBER, TOO_MANY_TAGS, tag_problem
 
 MAX_NAME, MAX_PHONE, MAX_TCID = 255, 64, 64
 NUL = "\0"  # PostgreSQL text cannot hold it
@@ -122,4 +122,7 @@ def _tags(raw: Any) -> tuple[str, ...] | None:
         problem = tag_problem(name)
         if problem:
             raise RowProblem(problem)
-    return tuple(dict.fromkeys(raw))
+    names = tuple(dict.fromkeys(raw))
+    if len(names) > MAX_TAGS_PER_MEMBER:
+        raise RowProblem(TOO_MANY_TAGS)
+    return names

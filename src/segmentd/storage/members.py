@@ -31,8 +31,9 @@ from .schema import (
     member_tags,
     members,
     segment_exclusions,
+    tags,
 )
-from .tags import ensure_tags
+from .tags import MAX_TAGS_PER_MEMBER, TOO_MANY_TAGS, ensure_tags
 from .write_lock import lock_tenant_writes
 
 MAX_MEMBERS_PER_CALL = 1000
@@ -93,11 +94,14 @@ def upsert_members(
     known = {i: row for i, row in good.items() if row.key in existing}
     if not update_existing:
         result.skipped, known = len(known), {}
+    held = (
+        _held_tags(conn, tenant_id, known, existing, result) if tag_flag is TagFlag.APPEND else None
+    )
     tag_names = _tag_names(fresh, known, tag_flag)
     tag_ids = ensure_tags(conn, tenant_id, tag_names)
     created = _insert(conn, tenant_id, list_id, list(fresh.values()), tag_ids)
     pairs = [(existing[row.key], row) for row in known.values()]
-    changes = _update(conn, tenant_id, pairs, tag_flag, tag_ids, readable)
+    changes = _update(conn, tenant_id, pairs, tag_flag, tag_ids, readable, held)
     result.created, result.updated = len(created), len(pairs)
     result.member_ids = created + [old.id for old, _ in pairs]
     result.errors.sort(key=lambda error: error.index)
@@ -210,6 +214,36 @@ def _check_tcids(
             del good[index]
 
 
+def _held_tags(
+    conn: Connection,
+    tenant_id: int,
+    known: dict[int, MemberInput],
+    existing: dict[str, _Stored],
+    result: UpsertResult,
+) -> dict[int, set[int]]:
+    """Appending: the tag ids each existing member with tags in its row holds. Rows that
+    would give a member more than MAX_TAGS_PER_MEMBER tags go to ``result.errors``."""
+    rows = {
+        existing[row.key].id: (index, row) for index, row in known.items() if row.tags is not None
+    }
+    held: dict[int, set[int]] = {member_id: set() for member_id in rows}
+    names: dict[int, set[str]] = {member_id: set() for member_id in rows}
+    for chunk in _chunks(sorted(rows)):
+        found = conn.execute(
+            sa.select(member_tags.c.member_id, tags.c.id, tags.c.name)
+            .join(tags, sa.and_(tags.c.tenant_id == tenant_id, tags.c.id == member_tags.c.tag_id))
+            .where(member_tags.c.tenant_id == tenant_id, member_tags.c.member_id.in_(chunk))
+        )
+        for member_id, tag_id, name in found:
+            held[member_id].add(tag_id)
+            names[member_id].add(name)
+    for member_id, (index, row) in rows.items():
+        if len(names[member_id].union(row.tags or ())) > MAX_TAGS_PER_MEMBER:
+            result.errors.append(RowError(index, row.email, TOO_MANY_TAGS))
+            del known[index]
+    return held
+
+
 def _tag_names(
     fresh: dict[int, MemberInput], known: dict[int, MemberInput], flag: TagFlag
 ) -> set[str]:
@@ -280,9 +314,11 @@ def _update(
     flag: TagFlag,
     tag_ids: dict[str, int],
     readable: dict[str, list[str]],
+    held: dict[int, set[int]] | None = None,
 ) -> dict[int, Change]:
     """Update existing members: one batched statement per set of changed columns. Returns
-    each member's change as segments see it: the fields before, and what moved."""
+    each member's change as segments see it: the fields before, and what moved. ``held``:
+    the tags the members hold, when already read."""
     stamp = now()
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     moved: dict[int, frozenset[str]] = {}
@@ -312,7 +348,7 @@ def _update(
     retagged: set[int] = set()
     if flag is not TagFlag.KEEP:
         wanted = {s.id: [tag_ids[t] for t in row.tags] for s, row in rows if row.tags is not None}
-        retagged = _set_tags(conn, tenant_id, wanted, flag)
+        retagged = _set_tags(conn, tenant_id, wanted, flag, held)
     return {
         old.id: Change(
             Inputs(fields=moved[old.id], tags=old.id in retagged),
@@ -346,12 +382,21 @@ def _update_statement(columns: tuple[str, ...], returned: tuple[str, ...] = ()) 
 
 
 def _set_tags(
-    conn: Connection, tenant_id: int, wanted: dict[int, list[int]], flag: TagFlag
+    conn: Connection,
+    tenant_id: int,
+    wanted: dict[int, list[int]],
+    flag: TagFlag,
+    held: dict[int, set[int]] | None = None,
 ) -> set[int]:
     """Add the wanted tags; with OVERWRITE also take off the ones not wanted. Returns the
     members whose tags changed."""
-    have: dict[int, set[int]] = {member_id: set() for member_id in wanted}
-    for chunk in _chunks(sorted(wanted)):
+    if held is not None and held.keys() >= wanted.keys():
+        have = {member_id: held[member_id] for member_id in wanted}
+        missing: list[int] = []
+    else:
+        have = {member_id: set() for member_id in wanted}
+        missing = sorted(wanted)
+    for chunk in _chunks(missing):
         rows = conn.execute(
             sa.select(member_tags.c.member_id, member_tags.c.tag_id).where(
                 member_tags.c.tenant_id == tenant_id, member_tags.c.member_id.in_(chunk)

@@ -20,9 +20,11 @@ from starlette.datastructures import UploadFile
 from ...imports.jobs import ImportJob, ImportOptions, ImportState
 from ...imports.mapping import MappingError, parse_map_options
 from ...imports.service import ImportRefused, job_status, submit_api_import
+from ...imports.source import MAX_CELL_CHARS, MAX_COLUMNS, MAX_HEADER_CELL, MAX_ROW_BYTES
 from ...imports.uploads import new_upload_path
 from ...settings import Settings
 from ...storage.db import Database
+from ...storage.tags import MAX_TAGS_PER_MEMBER
 from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
 from .auth import current_tenant
@@ -59,10 +61,25 @@ _UPLOAD_BODY = {
 }
 
 
+_LIMITS = f"""A UTF-8 CSV whose first row is a header (docs/import.md).
+
+Refused with 400 (code 30035) before any job, naming at most 20 problems: a header of more
+than {MAX_COLUMNS} columns, a column name of more than {MAX_HEADER_CELL} characters, columns
+that match nothing (unless `ignore_unknown`), a first MiB that is not UTF-8.
+
+Rejected alone, with its row number (1 = the first row after the header, counted in CSV rows,
+not lines) while the other rows are imported: a row longer than {MAX_ROW_BYTES} bytes, a cell
+longer than {MAX_CELL_CHARS} characters, a quote never closed (the row is then its first
+line), bytes that are not UTF-8, a NUL character, more than {MAX_TAGS_PER_MEMBER} tags for a
+member, and any row breaking the members API's rules. Rows of one email within a chunk are
+merged in order. The job keeps the first 100 rejected rows (reasons and emails cut short)."""
+
+
 @router.post(
     "",
     status_code=202,
     summary="Upload a CSV of members to import (202 + job id)",
+    description=_LIMITS,
     openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 async def upload(

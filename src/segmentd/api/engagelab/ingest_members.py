@@ -22,6 +22,7 @@ from ...storage.members import (
     unsubscribe,
     upsert_members,
 )
+from ...storage.tags import MAX_TAGS_PER_MEMBER, MAX_TAGS_PER_REQUEST, TOO_MANY_TAGS
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .ingest_common import (
     Config,
@@ -62,7 +63,15 @@ class MembersUpsert(BaseModel):
     tag_flag: Any = Field(1, description="0 overwrite, 1 append (default), 2 keep existing")
     members: Any = Field(
         None,
-        description="1 to 1000 of {email, name?, phone?, fields?: {name: value}, tags?, tcid?}",
+        description="1 to 1000 of {email, name?, phone?, fields?: {name: value}, tags?, tcid?}; "
+        f"a member has at most {MAX_TAGS_PER_MEMBER} tags (also after appending: that row is "
+        f"then an error) and a request names at most {MAX_TAGS_PER_REQUEST} distinct tags",
+        json_schema_extra={
+            "items": {
+                "type": "object",
+                "properties": {"tags": {"type": "array", "maxItems": MAX_TAGS_PER_MEMBER}},
+            }
+        },
     )
 
 
@@ -90,7 +99,22 @@ def _flag(raw: Any) -> TagFlag:
 def _members(raw: Any) -> list[Any]:
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_MEMBERS_PER_CALL:
         raise invalid("members", f"members must be a list of 1 to {MAX_MEMBERS_PER_CALL} members")
+    _check_tag_counts(raw)
     return raw
+
+
+def _check_tag_counts(members: list[Any]) -> None:
+    """Tags per member and per request: a whole-request error, as the schema states it."""
+    distinct: set[Any] = set()
+    for index, member in enumerate(members):
+        tags = member.get("tags") if isinstance(member, dict) else None
+        if not isinstance(tags, list):
+            continue  # a row error (or none), reported with the row
+        if len(tags) > MAX_TAGS_PER_MEMBER:
+            raise invalid(f"members[{index}].tags", TOO_MANY_TAGS)
+        distinct.update(tag for tag in tags if isinstance(tag, str))
+        if len(distinct) > MAX_TAGS_PER_REQUEST:
+            raise invalid("members", f"a request names at most {MAX_TAGS_PER_REQUEST} tags")
 
 
 def _result(result: UpsertResult) -> dict[str, Any]:
