@@ -25,6 +25,7 @@ from ...settings import Settings
 from ...storage.db import Database
 from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
+from ..params import IdPath, ListIdQuery
 from .auth import current_tenant
 from .errors import ERROR_RESPONSES, invalid, not_found
 
@@ -70,7 +71,7 @@ async def upload(
     tenant_id: TenantId,
     db: Db,
     settings: AppSettings,
-    list_id: int | None = Query(None, description="List to import into (default list if absent)"),
+    list_id: ListIdQuery = None,
     tag_flag: int = Query(1, ge=0, le=2, description="0 overwrite, 1 append, 2 keep existing"),
     update_existing: bool = Query(True, description="Update members already on the list"),
     ignore_unknown: bool = Query(False, description="Skip columns that match nothing"),
@@ -97,7 +98,7 @@ async def upload(
 
 
 @router.get("/{job_id}", summary="Progress, counts and rejected rows of an import")
-def status(job_id: int, tenant_id: TenantId, db: Db) -> dict[str, Any]:
+def status(job_id: IdPath, tenant_id: TenantId, db: Db) -> dict[str, Any]:
     job = job_status(db, tenant_id, job_id)
     if job is None:
         raise not_found()

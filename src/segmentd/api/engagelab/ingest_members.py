@@ -22,6 +22,7 @@ from ...storage.members import (
     unsubscribe,
     upsert_members,
 )
+from ..params import ListIdQuery
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .ingest_common import (
     Config,
@@ -139,7 +140,7 @@ def list_members(
     tenant_id: TenantId,
     db: Db,
     settings: Config,
-    list_id: int | None = None,
+    list_id: ListIdQuery = None,
     offset: Offset = 0,
     limit: Limit = 10,
 ) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.engine import Connection
 
 from ...domain.conditions import to_wire
+from ...domain.ids import MAX_ID
 from ...domain.validation import SegmentType, parse_condition
 from ...settings import Settings
 from ...storage.catalog import custom_fields, load_catalog
@@ -35,6 +36,7 @@ from ...storage.segments import (
 from ...storage.tenants import default_list_id, list_exists
 from ...storage.write_lock import lock_tenant_writes
 from ..deps import get_db, get_settings
+from ..params import Limit, Offset
 from .auth import current_tenant
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .member_json import member_json
@@ -64,9 +66,6 @@ router = APIRouter(
 TenantId = Annotated[int, Depends(current_tenant)]
 Db = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
-MAX_BIGINT = 2**63 - 1  # ids and offsets beyond it would overflow the databases' integers
-Offset = Annotated[int, Query(ge=0, le=MAX_BIGINT, description="Index of the first result")]
-Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1 to 100)")]
 
 NAME_SPECIALS = frozenset("^?+.*\\[]()")
 NAME_SPECIALS_MESSAGE = "special characters such as ^, ?, +, ., *, \\, [, ], (, ) cannot be used"
@@ -123,7 +122,7 @@ def checked_member_ids(raw: Any) -> list[int]:
 
 
 def _is_member_id(text: str) -> bool:
-    return text.isascii() and text.isdecimal() and int(text) <= MAX_BIGINT
+    return text.isascii() and text.isdecimal() and int(text) <= MAX_ID
 
 
 def _checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
@@ -131,7 +130,7 @@ def _checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
         return default_list_id(conn, tenant_id)
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise invalid("list_id", "list_id must be an integer")
-    if not 0 < raw <= MAX_BIGINT or not list_exists(conn, tenant_id, raw):
+    if not 0 < raw <= MAX_ID or not list_exists(conn, tenant_id, raw):
         raise invalid("list_id", f"list {raw} does not exist")
     return raw
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from ...domain.ids import MAX_ID
 from ...secrets import SealError
 from ...storage.sites import (
     Site,
@@ -25,12 +26,12 @@ from ..commandersact.context import LookupContext, lookup_context
 from ..commandersact.origins import MAX_ORIGINS, normalize_origin
 from ..engagelab.auth import current_tenant
 from ..engagelab.errors import ERROR_RESPONSES, invalid, not_found
+from ..params import IdPath
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
 NO_STORE = "no-store"
 
 
-MAX_SITE_ID = 2**63 - 1  # the databases' BIGINT: a larger id cannot name a site
 # Names are shown in pages and stored in text columns: no control characters (PostgreSQL
 # refuses NUL outright).
 SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
@@ -58,7 +59,7 @@ def site_json(site: Site) -> dict[str, Any]:
 
 
 def _owned(conn: Any, tenant_id: int, site_id: int) -> Site:
-    site = get_site(conn, site_id, tenant_id) if 0 < site_id <= MAX_SITE_ID else None
+    site = get_site(conn, site_id, tenant_id) if 0 < site_id <= MAX_ID else None
     if site is None:
         raise not_found()
     return site
@@ -100,7 +101,7 @@ def post_site(
 
 @router.put("/{site_id}", summary="Rename a site or set the origins allowed to call it")
 def put_site(
-    site_id: int, body: SiteUpdate, request: Request, tenant_id: int = Depends(current_tenant)
+    site_id: IdPath, body: SiteUpdate, request: Request, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
     context = lookup_context(request)
     origins = None if body.allowed_origins is None else _origins(body.allowed_origins)
@@ -124,7 +125,7 @@ def _token_answer(
 
 @router.get("/{site_id}/token", summary="Read the site's token (created on first read)")
 def get_token(
-    site_id: int, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
+    site_id: IdPath, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
     context = lookup_context(request)
     with context.db.write() as conn:
@@ -138,7 +139,7 @@ def get_token(
 
 @router.post("/{site_id}/token/rotate", summary="Replace the site's token")
 def post_rotate(
-    site_id: int, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
+    site_id: IdPath, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
     context = lookup_context(request)
     with context.db.write() as conn:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy.engine import Connection
 
+from ...domain.ids import as_id
 from ...domain.validation import SegmentType, parse_condition
 from ...settings import Settings
 from ...storage.catalog import load_catalog
@@ -51,7 +52,7 @@ def checked_list_id(conn: Connection, tenant_id: int, raw: Any) -> int:
         raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise invalid("list_id", "list_id must be an integer")
-    if not list_exists(conn, tenant_id, raw):
+    if as_id(raw) is None or not list_exists(conn, tenant_id, raw):
         raise invalid("list_id", f"list {raw} does not exist")
     return raw
 

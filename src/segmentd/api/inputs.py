@@ -1,0 +1,69 @@
+"""Every request's strings checked once, where they enter: path and query parameters and JSON
+bodies are held to the rule of ``domain.text`` before any endpoint runs.
+
+Registered as an app-wide dependency, so every route (present and future) is covered; routes
+that read their body themselves (CSV uploads, UI forms) check it where they read it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from ..domain.errors import DomainValidationError
+from ..domain.text import first_text_problem, printable, text_problem
+from .engagelab.errors import INVALID, error_response
+from .ui.deps import bad_input_page
+
+# The only JSON spellings of NUL and of a surrogate are \u escapes (JSON forbids a raw NUL in a
+# string, and UTF-8 cannot encode a surrogate): a body without one needs no walk.
+_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_JSON_TYPES = ("application/json",)
+
+
+class UnstorableInput(DomainValidationError):
+    """A string of the request that cannot be stored (NUL, lone surrogate)."""
+
+
+async def check_request_text(request: Request) -> None:
+    """Refuse a request whose path, query or JSON body holds a string that cannot be stored."""
+    for name, value in request.path_params.items():
+        _check(value, name)
+    for name, value in request.query_params.multi_items():
+        _check(name, printable(name))
+        _check(value, printable(name))
+    if _has_json_body(request):
+        body = await request.body()
+        if _ESCAPE.search(body):
+            found = first_text_problem(await request.json())
+            if found is not None:
+                raise UnstorableInput(*found)
+
+
+def _check(value: object, path: str) -> None:
+    problem = text_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise UnstorableInput(path, problem)
+
+
+def _has_json_body(request: Request) -> bool:
+    """Whether the route takes a JSON body (FastAPI has then read and parsed it already)."""
+    route = request.scope.get("route")
+    if getattr(route, "body_field", None) is None:
+        return False
+    content_type = request.headers.get("content-type", "application/json").lower()
+    media = content_type.split(";", 1)[0].strip()
+    return media in _JSON_TYPES or media.endswith("+json")
+
+
+async def on_unstorable_input(request: Request, exc: Exception) -> Response:
+    """The 400 in the envelope of the API family the path belongs to."""
+    assert isinstance(exc, UnstorableInput)
+    path = request.url.path
+    if path.startswith("/v1/"):
+        return error_response(400, INVALID, str(exc))
+    if path.startswith("/ui/") or path == "/ui":
+        return bad_input_page(request, str(exc))
+    return JSONResponse({"error": "invalid_request", "message": str(exc)}, status_code=400)
