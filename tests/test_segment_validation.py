@@ -319,7 +319,13 @@ def test_remove_members_accepts_1000_ids_of_any_text(setup: Setup) -> None:
     assert answer.json()["count"] in (0, 1)
 
 
-@pytest.mark.parametrize("name", ["a\x00b", "tab\there", "line\n"])
+def test_names_with_nul_are_refused_by_the_text_rule(setup: Setup) -> None:
+    fragment = "[segment_name]:must not contain the NUL character"
+    assert_invalid(setup.http.post(BASE, json=valid(segment_name="a\x00b")), fragment)
+    assert_invalid(setup.http.get(BASE, params={"segment_name": "a\x00b"}), fragment)
+
+
+@pytest.mark.parametrize("name", ["tab\there", "line\n"])
 def test_names_with_control_characters_are_refused(setup: Setup, name: str) -> None:
     fragment = "[segment_name]:segment_name cannot hold control characters"
     assert_invalid(setup.http.post(BASE, json=valid(segment_name=name)), fragment)

@@ -19,3 +19,11 @@ def as_id(raw: Any) -> int | None:
     if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) <= 19:
         raw = int(raw)
     return raw if isinstance(raw, int) and 0 < raw <= MAX_ID else None
+
+
+def ascii_int(text: str, max_digits: int = 18) -> int | None:
+    """A non-negative integer written in at most ``max_digits`` ASCII digits, else None
+    (``str.isdigit`` and ``int`` also accept other scripts' digits, and any length)."""
+    if text.isascii() and text.isdigit() and len(text) <= max_digits:
+        return int(text)
+    return None

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..domain.errors import DomainValidationError
+from ..domain.text import text_problem
 from ..timefmt import now
 from .catalog import catalog_changed
 from .schema import member_tags, tags
@@ -29,9 +30,9 @@ class Tag:
 
 def tag_problem(name: object) -> str | None:
     """Why ``name`` cannot be a tag name, or None."""
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_TAG_LENGTH or "\0" in name:
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_TAG_LENGTH:
         return f"a tag name is a non-blank string of at most {MAX_TAG_LENGTH} characters"
-    return None
+    return text_problem(name)
 
 
 def ensure_tags(conn: Connection, tenant_id: int, names: Iterable[str]) -> dict[str, int]:
