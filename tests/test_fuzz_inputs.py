@@ -298,3 +298,16 @@ def test_query_and_path_strings_are_checked(seeded: tuple[LiveServer, Seeded]) -
     assert listed.json()["message"].startswith("[segment_name]:must not contain the NUL")
     assert segment.status_code == 400
     assert segment.json()["message"].startswith("[segment_id]:must not contain the NUL")
+
+
+def test_unknown_query_parameters_are_refused(seeded: tuple[LiveServer, Seeded]) -> None:
+    """The API takes the query parameters its document lists, and no others."""
+    server, seed = seeded
+    with httpx.Client(base_url=server.url, auth=seed.tenant.auth, timeout=30) as http:
+        known = http.get("/v1/marketing/lists/segments", params={"segmentName": "x", "limit": 5})
+        unknown = http.get("/v1/marketing/lists/segments", params={"limt": 5})
+        ui = http.get("/ui/login", params={"next": "/ui/segments", "other": "1"})
+    assert known.status_code == 200
+    assert unknown.status_code == 400
+    assert unknown.json() == {"code": 30035, "message": "[limt]:unknown query parameter"}
+    assert ui.status_code == 200

@@ -34,7 +34,7 @@ from .engagelab.errors import (
     handle_domain_error,
     handle_engagelab_error,
 )
-from .inputs import UnstorableInput, check_request_text, on_unstorable_input
+from .inputs import InputRefused, check_request_text, on_input_refused
 from .limits import BodySizeLimit
 from .native.exports import router as exports_router
 from .native.sites import router as sites_router
@@ -153,7 +153,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     app.add_exception_handler(EngageLabError, handle_engagelab_error)
     app.add_exception_handler(DomainValidationError, handle_domain_error)
-    app.add_exception_handler(UnstorableInput, on_unstorable_input)
+    app.add_exception_handler(InputRefused, on_input_refused)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 

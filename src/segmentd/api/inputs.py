@@ -11,6 +11,7 @@ import re
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from ..domain.errors import DomainValidationError
 from ..domain.text import first_text_problem, printable, text_problem
@@ -23,29 +24,55 @@ _ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 _JSON_TYPES = ("application/json",)
 
 
-class UnstorableInput(DomainValidationError):
-    """A string of the request that cannot be stored (NUL, lone surrogate)."""
+class InputRefused(DomainValidationError):
+    """A string of the request that cannot be stored (NUL, lone surrogate), or a query
+    parameter the route does not take."""
 
 
 async def check_request_text(request: Request) -> None:
     """Refuse a request whose path, query or JSON body holds a string that cannot be stored."""
     for name, value in request.path_params.items():
         _check(value, name)
+    known = _query_names(request)
     for name, value in request.query_params.multi_items():
         _check(name, printable(name))
         _check(value, printable(name))
+        if known is not None and name not in known:
+            raise InputRefused(printable(name), "unknown query parameter")
     if _has_json_body(request):
         body = await request.body()
         if _ESCAPE.search(body):
             found = first_text_problem(await request.json())
             if found is not None:
-                raise UnstorableInput(*found)
+                raise InputRefused(*found)
 
 
 def _check(value: object, path: str) -> None:
     problem = text_problem(value) if isinstance(value, str) else None
     if problem is not None:
-        raise UnstorableInput(path, problem)
+        raise InputRefused(path, problem)
+
+
+def _query_names(request: Request) -> frozenset[str] | None:
+    """The query parameters an API route declares (None where undeclared ones are read by
+    hand, as the UI does): the API refuses any other, as its OpenAPI document says."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.url.path.startswith("/v1/"):
+        return None
+    names: frozenset[str] | None = getattr(route, _DECLARED, None)
+    if names is None:
+        found: set[str] = set()
+        pending = [route.dependant]
+        while pending:  # the route's own parameters and those of its dependencies
+            dependant = pending.pop()
+            found.update(param.alias for param in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        names = frozenset(found)
+        setattr(route, _DECLARED, names)  # routes are not hashable: kept on the route
+    return names
+
+
+_DECLARED = "_segmentd_query_names"
 
 
 def _has_json_body(request: Request) -> bool:
@@ -58,9 +85,9 @@ def _has_json_body(request: Request) -> bool:
     return media in _JSON_TYPES or media.endswith("+json")
 
 
-async def on_unstorable_input(request: Request, exc: Exception) -> Response:
+async def on_input_refused(request: Request, exc: Exception) -> Response:
     """The 400 in the envelope of the API family the path belongs to."""
-    assert isinstance(exc, UnstorableInput)
+    assert isinstance(exc, InputRefused)
     path = request.url.path
     if path.startswith("/v1/"):
         return error_response(400, INVALID, str(exc))

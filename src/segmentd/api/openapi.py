@@ -39,6 +39,24 @@ def _replace_422(document: dict[str, Any]) -> None:
         schemas.pop(unused, None)
 
 
+def _require_bodies(document: dict[str, Any]) -> None:
+    """A body typed ``Model | None`` (so that a missing body gets the API's own message) is
+    required when its model has required properties: say so, without the ``null``."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            media = content.get("application/json")
+            choices = (media or {}).get("schema", {}).get("anyOf", [])
+            refs = [choice for choice in choices if "$ref" in choice]
+            if len(refs) != 1 or len(choices) != 2:
+                continue
+            model = schemas.get(refs[0]["$ref"].rsplit("/", 1)[-1], {})
+            if model.get("required"):
+                media["schema"] = refs[0]
+                operation["requestBody"]["required"] = True
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -50,6 +68,7 @@ def install_openapi(app: FastAPI) -> None:
                 tags=app.openapi_tags,
             )
             _replace_422(document)
+            _require_bodies(document)
             app.openapi_schema = document
         return app.openapi_schema
 

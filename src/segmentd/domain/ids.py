@@ -16,7 +16,7 @@ def as_id(raw: Any) -> int | None:
     """An id sent as a JSON number or a string of ASCII digits; None when it cannot be one."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) <= 19:
+    if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) <= 18:
         raw = int(raw)
     return raw if isinstance(raw, int) and 0 < raw <= MAX_ID else None
 

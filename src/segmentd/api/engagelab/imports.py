@@ -41,6 +41,12 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 _COPY_BUFFER = 1024 * 1024
 
 
+# Column=Field, neither side blank (and no NUL or lone surrogate: the text rule).
+MAP_PATTERN = (
+    r"^[^=\u0000\ud800-\udfff]*\S[^=\u0000\ud800-\udfff]*=(?=[\s\S]*\S)[^\u0000\ud800-\udfff]*$"
+)
+
+
 # The body is read as a stream (not parsed by FastAPI), so it is described here.
 _UPLOAD_BODY = {
     "required": True,
@@ -75,7 +81,11 @@ async def upload(
     tag_flag: int = Query(1, ge=0, le=2, description="0 overwrite, 1 append, 2 keep existing"),
     update_existing: bool = Query(True, description="Update members already on the list"),
     ignore_unknown: bool = Query(False, description="Skip columns that match nothing"),
-    map: list[str] = Query([], description='"Column=Field" renames, repeatable'),
+    map: list[str] = Query(
+        [],
+        description='"Column=Field" renames, repeatable',
+        json_schema_extra={"items": {"type": "string", "pattern": MAP_PATTERN}},
+    ),
 ) -> JSONResponse:
     try:
         options = ImportOptions(tag_flag, update_existing, parse_map_options(map), ignore_unknown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends
+from pydantic import WithJsonSchema
 from sqlalchemy.engine import Connection
 
 from ...domain.ids import MAX_ID, as_id
@@ -13,6 +14,7 @@ from ...storage.db import Database
 from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
 from ..params import Limit, Offset
+from ..schema_parts import ID, ID_DIGITS, nullable
 from .auth import current_tenant
 from .errors import invalid, not_found
 
@@ -20,6 +22,8 @@ TenantId = Annotated[int, Depends(current_tenant)]
 Db = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
 __all__ = ["Limit", "Offset"]  # shared by the ingestion routers
+# A list id in a body: a number or a string of digits (``body_id``), or null for the default.
+ListIdBody = Annotated[Any, WithJsonSchema(nullable({"anyOf": [ID, ID_DIGITS]}))]
 
 
 def path_id(text: str) -> int:

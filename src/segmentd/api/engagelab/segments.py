@@ -37,12 +37,14 @@ from ...storage.tenants import default_list_id, list_exists
 from ...storage.write_lock import lock_tenant_writes
 from ..deps import get_db, get_settings
 from ..params import Limit, Offset
+from ..schema_parts import TEXT_PATTERN
 from .auth import current_tenant
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .member_json import member_json
 from .schemas import (
     CREATE_EXAMPLE,
     FILTER_EXAMPLE,
+    MAX_MEMBER_IDS,
     MAX_NAME_LENGTH,
     MEMBER_IDS_EXAMPLE,
     UPDATE_EXAMPLE,
@@ -70,7 +72,6 @@ Config = Annotated[Settings, Depends(get_settings)]
 NAME_SPECIALS = frozenset("^?+.*\\[]()")
 NAME_SPECIALS_MESSAGE = "special characters such as ^, ?, +, ., *, \\, [, ], (, ) cannot be used"
 TYPE_MESSAGE = "type only be 0 (by field) or 1 (by campaign)"
-MAX_MEMBER_IDS = 1000
 
 
 # --- checks of the request envelope ---------------------------------------------------------
@@ -228,13 +229,27 @@ def listing(
     db: Db,
     settings: Config,
     segment_name: Annotated[
-        str | None, Query(description="Case-insensitive part of the name")
+        str | None,
+        Query(
+            description="Case-insensitive part of the name",
+            json_schema_extra={"pattern": TEXT_PATTERN},
+        ),
     ] = None,
     segment_name_alias: Annotated[
-        str | None, Query(alias="segmentName", description="Alias of segment_name")
+        str | None,
+        Query(
+            alias="segmentName",
+            description="Alias of segment_name",
+            json_schema_extra={"pattern": TEXT_PATTERN},
+        ),
     ] = None,
     segment_type: Annotated[
-        str | None, Query(alias="type", description="0: by field; 1: by campaign")
+        str | None,
+        Query(
+            alias="type",
+            description="0: by field; 1: by campaign (empty: both)",
+            json_schema_extra={"enum": ["", "0", "1"]},
+        ),
     ] = None,
     offset: Offset = 0,
     limit: Limit = 10,

@@ -5,7 +5,7 @@ Basic auth as on the EngageLab API; another tenant's site answers "not found".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -33,18 +33,34 @@ NO_STORE = "no-store"
 
 
 # Names are shown in pages and stored in text columns: no control characters (PostgreSQL
-# refuses NUL outright).
+# refuses NUL outright). A new site's name must not be blank either (checked by hand: the
+# validator's regex has no look-ahead); the document states both.
 SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
+_NEW_NAME = r"^(?=[\s\S]*\S)[^\u0000-\u001f\u007f\ud800-\udfff]+$"
+# What the document promises is an origin (normalize_origin reads a few more spellings).
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ORIGIN = f"^[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(\\.{_LABEL})*(:[1-9][0-9]{{0,3}})?$"
+Origin = Annotated[str, Field(json_schema_extra={"pattern": ORIGIN})]
 
 
 class NewSite(BaseModel):
-    name: str = Field(min_length=1, max_length=128, pattern=SITE_NAME)
+    name: str = Field(
+        min_length=1, max_length=128, pattern=SITE_NAME, json_schema_extra={"pattern": _NEW_NAME}
+    )
 
 
 class SiteUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=128, pattern=SITE_NAME)
-    allowed_origins: list[str] | None = Field(
-        None, description="Origins such as https://shop.example; empty: any origin"
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=SITE_NAME,
+        description="A new name (a blank one leaves the name as it is)",
+    )
+    allowed_origins: Annotated[list[Origin], Field(max_length=MAX_ORIGINS)] | None = Field(
+        None,
+        description="Origins such as https://shop.example (scheme://host[:port]); "
+        "empty: any origin",
     )
 
 

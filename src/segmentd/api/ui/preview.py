@@ -22,6 +22,7 @@ from ..engagelab.auth import current_tenant
 from ..engagelab.errors import ERROR_RESPONSES, invalid
 from ..engagelab.schemas import NAME_CONDITION, LooseCondition, LooseType, body_example
 from ..engagelab.segments import checked_type
+from ..schema_parts import ID, ID_DIGITS, nullable
 from .queries import count_matching
 
 
@@ -48,7 +49,7 @@ def checked_list_id(conn: Connection, tenant_id: int, raw: Any) -> int:
     """The list to segment: the default list when absent (as on segment creation)."""
     if raw is None or raw == "":
         return default_list_id(conn, tenant_id)
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 19:
+    if isinstance(raw, str) and as_id(raw) is not None:
         raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise invalid("list_id", "list_id must be an integer")
@@ -65,9 +66,9 @@ router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"], response
 class PreviewRequest(BaseModel):
     type: LooseType = Field(None, description="0: by field; 1: by campaign")
     condition: LooseCondition = Field(None, description="The condition, as on segment creation")
-    list_id: Annotated[Any, WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "null"}]})] = (
-        Field(None, description="The list to count in (default: the default list)")
-    )
+    list_id: Annotated[
+        Any, WithJsonSchema(nullable({"anyOf": [ID, ID_DIGITS, {"type": "string", "enum": [""]}]}))
+    ] = Field(None, description="The list to count in (default: the default list)")
 
 
 PREVIEW_EXAMPLE = body_example({"type": 0, "condition": NAME_CONDITION})
