@@ -335,7 +335,10 @@ def test_names_with_control_characters_are_refused(setup: Setup, name: str) -> N
 
 
 def test_paging_accepts_the_largest_offset(setup: Setup) -> None:
-    offset = {"offset": 2**63 - 1}
+    offset = {"offset": 2**53 - 1}
     assert setup.http.get(BASE, params=offset).json()["result"] == []
     url = f"{BASE}/{setup.segment_id}/members"
     assert setup.http.post(url, params=offset).json()["result"] == []
+    beyond = {"offset": 2**53}
+    assert_invalid(setup.http.get(BASE, params=beyond), "[offset]:")
+    assert_invalid(setup.http.post(url, params=beyond), "[offset]:")

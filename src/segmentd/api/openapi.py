@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from .schema_parts import TEXT_PATTERN
+
 ENGAGELAB_ERROR = {
     "type": "object",
     "required": ["code", "message"],
@@ -57,6 +59,23 @@ def _require_bodies(document: dict[str, Any]) -> None:
                 operation["requestBody"]["required"] = True
 
 
+def _name_keys(document: dict[str, Any]) -> None:
+    """Keys of a JSON body are strings like any other: every object schema says they follow
+    the text rule (no NUL), as the server checks."""
+    pending: list[Any] = [document.get("components", {}).get("schemas", {})]
+    for operations in document.get("paths", {}).values():
+        pending.extend(operation.get("requestBody", {}) for operation in operations.values())
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            is_object = item.get("type") == "object" or "properties" in item
+            if is_object and "propertyNames" not in item:
+                item["propertyNames"] = {"pattern": TEXT_PATTERN}
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -69,6 +88,7 @@ def install_openapi(app: FastAPI) -> None:
             )
             _replace_422(document)
             _require_bodies(document)
+            _name_keys(document)
             app.openapi_schema = document
         return app.openapi_schema
 

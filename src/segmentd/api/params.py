@@ -11,7 +11,7 @@ from ..domain.ids import MAX_ID, MAX_OFFSET
 MAX_LIMIT = 100
 
 Offset = Annotated[
-    int, Query(ge=0, le=MAX_OFFSET, description="Index of the first result (0 to 2^63-1)")
+    int, Query(ge=0, le=MAX_OFFSET, description="Index of the first result (0 to 2^53-1)")
 ]
 Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description=f"Results per page (1 to {MAX_LIMIT})")
@@ -20,4 +20,4 @@ ListIdQuery = Annotated[
     int | None,
     Query(ge=1, le=MAX_ID, description="The list (default: the tenant's default list)"),
 ]
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A numeric id (1 to 2^63-1)")]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A numeric id (1 to 2^53-1)")]

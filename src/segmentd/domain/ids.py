@@ -1,14 +1,16 @@
-"""What a number naming a stored row may be: the databases' signed 64-bit integers.
+"""The integers a client may send to name a row or a position: 0 or 1 to 2^53 - 1.
 
-Ids, offsets and any other integer a client sends that reaches a query must fit BIGINT
-(SQLite's INTEGER is the same); a larger one cannot name anything and would overflow the driver.
+Every such integer reaches a query, so it must fit the databases' BIGINT (a larger one would
+overflow the driver). The bound is tighter than BIGINT on purpose: 2^53 - 1 is the largest
+integer every JSON reader holds exactly (I-JSON, RFC 7493; JavaScript's MAX_SAFE_INTEGER), so
+clients, generated SDKs and schema validators all agree on where the range ends.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-MAX_ID = 2**63 - 1  # the largest BIGINT
+MAX_ID = 2**53 - 1
 MAX_OFFSET = MAX_ID
 
 
@@ -16,7 +18,7 @@ def as_id(raw: Any) -> int | None:
     """An id sent as a JSON number or a string of ASCII digits; None when it cannot be one."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) <= 18:
+    if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) <= 15:
         raw = int(raw)
     return raw if isinstance(raw, int) and 0 < raw <= MAX_ID else None
 

@@ -42,9 +42,7 @@ _COPY_BUFFER = 1024 * 1024
 
 
 # Column=Field, neither side blank (and no NUL or lone surrogate: the text rule).
-MAP_PATTERN = (
-    r"^[^=\u0000\ud800-\udfff]*\S[^=\u0000\ud800-\udfff]*=(?=[\s\S]*\S)[^\u0000\ud800-\udfff]*$"
-)
+MAP_PATTERN = r"^[^=\u0000]*\S[^=\u0000]*=(?=[\s\S]*\S)[^\u0000]*$"
 
 
 # The body is read as a stream (not parsed by FastAPI), so it is described here.

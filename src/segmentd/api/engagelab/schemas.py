@@ -71,7 +71,7 @@ _NAME = {
     "type": "string",
     "minLength": 1,
     "maxLength": MAX_NAME_LENGTH,
-    "pattern": r"^(?=[\s\S]*\S)[^\^?+.*\\\[\]()\u0000-\u001f\u007f-\u009f\ud800-\udfff]+$",
+    "pattern": r"^(?=[\s\S]*\S)[^\^?+.*\\\[\]()\u0000-\u001f\u007f-\u009f]+$",
 }
 LooseName = Annotated[Any, WithJsonSchema(_NAME)]
 LooseNewName = Annotated[Any, WithJsonSchema(nullable(_NAME))]

@@ -36,7 +36,7 @@ NO_STORE = "no-store"
 # refuses NUL outright). A new site's name must not be blank either (checked by hand: the
 # validator's regex has no look-ahead); the document states both.
 SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
-_NEW_NAME = r"^(?=[\s\S]*\S)[^\u0000-\u001f\u007f\ud800-\udfff]+$"
+_NEW_NAME = r"^(?=[\s\S]*\S)[^\u0000-\u001f\u007f]+$"
 # What the document promises is an origin (normalize_origin reads a few more spellings).
 _LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 ORIGIN = f"^[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(\\.{_LABEL})*(:[1-9][0-9]{{0,3}})?$"

@@ -7,7 +7,7 @@ from datetime import timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy.engine import Connection
 
 from ...domain.ids import as_id
@@ -64,6 +64,8 @@ router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"], response
 
 
 class PreviewRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"required": ["type", "condition"]})
+
     type: LooseType = Field(None, description="0: by field; 1: by campaign")
     condition: LooseCondition = Field(None, description="The condition, as on segment creation")
     list_id: Annotated[
