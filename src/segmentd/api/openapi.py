@@ -59,10 +59,29 @@ def _require_bodies(document: dict[str, Any]) -> None:
                 operation["requestBody"]["required"] = True
 
 
-def _name_keys(document: dict[str, Any]) -> None:
-    """Keys of a JSON body are strings like any other: every object schema says they follow
-    the text rule (no NUL), as the server checks."""
-    pending: list[Any] = [document.get("components", {}).get("schemas", {})]
+STORABLE_JSON = "StorableJson"
+_STORABLE_REF = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
+# Any JSON value whose strings (keys included) follow the text rule.
+_STORABLE_SCHEMA = {
+    "description": "Any JSON value whose strings and keys hold no NUL and no lone surrogate",
+    "anyOf": [
+        {"type": "string", "pattern": TEXT_PATTERN},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": _STORABLE_REF},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": TEXT_PATTERN},
+            "additionalProperties": _STORABLE_REF,
+        },
+    ],
+}
+
+
+def _storable_keys(document: dict[str, Any]) -> None:
+    """Keys of a JSON body, and the keys the server ignores, are strings like any other: every
+    object schema says they follow the text rule (no NUL), as the server checks."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    pending: list[Any] = [schemas]
     for operations in document.get("paths", {}).values():
         pending.extend(operation.get("requestBody", {}) for operation in operations.values())
     while pending:
@@ -71,9 +90,12 @@ def _name_keys(document: dict[str, Any]) -> None:
             is_object = item.get("type") == "object" or "properties" in item
             if is_object and "propertyNames" not in item:
                 item["propertyNames"] = {"pattern": TEXT_PATTERN}
-            pending.extend(item.values())
+            if is_object and "additionalProperties" not in item:
+                item["additionalProperties"] = _STORABLE_REF
+            pending.extend(value for key, value in item.items() if key != "examples")
         elif isinstance(item, list):
             pending.extend(item)
+    schemas[STORABLE_JSON] = _STORABLE_SCHEMA
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -88,7 +110,7 @@ def install_openapi(app: FastAPI) -> None:
             )
             _replace_422(document)
             _require_bodies(document)
-            _name_keys(document)
+            _storable_keys(document)
             app.openapi_schema = document
         return app.openapi_schema
 

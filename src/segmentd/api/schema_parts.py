@@ -20,6 +20,17 @@ ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 ID_DIGITS: dict[str, Any] = {"type": "string", "pattern": r"^(?=[0-9]*[1-9])[0-9]{1,15}$"}
 
 
+# Any JSON value held to the text rule (the component is added by ``api.openapi``).
+STORABLE_JSON: dict[str, Any] = {"$ref": "#/components/schemas/StorableJson"}
+
+
+def reported_items(rules: dict[str, Any]) -> dict[str, Any]:
+    """Items of a list whose items are checked one by one, each failure reported in the
+    answer's ``errors`` while the others are stored: any JSON value is accepted, and
+    ``x-item-rules`` states what an item must be to be stored."""
+    return {**STORABLE_JSON, "x-item-rules": rules}
+
+
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 

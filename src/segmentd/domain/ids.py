@@ -18,6 +18,8 @@ def as_id(raw: Any) -> int | None:
     """An id sent as a JSON number or a string of ASCII digits; None when it cannot be one."""
     if isinstance(raw, bool):
         return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # JSON's 5.0 is the integer 5
     if isinstance(raw, str) and raw.isascii() and raw.isdecimal() and len(raw) <= 15:
         raw = int(raw)
     return raw if isinstance(raw, int) and 0 < raw <= MAX_ID else None

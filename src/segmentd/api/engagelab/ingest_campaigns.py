@@ -22,7 +22,15 @@ from ...storage.campaigns import (
     update_campaign,
 )
 from ...timefmt import SEGMENT_STYLE, format_time
-from ..schema_parts import ID, ID_DIGITS, non_blank, nullable, one_of_strings, text
+from ..schema_parts import (
+    ID,
+    ID_DIGITS,
+    non_blank,
+    nullable,
+    one_of_strings,
+    reported_items,
+    text,
+)
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .ingest_common import (
     Config,
@@ -73,23 +81,25 @@ EVENTS_SCHEMA = {
     "type": "array",
     "minItems": 1,
     "maxItems": MAX_EVENTS,
-    "items": {
-        "type": "object",
-        "required": ["event"],
-        "properties": {
-            "email": nullable(text()),
-            "member_id": nullable({"anyOf": [ID, ID_DIGITS]}),
-            "event": one_of_strings(EVENT_COLUMNS),
-            "time": nullable(
-                {
-                    "anyOf": [
-                        {"type": "integer", "minimum": 0, "maximum": MAX_TIME},
-                        {"type": "string", "pattern": TIME_PATTERN},
-                    ]
-                }
-            ),
-        },
-    },
+    "items": reported_items(
+        {
+            "type": "object",
+            "required": ["event"],
+            "properties": {
+                "email": nullable(text()),
+                "member_id": nullable({"anyOf": [ID, ID_DIGITS]}),
+                "event": one_of_strings(EVENT_COLUMNS),
+                "time": nullable(
+                    {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 0, "maximum": MAX_TIME},
+                            {"type": "string", "pattern": TIME_PATTERN},
+                        ]
+                    }
+                ),
+            },
+        }
+    ),
 }
 
 

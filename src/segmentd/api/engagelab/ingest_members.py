@@ -25,7 +25,7 @@ from ...storage.members import (
 )
 from ...storage.tags import MAX_TAG_LENGTH
 from ..params import ListIdQuery
-from ..schema_parts import non_blank, nullable, text
+from ..schema_parts import non_blank, nullable, reported_items, text
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .ingest_common import (
     Config,
@@ -78,7 +78,7 @@ MEMBERS_SCHEMA = {
     "type": "array",
     "minItems": 1,
     "maxItems": MAX_MEMBERS_PER_CALL,
-    "items": MEMBER_SCHEMA,
+    "items": reported_items(MEMBER_SCHEMA),
 }
 _EMAILS = {"type": "array", "minItems": 1, "maxItems": 1000, "items": text()}
 _MEMBER_IDS = {

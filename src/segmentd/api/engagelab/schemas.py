@@ -18,7 +18,7 @@ from ...domain.validation import MAX_CONDITIONS
 from ...jobs.builds import SegmentStatus
 from ...storage.segments import Segment
 from ...timefmt import SEGMENT_STYLE, format_time
-from ..schema_parts import ID, TEXT_PATTERN, TEXT_RULE, nullable, text
+from ..schema_parts import ID, ID_DIGITS, TEXT_PATTERN, TEXT_RULE, nullable, text
 
 MAX_NAME_LENGTH = 48
 MAX_MEMBER_IDS = 1000
@@ -76,7 +76,9 @@ _NAME = {
 LooseName = Annotated[Any, WithJsonSchema(_NAME)]
 LooseNewName = Annotated[Any, WithJsonSchema(nullable(_NAME))]
 LooseType = Annotated[Any, WithJsonSchema({"type": "integer", "enum": [0, 1]})]
-LooseListId = Annotated[Any, WithJsonSchema(nullable(ID))]
+LooseListId = Annotated[
+    Any, WithJsonSchema(nullable({"anyOf": [ID, ID_DIGITS, {"type": "string", "enum": [""]}]}))
+]
 
 
 # Request examples, shown in /docs and sent as they are by the schemathesis tests.

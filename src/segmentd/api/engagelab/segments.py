@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.engine import Connection
 
 from ...domain.conditions import to_wire
-from ...domain.ids import MAX_ID
+from ...domain.ids import MAX_ID, as_id
 from ...domain.validation import SegmentType, parse_condition
 from ...settings import Settings
 from ...storage.catalog import custom_fields, load_catalog
@@ -39,7 +39,7 @@ from ..deps import get_db, get_settings
 from ..params import Limit, Offset
 from ..schema_parts import TEXT_PATTERN
 from .auth import current_tenant
-from .errors import ERROR_RESPONSES, invalid, not_found
+from .errors import ERROR_RESPONSES, INVALID, EngageLabError, invalid, not_found
 from .member_json import member_json
 from .schemas import (
     CREATE_EXAMPLE,
@@ -126,14 +126,17 @@ def _is_member_id(text: str) -> bool:
     return text.isascii() and text.isdecimal() and int(text) <= MAX_ID
 
 
-def _checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
-    if raw is None:
+def checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
+    """The list a segment (or a preview) is on: the default list when ``raw`` is absent. A list
+    id that names no list of the tenant answers 404 (code 30035, as EngageLab words it)."""
+    if raw is None or raw == "":
         return default_list_id(conn, tenant_id)
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise invalid("list_id", "list_id must be an integer")
-    if not 0 < raw <= MAX_ID or not list_exists(conn, tenant_id, raw):
-        raise invalid("list_id", f"list {raw} does not exist")
-    return raw
+    list_id = as_id(raw)
+    if list_id is None:
+        raise invalid("list_id", f"list_id must be an integer from 1 to {MAX_ID}")
+    if not list_exists(conn, tenant_id, list_id):
+        raise EngageLabError(404, INVALID, f"[list_id]:list {list_id} does not exist")
+    return list_id
 
 
 def _condition_wire(
@@ -170,7 +173,7 @@ def create(
     name, segment_type = checked_name(body.segment_name), checked_type(body.type)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
-        list_id = _checked_list(conn, tenant_id, body.list_id)
+        list_id = checked_list(conn, tenant_id, body.list_id)
         condition = _condition_wire(conn, tenant_id, body.condition, segment_type, settings.tz)
         segment_id = create_segment(
             conn,
