@@ -97,7 +97,6 @@ def test_imported_members_reach_the_segments_of_the_list(
     [
         ({}, "email,shoe\na@example.com,1\n", "unknown columns: shoe"),
         ({}, "", "empty"),
-        ({"list_id": 987654}, CSV, "list 987654 does not exist"),
         ({"map": "nothing"}, CSV, "Column=Field"),
     ],
 )
@@ -107,6 +106,12 @@ def test_files_that_cannot_be_imported_answer_400_before_any_job(
     answer = client.post(IMPORTS, content=body, params=params)
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == 30035 and message in answer.json()["message"]
+
+
+def test_a_list_of_no_one_is_not_found(client: httpx.Client) -> None:
+    answer = client.post(IMPORTS, content=CSV, params={"list_id": 987654})
+    assert answer.status_code == 404, answer.text
+    assert answer.json() == {"code": 30035, "message": "[list_id]:list 987654 does not exist"}
 
 
 def test_out_of_range_tag_flag_is_refused(client: httpx.Client) -> None:

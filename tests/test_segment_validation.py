@@ -161,11 +161,11 @@ BAD_SEGMENTS: list[tuple[Any, str]] = [
     (by_campaign(...), "[condition.items[0].campaign_id]:campaign_id is required"),
     (by_campaign("1"), "[condition.items[0].campaign_id]:campaign_id is required"),
     (by_campaign(987654), "campaign 987654 does not exist"),
-    (valid(list_id="1"), "[list_id]:list_id must be an integer"),
-    (valid(list_id=True), "[list_id]:list_id must be an integer"),
-    (valid(list_id=987654), "[list_id]:list 987654 does not exist"),
-    (valid(list_id=2**64), f"[list_id]:list {2**64} does not exist"),
-    (valid(list_id=-1), "[list_id]:list -1 does not exist"),
+    (valid(list_id="x1"), "[list_id]:list_id must be an integer from 1 to"),
+    (valid(list_id=True), "[list_id]:list_id must be an integer from 1 to"),
+    (valid(list_id=2**64), "[list_id]:list_id must be an integer from 1 to"),
+    (valid(list_id=2**53), "[list_id]:list_id must be an integer from 1 to"),
+    (valid(list_id=-1), "[list_id]:list_id must be an integer from 1 to"),
     ([valid()], "Input should be a valid dictionary"),
 ]
 
@@ -181,10 +181,13 @@ def test_create_rejects_campaigns_not_sending_completed_or_ours(setup: Setup) ->
     )
     foreign = by_campaign(setup.foreign_campaign)
     assert_invalid(setup.http.post(BASE, json=foreign), f"campaign {setup.foreign_campaign} does")
-    assert_invalid(
-        setup.http.post(BASE, json=valid(list_id=setup.foreign_list)),
-        f"[list_id]:list {setup.foreign_list} does not exist",
-    )
+    for list_id in (setup.foreign_list, 987654):
+        answer = setup.http.post(BASE, json=valid(list_id=list_id))
+        assert answer.status_code == 404, answer.text  # names no list of the tenant
+        assert answer.json() == {
+            "code": 30035,
+            "message": f"[list_id]:list {list_id} does not exist",
+        }
 
 
 @pytest.mark.parametrize(

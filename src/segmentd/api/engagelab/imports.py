@@ -27,7 +27,7 @@ from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
 from ..params import IdPath, ListIdQuery
 from .auth import current_tenant
-from .errors import ERROR_RESPONSES, invalid, not_found
+from .errors import ERROR_RESPONSES, INVALID, EngageLabError, invalid, not_found
 
 router = APIRouter(
     prefix="/v1/marketing/lists/members/imports",
@@ -138,7 +138,7 @@ def _target_list(db: Database, tenant_id: int, list_id: int | None) -> int:
         if list_id is None:
             return default_list_id(conn, tenant_id)
         if not list_exists(conn, tenant_id, list_id):
-            raise invalid("list_id", f"list {list_id} does not exist")
+            raise EngageLabError(404, INVALID, f"[list_id]:list {list_id} does not exist")
         return list_id
 
 

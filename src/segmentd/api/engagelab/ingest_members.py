@@ -115,8 +115,14 @@ class MembersDelete(BaseModel):
             "examples": [{"emails": ["bo@example.com"]}],
             # Exactly one of member_ids and emails.
             "oneOf": [
-                {"required": ["member_ids"], "properties": {"emails": {"type": "null"}}},
-                {"required": ["emails"], "properties": {"member_ids": {"type": "null"}}},
+                {
+                    "required": ["member_ids"],
+                    "properties": {"member_ids": {"type": "array"}, "emails": {"type": "null"}},
+                },
+                {
+                    "required": ["emails"],
+                    "properties": {"emails": {"type": "array"}, "member_ids": {"type": "null"}},
+                },
             ],
         }
     )
