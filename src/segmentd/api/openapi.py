@@ -59,6 +59,11 @@ def _require_bodies(document: dict[str, Any]) -> None:
                 operation["requestBody"]["required"] = True
 
 
+INPUT_RULES = (
+    "Every string of a request (path, query, JSON keys and values) holds no NUL character "
+    "and no lone surrogate (\\ud800 to \\udfff); patterns state the first, JSON Schema "
+    "cannot state the second. /v1/ endpoints refuse query parameters they do not list."
+)
 STORABLE_JSON = "StorableJson"
 _STORABLE_REF = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
 # Any JSON value whose strings (keys included) follow the text rule.
@@ -111,6 +116,9 @@ def install_openapi(app: FastAPI) -> None:
             _replace_422(document)
             _require_bodies(document)
             _storable_keys(document)
+            document["info"]["description"] = (
+                f"{document['info'].get('description') or ''} {INPUT_RULES}".strip()
+            )
             app.openapi_schema = document
         return app.openapi_schema
 
