@@ -18,7 +18,14 @@ import pytest
 
 from segmentd.storage.db import Database
 
-from .conftest import BACKENDS, LiveServer, make_tenant, module_database_url, test_settings
+from .conftest import (
+    BACKENDS,
+    LiveServer,
+    make_tenant,
+    module_database_url,
+    test_settings,
+    wait_built,
+)
 from .test_tenant_isolation import Seeded, seed_tenant
 from .test_ui_support import Ui, form_data
 
@@ -249,6 +256,8 @@ def assert_reads_answer(http: httpx.Client) -> None:
         segment_id = segment["segment_id"]
         detail = http.get(f"/v1/marketing/lists/segments/{segment_id}")
         assert detail.status_code == 200, detail.text[:300]
+        # Every build ends complete: nothing stored stops a build from reading its condition.
+        assert wait_built(http, segment_id)["status"] == "2", segment_id
         members = http.post(f"/v1/marketing/lists/segments/{segment_id}/members?limit=100")
         assert members.status_code == 200, members.text[:300]
 
