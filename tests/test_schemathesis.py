@@ -160,6 +160,9 @@ def _use_real_ids(case: Any, target: Target) -> None:
             case.path_parameters[name] = target.seeded.ids[name]
 
 
+IMPORT_CSV = "email,name,tags\nann@example.com,Ann,VIP;Newsletter\n"
+
+
 def _use_tenant_state(case: Any, target: Target) -> None:
     """Make a schema-valid request valid for this tenant too, as ``_use_real_ids`` does for
     path ids. A static schema cannot know the tenant's field names, which names are taken, or
@@ -169,8 +172,13 @@ def _use_tenant_state(case: Any, target: Target) -> None:
         return
     path, method = case.operation.path, case.method.upper()
     body = case.body if isinstance(case.body, dict) else None
-    if path.endswith("/imports") and isinstance(case.query, dict):
-        case.query.pop("map", None)  # the columns it names depend on the file sent
+    if path.endswith("/imports") and method == "POST":
+        # The columns must name the tenant's fields, and --map the file's columns.
+        if isinstance(case.query, dict):
+            case.query.pop("map", None)
+        multipart = (case.media_type or "").startswith("multipart/")
+        case.body = {"file": IMPORT_CSV.encode()} if multipart else IMPORT_CSV
+        return
     if body is None:
         return
     if isinstance(body.get("condition"), dict):
