@@ -97,7 +97,7 @@ def target(
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
-        # ignored_auth sends wrong credentials on purpose: the throttle would answer 429.
+        # ignored_auth's credential-less requests still count as failures: 429s at the default.
         settings = test_settings(url, auth_failure_limit=1_000_000, import_dir=str(tmp / "up"))
         with (
             LiveServer(settings) as server,
@@ -148,6 +148,10 @@ def _use_real_ids(case: Any, target: Target) -> None:
     """Swap generated path ids for the tenant's real ones, for about half of the cases."""
     if not case.path_parameters or case.meta is None:
         return
+    for name, value in case.path_parameters.items():
+        # A drawn id can be a real one (ids are small): destroy a spare instead.
+        if _destroys(case, name) and str(value) == target.seeded.ids.get(name):
+            case.path_parameters[name] = target.spare.get(name, [value])[0]
     if case.meta.is_negative_at(ParameterLocation.PATH):
         return  # the check expects this request to be refused
     explicit = case.meta.phase.name.value == "examples"  # the documented examples: always
@@ -170,6 +174,8 @@ def _use_tenant_state(case: Any, target: Target) -> None:
     and are tested in their own files. Only positive cases change: invalid ones stay as drawn."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
+    if any(case.meta.is_negative_at(where) for where in ParameterLocation):
+        return  # the check expects this request to be refused
     path, method = case.operation.path, case.method.upper()
     body = case.body if isinstance(case.body, dict) else None
     if path.endswith("/imports") and method == "POST":
