@@ -182,8 +182,10 @@ def _use_tenant_state(case: Any, target: Target) -> None:
         # The columns must name the tenant's fields, and --map the file's columns.
         if isinstance(case.query, dict):
             case.query.pop("map", None)
-        multipart = (case.media_type or "").startswith("multipart/")
-        case.body = {"file": IMPORT_CSV.encode()} if multipart else IMPORT_CSV
+        if isinstance(case.body, dict):  # multipart: only the file changes
+            case.body = {**case.body, "file": IMPORT_CSV.encode()}
+        elif isinstance(case.body, str):
+            case.body = IMPORT_CSV
         return
     if body is None:
         return

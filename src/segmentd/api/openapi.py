@@ -88,7 +88,9 @@ def _storable_keys(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     pending: list[Any] = [schemas]
     for operations in document.get("paths", {}).values():
-        pending.extend(operation.get("requestBody", {}) for operation in operations.values())
+        for operation in operations.values():  # JSON bodies: a form's other parts are ignored
+            content = operation.get("requestBody", {}).get("content", {})
+            pending.append(content.get("application/json", {}))
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
