@@ -174,7 +174,9 @@ def _use_tenant_state(case: Any, target: Target) -> None:
     and are tested in their own files. Only positive cases change: invalid ones stay as drawn."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
-    if any(case.meta.is_negative_at(where) for where in ParameterLocation):
+    if case.meta.generation.mode.is_negative or any(
+        component.mode.is_negative for component in case.meta.components.values()
+    ):
         return  # the check expects this request to be refused
     path, method = case.operation.path, case.method.upper()
     body = case.body if isinstance(case.body, dict) else None
