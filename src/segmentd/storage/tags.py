@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..domain.errors import DomainValidationError
-from ..domain.text import text_problem
 from ..timefmt import now
 from .catalog import catalog_changed
 from .schema import member_tags, tags
@@ -30,9 +29,9 @@ class Tag:
 
 def tag_problem(name: object) -> str | None:
     """Why ``name`` cannot be a tag name, or None."""
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_TAG_LENGTH:
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_TAG_LENGTH or "\0" in name:
         return f"a tag name is a non-blank string of at most {MAX_TAG_LENGTH} characters"
-    return text_problem(name)
+    return None
 
 
 def ensure_tags(conn: Connection, tenant_id: int, names: Iterable[str]) -> dict[str, int]:
