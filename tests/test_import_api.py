@@ -97,7 +97,6 @@ def test_imported_members_reach_the_segments_of_the_list(
     [
         ({}, "email,shoe\na@example.com,1\n", "unknown columns: shoe"),
         ({}, "", "empty"),
-        ({"list_id": 987654}, CSV, "list 987654 does not exist"),
         ({"map": "nothing"}, CSV, "Column=Field"),
     ],
 )
@@ -155,6 +154,12 @@ def test_the_upload_limits_are_stated_in_openapi(anon: httpx.Client) -> None:
     for limit in ("1000 columns", "255 characters", "1048576 bytes", "131072 characters"):
         assert limit in described
     assert "1000 tags for a member" in described
+
+
+def test_a_list_of_no_one_is_not_found(client: httpx.Client) -> None:
+    answer = client.post(IMPORTS, content=CSV, params={"list_id": 987654})
+    assert answer.status_code == 404, answer.text
+    assert answer.json() == {"code": 30035, "message": "[list_id]:list 987654 does not exist"}
 
 
 def test_out_of_range_tag_flag_is_refused(client: httpx.Client) -> None:

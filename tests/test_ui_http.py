@@ -367,7 +367,7 @@ def test_preview_of_an_edit_leaves_out_removed_members(shared: Shared) -> None:
         ({"type": 0, "condition": {"relation": "xor", "items": []}}, 400, 30035),
         ({"type": 2, "condition": THREE_CONDITIONS}, 400, 30035),
         ({"type": 0}, 400, 30035),
-        ({"type": 0, "condition": THREE_CONDITIONS, "list_id": 999999}, 400, 30035),
+        ({"type": 0, "condition": THREE_CONDITIONS, "list_id": 999999}, 404, 30035),
     ],
 )
 def test_native_preview_validates_like_creation(

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,6 +37,7 @@ from .engagelab.errors import (
 )
 from .faults import Faults
 from .header_limit import HeaderSizeLimit
+from .inputs import InputRefused, check_request_text, on_input_refused
 from .limits import BodySizeLimit
 from .native.exports import router as exports_router
 from .native.sites import router as sites_router
@@ -153,6 +154,8 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Strings that cannot be stored are refused before any endpoint runs.
+        dependencies=[Depends(check_request_text)],
     )
     app.state.auth_limiter = FailureLimiter(limit=settings.auth_failure_limit)
     # Innermost: it times the application; the look-up's fast path, outside it, stays lean.
@@ -162,6 +165,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     app.add_exception_handler(EngageLabError, handle_engagelab_error)
     app.add_exception_handler(DomainValidationError, handle_domain_error)
+    app.add_exception_handler(InputRefused, on_input_refused)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from .schema_parts import TEXT_PATTERN
+
 ENGAGELAB_ERROR = {
     "type": "object",
     "required": ["code", "message"],
@@ -65,6 +67,70 @@ def _add_server_responses(document: dict[str, Any]) -> None:
                 responses.setdefault(status, response)
 
 
+def _require_bodies(document: dict[str, Any]) -> None:
+    """A body typed ``Model | None`` (so that a missing body gets the API's own message) is
+    required when its model has required properties: say so, without the ``null``."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            media = content.get("application/json")
+            choices = (media or {}).get("schema", {}).get("anyOf", [])
+            refs = [choice for choice in choices if "$ref" in choice]
+            if len(refs) != 1 or len(choices) != 2:
+                continue
+            model = schemas.get(refs[0]["$ref"].rsplit("/", 1)[-1], {})
+            if model.get("required"):
+                media["schema"] = refs[0]
+                operation["requestBody"]["required"] = True
+
+
+INPUT_RULES = (
+    "Every string of a request (path, query, JSON keys and values) holds no NUL character "
+    "and no lone surrogate (\\ud800 to \\udfff); patterns state the first, JSON Schema "
+    "cannot state the second. /v1/ endpoints refuse query parameters they do not list."
+)
+STORABLE_JSON = "StorableJson"
+_STORABLE_REF = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
+# Any JSON value whose strings (keys included) follow the text rule.
+_STORABLE_SCHEMA = {
+    "description": "Any JSON value whose strings and keys hold no NUL and no lone surrogate",
+    "anyOf": [
+        {"type": "string", "pattern": TEXT_PATTERN},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": _STORABLE_REF},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": TEXT_PATTERN},
+            "additionalProperties": _STORABLE_REF,
+        },
+    ],
+}
+
+
+def _storable_keys(document: dict[str, Any]) -> None:
+    """Keys of a JSON body, and the keys the server ignores, are strings like any other: every
+    object schema says they follow the text rule (no NUL), as the server checks."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    pending: list[Any] = [schemas]
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():  # JSON bodies: a form's other parts are ignored
+            content = operation.get("requestBody", {}).get("content", {})
+            pending.append(content.get("application/json", {}))
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            is_object = item.get("type") == "object" or "properties" in item
+            if is_object and "propertyNames" not in item:
+                item["propertyNames"] = {"pattern": TEXT_PATTERN}
+            if is_object and "additionalProperties" not in item:
+                item["additionalProperties"] = _STORABLE_REF
+            pending.extend(value for key, value in item.items() if key != "examples")
+        elif isinstance(item, list):
+            pending.extend(item)
+    schemas[STORABLE_JSON] = _STORABLE_SCHEMA
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -77,6 +143,11 @@ def install_openapi(app: FastAPI) -> None:
             )
             _replace_422(document)
             _add_server_responses(document)
+            _require_bodies(document)
+            _storable_keys(document)
+            document["info"]["description"] = (
+                f"{document['info'].get('description') or ''} {INPUT_RULES}".strip()
+            )
             app.openapi_schema = document
         return app.openapi_schema
 

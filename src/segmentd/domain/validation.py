@@ -23,6 +23,7 @@ from .operators import (
     Relation,
     parse_operand,
 )
+from .text import check_text
 
 MAX_CONDITIONS = 10
 MAX_DEPTH = 4  # nested groups (native API only); bounds recursion on hostile input
@@ -120,8 +121,7 @@ def _parse_item(raw: Any, rules: _Rules, path: str) -> Condition:
         raise DomainValidationError(f"{path}.op", f"op must be one of {_quoted(Op)}")
     if not isinstance(value, str):
         raise DomainValidationError(f"{path}.value", "value is required and must be a string")
-    if "\x00" in value:
-        raise DomainValidationError(f"{path}.value", "value must not contain NUL characters")
+    check_text(value, f"{path}.value")  # also reached by the UI builder and stored conditions
     if rules.segment_type is SegmentType.BY_CAMPAIGN:
         return _parse_campaign(raw, rules, Op(op), value, path)
     if field_name == CAMPAIGN_FIELD:

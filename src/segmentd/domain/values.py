@@ -15,19 +15,42 @@ from .errors import DomainValidationError
 from .fields import DEFAULT_FORMATS, FieldDef, FieldType
 
 EPOCH = date(1970, 1, 1)
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_DATE_PARTS = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_BIRTHDAY_PARTS = re.compile(r"(\d{1,2})/(\d{1,2})")
-_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# ASCII digits only: Python's \d, int() and float() also read Arabic-Indic and other digits.
+_NUMBER = re.compile(r"[+-]?(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?(?:[eE](?P<exp>[+-]?[0-9]+))?")
+_DATE_PARTS = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_BIRTHDAY_PARTS = re.compile(r"([0-9]{1,2})/([0-9]{1,2})")
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# A float64 holds every decimal of at most 15 significant digits exactly as written (it reads
+# back the same); a normal float's decimal exponent runs from -307 to 308.
+MAX_SIGNIFICANT_DIGITS = 15
+MIN_EXPONENT, MAX_EXPONENT = -307, 307
 _LEAP_YEAR = 2000  # lets 02/29 be a valid birthday
 
 Typed = str | float | int
 
 
 def parse_number(text: str) -> float:
-    if not _NUMBER.fullmatch(text.strip()):
+    """A decimal number of ASCII digits that a float64 holds exactly as written: at most 15
+    significant digits, and 0 or a magnitude from 1e-307 to under 1e308. Anything else is
+    refused rather than rounded."""
+    match = _NUMBER.fullmatch(text.strip())
+    if not match or not (match["int"] or match["frac"]):
         raise ValueError(f"{text!r} is not a number")
-    number = float(text)
+    digits = (match["int"] + (match["frac"] or "")).lstrip("0")
+    significant = digits.rstrip("0")
+    if len(significant) > MAX_SIGNIFICANT_DIGITS:
+        raise ValueError(
+            f"{text!r} has more than {MAX_SIGNIFICANT_DIGITS} significant digits: "
+            "it cannot be stored exactly"
+        )
+    if significant:
+        # The decimal exponent of the first significant digit.
+        exponent = int(match["exp"] or 0) + len(match["int"].lstrip("0")) - 1
+        if not match["int"].lstrip("0"):
+            exponent -= len(match["frac"] or "") - len((match["frac"] or "").lstrip("0"))
+        if not MIN_EXPONENT <= exponent <= MAX_EXPONENT:
+            raise ValueError(f"{text!r} is out of range (1e-307 to 1e308 in magnitude)")
+    number = float(match[0])
     if not math.isfinite(number):
         raise ValueError(f"{text!r} is not a finite number")
     return number

@@ -19,6 +19,7 @@ from ..domain.conditions import Inputs
 from ..domain.emails import email_key
 from ..domain.errors import DomainValidationError
 from ..domain.fields import CampaignStatus
+from ..domain.ids import MAX_ID
 from ..timefmt import now
 from .catalog import catalog_changed
 from .realtime import Change, refresh_memberships
@@ -33,7 +34,6 @@ EVENT_COLUMNS = {"sent": "sent_at", "open": "opened_at", "click": "clicked_at"}
 IMPLIED = {"sent": ("sent",), "open": ("sent", "open"), "click": ("sent", "open", "click")}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_TIME = 32_503_680_000  # 3000-01-01: keeps times far inside BIGINT
-MAX_ID = 2**63 - 1
 NEXT_STATUSES: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.DRAFT: frozenset(CampaignStatus),
     CampaignStatus.SENDING: frozenset(

@@ -107,7 +107,7 @@ def check_format(field_type: FieldType, fmt: Any) -> str | None:
 
 def check_options(field_type: FieldType, options: Any) -> tuple[str, ...]:
     if field_type is not FieldType.DROPDOWN:
-        if options:
+        if options is not None and options != []:
             raise DomainValidationError("options", "options apply only to dropdown fields")
         return ()
     if not isinstance(options, list) or not 1 <= len(options) <= MAX_DROPDOWN_OPTIONS:

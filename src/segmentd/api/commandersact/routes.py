@@ -201,10 +201,19 @@ async def visitor_answer(
     return jsonp_body(callback, ids)
 
 
+# What each parameter must be, as the checks above read it (an empty value is absent).
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "site": {"type": "string", "pattern": f"^{_SITE.pattern}$"},
+    "callback": {"type": "string", "pattern": r"^[A-Za-z_$][A-Za-z0-9_$]{0,127}$"},
+    "tcid": {"type": "string", "pattern": r"^[0-9]{0,64}$"},
+    "token": {"type": "string"},
+}
+
+
 def _parameter_docs(*names: tuple[str, bool, str]) -> dict[str, Any]:
     return {
         "parameters": [
-            {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
+            {"name": name, "in": "query", "required": required, "schema": _SCHEMAS[name]}
             | {"description": text}
             for name, required, text in names
         ]

@@ -27,8 +27,9 @@ from ...storage.db import Database
 from ...storage.tags import MAX_TAGS_PER_MEMBER
 from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
+from ..params import IdPath, ListIdQuery
 from .auth import current_tenant
-from .errors import ERROR_RESPONSES, invalid, not_found
+from .errors import ERROR_RESPONSES, INVALID, EngageLabError, invalid, not_found
 
 router = APIRouter(
     prefix="/v1/marketing/lists/members/imports",
@@ -40,6 +41,10 @@ TenantId = Annotated[int, Depends(current_tenant)]
 Db = Annotated[Database, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 _COPY_BUFFER = 1024 * 1024
+
+
+# Column=Field, neither side blank (and no NUL or lone surrogate: the text rule).
+MAP_PATTERN = r"^[^=\u0000]*\S[^=\u0000]*=(?=[\s\S]*\S)[^\u0000]*$"
 
 
 # The body is read as a stream (not parsed by FastAPI), so it is described here.
@@ -87,11 +92,15 @@ async def upload(
     tenant_id: TenantId,
     db: Db,
     settings: AppSettings,
-    list_id: int | None = Query(None, description="List to import into (default list if absent)"),
+    list_id: ListIdQuery = None,
     tag_flag: int = Query(1, ge=0, le=2, description="0 overwrite, 1 append, 2 keep existing"),
     update_existing: bool = Query(True, description="Update members already on the list"),
     ignore_unknown: bool = Query(False, description="Skip columns that match nothing"),
-    map: list[str] = Query([], description='"Column=Field" renames, repeatable'),
+    map: list[str] = Query(
+        [],
+        description='"Column=Field" renames, repeatable',
+        json_schema_extra={"items": {"type": "string", "pattern": MAP_PATTERN}},
+    ),
 ) -> JSONResponse:
     try:
         options = ImportOptions(tag_flag, update_existing, parse_map_options(map), ignore_unknown)
@@ -114,7 +123,7 @@ async def upload(
 
 
 @router.get("/{job_id}", summary="Progress, counts and rejected rows of an import")
-def status(job_id: int, tenant_id: TenantId, db: Db) -> dict[str, Any]:
+def status(job_id: IdPath, tenant_id: TenantId, db: Db) -> dict[str, Any]:
     job = job_status(db, tenant_id, job_id)
     if job is None:
         raise not_found()
@@ -146,7 +155,7 @@ def _target_list(db: Database, tenant_id: int, list_id: int | None) -> int:
         if list_id is None:
             return default_list_id(conn, tenant_id)
         if not list_exists(conn, tenant_id, list_id):
-            raise invalid("list_id", f"list {list_id} does not exist")
+            raise EngageLabError(404, INVALID, f"[list_id]:list {list_id} does not exist")
         return list_id
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.fields import CampaignStatus
 from ...storage.campaigns import (
+    EVENT_COLUMNS,
     MAX_EVENTS,
+    MAX_NAME,
+    MAX_TIME,
     Campaign,
     check_status,
     create_campaign,
@@ -19,8 +22,27 @@ from ...storage.campaigns import (
     update_campaign,
 )
 from ...timefmt import SEGMENT_STYLE, format_time
+from ..schema_parts import (
+    ID,
+    ID_DIGITS,
+    non_blank,
+    nullable,
+    one_of_strings,
+    reported_items,
+    text,
+)
 from .errors import ERROR_RESPONSES, invalid, not_found
-from .ingest_common import Config, Db, Limit, Offset, TenantId, page, path_id, resolve_list
+from .ingest_common import (
+    Config,
+    Db,
+    Limit,
+    ListIdBody,
+    Offset,
+    TenantId,
+    page,
+    path_id,
+    resolve_list,
+)
 
 router = APIRouter(
     prefix="/v1/marketing/campaigns", tags=["EngageLab campaigns"], responses=ERROR_RESPONSES
@@ -29,30 +51,71 @@ router = APIRouter(
 
 class CampaignCreate(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"campaign_name": "Spring sale", "status": "sending"}]}
+        json_schema_extra={
+            "examples": [{"campaign_name": "Spring sale", "status": "sending"}],
+            "required": ["campaign_name"],
+        }
     )
 
-    campaign_name: Any = Field(None, description="1 to 255 characters")
-    status: Any = Field("draft", description="draft, sending, completed or cancelled")
-    list_id: Any = Field(None, description="The list it goes to (default: the default list)")
+    campaign_name: Annotated[Any, WithJsonSchema(non_blank(MAX_NAME))] = Field(
+        None, description="1 to 255 characters"
+    )
+    status: Annotated[Any, WithJsonSchema(one_of_strings(CampaignStatus))] = Field(
+        "draft", description="draft, sending, completed or cancelled"
+    )
+    list_id: ListIdBody = Field(None, description="The list it goes to (default: the default list)")
 
 
 class CampaignUpdate(BaseModel):
-    campaign_name: Any = Field(None, description="A new name")
-    status: Any = Field(None, description="draft -> sending -> completed or cancelled")
+    campaign_name: Annotated[Any, WithJsonSchema(nullable(non_blank(MAX_NAME)))] = Field(
+        None, description="A new name"
+    )
+    status: Annotated[Any, WithJsonSchema(nullable(one_of_strings(CampaignStatus)))] = Field(
+        None,
+        description="draft -> sending -> completed or cancelled; a status never goes back",
+    )
+
+
+TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+EVENTS_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_EVENTS,
+    "items": reported_items(
+        {
+            "type": "object",
+            "required": ["event"],
+            "properties": {
+                "email": nullable(text()),
+                "member_id": nullable({"anyOf": [ID, ID_DIGITS]}),
+                "event": one_of_strings(EVENT_COLUMNS),
+                "time": nullable(
+                    {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 0, "maximum": MAX_TIME},
+                            {"type": "string", "pattern": TIME_PATTERN},
+                        ]
+                    }
+                ),
+            },
+        }
+    ),
+}
 
 
 class Events(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"events": [{"email": "ann@example.com", "event": "open"}]}]
+            "examples": [{"events": [{"email": "ann@example.com", "event": "open"}]}],
+            "required": ["events"],
         }
     )
 
-    events: Any = Field(
+    events: Annotated[Any, WithJsonSchema(EVENTS_SCHEMA)] = Field(
         None,
         description="1 to 10,000 of {email or member_id, event: sent|open|click, "
-        "time?: epoch seconds or 'YYYY-MM-DD HH:MM:SS'}",
+        "time?: epoch seconds or 'YYYY-MM-DD HH:MM:SS'}; an event that breaks a rule is "
+        "reported in errors and the others are recorded",
     )
 
 
@@ -82,7 +145,13 @@ def list_all(
     tenant_id: TenantId,
     db: Db,
     settings: Config,
-    status: str | None = None,
+    status: Annotated[
+        str | None,
+        Query(
+            description="Only campaigns with this status",
+            json_schema_extra={"enum": ["", *CampaignStatus]},
+        ),
+    ] = None,
     offset: Offset = 0,
     limit: Limit = 10,
 ) -> dict[str, Any]:

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends
+from pydantic import WithJsonSchema
 from sqlalchemy.engine import Connection
 
+from ...domain.ids import MAX_ID, as_id
 from ...settings import Settings
 from ...storage.db import Database
 from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
+from ..params import Limit, Offset
+from ..schema_parts import ID, ID_DIGITS, nullable
 from .auth import current_tenant
 from .errors import invalid, not_found
 
 TenantId = Annotated[int, Depends(current_tenant)]
 Db = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
-Offset = Annotated[int, Query(ge=0, description="Index of the first result")]
-Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1 to 100)")]
-MAX_ID = 2**63 - 1
+__all__ = ["Limit", "Offset"]  # shared by the ingestion routers
+# A list id in a body: a number or a string of digits (``body_id``), or null for the default.
+ListIdBody = Annotated[Any, WithJsonSchema(nullable({"anyOf": [ID, ID_DIGITS]}))]
 
 
 def path_id(text: str) -> int:
@@ -31,11 +35,7 @@ def path_id(text: str) -> int:
 
 def body_id(raw: Any) -> int | None:
     """An id sent as a number or a string of digits; None when it cannot be an id."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, str) and raw.isascii() and raw.isdecimal():
-        raw = int(raw)
-    return raw if isinstance(raw, int) and 0 < raw <= MAX_ID else None
+    return as_id(raw)
 
 
 def resolve_list(conn: Connection, tenant_id: int, raw: Any) -> int:

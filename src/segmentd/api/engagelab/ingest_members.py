@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from ...settings import Settings
 from ...storage.catalog import custom_fields
 from ...storage.db import Database
+from ...storage.member_input import MAX_NAME, MAX_PHONE
 from ...storage.member_rows import fetch_members
 from ...storage.members import (
     MAX_MEMBERS_PER_CALL,
@@ -22,12 +23,20 @@ from ...storage.members import (
     unsubscribe,
     upsert_members,
 )
-from ...storage.tags import MAX_TAGS_PER_MEMBER, MAX_TAGS_PER_REQUEST, TOO_MANY_TAGS
+from ...storage.tags import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS_PER_MEMBER,
+    MAX_TAGS_PER_REQUEST,
+    TOO_MANY_TAGS,
+)
+from ..params import ListIdQuery
+from ..schema_parts import non_blank, nullable, reported_items, text
 from .errors import ERROR_RESPONSES, invalid, not_found
 from .ingest_common import (
     Config,
     Db,
     Limit,
+    ListIdBody,
     Offset,
     TenantId,
     body_id,
@@ -45,49 +54,104 @@ router = APIRouter(
 MAX_IDS_PER_CALL = 1000
 
 
+MembersUpsertExtra: dict[str, Any] = {
+    "examples": [
+        {
+            "update_existing": True,
+            "tag_flag": 1,
+            "members": [{"email": "ann@example.com", "name": "Ann", "tags": ["VIP"]}],
+        }
+    ]
+}
+_NAME_OR_NUMBER = {"anyOf": [text(), {"type": "number"}, {"type": "null"}]}
+MEMBER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["email"],
+    "additionalProperties": False,
+    "properties": {
+        "email": {"type": "string", "minLength": 6, "maxLength": 128, "format": "email"},
+        "name": nullable(text(max_length=MAX_NAME)),
+        "phone": nullable(text(max_length=MAX_PHONE)),
+        "fields": nullable({"type": "object", "additionalProperties": _NAME_OR_NUMBER}),
+        "tags": nullable(
+            {"type": "array", "maxItems": MAX_TAGS_PER_MEMBER, "items": non_blank(MAX_TAG_LENGTH)}
+        ),
+        "tcid": nullable(
+            {"anyOf": [{"type": "string", "pattern": "^[0-9]{1,64}$"}, {"type": "integer"}]}
+        ),
+    },
+}
+MEMBERS_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_MEMBERS_PER_CALL,
+    "items": reported_items(MEMBER_SCHEMA),
+}
+_EMAILS = {"type": "array", "minItems": 1, "maxItems": 1000, "items": text()}
+_MEMBER_IDS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1000,
+    "items": {"anyOf": [{"type": "integer"}, text()]},
+    "description": "Ids that name no member are ignored",
+}
+
+
 class MembersUpsert(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "update_existing": True,
-                    "tag_flag": 1,
-                    "members": [{"email": "ann@example.com", "name": "Ann", "tags": ["VIP"]}],
-                }
-            ]
-        }
+        json_schema_extra={**MembersUpsertExtra, "required": ["update_existing", "members"]}
     )
 
-    list_id: Any = Field(None, description="The list (default: the tenant's default list)")
-    update_existing: Any = Field(None, description="Required: whether existing members change")
-    tag_flag: Any = Field(1, description="0 overwrite, 1 append (default), 2 keep existing")
-    members: Any = Field(
+    list_id: ListIdBody = Field(None, description="The list (default: the tenant's default list)")
+    update_existing: Annotated[Any, WithJsonSchema({"type": "boolean"})] = Field(
+        None, description="Required: whether existing members change"
+    )
+    tag_flag: Annotated[Any, WithJsonSchema({"type": "integer", "enum": [0, 1, 2]})] = Field(
+        1, description="0 overwrite, 1 append (default), 2 keep existing"
+    )
+    members: Annotated[Any, WithJsonSchema(MEMBERS_SCHEMA)] = Field(
         None,
         description="1 to 1000 of {email, name?, phone?, fields?: {name: value}, tags?, tcid?}; "
         f"a member has at most {MAX_TAGS_PER_MEMBER} tags (also after appending: that row is "
-        f"then an error) and a request names at most {MAX_TAGS_PER_REQUEST} distinct tags",
-        json_schema_extra={
-            "items": {
-                "type": "object",
-                "properties": {"tags": {"type": "array", "maxItems": MAX_TAGS_PER_MEMBER}},
-            }
-        },
+        f"then an error) and a request names at most {MAX_TAGS_PER_REQUEST} distinct tags; "
+        "a member that breaks a rule is reported in errors and the others are stored",
     )
 
 
 class MembersDelete(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"emails": ["bo@example.com"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"emails": ["bo@example.com"]}],
+            # Exactly one of member_ids and emails.
+            "oneOf": [
+                {
+                    "required": ["member_ids"],
+                    "properties": {"member_ids": {"type": "array"}, "emails": {"type": "null"}},
+                },
+                {
+                    "required": ["emails"],
+                    "properties": {"emails": {"type": "array"}, "member_ids": {"type": "null"}},
+                },
+            ],
+        }
+    )
 
-    member_ids: Any = Field(None, description="Member ids (or give emails)")
-    emails: Any = Field(None, description="Emails (or give member_ids)")
-    list_id: Any = Field(None, description="The list the emails are on (default list)")
+    member_ids: Annotated[Any, WithJsonSchema(nullable(_MEMBER_IDS))] = Field(
+        None, description="1 to 1000 member ids (or give emails)"
+    )
+    emails: Annotated[Any, WithJsonSchema(nullable(_EMAILS))] = Field(
+        None, description="1 to 1000 emails (or give member_ids)"
+    )
+    list_id: ListIdBody = Field(None, description="The list the emails are on (default list)")
 
 
 class Unsubscribe(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"emails": ["ann@example.com"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"emails": ["ann@example.com"]}], "required": ["emails"]}
+    )
 
-    emails: Any = Field(None, description="1 to 1000 emails")
-    list_id: Any = Field(None, description="The list (default: the default list)")
+    emails: Annotated[Any, WithJsonSchema(_EMAILS)] = Field(None, description="1 to 1000 emails")
+    list_id: ListIdBody = Field(None, description="The list (default: the default list)")
 
 
 def _flag(raw: Any) -> TagFlag:
@@ -163,7 +227,7 @@ def list_members(
     tenant_id: TenantId,
     db: Db,
     settings: Config,
-    list_id: int | None = None,
+    list_id: ListIdQuery = None,
     offset: Offset = 0,
     limit: Limit = 10,
 ) -> dict[str, Any]:

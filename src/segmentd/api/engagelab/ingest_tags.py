@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from ...storage.tags import Tag, delete_tag, list_tags, rename_tag
+from ...storage.tags import MAX_TAG_LENGTH, Tag, delete_tag, list_tags, rename_tag
 from ...timefmt import SEGMENT_STYLE, format_time
+from ..schema_parts import non_blank
 from .errors import ERROR_RESPONSES, not_found
 from .ingest_common import Config, Db, Limit, Offset, TenantId, page, path_id
 
@@ -18,9 +19,13 @@ router = APIRouter(
 
 
 class TagRename(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"tag_name": "Loyal customers"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"tag_name": "Loyal customers"}], "required": ["tag_name"]}
+    )
 
-    tag_name: Any = Field(None, description="The new name (segments using the tag follow it)")
+    tag_name: Annotated[Any, WithJsonSchema(non_blank(MAX_TAG_LENGTH))] = Field(
+        None, description="The new name, unique (segments using the tag follow it)"
+    )
 
 
 def tag_json(tag: Tag, settings: Any) -> dict[str, Any]:

@@ -12,14 +12,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from ...domain.ids import MAX_ID
 from ...domain.operators import Activity, Op, Relation
 from ...domain.validation import MAX_CONDITIONS
 from ...ids import COMMANDERSACT_ID_PATTERN
 from ...jobs.builds import SegmentStatus
 from ...storage.segments import Segment
 from ...timefmt import SEGMENT_STYLE, format_time
+from ..schema_parts import ID, ID_DIGITS, TEXT_PATTERN, TEXT_RULE, nullable, text
 
 MAX_NAME_LENGTH = 48
+MAX_MEMBER_IDS = 1000
 
 STATUS_DESCRIPTIONS: dict[int, str] = {
     SegmentStatus.FAILED: "segmentation failed",
@@ -31,12 +34,17 @@ BUILDING_DESCRIPTION = "segmentation in progress, please do not use this segment
 class ConditionItem(BaseModel):
     """One filter. Type 1 (by campaign): field_name campaign, op ==, campaign_id required."""
 
-    campaign_id: int | None = Field(None, description="Campaign id (sending or completed)")
-    field_name: str = Field(description='A field name, "tag", or "campaign" (type 1)')
+    campaign_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Campaign id (sending or completed)"
+    )
+    field_name: str = Field(min_length=1, description='A field name, "tag", or "campaign" (type 1)')
     op: str = Field(description="Operator", json_schema_extra={"enum": [str(op) for op in Op]})
     value: str = Field(
         description="The value in the field's format, a tag name, or one of "
         + ", ".join(str(a) for a in Activity)
+        + ". "
+        + TEXT_RULE,
+        json_schema_extra={"pattern": TEXT_PATTERN},
     )
 
 
@@ -59,10 +67,19 @@ _CONDITION_SCHEMA = {
     },
 }
 LooseCondition = Annotated[Any, WithJsonSchema(_CONDITION_SCHEMA)]
-LooseName = Annotated[Any, WithJsonSchema({"type": "string", "maxLength": MAX_NAME_LENGTH})]
-_NAME_OR_NULL = {"anyOf": [{"type": "string", "maxLength": MAX_NAME_LENGTH}, {"type": "null"}]}
-LooseNewName = Annotated[Any, WithJsonSchema(_NAME_OR_NULL)]
+# 1 to 48 characters, not blank, none of ^ ? + . * \\ [ ] ( ) and no control character.
+_NAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_NAME_LENGTH,
+    "pattern": r"^(?=[\s\S]*\S)[^\^?+.*\\\[\]()\u0000-\u001f\u007f-\u009f]+$",
+}
+LooseName = Annotated[Any, WithJsonSchema(_NAME)]
+LooseNewName = Annotated[Any, WithJsonSchema(nullable(_NAME))]
 LooseType = Annotated[Any, WithJsonSchema({"type": "integer", "enum": [0, 1]})]
+LooseListId = Annotated[
+    Any, WithJsonSchema(nullable({"anyOf": [ID, ID_DIGITS, {"type": "string", "enum": [""]}]}))
+]
 
 
 # Request examples, shown in /docs and sent as they are by the schemathesis tests.
@@ -93,10 +110,8 @@ class SegmentCreate(BaseModel):
     )
     type: LooseType = Field(None, description="0: by field; 1: by campaign")
     condition: LooseCondition = Field(None, description="The segment's condition")
-    list_id: Annotated[Any, WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "null"}]})] = (
-        Field(
-            None, description="segmentd extension: the list to segment (default: the default list)"
-        )
+    list_id: LooseListId = Field(
+        None, description="segmentd extension: the list to segment (default: the default list)"
     )
     commandersact_id: Annotated[
         Any,
@@ -129,7 +144,10 @@ class MemberIds(BaseModel):
     model_config = ConfigDict(json_schema_extra={"required": ["member_ids"]})
 
     member_ids: Annotated[
-        Any, WithJsonSchema({"type": "array", "items": {"type": "string"}, "maxItems": 1000})
+        Any,
+        WithJsonSchema(
+            {"type": "array", "items": text(), "minItems": 1, "maxItems": MAX_MEMBER_IDS}
+        ),
     ] = Field(None, description="1 to 1000 member ids")
 
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.engine import Connection
 
 from ...domain.conditions import to_wire
+from ...domain.ids import MAX_ID, as_id
 from ...domain.validation import SegmentType, parse_condition
 from ...ids import commandersact_id_of
 from ...settings import Settings
@@ -37,12 +38,15 @@ from ...storage.segments import (
 from ...storage.tenants import default_list_id, list_exists
 from ...storage.write_lock import lock_tenant_writes
 from ..deps import get_db, get_settings
+from ..params import Limit, Offset
+from ..schema_parts import TEXT_PATTERN
 from .auth import current_tenant
-from .errors import ERROR_RESPONSES, invalid, not_found
+from .errors import ERROR_RESPONSES, INVALID, EngageLabError, invalid, not_found
 from .member_json import member_json
 from .schemas import (
     CREATE_EXAMPLE,
     FILTER_EXAMPLE,
+    MAX_MEMBER_IDS,
     MAX_NAME_LENGTH,
     MEMBER_IDS_EXAMPLE,
     UPDATE_EXAMPLE,
@@ -66,14 +70,10 @@ router = APIRouter(
 TenantId = Annotated[int, Depends(current_tenant)]
 Db = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
-MAX_BIGINT = 2**63 - 1  # ids and offsets beyond it would overflow the databases' integers
-Offset = Annotated[int, Query(ge=0, le=MAX_BIGINT, description="Index of the first result")]
-Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1 to 100)")]
 
 NAME_SPECIALS = frozenset("^?+.*\\[]()")
 NAME_SPECIALS_MESSAGE = "special characters such as ^, ?, +, ., *, \\, [, ], (, ) cannot be used"
 TYPE_MESSAGE = "type only be 0 (by field) or 1 (by campaign)"
-MAX_MEMBER_IDS = 1000
 
 
 # --- checks of the request envelope ---------------------------------------------------------
@@ -125,7 +125,7 @@ def checked_member_ids(raw: Any) -> list[int]:
 
 
 def _is_member_id(text: str) -> bool:
-    return text.isascii() and text.isdecimal() and int(text) <= MAX_BIGINT
+    return text.isascii() and text.isdecimal() and int(text) <= MAX_ID
 
 
 def checked_commandersact_id(raw: Any) -> str | None:
@@ -139,14 +139,17 @@ def checked_commandersact_id(raw: Any) -> str | None:
     return stored
 
 
-def _checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
-    if raw is None:
+def checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
+    """The list a segment (or a preview) is on: the default list when ``raw`` is absent. A list
+    id that names no list of the tenant answers 404 (code 30035, as EngageLab words it)."""
+    if raw is None or raw == "":
         return default_list_id(conn, tenant_id)
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise invalid("list_id", "list_id must be an integer")
-    if not 0 < raw <= MAX_BIGINT or not list_exists(conn, tenant_id, raw):
-        raise invalid("list_id", f"list {raw} does not exist")
-    return raw
+    list_id = as_id(raw)
+    if list_id is None:
+        raise invalid("list_id", f"list_id must be an integer from 1 to {MAX_ID}")
+    if not list_exists(conn, tenant_id, list_id):
+        raise EngageLabError(404, INVALID, f"[list_id]:list {list_id} does not exist")
+    return list_id
 
 
 def _condition_wire(
@@ -184,7 +187,7 @@ def create(
     commandersact_id = checked_commandersact_id(body.commandersact_id)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
-        list_id = _checked_list(conn, tenant_id, body.list_id)
+        list_id = checked_list(conn, tenant_id, body.list_id)
         condition = _condition_wire(conn, tenant_id, body.condition, segment_type, settings.tz)
         try:
             segment_id = create_segment(
@@ -248,13 +251,27 @@ def listing(
     db: Db,
     settings: Config,
     segment_name: Annotated[
-        str | None, Query(description="Case-insensitive part of the name")
+        str | None,
+        Query(
+            description="Case-insensitive part of the name",
+            json_schema_extra={"pattern": TEXT_PATTERN},
+        ),
     ] = None,
     segment_name_alias: Annotated[
-        str | None, Query(alias="segmentName", description="Alias of segment_name")
+        str | None,
+        Query(
+            alias="segmentName",
+            description="Alias of segment_name",
+            json_schema_extra={"pattern": TEXT_PATTERN},
+        ),
     ] = None,
     segment_type: Annotated[
-        str | None, Query(alias="type", description="0: by field; 1: by campaign")
+        str | None,
+        Query(
+            alias="type",
+            description="0: by field; 1: by campaign (empty: both)",
+            json_schema_extra={"enum": ["", "0", "1"]},
+        ),
     ] = None,
     offset: Offset = 0,
     limit: Limit = 10,

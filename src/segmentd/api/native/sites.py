@@ -5,11 +5,12 @@ Basic auth as on the EngageLab API; another tenant's site answers "not found".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from ...domain.ids import MAX_ID
 from ...secrets import SealError
 from ...storage.sites import (
     Site,
@@ -34,22 +35,30 @@ from ..engagelab.errors import (
     invalid,
     not_found,
 )
+from ..params import IdPath
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
 NO_STORE = "no-store"
 
 
-MAX_SITE_ID = 2**63 - 1  # the databases' BIGINT: a larger id cannot name a site
 # A chosen site number: Commanders Act's are small; later lists are numbered after the
-# highest, so a cap far below MAX_SITE_ID keeps every number within the look-up's 18 digits.
+# highest, so a cap far below MAX_ID (domain.ids) keeps every number within the look-up's 18 digits.
 MAX_CHOSEN_SITE_ID = 2**31 - 1
 # Names are shown in pages and stored in text columns: no control characters (PostgreSQL
-# refuses NUL outright).
+# refuses NUL outright). A new site's name must not be blank either (checked by hand: the
+# validator's regex has no look-ahead); the document states both.
 SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
+_NEW_NAME = r"^(?=[\s\S]*\S)[^\u0000-\u001f\u007f]+$"
+# What the document promises is an origin (normalize_origin reads a few more spellings).
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ORIGIN = f"^[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(\\.{_LABEL})*(:[1-9][0-9]{{0,3}})?$"
+Origin = Annotated[str, Field(json_schema_extra={"pattern": ORIGIN})]
 
 
 class NewSite(BaseModel):
-    name: str = Field(min_length=1, max_length=128, pattern=SITE_NAME)
+    name: str = Field(
+        min_length=1, max_length=128, pattern=SITE_NAME, json_schema_extra={"pattern": _NEW_NAME}
+    )
     site_id: int | None = Field(
         None,
         ge=1,
@@ -61,9 +70,17 @@ class NewSite(BaseModel):
 
 
 class SiteUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=128, pattern=SITE_NAME)
-    allowed_origins: list[str] | None = Field(
-        None, description="Origins such as https://shop.example; empty: any origin"
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=SITE_NAME,
+        description="A new name (a blank one leaves the name as it is)",
+    )
+    allowed_origins: Annotated[list[Origin], Field(max_length=MAX_ORIGINS)] | None = Field(
+        None,
+        description="Origins such as https://shop.example (scheme://host[:port]); "
+        "empty: any origin",
     )
 
 
@@ -78,7 +95,7 @@ def site_json(site: Site) -> dict[str, Any]:
 
 
 def _owned(conn: Any, tenant_id: int, site_id: int) -> Site:
-    site = get_site(conn, site_id, tenant_id) if 0 < site_id <= MAX_SITE_ID else None
+    site = get_site(conn, site_id, tenant_id) if 0 < site_id <= MAX_ID else None
     if site is None:
         raise not_found()
     return site
@@ -130,7 +147,7 @@ def post_site(
 
 @router.put("/{site_id}", summary="Rename a site or set the origins allowed to call it")
 def put_site(
-    site_id: int, body: SiteUpdate, request: Request, tenant_id: int = Depends(current_tenant)
+    site_id: IdPath, body: SiteUpdate, request: Request, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
     context = lookup_context(request)
     origins = None if body.allowed_origins is None else _origins(body.allowed_origins)
@@ -154,7 +171,7 @@ def _token_answer(
 
 @router.get("/{site_id}/token", summary="Read the site's token (created on first read)")
 def get_token(
-    site_id: int, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
+    site_id: IdPath, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
     context = lookup_context(request)
     with context.db.write() as conn:
@@ -168,7 +185,7 @@ def get_token(
 
 @router.post("/{site_id}/token/rotate", summary="Replace the site's token")
 def post_rotate(
-    site_id: int, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
+    site_id: IdPath, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
     context = lookup_context(request)
     with context.db.write() as conn:

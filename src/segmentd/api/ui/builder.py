@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 
 from ...domain.errors import DomainValidationError
 from ...domain.fields import DEFAULT_FORMATS, SEGMENTABLE_CAMPAIGN_STATUSES, Catalog, SystemField
+from ...domain.ids import ascii_int
 from ...domain.operators import Activity, Op, Relation
 from ...domain.validation import (
     CAMPAIGN_FIELD,
@@ -32,10 +33,10 @@ from .queries import CampaignChoice
 from .vocab import ACTIVITY_WORDS, Kind, field_kind, field_label, op_label, operators
 
 DEFAULT_FIELD = str(SystemField.EMAIL)
-_WIRE_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_WIRE_BIRTHDAY = re.compile(r"(\d{1,2})/(\d{1,2})")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_ITEM_PATH = re.compile(r"condition\.items\[(\d+)\]\.(\w+)")
+_WIRE_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_WIRE_BIRTHDAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_ITEM_PATH = re.compile(r"condition\.items\[([0-9]+)\]\.(\w+)")
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,10 @@ def birthday_parts(wire: str, fmt: str) -> tuple[int, int]:
 
 
 def birthday_to_wire(month: str, day: str, fmt: str) -> str:
-    if not (month.isdigit() and day.isdigit()) or int(month) == 0 or int(day) == 0:
+    month_number, day_number = ascii_int(month, 4), ascii_int(day, 4)
+    if not month_number or not day_number:
         return ""
-    mm, dd = f"{int(month):02d}", f"{int(day):02d}"
+    mm, dd = f"{month_number:02d}", f"{day_number:02d}"
     return f"{mm}/{dd}" if _month_first(fmt) else f"{dd}/{mm}"
 
 
@@ -133,8 +135,8 @@ def _text(form: Mapping[str, Any], name: str) -> str:
 
 def row_indices(form: FormData) -> list[int]:
     """The rows the form holds, in order (each row posts a hidden ``rows`` input)."""
-    indices = [int(raw) for raw in form.getlist("rows") if isinstance(raw, str) and raw.isdigit()]
-    return sorted(set(indices))[:MAX_CONDITIONS]
+    found = (ascii_int(raw, 9) for raw in form.getlist("rows") if isinstance(raw, str))
+    return sorted({index for index in found if index is not None})[:MAX_CONDITIONS]
 
 
 def row_from_form(
@@ -205,7 +207,7 @@ def raw_condition(relation: str, rows: Sequence[Row], segment_type: SegmentType)
     for row in rows:
         item: dict[str, Any] = {"field_name": row.field, "op": row.op, "value": row.value}
         if segment_type is SegmentType.BY_CAMPAIGN:
-            item["campaign_id"] = int(row.campaign_id) if row.campaign_id.isdigit() else None
+            item["campaign_id"] = ascii_int(row.campaign_id)
         items.append(item)
     return {"relation": relation, "items": items}
 

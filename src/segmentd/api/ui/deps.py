@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from ...domain.text import printable, text_problem
 from ...settings import Settings
 from ...storage.db import Database
 from ..deps import get_db, get_settings
@@ -26,6 +27,10 @@ class CsrfRejected(Exception):
     """A POST without the session's CSRF token."""
 
 
+class BadInput(Exception):
+    """A form field the server cannot store (NUL, lone surrogate): an error page, nothing saved."""
+
+
 class UiNotFound(Exception):
     """The tenant has no such thing (another tenant's ids land here too)."""
 
@@ -41,6 +46,11 @@ async def checked_form(request: Request) -> FormData:
     form = await request.form()
     if not csrf_ok(request, form):
         raise CsrfRejected()
+    for name, value in form.multi_items():
+        for text in (name, value):
+            problem = text_problem(text) if isinstance(text, str) else None
+            if problem is not None:
+                raise BadInput(f"[{printable(name)}]:{problem}")
     return form
 
 
@@ -75,6 +85,14 @@ async def _on_csrf_rejected(request: Request, _exc: Exception) -> Response:
     )
 
 
+def bad_input_page(request: Request, message: str) -> Response:
+    return render(request, "error.html", status_code=400, message=message)
+
+
+async def _on_bad_input(request: Request, exc: Exception) -> Response:
+    return bad_input_page(request, str(exc))
+
+
 async def _on_not_found(request: Request, _exc: Exception) -> Response:
     return render(request, "error.html", status_code=404, message="Page not found")
 
@@ -83,3 +101,4 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _on_login_required)
     app.add_exception_handler(CsrfRejected, _on_csrf_rejected)
     app.add_exception_handler(UiNotFound, _on_not_found)
+    app.add_exception_handler(BadInput, _on_bad_input)

@@ -7,7 +7,7 @@ from datetime import timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
 from ...domain.validation import SegmentType, parse_condition
@@ -15,12 +15,17 @@ from ...settings import Settings
 from ...storage.catalog import load_catalog
 from ...storage.compiler import compile_condition
 from ...storage.db import Database
-from ...storage.tenants import default_list_id, list_exists
 from ..deps import get_db, get_settings
 from ..engagelab.auth import current_tenant
 from ..engagelab.errors import ERROR_RESPONSES, invalid
-from ..engagelab.schemas import NAME_CONDITION, LooseCondition, LooseType, body_example
-from ..engagelab.segments import checked_type
+from ..engagelab.schemas import (
+    NAME_CONDITION,
+    LooseCondition,
+    LooseListId,
+    LooseType,
+    body_example,
+)
+from ..engagelab.segments import checked_list, checked_type
 from .queries import count_matching
 
 
@@ -45,15 +50,7 @@ def preview_count(
 
 def checked_list_id(conn: Connection, tenant_id: int, raw: Any) -> int:
     """The list to segment: the default list when absent (as on segment creation)."""
-    if raw is None or raw == "":
-        return default_list_id(conn, tenant_id)
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 19:
-        raw = int(raw)
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise invalid("list_id", "list_id must be an integer")
-    if not list_exists(conn, tenant_id, raw):
-        raise invalid("list_id", f"list {raw} does not exist")
-    return raw
+    return checked_list(conn, tenant_id, raw)
 
 
 # --- the JSON endpoint ------------------------------------------------------------------------
@@ -62,10 +59,12 @@ router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"], response
 
 
 class PreviewRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"required": ["type", "condition"]})
+
     type: LooseType = Field(None, description="0: by field; 1: by campaign")
     condition: LooseCondition = Field(None, description="The condition, as on segment creation")
-    list_id: Annotated[Any, WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "null"}]})] = (
-        Field(None, description="The list to count in (default: the default list)")
+    list_id: LooseListId = Field(
+        None, description="The list to count in (default: the default list)"
     )
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from ...domain.errors import DomainValidationError
 from ...domain.fields import SYSTEM_FIELDS, Catalog, FieldDef
+from ...domain.ids import ascii_int
 from ...storage.campaigns import list_campaigns
 from ...storage.field_defs import CLIENT_TYPES, FORMATS, check_spec, create_field
 from ...storage.tags import list_tags
@@ -26,9 +27,8 @@ MAX_SHOWN = 200  # tags and campaigns listed on the fields page
 
 
 def _chosen_list(raw: str | None, list_ids: list[int], default: int) -> int:
-    if raw and raw.isdigit() and int(raw) in list_ids:
-        return int(raw)
-    return default
+    chosen = ascii_int(raw or "")
+    return chosen if chosen in list_ids else default
 
 
 @router.get("/members")
@@ -126,7 +126,7 @@ def _options(raw: str) -> list[str] | None:
 @router.post("/fields")
 def add_field(request: Request, user: User, db: Db, form: Form) -> Response:
     values = {k: str(form.get(k) or "") for k in ("field_name", "field_type", "format", "options")}
-    field_type: Any = int(values["field_type"]) if values["field_type"].isdigit() else None
+    field_type: Any = ascii_int(values["field_type"], 2)
     try:
         spec = check_spec(
             values["field_name"],

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection
 
+from ...domain.ids import MAX_ID
 from ...jobs.builds import enqueue_build
 from ...storage.segments import (
     Segment,
@@ -20,7 +21,7 @@ from ...storage.segments import (
 )
 from ..csv_export import csv_response
 from ..engagelab.errors import EngageLabError
-from ..engagelab.segments import MAX_BIGINT, checked_type_filter
+from ..engagelab.segments import checked_type_filter
 from .builder import Row, filter_clause, filter_row, row_view
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .i18n import translator
@@ -179,7 +180,7 @@ def segment_status(request: Request, segment_id: str, user: User, db: Db) -> Res
 def _member_ids(form: Form) -> list[int]:
     ids = []
     for raw in form.getlist("member_id"):
-        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and int(raw) <= MAX_BIGINT:
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID:
             ids.append(int(raw))
     return ids
 
