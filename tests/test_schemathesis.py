@@ -47,7 +47,11 @@ class Target:
         label = f"{case.operation.method.upper()} {case.operation.path}"
         self.statuses.setdefault(label, set())
         _use_tenant_state(case, self)
-        response = case.call_and_validate(base_url=self.server.url, timeout=30)
+        if _is_a_valid_upload_drawn_as_negative(case):
+            response = case.call(base_url=self.server.url, timeout=30)
+            assert response.status_code == 202, response.text  # valid, so accepted
+        else:
+            response = case.call_and_validate(base_url=self.server.url, timeout=30)
         if case.method.upper() == case.operation.method.upper():
             self.statuses[label].add(response.status_code)
         if label == "POST /v1/marketing/lists/fields" and response.status_code == 200:
@@ -168,6 +172,28 @@ def _use_real_ids(case: Any, target: Target) -> None:
 IMPORT_CSV = "email,name,tags\nann@example.com,Ann,VIP;Newsletter\n"
 
 
+def _is_a_valid_upload_drawn_as_negative(case: Any) -> bool:
+    """The upload documents two media types: a CSV string (text/csv) and a form with a file
+    part (any other parts ignored). Schemathesis negates the string with an object, such as
+    ``{"file": <the CSV example>}`` or the same with more parts, and sends that object as
+    multipart/form-data, where it is exactly the documented form: a valid request, rightly
+    accepted, so it is checked as one."""
+    if case.meta is None or not case.operation.path.endswith("/imports"):
+        return False
+    elsewhere = [
+        component.mode.is_negative
+        for location, component in case.meta.components.items()
+        if location != ParameterLocation.BODY
+    ]
+    form = case.media_type == "multipart/form-data" and isinstance(case.body, dict)
+    return (
+        case.meta.generation.mode.is_negative
+        and not any(elsewhere)
+        and form
+        and ("file" in case.body)
+    )
+
+
 def _use_tenant_state(case: Any, target: Target) -> None:
     """Make a schema-valid request valid for this tenant too, as ``_use_real_ids`` does for
     path ids. A static schema cannot know the tenant's field names, which names are taken, or
@@ -194,6 +220,8 @@ def _use_tenant_state(case: Any, target: Target) -> None:
         return
     if isinstance(body.get("condition"), dict):
         _real_condition(body["condition"], body.get("type"), target)
+    if body.get("commandersact_id") is not None:  # taken or not: the tenant's state
+        body["commandersact_id"] = None
     if "list_id" in body:
         body["list_id"] = None
     if path == "/v1/marketing/lists/fields" or path.endswith("/fields/{field_id}"):
