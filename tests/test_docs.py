@@ -167,3 +167,24 @@ def test_readme_requests_name_real_endpoints() -> None:
         scope = {"type": "http", "method": method, "path": path, "root_path": ""}
         matches = [route.matches(scope)[0] for route in app.routes]
         assert Match.FULL in matches, f"README: no endpoint for {method} {path}"
+
+
+def _named_tests(text: str) -> Iterator[tuple[str, str]]:
+    """``(file, test)`` for each ``tests/file.py::test`` in ``text``; a bare ``::test`` names
+    a test of the file named last before it."""
+    current = ""
+    for match in re.finditer(r"(tests/\w+\.py)(?:\)`|`)?(?:::(\w+))?|`::(\w+)", text):
+        if match[1]:
+            current = match[1]
+        name = match[2] or match[3]
+        if name and current:
+            yield current, name
+
+
+def test_reliability_names_only_tests_that_exist() -> None:
+    """Each guarantee in docs/reliability.md names its test: the name must be a real one."""
+    named = list(_named_tests((DOCS / "reliability.md").read_text()))
+    assert len(named) > 50
+    for path, name in named:
+        source = (ROOT / path).read_text()
+        assert re.search(rf"^(async )?def {name}\(", source, flags=re.M), f"{path}::{name}"
