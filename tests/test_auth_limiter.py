@@ -192,4 +192,6 @@ def test_a_user_no_credential_can_have_is_a_plain_401(
         answer = http.get(SEGMENTS, auth=(api_user, tenant.api_key))
         assert answer.status_code == 401
         assert answer.json()["code"] == 30000
-        assert ui_login(http, api_user, tenant.api_key).status_code == 401
+        # The UI's form holds its strings to the text rule first: a NUL is refused as input.
+        expected = 400 if "\x00" in api_user else 401
+        assert ui_login(http, api_user, tenant.api_key).status_code == expected

@@ -88,11 +88,19 @@ def test_a_taken_number_answers_409_without_saying_whose(
     assert error_of(new_site(client, site_id=4321), 409, "site_id")
 
 
-@pytest.mark.parametrize("site_id", [0, -1, 2**31, 2**70, "1234", 12.0, 1.5, True, [1], "١٢٣"])
+@pytest.mark.parametrize("site_id", [0, -1, 2**31, 2**70, "1234", 12.5, 1.5, True, [1], "١٢٣"])
 def test_a_site_number_must_be_a_positive_integer_in_range(
     client: httpx.Client, site_id: Any
 ) -> None:
     error_of(new_site(client, site_id=site_id), 400, "site_id")
+
+
+def test_an_integral_number_written_with_a_decimal_point_is_that_integer(
+    client: httpx.Client,
+) -> None:
+    answer = new_site(client, site_id=1234.0)  # JSON Schema's "integer" holds 1234.0
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["result"]["site_id"] == 1234
 
 
 def test_the_largest_number_is_accepted_and_the_lookup_reaches_it(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ...domain.ids import MAX_ID
 from ...secrets import SealError
@@ -67,6 +67,12 @@ class NewSite(BaseModel):
         description="The site's number, kept from Commanders Act (pages tagged site=N keep "
         "working); must be free across all tenants (409 when taken). Default: the next number",
     )
+
+    @field_validator("site_id", mode="before")
+    @classmethod
+    def _integral(cls, value: Any) -> Any:
+        # JSON's 1234.0 is the integer 1234, as JSON Schema's "integer" says.
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class SiteUpdate(BaseModel):
@@ -198,7 +204,7 @@ def post_rotate(
     summary="The site's segments with the ids the Commanders Act look-up answers",
 )
 def get_site_segments(
-    site_id: int, request: Request, tenant_id: int = Depends(current_tenant)
+    site_id: IdPath, request: Request, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
     with lookup_context(request).db.read() as conn:
         found = site_segments(conn, _owned(conn, tenant_id, site_id))
