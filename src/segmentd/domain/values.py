@@ -11,7 +11,6 @@ import math
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from .errors import DomainValidationError
 from .fields import DEFAULT_FORMATS, FieldDef, FieldType
 
 EPOCH = date(1970, 1, 1)
@@ -113,13 +112,6 @@ def parse_field_value(field: FieldDef, text: str) -> Typed:
             raise ValueError("system times cannot be set")
         case _:
             return text
-
-
-def checked_field_value(field: FieldDef, text: str, path: str) -> Typed:
-    try:
-        return parse_field_value(field, text)
-    except ValueError as exc:
-        raise DomainValidationError(path, f"field {field.name}: {exc}") from None
 
 
 def format_field_value(field: FieldDef, value: Typed | None) -> str | None:

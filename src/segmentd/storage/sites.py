@@ -272,14 +272,3 @@ def segments_by_visitor(
     for ids in found.values():
         ids.sort()
     return found
-
-
-def visitor_segment_ids(conn: Connection, site: Site, tcid: str) -> list[str]:
-    """The segment ids for the visitor ``tcid`` of ``site``; [] for an unknown visitor."""
-    found = conn.execute(visitor_members_query(1), lookup_params(site, [tcid])).scalar()
-    visitors = split_pairs(found)
-    if not visitors:
-        return []
-    ids = [member_id for member_id, _tcid in visitors]
-    joined = conn.execute(member_segments_query(len(ids)), lookup_params(site, ids)).scalar()
-    return segments_by_visitor(visitors, split_pairs(joined)).get(tcid, [])

@@ -12,15 +12,13 @@ import json
 import re
 from typing import Any
 
-from starlette.responses import Response
-
 MAX_CALLBACK_LENGTH = 128
 _CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
 
 # A look-up answer depends on the visitor: never cache it, never sniff it.
 NO_STORE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 JAVASCRIPT = "text/javascript; charset=utf-8"
-# The same headers as ``jsonp_response`` sends, as ASGI wants them (the look-up's fast path).
+# The headers of every JSONP answer, as ASGI wants them (the look-up's fast path).
 _RAW_HEADERS = (
     *(
         (name.lower().encode("latin-1"), value.encode("latin-1"))
@@ -43,12 +41,7 @@ def jsonp_body(callback: str, payload: Any) -> bytes:
     return f"/**/{callback}({_ENCODER.encode(payload)});".encode("ascii")
 
 
-def jsonp_response(callback: str, payload: Any) -> Response:
-    body = jsonp_body(callback, payload)
-    return Response(body, headers=NO_STORE_HEADERS, media_type=JAVASCRIPT)
-
-
 def jsonp_start(body: bytes) -> dict[str, Any]:
-    """The ``http.response.start`` message of a JSONP answer (headers as ``jsonp_response``)."""
+    """The ``http.response.start`` message of a JSONP answer (no-store, nosniff)."""
     headers = [*_RAW_HEADERS, (b"content-length", b"%d" % len(body)), _RAW_CONTENT_TYPE]
     return {"type": "http.response.start", "status": 200, "headers": headers}
