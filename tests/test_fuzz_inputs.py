@@ -16,17 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from segmentd.storage.db import Database
-
 from .conftest import (
     BACKENDS,
     LiveServer,
-    make_tenant,
-    module_database_url,
-    test_settings,
     wait_built,
 )
-from .test_tenant_isolation import Seeded, seed_tenant
+from .test_tenant_isolation import Seeded, seeded_server
 from .test_ui_support import Ui, form_data
 
 SURROGATE = "\ud800x"
@@ -117,18 +112,10 @@ UI_FORMS: dict[str, list[tuple[str, str]]] = {
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, Seeded]]:
-    tmp = tmp_path_factory.mktemp("fuzz_inputs")
-    for url in module_database_url(request.param, tmp):
-        db = Database(url)
-        db.migrate()
-        tenant = make_tenant(db)
-        settings = test_settings(url, import_dir=str(tmp / "up"))
-        with (
-            LiveServer(settings) as server,
-            httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http,
-        ):
-            yield server, seed_tenant(http, tenant)
-        db.dispose()
+    for server, _http, seeded_tenant in seeded_server(
+        request.param, tmp_path_factory.mktemp("fuzz_inputs")
+    ):
+        yield server, seeded_tenant
 
 
 def write_routes(server: LiveServer) -> list[tuple[str, str]]:

@@ -22,10 +22,8 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.meta import ParameterLocation
 
-from segmentd.storage.db import Database
-
-from .conftest import BACKENDS, LiveServer, make_tenant, module_database_url, test_settings
-from .test_tenant_isolation import Seeded, seed_tenant
+from .conftest import BACKENDS, LiveServer
+from .test_tenant_isolation import Seeded, seeded_server
 
 pytestmark = pytest.mark.slow
 
@@ -96,21 +94,10 @@ def _spares(http: httpx.Client) -> dict[str, list[str]]:
 def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
-    tmp = tmp_path_factory.mktemp("schemathesis")
-    for url in module_database_url(request.param, tmp):
-        db = Database(url)
-        db.migrate()
-        tenant = make_tenant(db)
-        # The failed-login limiter at its default: ignored_auth's wrong credentials name a
-        # user that does not exist, which the limiter never refuses (api/ratelimit.py).
-        settings = test_settings(url, import_dir=str(tmp / "up"))
-        with (
-            LiveServer(settings) as server,
-            httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http,
-        ):
-            seeded = seed_tenant(http, tenant)
-            yield Target(server, seeded, _spares(http))
-        db.dispose()
+    # The failed-login limiter at its default: ignored_auth's wrong credentials name a user
+    # that does not exist, which the limiter never refuses (api/ratelimit.py).
+    for server, http, seeded in seeded_server(request.param, tmp_path_factory.mktemp("st")):
+        yield Target(server, seeded, _spares(http))
 
 
 def _config(api_user: str, api_key: str) -> SchemathesisConfig:

@@ -14,6 +14,7 @@ import hmac
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -210,6 +211,22 @@ def seed_tenant(http: httpx.Client, tenant: Tenant) -> Seeded:
     upload = http.post(IMPORTS, content="email,name\nz@example.com,Z\n", headers=_CSV)
     seeded.ids["job_id"] = str(_ok(upload)["result"]["job_id"])
     return seeded
+
+
+def seeded_server(backend: str, tmp: Path) -> Iterator[tuple[LiveServer, httpx.Client, Seeded]]:
+    """A live server (the failed-login limiter at its default) over a new database of
+    ``backend`` holding one seeded tenant, and a client signed in as that tenant."""
+    for url in module_database_url(backend, tmp):
+        db = Database(url)
+        db.migrate()
+        tenant = make_tenant(db)
+        settings = test_settings(url, import_dir=str(tmp / "up"))
+        with (
+            LiveServer(settings) as server,
+            httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http,
+        ):
+            yield server, http, seed_tenant(http, tenant)
+        db.dispose()
 
 
 _CSV = {"content-type": "text/csv"}
