@@ -3,7 +3,7 @@
 The server reads the whole head before the application sees any of it, so the bound belongs
 there: ``bounded_httptools.BoundedHttpToolsProtocol`` (what ``segmentd serve`` runs) is
 uvicorn's httptools protocol with the bound added. llhttp hands over a header only once it
-has ended and uvicorn keeps every header of a request, so a 64 MB header was read and kept
+has ended and uvicorn keeps every header of a request, so a huge header would be held
 whole; the bounded protocol counts the bytes of an unfinished head as they arrive and
 refuses as soon as they pass the limit, so a connection never holds more than the limit and
 one read. uvicorn's h11 protocol has its own bound (``h11_max_incomplete_event_size``,

@@ -50,8 +50,8 @@ async def check_request_text(request: Request) -> None:
 
 
 def _storable(parsed: object) -> bool:
-    """A quick yes for the common case (escaped emoji are surrogate pairs, which are fine):
-    a third of the cost of walking every string with its path, which only a refusal needs."""
+    """A quick yes for the common case (escaped emoji are surrogate pairs, which are fine),
+    cheaper than walking every string with its path, which only a refusal needs."""
     text = json.dumps(parsed, ensure_ascii=False)
     try:
         text.encode("utf-8")  # fails on a lone surrogate

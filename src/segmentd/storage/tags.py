@@ -17,8 +17,8 @@ from .segment_refs import rename_tag_in_segments, segments_using_tag
 from .write_lock import lock_tenant_writes
 
 MAX_TAG_LENGTH = 128
-# A member's tags: every path that adds tags keeps to it (members API, CSV imports). Beyond a
-# thousand, a tag segment's build on PostgreSQL slowed from under 1 s to 8 to 18 s.
+# A member's tags: every path that adds tags keeps to it (members API, CSV imports), so that
+# tag segment builds stay fast (docs/ingestion.md).
 MAX_TAGS_PER_MEMBER = 1000
 TOO_MANY_TAGS = f"a member has at most {MAX_TAGS_PER_MEMBER} tags"
 MAX_TAGS_PER_REQUEST = 10_000  # distinct tag names in one members request
