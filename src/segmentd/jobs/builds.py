@@ -24,7 +24,7 @@ import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import Enum, IntEnum, StrEnum
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Row
 
 from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
+from ..domain.statuses import JobState, SegmentStatus
 from ..domain.validation import SegmentType, parse_stored_condition
 from ..settings import Settings
 from ..storage import buckets
@@ -58,22 +59,6 @@ MAX_ATTEMPTS = 5
 STALE_CHUNK = 20_000
 SWEEP_SECONDS = 60.0
 NO_GENERATION = 2**62  # above any generation: the bound when no build is live
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    SUPERSEDED = "superseded"
-
-
-class SegmentStatus(IntEnum):
-    """EngageLab's segment status numbers."""
-
-    FAILED = -1
-    BUILDING = 1
-    COMPLETE = 2
 
 
 class Step(Enum):

@@ -16,8 +16,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.operators import fold
+from ..domain.statuses import JobState, SegmentStatus
 from ..ids import new_commandersact_id, new_segment_id
-from ..jobs.builds import JobState, SegmentStatus, enqueue_build
+from ..jobs.builds import enqueue_build
 from ..timefmt import now
 from . import buckets, membership
 from .catalog import catalog_changed

@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.ids import MAX_ID
 from ...domain.operators import Activity, Op, Relation
+from ...domain.statuses import SegmentStatus
 from ...domain.validation import MAX_CONDITIONS
 from ...ids import COMMANDERSACT_ID_PATTERN
-from ...jobs.builds import SegmentStatus
 from ...storage.segments import Segment
 from ...timefmt import SEGMENT_STYLE, format_time
 from ..schema_parts import ID, ID_DIGITS, TEXT_PATTERN, TEXT_RULE, nullable, text

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ...domain.fields import Catalog, FieldDef
-from ...jobs.builds import SegmentStatus
+from ...domain.statuses import SegmentStatus
 from ...storage.catalog import custom_fields, load_catalog
 from ...storage.member_rows import fetch_members
 from ...storage.segments import Segment
