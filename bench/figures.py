@@ -1,7 +1,7 @@
 """Every figure of the benchmark: what it measures, in which unit, and against which target.
 
 A figure's ``measure`` runs inside a fresh process (see ``bench.runner``) so that its peak
-RSS is its own. Builds run through the worker's own code (``jobs.worker.run_pending``); the
+RSS is its own. Builds run through the worker's own code (``jobs.build_worker.run_pending``); the
 HTTP figures go through the real application (in process, over ASGI), so routing,
 validation and serialisation are counted.
 """
@@ -21,7 +21,7 @@ from segmentd.api.app import create_app
 from segmentd.api.server_timing import app_milliseconds
 from segmentd.domain.conditions import to_wire
 from segmentd.domain.validation import SegmentType, parse_condition
-from segmentd.jobs.worker import run_pending
+from segmentd.jobs.build_worker import run_pending
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.compiler import field_column

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from segmentd.imports.jobs import ImportOptions, Kind
+from segmentd.imports.import_jobs import ImportOptions, Kind
 from segmentd.imports.runner import DEFAULT_CHUNK_ROWS, run_import
 from segmentd.imports.service import start_cli_import
 from segmentd.settings import Settings

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from segmentd.imports.jobs import ImportJob, ImportOptions, Kind
+from segmentd.imports.import_jobs import ImportJob, ImportOptions, Kind
 from segmentd.imports.runner import run_import
 from segmentd.imports.service import start_cli_import
 from segmentd.storage.db import Database

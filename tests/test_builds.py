@@ -14,20 +14,18 @@ from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.ids import new_commandersact_id, new_segment_id
-from segmentd.jobs.builds import (
+from segmentd.jobs.build_plan import Plan
+from segmentd.jobs.build_queue import (
     MAX_ATTEMPTS,
     Claim,
-    Plan,
-    Step,
     claim_job,
     claim_jobs,
     enqueue_build,
-    prepare,
     release,
-    run_chunk,
-    run_chunks,
 )
-from segmentd.jobs.worker import Worker, run_pending
+from segmentd.jobs.build_runner import run_chunk, run_chunks
+from segmentd.jobs.build_steps import Step, prepare
+from segmentd.jobs.build_worker import Worker, run_pending
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed, load_catalog

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from segmentd.domain.validation import SegmentType, parse_condition
-from segmentd.jobs.builds import enqueue_build
-from segmentd.jobs.worker import run_pending
+from segmentd.jobs.build_queue import enqueue_build
+from segmentd.jobs.build_worker import run_pending
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import load_catalog

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from segmentd.domain.fields import CampaignStatus, FieldType
-from segmentd.jobs.builds import enqueue_build
+from segmentd.jobs.build_queue import enqueue_build
 from segmentd.storage.buckets import recount
 from segmentd.storage.db import Database
 from segmentd.storage.schema import (

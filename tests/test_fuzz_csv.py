@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from segmentd.api.commandersact.jsonp import jsonp_body
 from segmentd.domain.fields import FieldDef, FieldType
 from segmentd.domain.text import text_problem
+from segmentd.imports.csv_member_rows import RowProblem, check_member, member_layout
 from segmentd.imports.mapping import map_header
-from segmentd.imports.member_rows import RowProblem, check_member, member_layout
 from segmentd.imports.source import Row, SourceError, read_header, read_rows
 
 # Cells as people's files hold them: any text but NUL and lone surrogates, which cannot be

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from segmentd.domain.fields import FieldType
-from segmentd.imports.jobs import ImportOptions, Kind, Origin, claim_next, create_job
+from segmentd.imports.import_jobs import ImportOptions, Kind, Origin, claim_next, create_job
 from segmentd.imports.source import fingerprint, read_header
 from segmentd.imports.uploads import upload_dir
 from segmentd.storage.db import Database

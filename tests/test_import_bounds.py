@@ -11,7 +11,7 @@ import pytest
 
 from segmentd.domain.fields import FieldType
 from segmentd.imports import chunks as chunks_module
-from segmentd.imports.jobs import Kind
+from segmentd.imports.import_jobs import Kind
 from segmentd.imports.mapping import MappingError, map_header
 from segmentd.imports.service import ImportRefused
 from segmentd.imports.source import MAX_ROW_BYTES, SourceError, read_header, read_rows

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from segmentd.domain.fields import CampaignStatus
-from segmentd.imports.jobs import Kind
+from segmentd.imports.import_jobs import Kind
 from segmentd.imports.service import ImportRefused
 from segmentd.storage.db import Database
 from segmentd.storage.schema import campaign_activity

@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from segmentd.domain.emails import email_problem
 from segmentd.domain.fields import FieldDef, FieldType
-from segmentd.imports.mapping import MappingError, map_header, parse_map_options
-from segmentd.imports.member_rows import (
+from segmentd.imports.csv_member_rows import (
     _FAST_EMAIL,
     MemberRow,
     RowProblem,
@@ -19,6 +18,7 @@ from segmentd.imports.member_rows import (
     member_layout,
     uncopy_member,
 )
+from segmentd.imports.mapping import MappingError, map_header, parse_map_options
 
 AGE = FieldDef("Age", FieldType.NUMBER, "0", slot=1)
 CITY = FieldDef("City", FieldType.TEXT, slot=2)

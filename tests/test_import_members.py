@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from segmentd.domain.fields import FieldType
 from segmentd.imports import chunks as chunks_module
-from segmentd.imports.jobs import ImportState
+from segmentd.imports.import_jobs import ImportState
 from segmentd.imports.service import ImportRefused
 from segmentd.imports.source import SourceError
 from segmentd.storage.db import Database

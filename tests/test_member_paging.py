@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from segmentd.jobs.worker import run_pending
+from segmentd.jobs.build_worker import run_pending
 from segmentd.settings import Settings
 from segmentd.storage.buckets import BUCKET_SIZE, bucket_of
 from segmentd.storage.db import Database

@@ -21,7 +21,10 @@ from sqlalchemy.engine import Connection
 
 from segmentd.domain.fields import CampaignStatus
 from segmentd.domain.validation import SegmentType, parse_condition
-from segmentd.jobs.builds import Claim, Plan, Step, claim_job, enqueue_build, prepare, run_chunk
+from segmentd.jobs.build_plan import Plan
+from segmentd.jobs.build_queue import Claim, claim_job, enqueue_build
+from segmentd.jobs.build_runner import run_chunk
+from segmentd.jobs.build_steps import Step, prepare
 from segmentd.settings import Settings
 from segmentd.storage.buckets import bucket_of
 from segmentd.storage.campaigns import create_campaign, record_events

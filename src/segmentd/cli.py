@@ -146,7 +146,7 @@ def _verify_secret(db: Database, settings: Settings) -> None:
 @app.command("worker")
 def worker_command(database: str | None = DatabaseOption) -> None:
     """Run the segment build worker as its own process."""
-    from .jobs.worker import run_forever
+    from .jobs.build_worker import run_forever
     from .secrets import SecretMismatch
 
     try:
@@ -206,8 +206,8 @@ def site_token(
 
 # --- end Commanders Act sites ---
 
-# --- CSV imports (issue #4): owned by segmentd.imports.cli ---
-from .imports.cli import import_app  # noqa: E402
+# --- CSV imports (issue #4): owned by segmentd.imports.import_cli ---
+from .imports.import_cli import import_app  # noqa: E402
 
 app.add_typer(import_app, name="import")
 # --- end CSV imports ---

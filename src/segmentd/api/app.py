@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..domain.errors import DomainValidationError
-from ..imports.worker import ImportWorker
+from ..imports.import_worker import ImportWorker
 from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
@@ -125,7 +125,7 @@ def create_app(
         app.state.settings = settings
         worker = None
         if run_worker:
-            from ..jobs.worker import Worker
+            from ..jobs.build_worker import Worker
 
             worker = Worker(db, settings)
             worker.start()

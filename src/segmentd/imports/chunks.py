@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .member_rows import RowProblem
+from .csv_member_rows import RowProblem
 from .source import SourceError, read_rows
 
 BACKGROUND_MIN_BYTES = 8 * 1024 * 1024  # smaller files are checked in this process

@@ -13,8 +13,8 @@ from datetime import timezone
 
 from ..domain.text import printable
 from ..storage.campaigns import EVENT_COLUMNS, parse_event
+from .csv_member_rows import RowProblem
 from .mapping import MappingError, listed, shown
-from .member_rows import RowProblem
 
 EVENT_TARGETS = ("email", "member_id", "event", "time")
 

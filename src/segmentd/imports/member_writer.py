@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from ..storage.members import TagFlag
 from ..storage.schema import member_tags, members
 from ..storage.tags import MAX_TAGS_PER_MEMBER, ensure_tags
-from .member_rows import CopyMember, MemberLayout, MemberRow
+from .csv_member_rows import CopyMember, MemberLayout, MemberRow
 from .sqlsets import copy_data, is_sqlite, one_of
 
 # Always set on update; every other column keeps its value when the cell was blank.

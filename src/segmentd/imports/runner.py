@@ -18,13 +18,15 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..jobs.builds import enqueue_build
+from ..jobs.build_queue import enqueue_build
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments
 from ..storage.write_lock import lock_tenant_writes
 from .chunks import Chunk, Slice, chunks
-from .jobs import (
+from .import_jobs import (
+    IMPORTS,
+    MAX_ATTEMPTS,
     MAX_KEPT_ERRORS,
     ImportJob,
     ImportState,
@@ -35,15 +37,13 @@ from .jobs import (
     renew,
     save_progress,
 )
+from .import_plans import Plan, make_plan
 from .mapping import MappingError
-from .plans import Plan, make_plan
 from .source import SourceError, fingerprint, read_header
 
 log = logging.getLogger("segmentd.imports")
 
 DEFAULT_CHUNK_ROWS = 10_000
-# An API job claimed this many times without finishing fails rather than looping forever.
-MAX_ATTEMPTS = 20
 ProgressCallback = Callable[[ImportJob], None]
 
 
@@ -63,7 +63,7 @@ def run_import(
     max_chunks: int | None = None,
 ) -> ImportState | None:
     """Run a claimed job to its end; None if it was stopped (handed back) or lost."""
-    if job.origin is Origin.API and job.attempts > MAX_ATTEMPTS:
+    if job.origin is Origin.API and IMPORTS.exhausted(job.attempts):
         _fail(db, job, f"the import failed {MAX_ATTEMPTS} times; see the server log")
         return ImportState.FAILED
     try:

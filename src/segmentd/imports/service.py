@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import campaigns, lists
-from .jobs import (
+from .import_jobs import (
     ImportJob,
     ImportOptions,
     Kind,
@@ -25,8 +25,8 @@ from .jobs import (
     find_unfinished,
     get_job,
 )
+from .import_plans import make_plan
 from .mapping import MappingError
-from .plans import make_plan
 from .source import check_encoding, fingerprint, read_header
 
 REJECTS_SUFFIX = ".rejected.csv"

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 
 from ..settings import Settings
 from ..storage.db import Database
+from .queue import new_worker_id
 
 log = logging.getLogger("segmentd.jobs")
 
 # How long stop() waits for the work in hand; chunks are bounded, so this is generous.
 STOP_TIMEOUT_SECONDS = 30.0
-
-
-def new_worker_id() -> str:
-    """Unique per worker: the lease owner written on claimed jobs (fits in 64 characters)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class PollingWorker:

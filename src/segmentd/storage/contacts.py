@@ -14,8 +14,8 @@ from ..domain.evaluator import CampaignActivity, Contact
 from ..domain.fields import Catalog
 from ..domain.values import Typed
 from .compiler import field_column
-from .plans import members_by_id
 from .schema import campaign_activity, member_tags, members, tags
+from .sqlite_plans import members_by_id
 
 
 def load_contacts(

@@ -24,7 +24,6 @@ from ..timefmt import now
 from .catalog import load_catalog
 from .compiler import field_column
 from .member_input import MemberInput, RowProblem, check_row
-from .plans import members_by_id
 from .realtime import Change, drop_memberships, refresh_memberships
 from .schema import (
     campaign_activity,
@@ -33,6 +32,7 @@ from .schema import (
     segment_exclusions,
     tags,
 )
+from .sqlite_plans import members_by_id
 from .tags import MAX_TAGS_PER_MEMBER, TOO_MANY_TAGS, ensure_tags
 from .write_lock import lock_tenant_writes
 

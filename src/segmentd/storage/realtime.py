@@ -45,9 +45,9 @@ from .catalog import load_catalog
 from .contacts import load_contacts
 from .lru import LRU
 from .membership import holds
-from .plans import members_by_id
 from .schema import build_jobs, members, segments
 from .segment_rows import ACTIVE_JOB_STATES, Changes, Current, Row, apply_changes, read_current
+from .sqlite_plans import members_by_id
 
 log = logging.getLogger("segmentd.realtime")
 

@@ -18,7 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.operators import fold
 from ..domain.statuses import JobState, SegmentStatus
 from ..ids import new_commandersact_id, new_segment_id
-from ..jobs.builds import enqueue_build
+from ..jobs.build_queue import enqueue_build
 from ..timefmt import now
 from . import buckets, membership
 from .catalog import catalog_changed
@@ -379,7 +379,7 @@ def remove_members(
 def _live_generations(conn: Connection, segment: Segment) -> list[tuple[int, int]]:
     """(generation, horizon) of the published generation and of queued or running builds:
     stale ones are never read, and their rows are deleted whole
-    (``jobs.builds.drop_stale_generations``)."""
+    (``jobs.stale_generations.drop_stale_generations``)."""
     jobs = build_jobs.c
     building = conn.execute(
         sa.select(jobs.generation, jobs.complement, jobs.cursor).where(

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from ...imports.jobs import ImportJob, ImportOptions, ImportState
+from ...imports.import_jobs import ImportJob, ImportOptions, ImportState
 from ...imports.mapping import MappingError, parse_map_options
 from ...imports.service import ImportRefused, job_status, submit_api_import
 from ...imports.source import MAX_CELL_CHARS, MAX_COLUMNS, MAX_HEADER_CELL, MAX_ROW_BYTES

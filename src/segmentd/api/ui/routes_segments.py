@@ -10,7 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection
 
 from ...domain.ids import MAX_ID
-from ...jobs.builds import enqueue_build
+from ...jobs.build_queue import enqueue_build
 from ...storage.segments import (
     Segment,
     delete_segment,

@@ -22,11 +22,7 @@ from ..storage.tags import TOO_MANY_TAGS
 from ..storage.tenants import default_list_id, list_exists
 from ..timefmt import now
 from .chunks import Chunk, RowRules
-from .event_rows import EventLayout, EventRow, check_event, map_event_header
-from .event_writer import UNKNOWN_MEMBER, first_times, resolve_members, write_events
-from .jobs import ImportOptions, Kind
-from .mapping import ColumnMap, MappingError, map_header
-from .member_rows import (
+from .csv_member_rows import (
     CopyMember,
     MemberLayout,
     MemberRow,
@@ -36,6 +32,10 @@ from .member_rows import (
     member_layout,
     uncopy_member,
 )
+from .event_rows import EventLayout, EventRow, check_event, map_event_header
+from .event_writer import UNKNOWN_MEMBER, first_times, resolve_members, write_events
+from .import_jobs import ImportOptions, Kind
+from .mapping import ColumnMap, MappingError, map_header
 from .member_writer import ChunkCounts, TooManyTags, tcid_conflicts, write_members
 
 

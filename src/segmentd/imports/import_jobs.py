@@ -1,17 +1,15 @@
-"""The ``import_jobs`` table: create, find, claim with a lease, record progress, finish.
+"""Import jobs on the lease queue (``jobs.queue``): create, find, claim, record progress, finish.
 
 A job records the file (path, size, hash of its first MiB), the byte offset and row number
 after its last committed chunk, its counts and the first rejected rows. Progress is saved in
 the transaction that writes the chunk, so a chunk is never counted twice nor lost.
-Leases work as for build jobs: the owner renews it with every chunk; a job whose lease ran
-out (or whose owner process on this host is gone) may be claimed again and resumes.
+The owner renews its lease with every chunk; a job whose lease ran out (or whose owner
+process on this host is gone) may be claimed again and resumes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,11 +19,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..domain.text import printable
+from ..jobs.queue import LeaseQueue
 from ..storage.db import Database
 from ..storage.schema import import_jobs
 from ..timefmt import now
 from .source import Fingerprint
 
+# An API job claimed this many times without finishing fails rather than looping forever
+# (a CLI job is retried by whoever runs the command again).
+MAX_ATTEMPTS = 20
 MAX_KEPT_ERRORS = 100  # rejected rows kept in the job; the count covers them all
 MAX_SHOWN_REASON = 300  # characters of a kept reason
 MAX_SHOWN_EMAIL = 140  # characters of a kept email cell (an email has at most 128)
@@ -49,6 +51,7 @@ class Origin(StrEnum):
 
 
 UNFINISHED = (ImportState.QUEUED, ImportState.RUNNING)
+IMPORTS = LeaseQueue(import_jobs, MAX_ATTEMPTS)
 
 
 @dataclass(frozen=True)
@@ -239,86 +242,28 @@ def find_unfinished(
     return _job(row) if row else None
 
 
-def owner_is_gone(owner: str | None) -> bool:
-    """True when ``owner`` (host:pid:nonce) was a process of this host that no longer runs."""
-    if not owner:
-        return True
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != socket.gethostname()[:40] or not parts[1].isdigit():
-        return False
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _claimable(clock: float) -> sa.ColumnElement[bool]:
-    c = import_jobs.c
-    return sa.or_(
-        c.state == ImportState.QUEUED,
-        sa.and_(c.state == ImportState.RUNNING, c.lease_expires_at < clock),
-    )
-
-
-def _take(conn: Connection, job_id: int, owner: str, lease_seconds: float) -> ImportJob:
-    jobs = import_jobs
-    conn.execute(
-        sa.update(jobs)
-        .where(jobs.c.id == job_id)
-        .values(
-            state=ImportState.RUNNING,
-            lease_owner=owner,
-            lease_expires_at=time.time() + lease_seconds,
-            attempts=jobs.c.attempts + 1,
-            updated_at=now(),
-        )
-    )
-    return _job(conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).one())
-
-
 def claim_job(db: Database, job_id: int, owner: str, lease_seconds: float) -> ImportJob | None:
     """Take this job unless another live owner holds it; None when it is held or finished."""
-    jobs = import_jobs
     with db.write() as conn:
-        row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
-        if row is None or row.state not in UNFINISHED:
-            return None
-        expired = row.lease_expires_at is None or row.lease_expires_at < time.time()
-        if row.state == ImportState.RUNNING and not expired and not owner_is_gone(row.lease_owner):
-            return None
-        return _take(conn, job_id, owner, lease_seconds)
+        leased = IMPORTS.claim_held_or_free(conn, job_id, owner, time.time() + lease_seconds)
+        return None if leased is None else _reread(conn, job_id)
 
 
 def claim_next(db: Database, origin: Origin, owner: str, lease_seconds: float) -> ImportJob | None:
     """The oldest claimable job of ``origin`` (API jobs: the server's import worker)."""
-    jobs = import_jobs
     with db.write() as conn:
-        row = conn.execute(
-            sa.select(jobs.c.id)
-            .where(jobs.c.origin == str(origin), _claimable(time.time()))
-            .order_by(jobs.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        return None if row is None else _take(conn, int(row.id), owner, lease_seconds)
+        lease_end = time.time() + lease_seconds
+        leased = IMPORTS.claim_next(conn, owner, lease_end, import_jobs.c.origin == str(origin))
+        return None if leased is None else _reread(conn, int(leased.row.id))
+
+
+def _reread(conn: Connection, job_id: int) -> ImportJob:
+    return _job(conn.execute(sa.select(import_jobs).where(import_jobs.c.id == job_id)).one())
 
 
 def renew(conn: Connection, job: ImportJob, owner: str, lease_seconds: float) -> bool:
     """Extend our lease at the start of a chunk's transaction; False when the job is not ours."""
-    jobs = import_jobs
-    renewed = conn.execute(
-        sa.update(jobs)
-        .where(
-            jobs.c.id == job.id,
-            jobs.c.lease_owner == owner,
-            jobs.c.state == ImportState.RUNNING,
-        )
-        .values(lease_expires_at=time.time() + lease_seconds, updated_at=now())
-    )
-    return renewed.rowcount == 1
+    return IMPORTS.renew(conn, job.id, owner, lease_seconds)
 
 
 def save_progress(conn: Connection, job: ImportJob) -> None:
@@ -341,22 +286,12 @@ def save_progress(conn: Connection, job: ImportJob) -> None:
 
 
 def finish(conn: Connection, job: ImportJob, state: ImportState, error: str | None = None) -> None:
-    jobs = import_jobs
-    conn.execute(
-        sa.update(jobs)
-        .where(jobs.c.id == job.id)
-        .values(state=state, error=error, lease_owner=None, lease_expires_at=None, updated_at=now())
-    )
+    IMPORTS.finish(conn, job.id, state, error=error)
     job.state, job.error = state, error
 
 
 def release(db: Database, job: ImportJob, owner: str) -> None:
     """Hand the job back after a graceful stop: it resumes from its last committed chunk."""
-    jobs = import_jobs
     with db.write() as conn:
-        conn.execute(
-            sa.update(jobs)
-            .where(jobs.c.id == job.id, jobs.c.lease_owner == owner)
-            .values(state=ImportState.QUEUED, lease_owner=None, lease_expires_at=None)
-        )
+        IMPORTS.release(conn, job.id, owner)
     job.state = ImportState.QUEUED

@@ -15,8 +15,12 @@ from types import FrameType
 from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
-from .builds import Claim, Plan, Step, abandon, claim_jobs, prepare, release, run_chunks
-from .loop import PollingWorker, new_worker_id
+from .build_plan import Plan
+from .build_queue import Claim, abandon, claim_jobs, release
+from .build_runner import run_chunks
+from .build_steps import Step, prepare
+from .loop import PollingWorker
+from .queue import new_worker_id
 
 log = logging.getLogger("segmentd.jobs")
 
@@ -31,7 +35,7 @@ def run_job(
 def run_jobs(
     db: Database, settings: Settings, claims: list[Claim], should_stop: Callable[[], bool]
 ) -> list[Step | None]:
-    """Run claimed jobs of one list together, chunk by chunk (``builds.run_chunks``)."""
+    """Run claimed jobs of one list together, chunk by chunk (``build_runner.run_chunks``)."""
     started = time.monotonic()
     for claim in claims:
         log.info(

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from ..jobs.loop import PollingWorker
-from .jobs import Origin, claim_next
+from .import_jobs import Origin, claim_next
 from .runner import run_import
 
 log = logging.getLogger("segmentd.imports")

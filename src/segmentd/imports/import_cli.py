@@ -20,10 +20,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ..jobs.loop import new_worker_id
+from ..jobs.queue import new_worker_id
 from ..settings import Settings
 from ..storage.db import Database
-from .jobs import ImportJob, ImportOptions, ImportState, Kind
+from .import_jobs import ImportJob, ImportOptions, ImportState, Kind
 from .mapping import MappingError, parse_map_options
 from .runner import DEFAULT_CHUNK_ROWS, run_import
 from .service import ImportRefused, start_cli_import

@@ -1,0 +1,112 @@
+"""What a build works through: the list it scans, the parsed condition, the stored form, and
+the member id ranges of its chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from ..domain.conditions import Condition
+from ..domain.validation import SegmentType, parse_stored_condition
+from ..settings import Settings
+from ..storage.catalog import load_catalog
+from ..storage.compiler import compile_condition
+from ..storage.schema import members
+from .build_queue import Claim
+
+Ranges = list[tuple[int, int, int]]  # (lo, hi, member count) of consecutive chunks
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk of a job needs: the list to scan, the parsed condition, and whether
+    the generation is stored as its complement (``storage.membership``)."""
+
+    list_id: int
+    condition: Condition
+    complement: bool = False
+
+
+def plan_build(
+    conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple], job: Row[tuple]
+) -> tuple[Plan, int]:
+    """The plan of the job and its total of members to scan.
+
+    Raises ``DomainValidationError`` when the condition no longer validates against today's
+    catalog. The form (plain or complement) is chosen while nothing is kept yet (cursor 0).
+    """
+    condition = parse_segment_condition(conn, settings, claim, segment)
+    total = job.processed + _members_after(conn, claim, segment.list_id, job.cursor)
+    plan = Plan(int(segment.list_id), condition, bool(job.complement))
+    if job.cursor == 0:  # nothing is kept yet: the form may still be chosen
+        plan = Plan(plan.list_id, condition, _mostly_held(conn, claim, plan, settings))
+    return plan, total
+
+
+def _mostly_held(conn: Connection, claim: Claim, plan: Plan, settings: Settings) -> bool:
+    """Whether the first chunk's members match more than ``build_complement_share`` of the
+    time: then a complement stores fewer rows (a guess from one chunk; either form is exact)."""
+    share = settings.build_complement_share
+    if share >= 1:
+        return False
+    hi, count = next_range(conn, claim, plan, 0, settings.build_chunk_size)
+    if count == 0:
+        return False
+    hits = sa.select(sa.func.count()).where(
+        *in_list(claim, plan.list_id),
+        members.c.id <= hi,
+        compile_condition(plan.condition, (0, hi)),
+    )
+    return int(conn.execute(hits).scalar_one()) > share * count
+
+
+def parse_segment_condition(
+    conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple]
+) -> Condition:
+    catalog = load_catalog(conn, claim.tenant_id)
+    segment_type = SegmentType(segment.segment_type)
+    return parse_stored_condition(segment.condition, catalog, segment_type, settings.tz)
+
+
+def in_list(claim: Claim, list_id: int) -> list[sa.ColumnElement[bool]]:
+    return [members.c.tenant_id == claim.tenant_id, members.c.list_id == list_id]
+
+
+def _members_after(conn: Connection, claim: Claim, list_id: int, cursor: int) -> int:
+    count = sa.select(sa.func.count()).where(*in_list(claim, list_id), members.c.id > cursor)
+    return int(conn.execute(count).scalar_one())
+
+
+def next_ranges(
+    conn: Connection, claim: Claim, plan: Plan, cursor: int, size: int, parts: int
+) -> Ranges:
+    """Up to ``parts`` consecutive chunks after ``cursor``: (lo, hi, member count) each."""
+    ranges: Ranges = []
+    lo = cursor
+    while len(ranges) < parts:
+        hi, count = next_range(conn, claim, plan, lo, size)
+        if count:
+            ranges.append((lo, hi, count))
+        if count < size:
+            break
+        lo = hi
+    return ranges
+
+
+def next_range(
+    conn: Connection, claim: Claim, plan: Plan, cursor: int, size: int
+) -> tuple[int, int]:
+    """The upper id bound and the member count of the next chunk after ``cursor``."""
+    ids = (
+        sa.select(members.c.id)
+        .where(*in_list(claim, plan.list_id), members.c.id > cursor)
+        .order_by(members.c.id)
+        .limit(size)
+        .subquery()
+    )
+    hi, count = conn.execute(
+        sa.select(sa.func.max(ids.c.id), sa.func.count()).select_from(ids)
+    ).one()
+    return int(hi or cursor), int(count)

@@ -1,0 +1,187 @@
+"""Build jobs on the lease queue: enqueue a build (superseding older ones), claim, hand back.
+
+A build is a ``build_jobs`` row (``jobs.queue`` has the lease contract); its ``cursor``,
+``processed``, ``total`` and ``complement`` are the build's own progress (``build_runner``).
+Lock order on PostgreSQL is segment row, then job row, everywhere (enqueue, chunks, publish),
+so builds never deadlock with segment updates. Claiming locks only the job row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from ..domain.statuses import JobState, SegmentStatus
+from ..storage.catalog import catalog_changed
+from ..storage.db import Database
+from ..storage.schema import build_jobs, segments
+from ..storage.write_lock import lock_tenant_writes
+from ..timefmt import now
+from .queue import Leased, LeaseQueue
+from .stale_generations import sweep_due, sweep_stale_generations
+
+# A job claimed this many times without finishing fails rather than looping forever.
+MAX_ATTEMPTS = 5
+BUILDS = LeaseQueue(build_jobs, MAX_ATTEMPTS)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker holds the lease on."""
+
+    job_id: int
+    tenant_id: int
+    segment_id: str
+    segment_number: int  # the segment's key in the membership tables
+    generation: int
+    owner: str
+    attempt: int
+
+
+def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
+    """Queue a fresh build of a segment, superseding any build of it still queued or running.
+
+    Call inside the write transaction that created the segment or changed its condition.
+    """
+    lock_tenant_writes(conn, tenant_id)
+    catalog_changed(conn, tenant_id)  # real-time updates see the segment building afresh
+    marked = conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == tenant_id, segments.c.id == segment_id)
+        .values(status=SegmentStatus.BUILDING, percent=0, error=None, updated_at=now())
+    )
+    if marked.rowcount == 0:
+        raise LookupError(f"segment {segment_id} of tenant {tenant_id} does not exist")
+    jobs = build_jobs.c
+    conn.execute(
+        sa.update(build_jobs)
+        .where(
+            jobs.tenant_id == tenant_id,
+            jobs.segment_id == segment_id,
+            jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
+        )
+        .values(state=JobState.SUPERSEDED, lease_expires_at=None, updated_at=now())
+    )
+    conn.execute(
+        sa.insert(build_jobs).values(
+            tenant_id=tenant_id,
+            segment_id=segment_id,
+            generation=_next_generation(conn, tenant_id, segment_id),
+            state=JobState.QUEUED,
+            created_at=now(),
+            updated_at=now(),
+        )
+    )
+
+
+def _next_generation(conn: Connection, tenant_id: int, segment_id: str) -> int:
+    """One above every generation the segment ever published or any job of it ever used."""
+    published = conn.execute(
+        sa.select(segments.c.generation).where(
+            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
+        )
+    ).scalar_one()
+    used = conn.execute(
+        sa.select(sa.func.max(build_jobs.c.generation)).where(
+            build_jobs.c.tenant_id == tenant_id, build_jobs.c.segment_id == segment_id
+        )
+    ).scalar_one()
+    return max(int(published), int(used or 0)) + 1
+
+
+def claim_job(db: Database, owner: str, lease_seconds: float) -> Claim | None:
+    """Take the oldest queued job, or a running one whose worker's lease ran out.
+
+    With nothing to claim the worker is idle: it then finishes any cleanup of stale
+    generations that a crash cut short (at most every ``SWEEP_SECONDS`` per database).
+    """
+    claims = claim_jobs(db, owner, lease_seconds, 1)
+    return claims[0] if claims else None
+
+
+def claim_jobs(db: Database, owner: str, lease_seconds: float, limit: int) -> list[Claim]:
+    """``claim_job``, and with a fresh job up to ``limit - 1`` more fresh queued jobs of the
+    same list, so that one pass over its members builds them all (``build_runner``)."""
+    with db.write() as conn:
+        lease_end = time.time() + lease_seconds
+        leased = BUILDS.claim_next(conn, owner, lease_end, columns=(_segment_number(),))
+        if leased is not None:
+            claim = _claim(leased, owner)
+            fresh = _companions(conn, claim, limit - 1, lease_end) if leased.row.cursor == 0 else []
+            return [claim, *fresh]
+    if sweep_due(db):
+        sweep_stale_generations(db)
+    return []
+
+
+def _companions(conn: Connection, first: Claim, limit: int, lease_end: float) -> list[Claim]:
+    """Up to ``limit`` fresh queued jobs (cursor 0) of the list of ``first``'s segment."""
+    if limit <= 0:
+        return []
+    jobs, s = build_jobs.c, segments.c
+    same_list = (
+        sa.select(s.list_id)
+        .where(s.tenant_id == first.tenant_id, s.id == first.segment_id)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(build_jobs, s.number.label("segment_number"))
+        .join_from(
+            build_jobs, segments, sa.and_(s.tenant_id == jobs.tenant_id, s.id == jobs.segment_id)
+        )
+        .where(
+            jobs.state == JobState.QUEUED,
+            jobs.tenant_id == first.tenant_id,
+            jobs.cursor == 0,
+            s.list_id == same_list,
+            jobs.id != first.job_id,
+        )
+        .order_by(jobs.id)
+        .limit(limit)
+    )
+    return [
+        _claim(leased, first.owner)
+        for leased in BUILDS.claim_rows(conn, query, first.owner, lease_end)
+    ]
+
+
+def _segment_number() -> sa.Label[Any]:
+    """The number of the job's segment; NULL (0 in the claim) once the segment is deleted."""
+    s = segments.c
+    number = sa.select(s.number).where(
+        s.tenant_id == build_jobs.c.tenant_id, s.id == build_jobs.c.segment_id
+    )
+    return number.scalar_subquery().label("segment_number")
+
+
+def _claim(leased: Leased, owner: str) -> Claim:
+    row = leased.row
+    number = int(row.segment_number or 0)
+    return Claim(
+        row.id, row.tenant_id, row.segment_id, number, row.generation, owner, leased.attempt
+    )
+
+
+def job_row(conn: Connection, claim: Claim) -> Row[tuple]:
+    return conn.execute(sa.select(build_jobs).where(build_jobs.c.id == claim.job_id)).one()
+
+
+def held(claim: Claim) -> sa.Update:
+    """An UPDATE of the claimed job that matches only while this worker holds it."""
+    return BUILDS.held(claim.job_id, claim.owner)
+
+
+def release(db: Database, claim: Claim) -> None:
+    """Hand a job back untouched by this attempt (graceful stop): it resumes from its cursor."""
+    with db.write() as conn:
+        BUILDS.release(conn, claim.job_id, claim.owner)
+
+
+def abandon(db: Database, claim: Claim, error: str) -> None:
+    """Give up this attempt after an unexpected error: any worker may retry at once."""
+    with db.write() as conn:
+        BUILDS.abandon(conn, claim.job_id, claim.owner, error)

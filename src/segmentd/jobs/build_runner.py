@@ -1,0 +1,129 @@
+"""Run a claimed build chunk by chunk, then publish it.
+
+A chunk rewrites the members of one id range (cursor, hi] for the job's generation, then
+moves the cursor: ``cursor`` always means "every member with id <= cursor is done for this
+generation", which real-time updates rely on. Each chunk is one transaction and is safe to
+repeat. The last step publishes the generation in the same transaction that checks the
+lease, so readers switch from the previous complete membership to the new one at once, and a
+job that was superseded (a newer enqueue) can never publish. Rows of other generations are
+invisible to readers; they are deleted after the publish (``stale_generations``).
+
+What touches the membership tables goes through ``build_fill``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from ..domain.statuses import JobState
+from ..settings import Settings
+from ..storage.db import Database
+from ..storage.membership import build_horizon
+from ..storage.schema import segments
+from .build_fill import count_filled, fill_all, has_exclusions, publish_generation
+from .build_plan import Plan, Ranges, next_ranges
+from .build_queue import BUILDS, Claim, held, job_row
+from .build_steps import Step, lock_and_extend
+from .stale_generations import drop_stale_quietly
+
+log = logging.getLogger("segmentd.jobs")
+
+
+def run_chunk(db: Database, settings: Settings, claim: Claim, plan: Plan) -> Step:
+    """Build the next id range of members and save progress; publish when none are left.
+
+    After publishing, the previous generation's rows are deleted before this returns.
+    """
+    return run_chunks(db, settings, [(claim, plan)])[0]
+
+
+def run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]) -> list[Step]:
+    """``run_chunk`` for several jobs in one transaction: jobs of one list at the same cursor
+    share the look-up of the range (builds of many segments share one pass)."""
+    steps = _run_chunks(db, settings, work)
+    for (claim, _plan), step in zip(work, steps, strict=True):
+        if step is Step.DONE:
+            drop_stale_quietly(db, claim.tenant_id, claim.segment_id, settings.build_chunk_size)
+    return steps
+
+
+def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]) -> list[Step]:
+    size = settings.build_chunk_size
+    parts = 1 if db.is_sqlite else settings.build_parallelism
+    steps = [Step.LOST] * len(work)
+    with db.write() as conn:
+        # Segment rows in ascending id, as real-time updates lock them: no deadlock.
+        order = sorted(range(len(work)), key=lambda i: work[i][0].segment_id)
+        live = [i for i in order if lock_and_extend(conn, work[i][0], settings.lease_seconds)]
+        shared: dict[tuple[int, int, int], Ranges] = {}
+        planned: dict[int, tuple[Row[tuple], Ranges]] = {}
+        for i in live:
+            claim, plan = work[i]
+            job = job_row(conn, claim)
+            key = (claim.tenant_id, plan.list_id, int(job.cursor))
+            if key not in shared:
+                shared[key] = next_ranges(conn, claim, plan, job.cursor, size, parts)
+            planned[i] = (job, shared[key])
+        # Removals take the segment row lock too, so no exclusion appears until this commits.
+        excluding = {i: has_exclusions(conn, work[i][0]) for i in live}
+        fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
+        inside_counted = fill_all(db, conn, fills, settings.build_parallelism)
+        for i in live:
+            claim, plan = work[i]
+            job, ranges = planned[i]
+            steps[i] = _advance(conn, claim, plan, job, ranges, size * parts, inside_counted)
+    return steps
+
+
+def _advance(
+    conn: Connection,
+    claim: Claim,
+    plan: Plan,
+    job: Row[tuple],
+    ranges: Ranges,
+    full: int,
+    inside_counted: bool,
+) -> Step:
+    """Count the filled ranges' buckets, move the cursor, and publish after the last range."""
+    count = sum(part_count for _lo, _hi, part_count in ranges)
+    cursor = int(job.cursor)
+    if count:
+        cursor = ranges[-1][1]
+        count_filled(conn, claim, plan, ranges, inside_counted)
+        processed = job.processed + count
+        conn.execute(held(claim).values(cursor=cursor, processed=processed))
+        _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
+    if count == full:
+        return Step.PROGRESS
+    # Fewer than full chunks: no member is left past the cursor as of this transaction.
+    _publish(conn, claim, build_horizon(plan.complement, cursor))
+    return Step.DONE
+
+
+def _percent(processed: int, total: int) -> int:
+    # 100 means published, so a build in progress shows at most 99.
+    return min(99, processed * 100 // total) if total else 0
+
+
+def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
+    conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
+        .values(percent=percent)
+    )
+
+
+def _publish(conn: Connection, claim: Claim, horizon: int) -> None:
+    """End the job and publish its generation, in the transaction that holds the lease."""
+    BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
+    total = publish_generation(conn, claim, horizon)
+    log.info(
+        "segment %s generation %s published with %s members (job %s)",
+        claim.segment_id,
+        claim.generation,
+        total,
+        claim.job_id,
+    )
