@@ -22,14 +22,16 @@ from sqlalchemy.engine import Connection
 from segmentd.domain.fields import CampaignStatus
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.builds import Claim, Plan, Step, claim_job, enqueue_build, prepare, run_chunk
+from segmentd.membership.buckets import bucket_of
+from segmentd.membership.removal import remove_members
+from segmentd.services.members import delete_members, record_events, unsubscribe, upsert_members
 from segmentd.settings import Settings
-from segmentd.storage.buckets import bucket_of
-from segmentd.storage.campaigns import create_campaign, record_events
+from segmentd.storage.campaigns import create_campaign
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import check_spec, create_field
-from segmentd.storage.members import TagFlag, delete_members, unsubscribe, upsert_members
+from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import (
     build_jobs,
     members,
@@ -37,13 +39,7 @@ from segmentd.storage.schema import (
     segment_exclusions,
     segments,
 )
-from segmentd.storage.segments import (
-    create_segment,
-    delete_segment,
-    get_segment,
-    remove_members,
-    update_segment,
-)
+from segmentd.storage.segments import create_segment, delete_segment, get_segment, update_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
 
 from .conftest import wait_built

@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from segmentd.jobs.builds import (
-    Step,
-    claim_job,
-    drop_stale_generations,
-    enqueue_build,
-    prepare,
-    release,
-    run_chunk,
-    sweep_stale_generations,
-)
+from segmentd.jobs.builds import Step, claim_job, enqueue_build, prepare, release, run_chunk
 from segmentd.jobs.worker import run_pending
+from segmentd.membership.stale import drop_stale_generations, sweep_stale_generations
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed

@@ -7,10 +7,10 @@ last step publishes the generation in the same transaction that checks the lease
 switch from the previous complete membership to the new one at once, and a job that was
 superseded (a newer enqueue) can never publish.
 
-Rows of other generations are invisible to readers, so they are deleted after the publish (or
-failure) in chunked transactions of their own rather than inside it, which would hold SQLite's
-write lock for the whole old membership. A cleanup cut short by a crash is finished by the next
-build of the segment or by an idle worker's sweep (``claim_job`` when nothing is queued).
+The rows themselves are the membership's (``segmentd.membership``): it fills each range,
+publishes, and deletes the generations left stale after the publish (or failure), in
+transactions of their own. A cleanup cut short by a crash is finished by the next build of the
+segment or by an idle worker's sweep (``claim_job`` when nothing is queued).
 
 Lock order on PostgreSQL is segment row, then job row, everywhere (enqueue, chunks, publish),
 so builds never deadlock with segment updates. Claiming locks only the job row.
@@ -19,10 +19,8 @@ so builds never deadlock with segment updates. Claiming locks only the job row.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -34,20 +32,14 @@ from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
 from ..domain.statuses import JobState, SegmentStatus
 from ..domain.validation import SegmentType, parse_stored_condition
+from ..membership import store
+from ..membership.complement import build_horizon
+from ..membership.stale import STALE_CHUNK
 from ..settings import Settings
-from ..storage import buckets
 from ..storage.catalog import catalog_changed, load_catalog
 from ..storage.compiler import compile_condition
 from ..storage.db import Database
-from ..storage.membership import build_horizon
-from ..storage.schema import (
-    build_jobs,
-    members,
-    segment_buckets,
-    segment_exclusions,
-    segment_members,
-    segments,
-)
+from ..storage.schema import build_jobs, members, segments
 from ..storage.write_lock import lock_tenant_writes
 from ..timefmt import now
 
@@ -55,10 +47,8 @@ log = logging.getLogger("segmentd.jobs")
 
 # A job claimed this many times without finishing fails rather than looping forever.
 MAX_ATTEMPTS = 5
-# Stale membership rows deleted per transaction, and how often an idle worker looks for them.
-STALE_CHUNK = 20_000
+# How often an idle worker looks for stale generations.
 SWEEP_SECONDS = 60.0
-NO_GENERATION = 2**62  # above any generation: the bound when no build is live
 
 
 class Step(Enum):
@@ -86,7 +76,7 @@ class Claim:
 @dataclass(frozen=True)
 class Plan:
     """What every chunk of a job needs: the list to scan, the parsed condition, and whether
-    the generation is stored as its complement (``storage.membership``)."""
+    the generation is stored as its complement (``membership.complement``)."""
 
     list_id: int
     condition: Condition
@@ -169,7 +159,7 @@ def claim_jobs(db: Database, owner: str, lease_seconds: float, limit: int) -> li
             fresh = _companions(conn, claim, limit - 1, lease_end) if cursor == 0 else []
             return [claim, *fresh]
     if _sweep_due(db):
-        sweep_stale_generations(db)
+        store().sweep_stale(db, STALE_CHUNK)
     return []
 
 
@@ -359,9 +349,9 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
                 shared[key] = _next_ranges(conn, claim, plan, job.cursor, size, parts)
             planned[i] = (job, shared[key])
         # Removals take the segment row lock too, so no exclusion appears until this commits.
-        excluding = {i: _has_exclusions(conn, work[i][0]) for i in live}
+        excluding = {i: store().has_exclusions(conn, work[i][0]) for i in live}
         fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
-        inside_counted = _fill_all(db, conn, fills, settings.build_parallelism)
+        inside_counted = store().fill(db, conn, fills, settings.build_parallelism)
         for i in live:
             claim, plan = work[i]
             job, ranges = planned[i]
@@ -386,15 +376,8 @@ def _advance(
     count = sum(part_count for _lo, _hi, part_count in ranges)
     cursor = int(job.cursor)
     if count:
-        lo, cursor = ranges[0][0], ranges[-1][1]
-        mine = (claim.tenant_id, claim.segment_number, claim.generation)
-        complement = _complement(plan, cursor)
-        if inside_counted:
-            ends = {buckets.bucket_of(end) for r_lo, r_hi, _ in ranges for end in (r_lo + 1, r_hi)}
-            for bucket in sorted(ends):
-                buckets.recount_buckets(conn, *mine, bucket, bucket, complement)
-        else:
-            buckets.recount(conn, *mine, lo, cursor, complement)
+        cursor = ranges[-1][1]
+        store().count_filled(conn, claim, plan, ranges, inside_counted)
         processed = job.processed + count
         conn.execute(_ours(claim).values(cursor=cursor, processed=processed))
         _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
@@ -403,11 +386,6 @@ def _advance(
     # Fewer than full chunks: no member is left past the cursor as of this transaction.
     _publish(conn, claim, build_horizon(plan.complement, cursor))
     return Step.DONE
-
-
-def _complement(plan: Plan, cursor: int) -> buckets.Complement | None:
-    """How to count the job's members once its cursor is at ``cursor`` (None: its rows)."""
-    return buckets.Complement(plan.list_id, cursor) if plan.complement else None
 
 
 def _lock_and_extend(conn: Connection, claim: Claim, lease_seconds: float) -> Row[tuple] | None:
@@ -490,130 +468,6 @@ def _next_range(
     return int(hi or cursor), int(count)
 
 
-def _fill_all(
-    db: Database, conn: Connection, fills: list[tuple[Claim, Plan, int, int, bool]], workers: int
-) -> bool:
-    """Fill every (job, range): in ``conn``, or on PostgreSQL side by side, one connection each.
-
-    Performance (issue #5): a build's cost is inserting its rows, one core's work per
-    statement; two cores fill two chunks at once. ``conn`` keeps the segment rows locked
-    meanwhile, so real-time updates wait as they would for one chunk, and it moves the cursors
-    only after every fill has committed. A fill whose range the cursor never reaches (a crash,
-    a lost lease) left rows past the cursor: the next fill of that range replaces them, and a
-    generation that never publishes is deleted whole. True on PostgreSQL: each fill counted
-    the buckets wholly inside its range from the rows it inserted, and ``_advance`` counts
-    the buckets neighbouring ranges share.
-    """
-    if db.is_sqlite:
-        for fill in fills:
-            _fill_range(conn, *fill)
-        return False
-    if workers == 1 or len(fills) == 1:
-        for fill in fills:
-            _fill_counted(conn, *fill)
-        return True
-    for future in [_fillers(workers).submit(_fill_alone, db, *fill) for fill in fills]:
-        future.result()
-    return True
-
-
-_filler_pools: dict[int, ThreadPoolExecutor] = {}
-_filler_lock = threading.Lock()
-
-
-def _fillers(workers: int) -> ThreadPoolExecutor:
-    with _filler_lock:
-        if workers not in _filler_pools:
-            _filler_pools[workers] = ThreadPoolExecutor(
-                workers, thread_name_prefix="segmentd-build-fill"
-            )
-        return _filler_pools[workers]
-
-
-def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool) -> None:
-    """Fill a range in a transaction of its own, with the buckets that lie wholly inside it
-    (no other fill touches those; ``_advance`` recounts the ones it shares)."""
-    with db.write() as conn:
-        # Its commit need not wait for the disk: the cursor moves in a later transaction,
-        # whose commit flushes the log up to and past this one.
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        _fill_counted(conn, claim, plan, lo, hi, excluding)
-
-
-def _fill_counted(
-    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
-) -> None:
-    """PostgreSQL: ``_fill_range`` and the counts of the buckets wholly inside the range."""
-    insert = _prepare_fill(conn, claim, plan, lo, hi, excluding)
-    first, last = buckets.inner_buckets(lo, hi)
-    mine = (claim.tenant_id, claim.segment_number, claim.generation)
-    buckets.insert_counted(conn, insert, *mine, first, last, _complement(plan, hi))
-
-
-def _has_exclusions(conn: Connection, claim: Claim) -> bool:
-    ex = segment_exclusions.c
-    found = conn.execute(
-        sa.select(ex.member_id)
-        .where(ex.tenant_id == claim.tenant_id, ex.segment_id == claim.segment_id)
-        .limit(1)
-    ).first()
-    return found is not None
-
-
-def _fill_range(
-    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool = True
-) -> None:
-    """Replace this generation's rows in (lo, hi]: running it twice gives the same rows.
-
-    ``excluding``: the segment has members removed by hand, to leave out (a test per row).
-    """
-    conn.execute(_prepare_fill(conn, claim, plan, lo, hi, excluding))
-
-
-def _prepare_fill(
-    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
-) -> sa.Insert:
-    """Delete this generation's rows in (lo, hi]; return the insert of the members that match
-    now, or for a complement of those that do not (the caller runs it, alone or with the
-    counts it returns)."""
-    sm = segment_members.c
-    conn.execute(
-        sa.delete(segment_members).where(
-            *_generation_rows(claim, claim.generation), sm.member_id > lo, sm.member_id <= hi
-        )
-    )
-    excluded = sa.exists().where(
-        segment_exclusions.c.tenant_id == members.c.tenant_id,
-        segment_exclusions.c.segment_id == claim.segment_id,
-        segment_exclusions.c.member_id == members.c.id,
-    )
-    condition = compile_condition(plan.condition, (lo, hi))
-    if plan.complement:
-        # NULL is "no match" to WHERE but would stay NULL under NOT. Not coalesce(): SQLite
-        # then tested every part of an "or" (3 times the time of this CASE).
-        unmatched = sa.case((condition, sa.false()), else_=sa.true())
-        stored = sa.or_(unmatched, excluded) if excluding else unmatched
-    else:
-        stored = sa.and_(condition, ~excluded if excluding else sa.true())
-    matching = sa.select(
-        members.c.tenant_id,
-        sa.literal(claim.segment_number, sa.BigInteger),
-        sa.literal(claim.generation, sa.BigInteger),
-        members.c.id,
-    ).where(*_in_list(claim, plan.list_id), members.c.id > lo, members.c.id <= hi, stored)
-    columns = ["tenant_id", "segment_number", "generation", "member_id"]
-    return sa.insert(segment_members).from_select(columns, matching)
-
-
-def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[bool]]:
-    sm = segment_members.c
-    return [
-        sm.tenant_id == claim.tenant_id,
-        sm.segment_number == claim.segment_number,
-        sm.generation == generation,
-    ]
-
-
 def _percent(processed: int, total: int) -> int:
     # 100 means published, so a build in progress shows at most 99.
     return min(99, processed * 100 // total) if total else 0
@@ -630,22 +484,8 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
 def _publish(conn: Connection, claim: Claim, horizon: int) -> None:
     """Swap the new generation in (the caller holds the lease); the old one is now stale.
     ``horizon``: the generation is a complement up to it (0: plain)."""
-    total = buckets.total(conn, claim.tenant_id, claim.segment_number, claim.generation)
+    total = store().publish(conn, claim, horizon)
     conn.execute(_ours(claim).values(state=JobState.DONE, lease_expires_at=None, error=None))
-    conn.execute(
-        sa.update(segments)
-        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
-        .values(
-            generation=claim.generation,
-            horizon=horizon,
-            member_total=total,
-            status=SegmentStatus.COMPLETE,
-            percent=100,
-            error=None,
-            built_at=now(),
-            updated_at=now(),
-        )
-    )
     log.info(
         "segment %s generation %s published with %s members (job %s)",
         claim.segment_id,
@@ -673,37 +513,12 @@ def _retire_deleted(conn: Connection, claim: Claim) -> None:
             state=JobState.SUPERSEDED, lease_expires_at=None, error="segment deleted"
         )
     )
-    conn.execute(sa.delete(segment_members).where(*_generation_rows(claim, claim.generation)))
-    buckets.drop(conn, claim.tenant_id, claim.segment_number, claim.generation)
+    store().discard(conn, claim)
 
 
 # ---------------------------------------------------------------------------------------------
-# Stale generations: every generation of a segment but the published one and those of its
-# queued or running build. Generation numbers only grow and a build is enqueued with one above
-# every number used, so a stale generation never becomes live again, and no writer adds rows
-# to one: deleting them needs no lock, only short transactions.
-
-
-def drop_stale_generations(
-    db: Database, tenant_id: int, segment_id: str, chunk: int = STALE_CHUNK
-) -> int:
-    """Delete a segment's stale rows, ``chunk`` rows per transaction; return how many."""
-    deleted = 0
-    while True:
-        with db.write() as conn:
-            count = _drop_stale_chunk(conn, tenant_id, segment_id, chunk)
-        if count == 0:
-            return deleted
-        deleted += count
-
-
-def sweep_stale_generations(db: Database, chunk: int = STALE_CHUNK) -> int:
-    """Finish every interrupted cleanup, across tenants; return the rows deleted."""
-    with db.read() as conn:
-        found = conn.execute(
-            sa.select(segments.c.tenant_id, segments.c.id).where(_has_stale_rows())
-        ).all()
-    return sum(drop_stale_generations(db, row.tenant_id, row.id, chunk) for row in found)
+# Stale generations (``membership.stale``): deleted after each publish or failure, and by an
+# idle worker's sweep.
 
 
 _last_sweep: weakref.WeakKeyDictionary[Database, float] = weakref.WeakKeyDictionary()
@@ -720,81 +535,6 @@ def _sweep_due(db: Database) -> bool:
 def _drop_stale_quietly(db: Database, claim: Claim, chunk: int) -> None:
     # The publish (or failure) is committed already; if this fails, an idle sweep finishes it.
     try:
-        drop_stale_generations(db, claim.tenant_id, claim.segment_id, chunk)
+        store().drop_stale(db, claim.tenant_id, claim.segment_id, chunk)
     except Exception:
         log.exception("segment %s: stale generations left for the sweep", claim.segment_id)
-
-
-def _live_floor(tenant_id: Any, segment_id: Any) -> sa.ScalarSelect[Any]:
-    """The generation of the segment's queued or running build (NULL when there is none)."""
-    jobs = build_jobs.c
-    return (
-        sa.select(sa.func.min(jobs.generation))
-        .where(
-            jobs.tenant_id == tenant_id,
-            jobs.segment_id == segment_id,
-            jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
-        )
-        .correlate_except(build_jobs)  # to the segment row, in the sweep two levels up
-        .scalar_subquery()
-    )
-
-
-def _stale_ranges(
-    segment: Any, table: sa.Table = segment_members
-) -> list[list[sa.ColumnElement[bool]]]:
-    """Two generation ranges of ``segment`` (its row, or the columns of ``segments``), each a
-    seek on the primary key: below the published one, and between it and the live build
-    (every older build was superseded, failed or published)."""
-    sm = table.c
-    tenant_id, segment_id, published = segment.tenant_id, segment.id, segment.generation
-    mine = [sm.tenant_id == tenant_id, sm.segment_number == segment.number]
-    live = sa.func.coalesce(_live_floor(tenant_id, segment_id), NO_GENERATION)
-    return [
-        [*mine, sm.generation < published],
-        [*mine, sm.generation > published, sm.generation < live],
-    ]
-
-
-def _has_stale_rows() -> sa.ColumnElement[bool]:
-    ranges = [
-        where
-        for table in (segment_members, segment_buckets)
-        for where in _stale_ranges(segments.c, table)
-    ]
-    return sa.or_(*(sa.exists().where(*where) for where in ranges))
-
-
-def _drop_stale_chunk(conn: Connection, tenant_id: int, segment_id: str, chunk: int) -> int:
-    """Delete up to ``chunk`` rows of one stale generation of the segment.
-
-    A deleted segment took its rows along (``storage.segments.delete_segment``): none to find.
-    """
-    segment = conn.execute(
-        sa.select(
-            segments.c.tenant_id, segments.c.id, segments.c.number, segments.c.generation
-        ).where(segments.c.tenant_id == tenant_id, segments.c.id == segment_id)
-    ).first()
-    if segment is None:
-        return 0
-    sm, number = segment_members.c, segment.number
-    for where in _stale_ranges(segment):
-        generation = conn.execute(
-            sa.select(sm.generation).where(*where).order_by(sm.generation).limit(1)
-        ).scalar()
-        if generation is None:
-            continue
-        rows = [sm.tenant_id == tenant_id, sm.segment_number == number, sm.generation == generation]
-        last = conn.execute(
-            sa.select(sm.member_id).where(*rows).order_by(sm.member_id).offset(chunk - 1).limit(1)
-        ).scalar()
-        if last is not None:
-            rows.append(sm.member_id <= last)
-        # The counts of a stale generation are never read: they go with its first chunk.
-        buckets.drop(conn, tenant_id, number, generation)
-        return int(conn.execute(sa.delete(segment_members).where(*rows)).rowcount)
-    # No stale rows are left; counts can outlive their rows (a generation emptied by
-    # real-time removals), so sweep the stale counts too.
-    for where in _stale_ranges(segment, table=segment_buckets):
-        conn.execute(sa.delete(segment_buckets).where(*where))
-    return 0
