@@ -214,7 +214,7 @@ def number_of(segment_id: str) -> sa.ScalarSelect[int]:
 
 def held(db: Database, segment_id: str, generation: int | None = None) -> list[int]:
     """The ids a generation of the segment holds (the published one by default), in id
-    order, whichever form its rows take (``storage.membership``)."""
+    order, whichever form its rows take (``membership.complement``)."""
     with db.snapshot() as conn:
         segment = conn.execute(sa.select(segments).where(segments.c.id == segment_id)).one()
         horizon = segment.horizon

@@ -49,7 +49,7 @@ from .ingest_helpers import CAMPAIGNS, MEMBERS, SEGMENTS, make_campaign, make_fi
 # Chunks of 3 members, so builds stay in progress across several operations.
 SMALL_CHUNKS = Settings().model_copy(update={"build_chunk_size": 3})
 # Builds store each generation as its members, or as its complement whenever a member matches
-# (``storage.membership``): every rule here must hold for both.
+# (``membership.complement``): every rule here must hold for both.
 FORMS = {
     "plain": SMALL_CHUNKS.model_copy(update={"build_complement_share": 1.0}),
     "complement": SMALL_CHUNKS.model_copy(update={"build_complement_share": 0.0}),
