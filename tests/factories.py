@@ -14,10 +14,10 @@ from sqlalchemy.engine import Connection
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.fields import CampaignStatus, FieldDef, FieldType
 from segmentd.domain.values import parse_field_value
+from segmentd.membership.complement import build_horizon, held_ids
 from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.compiler import field_column
 from segmentd.storage.db import Database
-from segmentd.storage.membership import build_horizon, held_ids
 from segmentd.storage.schema import (
     SLOTS,
     build_jobs,
@@ -214,7 +214,7 @@ def number_of(segment_id: str) -> sa.ScalarSelect[int]:
 
 def held(db: Database, segment_id: str, generation: int | None = None) -> list[int]:
     """The ids a generation of the segment holds (the published one by default), in id
-    order, whichever form its rows take (``storage.membership``)."""
+    order, whichever form its rows take (``membership.complement``)."""
     with db.snapshot() as conn:
         segment = conn.execute(sa.select(segments).where(segments.c.id == segment_id)).one()
         horizon = segment.horizon

@@ -9,10 +9,11 @@ from datetime import UTC
 import pytest
 
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldType
+from segmentd.services.members import update_field
 from segmentd.storage.campaigns import create_campaign, update_campaign
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
-from segmentd.storage.field_defs import FieldChange, FieldSpec, create_field, update_field
+from segmentd.storage.field_defs import FieldChange, FieldSpec, create_field
 from segmentd.storage.tags import delete_tag, ensure_tags, rename_tag
 from segmentd.storage.tenants import default_list_id
 from segmentd.storage.write_lock import lock_tenant_writes

@@ -15,20 +15,17 @@ import sqlalchemy as sa
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
+from segmentd.membership.lookup_queries import member_segments_query, split_pairs
+from segmentd.membership.pages import member_page, published_member_ids
+from segmentd.membership.removal import remove_members
+from segmentd.services.members import upsert_members
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
-from segmentd.storage.members import TagFlag, upsert_members
-from segmentd.storage.segments import (
-    Segment,
-    get_segment,
-    member_page,
-    published_member_ids,
-    remove_members,
-)
-from segmentd.storage.sites import member_segments_query, split_pairs
+from segmentd.storage.members import TagFlag
+from segmentd.storage.segments import Segment, get_segment
 from segmentd.storage.tenants import default_list_id
 
 from .conftest import Tenant, test_settings

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 
 from segmentd.domain.fields import CampaignStatus, FieldType
 from segmentd.jobs.build_queue import enqueue_build
-from segmentd.storage.buckets import recount
+from segmentd.membership.buckets import recount
+from segmentd.membership.pages import member_page
+from segmentd.membership.removal import remove_members
 from segmentd.storage.db import Database
 from segmentd.storage.schema import (
     build_jobs,
@@ -21,7 +23,7 @@ from segmentd.storage.schema import (
     segment_members,
     segments,
 )
-from segmentd.storage.segments import create_segment, get_segment, member_page, remove_members
+from segmentd.storage.segments import create_segment, get_segment
 from segmentd.storage.tenants import default_list_id
 
 from .conftest import LiveServer, Tenant, make_tenant, wait_built

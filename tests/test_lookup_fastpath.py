@@ -25,7 +25,7 @@ from starlette.datastructures import QueryParams
 
 from segmentd.api.app import create_app
 from segmentd.api.commandersact.fastpath import parse_query
-from segmentd.api.commandersact.reader import VisitorReader
+from segmentd.membership.visitor_reader import VisitorReader
 from segmentd.storage.db import Database
 from segmentd.storage.sites import get_site
 

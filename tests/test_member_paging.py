@@ -15,19 +15,15 @@ import pytest
 import sqlalchemy as sa
 
 from segmentd.jobs.build_worker import run_pending
+from segmentd.membership.buckets import BUCKET_SIZE, bucket_of
+from segmentd.membership.pages import member_page
+from segmentd.membership.removal import remove_members
+from segmentd.services.members import upsert_members
 from segmentd.settings import Settings
-from segmentd.storage.buckets import BUCKET_SIZE, bucket_of
 from segmentd.storage.db import Database
-from segmentd.storage.members import TagFlag, upsert_members
+from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import members, segment_buckets
-from segmentd.storage.segments import (
-    Segment,
-    create_segment,
-    get_segment,
-    member_page,
-    remove_members,
-    update_segment,
-)
+from segmentd.storage.segments import Segment, create_segment, get_segment, update_segment
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 

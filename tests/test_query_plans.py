@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
+from segmentd.membership.generation_rows import read_current
+from segmentd.membership.lookup_queries import member_segments_query
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
 from segmentd.storage.member_rows import fetch_members
 from segmentd.storage.members import existing_ids
-from segmentd.storage.segment_rows import read_current
-from segmentd.storage.sites import member_segments_query
 
 FULL_KEY = "(tenant_id=? AND segment_number=? AND generation=? AND member_id=?)"
 

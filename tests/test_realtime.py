@@ -25,14 +25,16 @@ from segmentd.jobs.build_plan import Plan
 from segmentd.jobs.build_queue import Claim, claim_job, enqueue_build
 from segmentd.jobs.build_runner import run_chunk
 from segmentd.jobs.build_steps import Step, prepare
+from segmentd.membership.buckets import bucket_of
+from segmentd.membership.removal import remove_members
+from segmentd.services.members import delete_members, record_events, unsubscribe, upsert_members
 from segmentd.settings import Settings
-from segmentd.storage.buckets import bucket_of
-from segmentd.storage.campaigns import create_campaign, record_events
+from segmentd.storage.campaigns import create_campaign
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import check_spec, create_field
-from segmentd.storage.members import TagFlag, delete_members, unsubscribe, upsert_members
+from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import (
     build_jobs,
     members,
@@ -40,13 +42,7 @@ from segmentd.storage.schema import (
     segment_exclusions,
     segments,
 )
-from segmentd.storage.segments import (
-    create_segment,
-    delete_segment,
-    get_segment,
-    remove_members,
-    update_segment,
-)
+from segmentd.storage.segments import create_segment, delete_segment, get_segment, update_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
 
 from .conftest import wait_built
@@ -56,7 +52,7 @@ from .ingest_helpers import CAMPAIGNS, MEMBERS, SEGMENTS, make_campaign, make_fi
 # Chunks of 3 members, so builds stay in progress across several operations.
 SMALL_CHUNKS = Settings().model_copy(update={"build_chunk_size": 3})
 # Builds store each generation as its members, or as its complement whenever a member matches
-# (``storage.membership``): every rule here must hold for both.
+# (``membership.complement``): every rule here must hold for both.
 FORMS = {
     "plain": SMALL_CHUNKS.model_copy(update={"build_complement_share": 1.0}),
     "complement": SMALL_CHUNKS.model_copy(update={"build_complement_share": 0.0}),

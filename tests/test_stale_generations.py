@@ -9,7 +9,7 @@ from segmentd.jobs.build_queue import claim_job, enqueue_build, release
 from segmentd.jobs.build_runner import run_chunk
 from segmentd.jobs.build_steps import Step, prepare
 from segmentd.jobs.build_worker import run_pending
-from segmentd.jobs.stale_generations import drop_stale_generations, sweep_stale_generations
+from segmentd.membership.stale import drop_stale_generations, sweep_stale_generations
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed

@@ -20,12 +20,13 @@ from .domain.conditions import to_wire
 from .domain.fields import CampaignStatus
 from .domain.validation import SegmentType, parse_condition
 from .secrets import derived_secret
+from .services.members import record_events, unsubscribe, upsert_members
 from .settings import Settings
-from .storage.campaigns import create_campaign, record_events
+from .storage.campaigns import create_campaign
 from .storage.catalog import load_catalog
 from .storage.db import Database
 from .storage.field_defs import check_spec, create_field
-from .storage.members import TagFlag, unsubscribe, upsert_members
+from .storage.members import TagFlag
 from .storage.schema import members
 from .storage.segments import create_segment
 from .storage.tenants import default_list_id, ensure_credential

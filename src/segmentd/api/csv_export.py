@@ -15,10 +15,11 @@ from fastapi.responses import StreamingResponse
 
 from ..domain.fields import FieldDef
 from ..domain.values import format_field_value
+from ..membership import store
 from ..storage.catalog import custom_fields
 from ..storage.db import Database
 from ..storage.member_rows import MemberRow, fetch_members
-from ..storage.segments import Segment, get_segment, published_member_ids
+from ..storage.segments import Segment, get_segment
 
 BATCH = 500
 TAG_SEPARATOR = ";"
@@ -62,7 +63,7 @@ def export_lines(db: Database, segment: Segment) -> Iterator[str]:
         current = get_segment(conn, segment.tenant_id, segment.id)
         if current is None:
             return
-        for ids in published_member_ids(conn, current, BATCH):
+        for ids in store().member_ids(conn, current, BATCH):
             members = fetch_members(conn, segment.tenant_id, ids, fields)
             yield _lines([csv_row(member) for member in members])
 

@@ -8,7 +8,7 @@ lease, so readers switch from the previous complete membership to the new one at
 job that was superseded (a newer enqueue) can never publish. Rows of other generations are
 invisible to readers; they are deleted after the publish (``stale_generations``).
 
-What touches the membership tables goes through ``build_fill``.
+What touches the membership tables goes through ``membership.store()``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from ..domain.statuses import JobState
+from ..membership import store
+from ..membership.complement import build_horizon
 from ..settings import Settings
 from ..storage.db import Database
-from ..storage.membership import build_horizon
 from ..storage.schema import segments
-from .build_fill import count_filled, fill_all, has_exclusions, publish_generation
 from .build_plan import Plan, Ranges, next_ranges
 from .build_queue import BUILDS, Claim, held, job_row
 from .build_steps import Step, lock_and_extend
@@ -68,9 +68,9 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
                 shared[key] = next_ranges(conn, claim, plan, job.cursor, size, parts)
             planned[i] = (job, shared[key])
         # Removals take the segment row lock too, so no exclusion appears until this commits.
-        excluding = {i: has_exclusions(conn, work[i][0]) for i in live}
+        excluding = {i: store().has_exclusions(conn, work[i][0]) for i in live}
         fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
-        inside_counted = fill_all(db, conn, fills, settings.build_parallelism)
+        inside_counted = store().fill(db, conn, fills, settings.build_parallelism)
         for i in live:
             claim, plan = work[i]
             job, ranges = planned[i]
@@ -92,7 +92,7 @@ def _advance(
     cursor = int(job.cursor)
     if count:
         cursor = ranges[-1][1]
-        count_filled(conn, claim, plan, ranges, inside_counted)
+        store().count_filled(conn, claim, plan, ranges, inside_counted)
         processed = job.processed + count
         conn.execute(held(claim).values(cursor=cursor, processed=processed))
         _set_percent(conn, claim, _percent(processed, max(job.total, processed)))
@@ -119,7 +119,7 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
 def _publish(conn: Connection, claim: Claim, horizon: int) -> None:
     """End the job and publish its generation, in the transaction that holds the lease."""
     BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
-    total = publish_generation(conn, claim, horizon)
+    total = store().publish(conn, claim, horizon)
     log.info(
         "segment %s generation %s published with %s members (job %s)",
         claim.segment_id,

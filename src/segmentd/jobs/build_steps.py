@@ -15,11 +15,11 @@ from sqlalchemy.engine import Connection, Row
 
 from ..domain.errors import DomainValidationError
 from ..domain.statuses import JobState, SegmentStatus
+from ..membership import store
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments
 from ..timefmt import now
-from .build_fill import drop_generation
 from .build_plan import Plan, plan_build
 from .build_queue import BUILDS, MAX_ATTEMPTS, Claim, held, job_row
 from .stale_generations import drop_stale_quietly
@@ -92,4 +92,4 @@ def _retire_deleted(conn: Connection, claim: Claim) -> None:
     """The segment is gone: the job can never publish, and its rows must not linger."""
     error = "segment deleted"
     BUILDS.finish(conn, claim.job_id, JobState.SUPERSEDED, owner=claim.owner, error=error)
-    drop_generation(conn, claim)
+    store().discard(conn, claim)

@@ -20,9 +20,9 @@ from ..domain.emails import email_key
 from ..domain.errors import DomainValidationError
 from ..domain.fields import CampaignStatus
 from ..domain.ids import MAX_ID
+from ..domain.member_changes import Change, MembersChanged
 from ..timefmt import now
 from .catalog import catalog_changed
-from .realtime import Change, refresh_memberships
 from .schema import campaign_activity, campaigns, members
 from .tenants import default_list_id
 from .write_lock import lock_tenant_writes
@@ -246,8 +246,9 @@ def parse_event(index: int, raw: Any, tz: timezone, default_time: int) -> Event:
 
 def record_events(
     conn: Connection, tenant_id: int, campaign_id: int, raw_events: Sequence[Any], tz: timezone
-) -> EventsResult | None:
-    """Record sent/open/click events; events of unknown members are reported by index."""
+) -> tuple[EventsResult, MembersChanged] | None:
+    """Record sent/open/click events; events of unknown members are reported by index.
+    Returns the result and the change for the memberships; None without such a campaign."""
     locked = lock_tenant_writes(conn, tenant_id)
     campaign = get_campaign(conn, tenant_id, campaign_id)
     if campaign is None:
@@ -267,8 +268,7 @@ def record_events(
     result.errors.sort(key=lambda error: error.index)
     # Events change campaign activity only: field and tag segments cannot move.
     changes = dict.fromkeys(result.member_ids, Change(Inputs(campaigns=True)))
-    refresh_memberships(conn, tenant_id, result.member_ids, tz, changes=changes)
-    return result
+    return result, MembersChanged(result.member_ids, changes=changes)
 
 
 def _parse_all(raw_events: Sequence[Any], tz: timezone, result: EventsResult) -> list[Event]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,9 +25,9 @@ from ..domain.fields import (
     FieldDef,
     FieldType,
 )
+from ..domain.member_changes import MembersChanged
 from ..timefmt import now
 from .catalog import catalog_changed, custom_fields, field_def
-from .realtime import refresh_memberships
 from .schema import MAX_CUSTOM_FIELDS, MAX_FIELDS, SLOTS, fields, members
 from .segment_refs import rename_field_in_segments, segments_using_field, segments_using_values
 from .write_lock import lock_tenant_writes
@@ -233,14 +232,18 @@ def delete_field(conn: Connection, tenant_id: int, field_id: int) -> bool:
 
 
 def update_field(
-    conn: Connection, tenant_id: int, field_id: int, change: FieldChange, tz: timezone
-) -> FieldDef | None:
-    """Rename a field, show or hide it, or change a dropdown's options. Its type stays."""
+    conn: Connection, tenant_id: int, field_id: int, change: FieldChange
+) -> tuple[FieldDef | None, MembersChanged]:
+    """Rename a field, show or hide it, or change a dropdown's options. Its type stays.
+
+    Returns the field (None when there is no such field) and the members whose value of a
+    dropped option was cleared, for the memberships."""
     lock_tenant_writes(conn, tenant_id)
     field = get_field(conn, tenant_id, field_id)
     if field is None:
-        return None
+        return None, MembersChanged([])
     _check_fixed(field, change)
+    cleared: list[int] = []
     values: dict[str, Any] = {}
     if change.name is not None and change.name != field.name:
         values.update(_rename(conn, tenant_id, field, check_name(change.name)))
@@ -249,7 +252,7 @@ def update_field(
     if change.options is not None:
         options = check_options(field.type, change.options)
         values["options"] = json.dumps(list(options)) if options else None
-        _drop_options(conn, tenant_id, field, set(field.options) - set(options), tz)
+        cleared = _drop_options(conn, tenant_id, field, set(field.options) - set(options))
     if values:
         conn.execute(
             sa.update(fields)
@@ -257,7 +260,7 @@ def update_field(
             .values(**values)
         )
         catalog_changed(conn, tenant_id)
-    return get_field(conn, tenant_id, field_id)
+    return get_field(conn, tenant_id, field_id), MembersChanged(cleared)
 
 
 def _check_fixed(field: FieldDef, change: FieldChange) -> None:
@@ -275,11 +278,12 @@ def _rename(conn: Connection, tenant_id: int, field: FieldDef, name: str) -> dic
 
 
 def _drop_options(
-    conn: Connection, tenant_id: int, field: FieldDef, removed: set[str], tz: timezone
-) -> None:
-    """Refuse to drop an option a segment tests; clear members' values of dropped options."""
+    conn: Connection, tenant_id: int, field: FieldDef, removed: set[str]
+) -> list[int]:
+    """Refuse to drop an option a segment tests; clear members' values of dropped options and
+    return those members."""
     if not removed:
-        return
+        return []
     users = segments_using_values(conn, tenant_id, field.name, removed)
     if users:
         raise DomainValidationError(
@@ -298,4 +302,4 @@ def _drop_options(
             .where(members.c.tenant_id == tenant_id, column.in_(removed))
             .values({column.name: None, "updated_at": now()})
         )
-        refresh_memberships(conn, tenant_id, holders, tz)
+    return holders

@@ -1,15 +1,15 @@
-"""Members: upsert by email, delete, unsubscribe, page. Segments follow every change at once.
+"""Members: upsert by email, delete, unsubscribe, page.
 
-Every write runs in the caller's transaction, holds the tenant's ingestion lock and ends with
-``realtime.refresh_memberships`` (or ``drop_memberships`` for deletions), so the published
-segment memberships are never behind the members they describe.
+Every write runs in the caller's transaction and holds the tenant's ingestion lock. A write
+returns what it changed (``MembersChanged``): the caller (``services.members``) brings the
+segment memberships up to date with it in the same transaction, so they are never behind
+the members they describe.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timezone
 from enum import IntEnum
 from functools import lru_cache
 from typing import Any
@@ -20,11 +20,11 @@ from sqlalchemy.engine import Connection
 from ..domain.conditions import Inputs
 from ..domain.emails import email_key
 from ..domain.fields import Catalog
+from ..domain.member_changes import Change, MembersChanged
 from ..timefmt import now
 from .catalog import load_catalog
 from .compiler import field_column
 from .member_input import MemberInput, RowProblem, check_row
-from .realtime import Change, drop_memberships, refresh_memberships
 from .schema import (
     campaign_activity,
     member_tags,
@@ -76,10 +76,10 @@ def upsert_members(
     *,
     update_existing: bool,
     tag_flag: TagFlag,
-    tz: timezone,
-) -> UpsertResult:
+) -> tuple[UpsertResult, MembersChanged]:
     """Create or update members by email in ``list_id`` (None: the tenant's default list).
-    Bad rows are reported by index; the rest are stored."""
+    Bad rows are reported by index; the rest are stored. Returns the result and the change
+    for the memberships."""
     locked = lock_tenant_writes(conn, tenant_id)
     if list_id is None:
         assert locked.default_list_id is not None, f"tenant {tenant_id} has no default list"
@@ -107,17 +107,14 @@ def upsert_members(
     result.errors.sort(key=lambda error: error.index)
     # The catalog read above still holds, unless this upsert created tags.
     same = set(tag_names) <= catalog.tags
-    refresh_memberships(
-        conn,
-        tenant_id,
+    changed = MembersChanged(
         result.member_ids,
-        tz,
         catalog if same else None,
         list_id=list_id,
         changes=changes,
         created=created,
     )
-    return result
+    return result, changed
 
 
 def _checked_rows(
@@ -458,14 +455,19 @@ def existing_ids(conn: Connection, tenant_id: int, member_ids: Sequence[int]) ->
     return found
 
 
-def delete_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> int:
-    """Delete members with their tags, activity, memberships and exclusions; return the count."""
+def members_to_delete(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> list[int]:
+    """Take the tenant's write lock; those of ``member_ids`` that exist (``delete_members``
+    deletes them once they have left every segment)."""
     lock_tenant_writes(conn, tenant_id)
-    ids = existing_ids(conn, tenant_id, member_ids)
-    drop_memberships(conn, tenant_id, ids)
+    return existing_ids(conn, tenant_id, member_ids)
+
+
+def delete_members(conn: Connection, tenant_id: int, ids: Sequence[int]) -> int:
+    """Delete members (``members_to_delete``) with their tags, activity and exclusions; return
+    the count. Their memberships must be dropped first, in the same transaction."""
     for chunk in _chunks(ids):
-        # drop_memberships took them out of every live generation; rows of stale generations
-        # go with their generation (the table has no index by member to find them here).
+        # The memberships left every live generation; rows of stale generations go with
+        # their generation (the table has no index by member to find them here).
         for table in (segment_exclusions, member_tags, campaign_activity):
             conn.execute(
                 sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.member_id.in_(chunk))
@@ -475,9 +477,10 @@ def delete_members(conn: Connection, tenant_id: int, member_ids: Sequence[int]) 
 
 
 def unsubscribe(
-    conn: Connection, tenant_id: int, list_id: int, emails: Sequence[str], tz: timezone
-) -> int:
-    """Mark the list's members with these emails unsubscribed (the first time counts)."""
+    conn: Connection, tenant_id: int, list_id: int, emails: Sequence[str]
+) -> MembersChanged:
+    """Mark the list's members with these emails unsubscribed (the first time counts); the
+    members changed."""
     lock_tenant_writes(conn, tenant_id)
     ids = ids_by_email(conn, tenant_id, list_id, emails)
     stamp, changed = now(), []
@@ -496,8 +499,7 @@ def unsubscribe(
                 .values(unsubscribed_at=stamp, updated_at=stamp)
             )
         changed.extend(still)
-    refresh_memberships(conn, tenant_id, changed, tz)
-    return len(changed)
+    return MembersChanged(changed)
 
 
 def member_page(

@@ -181,7 +181,7 @@ segments = sa.Table(
     # The segment's key in the membership tables, unique in its tenant (migration 0007).
     sa.Column("number", sa.BigInteger, nullable=False),
     # 0, or the published generation is stored as its complement up to this member id
-    # (``storage.membership``, migration 0008).
+    # (``membership.complement``, migration 0008).
     sa.Column("horizon", sa.BigInteger, nullable=False, default=0),
     # The id the Commanders Act look-up answers: 8 upper-case hex characters, unique in the
     # tenant, given or random (migration 0009).
@@ -207,7 +207,7 @@ segment_members = sa.Table(
     sqlite_with_rowid=False,
 )
 
-# How many members each generation holds per bucket of ``storage.buckets.BUCKET_SIZE`` ids:
+# How many members each generation holds per bucket of ``membership.buckets.BUCKET_SIZE`` ids:
 # a members page at any offset sums these and seeks its bucket (migration 0005).
 segment_buckets = sa.Table(
     "segment_buckets",
@@ -243,7 +243,7 @@ build_jobs = sa.Table(
     sa.Column("cursor", sa.BigInteger, nullable=False, default=0),
     sa.Column("processed", sa.BigInteger, nullable=False, default=0),
     sa.Column("total", sa.BigInteger, nullable=False, default=0),
-    # The generation is stored as its complement up to ``cursor`` (``storage.membership``).
+    # The generation is stored as its complement up to ``cursor`` (``membership.complement``).
     sa.Column("complement", sa.Boolean, nullable=False, default=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("lease_owner", sa.String(64), nullable=True),

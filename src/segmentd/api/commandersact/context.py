@@ -15,11 +15,11 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
+from ...membership import store
 from ...secrets import TokenKeys, token_keys
 from ...settings import Settings
 from ...storage.db import Database
 from ...storage.sites import Site, get_site
-from .reader import VisitorReader
 from .walking import VisitorWalkLimit
 
 SITE_TTL_SECONDS = 2.0
@@ -81,7 +81,7 @@ class LookupContext:
         self.settings = settings
         self.keys: TokenKeys = token_keys(settings)
         self.sites = SiteCache(db)
-        self.visitors = VisitorReader(db)
+        self.visitors = store().member_segments(db)
         self.walks = VisitorWalkLimit(settings.lookup_visitor_limit)
 
 

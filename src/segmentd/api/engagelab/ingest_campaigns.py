@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.fields import CampaignStatus
+from ...services.members import record_events
 from ...storage.campaigns import (
     EVENT_COLUMNS,
     MAX_EVENTS,
@@ -18,7 +19,6 @@ from ...storage.campaigns import (
     create_campaign,
     get_campaign,
     list_campaigns,
-    record_events,
     update_campaign,
 )
 from ...timefmt import SEGMENT_STYLE, format_time

@@ -15,6 +15,7 @@ from ...domain.fields import (
     FieldType,
     SystemField,
 )
+from ...services.members import update_field
 from ...storage.field_defs import (
     CLIENT_TYPES,
     FORMATS,
@@ -24,7 +25,6 @@ from ...storage.field_defs import (
     create_field,
     delete_field,
     list_fields,
-    update_field,
 )
 from ..schema_parts import case_insensitive, nullable, one_of_strings, text
 from .errors import ERROR_RESPONSES, not_found

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
+from ...services.members import delete_members, unsubscribe, upsert_members
 from ...settings import Settings
 from ...storage.catalog import custom_fields
 from ...storage.db import Database
@@ -17,11 +18,8 @@ from ...storage.members import (
     MAX_MEMBERS_PER_CALL,
     TagFlag,
     UpsertResult,
-    delete_members,
     ids_by_email,
     member_page,
-    unsubscribe,
-    upsert_members,
 )
 from ...storage.tags import (
     MAX_TAG_LENGTH,

@@ -19,6 +19,7 @@ from ...domain.conditions import to_wire
 from ...domain.ids import MAX_ID, as_id
 from ...domain.validation import SegmentType, parse_condition
 from ...ids import commandersact_id_of
+from ...membership import store
 from ...settings import Settings
 from ...storage.catalog import custom_fields, load_catalog
 from ...storage.compiler import compile_condition
@@ -31,8 +32,6 @@ from ...storage.segments import (
     delete_segment,
     get_segment,
     list_segments,
-    member_page,
-    remove_members,
     update_segment,
 )
 from ...storage.tenants import default_list_id, list_exists
@@ -315,7 +314,7 @@ def members(
             catalog = load_catalog(conn, tenant_id)
             condition = parse_condition(body.condition, catalog, SegmentType.BY_FIELD, settings.tz)
             where = compile_condition(condition)
-        ids, total = member_page(conn, segment, where=where, offset=offset, limit=limit)
+        ids, total = store().page(conn, segment, where=where, offset=offset, limit=limit)
         rows = fetch_members(conn, tenant_id, ids, custom_fields(conn, tenant_id))
     return MemberPage.model_validate(
         {"result": [member_json(row, settings.tz) for row in rows], "total": total}
@@ -333,7 +332,7 @@ def remove(
     ids: Sequence[int] = checked_member_ids(body.member_ids if body else None)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # real-time updates must see the new exclusions
-        removed = remove_members(conn, tenant_id, segment_id, ids)
+        removed = store().remove(conn, tenant_id, segment_id, ids)
     if removed is None:
         raise not_found()
     return Count(count=removed)

@@ -11,13 +11,12 @@ from sqlalchemy.engine import Connection
 
 from ...domain.ids import MAX_ID
 from ...jobs.build_queue import enqueue_build
+from ...membership import store
 from ...storage.segments import (
     Segment,
     delete_segment,
     get_segment,
     list_segments,
-    member_page,
-    remove_members,
 )
 from ..csv_export import csv_response
 from ..engagelab.errors import EngageLabError
@@ -112,7 +111,7 @@ def _members_context(
     ids, total = (
         ([], 0)
         if errors
-        else member_page(conn, segment, where=where, offset=start, limit=PAGE_SIZE)
+        else store().page(conn, segment, where=where, offset=start, limit=PAGE_SIZE)
     )
     fields, rows = member_table(conn, user.tenant_id, ids, settings.tz)
     return {
@@ -190,7 +189,7 @@ def remove_selected(request: Request, segment_id: str, user: User, db: Db, form:
     ids = _member_ids(form)
     if ids:
         with db.write() as conn:
-            removed = remove_members(conn, user.tenant_id, segment_id, ids)
+            removed = store().remove(conn, user.tenant_id, segment_id, ids)
         if removed is None:
             raise UiNotFound()
         request.session["flash"] = ["{n} members removed from the segment.", {"n": removed}]

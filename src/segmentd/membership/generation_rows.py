@@ -23,9 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from ..storage.schema import (
+    build_jobs,
+    segment_buckets,
+    segment_exclusions,
+    segment_members,
+    segments,
+)
 from . import buckets
-from .membership import build_horizon
-from .schema import build_jobs, segment_buckets, segment_exclusions, segment_members, segments
+from .complement import build_horizon
 
 Row = tuple[str, int, int]  # (segment id, generation, member id)
 KeyedRow = tuple[int, int, int]  # (segment number, generation, member id): as stored
@@ -54,7 +60,7 @@ class Current:
     complements: set[tuple[str, int]] = field(default_factory=set)  # builds writing one
 
     def horizon(self, segment_id: str, generation: int) -> int:
-        """Where the generation's rows stop being its complement (``storage.membership``)."""
+        """Where the generation's rows stop being its complement (``membership.complement``)."""
         if self.published.get(segment_id, (0, 0))[0] == generation:
             return self.horizons.get(segment_id, 0)
         for built, cursor in self.builds.get(segment_id, []):

@@ -39,31 +39,21 @@ from ..domain.conditions import (
 from ..domain.errors import DomainValidationError
 from ..domain.evaluator import Contact, evaluate
 from ..domain.fields import Catalog
+from ..domain.member_changes import Change
 from ..domain.validation import SegmentType, parse_stored_condition
-from ..domain.values import Typed
-from .catalog import load_catalog
-from .contacts import load_contacts
-from .lru import LRU
-from .membership import holds
-from .schema import build_jobs, members, segments
-from .segment_rows import ACTIVE_JOB_STATES, Changes, Current, Row, apply_changes, read_current
-from .sqlite_plans import members_by_id
+from ..storage.catalog import load_catalog
+from ..storage.contacts import load_contacts
+from ..storage.lru import LRU
+from ..storage.schema import build_jobs, members, segments
+from ..storage.sqlite_plans import members_by_id
+from .complement import holds
+from .generation_rows import ACTIVE_JOB_STATES, Changes, Current, Row, apply_changes, read_current
 
 log = logging.getLogger("segmentd.realtime")
 
 FAILED = -1
 CHUNK = 500  # members per round of queries: keeps IN lists well under driver limits
 _CACHE_SIZE = 1024
-
-
-@dataclass(frozen=True)
-class Change:
-    """What a writer knows of its change to one member: what it touched and, when it read
-    them, the member's field values before and after (by field key)."""
-
-    touched: Inputs
-    values_before: Mapping[str, Typed | None] | None = None
-    values_after: Mapping[str, Typed | None] | None = None
 
 
 @dataclass
@@ -438,7 +428,7 @@ def _sync_row(
     """Record what it takes for one generation to hold the member exactly when ``wanted``.
 
     A member being deleted (not ``keep``) leaves no row in any form: the counts of a
-    complement take its list's members, which it leaves too (``storage.buckets``). A
+    complement take its list's members, which it leaves too (``membership.buckets``). A
     ``fresh`` member (inserted by this transaction) is in no count yet, even where a
     complement's rule holds it: one whose id was given out before a build passed it but
     committed after.

@@ -6,7 +6,7 @@ hundred rows at a million members), seeks the first id of its bucket and walks a
 bucket. Every writer of ``segment_members`` keeps the counts exact in the same transaction:
 builds recount the buckets their chunk touched (so a repeated chunk stays exact), real-time
 updates and removals add their deltas, and deletes of a generation take its buckets along.
-The counts are of members, whichever form the rows take (``storage.membership``): for a
+The counts are of members, whichever form the rows take (``membership.complement``): for a
 complement, the list's members less the rows.
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from .schema import members, segment_buckets, segment_members
+from ..storage.schema import members, segment_buckets, segment_members
 
 BUCKET_BITS = 12
 BUCKET_SIZE = 1 << BUCKET_BITS
@@ -30,7 +30,7 @@ COUNTED = ["tenant_id", "segment_number", "generation", "bucket", "members"]
 
 @dataclass(frozen=True)
 class Complement:
-    """A generation stored as its complement up to ``horizon`` (``storage.membership``): its
+    """A generation stored as its complement up to ``horizon`` (``membership.complement``): its
     members are counted from its list's members, less its rows."""
 
     list_id: int

@@ -2,7 +2,7 @@
 
 Look-ups that arrive together travel together, and the visitors of one site in a batch are
 read together: one statement finds their member ids, one more (skipped when none is known)
-their segments (``storage.sites.visitor_members_query`` and ``member_segments_query``).
+their segments (``membership.lookup_queries``).
 
 On SQLite (``inline``) the batch is the look-ups of one turn of the event loop, read on the
 loop's own thread once the turn's requests have been parsed: the reads take tens of
@@ -30,9 +30,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...storage.db import Database
-from ...storage.sites import (
-    Site,
+from ..storage.db import Database
+from ..storage.sites import Site
+from .lookup_queries import (
     lookup_params,
     member_segments_query,
     segments_by_visitor,
@@ -70,6 +70,8 @@ class _Statement:
 
 
 class VisitorReader:
+    """The segments of a site's visitors, for the look-up (``interface.LookupReader``)."""
+
     def __init__(
         self, db: Database, threads: int = READER_THREADS, inline: bool | None = None
     ) -> None:

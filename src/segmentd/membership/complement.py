@@ -7,7 +7,7 @@ build passed them) the rows are members again. A horizon of 0 is the plain form.
 
 Performance (issue #5): a build writes a row per stored member, two WAL records each on
 PostgreSQL; a segment holding 98 % of a million members wrote 984,000 rows in 2.3 s, and
-writes 16,000 as a complement. Bucket counts (``storage.buckets``), ``member_total`` and
+writes 16,000 as a complement. Bucket counts (``membership.buckets``), ``member_total`` and
 ``segment_exclusions`` count members in both forms; only the rows flip.
 
 A published generation's horizon is ``segments.horizon``; a build writing a complement
@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from .schema import members, segment_members
+from ..storage.schema import members, segment_members
 
 
 def build_horizon(complement: bool, cursor: int) -> int:

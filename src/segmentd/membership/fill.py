@@ -1,31 +1,28 @@
-"""The membership side of a build: fill a generation's id ranges (on PostgreSQL side by side
-on a thread pool), count its buckets, publish it, drop a generation whose segment is gone.
+"""Filling a generation: the rows of one range of member ids, and their bucket counts.
 
-The build runner calls only ``has_exclusions``, ``fill_all``, ``count_filled``,
-``publish_generation`` and ``drop_generation``: the interface to the membership store.
+A fill replaces the generation's rows in (lo, hi] by the list's members that match the
+condition now (or, for a complement, those that do not): running it twice gives the same
+rows. The build job decides the ranges, holds the locks and moves its cursor; this module
+writes the rows and keeps the bucket counts (``membership.buckets``) exact for them.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.statuses import SegmentStatus
-from ..storage import buckets
 from ..storage.compiler import compile_condition
 from ..storage.db import Database
-from ..storage.schema import members, segment_exclusions, segment_members, segments
-from ..timefmt import now
-from .build_plan import Plan, Ranges, in_list
-from .build_queue import Claim
+from ..storage.schema import members, segment_exclusions, segment_members
+from . import buckets
+from .interface import FillPlan, FillRange, GenerationKey, Ranges
 
 
-def fill_all(
-    db: Database, conn: Connection, fills: list[tuple[Claim, Plan, int, int, bool]], workers: int
-) -> bool:
+def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], workers: int) -> bool:
     """Fill every (job, range): in ``conn``, or on PostgreSQL side by side, one connection each.
 
     Performance (issue #5): a build's cost is inserting its rows, one core's work per
@@ -39,7 +36,7 @@ def fill_all(
     """
     if db.is_sqlite:
         for fill in fills:
-            _fill_range(conn, *fill)
+            fill_range(conn, *fill)
         return False
     if workers == 1 or len(fills) == 1:
         for fill in fills:
@@ -63,7 +60,9 @@ def _fillers(workers: int) -> ThreadPoolExecutor:
         return _filler_pools[workers]
 
 
-def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool) -> None:
+def _fill_alone(
+    db: Database, claim: GenerationKey, plan: FillPlan, lo: int, hi: int, excluding: bool
+) -> None:
     """Fill a range in a transaction of its own, with the buckets that lie wholly inside it
     (no other fill touches those; ``count_filled`` recounts the ones it shares)."""
     with db.write() as conn:
@@ -74,16 +73,16 @@ def _fill_alone(db: Database, claim: Claim, plan: Plan, lo: int, hi: int, exclud
 
 
 def _fill_counted(
-    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
+    conn: Connection, claim: GenerationKey, plan: FillPlan, lo: int, hi: int, excluding: bool
 ) -> None:
-    """PostgreSQL: ``_fill_range`` and the counts of the buckets wholly inside the range."""
+    """PostgreSQL: ``fill_range`` and the counts of the buckets wholly inside the range."""
     insert = _prepare_fill(conn, claim, plan, lo, hi, excluding)
     first, last = buckets.inner_buckets(lo, hi)
     mine = (claim.tenant_id, claim.segment_number, claim.generation)
     buckets.insert_counted(conn, insert, *mine, first, last, _complement(plan, hi))
 
 
-def has_exclusions(conn: Connection, claim: Claim) -> bool:
+def has_exclusions(conn: Connection, claim: GenerationKey) -> bool:
     ex = segment_exclusions.c
     found = conn.execute(
         sa.select(ex.member_id)
@@ -93,8 +92,8 @@ def has_exclusions(conn: Connection, claim: Claim) -> bool:
     return found is not None
 
 
-def _fill_range(
-    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool = True
+def fill_range(
+    conn: Connection, claim: GenerationKey, plan: FillPlan, lo: int, hi: int, excluding: bool = True
 ) -> None:
     """Replace this generation's rows in (lo, hi]: running it twice gives the same rows.
 
@@ -104,7 +103,7 @@ def _fill_range(
 
 
 def _prepare_fill(
-    conn: Connection, claim: Claim, plan: Plan, lo: int, hi: int, excluding: bool
+    conn: Connection, claim: GenerationKey, plan: FillPlan, lo: int, hi: int, excluding: bool
 ) -> sa.Insert:
     """Delete this generation's rows in (lo, hi]; return the insert of the members that match
     now, or for a complement of those that do not (the caller runs it, alone or with the
@@ -133,12 +132,12 @@ def _prepare_fill(
         sa.literal(claim.segment_number, sa.BigInteger),
         sa.literal(claim.generation, sa.BigInteger),
         members.c.id,
-    ).where(*in_list(claim, plan.list_id), members.c.id > lo, members.c.id <= hi, stored)
+    ).where(*_in_list(claim, plan.list_id), members.c.id > lo, members.c.id <= hi, stored)
     columns = ["tenant_id", "segment_number", "generation", "member_id"]
     return sa.insert(segment_members).from_select(columns, matching)
 
 
-def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[bool]]:
+def _generation_rows(claim: GenerationKey, generation: int) -> list[sa.ColumnElement[bool]]:
     sm = segment_members.c
     return [
         sm.tenant_id == claim.tenant_id,
@@ -147,18 +146,21 @@ def _generation_rows(claim: Claim, generation: int) -> list[sa.ColumnElement[boo
     ]
 
 
-def _complement(plan: Plan, cursor: int) -> buckets.Complement | None:
-    """How to count the job's members once its cursor is at ``cursor`` (None: its rows)."""
-    return buckets.Complement(plan.list_id, cursor) if plan.complement else None
+def _in_list(claim: GenerationKey, list_id: int) -> list[sa.ColumnElement[bool]]:
+    return [members.c.tenant_id == claim.tenant_id, members.c.list_id == list_id]
 
 
 def count_filled(
-    conn: Connection, claim: Claim, plan: Plan, ranges: Ranges, inside_counted: bool
+    conn: Connection,
+    claim: GenerationKey,
+    plan: FillPlan,
+    ranges: Ranges,
+    inside_counted: bool,
 ) -> None:
-    """Count the buckets of the filled ``ranges`` (consecutive, not empty).
+    """Count the buckets of the filled consecutive ``ranges``.
 
-    ``inside_counted``: the fills counted the buckets wholly inside their ranges; only the ones at
-    the ends of each range are left.
+    ``inside_counted``: the fills counted the buckets wholly inside their ranges; only the ones
+    at the ends of each range are left.
     """
     lo, cursor = ranges[0][0], ranges[-1][1]
     mine = (claim.tenant_id, claim.segment_number, claim.generation)
@@ -171,28 +173,6 @@ def count_filled(
         buckets.recount(conn, *mine, lo, cursor, complement)
 
 
-def publish_generation(conn: Connection, claim: Claim, horizon: int) -> int:
-    """Swap the new generation in (the caller holds the lease); the old one is now stale.
-    ``horizon``: the generation is a complement up to it (0: plain). Returns its member total."""
-    total = buckets.total(conn, claim.tenant_id, claim.segment_number, claim.generation)
-    conn.execute(
-        sa.update(segments)
-        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
-        .values(
-            generation=claim.generation,
-            horizon=horizon,
-            member_total=total,
-            status=SegmentStatus.COMPLETE,
-            percent=100,
-            error=None,
-            built_at=now(),
-            updated_at=now(),
-        )
-    )
-    return total
-
-
-def drop_generation(conn: Connection, claim: Claim) -> None:
-    """Delete the job's generation whole: its segment is gone, it can never publish."""
-    conn.execute(sa.delete(segment_members).where(*_generation_rows(claim, claim.generation)))
-    buckets.drop(conn, claim.tenant_id, claim.segment_number, claim.generation)
+def _complement(plan: FillPlan, cursor: int) -> buckets.Complement | None:
+    """How to count the job's members once its cursor is at ``cursor`` (None: its rows)."""
+    return buckets.Complement(plan.list_id, cursor) if plan.complement else None

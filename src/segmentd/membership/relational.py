@@ -1,0 +1,107 @@
+"""The relational membership: rows of ``segment_members`` in the segments' own database.
+
+Each concept has its module; this class only puts them behind ``MembershipStore``:
+
+- ``complement``: the rule saying which members a generation's rows stand for
+- ``buckets``: exact member counts per bucket of member ids (pages, totals)
+- ``fill``: a build's ranges of rows, side by side on PostgreSQL
+- ``publish``: the swap to a new generation, and discarding one
+- ``stale``: deleting generations nobody reads any more
+- ``realtime`` over ``generation_rows``: members' changes applied in the writer's transaction
+- ``pages``, ``removal``: reading and removing published members
+- ``visitor_reader`` over ``lookup_queries``: the look-up's reads
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import timezone
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+
+from ..domain.member_changes import MembersChanged
+from . import fill, pages, publish, realtime, removal, stale
+from .interface import FillPlan, FillRange, GenerationKey, Ranges
+from .visitor_reader import VisitorReader
+
+if TYPE_CHECKING:
+    from ..storage.db import Database
+    from ..storage.segments import Segment
+
+
+class RelationalMembership:
+    """``MembershipStore`` over the tables of ``storage.schema``; it keeps no state."""
+
+    def has_exclusions(self, conn: Connection, key: GenerationKey) -> bool:
+        return fill.has_exclusions(conn, key)
+
+    def fill(
+        self, db: Database, conn: Connection, fills: Sequence[FillRange], workers: int
+    ) -> bool:
+        return fill.fill_ranges(db, conn, fills, workers)
+
+    def count_filled(
+        self,
+        conn: Connection,
+        key: GenerationKey,
+        plan: FillPlan,
+        ranges: Ranges,
+        inside_counted: bool,
+    ) -> None:
+        fill.count_filled(conn, key, plan, ranges, inside_counted)
+
+    def publish(self, conn: Connection, key: GenerationKey, horizon: int) -> int:
+        return publish.publish(conn, key, horizon)
+
+    def discard(self, conn: Connection, key: GenerationKey) -> None:
+        publish.discard(conn, key)
+
+    def drop_stale(self, db: Database, tenant_id: int, segment_id: str, chunk: int) -> int:
+        return stale.drop_stale_generations(db, tenant_id, segment_id, chunk)
+
+    def sweep_stale(self, db: Database, chunk: int) -> int:
+        return stale.sweep_stale_generations(db, chunk)
+
+    def apply_changes(
+        self, conn: Connection, tenant_id: int, changed: MembersChanged, tz: timezone
+    ) -> None:
+        realtime.refresh_memberships(
+            conn,
+            tenant_id,
+            changed.member_ids,
+            tz,
+            changed.catalog,
+            list_id=changed.list_id,
+            changes=changed.changes,
+            created=changed.created,
+        )
+
+    def drop_members(self, conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
+        realtime.drop_memberships(conn, tenant_id, member_ids)
+
+    def member_segments(self, db: Database) -> VisitorReader:
+        return VisitorReader(db)
+
+    def page(
+        self,
+        conn: Connection,
+        segment: Segment,
+        *,
+        where: ColumnElement[bool] | None = None,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> tuple[list[int], int]:
+        return pages.member_page(conn, segment, where=where, offset=offset, limit=limit)
+
+    def member_ids(self, conn: Connection, segment: Segment, batch: int) -> Iterator[list[int]]:
+        return pages.published_member_ids(conn, segment, batch)
+
+    def count(self, conn: Connection, key: GenerationKey) -> int:
+        return publish.count(conn, key)
+
+    def remove(
+        self, conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]
+    ) -> int | None:
+        return removal.remove_members(conn, tenant_id, segment_id, member_ids)

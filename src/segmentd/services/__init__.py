@@ -1,0 +1,1 @@
+"""Use cases: each runs its storage writes and what must follow them in one transaction."""
