@@ -134,7 +134,8 @@ def serve(
 
 def _verify_secret(db: Database, settings: Settings) -> None:
     """Exit with the reason when the secret cannot open the database's site tokens."""
-    from .secrets import SecretMismatch, verify_secret
+    from .secrets import SecretMismatch
+    from .storage.secret_check import verify_secret
 
     try:
         verify_secret(db, settings)

@@ -13,20 +13,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..domain.errors import DomainValidationError
+from ..domain.errors import DomainValidationError, NotFound
 from ..imports.worker import ImportWorker
-from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
+from ..storage.secret_check import verify_secret
 from ..storage.tenants import ensure_credential
 from .commandersact.fastpath import LookupFastPath
 from .commandersact.redaction import install_token_redaction
 from .commandersact.routes import router as commandersact_router
-from .docs_page import mount_docs
-from .engagelab import imports as engagelab_imports
-from .engagelab import ingest as engagelab_ingest
-from .engagelab import segments as engagelab_segments
-from .engagelab.errors import (
+from .common.envelope import (
     INVALID,
     NOT_FOUND,
     EngageLabError,
@@ -34,15 +30,21 @@ from .engagelab.errors import (
     error_response,
     handle_domain_error,
     handle_engagelab_error,
+    handle_not_found,
 )
+from .common.ratelimit import FailureLimiter
+from .docs_page import mount_docs
+from .engagelab import imports as engagelab_imports
+from .engagelab import ingest as engagelab_ingest
+from .engagelab import segment_routes as engagelab_segments
 from .faults import Faults
 from .header_limit import HeaderSizeLimit
 from .inputs import InputRefused, check_request_text, on_input_refused
 from .limits import BodySizeLimit
 from .native.exports import router as exports_router
-from .native.sites import router as sites_router
+from .native.preview_routes import router as preview_router
+from .native.site_routes import router as sites_router
 from .openapi import allowed_methods, install_openapi
-from .ratelimit import FailureLimiter
 from .server_timing import ServerTiming
 from .ui import mount_ui
 
@@ -165,6 +167,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     app.add_exception_handler(EngageLabError, handle_engagelab_error)
     app.add_exception_handler(DomainValidationError, handle_domain_error)
+    app.add_exception_handler(NotFound, handle_not_found)
     app.add_exception_handler(InputRefused, on_input_refused)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -182,6 +185,7 @@ def create_app(
     app.include_router(engagelab_segments.router)
     app.include_router(engagelab_imports.router)
     app.include_router(engagelab_ingest.router)
+    app.include_router(preview_router)
     mount_ui(app, settings)
     # Outermost: whatever fails below answers in its family's envelope, connection kept.
     app.add_middleware(Faults, max_replay_bytes=settings.max_body_bytes)

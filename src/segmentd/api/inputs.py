@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from ..domain.errors import DomainValidationError
 from ..domain.text import first_text_problem, printable, text_problem
-from .engagelab.errors import INVALID, error_response
+from .common.envelope import INVALID, error_response
 from .ui.deps import bad_input_page
 
 # The only JSON spellings of NUL and of a surrogate are \u escapes (JSON forbids a raw NUL in a

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from .schema_parts import TEXT_PATTERN
+from .common.schema_parts import TEXT_PATTERN
 
 ENGAGELAB_ERROR = {
     "type": "object",

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
+from ..storage.secret_check import verify_secret
 from .builds import Claim, Plan, Step, abandon, claim_jobs, prepare, release, run_chunks
 from .loop import PollingWorker, new_worker_id
 

@@ -18,7 +18,6 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.operators import fold
 from ..domain.statuses import JobState, SegmentStatus
 from ..ids import new_commandersact_id, new_segment_id
-from ..jobs.builds import enqueue_build
 from ..timefmt import now
 from . import buckets, membership
 from .catalog import catalog_changed
@@ -98,7 +97,8 @@ def create_segment(
     condition: dict[str, Any],
     commandersact_id: str | None = None,
 ) -> str:
-    """Insert a segment (status building) and enqueue its first build; return its id.
+    """Insert a segment (status building); return its id. Its first build is queued by the
+    caller (``services.segment_service``), in the same transaction.
 
     ``commandersact_id`` (8 upper-case hex) keeps a migrated segment's Commanders Act id;
     without it one is drawn at random. Raises ``CommandersActIdTaken`` when the tenant uses
@@ -128,7 +128,6 @@ def create_segment(
             updated_at=created,
         )
     )
-    enqueue_build(conn, tenant_id, segment_id)
     return segment_id
 
 
@@ -173,10 +172,9 @@ def update_segment(
     segment_type: int,
     condition: dict[str, Any],
 ) -> bool:
-    """Save a new definition and enqueue a rebuild; False when the tenant has no such segment.
-
-    The published membership and its total stay readable until the rebuild swaps in
-    (``enqueue_build`` marks the segment building).
+    """Save a new definition; False when the tenant has no such segment. The caller queues
+    the rebuild (``services.segment_service``); the published membership and its total stay
+    readable until it swaps in.
     """
     lock_tenant_writes(conn, tenant_id)
     values: dict[str, Any] = {
@@ -187,10 +185,7 @@ def update_segment(
     if name is not None:
         values["name"] = name
     result = conn.execute(sa.update(segments).where(_mine(tenant_id, segment_id)).values(values))
-    if result.rowcount == 0:
-        return False
-    enqueue_build(conn, tenant_id, segment_id)
-    return True
+    return bool(result.rowcount)
 
 
 def get_segment(

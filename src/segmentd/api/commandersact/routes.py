@@ -22,10 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 
 from ...storage.sites import Site, site_segments
-from ..ratelimit import client_address
+from ..common.origins import origin_allowed
+from ..common.ratelimit import client_address
 from .context import LookupContext, lookup_context
 from .jsonp import JAVASCRIPT, NO_STORE_HEADERS, is_valid_callback, jsonp_body
-from .origins import origin_allowed
 from .walking import client_group
 
 log = logging.getLogger("segmentd.commandersact")

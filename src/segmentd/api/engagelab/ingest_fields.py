@@ -26,8 +26,8 @@ from ...storage.field_defs import (
     list_fields,
     update_field,
 )
-from ..schema_parts import case_insensitive, nullable, one_of_strings, text
-from .errors import ERROR_RESPONSES, not_found
+from ..common.envelope import ERROR_RESPONSES, not_found
+from ..common.schema_parts import case_insensitive, nullable, one_of_strings, text
 from .ingest_common import Config, Db, TenantId, page, path_id
 
 router = APIRouter(

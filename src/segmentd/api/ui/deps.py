@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from ...domain.text import printable, text_problem
 from ...settings import Settings
 from ...storage.db import Database
-from ..deps import get_db, get_settings
+from ..common.app_state import get_db, get_settings
 from .rendering import render
 from .session import UiUser, csrf_ok, signed_in_user
 

@@ -1,4 +1,5 @@
-"""EngageLab's error envelope: ``{"code": N, "message": "..."}`` with the HTTP status beside it."""
+"""The error envelope of every ``/v1/`` API (EngageLab's and the native one):
+``{"code": N, "message": "..."}`` with the HTTP status beside it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ...domain.errors import DomainValidationError
+from ...domain.errors import DomainValidationError, NotFound, Taken, UnknownList
 
 AUTH_FAILED = 30000
 INVALID = 30035
@@ -58,7 +59,19 @@ async def handle_engagelab_error(_request: Request, exc: Exception) -> JSONRespo
 
 async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainValidationError)
-    return error_response(400, INVALID, str(exc))
+    return error_response(domain_error_status(exc), INVALID, str(exc))
+
+
+def domain_error_status(exc: DomainValidationError) -> int:
+    """EngageLab answers a list that does not exist with 404, still code 30035."""
+    if isinstance(exc, UnknownList):
+        return 404
+    return 409 if isinstance(exc, Taken) else 400
+
+
+async def handle_not_found(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFound)
+    return error_response(404, NOT_FOUND, "not found")
 
 
 def describe_validation_error(exc: RequestValidationError) -> str:

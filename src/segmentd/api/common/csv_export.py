@@ -13,12 +13,12 @@ from urllib.parse import quote
 
 from fastapi.responses import StreamingResponse
 
-from ..domain.fields import FieldDef
-from ..domain.values import format_field_value
-from ..storage.catalog import custom_fields
-from ..storage.db import Database
-from ..storage.member_rows import MemberRow, fetch_members
-from ..storage.segments import Segment, get_segment, published_member_ids
+from ...domain.fields import FieldDef
+from ...domain.values import format_field_value
+from ...storage.catalog import custom_fields
+from ...storage.db import Database
+from ...storage.member_rows import MemberRow, fetch_members
+from ...storage.segments import Segment, get_segment, published_member_ids
 
 BATCH = 500
 TAG_SEPARATOR = ";"

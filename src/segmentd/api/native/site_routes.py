@@ -25,9 +25,8 @@ from ...storage.sites import (
     site_segments,
 )
 from ..commandersact.context import LookupContext, lookup_context
-from ..commandersact.origins import MAX_ORIGINS, normalize_origin
-from ..engagelab.auth import current_tenant
-from ..engagelab.errors import (
+from ..common.basic_auth import current_tenant
+from ..common.envelope import (
     ERROR_RESPONSES,
     INVALID,
     EngageLabError,
@@ -35,7 +34,8 @@ from ..engagelab.errors import (
     invalid,
     not_found,
 )
-from ..params import IdPath
+from ..common.origins import MAX_ORIGINS, normalize_origin
+from ..common.params import IdPath
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
 NO_STORE = "no-store"
