@@ -21,10 +21,12 @@ from ..storage.secret_check import verify_secret
 from ..storage.tenants import ensure_credential
 from .commandersact.fastpath import LookupFastPath
 from .commandersact.redaction import install_token_redaction
+from .commandersact.routes import LOOKUP_ERRORS
 from .commandersact.routes import router as commandersact_router
 from .common.envelope import (
     INVALID,
     NOT_FOUND,
+    V1_ERRORS,
     EngageLabError,
     describe_validation_error,
     error_response,
@@ -32,6 +34,7 @@ from .common.envelope import (
     handle_engagelab_error,
     handle_not_found,
 )
+from .common.family_errors import FamilyErrorRegistry
 from .common.ratelimit import FailureLimiter
 from .docs_page import mount_docs
 from .engagelab import imports as engagelab_imports
@@ -47,6 +50,7 @@ from .native.site_routes import router as sites_router
 from .openapi import allowed_methods, install_openapi
 from .server_timing import ServerTiming
 from .ui import mount_ui
+from .ui.deps import UI_ERRORS
 
 log = logging.getLogger("segmentd")
 
@@ -88,6 +92,14 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         status_code=exc.status_code,
         headers=headers or None,
     )
+
+
+def _family_errors() -> FamilyErrorRegistry:
+    """How each family words what no endpoint answered (``api.faults``, ``api.inputs``)."""
+    registry = FamilyErrorRegistry()
+    for family in (V1_ERRORS, UI_ERRORS, LOOKUP_ERRORS):
+        registry.register(family)
+    return registry
 
 
 def _body_limit(settings: Settings) -> Callable[[str], int]:
@@ -160,6 +172,7 @@ def create_app(
         dependencies=[Depends(check_request_text)],
     )
     app.state.auth_limiter = FailureLimiter(limit=settings.auth_failure_limit)
+    app.state.family_errors = _family_errors()
     # Innermost: it times the application; the look-up's fast path, outside it, stays lean.
     app.add_middleware(ServerTiming)
     # Look-ups still pass the body limit (and any outer middleware).
@@ -188,7 +201,9 @@ def create_app(
     app.include_router(preview_router)
     mount_ui(app, settings)
     # Outermost: whatever fails below answers in its family's envelope, connection kept.
-    app.add_middleware(Faults, max_replay_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        Faults, max_replay_bytes=settings.max_body_bytes, family_errors=app.state.family_errors
+    )
     app.add_middleware(HeaderSizeLimit, limit=settings.max_header_bytes)
     mount_docs(app)
     install_openapi(app)

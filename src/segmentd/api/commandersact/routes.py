@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 
 from ...storage.sites import Site, site_segments
+from ..common.family_errors import FamilyErrors
 from ..common.origins import origin_allowed
 from ..common.ratelimit import client_address
 from .context import LookupContext, lookup_context
@@ -289,3 +290,12 @@ async def site_segment_list(request: Request) -> Response:
         return rejected.response()
     segments = await run_in_threadpool(_read_site_segments, context, site)
     return JSONResponse(segments, headers=NO_STORE_HEADERS)
+
+
+def _fault(_request: Request, status: int, error: str, message: str) -> Response:
+    # Never cached, as every look-up answer.
+    body = {"error": error, "message": message}
+    return JSONResponse(body, status_code=status, headers=NO_STORE_HEADERS)
+
+
+LOOKUP_ERRORS = FamilyErrors(prefixes=("/api/dms/",), fault=_fault)

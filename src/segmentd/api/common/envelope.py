@@ -7,14 +7,17 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from ...domain.errors import DomainValidationError, NotFound, Taken, UnknownList
+from .family_errors import FamilyErrors
 
 AUTH_FAILED = 30000
 INVALID = 30035
 NOT_FOUND = 30036
+INTERNAL_CODE = 30500
+UNAVAILABLE_CODE = 30503
 
 
 class ErrorBody(BaseModel):
@@ -95,3 +98,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "Request body too large (code 30035)"},
     429: {"model": ErrorBody, "description": "Too many failed authentications (code 30000)"},
 }
+
+
+def _fault(_request: Request, status: int, _error: str, message: str) -> Response:
+    code = UNAVAILABLE_CODE if status == 503 else INTERNAL_CODE
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _refused(_request: Request, message: str) -> Response:
+    return error_response(400, INVALID, message)
+
+
+# Every /v1/ path answers in this envelope: EngageLab's API and the native one.
+V1_ERRORS = FamilyErrors(prefixes=("/v1/",), fault=_fault, refused=_refused)
