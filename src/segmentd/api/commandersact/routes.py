@@ -25,13 +25,14 @@ from ...storage.sites import Site, site_segments
 from ..common.family_errors import FamilyErrors
 from ..common.origins import origin_allowed
 from ..common.ratelimit import client_address
+from ..common.site_access import LOOKUP_PREFIX
 from .context import LookupContext, lookup_context
 from .jsonp import JAVASCRIPT, NO_STORE_HEADERS, is_valid_callback, jsonp_body
 from .walking import client_group
 
 log = logging.getLogger("segmentd.commandersact")
 
-PREFIX = "/api/dms/segmentation"
+PREFIX = LOOKUP_PREFIX
 _SITE = re.compile(r"[0-9]{1,18}", re.ASCII)
 _TCID = re.compile(r"[0-9]{1,64}", re.ASCII)
 # Compared against when the site has no token yet, so timing never tells.
