@@ -43,22 +43,32 @@ def create_segment(
     db: Database, tenant_id: int, draft: SegmentDraft, tz: timezone
 ) -> store.Segment:
     """Check and save a new segment, and queue its first build (status building)."""
-    name, segment_type = checked_name(draft.name), checked_type(draft.segment_type)
-    commandersact_id = checked_commandersact_id(draft.commandersact_id)
+    _check_envelope(draft)  # before taking the write lock: most refusals need no database
     with db.write() as conn:
-        lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
-        list_id = checked_list(conn, tenant_id, draft.list_id)
-        condition = checked_condition(conn, tenant_id, draft.condition, segment_type, tz)
-        segment_id = insert_segment(
-            conn,
-            tenant_id,
-            list_id=list_id,
-            name=name,
-            segment_type=segment_type,
-            condition=condition,
-            commandersact_id=commandersact_id,
-        )
+        segment_id = create_segment_in(conn, tenant_id, draft, tz)
         return _found(store.get_segment(conn, tenant_id, segment_id))
+
+
+def create_segment_in(conn: Connection, tenant_id: int, draft: SegmentDraft, tz: timezone) -> str:
+    """``create_segment`` in the caller's write transaction; returns the new segment's id."""
+    name, segment_type, commandersact_id = _check_envelope(draft)
+    lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
+    list_id = checked_list(conn, tenant_id, draft.list_id)
+    condition = checked_condition(conn, tenant_id, draft.condition, segment_type, tz)
+    return insert_segment(
+        conn,
+        tenant_id,
+        list_id=list_id,
+        name=name,
+        segment_type=segment_type,
+        condition=condition,
+        commandersact_id=commandersact_id,
+    )
+
+
+def _check_envelope(draft: SegmentDraft) -> tuple[str, SegmentType, str | None]:
+    name, segment_type = checked_name(draft.name), checked_type(draft.segment_type)
+    return name, segment_type, checked_commandersact_id(draft.commandersact_id)
 
 
 def update_segment(

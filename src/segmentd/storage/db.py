@@ -181,7 +181,7 @@ class Database:
     def migrate(self) -> None:
         from .migrate import upgrade
 
-        upgrade(self)
+        upgrade(self.url, self.write_engine)
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
