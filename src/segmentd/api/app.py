@@ -40,7 +40,7 @@ from .docs_page import mount_docs
 from .engagelab import imports as engagelab_imports
 from .engagelab import ingest as engagelab_ingest
 from .engagelab import segment_routes as engagelab_segments
-from .faults import Faults
+from .fault_answers import Faults
 from .header_limit import HeaderSizeLimit
 from .inputs import InputRefused, check_request_text, on_input_refused
 from .limits import BodySizeLimit
@@ -95,7 +95,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 def _family_errors() -> FamilyErrorRegistry:
-    """How each family words what no endpoint answered (``api.faults``, ``api.inputs``)."""
+    """How each family words what no endpoint answered (``api.fault_answers``, ``api.inputs``)."""
     registry = FamilyErrorRegistry()
     for family in (V1_ERRORS, UI_ERRORS, LOOKUP_ERRORS):
         registry.register(family)

@@ -1,5 +1,5 @@
 """Which API family a path belongs to, and how that family words the errors no endpoint of
-it answered: an unexpected failure or an unavailable database (``api.faults``), and a string
+it answered: an unexpected failure or an unavailable database (``api.fault_answers``), and a string
 refused before any endpoint ran (``api.inputs``).
 
 ``api.app`` registers each family's renderers; what no family claims answers plain JSON.
