@@ -22,12 +22,13 @@ from segmentd.api.server_timing import app_milliseconds
 from segmentd.domain.conditions import to_wire
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.build_worker import run_pending
+from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.compiler import field_column
 from segmentd.storage.db import Database
 from segmentd.storage.schema import members, segments
-from segmentd.storage.segments import create_segment, delete_segment, update_segment
+from segmentd.storage.segments import delete_segment
 
 from . import conditions as c
 from .databases import tidy_postgres
@@ -83,7 +84,7 @@ def wire(ctx: Context, segment_type: int, raw: dict[str, Any]) -> dict[str, Any]
 
 def new_segment(ctx: Context, name: str, segment_type: int, condition: dict[str, Any]) -> str:
     with ctx.db.write() as conn:
-        return create_segment(
+        return insert_segment(
             conn,
             ctx.dataset.tenant_id,
             list_id=ctx.dataset.list_id,
@@ -138,7 +139,7 @@ def rebuild(ctx: Context, runs: int) -> list[float]:
     for _ in range(runs):
         started = time.perf_counter()
         with ctx.db.write() as conn:
-            update_segment(
+            redefine_segment(
                 conn,
                 ctx.dataset.tenant_id,
                 segment_id,

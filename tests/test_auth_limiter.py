@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from segmentd.api.ratelimit import FailureLimiter
+from segmentd.api.common.ratelimit import FailureLimiter
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from segmentd.api.engagelab.auth import REMEMBER_SECONDS
+from segmentd.api.common.basic_auth import REMEMBER_SECONDS
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import ensure_credential
 

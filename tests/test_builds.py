@@ -26,12 +26,13 @@ from segmentd.jobs.build_queue import (
 from segmentd.jobs.build_runner import run_chunk, run_chunks
 from segmentd.jobs.build_steps import Step, prepare
 from segmentd.jobs.build_worker import Worker, run_pending
+from segmentd.services.segment_service import insert_segment
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed, load_catalog
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
-from segmentd.storage.segments import create_segment, next_segment_number
+from segmentd.storage.segments import next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
@@ -594,7 +595,7 @@ def test_fresh_builds_of_one_list_share_each_pass(
     ids = [add_segment(db, acme.id, condition) for condition in conditions]
     other_list = add_list(db, acme.id)
     with db.write() as conn:  # a build of another list is not part of the pass
-        other = create_segment(
+        other = insert_segment(
             conn, acme.id, list_id=other_list, name="o", segment_type=0, condition=conditions[0]
         )
     claims = claim_jobs(db, "worker-a", settings.lease_seconds, 8)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from segmentd.api.faults import NOT_APPLIED, RETRY_AFTER_SECONDS
+from segmentd.api.fault_answers import NOT_APPLIED, RETRY_AFTER_SECONDS
 from segmentd.storage.db import Database, commit_outcome
 from segmentd.storage.faults import DatabaseUnavailable
 

@@ -15,6 +15,7 @@ from segmentd.jobs.build_queue import enqueue_build
 from segmentd.membership.buckets import recount
 from segmentd.membership.pages import member_page
 from segmentd.membership.removal import remove_members
+from segmentd.services.segment_service import insert_segment
 from segmentd.storage.db import Database
 from segmentd.storage.schema import (
     build_jobs,
@@ -23,7 +24,7 @@ from segmentd.storage.schema import (
     segment_members,
     segments,
 )
-from segmentd.storage.segments import create_segment, get_segment
+from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import default_list_id
 
 from .conftest import LiveServer, Tenant, make_tenant, wait_built
@@ -347,7 +348,7 @@ def test_removal_reaches_the_generation_a_build_is_filling(db: Database, tenant:
     with db.write() as conn:
         list_id = default_list_id(conn, tenant.id)
         condition = {"relation": "and", "items": [item("Email", "contain", "@")]}
-        segment_id = create_segment(
+        segment_id = insert_segment(
             conn, tenant.id, list_id=list_id, name="S", segment_type=0, condition=condition
         )
         # Generation 1 is published with both members; a build is filling generation 2.

@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
-from segmentd.api.faults import INTERNAL_MESSAGE
+from segmentd.api.fault_answers import INTERNAL_MESSAGE
 
 from .conftest import LiveServer, test_settings
 

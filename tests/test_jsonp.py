@@ -11,8 +11,8 @@ import pytest
 
 from segmentd.api.app import create_app
 from segmentd.api.commandersact.jsonp import is_valid_callback, jsonp_body
-from segmentd.api.commandersact.origins import normalize_origin, origin_allowed
 from segmentd.api.commandersact.redaction import ACCESS_LOGGER, TokenRedactingFilter
+from segmentd.api.common.origins import normalize_origin, origin_allowed
 from segmentd.secrets import SealError, TokenKeys, read_or_create_secret, secret_file_path
 from segmentd.settings import Settings
 

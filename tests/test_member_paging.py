@@ -19,11 +19,12 @@ from segmentd.membership.buckets import BUCKET_SIZE, bucket_of
 from segmentd.membership.pages import member_page
 from segmentd.membership.removal import remove_members
 from segmentd.services.members import upsert_members
+from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import members, segment_buckets
-from segmentd.storage.segments import Segment, create_segment, get_segment, update_segment
+from segmentd.storage.segments import Segment, get_segment
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
@@ -57,7 +58,7 @@ def published_segment(db: Database, db_url: str, tenant: Tenant) -> tuple[str, l
             for i in range(MEMBERS)
         ]  # fmt: skip
         conn.execute(sa.insert(members), rows)
-        segment_id = create_segment(
+        segment_id = insert_segment(
             conn, tenant.id, list_id=list_id, name="pages", segment_type=0, condition=CONDITION
         )
     # Chunks of 5 members split buckets: each chunk recounts the buckets it touches.
@@ -144,7 +145,9 @@ def test_pages_follow_real_time_updates_and_rebuilds(
         (expected[o : o + 4], len(expected)) for o in range(len(expected))
     ]
     with db.write() as conn:
-        update_segment(conn, tenant.id, segment_id, name=None, segment_type=0, condition=CONDITION)
+        redefine_segment(
+            conn, tenant.id, segment_id, name=None, segment_type=0, condition=CONDITION
+        )
     run_pending(db, small_chunks(db_url, 7))
     rebuilt = segment_of(db, tenant, segment_id)
     assert rebuilt.generation > segment.generation

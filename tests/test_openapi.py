@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from segmentd.api.app import create_app
-from segmentd.api.schema_parts import TEXT_PATTERN
+from segmentd.api.common.schema_parts import TEXT_PATTERN
 from segmentd.domain.ids import MAX_ID
 
 

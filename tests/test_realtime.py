@@ -28,6 +28,7 @@ from segmentd.jobs.build_steps import Step, prepare
 from segmentd.membership.buckets import bucket_of
 from segmentd.membership.removal import remove_members
 from segmentd.services.members import delete_members, record_events, unsubscribe, upsert_members
+from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.campaigns import create_campaign
 from segmentd.storage.catalog import load_catalog
@@ -42,7 +43,7 @@ from segmentd.storage.schema import (
     segment_exclusions,
     segments,
 )
-from segmentd.storage.segments import create_segment, delete_segment, get_segment, update_segment
+from segmentd.storage.segments import delete_segment, get_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
 
 from .conftest import wait_built
@@ -138,7 +139,7 @@ def make_world(db: Database, settings: Settings = SMALL_CHUNKS) -> World:
         for list_id in lists:
             for kind, raw in conditions(campaign.id):
                 parse_condition(raw, catalog, SegmentType(kind), TZ)  # valid, as the API requires
-                segment_id = create_segment(
+                segment_id = insert_segment(
                     conn, tenant_id, list_id=list_id, name="S", segment_type=kind, condition=raw
                 )
                 world.segment_ids.append(segment_id)
@@ -406,7 +407,7 @@ def test_segments_created_edited_or_deleted_are_followed_at_once(db: Database) -
 
     set_city("Paris")  # every segment of the list is known now
     with db.write() as conn:
-        lyon = create_segment(
+        lyon = insert_segment(
             conn,
             tenant,
             list_id=list_id,
@@ -419,7 +420,7 @@ def test_segments_created_edited_or_deleted_are_followed_at_once(db: Database) -
     set_city("Lyon")
     check(world)
     with db.write() as conn:
-        update_segment(
+        redefine_segment(
             conn,
             tenant,
             lyon,

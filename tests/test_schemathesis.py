@@ -95,7 +95,7 @@ def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
     # The failed-login limiter at its default: ignored_auth's wrong credentials name a user
-    # that does not exist, which the limiter never refuses (api/ratelimit.py).
+    # that does not exist, which the limiter never refuses (api/common/ratelimit.py).
     for server, http, seeded in seeded_server(request.param, tmp_path_factory.mktemp("st")):
         yield Target(server, seeded, _spares(http))
 

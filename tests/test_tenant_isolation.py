@@ -25,7 +25,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Mount
 
 from segmentd.api.app import create_app
-from segmentd.api.engagelab.auth import current_tenant
+from segmentd.api.common.basic_auth import current_tenant
 from segmentd.api.ui.deps import current_user
 from segmentd.storage.db import Database
 from segmentd.storage.schema import credentials

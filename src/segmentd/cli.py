@@ -134,7 +134,8 @@ def serve(
 
 def _verify_secret(db: Database, settings: Settings) -> None:
     """Exit with the reason when the secret cannot open the database's site tokens."""
-    from .secrets import SecretMismatch, verify_secret
+    from .secrets import SecretMismatch
+    from .storage.secret_check import verify_secret
 
     try:
         verify_secret(db, settings)
@@ -183,19 +184,18 @@ def site_token(
     database: str | None = DatabaseOption,
 ) -> None:
     """Print a site's token (created on first use), or rotate it."""
+    from .domain.errors import NotFound
     from .secrets import SealError, token_keys
-    from .storage.sites import get_site, read_token, rotate_token
+    from .services.site_service import site_token as token_of
 
     settings = load_settings(database)
     keys = token_keys(settings)
     db = open_database(settings)
     try:
-        with db.write() as conn:
-            found = get_site(conn, site)
-            if found is None:
-                console.print(f"[red]No site {site}.[/red]")
-                raise typer.Exit(1)
-            token = rotate_token(conn, found, keys) if rotate else read_token(conn, found, keys)
+        _found, token = token_of(db, None, site, keys, rotate=rotate)
+    except NotFound:
+        console.print(f"[red]No site {site}.[/red]")
+        raise typer.Exit(1) from None
     except SealError as exc:
         console.print(f"[red]{exc}.[/red] Run again with --rotate to issue a new token.")
         raise typer.Exit(1) from exc

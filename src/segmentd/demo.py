@@ -3,7 +3,7 @@
 A tenant ``demo`` whose api_key comes from the server secret, so every start prints the same
 one (README variables and UI sessions outlive a restart); on first start its list is filled with
 about 300 realistic members, two campaigns with their events and three segments, all through
-the same storage functions the API uses, so the demo exercises the real paths.
+the same use cases and storage functions the API uses, so the demo exercises the real paths.
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .domain.conditions import to_wire
 from .domain.fields import CampaignStatus
-from .domain.validation import SegmentType, parse_condition
+from .domain.validation import SegmentType
 from .secrets import derived_secret
 from .services.members import record_events, unsubscribe, upsert_members
+from .services.segment_service import SegmentDraft, create_segment_in
 from .settings import Settings
 from .storage.campaigns import create_campaign
-from .storage.catalog import load_catalog
 from .storage.db import Database
 from .storage.field_defs import check_spec, create_field
 from .storage.members import TagFlag
 from .storage.schema import members
-from .storage.segments import create_segment
 from .storage.tenants import default_list_id, ensure_credential
 from .timefmt import now
 
@@ -173,7 +171,6 @@ def _segments(conn: Connection, tenant_id: int, list_id: int, spring: int, tz: t
             [("campaign", "==", "open", spring), ("campaign", "==", "unclick", spring)],
         ),
     )
-    catalog = load_catalog(conn, tenant_id)
     for name, commandersact_id, segment_type, items in definitions:
         raw = {
             "relation": "and",
@@ -181,13 +178,11 @@ def _segments(conn: Connection, tenant_id: int, list_id: int, spring: int, tz: t
                 {"field_name": f, "op": op, "value": v, "campaign_id": c} for f, op, v, c in items
             ],
         }
-        condition = to_wire(parse_condition(raw, catalog, segment_type, tz))
-        create_segment(
-            conn,
-            tenant_id,
-            list_id=list_id,
+        draft = SegmentDraft(
             name=name,
             segment_type=int(segment_type),
-            condition=condition,
+            condition=raw,
+            list_id=list_id,
             commandersact_id=commandersact_id,  # fixed, so the README's look-ups are true
         )
+        create_segment_in(conn, tenant_id, draft, tz)

@@ -8,7 +8,7 @@ a SQLite database, or for other databases in the user's data directory (one file
 database, never the working directory: a server started elsewhere must find the same one).
 
 A server checks at start that the secret opens the sealed tokens its database holds
-(``check_secret``): with another secret every token would fail on use, so it refuses to
+(``storage.secret_check``): with another secret every token would fail on use, so it refuses to
 start instead, naming ``SEGMENTD_SECRET_KEY``.
 """
 
@@ -26,11 +26,9 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from platformdirs import user_data_path
-from sqlalchemy.engine import Connection
 
+from .database_urls import is_sqlite, normalize_url
 from .settings import Settings
-from .storage.db import Database, is_sqlite, normalize_url
-from .storage.schema import lists
 
 SECRET_FILE_SUFFIX = ".secret"
 _NONCE_BYTES = 12
@@ -157,35 +155,3 @@ def token_keys(settings: Settings) -> TokenKeys:
 @lru_cache(maxsize=8)
 def _token_keys(secret_key: str | None, path: Path | None) -> TokenKeys:
     return TokenKeys(secret_key or read_or_create_secret(path or Path()))
-
-
-def verify_secret(db: Database, settings: Settings) -> None:
-    """``check_secret`` in a read transaction of its own (a server's or worker's start)."""
-    with db.read() as conn:
-        check_secret(conn, settings)
-
-
-def check_secret(conn: Connection, settings: Settings) -> None:
-    """Raise ``SecretMismatch`` unless the secret opens a sealed token of the database (one
-    primary-key read and one decryption; a database without tokens passes)."""
-    sealed = conn.execute(
-        sa.select(lists.c.id, lists.c.token_sealed)
-        .where(lists.c.token_sealed.is_not(None))
-        .order_by(lists.c.id)
-        .limit(1)
-    ).first()
-    if sealed is None:
-        return
-    try:
-        token_keys(settings).unseal(sealed.token_sealed, sealed.id)
-    except SealError:
-        where = (
-            "SEGMENTD_SECRET_KEY"
-            if settings.secret_key
-            else f"the secret file {secret_file_path(settings.database_url)}"
-        )
-        raise SecretMismatch(
-            f"the site tokens in this database were sealed with another secret than {where}: "
-            "set SEGMENTD_SECRET_KEY to the secret that sealed them (see docs/sites.md), "
-            "or rotate every site token"
-        ) from None

@@ -13,38 +13,44 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..domain.errors import DomainValidationError
+from ..domain.errors import DomainValidationError, NotFound
 from ..imports.import_worker import ImportWorker
-from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
+from ..storage.secret_check import verify_secret
 from ..storage.tenants import ensure_credential
 from .commandersact.fastpath import LookupFastPath
 from .commandersact.redaction import install_token_redaction
+from .commandersact.routes import LOOKUP_ERRORS
 from .commandersact.routes import router as commandersact_router
-from .docs_page import mount_docs
-from .engagelab import imports as engagelab_imports
-from .engagelab import ingest as engagelab_ingest
-from .engagelab import segments as engagelab_segments
-from .engagelab.errors import (
+from .common.envelope import (
     INVALID,
     NOT_FOUND,
+    V1_ERRORS,
     EngageLabError,
     describe_validation_error,
     error_response,
     handle_domain_error,
     handle_engagelab_error,
+    handle_not_found,
 )
-from .faults import Faults
+from .common.family_errors import FamilyErrorRegistry
+from .common.ratelimit import FailureLimiter
+from .docs_page import mount_docs
+from .engagelab import imports as engagelab_imports
+from .engagelab import ingest as engagelab_ingest
+from .engagelab import segment_routes as engagelab_segments
+from .fault_answers import Faults
 from .header_limit import HeaderSizeLimit
 from .inputs import InputRefused, check_request_text, on_input_refused
 from .limits import BodySizeLimit
 from .native.exports import router as exports_router
-from .native.sites import router as sites_router
+from .native.preview_routes import router as preview_router
+from .native.site_routes import router as sites_router
 from .openapi import allowed_methods, install_openapi
-from .ratelimit import FailureLimiter
 from .server_timing import ServerTiming
 from .ui import mount_ui
+from .ui.deps import UI_ERRORS
 
 log = logging.getLogger("segmentd")
 
@@ -86,6 +92,14 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         status_code=exc.status_code,
         headers=headers or None,
     )
+
+
+def _family_errors() -> FamilyErrorRegistry:
+    """How each family words what no endpoint answered (``api.fault_answers``, ``api.inputs``)."""
+    registry = FamilyErrorRegistry()
+    for family in (V1_ERRORS, UI_ERRORS, LOOKUP_ERRORS):
+        registry.register(family)
+    return registry
 
 
 def _body_limit(settings: Settings) -> Callable[[str], int]:
@@ -158,6 +172,7 @@ def create_app(
         dependencies=[Depends(check_request_text)],
     )
     app.state.auth_limiter = FailureLimiter(limit=settings.auth_failure_limit)
+    app.state.family_errors = _family_errors()
     # Innermost: it times the application; the look-up's fast path, outside it, stays lean.
     app.add_middleware(ServerTiming)
     # Look-ups still pass the body limit (and any outer middleware).
@@ -165,6 +180,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     app.add_exception_handler(EngageLabError, handle_engagelab_error)
     app.add_exception_handler(DomainValidationError, handle_domain_error)
+    app.add_exception_handler(NotFound, handle_not_found)
     app.add_exception_handler(InputRefused, on_input_refused)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -182,9 +198,12 @@ def create_app(
     app.include_router(engagelab_segments.router)
     app.include_router(engagelab_imports.router)
     app.include_router(engagelab_ingest.router)
+    app.include_router(preview_router)
     mount_ui(app, settings)
     # Outermost: whatever fails below answers in its family's envelope, connection kept.
-    app.add_middleware(Faults, max_replay_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        Faults, max_replay_bytes=settings.max_body_bytes, family_errors=app.state.family_errors
+    )
     app.add_middleware(HeaderSizeLimit, limit=settings.max_header_bytes)
     mount_docs(app)
     install_openapi(app)

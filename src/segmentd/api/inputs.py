@@ -11,13 +11,12 @@ import json
 import re
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from ..domain.errors import DomainValidationError
 from ..domain.text import first_text_problem, printable, text_problem
-from .engagelab.errors import INVALID, error_response
-from .ui.deps import bad_input_page
+from .common.family_errors import family_errors
 
 # The only JSON spellings of NUL and of a surrogate are \u escapes (JSON forbids a raw NUL in a
 # string, and UTF-8 cannot encode a surrogate): a body without one needs no walk.
@@ -101,9 +100,4 @@ def _has_json_body(request: Request) -> bool:
 async def on_input_refused(request: Request, exc: Exception) -> Response:
     """The 400 in the envelope of the API family the path belongs to."""
     assert isinstance(exc, InputRefused)
-    path = request.url.path
-    if path.startswith("/v1/"):
-        return error_response(400, INVALID, str(exc))
-    if path.startswith("/ui/") or path == "/ui":
-        return bad_input_page(request, str(exc))
-    return JSONResponse({"error": "invalid_request", "message": str(exc)}, status_code=400)
+    return family_errors(request).refused(request, str(exc))

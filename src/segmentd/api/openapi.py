@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from .schema_parts import TEXT_PATTERN
+from .common.schema_parts import TEXT_PATTERN
 
 ENGAGELAB_ERROR = {
     "type": "object",
@@ -41,7 +41,7 @@ def _replace_422(document: dict[str, Any]) -> None:
         schemas.pop(unused, None)
 
 
-# Answers any operation may give, whatever its own: see api.faults and api.header_limit.
+# Answers any operation may give, whatever its own: see api.fault_answers and api.header_limit.
 SERVER_RESPONSES = {
     "431": "Request headers too large (EngageLab code 30035)",
     "500": "Unexpected error: a defect, logged by the server (EngageLab code 30500)",

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from ..secrets import verify_secret
 from ..settings import Settings
 from ..storage.db import Database
+from ..storage.secret_check import verify_secret
 from .build_plan import Plan
 from .build_queue import Claim, abandon, claim_jobs, release
 from .build_runner import run_chunks

@@ -1,1 +1,1 @@
-"""Use cases: each runs its storage writes and what must follow them in one transaction."""
+"""Use cases: what a request or a command asks of segmentd, the same for every API family."""

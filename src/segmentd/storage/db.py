@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from ..database_urls import is_sqlite, normalize_url
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -38,18 +39,6 @@ IDLE_PING_SECONDS = 5.0
 CURRENT_XID = "SELECT pg_current_xact_id_if_assigned()::text"
 
 log = logging.getLogger("segmentd.db")
-
-
-def is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
-def normalize_url(url: str) -> str:
-    """Accept ``postgresql://`` and ``postgres://`` as the psycopg 3 driver."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def _sqlite_engine(
@@ -192,7 +181,7 @@ class Database:
     def migrate(self) -> None:
         from .migrate import upgrade
 
-        upgrade(self)
+        upgrade(self.url, self.write_engine)
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
-
-if TYPE_CHECKING:
-    from .db import Database
+from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -21,9 +18,10 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(database: Database) -> None:
-    config = alembic_config(database.url)
-    with database.write_engine.connect() as connection:
+def upgrade(url: str, engine: Engine) -> None:
+    """Migrate the database at ``url`` to the newest schema, through ``engine`` (the writer's)."""
+    config = alembic_config(url)
+    with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()

@@ -18,7 +18,6 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.operators import fold
 from ..domain.statuses import SegmentStatus
 from ..ids import new_commandersact_id, new_segment_id
-from ..jobs.build_queue import enqueue_build
 from ..timefmt import now
 from .catalog import catalog_changed
 from .compiler import ascii_lower
@@ -97,7 +96,8 @@ def create_segment(
     condition: dict[str, Any],
     commandersact_id: str | None = None,
 ) -> str:
-    """Insert a segment (status building) and enqueue its first build; return its id.
+    """Insert a segment (status building); return its id. Its first build is queued by the
+    caller (``services.segment_service``), in the same transaction.
 
     ``commandersact_id`` (8 upper-case hex) keeps a migrated segment's Commanders Act id;
     without it one is drawn at random. Raises ``CommandersActIdTaken`` when the tenant uses
@@ -127,7 +127,6 @@ def create_segment(
             updated_at=created,
         )
     )
-    enqueue_build(conn, tenant_id, segment_id)
     return segment_id
 
 
@@ -172,10 +171,9 @@ def update_segment(
     segment_type: int,
     condition: dict[str, Any],
 ) -> bool:
-    """Save a new definition and enqueue a rebuild; False when the tenant has no such segment.
-
-    The published membership and its total stay readable until the rebuild swaps in
-    (``enqueue_build`` marks the segment building).
+    """Save a new definition; False when the tenant has no such segment. The caller queues
+    the rebuild (``services.segment_service``); the published membership and its total stay
+    readable until it swaps in.
     """
     lock_tenant_writes(conn, tenant_id)
     values: dict[str, Any] = {
@@ -188,10 +186,7 @@ def update_segment(
     result = conn.execute(
         sa.update(segments).where(is_segment(tenant_id, segment_id)).values(values)
     )
-    if result.rowcount == 0:
-        return False
-    enqueue_build(conn, tenant_id, segment_id)
-    return True
+    return bool(result.rowcount)
 
 
 def get_segment(

@@ -1,88 +1,29 @@
-"""What the look-up needs per app: the database, the token keys and a small site cache.
-
-Site rows are read on every look-up, so they are cached in the process. A change made
-through this process (token rotation, allowed origins) drops the entry at once; a change
-made by another process (``segmentd site token --rotate``) shows within ``SITE_TTL_SECONDS``.
-"""
+"""What the look-up needs per app: the database, the token keys, the site cache (shared with
+the sites endpoints, ``api.common.site_access``), the visitor reader and the walk limit."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from ...membership import store
-from ...secrets import TokenKeys, token_keys
-from ...settings import Settings
-from ...storage.db import Database
-from ...storage.sites import Site, get_site
+from ...secrets import TokenKeys
+from ..common.site_access import SiteAccess, site_access_of
 from .walking import VisitorWalkLimit
 
-SITE_TTL_SECONDS = 2.0
-MAX_CACHED_SITES = 10_000  # unknown ids are cached too: bound what random ids can fill
 _CREATE_LOCK = threading.Lock()  # native endpoints run in threads, the look-up on the loop
 
 
-class SiteCache:
-    """On SQLite an expired entry is read again on the event loop's thread (one primary-key
-    read, cheaper than a thread hop, as the look-up's own reads); on PostgreSQL in a thread,
-    one read per site at a time: the look-ups that find the entry expired meanwhile wait for
-    that read instead of each starting their own."""
-
-    def __init__(self, db: Database, ttl: float = SITE_TTL_SECONDS) -> None:
-        self.db, self.ttl = db, ttl
-        self._entries: dict[int, tuple[float, Site | None]] = {}
-        self._loading: dict[int, asyncio.Future[Site | None]] = {}
-
-    async def get(self, site_id: int) -> Site | None:
-        entry = self._entries.get(site_id)
-        if entry is not None and entry[0] > time.monotonic():
-            return entry[1]
-        if self.db.is_sqlite:
-            return self._store(site_id, self._load(site_id))
-        loading = self._loading.get(site_id)
-        if loading is None or loading.get_loop() is not asyncio.get_running_loop():
-            loading = asyncio.ensure_future(self._refresh(site_id))
-            self._loading[site_id] = loading
-        return await asyncio.shield(loading)
-
-    async def _refresh(self, site_id: int) -> Site | None:
-        me = asyncio.current_task()
-        try:
-            site = await run_in_threadpool(self._load, site_id)
-        finally:
-            ours = self._loading.get(site_id) is me  # not invalidated meanwhile
-            if ours:
-                del self._loading[site_id]
-        return self._store(site_id, site) if ours else site
-
-    def _store(self, site_id: int, site: Site | None) -> Site | None:
-        if len(self._entries) >= MAX_CACHED_SITES:
-            self._entries.clear()
-        self._entries[site_id] = (time.monotonic() + self.ttl, site)
-        return site
-
-    def _load(self, site_id: int) -> Site | None:
-        with self.db.read() as conn:
-            return get_site(conn, site_id)
-
-    def invalidate(self, site_id: int) -> None:
-        self._entries.pop(site_id, None)
-        self._loading.pop(site_id, None)  # a read in flight may predate the change
-
-
 class LookupContext:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
-        self.settings = settings
-        self.keys: TokenKeys = token_keys(settings)
-        self.sites = SiteCache(db)
-        self.visitors = store().member_segments(db)
-        self.walks = VisitorWalkLimit(settings.lookup_visitor_limit)
+    def __init__(self, access: SiteAccess) -> None:
+        self.db = access.db
+        self.settings = access.settings
+        self.keys: TokenKeys = access.keys
+        self.sites = access.sites  # shared: the sites endpoints drop what they change
+        self.visitors = store().member_segments(access.db)
+        self.walks = VisitorWalkLimit(access.settings.lookup_visitor_limit)
 
 
 def lookup_context(request: Request) -> LookupContext:
@@ -98,6 +39,6 @@ def context_of(state: State) -> LookupContext:
     with _CREATE_LOCK:
         context = getattr(state, "commandersact", None)
         if context is None or context.db is not state.db:
-            context = LookupContext(state.db, state.settings)
+            context = LookupContext(site_access_of(state))
             state.commandersact = context
         return context

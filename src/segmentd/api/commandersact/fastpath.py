@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..ratelimit import client_address
+from ..common.ratelimit import client_address
 from .context import context_of
 from .jsonp import jsonp_start
 from .routes import PREFIX, Rejected, visitor_answer

@@ -22,15 +22,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 
 from ...storage.sites import Site, site_segments
-from ..ratelimit import client_address
+from ..common.family_errors import FamilyErrors
+from ..common.origins import origin_allowed
+from ..common.ratelimit import client_address
+from ..common.site_access import LOOKUP_PREFIX
 from .context import LookupContext, lookup_context
 from .jsonp import JAVASCRIPT, NO_STORE_HEADERS, is_valid_callback, jsonp_body
-from .origins import origin_allowed
 from .walking import client_group
 
 log = logging.getLogger("segmentd.commandersact")
 
-PREFIX = "/api/dms/segmentation"
+PREFIX = LOOKUP_PREFIX
 _SITE = re.compile(r"[0-9]{1,18}", re.ASCII)
 _TCID = re.compile(r"[0-9]{1,64}", re.ASCII)
 # Compared against when the site has no token yet, so timing never tells.
@@ -289,3 +291,12 @@ async def site_segment_list(request: Request) -> Response:
         return rejected.response()
     segments = await run_in_threadpool(_read_site_segments, context, site)
     return JSONResponse(segments, headers=NO_STORE_HEADERS)
+
+
+def _fault(_request: Request, status: int, error: str, message: str) -> Response:
+    # Never cached, as every look-up answer.
+    body = {"error": error, "message": message}
+    return JSONResponse(body, status_code=status, headers=NO_STORE_HEADERS)
+
+
+LOOKUP_ERRORS = FamilyErrors(prefixes=("/api/dms/",), fault=_fault)

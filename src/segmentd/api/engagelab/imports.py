@@ -26,10 +26,10 @@ from ...settings import Settings
 from ...storage.db import Database
 from ...storage.tags import MAX_TAGS_PER_MEMBER
 from ...storage.tenants import default_list_id, list_exists
-from ..deps import get_db, get_settings
-from ..params import IdPath, ListIdQuery
-from .auth import current_tenant
-from .errors import ERROR_RESPONSES, INVALID, EngageLabError, invalid, not_found
+from ..common.app_state import get_db, get_settings
+from ..common.basic_auth import current_tenant
+from ..common.envelope import ERROR_RESPONSES, INVALID, EngageLabError, invalid, not_found
+from ..common.params import IdPath, ListIdQuery
 
 router = APIRouter(
     prefix="/v1/marketing/lists/members/imports",

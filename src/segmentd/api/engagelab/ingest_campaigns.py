@@ -22,7 +22,8 @@ from ...storage.campaigns import (
     update_campaign,
 )
 from ...timefmt import SEGMENT_STYLE, format_time
-from ..schema_parts import (
+from ..common.envelope import ERROR_RESPONSES, invalid, not_found
+from ..common.schema_parts import (
     ID,
     ID_DIGITS,
     non_blank,
@@ -31,7 +32,6 @@ from ..schema_parts import (
     reported_items,
     text,
 )
-from .errors import ERROR_RESPONSES, invalid, not_found
 from .ingest_common import (
     Config,
     Db,

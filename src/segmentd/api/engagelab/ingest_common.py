@@ -12,11 +12,11 @@ from ...domain.ids import MAX_ID, as_id
 from ...settings import Settings
 from ...storage.db import Database
 from ...storage.tenants import default_list_id, list_exists
-from ..deps import get_db, get_settings
-from ..params import Limit, Offset
-from ..schema_parts import ID, ID_DIGITS, nullable
-from .auth import current_tenant
-from .errors import invalid, not_found
+from ..common.app_state import get_db, get_settings
+from ..common.basic_auth import current_tenant
+from ..common.envelope import invalid, not_found
+from ..common.params import Limit, Offset
+from ..common.schema_parts import ID, ID_DIGITS, nullable
 
 TenantId = Annotated[int, Depends(current_tenant)]
 Db = Annotated[Database, Depends(get_db)]

@@ -26,8 +26,8 @@ from ...storage.field_defs import (
     delete_field,
     list_fields,
 )
-from ..schema_parts import case_insensitive, nullable, one_of_strings, text
-from .errors import ERROR_RESPONSES, not_found
+from ..common.envelope import ERROR_RESPONSES, not_found
+from ..common.schema_parts import case_insensitive, nullable, one_of_strings, text
 from .ingest_common import Config, Db, TenantId, page, path_id
 
 router = APIRouter(

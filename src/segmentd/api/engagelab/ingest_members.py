@@ -27,9 +27,10 @@ from ...storage.tags import (
     MAX_TAGS_PER_REQUEST,
     TOO_MANY_TAGS,
 )
-from ..params import ListIdQuery
-from ..schema_parts import non_blank, nullable, reported_items, text
-from .errors import ERROR_RESPONSES, invalid, not_found
+from ..common.envelope import ERROR_RESPONSES, invalid, not_found
+from ..common.member_json import member_json
+from ..common.params import ListIdQuery
+from ..common.schema_parts import non_blank, nullable, reported_items, text
 from .ingest_common import (
     Config,
     Db,
@@ -43,7 +44,6 @@ from .ingest_common import (
     resolve_list,
     string_list,
 )
-from .member_json import member_json
 
 router = APIRouter(
     prefix="/v1/marketing/lists/members", tags=["EngageLab members"], responses=ERROR_RESPONSES

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...storage.tags import MAX_TAG_LENGTH, Tag, delete_tag, list_tags, rename_tag
 from ...timefmt import SEGMENT_STYLE, format_time
-from ..schema_parts import non_blank
-from .errors import ERROR_RESPONSES, not_found
+from ..common.envelope import ERROR_RESPONSES, not_found
+from ..common.schema_parts import non_blank
 from .ingest_common import Config, Db, Limit, Offset, TenantId, page, path_id
 
 router = APIRouter(

@@ -11,10 +11,10 @@ from fastapi.responses import StreamingResponse
 
 from ...storage.db import Database
 from ...storage.segments import get_segment
-from ..csv_export import csv_response
-from ..deps import get_db
-from ..engagelab.auth import current_tenant
-from ..engagelab.errors import ERROR_RESPONSES, not_found
+from ..common.app_state import get_db
+from ..common.basic_auth import current_tenant
+from ..common.csv_export import csv_response
+from ..common.envelope import ERROR_RESPONSES, not_found
 
 router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"])
 

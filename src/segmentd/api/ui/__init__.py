@@ -1,7 +1,7 @@
 """The web UI at /ui: server-rendered pages (Jinja2 + htmx), every asset shipped in the package.
 
 ``mount_ui(app, settings)`` is the one call ``api.app`` makes: it adds the session middleware,
-the error handlers, the static files and every UI route (plus ``POST /v1/segments/preview``).
+the error handlers, the static files and every UI route.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from fastapi.staticfiles import StaticFiles
 
 from ...settings import Settings
 from . import (
-    preview,
     routes_auth,
     routes_builder,
     routes_library,
@@ -38,7 +37,6 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(UiSessionMiddleware, settings=settings)
     add_error_handlers(app)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    app.include_router(preview.router)
     app.include_router(routes_auth.router)
     # The builder's /segments/new must come before the segment page's /segments/{segment_id}.
     app.include_router(routes_builder.router)

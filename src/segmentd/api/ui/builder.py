@@ -28,8 +28,7 @@ from ...domain.validation import (
     parse_condition,
 )
 from ...storage.compiler import compile_condition
-from ..engagelab.errors import EngageLabError
-from .queries import CampaignChoice
+from ...storage.ui_reads import CampaignChoice
 from .vocab import ACTIVITY_WORDS, Kind, field_kind, field_label, op_label, operators
 
 DEFAULT_FIELD = str(SystemField.EMAIL)
@@ -292,14 +291,9 @@ def row_view(row: Row, catalog: Catalog, campaigns: Sequence[CampaignChoice]) ->
 ROW_PARTS = ("field_name", "op", "value", "campaign_id")
 
 
-def error_parts(exc: DomainValidationError | EngageLabError) -> tuple[str, str]:
+def error_parts(exc: DomainValidationError) -> tuple[str, str]:
     """(path, message) of an API error: the message is word for word what the API answers."""
-    if isinstance(exc, DomainValidationError):
-        return exc.path, exc.message
-    path, sep, message = exc.message.partition("]:")
-    if exc.message.startswith("[") and sep:
-        return path[1:], message
-    return "", exc.message
+    return exc.path, exc.message
 
 
 def error_slot(path: str, rows: Sequence[Row]) -> str:

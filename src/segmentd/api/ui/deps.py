@@ -12,8 +12,9 @@ from starlette.datastructures import FormData
 from ...domain.text import printable, text_problem
 from ...settings import Settings
 from ...storage.db import Database
-from ..deps import get_db, get_settings
-from .rendering import render
+from ..common.app_state import get_db, get_settings
+from ..common.family_errors import FamilyErrors
+from .rendering import error_page, render
 from .session import UiUser, csrf_ok, signed_in_user
 
 LOGIN_PATH = "/ui/login"
@@ -95,6 +96,15 @@ async def _on_bad_input(request: Request, exc: Exception) -> Response:
 
 async def _on_not_found(request: Request, _exc: Exception) -> Response:
     return render(request, "error.html", status_code=404, message="Page not found")
+
+
+def _fault_page(request: Request, status: int, _error: str, _message: str) -> Response:
+    return error_page(request, status)
+
+
+UI_ERRORS = FamilyErrors(
+    prefixes=("/ui/",), paths=("/ui",), fault=_fault_page, refused=bad_input_page
+)
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -85,7 +85,7 @@ FAULT_MESSAGES = {
 
 
 def error_page(request: Request, status_code: int) -> HTMLResponse:
-    """The error page of a request no route answered (``api.faults``): it needs no session,
+    """The error page of a request no route answered (``api.fault_answers``): it needs no session,
     but keeps the visitor's language when the session was read."""
     session = request.scope.get("session") or {}
     chosen = session.get("lang")

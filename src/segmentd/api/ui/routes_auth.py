@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...storage.tenants import check_credential
-from ..ratelimit import FailureLimiter, client_address
+from ..common.ratelimit import FailureLimiter, client_address
 from .deps import Db, Form, redirect
 from .i18n import LANGUAGES
 from .rendering import render

@@ -13,13 +13,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
-from ...domain.conditions import to_wire
-from ...domain.errors import DomainValidationError
-from ...domain.validation import MAX_CONDITIONS, SegmentType, parse_condition
-from ...storage.catalog import load_catalog
-from ...storage.segments import Segment, create_segment, get_segment, update_segment
-from ..engagelab.errors import EngageLabError
-from ..engagelab.segments import checked_name, checked_type
+from ...domain.errors import DomainValidationError, NotFound
+from ...domain.validation import MAX_CONDITIONS, SegmentType
+from ...services import segment_service
+from ...services.segment_rules import checked_list, checked_name
+from ...services.segment_service import SegmentDraft, count_condition
+from ...storage.db import Database
+from ...storage.segments import Segment, get_segment
 from .builder import (
     Row,
     all_slots,
@@ -36,7 +36,6 @@ from .builder import (
     segment_type_of,
 )
 from .deps import Config, Db, Form, UiNotFound, User, redirect
-from .preview import checked_list_id, preview_count
 from .rendering import render
 from .views import TenantData, tenant_data
 
@@ -126,34 +125,21 @@ def _form_type(raw: object) -> object:
     return int(raw) if raw in ("0", "1") else raw
 
 
-def _save(conn: Connection, user: User, draft: Draft, form: Form, tz: Any) -> str:
+def _save(db: Database, user: User, draft: Draft, form: Form, tz: Any) -> str:
     """Create or update; returns the segment id. Raises the API's errors."""
-    name = checked_name(draft.name)
-    segment_type = checked_type(_form_type(form.get("type")))
-    if draft.segment_id is None:
-        list_id = checked_list_id(conn, user.tenant_id, draft.list_id)
-    else:
-        _owned(conn, user, draft.segment_id)
-    catalog = load_catalog(conn, user.tenant_id)
-    condition = to_wire(parse_condition(draft.condition(), catalog, segment_type, tz))
-    if draft.segment_id is not None:
-        update_segment(
-            conn,
-            user.tenant_id,
-            draft.segment_id,
-            name=name,
-            segment_type=segment_type,
-            condition=condition,
-        )
-        return draft.segment_id
-    return create_segment(
-        conn,
-        user.tenant_id,
-        list_id=list_id,
-        name=name,
-        segment_type=segment_type,
-        condition=condition,
+    wanted = SegmentDraft(
+        name=draft.name,
+        segment_type=_form_type(form.get("type")),
+        condition=draft.condition(),
+        list_id=draft.list_id,
     )
+    if draft.segment_id is None:
+        return segment_service.create_segment(db, user.tenant_id, wanted, tz).id
+    try:
+        segment_service.update_segment(db, user.tenant_id, draft.segment_id, wanted, tz)
+    except NotFound:
+        raise UiNotFound() from None
+    return draft.segment_id
 
 
 def _submit(
@@ -168,9 +154,8 @@ def _submit(
     if action:  # add or remove a row without JavaScript: the page again, nothing saved
         return _page(request, user, replace(draft, rows=_changed_rows(draft, action)), data)
     try:
-        with db.write() as conn:
-            saved = _save(conn, user, draft, form, tz)
-    except (DomainValidationError, EngageLabError) as exc:
+        saved = _save(db, user, draft, form, tz)
+    except DomainValidationError as exc:
         path, message = error_parts(exc)
         draft.errors[error_slot(path, draft.rows)] = message
         return _page(request, user, draft, data, status=400)
@@ -279,15 +264,15 @@ def _count(
     try:
         if draft.name:
             checked_name(draft.name)
-    except EngageLabError as exc:
+    except DomainValidationError as exc:
         path, message = error_parts(exc)
         draft.errors[error_slot(path, draft.rows)] = message
     try:
         if editing is not None:
             list_id = editing.list_id
         else:
-            list_id = checked_list_id(conn, user.tenant_id, draft.list_id)
-        return preview_count(
+            list_id = checked_list(conn, user.tenant_id, draft.list_id)
+        return count_condition(
             conn,
             user.tenant_id,
             list_id,
@@ -296,7 +281,7 @@ def _count(
             tz,
             excluded_by=editing.id if editing else None,
         )
-    except (DomainValidationError, EngageLabError) as exc:
+    except DomainValidationError as exc:
         path, message = error_parts(exc)
         draft.errors[error_slot(path, draft.rows)] = message
         return None

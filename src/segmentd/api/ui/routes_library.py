@@ -13,11 +13,11 @@ from ...domain.fields import SYSTEM_FIELDS, Catalog, FieldDef
 from ...domain.ids import ascii_int
 from ...storage.campaigns import list_campaigns
 from ...storage.field_defs import CLIENT_TYPES, FORMATS, check_spec, create_field
+from ...storage.list_members import list_member_page
 from ...storage.tags import list_tags
 from ...storage.tenants import default_list_id
 from .builder import Row, filter_clause, filter_row, row_view
 from .deps import Config, Db, Form, User, redirect
-from .queries import list_member_page
 from .rendering import render
 from .views import PAGE_SIZE, Paging, member_table, offset_of, tenant_data
 from .vocab import FIELD_KINDS, OP_WORDS, TYPE_NAMES, operators

@@ -9,22 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection
 
+from ...domain.errors import DomainValidationError, NotFound
 from ...domain.ids import MAX_ID
-from ...jobs.build_queue import enqueue_build
 from ...membership import store
-from ...storage.segments import (
-    Segment,
-    delete_segment,
-    get_segment,
-    list_segments,
-)
-from ..csv_export import csv_response
-from ..engagelab.errors import EngageLabError
-from ..engagelab.segments import checked_type_filter
+from ...services import segment_service
+from ...services.segment_rules import checked_type_filter
+from ...storage.segments import Segment, get_segment, list_segments
+from ...storage.ui_reads import build_info
+from ..common.csv_export import csv_response
 from .builder import Row, filter_clause, filter_row, row_view
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .i18n import translator
-from .queries import build_info
 from .rendering import language, render
 from .views import (
     PAGE_SIZE,
@@ -48,7 +43,7 @@ def _type_filter(raw: str) -> int | None:
     """0 or 1; anything else shows every type (a page, unlike the API, need not refuse)."""
     try:
         return checked_type_filter(raw)
-    except EngageLabError:
+    except DomainValidationError:
         return None
 
 
@@ -188,10 +183,10 @@ def _member_ids(form: Form) -> list[int]:
 def remove_selected(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
     ids = _member_ids(form)
     if ids:
-        with db.write() as conn:
-            removed = store().remove(conn, user.tenant_id, segment_id, ids)
-        if removed is None:
-            raise UiNotFound()
+        try:
+            removed = segment_service.remove_members(db, user.tenant_id, segment_id, ids)
+        except NotFound:
+            raise UiNotFound() from None
         request.session["flash"] = ["{n} members removed from the segment.", {"n": removed}]
     else:
         request.session["flash"] = ["Select at least one member.", {}]
@@ -202,9 +197,10 @@ def remove_selected(request: Request, segment_id: str, user: User, db: Db, form:
 
 @router.post("/{segment_id}/rebuild")
 def rebuild(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
-    with db.write() as conn:
-        _segment(conn, user, segment_id)
-        enqueue_build(conn, user.tenant_id, segment_id)
+    try:
+        segment_service.rebuild_segment(db, user.tenant_id, segment_id)
+    except NotFound:
+        raise UiNotFound() from None
     request.session["flash"] = ["The segment is being rebuilt.", {}]
     return redirect(request, f"/ui/segments/{segment_id}")
 
@@ -218,9 +214,10 @@ def confirm_delete(request: Request, segment_id: str, user: User, db: Db) -> Res
 
 @router.post("/{segment_id}/delete")
 def delete(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
-    with db.write() as conn:
-        if not delete_segment(conn, user.tenant_id, segment_id):
-            raise UiNotFound()
+    try:
+        segment_service.delete_segment(db, user.tenant_id, segment_id)
+    except NotFound:
+        raise UiNotFound() from None
     return redirect(request, "/ui/segments")
 
 

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
+from ...domain.errors import NotFound
 from ...secrets import SealError
-from ...storage.sites import Site, get_site, list_sites, read_token, rotate_token
-from ..commandersact.context import lookup_context
-from ..commandersact.routes import PREFIX as LOOKUP_PREFIX
+from ...services import site_service
+from ...storage.sites import Site
+from ..common.site_access import LOOKUP_PREFIX, site_access
 from .deps import Db, Form, UiNotFound, User, is_htmx
 from .rendering import render
 
@@ -26,19 +27,33 @@ def lookup_urls(request: Request, site_id: int) -> dict[str, str]:
     }
 
 
-def _owned(conn: Connection, user: User, site_id: str) -> Site:
+def _site_number(site_id: str) -> int:
     valid = site_id.isascii() and site_id.isdigit() and len(site_id) < 19
-    site = get_site(conn, int(site_id), user.tenant_id) if valid else None
-    if site is None:
-        raise UiNotFound()
-    return site
+    return int(site_id) if valid else 0  # 0 names no site
+
+
+def _owned(conn: Connection, user: User, site_id: str) -> Site:
+    try:
+        return site_service.owned_site(conn, user.tenant_id, _site_number(site_id))
+    except NotFound:
+        raise UiNotFound() from None
+
+
+def _site_token(request: Request, user: User, site_id: str, rotate: bool) -> tuple[Site, str]:
+    access = site_access(request)
+    number = _site_number(site_id)
+    try:
+        return site_service.site_token(
+            access.db, user.tenant_id, number, access.keys, rotate=rotate
+        )
+    except NotFound:
+        raise UiNotFound() from None
 
 
 def _page(
     request: Request, user: User, db: Db, revealed: dict[int, str], status: int = 200
 ) -> Response:
-    with db.read() as conn:
-        sites = list_sites(conn, user.tenant_id)
+    sites = site_service.list_sites(db, user.tenant_id)
     return render(
         request,
         "sites.html",
@@ -56,7 +71,7 @@ def sites_page(request: Request, user: User, db: Db) -> Response:
 
 
 def _token_answer(request: Request, user: User, db: Db, site: Site, token: str) -> Response:
-    lookup_context(request).sites.invalidate(site.id)
+    site_access(request).sites.invalidate(site.id)
     if is_htmx(request):
         return render(
             request,
@@ -72,13 +87,12 @@ def _token_answer(request: Request, user: User, db: Db, site: Site, token: str) 
 @router.post("/{site_id}/token")
 def reveal(request: Request, site_id: str, user: User, db: Db, form: Form) -> Response:
     """Show the token (made now if the site has none yet, hence a POST)."""
-    keys = lookup_context(request).keys
-    with db.write() as conn:
-        site = _owned(conn, user, site_id)
-        try:
-            token = read_token(conn, site, keys)
-        except SealError:
-            token = ""  # sealed under another secret: only a rotation gives a usable one
+    try:
+        site, token = _site_token(request, user, site_id, rotate=False)
+    except SealError:
+        with db.read() as conn:
+            site = _owned(conn, user, site_id)
+        token = ""  # sealed under another secret: only a rotation gives a usable one
     return _token_answer(request, user, db, site, token)
 
 
@@ -91,9 +105,6 @@ def confirm_rotate(request: Request, site_id: str, user: User, db: Db) -> Respon
 
 @router.post("/{site_id}/rotate")
 def rotate(request: Request, site_id: str, user: User, db: Db, form: Form) -> Response:
-    keys = lookup_context(request).keys
-    with db.write() as conn:
-        site = _owned(conn, user, site_id)
-        token = rotate_token(conn, site, keys)
-    lookup_context(request).sites.invalidate(site.id)
+    site, token = _site_token(request, user, site_id, rotate=True)
+    site_access(request).sites.invalidate(site.id)
     return _page(request, user, db, {site.id: token})

@@ -13,9 +13,9 @@ from ...domain.statuses import SegmentStatus
 from ...storage.catalog import custom_fields, load_catalog
 from ...storage.member_rows import fetch_members
 from ...storage.segments import Segment
-from ..engagelab.member_json import member_json
-from ..engagelab.schemas import Process
-from .queries import CampaignChoice, ListChoice, tenant_campaigns, tenant_lists
+from ...storage.ui_reads import CampaignChoice, ListChoice, tenant_campaigns, tenant_lists
+from ..common.member_json import member_json
+from ..common.segment_schema import Process
 
 PAGE_SIZE = 20
 STATUS_WORDS = {

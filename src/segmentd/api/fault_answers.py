@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..storage.faults import (
@@ -25,14 +24,11 @@ from ..storage.faults import (
     start_commit_journal,
     stop_commit_journal,
 )
-from .commandersact.jsonp import NO_STORE_HEADERS
-from .ui.rendering import error_page
+from .common.family_errors import FamilyErrorRegistry
 
 log = logging.getLogger("segmentd")
 
 RETRY_AFTER_SECONDS = 1
-INTERNAL_CODE = 30500
-UNAVAILABLE_CODE = 30503
 INTERNAL_MESSAGE = "internal error; it has been logged"
 NOT_APPLIED = "the database is unavailable; nothing was changed; try again"
 UNKNOWN = (
@@ -46,9 +42,12 @@ PARTLY = (
 
 
 class Faults:
-    def __init__(self, app: ASGIApp, max_replay_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_replay_bytes: int, family_errors: FamilyErrorRegistry
+    ) -> None:
         self.app = app
         self.max_replay_bytes = max_replay_bytes
+        self.family_errors = family_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +66,7 @@ class Faults:
             failure, committed = await _run(self.app, scope, body.replay(), answer)
             if failure is None or _after_answer(failure, answer, scope):
                 return
-        await _fail(scope, send, failure, committed)
+        await _fail(scope, send, failure, committed, self.family_errors)
 
 
 async def _run(
@@ -115,13 +114,16 @@ def _request(scope: Scope) -> str:
     return f"{scope['method']} {scope['path']}"
 
 
-async def _fail(scope: Scope, send: Send, exc: Exception, committed: bool) -> None:
+async def _fail(
+    scope: Scope, send: Send, exc: Exception, committed: bool, families: FamilyErrorRegistry
+) -> None:
     if not _is_database_fault(exc):
         log.error("unexpected error on %s", _request(scope), exc_info=exc)
-        await _answer(scope, send, 500, "internal_error", INTERNAL_MESSAGE)
+        await _answer(scope, send, families, 500, "internal_error", INTERNAL_MESSAGE)
         return
     log.warning("database fault on %s (%s)", _request(scope), exc)
-    await _answer(scope, send, 503, "unavailable", _unavailable_message(exc, committed))
+    message = _unavailable_message(exc, committed)
+    await _answer(scope, send, families, 503, "unavailable", message)
 
 
 def _is_database_fault(exc: BaseException) -> bool:
@@ -169,22 +171,14 @@ class _ReplayableBody:
         return receive
 
 
-async def _answer(scope: Scope, send: Send, status: int, error: str, message: str) -> None:
-    response = _response(scope, status, error, message)
+async def _answer(
+    scope: Scope, send: Send, families: FamilyErrorRegistry, status: int, error: str, message: str
+) -> None:
+    """In the envelope of the request's API family (``api.common.family_errors``)."""
+    response = families.fault(Request(scope), status, error, message)
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     await response(scope, _no_receive, send)
-
-
-def _response(scope: Scope, status: int, error: str, message: str) -> Response:
-    path: str = scope["path"]
-    if path.startswith("/v1/"):
-        code = UNAVAILABLE_CODE if status == 503 else INTERNAL_CODE
-        return JSONResponse({"code": code, "message": message}, status_code=status)
-    if path == "/ui" or path.startswith("/ui/"):
-        return error_page(Request(scope), status)
-    headers = NO_STORE_HEADERS if path.startswith("/api/dms/") else None  # as every look-up
-    return JSONResponse({"error": error, "message": message}, status_code=status, headers=headers)
 
 
 async def _no_receive() -> Message:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from ..settings import Settings
-from ..storage.db import Database
+from ...settings import Settings
+from ...storage.db import Database
 
 
 async def get_db(request: Request) -> Database:

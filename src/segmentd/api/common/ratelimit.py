@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from ..storage.tenants import CredentialCheck
+from ...storage.tenants import CredentialCheck
 
 # api_users are at most 64 characters (``storage.tenants.API_USER_PATTERN``): a longer one
 # names no credential, and its failures need no more of it to be told apart.

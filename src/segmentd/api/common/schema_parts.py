@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.ids import MAX_ID
+from ...domain.ids import MAX_ID
 
 # The rule of ``domain.text`` as a pattern: no NUL. Lone surrogates are refused too, but a pattern
 # cannot name them portably (Rust and Python engines refuse or ignore \\ud800 ranges), so the

@@ -10,32 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
-from ...domain.ids import MAX_ID
 from ...secrets import SealError
-from ...storage.sites import (
-    Site,
-    SiteIdTaken,
-    create_site,
-    get_site,
-    list_sites,
-    read_token,
-    rename_site,
-    rotate_token,
-    set_allowed_origins,
-    site_segments,
-)
-from ..commandersact.context import LookupContext, lookup_context
-from ..commandersact.origins import MAX_ORIGINS, normalize_origin
-from ..engagelab.auth import current_tenant
-from ..engagelab.errors import (
-    ERROR_RESPONSES,
-    INVALID,
-    EngageLabError,
-    ErrorBody,
-    invalid,
-    not_found,
-)
-from ..params import IdPath
+from ...services import site_service
+from ...storage.sites import Site
+from ..common.basic_auth import current_tenant
+from ..common.envelope import ERROR_RESPONSES, ErrorBody, invalid
+from ..common.origins import MAX_ORIGINS, normalize_origin
+from ..common.params import IdPath
+from ..common.site_access import SiteAccess, site_access
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
 NO_STORE = "no-store"
@@ -100,13 +82,6 @@ def site_json(site: Site) -> dict[str, Any]:
     }
 
 
-def _owned(conn: Any, tenant_id: int, site_id: int) -> Site:
-    site = get_site(conn, site_id, tenant_id) if 0 < site_id <= MAX_ID else None
-    if site is None:
-        raise not_found()
-    return site
-
-
 def _origins(values: list[str]) -> list[str]:
     if len(values) > MAX_ORIGINS:
         raise invalid("allowed_origins", f"at most {MAX_ORIGINS} origins")
@@ -122,8 +97,9 @@ def _origins(values: list[str]) -> list[str]:
 
 @router.get("", summary="List the tenant's sites")
 def get_sites(request: Request, tenant_id: int = Depends(current_tenant)) -> dict[str, Any]:
-    with lookup_context(request).db.read() as conn:
-        sites = [site_json(site) for site in list_sites(conn, tenant_id)]
+    sites = [
+        site_json(site) for site in site_service.list_sites(site_access(request).db, tenant_id)
+    ]
     return {"result": sites, "total": len(sites), "count": len(sites)}
 
 
@@ -135,18 +111,11 @@ def get_sites(request: Request, tenant_id: int = Depends(current_tenant)) -> dic
 def post_site(
     body: NewSite, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
-    context = lookup_context(request)
-    name = body.name.strip()
-    if not name:
-        raise invalid("name", "must not be blank")
-    try:
-        with context.db.write() as conn:
-            site, token = create_site(conn, tenant_id, name, context.keys, body.site_id)
-    except SiteIdTaken:
-        # Site ids are global (the look-up finds the tenant by its site): say no more than
-        # that the number is taken, whoever holds it.
-        raise EngageLabError(409, INVALID, f"[site_id]:site {body.site_id} is taken") from None
-    context.sites.invalidate(site.id)  # a miss for this number may be cached
+    access = site_access(request)
+    site, token = site_service.create_site(
+        access.db, tenant_id, body.name, access.keys, body.site_id
+    )
+    access.sites.invalidate(site.id)  # a miss for this number may be cached
     response.headers["Cache-Control"] = NO_STORE
     return {"result": site_json(site) | {"token": token}}
 
@@ -155,22 +124,17 @@ def post_site(
 def put_site(
     site_id: IdPath, body: SiteUpdate, request: Request, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
-    context = lookup_context(request)
+    access = site_access(request)
     origins = None if body.allowed_origins is None else _origins(body.allowed_origins)
-    with context.db.write() as conn:
-        site = _owned(conn, tenant_id, site_id)
-        if body.name is not None and body.name.strip():
-            site = rename_site(conn, site, body.name.strip())
-        if origins is not None:
-            site = set_allowed_origins(conn, site, origins)
-    context.sites.invalidate(site_id)
+    site = site_service.update_site(access.db, tenant_id, site_id, name=body.name, origins=origins)
+    access.sites.invalidate(site_id)
     return {"result": site_json(site)}
 
 
 def _token_answer(
-    context: LookupContext, site_id: int, token: str, response: Response
+    access: SiteAccess, site_id: int, token: str, response: Response
 ) -> dict[str, Any]:
-    context.sites.invalidate(site_id)
+    access.sites.invalidate(site_id)
     response.headers["Cache-Control"] = NO_STORE
     return {"result": {"site_id": site_id, "token": token}}
 
@@ -179,24 +143,21 @@ def _token_answer(
 def get_token(
     site_id: IdPath, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
-    context = lookup_context(request)
-    with context.db.write() as conn:
-        site = _owned(conn, tenant_id, site_id)
-        try:
-            token = read_token(conn, site, context.keys)
-        except SealError as exc:
-            raise invalid("token", f"{exc}; rotate it") from exc
-    return _token_answer(context, site_id, token, response)
+    access = site_access(request)
+    try:
+        _site, token = site_service.site_token(access.db, tenant_id, site_id, access.keys)
+    except SealError as exc:
+        raise invalid("token", f"{exc}; rotate it") from exc
+    return _token_answer(access, site_id, token, response)
 
 
 @router.post("/{site_id}/token/rotate", summary="Replace the site's token")
 def post_rotate(
     site_id: IdPath, request: Request, response: Response, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
-    context = lookup_context(request)
-    with context.db.write() as conn:
-        token = rotate_token(conn, _owned(conn, tenant_id, site_id), context.keys)
-    return _token_answer(context, site_id, token, response)
+    access = site_access(request)
+    _site, token = site_service.site_token(access.db, tenant_id, site_id, access.keys, rotate=True)
+    return _token_answer(access, site_id, token, response)
 
 
 @router.get(
@@ -206,8 +167,7 @@ def post_rotate(
 def get_site_segments(
     site_id: IdPath, request: Request, tenant_id: int = Depends(current_tenant)
 ) -> dict[str, Any]:
-    with lookup_context(request).db.read() as conn:
-        found = site_segments(conn, _owned(conn, tenant_id, site_id))
+    found = site_service.site_segments(site_access(request).db, tenant_id, site_id)
     result = [
         {"segment_id": s.segment_id, "commandersact_id": s.commandersact_id, "name": s.name}
         for s in found

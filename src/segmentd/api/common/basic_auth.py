@@ -20,9 +20,9 @@ from fastapi.security import HTTPBasic
 
 from ...storage.db import Database
 from ...storage.tenants import CredentialCheck, check_credential, key_digest
-from ..deps import get_db
-from ..ratelimit import FailureLimiter, client_address
-from .errors import AUTH_FAILED, EngageLabError, auth_failed
+from .app_state import get_db
+from .envelope import AUTH_FAILED, EngageLabError, auth_failed
+from .ratelimit import FailureLimiter, client_address
 
 
 def _credentials(header: str | None) -> tuple[str, str] | None:

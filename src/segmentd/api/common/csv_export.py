@@ -13,13 +13,13 @@ from urllib.parse import quote
 
 from fastapi.responses import StreamingResponse
 
-from ..domain.fields import FieldDef
-from ..domain.values import format_field_value
-from ..membership import store
-from ..storage.catalog import custom_fields
-from ..storage.db import Database
-from ..storage.member_rows import MemberRow, fetch_members
-from ..storage.segments import Segment, get_segment
+from ...domain.fields import FieldDef
+from ...domain.values import format_field_value
+from ...membership import store
+from ...storage.catalog import custom_fields
+from ...storage.db import Database
+from ...storage.member_rows import MemberRow, fetch_members
+from ...storage.segments import Segment, get_segment
 
 BATCH = 500
 TAG_SEPARATOR = ";"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from ..domain.ids import MAX_ID, MAX_OFFSET
+from ...domain.ids import MAX_ID, MAX_OFFSET
 
 MAX_LIMIT = 100
 

@@ -1,4 +1,5 @@
-"""EngageLab's error envelope: ``{"code": N, "message": "..."}`` with the HTTP status beside it."""
+"""The error envelope of every ``/v1/`` API (EngageLab's and the native one):
+``{"code": N, "message": "..."}`` with the HTTP status beside it."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from ...domain.errors import DomainValidationError
+from ...domain.errors import DomainValidationError, NotFound, Taken, UnknownList
+from .family_errors import FamilyErrors
 
 AUTH_FAILED = 30000
 INVALID = 30035
 NOT_FOUND = 30036
+INTERNAL_CODE = 30500
+UNAVAILABLE_CODE = 30503
 
 
 class ErrorBody(BaseModel):
@@ -58,7 +62,19 @@ async def handle_engagelab_error(_request: Request, exc: Exception) -> JSONRespo
 
 async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainValidationError)
-    return error_response(400, INVALID, str(exc))
+    return error_response(domain_error_status(exc), INVALID, str(exc))
+
+
+def domain_error_status(exc: DomainValidationError) -> int:
+    """EngageLab answers a list that does not exist with 404, still code 30035."""
+    if isinstance(exc, UnknownList):
+        return 404
+    return 409 if isinstance(exc, Taken) else 400
+
+
+async def handle_not_found(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFound)
+    return error_response(404, NOT_FOUND, "not found")
 
 
 def describe_validation_error(exc: RequestValidationError) -> str:
@@ -82,3 +98,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "Request body too large (code 30035)"},
     429: {"model": ErrorBody, "description": "Too many failed authentications (code 30000)"},
 }
+
+
+def _fault(_request: Request, status: int, _error: str, message: str) -> Response:
+    code = UNAVAILABLE_CODE if status == 503 else INTERNAL_CODE
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _refused(_request: Request, message: str) -> Response:
+    return error_response(400, INVALID, message)
+
+
+# Every /v1/ path answers in this envelope: EngageLab's API and the native one.
+V1_ERRORS = FamilyErrors(prefixes=("/v1/",), fault=_fault, refused=_refused)

@@ -1,0 +1,58 @@
+"""Members of a list: how many satisfy a condition, and one page of them.
+
+Every query filters on the tenant.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+
+from .schema import members, segment_exclusions
+
+
+def _in_list(tenant_id: int, list_id: int) -> list[ColumnElement[bool]]:
+    return [members.c.tenant_id == tenant_id, members.c.list_id == list_id]
+
+
+def count_matching(
+    conn: Connection,
+    tenant_id: int,
+    list_id: int,
+    where: ColumnElement[bool],
+    excluded_by: str | None = None,
+) -> int:
+    """Members of the list that satisfy ``where`` (less the exclusions of segment ``excluded_by``):
+    the count a build of that condition would publish now."""
+    query = sa.select(sa.func.count()).where(*_in_list(tenant_id, list_id), where)
+    if excluded_by is not None:
+        ex = segment_exclusions.c
+        query = query.where(
+            ~sa.exists().where(
+                ex.tenant_id == tenant_id,
+                ex.segment_id == excluded_by,
+                ex.member_id == members.c.id,
+            )
+        )
+    return int(conn.execute(query).scalar_one())
+
+
+def list_member_page(
+    conn: Connection,
+    tenant_id: int,
+    list_id: int,
+    *,
+    where: ColumnElement[bool] | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[list[int], int]:
+    """Ids of one page of a list's members (by id) satisfying ``where``, and how many in all."""
+    filters = [*_in_list(tenant_id, list_id)]
+    if where is not None:
+        filters.append(where)
+    total = conn.execute(sa.select(sa.func.count()).where(*filters)).scalar_one()
+    ids = conn.execute(
+        sa.select(members.c.id).where(*filters).order_by(members.c.id).offset(offset).limit(limit)
+    ).scalars()
+    return [int(member_id) for member_id in ids], int(total)

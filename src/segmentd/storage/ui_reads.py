@@ -1,0 +1,71 @@
+"""Reads the web UI's pages need: campaign and list pickers, and when a segment last built.
+
+Every query filters on the tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .campaigns import list_campaigns
+from .schema import lists
+from .schema import segments as segments_table
+
+
+@dataclass(frozen=True)
+class CampaignChoice:
+    id: int
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ListChoice:
+    id: int
+    name: str
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """What ``storage.segments.Segment`` leaves out: when the segment was last built, and why
+    its last build failed."""
+
+    built_at: int | None
+    error: str | None
+
+
+MAX_CAMPAIGN_CHOICES = 500
+
+
+def tenant_campaigns(conn: Connection, tenant_id: int) -> list[CampaignChoice]:
+    """The newest campaigns, for the campaign picker."""
+    found, _total = list_campaigns(conn, tenant_id, 0, MAX_CAMPAIGN_CHOICES)
+    return [CampaignChoice(c.id, c.name, str(c.status)) for c in found]
+
+
+def tenant_lists(conn: Connection, tenant_id: int) -> list[ListChoice]:
+    rows = conn.execute(
+        sa.select(lists.c.id, lists.c.name, lists.c.is_default)
+        .where(lists.c.tenant_id == tenant_id)
+        .order_by(lists.c.is_default.desc(), lists.c.id)
+    )
+    return [ListChoice(int(row.id), row.name, bool(row.is_default)) for row in rows]
+
+
+def build_info(
+    conn: Connection, tenant_id: int, segment_ids: Sequence[str]
+) -> dict[str, BuildInfo]:
+    if not segment_ids:
+        return {}
+    s = segments_table.c
+    rows = conn.execute(
+        sa.select(s.id, s.built_at, s.error).where(
+            s.tenant_id == tenant_id, s.id.in_(list(segment_ids))
+        )
+    )
+    return {row.id: BuildInfo(row.built_at, row.error) for row in rows}
