@@ -21,9 +21,10 @@ from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed
-from segmentd.storage.compiler import compile_condition, field_column
+from segmentd.storage.compiler import compile_condition
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
+from segmentd.storage.member_columns import field_column
 
 from .conftest import Tenant
 

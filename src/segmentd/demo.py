@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .domain.conditions import to_wire
 from .domain.fields import CampaignStatus
+from .domain.stored_form import dump_condition
 from .domain.validation import SegmentType, parse_condition
 from .secrets import derived_secret
 from .settings import Settings
@@ -180,7 +180,7 @@ def _segments(conn: Connection, tenant_id: int, list_id: int, spring: int, tz: t
                 {"field_name": f, "op": op, "value": v, "campaign_id": c} for f, op, v, c in items
             ],
         }
-        condition = to_wire(parse_condition(raw, catalog, segment_type, tz))
+        condition = dump_condition(parse_condition(raw, catalog, segment_type, tz))
         create_segment(
             conn,
             tenant_id,

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Row
 from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
 from ..domain.statuses import JobState, SegmentStatus
-from ..domain.validation import SegmentType, parse_stored_condition
+from ..domain.stored_form import load_condition
 from ..settings import Settings
 from ..storage import buckets
 from ..storage.catalog import catalog_changed, load_catalog
@@ -444,8 +444,7 @@ def _job(conn: Connection, claim: Claim) -> Row[tuple]:
 
 def _parse(conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple]) -> Condition:
     catalog = load_catalog(conn, claim.tenant_id)
-    segment_type = SegmentType(segment.segment_type)
-    return parse_stored_condition(segment.condition, catalog, segment_type, settings.tz)
+    return load_condition(segment.condition, catalog, settings.tz)
 
 
 def _in_list(claim: Claim, list_id: int) -> list[sa.ColumnElement[bool]]:

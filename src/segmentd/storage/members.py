@@ -22,7 +22,7 @@ from ..domain.emails import email_key
 from ..domain.fields import Catalog
 from ..timefmt import now
 from .catalog import load_catalog
-from .compiler import field_column
+from .member_columns import field_column
 from .member_input import MemberInput, RowProblem, check_row
 from .plans import members_by_id
 from .realtime import Change, drop_memberships, refresh_memberships

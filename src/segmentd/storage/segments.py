@@ -22,7 +22,6 @@ from ..jobs.builds import enqueue_build
 from ..timefmt import now
 from . import buckets, membership
 from .catalog import catalog_changed
-from .compiler import ascii_lower
 from .schema import (
     build_jobs,
     members,
@@ -32,6 +31,7 @@ from .schema import (
     segments,
     tenants,
 )
+from .sql_text import ascii_lower
 from .write_lock import lock_tenant_writes
 
 LIKE_ESCAPE = "\\"
@@ -49,7 +49,7 @@ class Segment:
     list_id: int
     name: str
     segment_type: int
-    condition: dict[str, Any]  # the normalized EngageLab wire form (domain.conditions.to_wire)
+    condition: dict[str, Any]  # the stored form (domain.stored_form)
     status: int
     percent: int
     generation: int

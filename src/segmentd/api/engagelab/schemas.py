@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from ...domain.fields import Catalog
 from ...domain.ids import MAX_ID
 from ...domain.operators import Activity, Op, Relation
 from ...domain.statuses import SegmentStatus
@@ -20,6 +21,7 @@ from ...ids import COMMANDERSACT_ID_PATTERN
 from ...storage.segments import Segment
 from ...timefmt import SEGMENT_STYLE, format_time
 from ..schema_parts import ID, ID_DIGITS, TEXT_PATTERN, TEXT_RULE, nullable, text
+from .condition_wire import wire_condition
 
 MAX_NAME_LENGTH = 48
 MAX_MEMBER_IDS = 1000
@@ -181,19 +183,20 @@ class SegmentOut(BaseModel):
     process: Process
 
     @classmethod
-    def of(cls, segment: Segment, tz: timezone) -> SegmentOut:
+    def of(cls, segment: Segment, tz: timezone, catalog: Catalog) -> SegmentOut:
+        condition = wire_condition(segment.condition, catalog)
         return cls(
             segment_id=segment.id,
             user_id=segment.tenant_id,
             segment_name=segment.name,
-            relation=segment.condition["relation"],
+            relation=condition["relation"],
             type=segment.segment_type,
             list_id=segment.list_id,
             status=str(segment.status),
             create_time=format_time(segment.created_at, tz, SEGMENT_STYLE) or "",
             update_time=format_time(segment.updated_at, tz, SEGMENT_STYLE) or "",
             member_total=segment.member_total,
-            condition=Condition.model_validate(segment.condition),
+            condition=Condition.model_validate(condition),
             process=Process.of(segment),
         )
 

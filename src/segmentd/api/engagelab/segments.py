@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.engine import Connection
 
-from ...domain.conditions import to_wire
+from ...domain.fields import Catalog
 from ...domain.ids import MAX_ID, as_id
 from ...domain.validation import SegmentType, parse_condition
 from ...ids import commandersact_id_of
@@ -41,6 +41,7 @@ from ..deps import get_db, get_settings
 from ..params import Limit, Offset
 from ..schema_parts import TEXT_PATTERN
 from .auth import current_tenant
+from .condition_wire import stored_condition
 from .errors import ERROR_RESPONSES, INVALID, EngageLabError, invalid, not_found
 from .member_json import member_json
 from .schemas import (
@@ -155,10 +156,8 @@ def checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
 def _condition_wire(
     conn: Connection, tenant_id: int, raw: Any, segment_type: SegmentType, tz: timezone
 ) -> dict[str, Any]:
-    """Validate a condition against the tenant's catalog; return its normalized wire form."""
-    if raw is None:
-        raise invalid("condition", "condition is required")
-    return to_wire(parse_condition(raw, load_catalog(conn, tenant_id), segment_type, tz))
+    """Validate a condition against the tenant's catalog; return its stored form."""
+    return stored_condition(raw, load_catalog(conn, tenant_id), segment_type, tz)
 
 
 def _found(segment: Segment | None) -> Segment:
@@ -167,8 +166,8 @@ def _found(segment: Segment | None) -> Segment:
     return segment
 
 
-def _result(segment: Segment, settings: Settings) -> SegmentResult:
-    return SegmentResult(result=SegmentOut.of(segment, settings.tz))
+def _result(segment: Segment, settings: Settings, catalog: Catalog) -> SegmentResult:
+    return SegmentResult(result=SegmentOut.of(segment, settings.tz, catalog))
 
 
 # --- endpoints --------------------------------------------------------------------------------
@@ -203,7 +202,8 @@ def create(
             message = f"commandersact_id {commandersact_id} is taken by another segment"
             raise invalid("commandersact_id", message) from None
         segment = _found(get_segment(conn, tenant_id, segment_id))
-    return _result(segment, settings)
+        catalog = load_catalog(conn, tenant_id)
+    return _result(segment, settings, catalog)
 
 
 @router.put("/{segment_id}", response_model=SegmentResult, summary="Update a segment")
@@ -226,7 +226,8 @@ def update(
             conn, tenant_id, segment_id, name=name, segment_type=segment_type, condition=condition
         )
         segment = _found(get_segment(conn, tenant_id, segment_id))
-    return _result(segment, settings)
+        catalog = load_catalog(conn, tenant_id)
+    return _result(segment, settings, catalog)
 
 
 @router.delete("/{segment_id}", response_model=Count, summary="Delete a segment")
@@ -242,7 +243,8 @@ def delete(segment_id: str, tenant_id: TenantId, db: Db) -> Count:
 def detail(segment_id: str, tenant_id: TenantId, db: Db, settings: Config) -> SegmentResult:
     with db.read() as conn:
         segment = _found(get_segment(conn, tenant_id, segment_id))
-    return _result(segment, settings)
+        catalog = load_catalog(conn, tenant_id)
+    return _result(segment, settings, catalog)
 
 
 @router.get("", response_model=SegmentList, summary="List segments (newest first)")
@@ -286,7 +288,8 @@ def listing(
             offset=offset,
             limit=limit,
         )
-    page = [SegmentOut.of(segment, settings.tz) for segment in found]
+        catalog = load_catalog(conn, tenant_id)
+    page = [SegmentOut.of(segment, settings.tz, catalog) for segment in found]
     return SegmentList(result=page, total=total, count=len(page))
 
 

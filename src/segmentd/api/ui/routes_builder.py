@@ -13,9 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
-from ...domain.conditions import to_wire
 from ...domain.errors import DomainValidationError
-from ...domain.validation import MAX_CONDITIONS, SegmentType, parse_condition
+from ...domain.fields import Catalog
+from ...domain.stored_form import dump_condition
+from ...domain.validation import MAX_CONDITIONS, SegmentType, flat_condition, parse_condition
 from ...storage.catalog import load_catalog
 from ...storage.segments import Segment, create_segment, get_segment, update_segment
 from ..engagelab.errors import EngageLabError
@@ -72,12 +73,13 @@ def _draft_from_form(form: Form, data: TenantData, segment_id: str | None = None
     )
 
 
-def _draft_from_segment(segment: Segment) -> Draft:
-    rows = rows_from_condition(segment.condition) or [Row(0)]
+def _draft_from_segment(segment: Segment, catalog: Catalog) -> Draft:
+    condition = flat_condition(segment.condition, catalog)
+    rows = rows_from_condition(condition) or [Row(0)]
     return Draft(
         name=segment.name,
         segment_type=segment_type_of(str(segment.segment_type)),
-        relation=relation_of(str(segment.condition.get("relation", ""))),
+        relation=relation_of(str(condition.get("relation", ""))),
         list_id=str(segment.list_id),
         rows=rows,
         segment_id=segment.id,
@@ -118,7 +120,7 @@ def edit_page(request: Request, segment_id: str, user: User, db: Db) -> Response
     with db.read() as conn:
         segment = _owned(conn, user, segment_id)
         data = tenant_data(conn, user.tenant_id)
-    return _page(request, user, _draft_from_segment(segment), data)
+    return _page(request, user, _draft_from_segment(segment, data.catalog), data)
 
 
 def _form_type(raw: object) -> object:
@@ -135,7 +137,7 @@ def _save(conn: Connection, user: User, draft: Draft, form: Form, tz: Any) -> st
     else:
         _owned(conn, user, draft.segment_id)
     catalog = load_catalog(conn, user.tenant_id)
-    condition = to_wire(parse_condition(draft.condition(), catalog, segment_type, tz))
+    condition = dump_condition(parse_condition(draft.condition(), catalog, segment_type, tz))
     if draft.segment_id is not None:
         update_segment(
             conn,

@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection
 
 from ...domain.ids import MAX_ID
+from ...domain.validation import flat_condition
 from ...jobs.builds import enqueue_build
 from ...storage.segments import (
     Segment,
@@ -154,7 +155,7 @@ def segment_page(request: Request, segment_id: str, user: User, db: Db) -> Respo
 
 def _sentences(segment: Segment, data: TenantData, request: Request) -> list[str]:
     _ = translator(language(request))
-    items = segment.condition.get("items", [])
+    items = flat_condition(segment.condition, data.catalog)["items"]
     return [describe(item, data.catalog, data.campaign_names, _) for item in items]
 
 
