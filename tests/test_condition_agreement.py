@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.conditions import Condition, Group
 from segmentd.domain.contact import CampaignActivity, Contact
+from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.operators import Relation

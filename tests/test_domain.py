@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.emails import email_problem
 from segmentd.domain.errors import DomainValidationError
-from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.operators import OPERATORS, Op
