@@ -19,14 +19,14 @@ from fastapi.testclient import TestClient
 
 from segmentd.api.app import create_app
 from segmentd.api.server_timing import app_milliseconds
-from segmentd.domain.conditions import to_wire
+from segmentd.domain.stored_form import dump_condition
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.build_worker import run_pending
 from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
-from segmentd.storage.compiler import field_column
 from segmentd.storage.db import Database
+from segmentd.storage.member_columns import field_column
 from segmentd.storage.schema import members, segments
 from segmentd.storage.segments import delete_segment
 
@@ -76,10 +76,10 @@ class Figure:
 
 
 def wire(ctx: Context, segment_type: int, raw: dict[str, Any]) -> dict[str, Any]:
-    """The condition validated and normalised as the API stores it."""
+    """The condition validated and in its stored form, as the API stores it."""
     with ctx.db.read() as conn:
         catalog = load_catalog(conn, ctx.dataset.tenant_id)
-    return to_wire(parse_condition(raw, catalog, SegmentType(segment_type), ctx.settings.tz))
+    return dump_condition(parse_condition(raw, catalog, SegmentType(segment_type), ctx.settings.tz))
 
 
 def new_segment(ctx: Context, name: str, segment_type: int, condition: dict[str, Any]) -> str:

@@ -16,8 +16,8 @@ from segmentd.domain.fields import CampaignStatus, FieldDef, FieldType
 from segmentd.domain.values import parse_field_value
 from segmentd.membership.complement import build_horizon, held_ids
 from segmentd.storage.catalog import catalog_changed, custom_fields
-from segmentd.storage.compiler import field_column
 from segmentd.storage.db import Database
+from segmentd.storage.member_columns import field_column
 from segmentd.storage.schema import (
     SLOTS,
     build_jobs,

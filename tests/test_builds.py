@@ -39,6 +39,7 @@ from segmentd.timefmt import now
 from .conftest import Tenant, make_tenant, wait_until
 from .conftest import test_settings as settings_for
 from .factories import add_list, held, number_of, rows_needed
+from .stored_conditions import stored_condition
 
 AGE_SLOT = 1
 CAMPAIGN_ID = 7
@@ -165,7 +166,7 @@ def add_segment(
                 list_id=default_list_id(conn, tenant_id),
                 name="segment",
                 segment_type=segment_type,
-                condition=json.dumps(condition),
+                condition=json.dumps(stored_condition(conn, tenant_id, condition, segment_type)),
                 status=1,
                 percent=0,
                 generation=0,
@@ -185,7 +186,7 @@ def update_condition(
         conn.execute(
             sa.update(schema.segments)
             .where(schema.segments.c.id == segment_id)
-            .values(condition=json.dumps(condition))
+            .values(condition=json.dumps(stored_condition(conn, tenant_id, condition)))
         )
         enqueue_build(conn, tenant_id, segment_id)
 
@@ -508,7 +509,8 @@ def test_a_condition_that_no_longer_validates_fails_and_keeps_the_old_membership
 
     segment = segment_row(db, segment_id)
     assert segment.status == -1
-    assert "tag vip does not exist" in segment.error
+    assert "[condition.items[0].tag]:tag" in segment.error
+    assert "does not exist" in segment.error
     assert published_members(db, acme.id, segment_id) == before
     assert [job.state for job in job_rows(db, segment_id)] == ["done", "failed"]
 
@@ -596,7 +598,12 @@ def test_fresh_builds_of_one_list_share_each_pass(
     other_list = add_list(db, acme.id)
     with db.write() as conn:  # a build of another list is not part of the pass
         other = insert_segment(
-            conn, acme.id, list_id=other_list, name="o", segment_type=0, condition=conditions[0]
+            conn,
+            acme.id,
+            list_id=other_list,
+            name="o",
+            segment_type=0,
+            condition=stored_condition(conn, acme.id, conditions[0]),
         )
     claims = claim_jobs(db, "worker-a", settings.lease_seconds, 8)
     assert sorted(claim.segment_id for claim in claims) == sorted(ids)

@@ -12,7 +12,9 @@ from itertools import pairwise
 import pytest
 import sqlalchemy as sa
 
-from segmentd.domain.conditions import CampaignCondition, Condition, Group, TagCondition
+from segmentd.domain.condition_types.campaign_leaf import CampaignCondition
+from segmentd.domain.condition_types.tag_leaf import TagCondition
+from segmentd.domain.conditions import Condition, Group
 from segmentd.domain.operators import Activity, Op, Relation
 from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
@@ -24,9 +26,10 @@ from .factories import add_activity, add_campaign, add_member, add_tag
 MEMBERS = 12
 
 
-def world(db: Database, tenant: Tenant) -> tuple[list[int], int]:
-    """Members with every second one tagged and a mix of campaign activity: (ids, campaign)."""
-    add_tag(db, tenant.id, "vip")
+def world(db: Database, tenant: Tenant) -> tuple[list[int], int, int]:
+    """Members with every second one tagged and a mix of campaign activity:
+    (ids, campaign, tag)."""
+    tag_id = add_tag(db, tenant.id, "vip")
     campaign_id = add_campaign(db, tenant.id)
     ids = []
     for i in range(MEMBERS):
@@ -36,7 +39,7 @@ def world(db: Database, tenant: Tenant) -> tuple[list[int], int]:
                 db, tenant.id, campaign_id, member_id, opened=i % 4 >= 2, clicked=i % 4 == 3
             )
         ids.append(member_id)
-    return ids, campaign_id
+    return ids, campaign_id, tag_id
 
 
 def matching(db: Database, condition: Condition, lo: int, hi: int, ranged: bool) -> list[int]:
@@ -46,8 +49,8 @@ def matching(db: Database, condition: Condition, lo: int, hi: int, ranged: bool)
         return sorted(conn.execute(query).scalars())
 
 
-def leaves(campaign_id: int) -> list[Condition]:
-    tags: list[Condition] = [TagCondition("vip", op) for op in (Op.EQ, Op.NE)]
+def leaves(campaign_id: int, tag_id: int) -> list[Condition]:
+    tags: list[Condition] = [TagCondition(tag_id, "vip", op) for op in (Op.EQ, Op.NE)]
     return tags + [CampaignCondition(campaign_id, activity) for activity in Activity]
 
 
@@ -55,8 +58,8 @@ def leaves(campaign_id: int) -> list[Condition]:
 def test_the_range_never_changes_the_members(
     db: Database, tenant: Tenant, relation: Relation
 ) -> None:
-    ids, campaign_id = world(db, tenant)
-    conditions = leaves(campaign_id)
+    ids, campaign_id, tag_id = world(db, tenant)
+    conditions = leaves(campaign_id, tag_id)
     conditions += [Group(relation, (a, b)) for a, b in pairwise(conditions)]
     for lo, hi in [(0, ids[-1]), (ids[2], ids[7]), (ids[5], ids[6]), (ids[-1], ids[-1] + 5)]:
         for condition in conditions:

@@ -3,10 +3,13 @@
 Hypothesis generates members (field values, tags, campaign activity) and conditions (nested
 and/or groups of every leaf type); the members the compiled SQL selects must be exactly
 those the evaluator accepts, both on the generated contacts and on contacts loaded back.
+Each condition goes through its stored form and back; a flat one (as clients send) also
+through the flat form: parse, store, load and render give back what they were given.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,30 +18,36 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from segmentd.domain.conditions import Condition, Group
+from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.emails import email_domain, email_key
-from segmentd.domain.evaluator import CampaignActivity, Contact, evaluate
+from segmentd.domain.evaluator import evaluate
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
-from segmentd.domain.validation import SegmentType, parse_condition
+from segmentd.domain.operators import Relation
+from segmentd.domain.stored_form import dump_condition, load_condition
+from segmentd.domain.validation import SegmentType, flat_condition, parse_condition
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed
-from segmentd.storage.compiler import compile_condition, field_column
+from segmentd.storage.compiler import compile_condition
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
+from segmentd.storage.member_columns import field_column
 
 from .conftest import Tenant
 
 TZ = timezone(timedelta(hours=8))
 DAY0 = datetime(2024, 3, 1, tzinfo=TZ)
 CUSTOM = (
-    FieldDef("Age", FieldType.NUMBER, format="0", slot=1),
-    FieldDef("City", FieldType.TEXT, slot=2),
-    FieldDef("Plan", FieldType.DROPDOWN, options=("Free", "Pro", "pro"), slot=3),
-    FieldDef("Signup", FieldType.DATE, format="DD/MM/YYYY", slot=4),
-    FieldDef("Birthday", FieldType.BIRTHDAY, format="MM/DD", slot=5),
+    FieldDef("Age", FieldType.NUMBER, format="0", slot=1, id=1),
+    FieldDef("City", FieldType.TEXT, slot=2, id=2),
+    FieldDef("Plan", FieldType.DROPDOWN, options=("Free", "Pro", "pro"), slot=3, id=3),
+    FieldDef("Signup", FieldType.DATE, format="DD/MM/YYYY", slot=4, id=4),
+    FieldDef("Birthday", FieldType.BIRTHDAY, format="MM/DD", slot=5, id=5),
 )
 TAGS = ("vip", "VIP", "news")
+TAG_IDS = {number: name for number, name in enumerate(TAGS, start=1)}
 CAMPAIGNS = {1: CampaignStatus.SENDING, 2: CampaignStatus.COMPLETED}
-CATALOG = Catalog.build(CUSTOM, TAGS, CAMPAIGNS)
+CATALOG = Catalog.build(CUSTOM, TAG_IDS, CAMPAIGNS)
 
 # Case, accents, LIKE wildcards and the empty string: where SQL and Python could part ways.
 text = st.text(alphabet="aAbBéÉßİ%_ .@-", max_size=6)
@@ -276,7 +285,7 @@ def _store(db: Database, tenant: Tenant, members: list[Member]) -> dict[str, int
 
 def _catalog_for(tenant: Tenant) -> Catalog:
     campaigns = {cid + 1000 * tenant.id: status for cid, status in CAMPAIGNS.items()}
-    return Catalog.build(CUSTOM, TAGS, campaigns)
+    return Catalog.build(CUSTOM, TAG_IDS, campaigns)
 
 
 def _shift_campaigns(raw: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
@@ -284,6 +293,30 @@ def _shift_campaigns(raw: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
         {**item, "campaign_id": item["campaign_id"] + 1000 * tenant.id} for item in raw["items"]
     ]
     return {**raw, "items": items}
+
+
+def _tree(raw: dict[str, Any], catalog: Catalog, segment_type: SegmentType) -> Group:
+    """The tree of a generated condition: nested groups of flat leaves, each parsed alone."""
+
+    def item(raw_item: dict[str, Any]) -> Condition:
+        if "items" in raw_item:
+            return _tree(raw_item, catalog, segment_type)
+        one = {"relation": "and", "items": [raw_item]}
+        return parse_condition(one, catalog, segment_type, TZ).items[0]
+
+    return Group(Relation(raw["relation"]), tuple(item(i) for i in raw["items"]))
+
+
+def _through_stored_form(
+    raw: dict[str, Any], catalog: Catalog, segment_type: SegmentType
+) -> Condition:
+    """The condition as a build reads it: stored as JSON, loaded back (the same tree)."""
+    tree = _tree(raw, catalog, segment_type)
+    stored = dump_condition(tree)
+    loaded = load_condition(json.dumps(stored), catalog, TZ)
+    assert loaded == tree
+    assert dump_condition(loaded) == stored
+    return loaded
 
 
 def _check(
@@ -297,7 +330,7 @@ def _check(
     catalog = _catalog_for(tenant)
     if segment_type is SegmentType.BY_CAMPAIGN:
         raw = _shift_campaigns(raw, tenant)
-    condition = parse_condition(raw, catalog, segment_type, TZ, allow_nesting=True)
+    condition = _through_stored_form(raw, catalog, segment_type)
     with db.read() as conn:
         selected = set(
             conn.execute(
@@ -347,3 +380,24 @@ def test_campaign_conditions_agree(
     db: Database, tenant: Tenant, members: list[Member], raw: dict[str, Any]
 ) -> None:
     _check(db, tenant, members, raw, SegmentType.BY_CAMPAIGN)
+
+
+flat_groups = field_groups(depth=2)  # no nested group: the flat form has none
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=flat_groups | campaign_groups)
+def test_the_flat_and_stored_forms_round_trip(raw: dict[str, Any]) -> None:
+    """parse(flat) -> stored -> load gives the same tree, and stored -> flat -> parse gives
+    the same stored form, for every leaf type."""
+    campaign = raw["items"][0]["field_name"] == "campaign"
+    segment_type = SegmentType.BY_CAMPAIGN if campaign else SegmentType.BY_FIELD
+    tree = parse_condition(raw, CATALOG, segment_type, TZ)
+    stored = dump_condition(tree)
+    assert load_condition(json.dumps(stored), CATALOG, TZ) == tree
+    flat = flat_condition(stored, CATALOG)
+    assert dump_condition(parse_condition(flat, CATALOG, segment_type, TZ)) == stored
+    assert (
+        flat_condition(dump_condition(parse_condition(flat, CATALOG, segment_type, TZ)), CATALOG)
+        == flat
+    )

@@ -8,24 +8,25 @@ from typing import Any
 
 import pytest
 
-from segmentd.domain.conditions import to_wire
+from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.emails import email_problem
 from segmentd.domain.errors import DomainValidationError
-from segmentd.domain.evaluator import CampaignActivity, Contact, evaluate
+from segmentd.domain.evaluator import evaluate
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
 from segmentd.domain.operators import OPERATORS, Op
-from segmentd.domain.validation import SegmentType, parse_condition, parse_stored_condition
+from segmentd.domain.stored_form import dump_condition, load_condition
+from segmentd.domain.validation import SegmentType, flat_condition, parse_condition
 from segmentd.domain.values import format_field_value, parse_field_value
 
 TZ = timezone(timedelta(hours=8))
-AGE = FieldDef("Age", FieldType.NUMBER, format=".0", slot=1)
-CITY = FieldDef("City", FieldType.TEXT, slot=2)
-PLAN = FieldDef("Plan", FieldType.DROPDOWN, options=("Free", "Pro"), slot=3)
-SIGNUP = FieldDef("Signup", FieldType.DATE, format="DD/MM/YYYY", slot=4)
-BIRTHDAY = FieldDef("Birthday", FieldType.BIRTHDAY, format="MM/DD", slot=5)
+AGE = FieldDef("Age", FieldType.NUMBER, format=".0", slot=1, id=11)
+CITY = FieldDef("City", FieldType.TEXT, slot=2, id=12)
+PLAN = FieldDef("Plan", FieldType.DROPDOWN, options=("Free", "Pro"), slot=3, id=13)
+SIGNUP = FieldDef("Signup", FieldType.DATE, format="DD/MM/YYYY", slot=4, id=14)
+BIRTHDAY = FieldDef("Birthday", FieldType.BIRTHDAY, format="MM/DD", slot=5, id=15)
 CATALOG = Catalog.build(
     [AGE, CITY, PLAN, SIGNUP, BIRTHDAY],
-    tags=["vip"],
+    tags={3: "vip"},
     campaigns={7: CampaignStatus.COMPLETED, 8: CampaignStatus.DRAFT, 9: CampaignStatus.SENDING},
 )
 
@@ -246,9 +247,9 @@ def test_validation_rules(raw: Any, segment_type: SegmentType, path: str, fragme
     assert str(caught.value).startswith(f"[{path}]:")
 
 
-def test_field_names_resolve_case_insensitively_and_wire_form_is_canonical() -> None:
+def test_field_names_resolve_case_insensitively_and_the_flat_form_reads_back_canonical() -> None:
     parsed = parse(cond(item("age", ">=", "13"), item("tag", "==", "vip")))
-    assert to_wire(parsed) == {
+    assert flat_condition(dump_condition(parsed), CATALOG) == {
         "relation": "and",
         "items": [
             {"campaign_id": None, "field_name": "Age", "op": ">=", "value": "13"},
@@ -257,11 +258,47 @@ def test_field_names_resolve_case_insensitively_and_wire_form_is_canonical() -> 
     }
 
 
-def test_nesting_only_when_allowed() -> None:
+def test_the_stored_form_names_fields_and_tags_by_key_and_id() -> None:
+    raw = cond(item("age", ">=", "13"), item("Email", "contain", "@x"), item("tag", "!=", "vip"))
+    assert dump_condition(parse(raw)) == {
+        "version": 1,
+        "relation": "and",
+        "items": [
+            {"kind": "field", "field": "custom:11", "op": ">=", "value": "13"},
+            {"kind": "field", "field": "system:email", "op": "contain", "value": "@x"},
+            {"kind": "tag", "tag": 3, "op": "!="},
+        ],
+    }
+    campaign = parse(cond(item("campaign", "==", "open", campaign_id=7)), SegmentType.BY_CAMPAIGN)
+    assert dump_condition(campaign)["items"] == [
+        {"kind": "campaign", "campaign": 7, "activity": "open"}
+    ]
+
+
+def test_a_rename_keeps_the_stored_form_and_reads_back_under_the_new_name() -> None:
+    stored = dump_condition(parse(cond(item("Age", ">", "1"), item("tag", "==", "vip"))))
+    renamed = Catalog.build(
+        [FieldDef("Years", FieldType.NUMBER, format=".0", slot=1, id=11)], tags={3: "gold"}
+    )
+    assert flat_condition(stored, renamed)["items"] == [
+        {"campaign_id": None, "field_name": "Years", "op": ">", "value": "1"},
+        {"campaign_id": None, "field_name": "tag", "op": "==", "value": "gold"},
+    ]
+    member = Contact({"years": 2.0}, tags=frozenset({"gold"}))
+    assert evaluate(load_condition(stored, renamed, TZ), member)
+
+
+def test_the_flat_form_has_no_nesting_and_the_stored_form_has() -> None:
     nested = cond(cond(item("Age", ">", "1")), item("City", "==", "x"), relation="or")
-    with pytest.raises(DomainValidationError):
+    with pytest.raises(DomainValidationError) as caught:
         parse(nested)
-    assert parse_condition(nested, CATALOG, SegmentType.BY_FIELD, TZ, allow_nesting=True)
+    assert caught.value.path == "condition.items[0].field_name"
+    inner = dump_condition(parse(cond(item("Age", ">", "1"))))
+    stored = {**dump_condition(parse(cond(item("City", "==", "x")))), "relation": "or"}
+    stored["items"] = [{"relation": "and", "items": inner["items"]}, *stored["items"]]
+    loaded = load_condition(stored, CATALOG, TZ)
+    assert dump_condition(loaded) == stored
+    assert evaluate(loaded, contact(Age=2.0)) and not evaluate(loaded, contact(Age=0.0))
 
 
 # --- evaluation semantics -----------------------------------------------------------------
@@ -335,11 +372,11 @@ def test_relations() -> None:
 
 
 def test_nesting_depth_is_bounded() -> None:
-    raw: dict[str, Any] = cond(item("Age", ">", "1"))
+    raw: dict[str, Any] = dump_condition(parse(cond(item("Age", ">", "1"))))
     for _ in range(10):
         raw = cond(raw)
     with pytest.raises(DomainValidationError) as caught:
-        parse_condition(raw, CATALOG, SegmentType.BY_FIELD, TZ, allow_nesting=True)
+        load_condition({"version": 1, **raw}, CATALOG, TZ)
     assert "nest at most" in caught.value.message
 
 
@@ -354,7 +391,7 @@ def test_a_stored_condition_keeps_working_after_its_campaign_is_cancelled() -> N
     cancelled = Catalog.build(campaigns={7: CampaignStatus.CANCELLED})
     with pytest.raises(DomainValidationError):
         parse_condition(raw, cancelled, SegmentType.BY_CAMPAIGN, TZ)
-    stored = json.dumps(raw)
-    assert parse_stored_condition(stored, cancelled, SegmentType.BY_CAMPAIGN, TZ)
+    stored = json.dumps(dump_condition(parse(raw, SegmentType.BY_CAMPAIGN)))
+    assert load_condition(stored, cancelled, TZ)
     with pytest.raises(DomainValidationError):
-        parse_stored_condition(stored, Catalog.build(), SegmentType.BY_CAMPAIGN, TZ)
+        load_condition(stored, Catalog.build(), TZ)

@@ -37,6 +37,7 @@ from .factories import (
     add_tag,
     number_of,
 )
+from .stored_conditions import stored_condition
 
 BASE = "/v1/marketing/lists/segments"
 SEGMENT_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+0800")
@@ -349,7 +350,12 @@ def test_removal_reaches_the_generation_a_build_is_filling(db: Database, tenant:
         list_id = default_list_id(conn, tenant.id)
         condition = {"relation": "and", "items": [item("Email", "contain", "@")]}
         segment_id = insert_segment(
-            conn, tenant.id, list_id=list_id, name="S", segment_type=0, condition=condition
+            conn,
+            tenant.id,
+            list_id=list_id,
+            name="S",
+            segment_type=0,
+            condition=stored_condition(conn, tenant.id, condition),
         )
         # Generation 1 is published with both members; a build is filling generation 2.
         conn.execute(

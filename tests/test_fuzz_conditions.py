@@ -1,4 +1,5 @@
-"""Fuzzing the condition parser: any JSON either parses or fails with DomainValidationError."""
+"""Fuzzing the condition parsers (the flat form clients send, the stored form): any JSON either
+parses or fails with DomainValidationError."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from hypothesis import strategies as st
 
 from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
+from segmentd.domain.stored_form import load_condition
 from segmentd.domain.validation import SegmentType, parse_condition
 
 CATALOG = Catalog.build(
     [
-        FieldDef("Age", FieldType.NUMBER, slot=1),
-        FieldDef("Plan", FieldType.DROPDOWN, options=("a",), slot=2),
-        FieldDef("D", FieldType.DATE, format="DD/MM/YYYY", slot=3),
-        FieldDef("B", FieldType.BIRTHDAY, slot=4),
+        FieldDef("Age", FieldType.NUMBER, slot=1, id=1),
+        FieldDef("Plan", FieldType.DROPDOWN, options=("a",), slot=2, id=2),
+        FieldDef("D", FieldType.DATE, format="DD/MM/YYYY", slot=3, id=3),
+        FieldDef("B", FieldType.BIRTHDAY, slot=4, id=4),
     ],
-    tags=["vip"],
+    tags={1: "vip"},
     campaigns={1: CampaignStatus.SENDING},
 )
 TZ = timezone(timedelta(hours=8))
@@ -52,17 +54,44 @@ plausible = st.fixed_dictionaries(
 )
 
 
-def _parse_or_reject(raw: Any, segment_type: SegmentType, nesting: bool) -> None:
+stored_leaves = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["field", "tag", "campaign", "group", ""]) | json_values},
+    optional={
+        "field": st.sampled_from(["custom:1", "custom:2", "custom:x", "system:email", "x"])
+        | json_values,
+        "tag": st.integers(0, 2) | json_values,
+        "campaign": st.integers(0, 2) | json_values,
+        "activity": st.sampled_from(["open", "nope"]) | json_values,
+        "op": ops | json_values,
+        "value": st.text(max_size=12) | json_values,
+    },
+)
+stored_groups = st.recursive(
+    st.fixed_dictionaries(
+        {"relation": st.sampled_from(["and", "or", ""]), "items": st.lists(stored_leaves)}
+    ),
+    lambda groups: st.fixed_dictionaries(
+        {"relation": st.sampled_from(["and", "or"]), "items": st.lists(groups | stored_leaves)}
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=json_values | plausible, segment_type=st.sampled_from(SegmentType))
+def test_parser_never_fails_otherwise(raw: Any, segment_type: SegmentType) -> None:
     try:
-        parse_condition(raw, CATALOG, segment_type, TZ, allow_nesting=nesting)
+        parse_condition(raw, CATALOG, segment_type, TZ)
     except DomainValidationError as error:
         assert error.message
         assert str(error).startswith("[condition")
 
 
-@settings(max_examples=400, deadline=None)
-@given(
-    raw=json_values | plausible, segment_type=st.sampled_from(SegmentType), nesting=st.booleans()
-)
-def test_parser_never_fails_otherwise(raw: Any, segment_type: SegmentType, nesting: bool) -> None:
-    _parse_or_reject(raw, segment_type, nesting)
+@settings(max_examples=300, deadline=None)
+@given(raw=json_values | stored_groups.map(lambda group: {"version": 1, **group}))
+def test_stored_form_loader_never_fails_otherwise(raw: Any) -> None:
+    try:
+        load_condition(raw, CATALOG, TZ)
+    except DomainValidationError as error:
+        assert error.message
+        assert str(error).startswith("[condition")

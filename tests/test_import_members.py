@@ -23,6 +23,7 @@ from segmentd.storage.tenants import default_list_id
 from .conftest import Tenant, make_tenant
 from .factories import add_field, add_list, add_member
 from .import_helpers import member_state, run_file, write_csv
+from .stored_conditions import stored_condition
 
 
 @pytest.fixture
@@ -306,7 +307,14 @@ def test_segments_of_the_list_are_queued_for_a_rebuild(
                 name="s",
                 segment_type=0,
                 condition=json.dumps(
-                    {"relation": "and", "items": [{"field_name": "Age", "op": ">", "value": "1"}]}
+                    stored_condition(
+                        conn,
+                        tenant.id,
+                        {
+                            "relation": "and",
+                            "items": [{"field_name": "Age", "op": ">", "value": "1"}],
+                        },
+                    )
                 ),
                 status=2,
                 percent=100,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from segmentd.domain.fields import RESERVED_NAMES
 from segmentd.storage.db import Database
-from segmentd.storage.schema import MAX_CUSTOM_FIELDS, members
+from segmentd.storage.schema import MAX_CUSTOM_FIELDS, members, segments
 
 from .conftest import LiveServer, Tenant, make_tenant, wait_built
 from .ingest_helpers import FIELDS, SEGMENTS, error, make_field, ok, upsert
@@ -124,6 +124,12 @@ def segment_on(client: httpx.Client, name: str, field_name: str, op: str, value:
     return segment_id
 
 
+def stored_condition(db: Database, segment_id: str) -> str:
+    with db.read() as conn:
+        found = sa.select(segments.c.condition).where(segments.c.id == segment_id)
+        return str(conn.execute(found).scalar_one())
+
+
 def test_fields_used_by_segments(client: httpx.Client, db: Database, tenant: Tenant) -> None:
     city = make_field(client, "City", 0)
     plan = make_field(client, "Plan", 4, options=["Free", "Pro"])
@@ -136,8 +142,12 @@ def test_fields_used_by_segments(client: httpx.Client, db: Database, tenant: Ten
     # So is dropping a dropdown option a segment tests.
     message = error(client.put(f"{FIELDS}/{plan['field_id']}", json={"options": ["Free"]}))
     assert "Pro plan" in message
-    # Renaming rewrites the condition; the segment still builds and keeps its member.
+    # A rename leaves the stored condition (it names the field by id), which reads back under
+    # the new name; the segment still builds and keeps its member.
+    stored = stored_condition(db, segment_id)
+    assert f"custom:{city['field_id']}" in stored
     ok(client.put(f"{FIELDS}/{city['field_id']}", json={"field_name": "Town"}))
+    assert stored_condition(db, segment_id) == stored
     segment = ok(client.get(f"{SEGMENTS}/{segment_id}"))["result"]
     assert segment["condition"]["items"][0]["field_name"] == "Town"
     ok(client.put(f"{SEGMENTS}/{segment_id}", json={"type": 0, "condition": segment["condition"]}))

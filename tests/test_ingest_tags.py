@@ -40,7 +40,7 @@ def test_list_tags_with_counts_and_paging(client: httpx.Client) -> None:
     assert page["count"] == 1 and page["total"] == 2 and page["result"][0]["tag_name"] == "vip"
 
 
-def test_rename_rewrites_segments(client: httpx.Client) -> None:
+def test_renamed_tags_read_back_in_segments(client: httpx.Client) -> None:
     upsert(client, [{"email": "a@example.com", "tags": ["vip"]}])
     upsert(client, [{"email": "b@example.com", "tags": ["gold"]}])
     segment_id = vip_segment(client)

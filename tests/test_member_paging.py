@@ -30,6 +30,7 @@ from segmentd.timefmt import now
 
 from .conftest import Tenant, test_settings
 from .factories import held
+from .stored_conditions import stored_condition
 
 MEMBERS = 46
 # Names holding an "m" are in the segment: every other member.
@@ -59,7 +60,12 @@ def published_segment(db: Database, db_url: str, tenant: Tenant) -> tuple[str, l
         ]  # fmt: skip
         conn.execute(sa.insert(members), rows)
         segment_id = insert_segment(
-            conn, tenant.id, list_id=list_id, name="pages", segment_type=0, condition=CONDITION
+            conn,
+            tenant.id,
+            list_id=list_id,
+            name="pages",
+            segment_type=0,
+            condition=stored_condition(conn, tenant.id, CONDITION),
         )
     # Chunks of 5 members split buckets: each chunk recounts the buckets it touches.
     run_pending(db, small_chunks(db_url, 5))
@@ -145,8 +151,9 @@ def test_pages_follow_real_time_updates_and_rebuilds(
         (expected[o : o + 4], len(expected)) for o in range(len(expected))
     ]
     with db.write() as conn:
+        condition = stored_condition(conn, tenant.id, CONDITION)
         redefine_segment(
-            conn, tenant.id, segment_id, name=None, segment_type=0, condition=CONDITION
+            conn, tenant.id, segment_id, name=None, segment_type=0, condition=condition
         )
     run_pending(db, small_chunks(db_url, 7))
     rebuilt = segment_of(db, tenant, segment_id)

@@ -4,14 +4,17 @@ Migration 0007 re-keys the membership tables by segment number: every segment ge
 in creation order within its tenant, and every membership row and bucket count follows its
 segment. Downgrading restores the text keys. Migration 0008's downgrade turns complement
 generations back into member rows. Migration 0009 gives every segment a Commanders Act id.
+Migration 0011 stores conditions by field key and tag id; GET answers the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -21,7 +24,9 @@ from segmentd.storage.db import Database
 from segmentd.storage.migrate import alembic_config
 from segmentd.storage.segments import CommandersActIdTaken, create_segment
 
-from .conftest import BACKENDS, module_database_url
+from .conftest import BACKENDS, LiveServer, Tenant, make_tenant, module_database_url, test_settings
+from .ingest_helpers import FIELDS, make_campaign, make_field, ok, upsert
+from .ingest_helpers import SEGMENTS as SEGMENTS_URL
 
 # (id, tenant, created_at): B is tenant 1's first segment, although its id sorts after A's.
 SEGMENTS = [("a" * 24, 1, 200), ("b" * 24, 1, 100), ("c" * 24, 2, 100)]
@@ -242,3 +247,95 @@ def test_0010_adds_ui_sessions_and_downgrades(url: str) -> None:
     engine = sa.create_engine(url)
     assert "ui_sessions" in sa.inspect(engine).get_table_names()
     engine.dispose()
+
+
+def _item(field_name: str, op: str, value: str, campaign_id: int | None = None) -> dict[str, Any]:
+    return {"campaign_id": campaign_id, "field_name": field_name, "op": op, "value": value}
+
+
+def _stored_conditions(url: str) -> dict[str, str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(sa.text("SELECT id, condition FROM segments")).all())
+    engine.dispose()
+    return found
+
+
+def _get_segments(url: str, tenant: Tenant, segment_ids: list[str]) -> dict[str, bytes]:
+    with (
+        LiveServer(test_settings(url), start_worker=False) as live,
+        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=30) as http,
+    ):
+        return {s: http.get(f"{SEGMENTS_URL}/{s}").content for s in segment_ids}
+
+
+def test_0011_stores_conditions_by_key_and_id_reads_back_the_same_and_downgrades(
+    url: str,
+) -> None:
+    migrate_to(url, "head")
+    db = Database(url)
+    tenant = make_tenant(db)
+    db.dispose()
+    with (
+        LiveServer(test_settings(url), start_worker=False) as live,
+        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=30) as http,
+    ):
+        age = make_field(http, "Age", 1)
+        city = make_field(http, "City", 0)
+        upsert(http, [{"email": "a@example.com", "tags": ["vip"], "fields": {"City": "Paris"}}])
+        campaign = make_campaign(http)
+        sent = [
+            _item("age", ">=", "13"),
+            _item("CITY", "contain", "par"),
+            _item("tag", "!=", "vip"),
+            _item("createtime", ">", "2024-01-01"),
+        ]
+        body = {"segment_name": "F", "type": 0, "condition": {"relation": "or", "items": sent}}
+        by_field = ok(http.post(SEGMENTS_URL, json=body))["result"]["segment_id"]
+        opened = [_item("campaign", "==", "open", campaign)]
+        body = {"segment_name": "C", "type": 1, "condition": {"relation": "and", "items": opened}}
+        by_campaign = ok(http.post(SEGMENTS_URL, json=body))["result"]["segment_id"]
+        # A rename leaves the stored condition; GET and the downgrade name the field anew.
+        ok(http.put(f"{FIELDS}/{city['field_id']}", json={"field_name": "Town"}))
+    segment_ids = [by_field, by_campaign]
+    before = _get_segments(url, tenant, segment_ids)
+    stored = json.loads(_stored_conditions(url)[by_field])
+    assert stored["version"] == 1
+    assert stored["items"][0] == {
+        "kind": "field",
+        "field": f"custom:{age['field_id']}",
+        "op": ">=",
+        "value": "13",
+    }
+
+    migrate_to(url, "0010", downgrade=True)
+    old = _stored_conditions(url)
+    old_items = [
+        _item("Age", ">=", "13"),
+        _item("Town", "contain", "par"),
+        _item("tag", "!=", "vip"),
+        _item("CreateTime", ">", "2024-01-01"),
+    ]
+    assert old[by_field] == json.dumps({"relation": "or", "items": old_items})
+    assert old[by_campaign] == json.dumps({"relation": "and", "items": opened})
+    # A segment the old code stored, at 0010.
+    legacy = "d" * 24
+    legacy_condition = {"relation": "and", "items": [_item("tag", "==", "vip")]}
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO segments (id, tenant_id, list_id, name, segment_type, condition,"
+                " status, percent, generation, member_total, created_at, updated_at, number,"
+                " horizon, commandersact_id) SELECT :id, :t, list_id, 'L', 0, :c, 2, 100, 0, 0,"
+                " 0, 0, 100, 0, '0000ABCD' FROM segments WHERE id = :other"
+            ),
+            {"id": legacy, "t": tenant.id, "c": json.dumps(legacy_condition), "other": by_field},
+        )
+    engine.dispose()
+
+    migrate_to(url, "head")
+    after = _get_segments(url, tenant, [*segment_ids, legacy])
+    assert {s: after[s] for s in segment_ids} == before
+    assert json.loads(after[legacy])["result"]["condition"] == legacy_condition
+    assert json.loads(_stored_conditions(url)[by_field]) == stored

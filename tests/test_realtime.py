@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Connection
 
 from segmentd.domain.fields import CampaignStatus
-from segmentd.domain.validation import SegmentType, parse_condition
+from segmentd.domain.stored_form import load_condition
 from segmentd.jobs.build_plan import Plan
 from segmentd.jobs.build_queue import Claim, claim_job, enqueue_build
 from segmentd.jobs.build_runner import run_chunk
@@ -49,6 +49,7 @@ from segmentd.storage.tenants import create_tenant, default_list_id
 from .conftest import wait_built
 from .factories import add_list, held, number_of
 from .ingest_helpers import CAMPAIGNS, MEMBERS, SEGMENTS, make_campaign, make_field, ok, upsert
+from .stored_conditions import stored_condition
 
 # Chunks of 3 members, so builds stay in progress across several operations.
 SMALL_CHUNKS = Settings().model_copy(update={"build_chunk_size": 3})
@@ -135,12 +136,17 @@ def make_world(db: Database, settings: Settings = SMALL_CHUNKS) -> World:
             tag_flag=TagFlag.APPEND,
             tz=TZ,
         )
-        catalog = load_catalog(conn, tenant_id)  # the seed member created the tags
         for list_id in lists:
             for kind, raw in conditions(campaign.id):
-                parse_condition(raw, catalog, SegmentType(kind), TZ)  # valid, as the API requires
+                # Valid, as the API requires.
+                condition = stored_condition(conn, tenant_id, raw, kind)
                 segment_id = insert_segment(
-                    conn, tenant_id, list_id=list_id, name="S", segment_type=kind, condition=raw
+                    conn,
+                    tenant_id,
+                    list_id=list_id,
+                    name="S",
+                    segment_type=kind,
+                    condition=condition,
                 )
                 world.segment_ids.append(segment_id)
     assert len(world.segment_ids) == SEGMENTS_PER_WORLD
@@ -192,9 +198,7 @@ def expected(world: World, segment_id: str) -> set[int]:
         segment = get_segment(conn, world.tenant_id, segment_id)
         assert segment is not None
         catalog = load_catalog(conn, world.tenant_id)
-        condition = parse_condition(
-            segment.condition, catalog, SegmentType(segment.segment_type), TZ, allow_nesting=True
-        )
+        condition = load_condition(segment.condition, catalog, TZ)
         excluded = sa.select(segment_exclusions.c.member_id).where(
             segment_exclusions.c.tenant_id == world.tenant_id,
             segment_exclusions.c.segment_id == segment_id,
@@ -413,7 +417,9 @@ def test_segments_created_edited_or_deleted_are_followed_at_once(db: Database) -
             list_id=list_id,
             name="Lyon",
             segment_type=0,
-            condition={"relation": "and", "items": [item("City", "==", "Lyon")]},
+            condition=stored_condition(
+                conn, tenant, {"relation": "and", "items": [item("City", "==", "Lyon")]}
+            ),
         )
     world.segment_ids.append(lyon)
     finish_builds(world)
@@ -426,7 +432,9 @@ def test_segments_created_edited_or_deleted_are_followed_at_once(db: Database) -
             lyon,
             name=None,
             segment_type=0,
-            condition={"relation": "and", "items": [item("City", "==", "Nice")]},
+            condition=stored_condition(
+                conn, tenant, {"relation": "and", "items": [item("City", "==", "Nice")]}
+            ),
         )
     finish_builds(world)
     set_city("Nice")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
 from .conftest import IN_CI, LiveServer, Tenant, make_tenant, test_settings
+from .stored_conditions import stored_condition
 from .test_ui_support import (
     SEGMENTS,
     email_of,
@@ -220,8 +222,16 @@ def _building_segment(site: Site) -> None:
                 list_id=default_list_id(conn, site.tenant.id),
                 name="Rebuilding now",
                 segment_type=0,
-                condition='{"relation": "and", "items": '
-                '[{"campaign_id": null, "field_name": "Age", "op": ">", "value": "30"}]}',
+                condition=json.dumps(
+                    stored_condition(
+                        conn,
+                        site.tenant.id,
+                        {
+                            "relation": "and",
+                            "items": [{"field_name": "Age", "op": ">", "value": "30"}],
+                        },
+                    )
+                ),
                 status=1,
                 percent=42,
                 generation=0,

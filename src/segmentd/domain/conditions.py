@@ -1,34 +1,22 @@
-"""The condition tree. Each leaf type has one evaluator and one SQL builder."""
+"""The condition tree: and/or groups of leaves. Each leaf type is one module of
+``condition_types`` (its parse, stored form, evaluation and inputs), registered once there."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
-from .fields import FieldDef
-from .operators import Activity, Op, Operand, Relation
+from .operators import Relation
 
-
-@dataclass(frozen=True)
-class FieldCondition:
-    field: FieldDef
-    op: Op
-    value: str
-    operand: Operand
+MAX_CONDITIONS = 10
+MAX_DEPTH = 4  # nested groups (stored form only); bounds recursion on hostile input
 
 
-@dataclass(frozen=True)
-class TagCondition:
-    """``==`` holds when the member has the tag, ``!=`` when it does not."""
+class Leaf:
+    """A condition that tests one thing of a member; ``kind`` names its type."""
 
-    tag: str
-    op: Op
-
-
-@dataclass(frozen=True)
-class CampaignCondition:
-    campaign_id: int
-    activity: Activity
+    __slots__ = ()
+    kind: ClassVar[str]
 
 
 @dataclass(frozen=True)
@@ -37,7 +25,6 @@ class Group:
     items: tuple[Condition, ...]
 
 
-Leaf = FieldCondition | TagCondition | CampaignCondition
 Condition = Leaf | Group
 
 
@@ -52,7 +39,7 @@ class Inputs:
     """What of a member a condition reads, or what a change to a member touched.
 
     A condition keeps its answer for a member whose change touched none of its inputs: a
-    real-time update re-evaluates only the segments a change can move (issue #4).
+    real-time update re-evaluates only the segments a change can move.
     """
 
     fields: frozenset[str] = frozenset()  # field keys
@@ -66,37 +53,7 @@ class Inputs:
             or (self.campaigns and other.campaigns)
         )
 
-
-def inputs(condition: Condition) -> Inputs:
-    found = leaves(condition)
-    return Inputs(
-        fields=frozenset(leaf.field.key for leaf in found if isinstance(leaf, FieldCondition)),
-        tags=any(isinstance(leaf, TagCondition) for leaf in found),
-        campaigns=any(isinstance(leaf, CampaignCondition) for leaf in found),
-    )
-
-
-def to_wire(condition: Condition) -> dict[str, Any]:
-    """The EngageLab JSON shape of a condition (nested groups keep their own relation)."""
-    if isinstance(condition, Group):
-        return {"relation": str(condition.relation), "items": [to_wire(i) for i in condition.items]}
-    if isinstance(condition, FieldCondition):
-        return {
-            "campaign_id": None,
-            "field_name": condition.field.name,
-            "op": str(condition.op),
-            "value": condition.value,
-        }
-    if isinstance(condition, TagCondition):
-        return {
-            "campaign_id": None,
-            "field_name": "tag",
-            "op": str(condition.op),
-            "value": condition.tag,
-        }
-    return {
-        "campaign_id": condition.campaign_id,
-        "field_name": "campaign",
-        "op": "==",
-        "value": str(condition.activity),
-    }
+    def __or__(self, other: Inputs) -> Inputs:
+        return Inputs(
+            self.fields | other.fields, self.tags or other.tags, self.campaigns or other.campaigns
+        )

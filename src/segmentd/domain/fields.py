@@ -81,21 +81,34 @@ SEGMENTABLE_CAMPAIGN_STATUSES = frozenset({CampaignStatus.SENDING, CampaignStatu
 
 @dataclass(frozen=True)
 class Catalog:
-    """What one tenant's conditions may refer to: fields, tag names and campaign statuses."""
+    """What one tenant's conditions may refer to: fields, tags (id to name) and campaign
+    statuses. Stored conditions name fields and tags by id; clients name them by name."""
 
     fields: Mapping[str, FieldDef]
-    tags: frozenset[str] = frozenset()
+    tag_names: Mapping[int, str] = field(default_factory=dict)
     campaigns: Mapping[int, CampaignStatus] = field(default_factory=dict)
+    tags: frozenset[str] = field(init=False)
+    tag_ids: Mapping[str, int] = field(init=False)
+    _by_id: Mapping[int, FieldDef] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", frozenset(self.tag_names.values()))
+        object.__setattr__(self, "tag_ids", {name: i for i, name in self.tag_names.items()})
+        by_id = {f.id: f for f in self.fields.values() if f.id is not None and not f.system}
+        object.__setattr__(self, "_by_id", by_id)
 
     @classmethod
     def build(
         cls,
         custom_fields: Iterable[FieldDef] = (),
-        tags: Iterable[str] = (),
+        tags: Mapping[int, str] | None = None,
         campaigns: Mapping[int, CampaignStatus] | None = None,
     ) -> Catalog:
         fields = {f.key: f for f in (*SYSTEM_FIELDS, *custom_fields)}
-        return cls(fields=fields, tags=frozenset(tags), campaigns=dict(campaigns or {}))
+        return cls(fields=fields, tag_names=dict(tags or {}), campaigns=dict(campaigns or {}))
 
     def field(self, name: str) -> FieldDef | None:
         return self.fields.get(name.casefold())
+
+    def field_by_id(self, field_id: int) -> FieldDef | None:
+        return self._by_id.get(field_id)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from ..domain.emails import MAX_LENGTH, MAX_LOCAL, MIN_LENGTH, email_key, email_problem
 from ..domain.fields import FieldDef, FieldType
 from ..domain.values import Typed, parse_field_value
-from ..storage.compiler import field_column
+from ..storage.member_columns import field_column
 from ..storage.member_input import MAX_NAME, MAX_PHONE, MAX_TCID
 from ..storage.members import TagFlag
 from ..storage.tags import MAX_TAGS_PER_MEMBER, TOO_MANY_TAGS, tag_problem

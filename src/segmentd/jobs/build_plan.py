@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from ..domain.conditions import Condition
-from ..domain.validation import SegmentType, parse_stored_condition
+from ..domain.stored_form import load_condition
 from ..settings import Settings
 from ..storage.catalog import load_catalog
 from ..storage.compiler import compile_condition
@@ -66,8 +66,7 @@ def parse_segment_condition(
     conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple]
 ) -> Condition:
     catalog = load_catalog(conn, claim.tenant_id)
-    segment_type = SegmentType(segment.segment_type)
-    return parse_stored_condition(segment.condition, catalog, segment_type, settings.tz)
+    return load_condition(segment.condition, catalog, settings.tz)
 
 
 def in_list(claim: Claim, list_id: int) -> list[sa.ColumnElement[bool]]:

@@ -28,19 +28,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.conditions import (
-    CampaignCondition,
-    Condition,
-    Inputs,
-    TagCondition,
-    inputs,
-    leaves,
-)
+from ..domain.condition_types.registry import inputs
+from ..domain.conditions import Condition, Inputs
+from ..domain.contact import Contact
 from ..domain.errors import DomainValidationError
-from ..domain.evaluator import Contact, evaluate
+from ..domain.evaluator import evaluate
 from ..domain.fields import Catalog
 from ..domain.member_changes import Change
-from ..domain.validation import SegmentType, parse_stored_condition
+from ..domain.stored_form import load_condition
 from ..storage.catalog import load_catalog
 from ..storage.contacts import load_contacts
 from ..storage.lru import LRU
@@ -208,16 +203,14 @@ def _contacts(
         for m, change in (changes or {}).items()
         if change.values_after is not None
     }
-    tested = {
-        type(leaf) for t, _ in work if t.condition is not None for leaf in leaves(t.condition)
-    }
+    reads = [t.inputs for t, _ in work if t.condition is not None and t.inputs is not None]
     return load_contacts(
         conn,
         tenant_id,
         sorted({m for _, followed in work for m in followed}),
         catalog,
-        with_tags=TagCondition in tested,
-        with_activity=CampaignCondition in tested,
+        with_tags=any(r.tags for r in reads),
+        with_activity=any(r.campaigns for r in reads),
         known=known,
     )
 
@@ -377,7 +370,7 @@ def _parse(
     segment_id: str, segment_type: int, text: str, catalog: Catalog, tz: timezone
 ) -> Condition | None:
     try:
-        return parse_stored_condition(text, catalog, SegmentType(segment_type), tz)
+        return load_condition(text, catalog, tz)
     except DomainValidationError as exc:
         log.warning("segment %s: stored condition no longer parses (%s)", segment_id, exc)
         return None

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..domain.conditions import to_wire
 from ..domain.errors import DomainValidationError, NotFound
+from ..domain.stored_form import dump_condition
 from ..domain.validation import SegmentType, parse_condition
 from ..jobs.build_queue import enqueue_build
 from ..membership import store as membership
@@ -142,10 +142,11 @@ def count_condition(
 def checked_condition(
     conn: Connection, tenant_id: int, raw: Any, segment_type: SegmentType, tz: timezone
 ) -> dict[str, Any]:
-    """Validate a condition against the tenant's catalog; return its normalized wire form."""
+    """Validate a condition (EngageLab's flat form) against the tenant's catalog; return its
+    stored form."""
     if raw is None:
         raise DomainValidationError("condition", "condition is required")
-    return to_wire(parse_condition(raw, load_catalog(conn, tenant_id), segment_type, tz))
+    return dump_condition(parse_condition(raw, load_catalog(conn, tenant_id), segment_type, tz))
 
 
 def insert_segment(

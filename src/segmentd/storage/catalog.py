@@ -80,12 +80,12 @@ def load_catalog(conn: Connection, tenant_id: int, version: int | None = None) -
 
 
 def _read_catalog(conn: Connection, tenant_id: int) -> Catalog:
-    tag_names = conn.execute(sa.select(tags.c.name).where(tags.c.tenant_id == tenant_id)).scalars()
+    tag_names = conn.execute(sa.select(tags.c.id, tags.c.name).where(tags.c.tenant_id == tenant_id))
     statuses = conn.execute(
         sa.select(campaigns.c.id, campaigns.c.status).where(campaigns.c.tenant_id == tenant_id)
     )
     return Catalog.build(
         custom_fields(conn, tenant_id),
-        tag_names,
+        {row.id: row.name for row in tag_names},
         {row.id: CampaignStatus(row.status) for row in statuses},
     )

@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.evaluator import CampaignActivity, Contact
+from ..domain.contact import CampaignActivity, Contact
 from ..domain.fields import Catalog
 from ..domain.values import Typed
-from .compiler import field_column
+from .member_columns import field_column
 from .schema import campaign_activity, member_tags, members, tags
 from .sqlite_plans import members_by_id
 

@@ -29,7 +29,7 @@ from ..domain.member_changes import MembersChanged
 from ..timefmt import now
 from .catalog import catalog_changed, custom_fields, field_def
 from .schema import MAX_CUSTOM_FIELDS, MAX_FIELDS, SLOTS, fields, members
-from .segment_refs import rename_field_in_segments, segments_using_field, segments_using_values
+from .segment_refs import segments_using_field, segments_using_values
 from .write_lock import lock_tenant_writes
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_]{1,64}", re.ASCII)
@@ -218,7 +218,7 @@ def delete_field(conn: Connection, tenant_id: int, field_id: int) -> bool:
     field = get_field(conn, tenant_id, field_id)
     if field is None:
         return False
-    users = segments_using_field(conn, tenant_id, field.name)
+    users = segments_using_field(conn, tenant_id, field)
     if users:
         raise DomainValidationError(
             "field_id", f"field {field.name} is used by segments: {', '.join(users)}"
@@ -273,7 +273,6 @@ def _check_fixed(field: FieldDef, change: FieldChange) -> None:
 def _rename(conn: Connection, tenant_id: int, field: FieldDef, name: str) -> dict[str, str]:
     if _name_taken(conn, tenant_id, name, except_id=field.id):
         raise DomainValidationError("field_name", f"a field named {name} already exists")
-    rename_field_in_segments(conn, tenant_id, field.name, name)
     return {"name": name, "name_key": name.casefold()}
 
 
@@ -284,7 +283,7 @@ def _drop_options(
     return those members."""
     if not removed:
         return []
-    users = segments_using_values(conn, tenant_id, field.name, removed)
+    users = segments_using_values(conn, tenant_id, field, removed)
     if users:
         raise DomainValidationError(
             "options",

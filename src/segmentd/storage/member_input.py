@@ -12,7 +12,7 @@ from typing import Any
 from ..domain.emails import email_domain, email_key, email_problem
 from ..domain.fields import Catalog
 from ..domain.values import Typed, parse_field_value
-from .compiler import field_column
+from .member_columns import field_column
 from .tags import MAX_TAGS_PER_MEMBER, TOO_MANY_TAGS, tag_problem
 
 MAX_NAME, MAX_PHONE, MAX_TCID = 255, 64, 64

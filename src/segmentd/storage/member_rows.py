@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.fields import FieldDef
 from ..domain.values import Typed
-from .compiler import field_column
+from .member_columns import field_column
 from .schema import member_tags, members, tags
 from .sqlite_plans import members_by_id
 

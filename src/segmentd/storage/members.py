@@ -23,7 +23,7 @@ from ..domain.fields import Catalog
 from ..domain.member_changes import Change, MembersChanged
 from ..timefmt import now
 from .catalog import load_catalog
-from .compiler import field_column
+from .member_columns import field_column
 from .member_input import MemberInput, RowProblem, check_row
 from .schema import (
     campaign_activity,

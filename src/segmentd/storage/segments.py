@@ -20,7 +20,6 @@ from ..domain.statuses import SegmentStatus
 from ..ids import new_commandersact_id, new_segment_id
 from ..timefmt import now
 from .catalog import catalog_changed
-from .compiler import ascii_lower
 from .schema import (
     build_jobs,
     segment_buckets,
@@ -29,6 +28,7 @@ from .schema import (
     segments,
     tenants,
 )
+from .sql_text import ascii_lower
 from .write_lock import lock_tenant_writes
 
 LIKE_ESCAPE = "\\"
@@ -46,7 +46,7 @@ class Segment:
     list_id: int
     name: str
     segment_type: int
-    condition: dict[str, Any]  # the normalized EngageLab wire form (domain.conditions.to_wire)
+    condition: dict[str, Any]  # the stored form (domain.stored_form)
     status: int
     percent: int
     generation: int

@@ -13,7 +13,7 @@ from ..domain.errors import DomainValidationError
 from ..timefmt import now
 from .catalog import catalog_changed
 from .schema import member_tags, tags
-from .segment_refs import rename_tag_in_segments, segments_using_tag
+from .segment_refs import segments_using_tag
 from .write_lock import lock_tenant_writes
 
 MAX_TAG_LENGTH = 128
@@ -102,7 +102,7 @@ def get_tag(conn: Connection, tenant_id: int, tag_id: int) -> Tag | None:
 
 
 def rename_tag(conn: Connection, tenant_id: int, tag_id: int, name: str) -> Tag | None:
-    """Rename a tag; the segments testing it are rewritten to the new name."""
+    """Rename a tag; the segments testing it name it by id, and keep testing it."""
     lock_tenant_writes(conn, tenant_id)
     problem = tag_problem(name)
     if problem:
@@ -116,7 +116,6 @@ def rename_tag(conn: Connection, tenant_id: int, tag_id: int, name: str) -> Tag 
         sa.update(tags).where(tags.c.tenant_id == tenant_id, tags.c.id == tag_id).values(name=name)
     )
     catalog_changed(conn, tenant_id)
-    rename_tag_in_segments(conn, tenant_id, tag.name, name)
     return get_tag(conn, tenant_id, tag_id)
 
 
@@ -126,7 +125,7 @@ def delete_tag(conn: Connection, tenant_id: int, tag_id: int) -> bool:
     tag = get_tag(conn, tenant_id, tag_id)
     if tag is None:
         return False
-    users = segments_using_tag(conn, tenant_id, tag.name)
+    users = segments_using_tag(conn, tenant_id, tag.id)
     if users:
         raise DomainValidationError(
             "tag_id", f"tag {tag.name} is used by segments: {', '.join(users)}"

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from ...domain.fields import Catalog
 from ...ids import COMMANDERSACT_ID_PATTERN
 from ...services.segment_rules import MAX_MEMBER_IDS
 from ...storage.segments import Segment
@@ -29,6 +30,7 @@ from ..common.segment_schema import (
     Process,
     body_example,
 )
+from .condition_wire import wire_condition
 
 CREATE_EXAMPLE = body_example(
     {"segment_name": "Hubei users", "type": 0, "condition": NAME_CONDITION}
@@ -102,19 +104,20 @@ class SegmentOut(BaseModel):
     process: Process
 
     @classmethod
-    def of(cls, segment: Segment, tz: timezone) -> SegmentOut:
+    def of(cls, segment: Segment, tz: timezone, catalog: Catalog) -> SegmentOut:
+        condition = wire_condition(segment.condition, catalog)
         return cls(
             segment_id=segment.id,
             user_id=segment.tenant_id,
             segment_name=segment.name,
-            relation=segment.condition["relation"],
+            relation=condition["relation"],
             type=segment.segment_type,
             list_id=segment.list_id,
             status=str(segment.status),
             create_time=format_time(segment.created_at, tz, SEGMENT_STYLE) or "",
             update_time=format_time(segment.updated_at, tz, SEGMENT_STYLE) or "",
             member_total=segment.member_total,
-            condition=Condition.model_validate(segment.condition),
+            condition=Condition.model_validate(condition),
             process=Process.of(segment),
         )
 

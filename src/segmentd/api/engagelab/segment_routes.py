@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query
 
 from ...domain.errors import NotFound
+from ...domain.fields import Catalog
 from ...domain.validation import SegmentType, parse_condition
 from ...membership import store
 from ...services import segment_service
@@ -62,8 +63,15 @@ def _found(segment: Segment | None) -> Segment:
     return segment
 
 
-def _result(segment: Segment, settings: Settings) -> SegmentResult:
-    return SegmentResult(result=SegmentOut.of(segment, settings.tz))
+def _result(segment: Segment, settings: Settings, catalog: Catalog) -> SegmentResult:
+    return SegmentResult(result=SegmentOut.of(segment, settings.tz, catalog))
+
+
+def _written(db: Database, segment: Segment, settings: Settings) -> SegmentResult:
+    """A segment just written, its condition named by the catalog of now."""
+    with db.read() as conn:
+        catalog = load_catalog(conn, segment.tenant_id)
+    return _result(segment, settings, catalog)
 
 
 # --- endpoints --------------------------------------------------------------------------------
@@ -85,7 +93,7 @@ def create(
         list_id=body.list_id,
         commandersact_id=body.commandersact_id,
     )
-    return _result(segment_service.create_segment(db, tenant_id, draft, settings.tz), settings)
+    return _written(db, segment_service.create_segment(db, tenant_id, draft, settings.tz), settings)
 
 
 @router.put("/{segment_id}", response_model=SegmentResult, summary="Update a segment")
@@ -100,7 +108,7 @@ def update(
     body = body or SegmentUpdate()
     draft = SegmentDraft(name=body.segment_name, segment_type=body.type, condition=body.condition)
     segment = segment_service.update_segment(db, tenant_id, segment_id, draft, settings.tz)
-    return _result(segment, settings)
+    return _written(db, segment, settings)
 
 
 @router.delete("/{segment_id}", response_model=Count, summary="Delete a segment")
@@ -113,7 +121,8 @@ def delete(segment_id: str, tenant_id: TenantId, db: Db) -> Count:
 def detail(segment_id: str, tenant_id: TenantId, db: Db, settings: Config) -> SegmentResult:
     with db.read() as conn:
         segment = _found(get_segment(conn, tenant_id, segment_id))
-    return _result(segment, settings)
+        catalog = load_catalog(conn, tenant_id)
+    return _result(segment, settings, catalog)
 
 
 @router.get("", response_model=SegmentList, summary="List segments (newest first)")
@@ -157,7 +166,8 @@ def listing(
             offset=offset,
             limit=limit,
         )
-    page = [SegmentOut.of(segment, settings.tz) for segment in found]
+        catalog = load_catalog(conn, tenant_id)
+    page = [SegmentOut.of(segment, settings.tz, catalog) for segment in found]
     return SegmentList(result=page, total=total, count=len(page))
 
 

@@ -172,7 +172,7 @@ def rows_from_form(form: FormData, catalog: Catalog, segment_type: SegmentType) 
 
 
 def rows_from_condition(condition: Mapping[str, Any]) -> list[Row]:
-    """Rows of a stored condition (its top-level items: the API takes no nesting)."""
+    """Rows of a condition in the flat form (``domain.validation.flat_condition``)."""
     rows = []
     for index, item in enumerate(condition.get("items", [])):
         if not isinstance(item, dict) or "field_name" not in item:

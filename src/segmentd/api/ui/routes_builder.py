@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
 from ...domain.errors import DomainValidationError, NotFound
-from ...domain.validation import MAX_CONDITIONS, SegmentType
+from ...domain.fields import Catalog
+from ...domain.validation import MAX_CONDITIONS, SegmentType, flat_condition
 from ...services import segment_service
 from ...services.segment_rules import checked_list, checked_name
 from ...services.segment_service import SegmentDraft, count_condition
@@ -71,12 +72,13 @@ def _draft_from_form(form: Form, data: TenantData, segment_id: str | None = None
     )
 
 
-def _draft_from_segment(segment: Segment) -> Draft:
-    rows = rows_from_condition(segment.condition) or [Row(0)]
+def _draft_from_segment(segment: Segment, catalog: Catalog) -> Draft:
+    condition = flat_condition(segment.condition, catalog)
+    rows = rows_from_condition(condition) or [Row(0)]
     return Draft(
         name=segment.name,
         segment_type=segment_type_of(str(segment.segment_type)),
-        relation=relation_of(str(segment.condition.get("relation", ""))),
+        relation=relation_of(str(condition.get("relation", ""))),
         list_id=str(segment.list_id),
         rows=rows,
         segment_id=segment.id,
@@ -117,7 +119,7 @@ def edit_page(request: Request, segment_id: str, user: User, db: Db) -> Response
     with db.read() as conn:
         segment = _owned(conn, user, segment_id)
         data = tenant_data(conn, user.tenant_id)
-    return _page(request, user, _draft_from_segment(segment), data)
+    return _page(request, user, _draft_from_segment(segment, data.catalog), data)
 
 
 def _form_type(raw: object) -> object:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ...domain.errors import DomainValidationError, NotFound
 from ...domain.ids import MAX_ID
+from ...domain.validation import flat_condition
 from ...membership import store
 from ...services import segment_service
 from ...services.segment_rules import checked_type_filter
@@ -148,7 +149,7 @@ def segment_page(request: Request, segment_id: str, user: User, db: Db) -> Respo
 
 def _sentences(segment: Segment, data: TenantData, request: Request) -> list[str]:
     _ = translator(language(request))
-    items = segment.condition.get("items", [])
+    items = flat_condition(segment.condition, data.catalog)["items"]
     return [describe(item, data.catalog, data.campaign_names, _) for item in items]
 
 

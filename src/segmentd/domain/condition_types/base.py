@@ -1,0 +1,56 @@
+"""What every leaf type declares (``registry`` lists them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Any
+
+from ..conditions import Inputs, Leaf
+from ..contact import Contact
+from ..errors import DomainValidationError
+from ..fields import Catalog
+from ..operators import Op
+
+StoredLeaf = Mapping[str, Any]
+FlatItem = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConditionType:
+    kind: str  # the stored form's "kind"
+    leaf: type[Leaf]
+    # The flat form's field_name that picks this type; None: any other name (a field's).
+    flat_name: str | None
+    load: Callable[[StoredLeaf, Catalog, timezone, str], Leaf]
+    dump: Callable[[Any], dict[str, Any]]
+    evaluate: Callable[[Any, Contact], bool]
+    reads: Callable[[Any], Inputs]
+    describe: Callable[[Any], str]
+    # (item, op, value, catalog, tz, path): op and value already checked to be an Op and text.
+    from_flat: Callable[[Mapping[str, Any], Op, str, Catalog, timezone, str], Leaf]
+    to_flat: Callable[[StoredLeaf, Catalog], FlatItem]
+
+
+def flat_item(campaign_id: int | None, field_name: str, op: str, value: str) -> FlatItem:
+    """One flat item, its keys in the order clients have always read them."""
+    return {"campaign_id": campaign_id, "field_name": field_name, "op": op, "value": value}
+
+
+def stored_op(raw: StoredLeaf, allowed: tuple[Op, ...], path: str) -> Op:
+    op = raw.get("op")
+    if op not in allowed:
+        raise DomainValidationError(f"{path}.op", f"op must be one of {quoted(allowed)}")
+    return Op(op)
+
+
+def stored_id(raw: StoredLeaf, key: str, path: str) -> int:
+    found = raw.get(key)
+    if isinstance(found, bool) or not isinstance(found, int):
+        raise DomainValidationError(f"{path}.{key}", f"{key} must be an id")
+    return found
+
+
+def quoted(values: Any) -> str:
+    return ", ".join(str(v) for v in values)

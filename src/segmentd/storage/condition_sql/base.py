@@ -1,0 +1,19 @@
+"""What a leaf compiler takes and gives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
+
+IdRange = tuple[int, int]
+LeafCompiler = Callable[[Any, IdRange | None], ColumnElement[bool]]
+
+
+def in_range(column: sa.Column[Any], ids: IdRange | None) -> list[ColumnElement[bool]]:
+    """Performance: the tag and campaign subqueries repeat the caller's range on their own
+    member column. It selects nothing more or less, but PostgreSQL does not carry a range
+    across a join, and without it a build chunk read every activity row of the campaign."""
+    return [] if ids is None else [column > ids[0], column <= ids[1]]

@@ -1,0 +1,65 @@
+"""SQL of a field test: a plain comparison of the field's column, so indexes apply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
+
+from ...domain.condition_types.field_leaf import FieldCondition
+from ...domain.fields import FieldType, SystemField
+from ...domain.operators import TRUE_WHEN_MISSING, Op, day_bounds
+from ..member_columns import field_column
+from ..sql_text import ascii_lower, text_position
+from .base import IdRange
+
+
+def compile_field(condition: FieldCondition, ids: IdRange | None) -> ColumnElement[bool]:
+    column: ColumnElement[Any] = field_column(condition.field)
+    if condition.field.type is FieldType.TEXT and condition.field.name != SystemField.EMAIL:
+        column = ascii_lower(column)
+    if condition.field.type is FieldType.TIMESTAMP:
+        start, end = day_bounds(condition.operand)
+        test = _day_compare(condition.op, column, start, end)
+    else:
+        test = _compare(condition.op, column, condition.operand)
+    if condition.op in TRUE_WHEN_MISSING:
+        return sa.or_(field_column(condition.field).is_(None), test)
+    return test
+
+
+def _compare(op: Op, column: ColumnElement[Any], operand: Any) -> ColumnElement[bool]:
+    match op:
+        case Op.EQ:
+            return column == operand
+        case Op.NE:
+            return column != operand
+        case Op.GT:
+            return column > operand
+        case Op.GE:
+            return column >= operand
+        case Op.LT:
+            return column < operand
+        case Op.LE:
+            return column <= operand
+        case Op.CONTAIN:
+            return text_position(column, sa.literal(operand, sa.Text)) > 0
+        case _:
+            return text_position(column, sa.literal(operand, sa.Text)) == 0
+
+
+def _day_compare(op: Op, column: ColumnElement[Any], start: int, end: int) -> ColumnElement[bool]:
+    match op:
+        case Op.EQ:
+            return sa.and_(column >= start, column < end)
+        case Op.NE:
+            return sa.or_(column < start, column >= end)
+        case Op.GT:
+            return column >= end
+        case Op.GE:
+            return column >= start
+        case Op.LT:
+            return column < start
+        case _:
+            return column < end

@@ -1,0 +1,17 @@
+"""The SQL compiler of every leaf kind (``domain.condition_types.registry`` lists the kinds)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ...domain.condition_types import campaign_leaf, field_leaf, tag_leaf
+from .base import LeafCompiler
+from .campaign_sql import compile_campaign
+from .field_sql import compile_field
+from .tag_sql import compile_tag
+
+COMPILERS: Mapping[str, LeafCompiler] = {
+    field_leaf.KIND: compile_field,
+    tag_leaf.KIND: compile_tag,
+    campaign_leaf.KIND: compile_campaign,
+}

@@ -1,0 +1,39 @@
+"""Every leaf type is registered once and has all its parts: adding a type means one domain
+module (``domain/condition_types``), its SQL (``storage/condition_sql``) and the two
+registries."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from segmentd.domain.condition_types.base import ConditionType
+from segmentd.domain.condition_types.registry import BY_FLAT_NAME, BY_KIND, FLAT_DEFAULT, TYPES
+from segmentd.storage.condition_sql.registry import COMPILERS
+
+
+def test_kinds_and_leaf_classes_are_registered_once() -> None:
+    assert len({t.kind for t in TYPES}) == len(TYPES)
+    assert len({t.leaf for t in TYPES}) == len(TYPES)
+    for condition_type in TYPES:
+        assert condition_type.leaf.kind == condition_type.kind
+        assert BY_KIND[condition_type.kind] is condition_type
+
+
+def test_every_kind_has_a_compiler_and_every_compiler_a_kind() -> None:
+    assert set(COMPILERS) == set(BY_KIND)
+
+
+def test_every_kind_declares_every_part() -> None:
+    parts = [f.name for f in dataclasses.fields(ConditionType) if f.name != "flat_name"]
+    for condition_type in TYPES:
+        for part in parts:
+            assert getattr(condition_type, part) is not None, (condition_type.kind, part)
+        for function in ("load", "dump", "evaluate", "reads", "describe", "from_flat", "to_flat"):
+            assert callable(getattr(condition_type, function)), (condition_type.kind, function)
+
+
+def test_the_flat_form_reaches_every_kind() -> None:
+    """Each type is picked by its flat field_name, one of them by any other name (a field)."""
+    reached = {t.kind for t in BY_FLAT_NAME.values()} | {FLAT_DEFAULT.kind}
+    assert reached == set(BY_KIND)
+    assert FLAT_DEFAULT.flat_name is None
