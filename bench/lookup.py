@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from segmentd.ids import new_segment_id
+from segmentd.random_ids import new_segment_id
 from segmentd.secrets import TokenKeys
 from segmentd.storage.db import Database
 from segmentd.storage.schema import members, metadata, segment_members, segments, tenants

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.validation import SegmentType, parse_condition
-from segmentd.ids import new_commandersact_id, new_segment_id
 from segmentd.jobs.build_plan import Plan
 from segmentd.jobs.build_queue import (
     MAX_ATTEMPTS,
@@ -26,6 +25,7 @@ from segmentd.jobs.build_queue import (
 from segmentd.jobs.build_runner import run_chunk, run_chunks
 from segmentd.jobs.build_steps import Step, prepare
 from segmentd.jobs.build_worker import Worker, run_pending
+from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.services.segment_service import insert_segment
 from segmentd.settings import Settings
 from segmentd.storage import schema

@@ -9,7 +9,7 @@ from datetime import UTC
 import pytest
 
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldType
-from segmentd.services.members import update_field
+from segmentd.services.member_service import update_field
 from segmentd.storage.campaigns import create_campaign, update_campaign
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database

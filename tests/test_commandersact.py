@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from segmentd.cli import app as cli_app
-from segmentd.ids import new_commandersact_id, new_segment_id
+from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.storage.db import Database
 from segmentd.storage.schema import lists, segment_members, segments
 from segmentd.storage.segments import next_segment_number

@@ -18,7 +18,7 @@ from segmentd.jobs.build_worker import run_pending
 from segmentd.membership.lookup_queries import member_segments_query, split_pairs
 from segmentd.membership.pages import member_page, published_member_ids
 from segmentd.membership.removal import remove_members
-from segmentd.services.members import upsert_members
+from segmentd.services.member_service import upsert_members
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import load_catalog

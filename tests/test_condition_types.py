@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from segmentd.domain.condition_types.base import ConditionType
-from segmentd.domain.condition_types.registry import BY_FLAT_NAME, BY_KIND, FLAT_DEFAULT, TYPES
-from segmentd.storage.condition_sql.registry import COMPILERS
+from segmentd.domain.condition_types.leaf_type import ConditionType
+from segmentd.domain.condition_types.leaf_types import BY_FLAT_NAME, BY_KIND, FLAT_DEFAULT, TYPES
+from segmentd.storage.condition_sql.leaf_compilers import COMPILERS
 
 
 def test_kinds_and_leaf_classes_are_registered_once() -> None:

@@ -18,7 +18,7 @@ from segmentd.jobs.build_worker import run_pending
 from segmentd.membership.buckets import BUCKET_SIZE, bucket_of
 from segmentd.membership.pages import member_page
 from segmentd.membership.removal import remove_members
-from segmentd.services.members import upsert_members
+from segmentd.services.member_service import upsert_members
 from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.db import Database

@@ -27,7 +27,12 @@ from segmentd.jobs.build_runner import run_chunk
 from segmentd.jobs.build_steps import Step, prepare
 from segmentd.membership.buckets import bucket_of
 from segmentd.membership.removal import remove_members
-from segmentd.services.members import delete_members, record_events, unsubscribe, upsert_members
+from segmentd.services.member_service import (
+    delete_members,
+    record_events,
+    unsubscribe,
+    upsert_members,
+)
 from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.campaigns import create_campaign

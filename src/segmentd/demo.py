@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from .domain.fields import CampaignStatus
 from .domain.validation import SegmentType
 from .secrets import derived_secret
-from .services.members import record_events, unsubscribe, upsert_members
+from .services.member_service import record_events, unsubscribe, upsert_members
 from .services.segment_service import SegmentDraft, create_segment_in
 from .settings import Settings
 from .storage.campaigns import create_campaign

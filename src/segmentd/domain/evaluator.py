@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .condition_types.registry import TYPES
+from .condition_types.leaf_types import TYPES
 from .conditions import Condition, Group, Leaf
 from .contact import Contact
 from .operators import Relation

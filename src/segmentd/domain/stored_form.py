@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timezone
 from typing import Any
 
-from .condition_types.registry import BY_KIND, type_of
+from .condition_types.leaf_types import BY_KIND, type_of
 from .conditions import MAX_CONDITIONS, MAX_DEPTH, Condition, Group, leaves
 from .errors import DomainValidationError
 from .fields import Catalog

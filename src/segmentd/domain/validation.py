@@ -13,9 +13,9 @@ from datetime import timezone
 from enum import IntEnum
 from typing import Any
 
-from .condition_types.base import quoted
 from .condition_types.campaign_leaf import FLAT_NAME as CAMPAIGN_FIELD
-from .condition_types.registry import BY_FLAT_NAME, BY_KIND, FLAT_DEFAULT
+from .condition_types.leaf_type import quoted
+from .condition_types.leaf_types import BY_FLAT_NAME, BY_KIND, FLAT_DEFAULT
 from .condition_types.tag_leaf import FLAT_NAME as TAG_FIELD
 from .conditions import MAX_CONDITIONS, Condition, Group
 from .errors import DomainValidationError

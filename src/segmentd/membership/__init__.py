@@ -14,17 +14,12 @@ from __future__ import annotations
 from functools import cache
 
 from .interface import FillPlan, FillRange, GenerationKey, LookupReader, MembershipStore
+from .relational import RelationalMembership
 
 
 @cache
 def store() -> MembershipStore:
-    """The membership implementation (stateless: every method takes its connection).
-
-    Imported on first use: ``storage.segments`` enqueues builds, whose module imports this
-    package, and the relational implementation reads ``storage.segments``.
-    """
-    from .relational import RelationalMembership
-
+    """The membership implementation (stateless: every method takes its connection)."""
     return RelationalMembership()
 
 

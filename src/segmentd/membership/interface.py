@@ -28,18 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import timezone
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.conditions import Condition
 from ..domain.member_changes import MembersChanged
-
-if TYPE_CHECKING:  # storage.segments enqueues builds, which import this package
-    from ..storage.db import Database
-    from ..storage.segments import Segment
-    from ..storage.sites import Site
+from ..storage.db import Database
+from ..storage.segments import Segment
+from ..storage.sites import Site
 
 
 class GenerationKey(Protocol):

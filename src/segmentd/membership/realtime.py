@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.condition_types.registry import inputs
+from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition, Inputs
 from ..domain.contact import Contact
 from ..domain.errors import DomainValidationError

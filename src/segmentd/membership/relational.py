@@ -16,19 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import timezone
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.member_changes import MembersChanged
+from ..storage.db import Database
+from ..storage.segments import Segment
 from . import fill, pages, publish, realtime, removal, stale
 from .interface import FillPlan, FillRange, GenerationKey, Ranges
 from .visitor_reader import VisitorReader
-
-if TYPE_CHECKING:
-    from ..storage.db import Database
-    from ..storage.segments import Segment
 
 
 class RelationalMembership:

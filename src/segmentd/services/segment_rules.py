@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from ..domain.errors import DomainValidationError, UnknownList
 from ..domain.ids import MAX_ID, as_id
 from ..domain.validation import SegmentType
-from ..ids import commandersact_id_of
+from ..random_ids import commandersact_id_of
 from ..storage.tenants import default_list_id, list_exists
 
 MAX_NAME_LENGTH = 48

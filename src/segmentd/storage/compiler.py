@@ -12,13 +12,13 @@ from sqlalchemy.sql import ColumnElement
 
 from ..domain.conditions import Condition, Group
 from ..domain.operators import Relation
-from .condition_sql.base import IdRange
-from .condition_sql.registry import COMPILERS
+from .condition_sql.leaf_compiler import IdRange
+from .condition_sql.leaf_compilers import COMPILERS
 
 
 def compile_condition(condition: Condition, ids: IdRange | None = None) -> ColumnElement[bool]:
     """``ids`` = (lo, hi] when the caller already keeps ``members.id`` in that range (the tag
-    and campaign subqueries then repeat it: ``condition_sql.base.in_range``)."""
+    and campaign subqueries then repeat it: ``condition_sql.leaf_compiler.in_range``)."""
     if isinstance(condition, Group):
         parts = [compile_condition(item, ids) for item in condition.items]
         return sa.and_(*parts) if condition.relation is Relation.AND else sa.or_(*parts)

@@ -1,7 +1,7 @@
 """Members: upsert by email, delete, unsubscribe, page.
 
 Every write runs in the caller's transaction and holds the tenant's ingestion lock. A write
-returns what it changed (``MembersChanged``): the caller (``services.members``) brings the
+returns what it changed (``MembersChanged``): the caller (``services.member_service``) brings the
 segment memberships up to date with it in the same transaction, so they are never behind
 the members they describe.
 """

@@ -17,7 +17,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ..domain.operators import fold
 from ..domain.statuses import SegmentStatus
-from ..ids import new_commandersact_id, new_segment_id
+from ..random_ids import new_commandersact_id, new_segment_id
 from ..timefmt import now
 from .catalog import catalog_changed
 from .schema import (

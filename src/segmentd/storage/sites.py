@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..ids import new_secret
+from ..random_ids import new_secret
 from ..secrets import TokenKeys
 from ..timefmt import now
 from .schema import lists, segments

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..ids import new_secret
+from ..random_ids import new_secret
 from ..timefmt import now
 from .catalog import new_catalog_version
 from .schema import credentials, lists, tenants

@@ -1,7 +1,7 @@
 """EngageLab ingestion: fields, members, tags, campaigns and their events.
 
 Every endpoint is plain ``def`` (FastAPI runs it in its threadpool) and writes in one
-transaction that also brings the segments up to date (``services.members``).
+transaction that also brings the segments up to date (``services.member_service``).
 """
 
 from fastapi import APIRouter

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.fields import CampaignStatus
-from ...services.members import record_events
+from ...services.member_service import record_events
 from ...storage.campaigns import (
     EVENT_COLUMNS,
     MAX_EVENTS,

@@ -15,7 +15,7 @@ from ...domain.fields import (
     FieldType,
     SystemField,
 )
-from ...services.members import update_field
+from ...services.member_service import update_field
 from ...storage.field_defs import (
     CLIENT_TYPES,
     FORMATS,

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
-from ...services.members import delete_members, unsubscribe, upsert_members
+from ...services.member_service import delete_members, unsubscribe, upsert_members
 from ...settings import Settings
 from ...storage.catalog import custom_fields
 from ...storage.db import Database

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.fields import Catalog
-from ...ids import COMMANDERSACT_ID_PATTERN
+from ...random_ids import COMMANDERSACT_ID_PATTERN
 from ...services.segment_rules import MAX_MEMBER_IDS
 from ...storage.segments import Segment
 from ...timefmt import SEGMENT_STYLE, format_time

@@ -13,7 +13,7 @@ from ..contact import CampaignActivity, Contact
 from ..errors import DomainValidationError
 from ..fields import SEGMENTABLE_CAMPAIGN_STATUSES, Catalog
 from ..operators import CAMPAIGN_OPERATORS, Activity, Op
-from .base import ConditionType, FlatItem, StoredLeaf, flat_item, quoted, stored_id
+from .leaf_type import ConditionType, FlatItem, StoredLeaf, flat_item, quoted, stored_id
 
 KIND = "campaign"
 FLAT_NAME = "campaign"

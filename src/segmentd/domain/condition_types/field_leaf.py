@@ -13,7 +13,7 @@ from ..errors import DomainValidationError
 from ..fields import Catalog, FieldDef, FieldType
 from ..operators import OPERATORS, TRUE_WHEN_MISSING, Op, Operand, day_bounds, fold, parse_operand
 from ..values import Typed
-from .base import ConditionType, FlatItem, StoredLeaf, flat_item, quoted
+from .leaf_type import ConditionType, FlatItem, StoredLeaf, flat_item, quoted
 
 KIND = "field"
 CUSTOM_PREFIX = "custom:"  # + the field's id: a rename keeps it, and ids are never reused

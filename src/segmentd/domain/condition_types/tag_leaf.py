@@ -13,7 +13,7 @@ from ..contact import Contact
 from ..errors import DomainValidationError
 from ..fields import Catalog
 from ..operators import TAG_OPERATORS, Op
-from .base import ConditionType, FlatItem, StoredLeaf, flat_item, quoted, stored_id, stored_op
+from .leaf_type import ConditionType, FlatItem, StoredLeaf, flat_item, quoted, stored_id, stored_op
 
 KIND = "tag"
 FLAT_NAME = "tag"

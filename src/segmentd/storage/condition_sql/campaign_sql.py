@@ -8,7 +8,7 @@ from sqlalchemy.sql import ColumnElement
 from ...domain.condition_types.campaign_leaf import CampaignCondition
 from ...domain.operators import Activity
 from ..schema import campaign_activity, members
-from .base import IdRange, in_range
+from .leaf_compiler import IdRange, in_range
 
 
 def compile_campaign(condition: CampaignCondition, ids: IdRange | None) -> ColumnElement[bool]:

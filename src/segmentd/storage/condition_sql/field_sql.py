@@ -12,7 +12,7 @@ from ...domain.fields import FieldType, SystemField
 from ...domain.operators import TRUE_WHEN_MISSING, Op, day_bounds
 from ..member_columns import field_column
 from ..sql_text import ascii_lower, text_position
-from .base import IdRange
+from .leaf_compiler import IdRange
 
 
 def compile_field(condition: FieldCondition, ids: IdRange | None) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ from sqlalchemy.sql import ColumnElement
 from ...domain.condition_types.tag_leaf import TagCondition
 from ...domain.operators import Op
 from ..schema import member_tags, members, tags
-from .base import IdRange, in_range
+from .leaf_compiler import IdRange, in_range
 
 
 def compile_tag(condition: TagCondition, ids: IdRange | None) -> ColumnElement[bool]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..conditions import Condition, Inputs, Leaf, leaves
-from .base import ConditionType
 from .campaign_leaf import CAMPAIGN
 from .field_leaf import FIELD
+from .leaf_type import ConditionType
 from .tag_leaf import TAG
 
 TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN)

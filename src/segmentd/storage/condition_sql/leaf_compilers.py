@@ -1,13 +1,13 @@
-"""The SQL compiler of every leaf kind (``domain.condition_types.registry`` lists the kinds)."""
+"""The SQL compiler of every leaf kind (``domain.condition_types.leaf_types`` lists the kinds)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from ...domain.condition_types import campaign_leaf, field_leaf, tag_leaf
-from .base import LeafCompiler
 from .campaign_sql import compile_campaign
 from .field_sql import compile_field
+from .leaf_compiler import LeafCompiler
 from .tag_sql import compile_tag
 
 COMPILERS: Mapping[str, LeafCompiler] = {

@@ -1,4 +1,4 @@
-"""What every leaf type declares (``registry`` lists them)."""
+"""What every leaf type declares (``leaf_types`` lists them)."""
 
 from __future__ import annotations
 
