@@ -2,7 +2,7 @@
 
 ``python -m segmentd.docgen`` rewrites them; ``--check`` exits 1 when a file is stale, so
 the documentation cannot drift from ``Settings``, ``OPERATORS`` or the app's routes
-(tests/test_docs.py).
+(tests/system/test_docs.py).
 """
 
 from __future__ import annotations

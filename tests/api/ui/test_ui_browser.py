@@ -1,0 +1,274 @@
+"""The web UI in a real browser (Debian's chromium driven by Playwright), on SQLite.
+
+A marketer signs in, builds a segment with three conditions of different types, watches it
+complete, pages through its members, removes one and exports the rest; the API must then tell
+the same story. Screenshots of every page at 1280 and 390 pixels wide go to
+test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from segmentd.storage.db import Database
+from segmentd.storage.schema import segments
+from segmentd.storage.segments import next_segment_number
+from segmentd.storage.tenants import default_list_id
+from segmentd.timefmt import now
+from tests.conftest import IN_CI, LiveServer, Tenant, make_tenant, test_settings
+from tests.support.stored_conditions import stored_condition
+from tests.support.ui_support import (
+    SEGMENTS,
+    email_of,
+    expected_three_conditions,
+    ok,
+    seed,
+)
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
+WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+TIMEOUT_MS = 30_000
+
+# Every control a user can reach must have a name: a <label>, or aria-label where none fits.
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')]
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail("chromium is required in CI (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Site:
+    def __init__(self, server: LiveServer, tenant: Tenant, db: Database) -> None:
+        self.server, self.tenant, self.db = server, tenant, db
+        self.api = httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path / 'segmentd.db'}"
+    db = Database(url)
+    db.migrate()
+    tenant = make_tenant(db)
+    with LiveServer(test_settings(url)) as server:
+        live = Site(server, tenant, db)
+        seed(live.api)
+        yield live
+        live.api.close()
+    db.dispose()
+
+
+def new_page(browser: Any, width: str) -> Any:
+    w, h = WIDTHS[width]
+    context = browser.new_context(viewport={"width": w, "height": h}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def shoot(page: Any, name: str, width: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+
+
+def check_labels(page: Any) -> None:
+    assert page.evaluate(UNLABELLED_CONTROLS) == [], page.url
+
+
+def sign_in(page: Any, site: Site, width: str, shots: bool = True) -> None:
+    page.goto(site.server.url + "/ui/segments")
+    page.get_by_label("api_user").fill(site.tenant.api_user)
+    page.get_by_label("api_key").fill(site.tenant.api_key)
+    if shots:
+        check_labels(page)
+        shoot(page, "login", width)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/ui/segments$"))
+
+
+def build_three_conditions(page: Any, site: Site) -> None:
+    """Age (number) >= 25, Birthday (month and day) <= 10/31, tag == VIP: all by the mouse."""
+    page.get_by_role("link", name="New segment").click()
+    name = page.get_by_label("Segment name")
+    name.fill("Bad.name")
+    api = site.api.post(SEGMENTS, json={"segment_name": "Bad.name", "type": 0, "condition": {}})
+    api_words = api.json()["message"].partition("]:")[2]
+    page.locator("#err-segment_name").filter(has_text=api_words).wait_for()
+    name.fill("Engaged VIPs")
+    page.locator("#field_0").select_option("Age")
+    page.locator("#value_0[type=number]").wait_for()
+    page.locator("#op_0").select_option(">=")
+    page.locator("#value_0").fill("25")
+    page.get_by_role("button", name="Add a condition").click()
+    page.locator("#field_1").select_option("Birthday")
+    page.locator("#month_1").wait_for()
+    page.locator("#op_1").select_option("<=")
+    page.locator("#month_1").select_option("10")
+    page.locator("#day_1").select_option("31")
+    page.get_by_role("button", name="Add a condition").click()
+    page.locator("#field_2").select_option("tag")
+    page.locator("select#value_2").wait_for()
+    page.locator("#value_2").select_option("VIP")
+    expected = str(len(expected_three_conditions()))
+    page.locator("#preview-count").filter(has_text=re.compile(f"^{expected}$")).wait_for()
+    assert page.locator("#err-segment_name").inner_text() == ""
+
+
+def test_marketer_builds_checks_and_exports_a_segment(browser: Any, site: Site) -> None:
+    width = "desktop"
+    page = new_page(browser, width)
+    sign_in(page, site, width)
+    build_three_conditions(page, site)
+    check_labels(page)
+    shoot(page, "builder", width)
+    page.get_by_role("button", name="Save and build").click()
+    page.wait_for_url(re.compile(r"/ui/segments/[0-9a-f]{24}$"))
+    segment_id = page.url.rsplit("/", 1)[1]
+    page.locator("#status-word").filter(has_text="complete").wait_for()  # polled, then reloaded
+    expected = [email_of(i) for i in expected_three_conditions()]
+    assert page.locator("#member-total").inner_text() == str(len(expected))
+    check_labels(page)
+    shoot(page, "segment", width)
+
+    first_page = page.locator("table.members tbody td:nth-child(2)").all_inner_texts()
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url(re.compile(r"offset=20"))
+    second_page = page.locator("table.members tbody td:nth-child(2)").all_inner_texts()
+    assert first_page + second_page == expected
+
+    removed = second_page[0]
+    page.get_by_label(f"Select {removed}").check()
+    page.get_by_role("button", name="Remove selected members").click()
+    page.get_by_role("status").filter(has_text="1 members removed").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(exported)))
+
+    segment = ok(site.api.get(f"{SEGMENTS}/{segment_id}"))["result"]
+    assert segment["segment_name"] == "Engaged VIPs" and segment["status"] == "2"
+    assert segment["member_total"] == len(expected) - 1
+    listed = ok(site.api.post(f"{SEGMENTS}/{segment_id}/members?limit=100"))["result"]
+    assert [m["email"] for m in listed] == [e for e in expected if e != removed]
+    assert [row["email"] for row in rows] == [m["email"] for m in listed]
+    assert rows[0]["Birthday"] == listed[0]["fields"]["Birthday"]
+    assert rows[0]["tags"] == "VIP"
+
+
+def test_the_token_is_revealed_in_place(browser: Any, site: Site) -> None:
+    page = new_page(browser, "desktop")
+    sign_in(page, site, "desktop", shots=False)
+    page.get_by_role("link", name="Sites").click()
+    page.get_by_role("button", name="Reveal the token").click()
+    site_id = ok(site.api.get("/v1/sites"))["result"][0]["site_id"]
+    token = ok(site.api.get(f"/v1/sites/{site_id}/token"))["result"]["token"]
+    # The masked token is labelled "Token" too until the reveal swaps the text box in.
+    assert page.get_by_role("textbox", name="Token", exact=True).input_value() == token
+
+
+def test_keyboard_reaches_the_skip_link_first(browser: Any, site: Site) -> None:
+    page = new_page(browser, "desktop")
+    sign_in(page, site, "desktop", shots=False)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+
+
+def _building_segment(site: Site) -> None:
+    """A segment caught mid-build (no job behind it), so the screenshots show a progress bar."""
+    with site.db.write() as conn:
+        conn.execute(
+            sa.insert(segments).values(
+                id="0" * 23 + "1",
+                number=next_segment_number(conn, site.tenant.id),
+                commandersact_id="0000000A",
+                tenant_id=site.tenant.id,
+                list_id=default_list_id(conn, site.tenant.id),
+                name="Rebuilding now",
+                segment_type=0,
+                condition=json.dumps(
+                    stored_condition(
+                        conn,
+                        site.tenant.id,
+                        {
+                            "relation": "and",
+                            "items": [{"field_name": "Age", "op": ">", "value": "30"}],
+                        },
+                    )
+                ),
+                status=1,
+                percent=42,
+                generation=0,
+                member_total=0,
+                created_at=now(),
+                updated_at=now(),
+            )
+        )
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_every_page_is_readable_at_laptop_and_phone_width(
+    browser: Any, site: Site, width: str
+) -> None:
+    older = {"relation": "or", "items": [{"field_name": "Age", "op": ">=", "value": "60"}]}
+    site.api.post(SEGMENTS, json={"segment_name": "Older", "type": 0, "condition": older})
+    _building_segment(site)
+    page = new_page(browser, width)
+    sign_in(page, site, width)
+    page.locator("progress").first.wait_for()
+    pages = {
+        "segments": "/ui/segments",
+        "segment-building": f"/ui/segments/{'0' * 23}1",
+        "builder-empty": "/ui/segments/new",
+        "members": "/ui/members",
+        "fields": "/ui/fields",
+        "sites": "/ui/sites",
+    }
+    for name, path in pages.items():
+        page.goto(site.server.url + path)
+        check_labels(page)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} scrolls sideways at {width}"
+        shoot(page, name, width)
+    if width == "phone":
+        page.goto(site.server.url + "/ui/segments")
+        build_three_conditions(page, site)
+        shoot(page, "builder", width)
+        page.get_by_role("button", name="Save and build").click()
+        page.locator("#status-word").filter(has_text="complete").wait_for()
+        shoot(page, "segment", width)

@@ -1,0 +1,347 @@
+"""Migrations carry existing data: a database of an older revision upgrades with its rows.
+
+Migration 0007 re-keys the membership tables by segment number: every segment gets a number
+in creation order within its tenant, and every membership row and bucket count follows its
+segment. Downgrading restores the text keys. Migration 0008's downgrade turns complement
+generations back into member rows. Migration 0009 gives every segment a Commanders Act id.
+Migration 0011 stores conditions by field key and tag id; GET answers the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.exc import IntegrityError
+
+from segmentd.storage.db import Database
+from segmentd.storage.migrate import alembic_config
+from segmentd.storage.segments import CommandersActIdTaken, create_segment
+from tests.conftest import (
+    BACKENDS,
+    LiveServer,
+    Tenant,
+    make_tenant,
+    module_database_url,
+    test_settings,
+)
+from tests.support.ingest_helpers import FIELDS, make_campaign, make_field, ok, upsert
+from tests.support.ingest_helpers import SEGMENTS as SEGMENTS_URL
+
+# (id, tenant, created_at): B is tenant 1's first segment, although its id sorts after A's.
+SEGMENTS = [("a" * 24, 1, 200), ("b" * 24, 1, 100), ("c" * 24, 2, 100)]
+# (segment id, generation, member id)
+ROWS = [("a" * 24, 1, 5), ("a" * 24, 1, 9000), ("a" * 24, 2, 5), ("b" * 24, 3, 7), ("c" * 24, 1, 5)]
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from module_database_url(request.param, tmp_path)
+
+
+def migrate_to(url: str, revision: str, downgrade: bool = False) -> None:
+    config = alembic_config(url)
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if downgrade else command.upgrade)(config, revision)
+        connection.commit()
+    engine.dispose()
+
+
+def fill_0006(conn: sa.Connection) -> None:
+    for tenant in (1, 2):
+        conn.execute(
+            sa.text("INSERT INTO tenants (id, name, created_at) VALUES (:t, 'T', 0)"), {"t": tenant}
+        )
+    for segment_id, tenant, created in SEGMENTS:
+        conn.execute(
+            sa.text(
+                "INSERT INTO segments (id, tenant_id, list_id, name, segment_type, condition,"
+                " status, percent, generation, member_total, created_at, updated_at)"
+                " VALUES (:id, :t, 1, 'S', 0, '{}', 2, 100, 1, 0, :c, :c)"
+            ),
+            {"id": segment_id, "t": tenant, "c": created},
+        )
+    tenant_of = {segment_id: tenant for segment_id, tenant, _ in SEGMENTS}
+    for segment_id, generation, member in ROWS:
+        values = {"t": tenant_of[segment_id], "s": segment_id, "g": generation, "m": member}
+        conn.execute(
+            sa.text("INSERT INTO segment_members VALUES (:t, :s, :g, :m)"),
+            values,
+        )
+        conn.execute(
+            sa.text("INSERT INTO segment_buckets VALUES (:t, :s, :g, :m / 4096, 1)"),
+            values,
+        )
+
+
+def rows_of(conn: sa.Connection, table: str, key: str, last: str) -> list[tuple[Any, ...]]:
+    found = conn.execute(
+        sa.text(f"SELECT {key}, generation, {last} FROM {table} ORDER BY {key}, generation, {last}")
+    )
+    return [tuple(row) for row in found]
+
+
+def test_0007_numbers_segments_and_rekeys_their_rows_and_downgrades(url: str) -> None:
+    migrate_to(url, "0006")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        fill_0006(conn)
+    engine.dispose()
+
+    migrate_to(url, "head")
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            numbers = dict(conn.execute(sa.text("SELECT id, number FROM segments")).all())
+            assert numbers == {"a" * 24: 2, "b" * 24: 1, "c" * 24: 1}
+            last = conn.execute(sa.text("SELECT id, last_segment_number FROM tenants")).all()
+            assert sorted(last) == [(1, 2), (2, 1)]
+            # Numbers repeat across tenants: the tenant is part of every key.
+            keyed = conn.execute(
+                sa.text(
+                    "SELECT s.id, m.generation, m.member_id FROM segment_members AS m"
+                    " JOIN segments AS s ON s.tenant_id = m.tenant_id"
+                    " AND s.number = m.segment_number"
+                )
+            ).all()
+            assert sorted(keyed) == sorted(ROWS)
+            counted = rows_of(conn, "segment_buckets", "segment_number", "bucket")
+            assert counted == [(1, 1, 0), (1, 3, 0), (2, 1, 0), (2, 1, 2), (2, 2, 0)]
+        with db.write() as conn:
+            created = create_segment(
+                conn, 1, list_id=1, name="new", segment_type=0, condition={"items": []}
+            )
+        with db.read() as conn:
+            number = conn.execute(
+                sa.text("SELECT number FROM segments WHERE id = :id"), {"id": created}
+            ).scalar_one()
+        assert number == 3
+    finally:
+        db.dispose()
+
+    migrate_to(url, "0006", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert rows_of(conn, "segment_members", "segment_id", "member_id") == sorted(ROWS)
+    engine.dispose()
+
+
+def test_0008_downgrade_turns_complements_back_into_member_rows(url: str) -> None:
+    """Members 1 to 5; the published generation is a complement up to 4 leaving out 2, and
+    member 5 joined after it (a row above the horizon); a build writing a complement runs."""
+    migrate_to(url, "0008")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tenants (id, name, created_at) VALUES (1, 'T', 0)"))
+        for member_id in range(1, 6):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO members (id, tenant_id, list_id, email, email_key, domain,"
+                    " created_at, updated_at) VALUES (:m, 1, 1, :e, :e, 'x.test', 0, 0)"
+                ),
+                {"m": member_id, "e": f"m{member_id}@x.test"},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO segments (id, tenant_id, list_id, name, segment_type, condition,"
+                " status, percent, generation, member_total, created_at, updated_at, number,"
+                " horizon) VALUES (:id, 1, 1, 'S', 0, '{}', 2, 100, 1, 4, 0, 0, 1, 4)"
+            ),
+            {"id": "a" * 24},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO build_jobs (tenant_id, segment_id, generation, state, cursor,"
+                " processed, total, complement, attempts, created_at, updated_at)"
+                " VALUES (1, :id, 2, 'running', 3, 3, 5, :yes, 1, 0, 0)"
+            ),
+            {"id": "a" * 24, "yes": True},
+        )
+        for generation, member_id in ((1, 2), (1, 5), (2, 1)):
+            conn.execute(
+                sa.text("INSERT INTO segment_members VALUES (1, 1, :g, :m)"),
+                {"g": generation, "m": member_id},
+            )
+    engine.dispose()
+
+    migrate_to(url, "0007", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = rows_of(conn, "segment_members", "segment_number", "member_id")
+        job = conn.execute(sa.text("SELECT cursor, processed FROM build_jobs")).one()
+    engine.dispose()
+    # The published generation as member rows; the build starts over (its fills replace
+    # whatever its complement rows were).
+    assert [(g, m) for _n, g, m in rows if g == 1] == [(1, 1), (1, 3), (1, 4), (1, 5)]
+    assert tuple(job) == (0, 0)
+
+
+def test_0009_gives_every_segment_a_commandersact_id_unique_in_its_tenant(url: str) -> None:
+    migrate_to(url, "0006")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        fill_0006(conn)
+    engine.dispose()
+    migrate_to(url, "0008")
+
+    migrate_to(url, "head")
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            found = conn.execute(sa.text("SELECT tenant_id, commandersact_id FROM segments")).all()
+        assert len(found) == len(SEGMENTS)
+        for _tenant, commandersact_id in found:
+            assert len(commandersact_id) == 8
+            assert commandersact_id == commandersact_id.upper()
+            int(commandersact_id, 16)
+        taken = next(c for t, c in found if t == 1)
+        # Unique in the tenant: the index refuses a copy, create_segment says which one.
+        with pytest.raises(IntegrityError), db.write() as conn:
+            conn.execute(
+                sa.text("UPDATE segments SET commandersact_id = :c WHERE tenant_id = 1"),
+                {"c": taken},
+            )
+        new = {"list_id": 1, "name": "new", "segment_type": 0, "condition": {"items": []}}
+        with pytest.raises(CommandersActIdTaken), db.write() as conn:
+            create_segment(conn, 1, **new, commandersact_id=taken)
+        with db.write() as conn:  # another tenant may use the same id
+            created = create_segment(conn, 2, **new, commandersact_id=taken)
+            randomly = create_segment(conn, 2, **new)
+        with db.read() as conn:
+            ids = dict(conn.execute(sa.text("SELECT id, commandersact_id FROM segments")).all())
+        assert ids[created] == taken
+        assert len(ids[randomly]) == 8 and ids[randomly] not in (taken, ids["c" * 24])
+    finally:
+        db.dispose()
+
+    migrate_to(url, "0008", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("segments")}
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("segments")}
+    engine.dispose()
+    assert "commandersact_id" not in columns
+    assert "ix_segments_tenant_id_commandersact_id" not in indexes
+
+
+def test_0010_adds_ui_sessions_and_downgrades(url: str) -> None:
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    assert "ui_sessions" in sa.inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO ui_sessions (id_hash, tenant_id, api_user, created_at, expires_at)"
+                " VALUES (:h, 1, 'u', 0, 1)"
+            ),
+            {"h": "0" * 64},
+        )
+    engine.dispose()
+    migrate_to(url, "0009", downgrade=True)
+    engine = sa.create_engine(url)
+    assert "ui_sessions" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    assert "ui_sessions" in sa.inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def _item(field_name: str, op: str, value: str, campaign_id: int | None = None) -> dict[str, Any]:
+    return {"campaign_id": campaign_id, "field_name": field_name, "op": op, "value": value}
+
+
+def _stored_conditions(url: str) -> dict[str, str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(sa.text("SELECT id, condition FROM segments")).all())
+    engine.dispose()
+    return found
+
+
+def _get_segments(url: str, tenant: Tenant, segment_ids: list[str]) -> dict[str, bytes]:
+    with (
+        LiveServer(test_settings(url), start_worker=False) as live,
+        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=30) as http,
+    ):
+        return {s: http.get(f"{SEGMENTS_URL}/{s}").content for s in segment_ids}
+
+
+def test_0011_stores_conditions_by_key_and_id_reads_back_the_same_and_downgrades(
+    url: str,
+) -> None:
+    migrate_to(url, "head")
+    db = Database(url)
+    tenant = make_tenant(db)
+    db.dispose()
+    with (
+        LiveServer(test_settings(url), start_worker=False) as live,
+        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=30) as http,
+    ):
+        age = make_field(http, "Age", 1)
+        city = make_field(http, "City", 0)
+        upsert(http, [{"email": "a@example.com", "tags": ["vip"], "fields": {"City": "Paris"}}])
+        campaign = make_campaign(http)
+        sent = [
+            _item("age", ">=", "13"),
+            _item("CITY", "contain", "par"),
+            _item("tag", "!=", "vip"),
+            _item("createtime", ">", "2024-01-01"),
+        ]
+        body = {"segment_name": "F", "type": 0, "condition": {"relation": "or", "items": sent}}
+        by_field = ok(http.post(SEGMENTS_URL, json=body))["result"]["segment_id"]
+        opened = [_item("campaign", "==", "open", campaign)]
+        body = {"segment_name": "C", "type": 1, "condition": {"relation": "and", "items": opened}}
+        by_campaign = ok(http.post(SEGMENTS_URL, json=body))["result"]["segment_id"]
+        # A rename leaves the stored condition; GET and the downgrade name the field anew.
+        ok(http.put(f"{FIELDS}/{city['field_id']}", json={"field_name": "Town"}))
+    segment_ids = [by_field, by_campaign]
+    before = _get_segments(url, tenant, segment_ids)
+    stored = json.loads(_stored_conditions(url)[by_field])
+    assert stored["version"] == 1
+    assert stored["items"][0] == {
+        "kind": "field",
+        "field": f"custom:{age['field_id']}",
+        "op": ">=",
+        "value": "13",
+    }
+
+    migrate_to(url, "0010", downgrade=True)
+    old = _stored_conditions(url)
+    old_items = [
+        _item("Age", ">=", "13"),
+        _item("Town", "contain", "par"),
+        _item("tag", "!=", "vip"),
+        _item("CreateTime", ">", "2024-01-01"),
+    ]
+    assert old[by_field] == json.dumps({"relation": "or", "items": old_items})
+    assert old[by_campaign] == json.dumps({"relation": "and", "items": opened})
+    # A segment the old code stored, at 0010.
+    legacy = "d" * 24
+    legacy_condition = {"relation": "and", "items": [_item("tag", "==", "vip")]}
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO segments (id, tenant_id, list_id, name, segment_type, condition,"
+                " status, percent, generation, member_total, created_at, updated_at, number,"
+                " horizon, commandersact_id) SELECT :id, :t, list_id, 'L', 0, :c, 2, 100, 0, 0,"
+                " 0, 0, 100, 0, '0000ABCD' FROM segments WHERE id = :other"
+            ),
+            {"id": legacy, "t": tenant.id, "c": json.dumps(legacy_condition), "other": by_field},
+        )
+    engine.dispose()
+
+    migrate_to(url, "head")
+    after = _get_segments(url, tenant, [*segment_ids, legacy])
+    assert {s: after[s] for s in segment_ids} == before
+    assert json.loads(after[legacy])["result"]["condition"] == legacy_condition
+    assert json.loads(_stored_conditions(url)[by_field]) == stored
