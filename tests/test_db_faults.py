@@ -30,7 +30,7 @@ from .conftest import (
     LiveServer,
     Tenant,
     make_tenant,
-    module_database_url,
+    migrated_database_url,
     test_settings,
     wait_until,
 )
@@ -193,7 +193,7 @@ CREATE CONSTRAINT TRIGGER wait_at_commit AFTER INSERT ON lists
 @pytest.fixture
 def own_postgres(tmp_path: Path) -> Iterator[str]:
     """A database of this test's own: it gets a trigger no other test should meet."""
-    for url in module_database_url("postgres", tmp_path):
+    for url in migrated_database_url("postgres", tmp_path):
         database = Database(url)
         database.migrate()
         database.dispose()

@@ -15,7 +15,7 @@ import pytest
 from segmentd.domain.fields import CampaignStatus, FieldType
 from segmentd.storage.db import Database
 
-from .conftest import BACKENDS, LiveServer, make_tenant, module_database_url
+from .conftest import BACKENDS, LiveServer, make_tenant, migrated_database_url
 from .conftest import test_settings as settings_for
 from .factories import add_campaign, add_field, add_list, add_member, add_tag
 
@@ -48,7 +48,7 @@ def _catalog(db: Database, tenant_id: int) -> tuple[int, int]:
 def setup(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Setup]:
-    urls = module_database_url(request.param, tmp_path_factory.mktemp("v"))
+    urls = migrated_database_url(request.param, tmp_path_factory.mktemp("v"))
     url = next(urls)
     db = Database(url)
     db.migrate()

@@ -36,7 +36,7 @@ from .conftest import (
     LiveServer,
     Tenant,
     make_tenant,
-    module_database_url,
+    migrated_database_url,
     test_settings,
     wait_built,
 )
@@ -216,7 +216,7 @@ def seed_tenant(http: httpx.Client, tenant: Tenant) -> Seeded:
 def seeded_server(backend: str, tmp: Path) -> Iterator[tuple[LiveServer, httpx.Client, Seeded]]:
     """A live server (the failed-login limiter at its default) over a new database of
     ``backend`` holding one seeded tenant, and a client signed in as that tenant."""
-    for url in module_database_url(backend, tmp):
+    for url in migrated_database_url(backend, tmp):
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
@@ -266,7 +266,7 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("isolation")
-    for url in module_database_url(request.param, tmp):
+    for url in migrated_database_url(request.param, tmp):
         db = Database(url)
         db.migrate()
         tenant_a, tenant_b = make_tenant(db, "a"), make_tenant(db, "b")

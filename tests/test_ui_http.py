@@ -23,7 +23,7 @@ from .conftest import (
     LiveServer,
     Tenant,
     make_tenant,
-    module_database_url,
+    migrated_database_url,
     test_settings,
     wait_built,
     wait_until,
@@ -74,7 +74,7 @@ class Shared:
 def shared(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Shared]:
-    for url in module_database_url(request.param, tmp_path_factory.mktemp("ui")):
+    for url in migrated_database_url(request.param, tmp_path_factory.mktemp("ui")):
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
