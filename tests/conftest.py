@@ -1,5 +1,11 @@
 """Shared fixtures: real SQLite files, a real PostgreSQL server, the real app over HTTP.
 
+The ``server``/``client``/``anon`` fixtures run the real app in this process (its lifespan and
+build worker included) and reach it through an ASGI transport: no port, no uvicorn, a start
+and stop in milliseconds. Tests of the server itself (headers on the wire, keep-alive, proxy
+headers, limits on the wire, browsers, curl, subprocesses) start ``LiveServer``: uvicorn on a
+port.
+
 PostgreSQL comes from ``SEGMENTD_TEST_POSTGRES_URL`` (default: the local server). Without it
 the PostgreSQL tests skip, except under CI (``CI=true``), where they fail instead.
 """
@@ -13,10 +19,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio.from_thread
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -297,6 +305,70 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=20)
 
+    def client(self, **options: Any) -> httpx.Client:
+        """An httpx client of this server; ``options`` as for ``httpx.Client``."""
+        options.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.url, **options)
+
+
+class _AppTransport(httpx.BaseTransport):
+    """Sends each request to the app on the server's event loop (the portal's thread) and
+    returns the whole answer; the client address is loopback, as with uvicorn."""
+
+    def __init__(self, app: Any, portal: anyio.from_thread.BlockingPortal) -> None:
+        self._asgi = httpx.ASGITransport(
+            app, raise_app_exceptions=False, client=("127.0.0.1", 50000)
+        )
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()  # a body the ASGI transport can also read asynchronously
+        timeout = request.extensions.get("timeout", {}).get("read")
+        try:
+            return self._portal.call(self._round_trip, request, timeout)
+        except TimeoutError:
+            raise httpx.ReadTimeout("the app did not answer in time", request=request) from None
+
+    async def _round_trip(self, request: httpx.Request, timeout: float | None) -> httpx.Response:
+        with anyio.fail_after(timeout):
+            response = await self._asgi.handle_async_request(request)
+            body = await response.aread()
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=httpx.ByteStream(body)
+        )
+
+
+class AppServer:
+    """The real app in this process: its lifespan (migration, build and import workers) runs
+    on an event loop in a thread, as under uvicorn; ``client()`` talks to it without a socket."""
+
+    url = "http://testserver"
+
+    def __init__(self, settings: Settings, start_worker: bool = True) -> None:
+        self.app = create_app(settings, start_worker=start_worker)
+        self._stack = ExitStack()
+
+    def __enter__(self) -> AppServer:
+        with ExitStack() as stack:
+            self.portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
+            lifespan = self.app.router.lifespan_context(self.app)
+            stack.enter_context(self.portal.wrap_async_context_manager(lifespan))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stack.close()
+
+    def client(self, **options: Any) -> httpx.Client:
+        """An httpx client of this app; ``options`` as for ``httpx.Client``."""
+        options.setdefault("timeout", 30)
+        return httpx.Client(
+            base_url=self.url,
+            transport=_AppTransport(self.app, self.portal),
+            trust_env=False,
+            **options,
+        )
+
 
 def test_settings(db_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -313,23 +385,23 @@ test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a 
 
 
 @pytest.fixture
-def server(db: Database, db_url: str) -> Iterator[LiveServer]:
-    """The app on a live port, over the same database as ``db`` (worker running)."""
-    with LiveServer(test_settings(db_url)) as live:
-        yield live
+def server(db: Database, db_url: str) -> Iterator[AppServer]:
+    """The app in this process, over the same database as ``db`` (worker running)."""
+    with AppServer(test_settings(db_url)) as app:
+        yield app
 
 
 @pytest.fixture
-def client(server: LiveServer, tenant: Tenant) -> Iterator[httpx.Client]:
+def client(server: AppServer, tenant: Tenant) -> Iterator[httpx.Client]:
     """An HTTP client authenticated as ``tenant``."""
-    with httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http:
+    with server.client(auth=tenant.auth) as http:
         yield http
 
 
 @pytest.fixture
-def anon(server: LiveServer) -> Iterator[httpx.Client]:
+def anon(server: AppServer) -> Iterator[httpx.Client]:
     """An HTTP client without credentials."""
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with server.client() as http:
         yield http
 
 

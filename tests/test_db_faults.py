@@ -132,7 +132,7 @@ def test_a_read_whose_connection_is_lost_is_run_again(
 ) -> None:
     with (
         LiveServer(test_settings(db_url), start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         assert http.post(SITES, json={"name": "shop"}).status_code == 200
         answer = _drop_request_waiting_on_table_lock(db_url, lambda: http.get(SITES))
@@ -147,7 +147,7 @@ def test_a_request_that_loses_its_connection_twice_answers_503(
 ) -> None:
     with (
         LiveServer(test_settings(db_url), start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         answer = _drop_request_waiting_on_table_lock(
             db_url, lambda: http.post(SITES, json={"name": "shop"}), times=2
@@ -166,7 +166,7 @@ def test_a_write_whose_connection_is_lost_before_commit_is_run_again_and_lands_o
 ) -> None:
     with (
         LiveServer(test_settings(db_url), start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         answer = _drop_request_waiting_on_table_lock(
             db_url, lambda: http.post(SITES, json={"name": "shop"})
@@ -215,7 +215,7 @@ def test_a_commit_whose_connection_is_lost_is_resolved_then_run_again(
     try:
         with (
             LiveServer(test_settings(own_postgres), start_worker=False) as live,
-            httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+            live.client(auth=tenant.auth, timeout=60) as http,
             admin.connect() as control,
         ):
             control.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})
@@ -285,7 +285,7 @@ def test_sqlite_database_is_locked_answers_503_and_nothing_is_applied(
     settings = test_settings(url, sqlite_busy_seconds=0)
     with (
         LiveServer(settings, start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         refused = http.post(SITES, json={"name": "shop"})

@@ -24,7 +24,7 @@ from segmentd.storage.schema import (
 from segmentd.storage.segments import create_segment, get_segment, member_page, remove_members
 from segmentd.storage.tenants import default_list_id
 
-from .conftest import LiveServer, Tenant, make_tenant, wait_built
+from .conftest import AppServer, Tenant, make_tenant, wait_built
 from .factories import (
     add_activity,
     add_campaign,
@@ -482,7 +482,7 @@ def _set_created(db: Database, segment_id: str, created_at: int) -> None:
 
 
 def test_list_filters_pages_and_orders_newest_first(
-    client: httpx.Client, db: Database, tenant: Tenant
+    client: httpx.Client, server: AppServer, db: Database, tenant: Tenant
 ) -> None:
     names = ["Buyers 100%", "buyers_2023", "Big buyers", "Readers", "Campaign openers"]
     ids = {}
@@ -497,7 +497,7 @@ def test_list_filters_pages_and_orders_newest_first(
     by_campaign = create(client, {"segment_name": "Openers", "type": 1, "condition": condition})
     _set_created(db, by_campaign["segment_id"], 1_800_000_000)
     other = make_tenant(db, "other")
-    with httpx.Client(base_url=str(client.base_url), auth=other.auth) as foreign:
+    with server.client(auth=other.auth) as foreign:
         create(foreign, by_field(item("Email", "contain", "@"), name="Buyers abroad"))
 
     def listed(**params: Any) -> tuple[list[str], int, int]:
@@ -542,11 +542,11 @@ SEGMENT_CALLS: list[tuple[str, str, Any]] = [
 
 
 @pytest.fixture
-def foreign_segment(server: LiveServer, db: Database) -> str:
+def foreign_segment(server: AppServer, db: Database) -> str:
     """A built segment of another tenant."""
     other = make_tenant(db, "other")
     add_member(db, other.id, "theirs@example.com")
-    with httpx.Client(base_url=server.url, auth=other.auth, timeout=30) as theirs:
+    with server.client(auth=other.auth, timeout=30) as theirs:
         return create_built(theirs, by_field(item("Email", "contain", "@")))["segment_id"]
 
 

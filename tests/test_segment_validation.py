@@ -58,7 +58,7 @@ def setup(
     foreign_list = add_list(db, other.id)
     with (
         LiveServer(settings_for(url)) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=30) as http,
+        live.client(auth=tenant.auth, timeout=30) as http,
     ):
         answer = http.post(BASE, json=valid())
         assert answer.status_code == 200, answer.text
