@@ -277,11 +277,11 @@ class LiveServer:
 
     def __init__(self, settings: Settings, start_worker: bool = True) -> None:
         self.app = create_app(settings, start_worker=start_worker)
-        self.port = free_port()
+        self.port = 0  # the system's choice, known once listening: no race between test processes
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
-            port=self.port,
+            port=0,
             log_level="warning",
             **proxy_options(settings),  # as ``segmentd serve``
         )
@@ -299,6 +299,7 @@ class LiveServer:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
             time.sleep(0.01)
+        self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
         return self
 
     def __exit__(self, *_exc: object) -> None:
