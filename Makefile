@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); PYTEST_ARGS="-n 0" runs the suite in one process.
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 .PHONY: venv run test lint format bench docs clean
@@ -23,7 +25,7 @@ run: venv
 	$(BIN)/segmentd serve --demo --host $(HOST) --port $(PORT)
 
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

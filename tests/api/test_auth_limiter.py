@@ -43,7 +43,7 @@ def wrong(tenant: Tenant) -> tuple[str, str]:
 def test_wrong_keys_beyond_the_limit_answer_429_and_the_right_key_still_passes(
     strict: LiveServer, tenant: Tenant
 ) -> None:
-    with httpx.Client(base_url=strict.url) as http:
+    with strict.client() as http:
         assert [http.get(SEGMENTS, auth=wrong(tenant)).status_code for _ in range(LIMIT)] == [
             401
         ] * LIMIT
@@ -59,7 +59,7 @@ def test_one_users_failures_never_limit_another_user_behind_the_same_address(
     strict: LiveServer, db: Database, tenant: Tenant
 ) -> None:
     other = make_tenant(db, "other")
-    with httpx.Client(base_url=strict.url) as http:
+    with strict.client() as http:
         for _ in range(LIMIT + 2):
             http.get(SEGMENTS, auth=wrong(tenant))
         assert http.get(SEGMENTS, auth=wrong(tenant)).status_code == 429
@@ -69,7 +69,7 @@ def test_one_users_failures_never_limit_another_user_behind_the_same_address(
 
 
 def test_requests_without_credentials_are_no_guesses(strict: LiveServer, tenant: Tenant) -> None:
-    with httpx.Client(base_url=strict.url) as http:
+    with strict.client() as http:
         for headers in ({}, {"Authorization": "Bearer x"}, {"Authorization": "Basic !!"}):
             for _ in range(LIMIT + 2):
                 answer = http.get(SEGMENTS, headers=headers)
@@ -86,7 +86,7 @@ def ui_login(http: httpx.Client, api_user: str, api_key: str) -> httpx.Response:
 
 
 def test_ui_sign_in_shares_the_rule(strict: LiveServer, tenant: Tenant) -> None:
-    with httpx.Client(base_url=strict.url, follow_redirects=False) as http:
+    with strict.client(follow_redirects=False) as http:
         assert ui_login(http, tenant.api_user, "").status_code == 401  # no key: not counted
         for _ in range(LIMIT):
             assert ui_login(http, *wrong(tenant)).status_code == 401
@@ -175,7 +175,7 @@ def test_wrong_keys_for_a_user_that_does_not_exist_are_not_counted(
     strict: LiveServer, tenant: Tenant
 ) -> None:
     """No key to find: a fuzzer's made-up user (schemathesis sends one) is never refused."""
-    with httpx.Client(base_url=strict.url) as http:
+    with strict.client() as http:
         for _ in range(LIMIT + 3):
             answer = http.get(SEGMENTS, auth=("SCHEMATHESIS-INVALID-VALUE", "x"))
             assert answer.status_code == 401
@@ -187,7 +187,7 @@ def test_wrong_keys_for_a_user_that_does_not_exist_are_not_counted(
 def test_a_user_no_credential_can_have_is_a_plain_401(
     strict: LiveServer, tenant: Tenant, api_user: str
 ) -> None:
-    with httpx.Client(base_url=strict.url) as http:
+    with strict.client() as http:
         answer = http.get(SEGMENTS, auth=(api_user, tenant.api_key))
         assert answer.status_code == 401
         assert answer.json()["code"] == 30000

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import httpx
-
 from segmentd.api.common.basic_auth import REMEMBER_SECONDS
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import ensure_credential
-from tests.conftest import LiveServer, Tenant, wait_until
+from tests.conftest import AppServer, Tenant, wait_until
 from tests.support.ingest_helpers import TAGS
 
 
-def status(server: LiveServer, auth: tuple[str, str]) -> int:
-    return httpx.get(server.url + TAGS, auth=auth).status_code
+def status(server: AppServer, auth: tuple[str, str]) -> int:
+    with server.client() as http:
+        return http.get(TAGS, auth=auth).status_code
 
 
 def test_a_wrong_key_fails_even_right_after_the_right_one(
-    server: LiveServer, tenant: Tenant
+    server: AppServer, tenant: Tenant
 ) -> None:
     assert status(server, tenant.auth) == 200
     assert status(server, (tenant.api_user, tenant.api_key + "x")) == 401
@@ -25,7 +24,7 @@ def test_a_wrong_key_fails_even_right_after_the_right_one(
 
 
 def test_a_changed_key_stops_working_within_the_memory(
-    server: LiveServer, tenant: Tenant, db: Database
+    server: AppServer, tenant: Tenant, db: Database
 ) -> None:
     assert status(server, tenant.auth) == 200
     with db.write() as conn:

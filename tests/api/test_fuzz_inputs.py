@@ -177,7 +177,7 @@ def test_every_write_route_has_a_base_body(seeded: tuple[LiveServer, Seeded]) ->
 
 def test_write_endpoints_refuse_unstorable_input(seeded: tuple[LiveServer, Seeded]) -> None:
     server, seed = seeded
-    with httpx.Client(base_url=server.url, auth=seed.tenant.auth, timeout=30) as http:
+    with server.client(auth=seed.tenant.auth, timeout=30) as http:
         document = http.get("/openapi.json").json()
         for method, path in write_routes(server):
             label = f"{method} {path}"
@@ -206,7 +206,7 @@ def test_write_endpoints_refuse_unstorable_input(seeded: tuple[LiveServer, Seede
 
 def test_ui_forms_refuse_unstorable_input(seeded: tuple[LiveServer, Seeded]) -> None:
     server, seed = seeded
-    ui = Ui(server.url, *seed.tenant.auth)
+    ui = Ui(server, *seed.tenant.auth)
     try:
         for path, fields in UI_FORMS.items():
             for index in range(len(fields)):
@@ -221,7 +221,7 @@ def test_ui_forms_refuse_unstorable_input(seeded: tuple[LiveServer, Seeded]) -> 
         assert ui.get("/ui/segments?q=%00").status_code == 400
     finally:
         ui.close()
-    with httpx.Client(base_url=server.url, auth=seed.tenant.auth, timeout=30) as http:
+    with server.client(auth=seed.tenant.auth, timeout=30) as http:
         assert_reads_answer(http)
 
 
@@ -278,7 +278,7 @@ def test_the_error_names_the_string(
     seeded: tuple[LiveServer, Seeded], path: str, body: Any, message: str
 ) -> None:
     server, seed = seeded
-    with httpx.Client(base_url=server.url, auth=seed.tenant.auth, timeout=30) as http:
+    with server.client(auth=seed.tenant.auth, timeout=30) as http:
         answer = _send(http, "POST", path, body)
     assert answer.status_code == 400
     assert answer.json()["code"] == 30035
@@ -287,7 +287,7 @@ def test_the_error_names_the_string(
 
 def test_query_and_path_strings_are_checked(seeded: tuple[LiveServer, Seeded]) -> None:
     server, seed = seeded
-    with httpx.Client(base_url=server.url, auth=seed.tenant.auth, timeout=30) as http:
+    with server.client(auth=seed.tenant.auth, timeout=30) as http:
         listed = http.get("/v1/marketing/lists/segments?segment_name=a%00")
         segment = http.get("/v1/marketing/lists/segments/ab%00cd")
     assert listed.status_code == 400
@@ -299,7 +299,7 @@ def test_query_and_path_strings_are_checked(seeded: tuple[LiveServer, Seeded]) -
 def test_unknown_query_parameters_are_refused(seeded: tuple[LiveServer, Seeded]) -> None:
     """The API takes the query parameters its document lists, and no others."""
     server, seed = seeded
-    with httpx.Client(base_url=server.url, auth=seed.tenant.auth, timeout=30) as http:
+    with server.client(auth=seed.tenant.auth, timeout=30) as http:
         known = http.get("/v1/marketing/lists/segments", params={"segmentName": "x", "limit": 5})
         unknown = http.get("/v1/marketing/lists/segments", params={"limt": 5})
         ui = http.get("/ui/login", params={"next": "/ui/segments", "other": "1"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from segmentd.storage.db import Database
@@ -23,7 +22,7 @@ def strict_server(db: Database, db_url: str) -> Iterator[LiveServer]:
 def test_repeated_failed_logins_answer_429_with_retry_after(
     strict_server: LiveServer, tenant: Tenant
 ) -> None:
-    with httpx.Client(base_url=strict_server.url) as http:
+    with strict_server.client() as http:
         for _ in range(3):
             answer = http.get(SEGMENTS, auth=(tenant.api_user, "wrong"))
             assert answer.status_code == 401
@@ -37,7 +36,7 @@ def test_repeated_failed_logins_answer_429_with_retry_after(
 
 
 def test_successful_logins_are_not_throttled(strict_server: LiveServer, tenant: Tenant) -> None:
-    with httpx.Client(base_url=strict_server.url, auth=tenant.auth) as http:
+    with strict_server.client(auth=tenant.auth) as http:
         for _ in range(10):
             assert http.get(SEGMENTS).status_code == 200
 
@@ -45,7 +44,7 @@ def test_successful_logins_are_not_throttled(strict_server: LiveServer, tenant: 
 def test_body_over_the_limit_is_refused_by_declared_length(
     strict_server: LiveServer, tenant: Tenant
 ) -> None:
-    with httpx.Client(base_url=strict_server.url, auth=tenant.auth) as http:
+    with strict_server.client(auth=tenant.auth) as http:
         answer = http.post(
             SEGMENTS,
             content=b"{" + b" " * 4096 + b"}",
@@ -60,6 +59,6 @@ def test_streamed_body_over_the_limit_is_refused(strict_server: LiveServer, tena
         for _ in range(8):
             yield b" " * 512
 
-    with httpx.Client(base_url=strict_server.url, auth=tenant.auth) as http:
+    with strict_server.client(auth=tenant.auth) as http:
         answer = http.post(SEGMENTS, content=chunks(), headers={"content-type": "application/json"})
     assert answer.status_code == 413

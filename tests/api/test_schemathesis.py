@@ -55,7 +55,7 @@ class Target:
         if label == "POST /v1/marketing/lists/fields" and response.status_code == 200:
             # A tenant holds at most 47 custom fields: leave room for the next ones.
             field_id = response.json()["result"]["field_id"]
-            with httpx.Client(base_url=self.server.url, auth=self.seeded.tenant.auth) as http:
+            with self.server.client(auth=self.seeded.tenant.auth) as http:
                 http.delete(f"/v1/marketing/lists/fields/{field_id}")
 
     def unique(self, prefix: str) -> str:
@@ -283,7 +283,7 @@ def test_site_endpoints_match_the_openapi_document(case: Any, target: Target) ->
 def test_site_endpoints_answer_4xx_to_huge_ids_and_nul(
     target: Target, method: str, path: str, body: Any, status: int
 ) -> None:
-    with httpx.Client(base_url=target.server.url, auth=target.seeded.tenant.auth) as http:
+    with target.server.client(auth=target.seeded.tenant.auth) as http:
         answer = http.request(method, path, json=body)
     assert answer.status_code == status, answer.text
 

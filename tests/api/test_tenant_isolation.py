@@ -32,10 +32,11 @@ from segmentd.storage.schema import credentials
 from segmentd.storage.tenants import authenticate
 from tests.conftest import (
     BACKENDS,
+    AppServer,
     LiveServer,
     Tenant,
     make_tenant,
-    module_database_url,
+    migrated_database_url,
     test_settings,
     wait_built,
 )
@@ -215,14 +216,14 @@ def seed_tenant(http: httpx.Client, tenant: Tenant) -> Seeded:
 def seeded_server(backend: str, tmp: Path) -> Iterator[tuple[LiveServer, httpx.Client, Seeded]]:
     """A live server (the failed-login limiter at its default) over a new database of
     ``backend`` holding one seeded tenant, and a client signed in as that tenant."""
-    for url in module_database_url(backend, tmp):
+    for url in migrated_database_url(backend, tmp):
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
         settings = test_settings(url, import_dir=str(tmp / "up"))
         with (
             LiveServer(settings) as server,
-            httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as http,
+            server.client(auth=tenant.auth, timeout=30) as http,
         ):
             yield server, http, seed_tenant(http, tenant)
         db.dispose()
@@ -252,7 +253,7 @@ def _strip_times(value: Any) -> Any:
 
 @dataclass
 class World:
-    server: LiveServer
+    server: AppServer
     a: Seeded
     b: Seeded
     api_a: httpx.Client
@@ -265,19 +266,19 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("isolation")
-    for url in module_database_url(request.param, tmp):
+    for url in migrated_database_url(request.param, tmp):
         db = Database(url)
         db.migrate()
         tenant_a, tenant_b = make_tenant(db, "a"), make_tenant(db, "b")
         # Many deliberate wrong-key calls: the throttle (tested in test_limits) stays out of it.
         settings = test_settings(url, auth_failure_limit=1_000_000, import_dir=str(tmp / "up"))
         with (
-            LiveServer(settings) as server,
-            httpx.Client(base_url=server.url, auth=tenant_a.auth, timeout=30) as api_a,
-            httpx.Client(base_url=server.url, auth=tenant_b.auth, timeout=30) as api_b,
+            AppServer(settings) as server,
+            server.client(auth=tenant_a.auth, timeout=30) as api_a,
+            server.client(auth=tenant_b.auth, timeout=30) as api_b,
         ):
             a, b = seed_tenant(api_a, tenant_a), seed_tenant(api_b, tenant_b)
-            ui_b = Ui(server.url, tenant_b.api_user, tenant_b.api_key)
+            ui_b = Ui(server, tenant_b.api_user, tenant_b.api_key)
             yield World(server, a, b, api_a, api_b, ui_b)
             ui_b.close()
         db.dispose()
@@ -375,7 +376,7 @@ def test_wrong_or_missing_credentials_answer_30000(
     url = world.a.fill(path)
     wrong_key = (world.a.tenant.api_user, world.a.tenant.api_key + "x")
     unknown_user = ("nobody", world.a.tenant.api_key)
-    with httpx.Client(base_url=world.server.url, timeout=30) as anon:
+    with world.server.client(timeout=30) as anon:
         for auth in (wrong_key, unknown_user, None):
             answer = _call(anon, method, url, auth=auth)
             assert answer.status_code == 401, (auth, answer.text)
@@ -388,7 +389,7 @@ def test_wrong_or_missing_credentials_answer_30000(
 @pytest.mark.parametrize(("method", "path", "guard"), SESSION)
 def test_ui_routes_need_a_session(world: World, method: str, path: str, guard: str) -> None:
     url = world.a.fill(path) if path_params(path) else path
-    with httpx.Client(base_url=world.server.url, timeout=30) as anon:
+    with world.server.client(timeout=30) as anon:
         answer = _call(anon, method, url, auth=world.a.tenant.auth)  # Basic is not a session
     assert answer.status_code in (303, 403), answer.text
     if answer.status_code == 303:
@@ -411,7 +412,7 @@ def test_the_lookup_needs_the_sites_own_token(world: World) -> None:
     """The look-up is public, but an explicit tcid needs the site's token, not another's."""
     lookup = "/api/dms/segmentation/segments"
     params = {"site": world.a.ids["site_id"], "tcid": "1020", "callback": "cb"}
-    with httpx.Client(base_url=world.server.url, timeout=30) as anon:
+    with world.server.client(timeout=30) as anon:
         other = anon.get(lookup, params={**params, "token": world.b.site_token})
         own = anon.get(lookup, params={**params, "token": world.a.site_token})
         listing = anon.get(

@@ -14,7 +14,7 @@ import pytest
 
 from segmentd.domain.fields import CampaignStatus, FieldType
 from segmentd.storage.db import Database
-from tests.conftest import BACKENDS, LiveServer, make_tenant, module_database_url
+from tests.conftest import BACKENDS, LiveServer, make_tenant, migrated_database_url
 from tests.conftest import test_settings as settings_for
 from tests.support.factories import add_campaign, add_field, add_list, add_member, add_tag
 
@@ -47,7 +47,7 @@ def _catalog(db: Database, tenant_id: int) -> tuple[int, int]:
 def setup(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Setup]:
-    urls = module_database_url(request.param, tmp_path_factory.mktemp("v"))
+    urls = migrated_database_url(request.param, tmp_path_factory.mktemp("v"))
     url = next(urls)
     db = Database(url)
     db.migrate()
@@ -57,7 +57,7 @@ def setup(
     foreign_list = add_list(db, other.id)
     with (
         LiveServer(settings_for(url)) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=30) as http,
+        live.client(auth=tenant.auth, timeout=30) as http,
     ):
         answer = http.post(BASE, json=valid())
         assert answer.status_code == 200, answer.text

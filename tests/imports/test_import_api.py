@@ -15,7 +15,7 @@ from segmentd.imports.source import fingerprint, read_header
 from segmentd.imports.uploads import upload_dir
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import default_list_id
-from tests.conftest import LiveServer, Tenant, make_tenant, wait_built, wait_until
+from tests.conftest import AppServer, LiveServer, Tenant, make_tenant, wait_built, wait_until
 from tests.conftest import test_settings as settings_for
 from tests.support.factories import add_field
 from tests.support.import_helpers import member_state, write_csv
@@ -167,12 +167,12 @@ def test_out_of_range_tag_flag_is_refused(client: httpx.Client) -> None:
 
 
 def test_jobs_of_other_tenants_are_not_found(
-    db: Database, server: LiveServer, client: httpx.Client, anon: httpx.Client
+    db: Database, server: AppServer, client: httpx.Client, anon: httpx.Client
 ) -> None:
     answer = client.post(IMPORTS, content=CSV, params={"ignore_unknown": True})
     job_id = answer.json()["result"]["job_id"]
     other = make_tenant(db, "other")
-    with httpx.Client(base_url=server.url, auth=other.auth, timeout=30) as theirs:
+    with server.client(auth=other.auth, timeout=30) as theirs:
         answer = theirs.get(f"{IMPORTS}/{job_id}")
     assert (answer.status_code, answer.json()) == (404, {"code": 30036, "message": "not found"})
     assert anon.get(f"{IMPORTS}/{job_id}").status_code == 401
@@ -203,7 +203,7 @@ def test_an_api_job_left_running_resumes_when_a_server_starts(
     crashed = claim_next(db, Origin.API, "dead-host:1:x", 0.5)
     assert crashed is not None and crashed.id == job_id
     time.sleep(0.6)
-    with LiveServer(settings) as live, httpx.Client(base_url=live.url, auth=tenant.auth) as http:
+    with LiveServer(settings) as live, live.client(auth=tenant.auth) as http:
         result = _finished(http, job_id)
     assert (result["state"], result["created"]) == ("done", 40)
     assert not path.exists()  # the upload is deleted once imported

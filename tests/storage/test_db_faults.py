@@ -29,7 +29,7 @@ from tests.conftest import (
     LiveServer,
     Tenant,
     make_tenant,
-    module_database_url,
+    migrated_database_url,
     test_settings,
     wait_until,
 )
@@ -131,7 +131,7 @@ def test_a_read_whose_connection_is_lost_is_run_again(
 ) -> None:
     with (
         LiveServer(test_settings(db_url), start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         assert http.post(SITES, json={"name": "shop"}).status_code == 200
         answer = _drop_request_waiting_on_table_lock(db_url, lambda: http.get(SITES))
@@ -146,7 +146,7 @@ def test_a_request_that_loses_its_connection_twice_answers_503(
 ) -> None:
     with (
         LiveServer(test_settings(db_url), start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         answer = _drop_request_waiting_on_table_lock(
             db_url, lambda: http.post(SITES, json={"name": "shop"}), times=2
@@ -165,7 +165,7 @@ def test_a_write_whose_connection_is_lost_before_commit_is_run_again_and_lands_o
 ) -> None:
     with (
         LiveServer(test_settings(db_url), start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         answer = _drop_request_waiting_on_table_lock(
             db_url, lambda: http.post(SITES, json={"name": "shop"})
@@ -192,7 +192,7 @@ CREATE CONSTRAINT TRIGGER wait_at_commit AFTER INSERT ON lists
 @pytest.fixture
 def own_postgres(tmp_path: Path) -> Iterator[str]:
     """A database of this test's own: it gets a trigger no other test should meet."""
-    for url in module_database_url("postgres", tmp_path):
+    for url in migrated_database_url("postgres", tmp_path):
         database = Database(url)
         database.migrate()
         database.dispose()
@@ -214,7 +214,7 @@ def test_a_commit_whose_connection_is_lost_is_resolved_then_run_again(
     try:
         with (
             LiveServer(test_settings(own_postgres), start_worker=False) as live,
-            httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+            live.client(auth=tenant.auth, timeout=60) as http,
             admin.connect() as control,
         ):
             control.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})
@@ -284,7 +284,7 @@ def test_sqlite_database_is_locked_answers_503_and_nothing_is_applied(
     settings = test_settings(url, sqlite_busy_seconds=0)
     with (
         LiveServer(settings, start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=tenant.auth, timeout=60) as http,
+        live.client(auth=tenant.auth, timeout=60) as http,
     ):
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         refused = http.post(SITES, json={"name": "shop"})

@@ -17,21 +17,21 @@ from segmentd.storage.db import Database
 from segmentd.storage.schema import ui_sessions
 from segmentd.storage.tenants import ensure_credential
 from segmentd.timefmt import now
-from tests.conftest import LiveServer, Tenant, test_settings
+from tests.conftest import AppServer, LiveServer, Tenant, test_settings
 from tests.support.ui_support import Ui, csrf_of
 
 
 @pytest.fixture
-def ui(server: LiveServer, tenant: Tenant) -> Iterator[Ui]:
-    session = Ui(server.url, tenant.api_user, tenant.api_key)
+def ui(server: AppServer, tenant: Tenant) -> Iterator[Ui]:
+    session = Ui(server, tenant.api_user, tenant.api_key)
     yield session
     session.close()
 
 
-def copy_of(ui: Ui, url: str) -> httpx.Client:
+def copy_of(ui: Ui, server: AppServer | LiveServer) -> httpx.Client:
     """Another browser holding a copy of ``ui``'s session cookie."""
     cookie = ui.http.cookies[COOKIE_NAME]
-    return httpx.Client(base_url=url, cookies={COOKIE_NAME: cookie}, follow_redirects=False)
+    return server.client(cookies={COOKIE_NAME: cookie}, follow_redirects=False)
 
 
 def session_rows(db: Database) -> int:
@@ -39,10 +39,8 @@ def session_rows(db: Database) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(ui_sessions)).scalar_one())
 
 
-def test_a_copied_cookie_is_refused_after_sign_out(
-    ui: Ui, server: LiveServer, db: Database
-) -> None:
-    with copy_of(ui, server.url) as copy:
+def test_a_copied_cookie_is_refused_after_sign_out(ui: Ui, server: AppServer, db: Database) -> None:
+    with copy_of(ui, server) as copy:
         page = copy.get("/ui/segments")
         assert page.status_code == 200  # the copy works while the session lasts
         csrf = csrf_of(page)
@@ -60,12 +58,12 @@ def test_a_copied_cookie_is_refused_after_sign_out(
 
 
 def test_sign_out_ends_the_session_in_every_server_process(
-    ui: Ui, server: LiveServer, db: Database, db_url: str
+    ui: Ui, server: AppServer, db: Database, db_url: str
 ) -> None:
     # A second server on the same database and secret: another process of serve --workers 2.
     with (
         LiveServer(test_settings(db_url), start_worker=False) as other,
-        copy_of(ui, other.url) as copy,
+        copy_of(ui, other) as copy,
     ):
         assert copy.get("/ui/segments").status_code == 200
         assert ui.post("/ui/logout").status_code == 303
@@ -73,9 +71,9 @@ def test_sign_out_ends_the_session_in_every_server_process(
 
 
 def test_a_replaced_key_ends_the_users_sessions(
-    ui: Ui, server: LiveServer, db: Database, tenant: Tenant
+    ui: Ui, server: AppServer, db: Database, tenant: Tenant
 ) -> None:
-    with copy_of(ui, server.url) as copy:
+    with copy_of(ui, server) as copy:
         with db.write() as conn:
             ensure_credential(conn, tenant.api_user, tenant.api_key)  # the same key: no change
         assert session_rows(db) == 1
@@ -88,13 +86,13 @@ def test_a_replaced_key_ends_the_users_sessions(
 
 
 def test_an_expired_session_is_refused_and_expired_rows_are_deleted(
-    ui: Ui, server: LiveServer, db: Database, tenant: Tenant
+    ui: Ui, server: AppServer, db: Database, tenant: Tenant
 ) -> None:
     with db.write() as conn:
         conn.execute(sa.update(ui_sessions).values(expires_at=now() - 1))
     assert ui.get("/ui/segments").status_code == 303
     assert session_rows(db) == 1  # still there, until the next sign-in or sign-out
-    again = Ui(server.url, tenant.api_user, tenant.api_key)
+    again = Ui(server, tenant.api_user, tenant.api_key)
     try:
         assert session_rows(db) == 1  # the new one only
         with db.read() as conn:
@@ -105,7 +103,7 @@ def test_an_expired_session_is_refused_and_expired_rows_are_deleted(
 
 
 def test_a_session_belongs_to_its_tenant(
-    ui: Ui, server: LiveServer, db: Database, tenant: Tenant
+    ui: Ui, server: AppServer, db: Database, tenant: Tenant
 ) -> None:
     with db.read() as conn:
         row = conn.execute(sa.select(ui_sessions.c.tenant_id, ui_sessions.c.api_user)).one()

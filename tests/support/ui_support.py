@@ -106,8 +106,9 @@ THREE_CONDITIONS = {
 class Ui:
     """An httpx client signed in to the UI, that sends the CSRF token with every POST."""
 
-    def __init__(self, base_url: str, api_user: str, api_key: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+    def __init__(self, server: Any, api_user: str, api_key: str) -> None:
+        """``server``: a ``conftest.AppServer`` or ``LiveServer``."""
+        self.http = server.client(follow_redirects=False)
         self.csrf = csrf_of(self.http.get("/ui/login"))
         answer = self.post("/ui/login", {"api_user": api_user, "api_key": api_key})
         assert answer.status_code == 303, answer.text

@@ -23,7 +23,15 @@ from segmentd.storage.db import Database
 from segmentd.storage.schema import lists, segment_members, segments
 from segmentd.storage.segments import next_segment_number
 from segmentd.timefmt import now
-from tests.conftest import LiveServer, Tenant, make_tenant, test_settings, wait_built, wait_until
+from tests.conftest import (
+    AppServer,
+    LiveServer,
+    Tenant,
+    make_tenant,
+    test_settings,
+    wait_built,
+    wait_until,
+)
 from tests.support.factories import add_field, add_member
 
 LOOKUP = "/api/dms/segmentation/segments"
@@ -146,11 +154,11 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     database.migrate()
     owner = make_tenant(database)
     with LiveServer(test_settings(url), start_worker=False) as live:
-        with httpx.Client(base_url=live.url, auth=owner.auth) as http:
+        with live.client(auth=owner.auth) as http:
             site = make_site(http)
         member = add_member(database, owner.id, "ann@example.com", list_id=site.id, tcid="1234")
         segment = publish(database, owner.id, site.id, [member])
-        with httpx.Client(base_url=live.url) as anon:
+        with live.client() as anon:
             yield Shared(anon, site, segment)
     database.dispose()
 
@@ -201,7 +209,7 @@ def test_only_the_published_generation_of_the_sites_segments_counts(
 
 def test_the_tcid_cookie_name_is_a_setting(db: Database, db_url: str, tenant: Tenant) -> None:
     with LiveServer(test_settings(db_url, tcid_cookie="VISITOR"), start_worker=False) as live:
-        http = httpx.Client(base_url=live.url, auth=tenant.auth)
+        http = live.client(auth=tenant.auth)
         site = make_site(http)
         member = add_member(db, tenant.id, "ann@example.com", list_id=site.id, tcid="7")
         segment = publish(db, tenant.id, site.id, [member])
@@ -245,7 +253,7 @@ def test_a_site_never_reads_another_sites_visitors(
 ) -> None:
     a, b = make_site(client, "a"), make_site(client, "b")
     other_tenant = make_tenant(db, "globex")
-    with httpx.Client(base_url=server.url, auth=other_tenant.auth) as globex:
+    with server.client(auth=other_tenant.auth) as globex:
         c = make_site(globex, "c")
     tenant_id = _tenant_of(db, a.id)
     in_b = add_member(db, tenant_id, "ann@example.com", list_id=b.id, tcid="42")
@@ -384,13 +392,13 @@ def test_tokens_are_not_stored_in_clear(db: Database, client: httpx.Client, site
     ],
 )
 def test_another_tenants_site_is_not_found(
-    db: Database, server: LiveServer, site: SiteInfo, method: str, path: str
+    db: Database, server: AppServer, site: SiteInfo, method: str, path: str
 ) -> None:
     stranger = make_tenant(db, "globex")
-    with httpx.Client(base_url=server.url, auth=stranger.auth) as http:
+    with server.client(auth=stranger.auth) as http:
         answer = http.request(method, SITES + path.format(id=site.id), json={"allowed_origins": []})
     assert answer.status_code == 404 and answer.json()["code"] == 30036
-    with httpx.Client(base_url=server.url) as nobody:
+    with server.client() as nobody:
         answer = nobody.request(method, SITES + path.format(id=site.id), json={})
     assert answer.status_code == 401 and answer.json()["code"] == 30000
 

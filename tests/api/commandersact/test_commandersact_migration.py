@@ -12,7 +12,7 @@ import pytest
 
 from segmentd.storage.db import Database
 from tests.api.commandersact.test_commandersact import LIST, SITES, by_cookie, ids_of, lookup
-from tests.conftest import LiveServer, Tenant, make_tenant, wait_built
+from tests.conftest import AppServer, LiveServer, Tenant, make_tenant, wait_built
 from tests.support.factories import add_member
 from tests.support.ui_support import Ui
 
@@ -63,7 +63,7 @@ def test_a_site_keeps_its_number_and_later_sites_never_meet_it(
     after = new_site(client).json()["result"]["site_id"]
     assert after == 1235
     globex = make_tenant(db, "globex")
-    with httpx.Client(base_url=server.url, auth=globex.auth) as other:
+    with server.client(auth=globex.auth) as other:
         default = other.get(SITES).json()["result"][0]["site_id"]
         assert default == 1236
         # A number below the highest that is free is fine too.
@@ -72,13 +72,13 @@ def test_a_site_keeps_its_number_and_later_sites_never_meet_it(
 
 
 def test_a_taken_number_answers_409_without_saying_whose(
-    db: Database, client: httpx.Client, server: LiveServer, tenant: Tenant
+    db: Database, client: httpx.Client, server: AppServer, tenant: Tenant
 ) -> None:
     own = new_site(client, name="Secret shop name", site_id=4321)
     assert own.status_code == 200, own.text
     default = next(s for s in client.get(SITES).json()["result"] if s["is_default"])
     globex = make_tenant(db, "globex")
-    with httpx.Client(base_url=server.url, auth=globex.auth) as other:
+    with server.client(auth=globex.auth) as other:
         for taken in (4321, default["site_id"]):
             answer = new_site(other, site_id=taken)
             message = error_of(answer, 409, "site_id")
@@ -157,7 +157,7 @@ def test_a_commandersact_id_is_unique_in_the_tenant_only(
                            "commandersact_id")  # fmt: skip
         assert "BBFAC450 is taken" in message
     globex = make_tenant(db, "globex")
-    with httpx.Client(base_url=server.url, auth=globex.auth) as other:
+    with server.client(auth=globex.auth) as other:
         theirs = next(s for s in other.get(SITES).json()["result"] if s["is_default"])
         made = new_segment(other, theirs["site_id"], commandersact_id="BBFAC450")
         assert made.status_code == 200, made.text
@@ -180,12 +180,12 @@ def test_a_malformed_commandersact_id_is_refused(client: httpx.Client, value: An
 
 
 def test_the_ui_segment_page_shows_the_commandersact_id(
-    server: LiveServer, tenant: Tenant, client: httpx.Client
+    server: AppServer, tenant: Tenant, client: httpx.Client
 ) -> None:
     default = next(s for s in client.get(SITES).json()["result"] if s["is_default"])["site_id"]
     made = new_segment(client, default, commandersact_id="0A1B2C3D")
     segment_id = made.json()["result"]["segment_id"]
-    ui = Ui(server.url, tenant.api_user, tenant.api_key)
+    ui = Ui(server, tenant.api_user, tenant.api_key)
     try:
         page = ui.get(f"/ui/segments/{segment_id}")
     finally:

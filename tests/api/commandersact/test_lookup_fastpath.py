@@ -72,7 +72,7 @@ def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
     owner = make_tenant(database)
     with (
         LiveServer(test_settings(url), start_worker=False) as live,
-        httpx.Client(base_url=live.url, auth=owner.auth) as http,
+        live.client(auth=owner.auth) as http,
     ):
         site = make_site(http)
     member = add_member(database, owner.id, "ann@example.com", list_id=site.id, tcid="1234")
@@ -150,7 +150,7 @@ def test_fast_path_leaves_other_methods_and_paths_to_the_router(fixture: Fixture
     params = {"site": fixture.site, "callback": "cb"}
     with (
         LiveServer(test_settings(fixture.url), start_worker=False) as live,
-        httpx.Client(base_url=live.url) as http,
+        live.client() as http,
     ):
         assert http.post(LOOKUP, params=params).status_code == 405
         assert http.get(LOOKUP + "/", params=params).status_code in (307, 404)

@@ -40,7 +40,7 @@ def walk(db: Database, db_url: str, tenant: Tenant) -> Iterator[Walk]:
     settings = test_settings(db_url, lookup_visitor_limit=LIMIT, trusted_proxies="127.0.0.1")
     with (
         LiveServer(settings, start_worker=False) as server,
-        httpx.Client(base_url=server.url, auth=tenant.auth) as api,
+        server.client(auth=tenant.auth) as api,
     ):
         site = make_site(api)
         member = add_member(db, tenant.id, "v1@x.test", list_id=site.id, tcid="1001")
@@ -49,7 +49,7 @@ def walk(db: Database, db_url: str, tenant: Tenant) -> Iterator[Walk]:
 
 
 def test_a_client_walking_through_visitors_gets_a_json_429(walk: Walk) -> None:
-    with httpx.Client(base_url=walk.server.url) as http:
+    with walk.server.client() as http:
         for tcid in ("1001", "1002", "1003"):
             assert by_cookie(http, walk.site.id, tcid).status_code == 200
         refused = by_cookie(http, walk.site.id, "1004")
@@ -68,7 +68,7 @@ def test_a_client_walking_through_visitors_gets_a_json_429(walk: Walk) -> None:
 
 
 def test_a_visitor_repeating_its_own_tcid_is_never_limited(walk: Walk) -> None:
-    with httpx.Client(base_url=walk.server.url) as http:
+    with walk.server.client() as http:
         answers = [by_cookie(http, walk.site.id, "1001") for _ in range(5 * LIMIT)]
         assert all(ids_of(answer) == [walk.segment] for answer in answers)
         # Look-ups without a visitor (no cookie, or one that is not digits) are not counted.

@@ -26,7 +26,7 @@ from segmentd.storage.schema import (
 )
 from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import default_list_id
-from tests.conftest import LiveServer, Tenant, make_tenant, wait_built
+from tests.conftest import AppServer, Tenant, make_tenant, wait_built
 from tests.support.factories import (
     add_activity,
     add_campaign,
@@ -490,7 +490,7 @@ def _set_created(db: Database, segment_id: str, created_at: int) -> None:
 
 
 def test_list_filters_pages_and_orders_newest_first(
-    client: httpx.Client, db: Database, tenant: Tenant
+    client: httpx.Client, server: AppServer, db: Database, tenant: Tenant
 ) -> None:
     names = ["Buyers 100%", "buyers_2023", "Big buyers", "Readers", "Campaign openers"]
     ids = {}
@@ -505,7 +505,7 @@ def test_list_filters_pages_and_orders_newest_first(
     by_campaign = create(client, {"segment_name": "Openers", "type": 1, "condition": condition})
     _set_created(db, by_campaign["segment_id"], 1_800_000_000)
     other = make_tenant(db, "other")
-    with httpx.Client(base_url=str(client.base_url), auth=other.auth) as foreign:
+    with server.client(auth=other.auth) as foreign:
         create(foreign, by_field(item("Email", "contain", "@"), name="Buyers abroad"))
 
     def listed(**params: Any) -> tuple[list[str], int, int]:
@@ -550,11 +550,11 @@ SEGMENT_CALLS: list[tuple[str, str, Any]] = [
 
 
 @pytest.fixture
-def foreign_segment(server: LiveServer, db: Database) -> str:
+def foreign_segment(server: AppServer, db: Database) -> str:
     """A built segment of another tenant."""
     other = make_tenant(db, "other")
     add_member(db, other.id, "theirs@example.com")
-    with httpx.Client(base_url=server.url, auth=other.auth, timeout=30) as theirs:
+    with server.client(auth=other.auth, timeout=30) as theirs:
         return create_built(theirs, by_field(item("Email", "contain", "@")))["segment_id"]
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from segmentd.storage.db import Database
 from segmentd.storage.schema import campaign_activity
-from tests.conftest import LiveServer, Tenant, make_tenant
+from tests.conftest import AppServer, Tenant, make_tenant
 from tests.support.factories import add_list
 from tests.support.ingest_helpers import CAMPAIGNS, all_members, error, make_campaign, ok, upsert
 
@@ -189,10 +189,10 @@ def test_ten_thousand_events_in_one_call(
 
 
 def test_other_tenants_campaigns_are_not_found(
-    client: httpx.Client, server: LiveServer, db: Database
+    client: httpx.Client, server: AppServer, db: Database
 ) -> None:
     other = make_tenant(db, "other")
-    with httpx.Client(base_url=server.url, auth=other.auth) as theirs:
+    with server.client(auth=other.auth) as theirs:
         upsert(theirs, [{"email": "a@example.com"}])
         campaign = make_campaign(theirs)
     upsert(client, [{"email": "a@example.com"}])

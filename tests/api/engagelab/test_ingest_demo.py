@@ -3,25 +3,23 @@
 
 from __future__ import annotations
 
-import httpx
-
 from segmentd.demo import MEMBER_COUNT, load_demo
 from segmentd.storage.db import Database
-from tests.conftest import LiveServer, test_settings, wait_built
+from tests.conftest import AppServer, test_settings, wait_built
 from tests.support.ingest_helpers import CAMPAIGNS, FIELDS, MEMBERS, SEGMENTS, TAGS, ok
 
 
-def test_demo_loads_once_and_builds(db: Database, db_url: str, server: LiveServer) -> None:
+def test_demo_loads_once_and_builds(db: Database, db_url: str, server: AppServer) -> None:
     settings = test_settings(db_url)
     user, key = load_demo(db, settings)
     again_user, again_key = load_demo(db, settings)  # a restart of make run
     assert user == again_user == "demo" and key == again_key and len(key) == 32
     _, other_key = load_demo(db, test_settings(db_url, secret_key="another secret"))
     assert other_key != key
-    with httpx.Client(base_url=server.url, auth=(user, key)) as stale:
+    with server.client(auth=(user, key)) as stale:
         assert stale.get(MEMBERS).status_code == 401  # the key of the other secret replaced it
     load_demo(db, settings)
-    with httpx.Client(base_url=server.url, auth=(user, key), timeout=30) as http:
+    with server.client(auth=(user, key), timeout=30) as http:
         assert ok(http.get(MEMBERS))["total"] == MEMBER_COUNT  # not loaded twice
         member = ok(http.get(MEMBERS, params={"limit": 1}))["result"][0]
         assert set(member["fields"]) == {"Age", "City", "Plan", "SignupDate", "Birthday"}

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from segmentd.domain.fields import RESERVED_NAMES
 from segmentd.storage.db import Database
 from segmentd.storage.schema import MAX_CUSTOM_FIELDS, members, segments
-from tests.conftest import LiveServer, Tenant, make_tenant, wait_built
+from tests.conftest import AppServer, Tenant, make_tenant, wait_built
 from tests.support.ingest_helpers import FIELDS, SEGMENTS, error, make_field, ok, upsert
 
 BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
@@ -169,10 +169,10 @@ def test_delete_clears_the_slot(client: httpx.Client, db: Database, tenant: Tena
 
 
 def test_other_tenants_fields_are_not_found(
-    client: httpx.Client, server: LiveServer, db: Database
+    client: httpx.Client, server: AppServer, db: Database
 ) -> None:
     other = make_tenant(db, "other")
-    with httpx.Client(base_url=server.url, auth=other.auth) as theirs:
+    with server.client(auth=other.auth) as theirs:
         field_id = make_field(theirs, "Secret", 0)["field_id"]
     for answer in (
         client.put(f"{FIELDS}/{field_id}", json={"field_name": "Mine"}),
@@ -181,4 +181,5 @@ def test_other_tenants_fields_are_not_found(
     ):
         error(answer, 404, 30036)
     assert [f["field_name"] for f in ok(client.get(FIELDS))["result"]] == ["Email", "Name", "Phone"]
-    error(httpx.post(f"{server.url}{FIELDS}", json={}), 401, 30000)
+    with server.client() as nobody:
+        error(nobody.post(FIELDS, json={}), 401, 30000)

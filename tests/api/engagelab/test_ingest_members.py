@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from segmentd.storage.db import Database
 from segmentd.storage.schema import campaign_activity, member_tags, segment_members, segments
-from tests.conftest import LiveServer, Tenant, make_tenant, wait_built
+from tests.conftest import AppServer, Tenant, make_tenant, wait_built
 from tests.support.factories import add_list
 from tests.support.ingest_helpers import (
     CAMPAIGNS,
@@ -288,11 +288,11 @@ def test_delete_members_and_everything_about_them(
 
 
 def test_other_tenants_members_are_not_found(
-    client: httpx.Client, server: LiveServer, db: Database
+    client: httpx.Client, server: AppServer, db: Database
 ) -> None:
     other = make_tenant(db, "other")
     other_list = add_list(db, other.id, "Theirs")
-    with httpx.Client(base_url=server.url, auth=other.auth) as theirs:
+    with server.client(auth=other.auth) as theirs:
         upsert(theirs, [{"email": "secret@example.com"}])
         their_id = all_members(theirs)["secret@example.com"]["id"]
         error(client.get(f"{MEMBERS}/{their_id}"), 404, 30036)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from segmentd.storage.db import Database
-from tests.conftest import LiveServer, make_tenant, wait_built
+from tests.conftest import AppServer, make_tenant, wait_built
 from tests.support.ingest_helpers import SEGMENTS, TAGS, all_members, error, ok, upsert
 
 
@@ -71,10 +71,10 @@ def test_delete_guarded_by_segments(client: httpx.Client) -> None:
 
 
 def test_other_tenants_tags_are_not_found(
-    client: httpx.Client, server: LiveServer, db: Database
+    client: httpx.Client, server: AppServer, db: Database
 ) -> None:
     other = make_tenant(db, "other")
-    with httpx.Client(base_url=server.url, auth=other.auth) as theirs:
+    with server.client(auth=other.auth) as theirs:
         upsert(theirs, [{"email": "a@example.com", "tags": ["secret"]}])
         tag_id = tags_by_name(theirs)["secret"]["tag_id"]
         error(client.put(f"{TAGS}/{tag_id}", json={"tag_name": "mine"}), 404, 30036)

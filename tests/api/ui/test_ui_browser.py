@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -76,7 +75,7 @@ def browser() -> Iterator[Any]:
 class Site:
     def __init__(self, server: LiveServer, tenant: Tenant, db: Database) -> None:
         self.server, self.tenant, self.db = server, tenant, db
-        self.api = httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30)
+        self.api = server.client(auth=tenant.auth, timeout=30)
 
 
 @pytest.fixture

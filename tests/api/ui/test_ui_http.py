@@ -19,10 +19,11 @@ from segmentd.storage.db import Database
 from segmentd.storage.tenants import ensure_credential
 from tests.conftest import (
     BACKENDS,
+    AppServer,
     LiveServer,
     Tenant,
     make_tenant,
-    module_database_url,
+    migrated_database_url,
     test_settings,
     wait_built,
     wait_until,
@@ -51,8 +52,8 @@ SRC = Path(__file__).resolve().parents[3] / "src" / "segmentd"
 
 
 @pytest.fixture
-def ui(server: LiveServer, tenant: Tenant) -> Iterator[Ui]:
-    session = Ui(server.url, tenant.api_user, tenant.api_key)
+def ui(server: AppServer, tenant: Tenant) -> Iterator[Ui]:
+    session = Ui(server, tenant.api_user, tenant.api_key)
     yield session
     session.close()
 
@@ -61,7 +62,7 @@ def ui(server: LiveServer, tenant: Tenant) -> Iterator[Ui]:
 class Shared:
     """One seeded server per backend for the tests that only add segments of their own."""
 
-    server: LiveServer
+    server: AppServer
     db: Database
     tenant: Tenant
     api: httpx.Client
@@ -73,15 +74,15 @@ class Shared:
 def shared(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Shared]:
-    for url in module_database_url(request.param, tmp_path_factory.mktemp("ui")):
+    for url in migrated_database_url(request.param, tmp_path_factory.mktemp("ui")):
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
         with (
-            LiveServer(test_settings(url)) as server,
-            httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as api,
+            AppServer(test_settings(url)) as server,
+            server.client(auth=tenant.auth, timeout=30) as api,
         ):
-            ui = Ui(server.url, tenant.api_user, tenant.api_key)
+            ui = Ui(server, tenant.api_user, tenant.api_key)
             yield Shared(server, db, tenant, api, seed(api), ui)
             ui.close()
         db.dispose()
@@ -130,11 +131,11 @@ def test_pages_redirect_to_login_without_session(anon: httpx.Client, path: str) 
 
 
 def test_wrong_key_answers_the_api_words_and_opens_no_session(
-    server: LiveServer, tenant: Tenant
+    server: AppServer, tenant: Tenant
 ) -> None:
     with pytest.raises(AssertionError):
-        Ui(server.url, tenant.api_user, "not-the-key")
-    http = httpx.Client(base_url=server.url, follow_redirects=False)
+        Ui(server, tenant.api_user, "not-the-key")
+    http = server.client(follow_redirects=False)
     token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/ui/login").text)
     assert token
     form = {"csrf_token": token[1], "api_user": tenant.api_user, "api_key": "nope"}
@@ -152,9 +153,9 @@ def test_wrong_key_answers_the_api_words_and_opens_no_session(
     ],
 )
 def test_login_returns_only_inside_the_ui(
-    server: LiveServer, tenant: Tenant, next_url: str, landing: str
+    server: AppServer, tenant: Tenant, next_url: str, landing: str
 ) -> None:
-    http = httpx.Client(base_url=server.url, follow_redirects=False)
+    http = server.client(follow_redirects=False)
     token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/ui/login").text)
     assert token
     form = {
@@ -229,7 +230,7 @@ def test_another_tenants_segment_is_not_found(shared: Shared) -> None:
     server, db, client = shared.server, shared.db, shared.api
     segment_id = make_segment(client)
     other = make_tenant(db, "other")
-    intruder = Ui(server.url, other.api_user, other.api_key)
+    intruder = Ui(server, other.api_user, other.api_key)
     for path in ("", "/edit", "/delete", "/export.csv", "/status"):
         assert intruder.get(f"/ui/segments/{segment_id}{path}").status_code == 404
     for path in ("/delete", "/rebuild", "/members/remove", "/edit"):
@@ -372,7 +373,7 @@ def test_preview_of_an_edit_leaves_out_removed_members(shared: Shared) -> None:
 def test_native_preview_validates_like_creation(
     shared: Shared, body: Any, status: int, code: int
 ) -> None:
-    client, anon = shared.api, httpx.Client(base_url=shared.server.url, timeout=30)
+    client, anon = shared.api, shared.server.client(timeout=30)
     answer = client.post(PREVIEW, json=body)
     assert answer.status_code == status and answer.json()["code"] == code
     assert anon.post(PREVIEW, json=body).json()["code"] == 30000
@@ -588,7 +589,7 @@ def test_site_token_reveal_and_rotate(shared: Shared) -> None:
 
 
 def test_french_wording_on_request(shared: Shared) -> None:
-    ui = Ui(shared.server.url, shared.tenant.api_user, shared.tenant.api_key)
+    ui = Ui(shared.server, shared.tenant.api_user, shared.tenant.api_key)
     segment_id = make_segment(shared.api)
     ui.post("/ui/language", [("lang", "fr"), ("back", "/ui/members")])
     page = ui.get("/ui/segments").text
@@ -621,7 +622,7 @@ def test_a_building_segment_shows_progress_and_is_polled(db: Database, db_url: s
     tenant = make_tenant(db)
     with (
         LiveServer(test_settings(db_url), start_worker=False) as server,  # builds never run
-        httpx.Client(base_url=server.url, auth=tenant.auth) as api,
+        server.client(auth=tenant.auth) as api,
     ):
         body = {"segment_name": "Pending", "type": 0, "condition": THREE_CONDITIONS}
         ok(api.post(FIELDS, json={"field_name": "Age", "field_type": 1}))
@@ -629,7 +630,7 @@ def test_a_building_segment_shows_progress_and_is_polled(db: Database, db_url: s
         ok(api.post(MEMBERS, json={"update_existing": True, "members": [
             {"email": "a@example.com", "tags": ["VIP"]}]}))  # fmt: skip
         segment_id = ok(api.post(SEGMENTS, json=body))["result"]["segment_id"]
-        ui = Ui(server.url, tenant.api_user, tenant.api_key)
+        ui = Ui(server, tenant.api_user, tenant.api_key)
         listing = ui.get("/ui/segments").text
         assert "<progress" in listing and 'hx-trigger="every 1s"' in listing
         status = ui.get(f"/ui/segments/{segment_id}/status", headers={"HX-Request": "true"})
