@@ -39,9 +39,9 @@ def open_database(settings: Settings) -> Database:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for ``serve``: uvloop and httptools when installed (they are
-    dependencies), about twice the requests per second of asyncio's loop and h11 on the
-    same core; httptools with the request head bound (``api.header_limit``), whose limit
-    uvicorn's h11 option carries for both protocols."""
+    dependencies), faster than asyncio's loop and h11 on the same core; httptools with the
+    request head bound (``api.header_limit``), whose limit uvicorn's h11 option carries for
+    both protocols."""
     from importlib.util import find_spec
 
     http: Any = "h11"
@@ -172,7 +172,7 @@ def credentials_create(
     console.print("[dim]Keep the key now: only its hash is stored.[/dim]")
 
 
-# --- Commanders Act sites (issue #3) ---
+# --- Commanders Act sites ---
 site_app = typer.Typer(help="Commanders Act sites (lists) and their tokens.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
 
@@ -206,7 +206,7 @@ def site_token(
 
 # --- end Commanders Act sites ---
 
-# --- CSV imports (issue #4): owned by segmentd.imports.import_cli ---
+# --- CSV imports: owned by segmentd.imports.import_cli ---
 from .imports.import_cli import import_app  # noqa: E402
 
 app.add_typer(import_app, name="import")

@@ -113,9 +113,9 @@ def create_app(
     settings: Settings | None = None, *, start_worker: bool | None = None, freeze_gc: bool = False
 ) -> FastAPI:
     """The application. ``freeze_gc`` (``segmentd serve``) moves every object alive once the
-    app has started out of the garbage collector's sight (``gc.freeze``): a full collection
-    then takes under a millisecond instead of about 50 ms, a pause every request in flight
-    would wait for. Objects are still freed as usual; only the collector skips them."""
+    app has started out of the garbage collector's sight (``gc.freeze``), so a full collection
+    stays short: every request in flight waits for it. Objects are still freed as usual; only
+    the collector skips them."""
     settings = settings or Settings()
     run_worker = settings.worker if start_worker is None else start_worker
 

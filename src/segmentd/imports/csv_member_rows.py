@@ -61,7 +61,7 @@ class MemberRow(NamedTuple):
 
 
 class CopyMember(NamedTuple):
-    """A checked row as PostgreSQL's ``COPY`` text takes it (issue #4): the helper process
+    """A checked row as PostgreSQL's ``COPY`` text takes it: the helper process
     that checks rows also formats them, so the writer only sends bytes and the database does
     the rest. ``line`` holds the ``MemberLayout.columns`` values; ``tag_lines`` one
     ``email_key, tag`` line per tag (a lone ``email_key, NULL`` line: tags given, none)."""

@@ -9,8 +9,8 @@ leaves the same state: the write is idempotent.
   (``member_rows.copy_member``). They go into temporary tables; one ``INSERT ... SELECT ...
   ON CONFLICT`` writes the members (the unique index finds the existing ones: no planner
   choice on a table whose statistics lag a big import) and keeps their ids, and the tags
-  follow by joins in the database. This process only sends bytes (issue #4: it and the
-  server took turns, and its share of each row was a third of the import's time).
+  follow by joins in the database. This process only sends bytes, so it and the server do
+  not take turns.
 
 A blank cell leaves the stored value: updates keep ``COALESCE(new, old)``. Tags follow
 EngageLab's ``tag_flag`` for existing members; new members always get theirs. A row's own

@@ -155,8 +155,8 @@ def insert_counted(
     rows themselves, or for a ``complement`` (whose horizon lies past those buckets) the
     list's members less the rows.
 
-    A recount would read the rows back from the index the insert just grew (issue #5: an
-    eighth of a build's time). Every row of those buckets must come from ``insert``.
+    A recount would read the rows back from the index the insert just grew. Every row of those
+    buckets must come from ``insert``.
     """
     if first > last:
         conn.execute(insert)

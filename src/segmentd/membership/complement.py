@@ -5,9 +5,8 @@ its list, its complement up to a ``horizon``: for member ids at or below it the 
 list members the generation leaves out; above it (members who joined the list after the
 build passed them) the rows are members again. A horizon of 0 is the plain form.
 
-Performance (issue #5): a build writes a row per stored member, two WAL records each on
-PostgreSQL; a segment holding 98 % of a million members wrote 984,000 rows in 2.3 s, and
-writes 16,000 as a complement. Bucket counts (``membership.buckets``), ``member_total`` and
+Why: a build's cost is the rows it writes, and a segment holding most of its list writes far
+fewer as a complement. Bucket counts (``membership.buckets``), ``member_total`` and
 ``segment_exclusions`` count members in both forms; only the rows flip.
 
 A published generation's horizon is ``segments.horizon``; a build writing a complement
@@ -68,7 +67,7 @@ def held_matching(
     """The ids of the list's members satisfying ``where`` that a complement generation holds.
 
     Two queries, below and above the horizon, rather than ``held`` in one: PostgreSQL runs
-    an OR of EXISTS tests as two subplans per member (1.3 s at a million), and each half
+    an OR of EXISTS tests as two subplans per member, and each half
     alone as an anti-join or a semi-join.
     """
     m = members.c

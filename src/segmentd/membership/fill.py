@@ -25,7 +25,7 @@ from .interface import FillPlan, FillRange, GenerationKey, Ranges
 def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], workers: int) -> bool:
     """Fill every (job, range): in ``conn``, or on PostgreSQL side by side, one connection each.
 
-    Performance (issue #5): a build's cost is inserting its rows, one core's work per
+    A build's cost is inserting its rows, one core's work per
     statement; two cores fill two chunks at once. ``conn`` keeps the segment rows locked
     meanwhile, so real-time updates wait as they would for one chunk, and it moves the cursors
     only after every fill has committed. A fill whose range the cursor never reaches (a crash,

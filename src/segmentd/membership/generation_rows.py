@@ -1,8 +1,8 @@
 """Segment membership rows of a few members, read and changed in one batch for all segments.
 
 Real-time updates touch a handful of members in many segments at once. Each step here is one
-statement (or one ``executemany``) whatever the number of segments (issue #4: the statements
-of a member change, not its rows, were its cost): one read of the segments' generations and
+statement (or one ``executemany``) whatever the number of segments (a member change costs
+its statements, not its rows): one read of the segments' generations and
 builds with the members' rows and exclusions in them, then the write: on PostgreSQL one
 statement for the rows, their bucket counts and the segments' ``member_total``; on SQLite,
 where a statement costs no round trip, one delete, one insert, one bucket adjustment and
@@ -262,7 +262,7 @@ def _write_all_params(
 
 def _write_all_statement() -> sa.Select[Any]:
     """PostgreSQL: the rows' deletes and inserts, their bucket counts and the segments'
-    totals in one statement of data-modifying CTEs (issue #4: one round trip, not four).
+    totals in one statement of data-modifying CTEs (one round trip, not four).
     Each CTE runs once, to completion, whether or not the query reads it; none touches a
     row another one does (the rows added and removed are distinct, each bucket and segment
     comes once), so the shared snapshot changes nothing."""

@@ -34,10 +34,8 @@ def member_page(
     ``where`` is a boolean over ``members`` (``storage.compiler.compile_condition``).
     """
     sm = segment_members.c
-    # Performance (issue #5): without a filter, page the published rows alone (an index-only
-    # scan of their primary key) and take the total the segment keeps; ordering by
-    # sm.member_id rather than members.id lets both databases walk that index in order
-    # instead of sorting the whole joined membership.
+    # Without a filter, page the published rows alone (their primary key, in order, no sort
+    # of the joined membership) and take the total the segment keeps.
     if where is None:
         return _unfiltered_page(conn, segment, offset, limit), segment.member_total
     if segment.horizon > 0:
@@ -84,7 +82,7 @@ def _published_rows(segment: Segment) -> ColumnElement[bool]:
 
 
 def _unfiltered_page(conn: Connection, segment: Segment, offset: int, limit: int) -> list[int]:
-    """One page of the published ids: the bucket counts say where the page starts (issue #5),
+    """One page of the published ids: the bucket counts say where the page starts,
     so a page costs a seek and a walk of at most one bucket at any offset.
 
     Run in a snapshot (``Database.snapshot``): counts, rows and ``segment`` must agree.

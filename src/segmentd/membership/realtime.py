@@ -106,8 +106,8 @@ def refresh_memberships(
     of its change to some of the members. Every change before came through here, so a
     member's rows agree with the member as it was: a segment whose condition reads nothing
     the change touched, or whose answer for the member's values before is the same as now,
-    is left alone, without reading its rows (issue #4: on a cold cache those reads were
-    most of an update's time). Members not in ``changes`` face every segment. ``created``:
+    is left alone, without reading its rows (on a cold cache those reads are the slow part).
+    Members not in ``changes`` face every segment. ``created``:
     the members this transaction inserted, which no count holds yet.
     """
     ids = sorted(set(member_ids))
@@ -166,8 +166,8 @@ def _apply(
             continue
         if not locked:
             # One lock statement per call, in ascending id as the worker takes them (no
-            # deadlock): with one chunk, only the segments it writes (each lock is a write,
-            # issue #4); with more, every segment, as later chunks may need any.
+            # deadlock): with one chunk, only the segments it writes (each lock is a write);
+            # with more, every segment, as later chunks may need any.
             _lock(conn, tenant_id, [t for t, _ in work] if len(chunks) == 1 else targets)
             locked = True
         _sync_chunk(conn, tenant_id, member_lists, contacts, work, keep, created)
@@ -215,7 +215,7 @@ def _contacts(
     )
 
 
-# Statements built once, with expanding parameters (issue #4): a member change runs each of
+# Statements built once, with expanding parameters: a member change runs each of
 # them, and building a statement costs more than running it.
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
@@ -345,7 +345,7 @@ class _Parsed:
 class _ConditionCache:
     """Parsed conditions by catalog and zone (LRU over those).
 
-    Performance (issue #4): ``load_catalog`` hands out one Catalog object per state of a
+    ``load_catalog`` hands out one Catalog object per state of a
     tenant's catalog (``storage.catalog``), so that object names everything a parse reads: a
     rename or a new tag or campaign status comes as another object and parses anew.
     """

@@ -1,6 +1,6 @@
 """Load what a tenant's conditions may refer to (fields, tags, campaigns) into a domain Catalog.
 
-Performance (issue #4): every member change needs the catalog, and loading it costs three
+Every member change needs the catalog, and loading it costs three
 queries and a parse. ``tenants.catalog_version`` names one state of a tenant's catalog and
 of its segments' definitions: every writer of fields, tags, campaigns or segment conditions
 calls ``catalog_changed`` in its transaction, and a process keeps the catalogs it loaded by

@@ -47,7 +47,7 @@ def load_contacts(
     return {m: Contact(found, frozenset(tag_sets[m]), activity[m]) for m, found in values.items()}
 
 
-# Built once (issue #4): every member change runs them, and building costs more than running.
+# Built once: every member change runs them, and building costs more than running.
 _IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
 _TAGS = (

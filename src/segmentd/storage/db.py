@@ -7,11 +7,11 @@ never queue behind the writer.
 
 A server (``background_checkpoints``) copies the WAL back into the database from a thread of
 its own. By default SQLite does it in whichever commit crosses 1,000 WAL pages, and that one
-request waits for it: the slowest member updates were those commits (issue #4).
+request waits for it.
 
 PostgreSQL connections are checked with a round trip only when they come out of the pool
-after sitting idle (``IDLE_PING_SECONDS``): a ping on every checkout cost each request
-about 0.4 ms, while a server restart or a dropped connection shows up in idle ones.
+after sitting idle (``IDLE_PING_SECONDS``): a ping on every checkout would cost each request
+a round trip, while a server restart or a dropped connection shows up in idle ones.
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def _existing(
 
 @lru_cache(maxsize=256)
 def _existing_statement(names: tuple[str, ...]) -> sa.Select[Any]:
-    """Built once per set of columns (issue #4): building costs more than running it."""
+    """Built once per set of columns: building costs more than running it."""
     chosen = [members.c[name] for name in names if name not in ("id", "email_key")]
     return sa.select(members.c.id, members.c.email_key, *chosen).where(
         members.c.tenant_id == sa.bindparam("tenant_id"),

@@ -255,7 +255,7 @@ build_jobs = sa.Table(
     sa.Index(None, "tenant_id", "segment_id"),
 )
 
-# --- CSV imports (issue #4): owned by segmentd.imports ---
+# --- CSV imports: owned by segmentd.imports ---
 # One row per import of a CSV file: where it got to (byte offset and row number after the last
 # committed chunk), its counts, and a lease like build_jobs so a crashed import resumes.
 import_jobs = sa.Table(

@@ -2,10 +2,10 @@
 
 Without statistics SQLite rates an equality on an index's first column as selective as a
 list of ids: ``tenant_id = ? AND id IN (...)`` on ``members`` took the (tenant_id, list_id,
-id) index and a page of 10 members walked the tenant's million index entries (100 ms;
-issue #5). The tenant test stays in the SQL (each query names its tenant, as a
-tenant-distributed database needs), behind a unary ``+`` on SQLite, which keeps its planner
-off the indexes of that column; PostgreSQL, which has statistics, gets the plain column.
+id) index and a page of 10 members walked every index entry of the tenant. The tenant test
+stays in the SQL (each query names its tenant, as a tenant-distributed database needs),
+behind a unary ``+`` on SQLite, which keeps its planner off the indexes of that column;
+PostgreSQL, which has statistics, gets the plain column.
 """
 
 from __future__ import annotations

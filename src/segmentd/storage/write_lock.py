@@ -5,8 +5,8 @@ not: two requests creating the same new member, tag or field would both pass the
 one would die on a unique constraint. Locking the tenant's row for the transaction gives
 PostgreSQL the same check-then-write safety. Take it first, before any row lock.
 
-The lock is a ``SELECT ... FOR UPDATE`` of what a writer reads next anyway (issue #4: it was
-three round trips of a member update). A writer that waited for the lock gets the row as the
+The lock is a ``SELECT ... FOR UPDATE`` of what a writer reads next anyway, so it costs no
+round trip of its own. A writer that waited for the lock gets the row as the
 previous writer left it (PostgreSQL re-reads a row it waited for), so its catalog version is
 current; the default list is set with the tenant and never changes.
 """

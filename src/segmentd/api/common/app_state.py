@@ -1,7 +1,7 @@
 """Request-scoped access to the app's shared parts.
 
 Async, though they wait for nothing: FastAPI runs a plain ``def`` dependency in its thread
-pool, and each trip there and back costs a request a few hundred microseconds (issue #4).
+pool, and a trip there and back for each would cost every request.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """HTTP Basic authentication with ``api_user:api_key``.
 
-Performance (issue #4): a credential that just passed is remembered for ``REMEMBER_SECONDS``
+A credential that just passed is remembered for ``REMEMBER_SECONDS``
 (its key's digest and tenant, never the key), so the next requests check it in memory, still
 in constant time, without a database read and a thread hop: a key changed in the database
 stops working in this process within that time. A failure is never remembered.

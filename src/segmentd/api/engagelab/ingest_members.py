@@ -194,8 +194,8 @@ def _result(result: UpsertResult) -> dict[str, Any]:
 async def upsert(
     body: MembersUpsert, tenant_id: TenantId, db: Db, settings: Config
 ) -> dict[str, Any]:
-    # One trip to the thread pool: a plain ``def`` route also validates its answer there, a
-    # second trip that cost each one-member upsert about a millisecond (issue #4).
+    # One trip to the thread pool: a plain ``def`` route would also validate its answer
+    # there, a second trip.
     return await run_in_threadpool(_upsert, body, tenant_id, db, settings)
 
 
