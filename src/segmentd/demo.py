@@ -19,12 +19,11 @@ from sqlalchemy.engine import Connection
 from .domain.fields import CampaignStatus
 from .domain.validation import SegmentType
 from .secrets import derived_secret
+from .services.catalog_service import FieldDraft, create_campaign_in, create_field_in
 from .services.member_service import record_events, unsubscribe, upsert_members
 from .services.segment_service import SegmentDraft, create_segment_in
 from .settings import Settings
-from .storage.campaigns import create_campaign
 from .storage.db import Database
-from .storage.field_defs import check_spec, create_field
 from .storage.members import TagFlag
 from .storage.schema import members
 from .storage.tenants import default_list_id, ensure_credential
@@ -56,8 +55,8 @@ FIELDS: tuple[tuple[str, int, dict[str, Any]], ...] = (
     ("Age", 1, {}),
     ("City", 0, {}),
     ("Plan", 4, {"options": ["Free", "Pro", "Enterprise"]}),
-    ("SignupDate", 2, {"fmt": "MM/DD/YYYY"}),
-    ("Birthday", 3, {"fmt": "MM/DD"}),
+    ("SignupDate", 2, {"format": "MM/DD/YYYY"}),
+    ("Birthday", 3, {"format": "MM/DD"}),
 )
 
 
@@ -85,7 +84,7 @@ def _is_empty(conn: Connection, tenant_id: int, list_id: int) -> bool:
 
 def _fill(conn: Connection, tenant_id: int, list_id: int, tz: timezone, rng: random.Random) -> None:
     for name, field_type, extra in FIELDS:
-        create_field(conn, tenant_id, check_spec(name, field_type, **extra))
+        create_field_in(conn, tenant_id, FieldDraft(name, field_type, **extra))
     people = [_person(index, rng) for index in range(MEMBER_COUNT)]
     upsert_members(
         conn, tenant_id, list_id, people, update_existing=True, tag_flag=TagFlag.APPEND, tz=tz
@@ -133,7 +132,7 @@ def _ascii(text: str) -> str:
 def _campaign(
     conn: Connection, tenant_id: int, list_id: int, name: str, status: CampaignStatus
 ) -> int:
-    return create_campaign(conn, tenant_id, name, status, list_id).id
+    return create_campaign_in(conn, tenant_id, name, status, list_id).id
 
 
 def _events(

@@ -9,7 +9,7 @@ from datetime import UTC
 import pytest
 
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldType
-from segmentd.services.member_service import update_field
+from segmentd.services.catalog_service import update_field_in
 from segmentd.storage.campaigns import create_campaign, update_campaign
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
@@ -35,7 +35,7 @@ def test_a_change_by_another_process_is_seen_at_once(db: Database, tenant: Tenan
             )
         assert catalog(db, tenant).field("City") is not None
         with other.write() as conn:
-            update_field(conn, tenant.id, int(created.id or 0), FieldChange(name="Town"), UTC)
+            update_field_in(conn, tenant.id, int(created.id or 0), FieldChange(name="Town"), UTC)
         renamed = catalog(db, tenant)
         assert renamed.field("City") is None and renamed.field("Town") is not None
     finally:

@@ -1,4 +1,4 @@
-"""Writes to members, campaign activity and fields, with the segments following at once.
+"""Writes to members and campaign activity, with the segments following at once.
 
 Each function runs in the caller's transaction: the storage writer changes the members and
 says what it changed, and the membership applies that change to every live segment
@@ -13,12 +13,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..domain.fields import FieldDef
 from ..membership import store
-from ..storage import campaigns, field_defs
+from ..storage import campaigns
 from ..storage import members as stored_members
 from ..storage.campaigns import EventsResult
-from ..storage.field_defs import FieldChange
 from ..storage.members import TagFlag, UpsertResult
 
 
@@ -66,12 +64,3 @@ def record_events(
     result, changed = recorded
     store().apply_changes(conn, tenant_id, changed, tz)
     return result
-
-
-def update_field(
-    conn: Connection, tenant_id: int, field_id: int, change: FieldChange, tz: timezone
-) -> FieldDef | None:
-    """Rename, show or hide a field or change its options (``storage.field_defs``)."""
-    field, changed = field_defs.update_field(conn, tenant_id, field_id, change)
-    store().apply_changes(conn, tenant_id, changed, tz)
-    return field

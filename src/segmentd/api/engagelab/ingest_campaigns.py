@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.fields import CampaignStatus
+from ...services.catalog_service import checked_status, create_campaign_in, update_campaign
 from ...services.member_service import record_events
 from ...storage.campaigns import (
     EVENT_COLUMNS,
@@ -15,11 +16,8 @@ from ...storage.campaigns import (
     MAX_NAME,
     MAX_TIME,
     Campaign,
-    check_status,
-    create_campaign,
     get_campaign,
     list_campaigns,
-    update_campaign,
 )
 from ...timefmt import SEGMENT_STYLE, format_time
 from ..common.envelope import ERROR_RESPONSES, invalid, not_found
@@ -133,10 +131,10 @@ def campaign_json(campaign: Campaign, settings: Any) -> dict[str, Any]:
 
 @router.post("", summary="Create a campaign")
 def create(body: CampaignCreate, tenant_id: TenantId, db: Db, settings: Config) -> dict[str, Any]:
-    status = check_status(body.status)
+    status = checked_status(body.status)
     with db.write() as conn:
         list_id = resolve_list(conn, tenant_id, body.list_id)
-        campaign = create_campaign(conn, tenant_id, body.campaign_name, status, list_id)
+        campaign = create_campaign_in(conn, tenant_id, body.campaign_name, status, list_id)
     return {"result": campaign_json(campaign, settings)}
 
 
@@ -155,7 +153,7 @@ def list_all(
     offset: Offset = 0,
     limit: Limit = 10,
 ) -> dict[str, Any]:
-    wanted: CampaignStatus | None = check_status(status) if status else None
+    wanted: CampaignStatus | None = checked_status(status) if status else None
     with db.read() as conn:
         found, total = list_campaigns(conn, tenant_id, offset, limit, wanted)
     return page([campaign_json(c, settings) for c in found], total)
@@ -174,11 +172,8 @@ def get_one(campaign_id: str, tenant_id: TenantId, db: Db, settings: Config) -> 
 def update(
     campaign_id: str, body: CampaignUpdate, tenant_id: TenantId, db: Db, settings: Config
 ) -> dict[str, Any]:
-    status = check_status(body.status) if body.status is not None else None
-    with db.write() as conn:
-        campaign = update_campaign(
-            conn, tenant_id, path_id(campaign_id), body.campaign_name, status
-        )
+    status = checked_status(body.status) if body.status is not None else None
+    campaign = update_campaign(db, tenant_id, path_id(campaign_id), body.campaign_name, status)
     if campaign is None:
         raise not_found()
     return {"result": campaign_json(campaign, settings)}

@@ -15,15 +15,12 @@ from ...domain.fields import (
     FieldType,
     SystemField,
 )
-from ...services.member_service import update_field
+from ...services.catalog_service import FieldDraft, create_field, delete_field, update_field
 from ...storage.field_defs import (
     CLIENT_TYPES,
     FORMATS,
     MAX_OPTION_LENGTH,
     FieldChange,
-    check_spec,
-    create_field,
-    delete_field,
     list_fields,
 )
 from ..common.envelope import ERROR_RESPONSES, not_found
@@ -131,9 +128,8 @@ def field_json(field: FieldDef) -> dict[str, Any]:
 
 @router.post("", summary="Create a custom field")
 def create(body: FieldCreate, tenant_id: TenantId, db: Db) -> dict[str, Any]:
-    spec = check_spec(body.field_name, body.field_type, body.format, body.options, body.visible)
-    with db.write() as conn:
-        field = create_field(conn, tenant_id, spec)
+    draft = FieldDraft(body.field_name, body.field_type, body.format, body.options, body.visible)
+    field = create_field(db, tenant_id, draft)
     return {"result": field_json(field)}
 
 
@@ -157,8 +153,7 @@ def update(
         field_type=body.field_type,
         format=body.format,
     )
-    with db.write() as conn:
-        field = update_field(conn, tenant_id, path_id(field_id), change, settings.tz)
+    field = update_field(db, tenant_id, path_id(field_id), change, settings.tz)
     if field is None:
         raise not_found()
     return {"result": field_json(field)}
@@ -166,8 +161,7 @@ def update(
 
 @router.delete("/{field_id}", summary="Delete a field no segment uses, with its values")
 def delete(field_id: str, tenant_id: TenantId, db: Db) -> dict[str, int]:
-    with db.write() as conn:
-        deleted = delete_field(conn, tenant_id, path_id(field_id))
+    deleted = delete_field(db, tenant_id, path_id(field_id))
     if not deleted:
         raise not_found()
     return {"count": 1}

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from ...storage.tags import MAX_TAG_LENGTH, Tag, delete_tag, list_tags, rename_tag
+from ...services.catalog_service import delete_tag, rename_tag
+from ...storage.tags import MAX_TAG_LENGTH, Tag, list_tags
 from ...timefmt import SEGMENT_STYLE, format_time
 from ..common.envelope import ERROR_RESPONSES, not_found
 from ..common.schema_parts import non_blank
@@ -50,8 +51,7 @@ def list_all(
 def rename(
     tag_id: str, body: TagRename, tenant_id: TenantId, db: Db, settings: Config
 ) -> dict[str, Any]:
-    with db.write() as conn:
-        tag = rename_tag(conn, tenant_id, path_id(tag_id), body.tag_name)
+    tag = rename_tag(db, tenant_id, path_id(tag_id), body.tag_name)
     if tag is None:
         raise not_found()
     return {"result": tag_json(tag, settings)}
@@ -59,8 +59,7 @@ def rename(
 
 @router.delete("/{tag_id}", summary="Delete a tag no segment uses")
 def delete(tag_id: str, tenant_id: TenantId, db: Db) -> dict[str, int]:
-    with db.write() as conn:
-        deleted = delete_tag(conn, tenant_id, path_id(tag_id))
+    deleted = delete_tag(db, tenant_id, path_id(tag_id))
     if not deleted:
         raise not_found()
     return {"count": 1}

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from ...domain.errors import DomainValidationError
 from ...domain.fields import SYSTEM_FIELDS, Catalog, FieldDef
 from ...domain.ids import ascii_int
+from ...services.catalog_service import FieldDraft, create_field
 from ...storage.campaigns import list_campaigns
-from ...storage.field_defs import CLIENT_TYPES, FORMATS, check_spec, create_field
+from ...storage.field_defs import CLIENT_TYPES, FORMATS
 from ...storage.list_members import list_member_page
 from ...storage.tags import list_tags
 from ...storage.tenants import default_list_id
@@ -128,15 +129,14 @@ def add_field(request: Request, user: User, db: Db, form: Form) -> Response:
     values = {k: str(form.get(k) or "") for k in ("field_name", "field_type", "format", "options")}
     field_type: Any = ascii_int(values["field_type"], 2)
     try:
-        spec = check_spec(
+        draft = FieldDraft(
             values["field_name"],
             field_type,
             values["format"] or None,
             _options(values["options"]),
             form.get("visible") == "on",
         )
-        with db.write() as conn:
-            created = create_field(conn, user.tenant_id, spec)
+        created = create_field(db, user.tenant_id, draft)
     except DomainValidationError as exc:
         slot = exc.path.split("[")[0]
         return _fields_page(request, user, db, status=400, form=values, errors={slot: exc.message})
