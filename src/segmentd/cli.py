@@ -8,9 +8,9 @@ from typing import Any, TypedDict
 import typer
 from rich.console import Console
 
+from .services.tenant_service import create_tenant, ensure_credential
 from .settings import Settings
 from .storage.db import Database
-from .storage.tenants import create_credential, create_tenant, ensure_credential
 
 app = typer.Typer(help="segmentd: self-hosted audience segmentation.", no_args_is_help=True)
 credentials_app = typer.Typer(help="API credentials (api_user / api_key).", no_args_is_help=True)
@@ -103,8 +103,7 @@ def serve(
     try:
         _verify_secret(db, settings)
         if settings.api_user and settings.api_key:
-            with db.write() as conn:
-                ensure_credential(conn, settings.api_user, settings.api_key)
+            ensure_credential(db, settings.api_user, settings.api_key)
         if demo:
             from .demo import load_demo
 
@@ -164,8 +163,7 @@ def credentials_create(
 ) -> None:
     """Create a tenant with a fresh api_user / api_key (the key is stored only hashed)."""
     db = open_database(load_settings(database))
-    with db.write() as conn:
-        user, key = create_credential(conn, create_tenant(conn, name))
+    user, key = create_tenant(db, name)
     db.dispose()
     console.print(f"api_user={user}")
     console.print(f"api_key={key}")

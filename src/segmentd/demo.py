@@ -22,11 +22,12 @@ from .secrets import derived_secret
 from .services.catalog_service import FieldDraft, create_campaign_in, create_field_in
 from .services.member_service import record_events, unsubscribe, upsert_members
 from .services.segment_service import SegmentDraft, create_segment_in
+from .services.tenant_service import ensure_credential_in
 from .settings import Settings
 from .storage.db import Database
 from .storage.members import TagFlag
 from .storage.schema import members
-from .storage.tenants import default_list_id, ensure_credential
+from .storage.tenants import default_list_id
 from .timefmt import now
 
 DEMO_USER = "demo"
@@ -66,7 +67,7 @@ def load_demo(db: Database, settings: Settings) -> tuple[str, str]:
     tz = settings.tz
     api_key = derived_secret(settings, DEMO_KEY_PURPOSE)
     with db.write() as conn:
-        tenant_id = ensure_credential(conn, DEMO_USER, api_key)
+        tenant_id = ensure_credential_in(conn, DEMO_USER, api_key)
         list_id = default_list_id(conn, tenant_id)
         if _is_empty(conn, tenant_id, list_id):
             _fill(conn, tenant_id, list_id, tz, random.Random(SEED))

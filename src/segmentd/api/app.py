@@ -15,10 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..domain.errors import DomainValidationError, NotFound
 from ..imports.import_worker import ImportWorker
+from ..services.tenant_service import ensure_credential
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.secret_check import verify_secret
-from ..storage.tenants import ensure_credential
 from .commandersact.fastpath import LookupFastPath
 from .commandersact.redaction import install_token_redaction
 from .commandersact.routes import LOOKUP_ERRORS
@@ -133,8 +133,7 @@ def create_app(
             db.dispose()
             raise
         if settings.api_user and settings.api_key:
-            with db.write() as conn:
-                ensure_credential(conn, settings.api_user, settings.api_key)
+            ensure_credential(db, settings.api_user, settings.api_key)
         app.state.db = db
         app.state.settings = settings
         worker = None
