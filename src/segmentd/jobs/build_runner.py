@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from ..domain.statuses import JobState
-from ..membership import store
-from ..membership.complement import build_horizon
+from ..membership import build_horizon, store
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments

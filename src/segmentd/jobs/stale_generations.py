@@ -10,8 +10,7 @@ import logging
 import time
 import weakref
 
-from ..membership import store
-from ..membership.stale import STALE_CHUNK
+from ..membership import STALE_CHUNK, store
 from ..storage.db import Database
 
 log = logging.getLogger("segmentd.jobs")

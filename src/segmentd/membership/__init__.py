@@ -5,6 +5,16 @@ apply real-time changes, read one member's segments, page, count, remove members
 it guarantees; ``store()`` gives the implementation in use. The relational one
 (``relational``) keeps the rows in the segments' own database.
 
+The package itself is the interface; its modules are the implementation's, and a caller
+outside it imports only from ``segmentd.membership`` (an import-linter contract says so):
+
+- ``MembershipStore``, ``store()`` and the types its methods take (``FillPlan``,
+  ``FillRange``, ``GenerationKey``, ``LookupReader``);
+- ``build_horizon(complement, cursor)``: the horizon a build's publish takes, its cursor
+  when the generation is stored as a complement, else 0;
+- ``STALE_CHUNK``: the default number of stale rows deleted per transaction by the cleanup
+  of stale generations.
+
 Layering: this package sits above ``storage`` (which must not import it) and below the
 build job, the services and the APIs, which call it.
 """
@@ -13,8 +23,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from .complement import build_horizon
 from .interface import FillPlan, FillRange, GenerationKey, LookupReader, MembershipStore
 from .relational import RelationalMembership
+from .stale import STALE_CHUNK
 
 
 @cache
@@ -24,10 +36,12 @@ def store() -> MembershipStore:
 
 
 __all__ = [
+    "STALE_CHUNK",
     "FillPlan",
     "FillRange",
     "GenerationKey",
     "LookupReader",
     "MembershipStore",
+    "build_horizon",
     "store",
 ]

@@ -1,0 +1,27 @@
+"""What callers outside the package may use of ``segmentd.membership`` (an import-linter
+contract keeps them off its modules): the interface, the publish horizon, the cleanup chunk."""
+
+from __future__ import annotations
+
+import segmentd.membership as membership
+from segmentd.membership.relational import RelationalMembership
+
+
+def test_the_package_exports_its_interface() -> None:
+    assert set(membership.__all__) == {
+        "STALE_CHUNK",
+        "FillPlan",
+        "FillRange",
+        "GenerationKey",
+        "LookupReader",
+        "MembershipStore",
+        "build_horizon",
+        "store",
+    }
+    assert isinstance(membership.store(), RelationalMembership)
+
+
+def test_a_publish_takes_the_cursor_as_horizon_only_for_a_complement() -> None:
+    assert membership.build_horizon(True, 4_096) == 4_096
+    assert membership.build_horizon(False, 4_096) == 0
+    assert membership.STALE_CHUNK > 0
