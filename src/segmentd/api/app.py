@@ -1,4 +1,9 @@
-"""The ASGI application: both API families, the native API, and the build worker's lifetime."""
+"""The ASGI application: it composes the four API families, EngageLab's ``/v1/marketing/``,
+Commanders Act's ``/api/dms/segmentation/``, segmentd's native ``/v1/`` endpoints and the web
+UI at ``/ui`` (each installs its routes and its error wording, in a fixed order), wraps every
+request in the app's own middleware, and runs the build worker (unless disabled) and the
+import worker for the app's lifetime.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +24,11 @@ from ..services.tenant_service import ensure_credential
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.secret_check import verify_secret
+from . import commandersact, engagelab, native
 from .commandersact.fastpath import LookupFastPath
-from .commandersact.redaction import install_token_redaction
-from .commandersact.routes import LOOKUP_ERRORS
-from .commandersact.routes import router as commandersact_router
 from .common.envelope import (
     INVALID,
     NOT_FOUND,
-    V1_ERRORS,
     EngageLabError,
     describe_validation_error,
     error_response,
@@ -37,20 +39,13 @@ from .common.envelope import (
 from .common.family_errors import FamilyErrorRegistry
 from .common.ratelimit import FailureLimiter
 from .docs_page import mount_docs
-from .engagelab import imports as engagelab_imports
-from .engagelab import ingest as engagelab_ingest
-from .engagelab import segment_routes as engagelab_segments
 from .fault_answers import Faults
 from .header_limit import HeaderSizeLimit
 from .inputs import InputRefused, check_request_text, on_input_refused
 from .limits import BodySizeLimit
-from .native.exports import router as exports_router
-from .native.preview_routes import router as preview_router
-from .native.site_routes import router as sites_router
 from .openapi import allowed_methods, install_openapi
 from .server_timing import ServerTiming
 from .ui import mount_ui
-from .ui.deps import UI_ERRORS
 
 log = logging.getLogger("segmentd")
 
@@ -92,14 +87,6 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         status_code=exc.status_code,
         headers=headers or None,
     )
-
-
-def _family_errors() -> FamilyErrorRegistry:
-    """How each family words what no endpoint answered (``api.fault_answers``, ``api.inputs``)."""
-    registry = FamilyErrorRegistry()
-    for family in (V1_ERRORS, UI_ERRORS, LOOKUP_ERRORS):
-        registry.register(family)
-    return registry
 
 
 def _body_limit(settings: Settings) -> Callable[[str], int]:
@@ -171,7 +158,9 @@ def create_app(
         dependencies=[Depends(check_request_text)],
     )
     app.state.auth_limiter = FailureLimiter(limit=settings.auth_failure_limit)
-    app.state.family_errors = _family_errors()
+    # How each family words what no endpoint answered (``api.fault_answers``, ``api.inputs``):
+    # each family registers its own as it is installed below.
+    app.state.family_errors = FamilyErrorRegistry()
     # Innermost: it times the application; the look-up's fast path, outside it, stays lean.
     app.add_middleware(ServerTiming)
     # Look-ups still pass the body limit (and any outer middleware).
@@ -188,16 +177,12 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    install_token_redaction()
-    # Routes match in order: the visitor look-up (the hot path) first, and imports before
-    # ingest so that .../members/imports is never read as a member path.
-    app.include_router(commandersact_router)
-    app.include_router(sites_router)
-    app.include_router(exports_router)
-    app.include_router(engagelab_segments.router)
-    app.include_router(engagelab_imports.router)
-    app.include_router(engagelab_ingest.router)
-    app.include_router(preview_router)
+    # Routes match in order: the visitor look-up (the hot path) first; /openapi.json lists
+    # paths in this order too.
+    commandersact.install(app)
+    native.install(app)
+    engagelab.install(app)
+    native.install_preview(app)
     mount_ui(app, settings)
     # Outermost: whatever fails below answers in its family's envelope, connection kept.
     app.add_middleware(

@@ -2,8 +2,9 @@
 it answered: an unexpected failure or an unavailable database (``api.fault_answers``), and a string
 refused before any endpoint ran (``api.inputs``).
 
-``api.app`` registers each family's renderers; what no family claims answers plain JSON.
-Nothing here imports a family.
+Each family registers its own renderers when ``api.app`` installs it (``register``); what no
+family claims answers plain JSON. Families claim disjoint paths, so the order they register
+in never matters. Nothing here imports a family.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -39,6 +41,13 @@ class FamilyErrorRegistry:
         self._families: list[FamilyErrors] = []
 
     def register(self, family: FamilyErrors) -> None:
+        """Add a family; registering one twice (two families share an envelope) adds it once.
+        A family claiming another's paths is refused: the answer would depend on the order."""
+        if family in self._families:
+            return
+        for other in self._families:
+            if _overlap(family, other):
+                raise ValueError(f"{family} claims paths of {other}")
         self._families.append(family)
 
     def _family(self, path: str) -> FamilyErrors | None:
@@ -56,6 +65,20 @@ class FamilyErrorRegistry:
         if family is not None and family.refused is not None:
             return family.refused(request, message)
         return JSONResponse({"error": "invalid_request", "message": message}, status_code=400)
+
+
+def _overlap(one: FamilyErrors, other: FamilyErrors) -> bool:
+    return (
+        any(a.startswith(b) or b.startswith(a) for a in one.prefixes for b in other.prefixes)
+        or any(other.owns(path) for path in one.paths)
+        or any(one.owns(path) for path in other.paths)
+    )
+
+
+def register(app: Starlette, family: FamilyErrors) -> None:
+    """Register a family's error wording with the app's registry (``app.state.family_errors``)."""
+    registry: FamilyErrorRegistry = app.state.family_errors
+    registry.register(family)
 
 
 def family_errors(request: Request) -> FamilyErrorRegistry:

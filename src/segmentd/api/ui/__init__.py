@@ -1,7 +1,8 @@
 """The web UI at /ui: server-rendered pages (Jinja2 + htmx), every asset shipped in the package.
 
-``mount_ui(app, settings)`` is the one call ``api.app`` makes: it adds the session middleware,
-the error handlers, the static files and every UI route.
+Pages answer HTML; an error is an HTML page too (``deps.UI_ERRORS``). ``mount_ui(app,
+settings)`` is the one call ``api.app`` makes: it registers that error wording and adds the
+session middleware, the error handlers, the static files and every UI route.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from ...settings import Settings
+from ..common.family_errors import register
 from . import (
     routes_auth,
     routes_builder,
@@ -20,7 +22,7 @@ from . import (
     routes_segments,
     routes_sites,
 )
-from .deps import UiNotFound, add_error_handlers
+from .deps import UI_ERRORS, UiNotFound, add_error_handlers
 from .session import UiSessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -34,6 +36,7 @@ def not_found(request: Request, rest: str) -> Response:
 
 
 def mount_ui(app: FastAPI, settings: Settings) -> None:
+    register(app, UI_ERRORS)
     app.add_middleware(UiSessionMiddleware, settings=settings)
     add_error_handlers(app)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
