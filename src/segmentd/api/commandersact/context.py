@@ -3,17 +3,13 @@ the sites endpoints, ``api.common.site_access``), the visitor reader and the wal
 
 from __future__ import annotations
 
-import threading
-
 from fastapi import Request
 from starlette.datastructures import State
 
 from ...membership import store
 from ...secrets import TokenKeys
-from ..common.site_access import SiteAccess, site_access_of
+from ..common.site_access import SiteAccess, per_database, site_access_of
 from .walking import VisitorWalkLimit
-
-_CREATE_LOCK = threading.Lock()  # native endpoints run in threads, the look-up on the loop
 
 
 class LookupContext:
@@ -33,12 +29,4 @@ def lookup_context(request: Request) -> LookupContext:
 
 def context_of(state: State) -> LookupContext:
     """``lookup_context`` from the app's state (the look-up's fast path has no ``Request``)."""
-    context: LookupContext | None = getattr(state, "commandersact", None)
-    if context is not None and context.db is state.db:
-        return context
-    with _CREATE_LOCK:
-        context = getattr(state, "commandersact", None)
-        if context is None or context.db is not state.db:
-            context = LookupContext(site_access_of(state))
-            state.commandersact = context
-        return context
+    return per_database(state, "commandersact", lambda: LookupContext(site_access_of(state)))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -82,7 +84,27 @@ class SiteAccess:
         self.sites = SiteCache(db)
 
 
-_CREATE_LOCK = threading.Lock()  # endpoints run in threads, the look-up on the loop
+_CREATE_LOCK = threading.RLock()  # endpoints run in threads, the look-up on the loop
+_Made = TypeVar("_Made", bound="OfDatabase")
+
+
+class OfDatabase(Protocol):
+    @property
+    def db(self) -> Database: ...
+
+
+def per_database(state: State, name: str, make: Callable[[], _Made]) -> _Made:
+    """``state.<name>``, made on first use and made again when the app's database changed
+    (each test's app opens its own). Reentrant: one maker may call another."""
+    made: _Made | None = getattr(state, name, None)
+    if made is not None and made.db is state.db:
+        return made
+    with _CREATE_LOCK:
+        made = getattr(state, name, None)
+        if made is None or made.db is not state.db:
+            made = make()
+            setattr(state, name, made)
+        return made
 
 
 def site_access(request: Request) -> SiteAccess:
@@ -91,12 +113,5 @@ def site_access(request: Request) -> SiteAccess:
 
 
 def site_access_of(state: State) -> SiteAccess:
-    access: SiteAccess | None = getattr(state, "site_access", None)
-    if access is not None and access.db is state.db:
-        return access
-    with _CREATE_LOCK:
-        access = getattr(state, "site_access", None)
-        if access is None or access.db is not state.db:
-            access = SiteAccess(state.db, state.settings)
-            state.site_access = access
-        return access
+    """``site_access`` from the app's state (the look-up's context has no ``Request``)."""
+    return per_database(state, "site_access", lambda: SiteAccess(state.db, state.settings))
