@@ -1,5 +1,6 @@
-"""The condition tree: and/or groups of leaves. Each leaf type is one module of
-``condition_types`` (its parse, stored form, evaluation and inputs), registered once there."""
+"""The condition tree: and/or groups and negations of leaves, at any depth up to
+``MAX_DEPTH``. Each leaf type is one module of ``condition_types`` (its parse, stored and
+native forms, evaluation and inputs), registered once there."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import ClassVar
 
 from .operators import Relation
 
-MAX_CONDITIONS = 10
-MAX_DEPTH = 4  # nested groups (stored form only); bounds recursion on hostile input
+MAX_CONDITIONS = 10  # the flat form's items (EngageLab's limit)
+MAX_DEPTH = 6  # groups and negations nested in one another, the root counting as 1
+MAX_LEAVES = 50  # leaves in one tree
+MAX_ITEMS = 20  # items in one group
 
 
 class Leaf:
@@ -25,13 +28,31 @@ class Group:
     items: tuple[Condition, ...]
 
 
-Condition = Leaf | Group
+@dataclass(frozen=True)
+class Not:
+    """Holds when its item does not."""
+
+    item: Condition
+
+
+Condition = Leaf | Group | Not
 
 
 def leaves(condition: Condition) -> list[Leaf]:
     if isinstance(condition, Group):
         return [leaf for item in condition.items for leaf in leaves(item)]
+    if isinstance(condition, Not):
+        return leaves(condition.item)
     return [condition]
+
+
+def depth(condition: Condition) -> int:
+    """Groups and negations on the longest path from the root (a lone leaf: 0)."""
+    if isinstance(condition, Group):
+        return 1 + max(depth(item) for item in condition.items)
+    if isinstance(condition, Not):
+        return 1 + depth(condition.item)
+    return 0
 
 
 @dataclass(frozen=True)

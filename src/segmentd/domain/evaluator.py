@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .condition_types.leaf_types import TYPES
-from .conditions import Condition, Group, Leaf
+from .conditions import Condition, Group, Leaf, Not
 from .contact import Contact
 from .operators import Relation
 
@@ -21,4 +21,6 @@ def evaluate(condition: Condition, contact: Contact) -> bool:
     if type(condition) is Group:
         results = (evaluate(item, contact) for item in condition.items)
         return all(results) if condition.relation is Relation.AND else any(results)
+    if type(condition) is Not:
+        return not evaluate(condition.item, contact)
     return _EVALUATORS[type(condition)](condition, contact)  # type: ignore[index, arg-type]

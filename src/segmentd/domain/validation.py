@@ -8,22 +8,29 @@ nested groups exist only in the stored form (``stored_form``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import timezone
 from enum import IntEnum
 from typing import Any
 
 from .condition_types.campaign_leaf import FLAT_NAME as CAMPAIGN_FIELD
-from .condition_types.leaf_type import quoted
+from .condition_types.leaf_type import flat_item, quoted
 from .condition_types.leaf_types import BY_FLAT_NAME, BY_KIND, FLAT_DEFAULT
 from .condition_types.tag_leaf import FLAT_NAME as TAG_FIELD
 from .conditions import MAX_CONDITIONS, Condition, Group
 from .errors import DomainValidationError
 from .fields import Catalog
+from .native_form import render_native
 from .operators import Op, Relation
 from .text import check_text
 
 __all__ = ["CAMPAIGN_FIELD", "MAX_CONDITIONS", "TAG_FIELD", "SegmentType", "parse_condition"]
+
+
+# The field_name of a flat item standing for what only the native form can say; no field
+# can be named so (field names are letters, digits and _).
+NATIVE_FIELD_NAME = "$native"
 
 
 class SegmentType(IntEnum):
@@ -74,8 +81,9 @@ def _parse_item(
         raise DomainValidationError(
             f"{path}.field_name", "field_name campaign needs a segment of type 1 (by campaign)"
         )
-    kind = BY_FLAT_NAME.get(field_name, FLAT_DEFAULT)
-    return kind.from_flat(raw, Op(op), value, catalog, tz, path)
+    from_flat = BY_FLAT_NAME.get(field_name, FLAT_DEFAULT).from_flat
+    assert from_flat is not None, "the flat form picks only types it can say"
+    return from_flat(raw, Op(op), value, catalog, tz, path)
 
 
 def flat_condition(stored: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
@@ -92,7 +100,16 @@ def flat_condition(stored: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
 def _flat_item(item: Any, catalog: Catalog) -> dict[str, Any]:
     if not isinstance(item, dict):
         return {}
-    kind = BY_KIND.get(str(item.get("kind")))
-    if kind is None:
+    if "kind" not in item and "not" not in item:
         return flat_condition(item, catalog)  # a nested group keeps its own relation
+    kind = BY_KIND.get(str(item.get("kind")))
+    if kind is None or kind.to_flat is None:
+        return _unsayable(item, catalog)
     return kind.to_flat(item, catalog)
+
+
+def _unsayable(node: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """What the flat form cannot say (a negation, a kind of the native API only): one item
+    whose value is the node in the native form, so a client sees that it is there."""
+    text = json.dumps(render_native(node, catalog), separators=(",", ":"), ensure_ascii=False)
+    return flat_item(None, NATIVE_FIELD_NAME, "==", text)

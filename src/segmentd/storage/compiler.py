@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from ..domain.conditions import Condition, Group
+from ..domain.conditions import Condition, Group, Not
 from ..domain.operators import Relation
 from .condition_sql.leaf_compiler import IdRange
 from .condition_sql.leaf_compilers import COMPILERS
@@ -22,4 +22,8 @@ def compile_condition(condition: Condition, ids: IdRange | None = None) -> Colum
     if isinstance(condition, Group):
         parts = [compile_condition(item, ids) for item in condition.items]
         return sa.and_(*parts) if condition.relation is Relation.AND else sa.or_(*parts)
+    if isinstance(condition, Not):
+        # A leaf may be NULL where the evaluator says False (a comparison with no value):
+        # NOT NULL is NULL, so the negation must see False.
+        return sa.not_(sa.func.coalesce(compile_condition(condition.item, ids), sa.false()))
     return COMPILERS[condition.kind](condition, ids)

@@ -13,7 +13,15 @@ from ..contact import CampaignActivity, Contact
 from ..errors import DomainValidationError
 from ..fields import SEGMENTABLE_CAMPAIGN_STATUSES, Catalog
 from ..operators import CAMPAIGN_OPERATORS, Activity, Op
-from .leaf_type import ConditionType, FlatItem, StoredLeaf, flat_item, quoted, stored_id
+from .leaf_type import (
+    ConditionContext,
+    ConditionType,
+    FlatItem,
+    StoredLeaf,
+    flat_item,
+    quoted,
+    stored_id,
+)
 
 KIND = "campaign"
 FLAT_NAME = "campaign"
@@ -27,22 +35,47 @@ class CampaignCondition(Leaf):
     kind: ClassVar[str] = KIND
 
 
-def load(raw: StoredLeaf, catalog: Catalog, tz: timezone, path: str) -> CampaignCondition:
+def load(raw: StoredLeaf, ctx: ConditionContext, path: str) -> CampaignCondition:
     """A campaign cancelled since the segment was saved still selects its recipients: its
     activity does not change."""
     campaign_id = stored_id(raw, "campaign", path)
-    if campaign_id not in catalog.campaigns:
+    if campaign_id not in ctx.catalog.campaigns:
         raise DomainValidationError(f"{path}.campaign", f"campaign {campaign_id} does not exist")
+    return CampaignCondition(campaign_id, _activity(raw, path))
+
+
+def from_native(raw: Mapping[str, Any], ctx: ConditionContext, path: str) -> CampaignCondition:
+    """As stored, and the campaign must have sent mail, as in the flat form."""
+    campaign_id = stored_id(raw, "campaign", path)
+    _check_sent(ctx.catalog, campaign_id, f"{path}.campaign")
+    return CampaignCondition(campaign_id, _activity(raw, path))
+
+
+def _activity(raw: Mapping[str, Any], path: str) -> Activity:
     activity = raw.get("activity")
     if activity not in tuple(Activity):
         raise DomainValidationError(
             f"{path}.activity", f"activity must be one of {quoted(Activity)}"
         )
-    return CampaignCondition(campaign_id, Activity(activity))
+    return Activity(activity)
+
+
+def _check_sent(catalog: Catalog, campaign_id: int, path: str) -> None:
+    status = catalog.campaigns.get(campaign_id)
+    if status is None:
+        raise DomainValidationError(path, f"campaign {campaign_id} does not exist")
+    if status not in SEGMENTABLE_CAMPAIGN_STATUSES:
+        raise DomainValidationError(
+            path, f"campaign {campaign_id} is {status}: it must be sending or completed"
+        )
 
 
 def dump(leaf: CampaignCondition) -> dict[str, Any]:
     return {"kind": KIND, "campaign": leaf.campaign_id, "activity": str(leaf.activity)}
+
+
+def to_native(raw: StoredLeaf, catalog: Catalog) -> dict[str, Any]:
+    return dict(raw)
 
 
 def from_flat(
@@ -57,14 +90,7 @@ def from_flat(
         raise DomainValidationError(
             f"{path}.campaign_id", "campaign_id is required when field_name is campaign"
         )
-    status = catalog.campaigns.get(campaign_id)
-    if status is None:
-        raise DomainValidationError(f"{path}.campaign_id", f"campaign {campaign_id} does not exist")
-    if status not in SEGMENTABLE_CAMPAIGN_STATUSES:
-        raise DomainValidationError(
-            f"{path}.campaign_id",
-            f"campaign {campaign_id} is {status}: it must be sending or completed",
-        )
+    _check_sent(catalog, campaign_id, f"{path}.campaign_id")
     return CampaignCondition(campaign_id, Activity(value))
 
 
@@ -109,6 +135,8 @@ CAMPAIGN = ConditionType(
     flat_name=FLAT_NAME,
     load=load,
     dump=dump,
+    from_native=from_native,
+    to_native=to_native,
     evaluate=evaluate,
     reads=reads,
     describe=describe,

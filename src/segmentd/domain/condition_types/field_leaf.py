@@ -13,7 +13,7 @@ from ..errors import DomainValidationError
 from ..fields import Catalog, FieldDef, FieldType
 from ..operators import OPERATORS, TRUE_WHEN_MISSING, Op, Operand, day_bounds, fold, parse_operand
 from ..values import Typed
-from .leaf_type import ConditionType, FlatItem, StoredLeaf, flat_item, quoted
+from .leaf_type import ConditionContext, ConditionType, FlatItem, StoredLeaf, flat_item, quoted
 
 KIND = "field"
 CUSTOM_PREFIX = "custom:"  # + the field's id: a rename keeps it, and ids are never reused
@@ -63,20 +63,39 @@ def _checked(field: FieldDef, op: Op, value: str, tz: timezone, path: str) -> Fi
     return FieldCondition(field, op, value, operand)
 
 
-def load(raw: StoredLeaf, catalog: Catalog, tz: timezone, path: str) -> FieldCondition:
-    field = field_of(catalog, raw.get("field"))
+def load(raw: StoredLeaf, ctx: ConditionContext, path: str) -> FieldCondition:
+    field = field_of(ctx.catalog, raw.get("field"))
     if field is None:
         raise DomainValidationError(f"{path}.field", f"field {raw.get('field')} does not exist")
+    return _test(raw, field, ctx, path)
+
+
+def from_native(raw: Mapping[str, Any], ctx: ConditionContext, path: str) -> FieldCondition:
+    name = raw.get("field")
+    field = ctx.catalog.field(name) if isinstance(name, str) else None
+    if field is None:
+        raise DomainValidationError(f"{path}.field", f"field {name} does not exist")
+    return _test(raw, field, ctx, path)
+
+
+def _test(
+    raw: Mapping[str, Any], field: FieldDef, ctx: ConditionContext, path: str
+) -> FieldCondition:
     op, value = raw.get("op"), raw.get("value")
     if op not in tuple(Op):
         raise DomainValidationError(f"{path}.op", f"op must be one of {quoted(Op)}")
     if not isinstance(value, str):
         raise DomainValidationError(f"{path}.value", "value must be a string")
-    return _checked(field, Op(op), value, tz, path)
+    return _checked(field, Op(op), value, ctx.tz, path)
 
 
 def dump(leaf: FieldCondition) -> dict[str, Any]:
     return {"kind": KIND, "field": stored_key(leaf.field), "op": str(leaf.op), "value": leaf.value}
+
+
+def to_native(raw: StoredLeaf, catalog: Catalog) -> dict[str, Any]:
+    field = field_of(catalog, raw.get("field"))
+    return {**raw, "field": field.name if field is not None else str(raw.get("field"))}
 
 
 def from_flat(
@@ -158,6 +177,8 @@ FIELD = ConditionType(
     flat_name=None,
     load=load,
     dump=dump,
+    from_native=from_native,
+    to_native=to_native,
     evaluate=evaluate,
     reads=reads,
     describe=describe,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import date, timezone
 from typing import Any
 
 from ..conditions import Inputs, Leaf
@@ -18,19 +18,42 @@ FlatItem = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class ConditionContext:
+    """What a leaf is read against: the tenant's catalog, its time zone, and the day
+    (in that zone) relative dates count from. A tree read on another day may differ."""
+
+    catalog: Catalog
+    tz: timezone
+    today: date
+
+
+def _never(leaf: Any) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
 class ConditionType:
-    kind: str  # the stored form's "kind"
+    kind: str  # the stored and native forms' "kind"
     leaf: type[Leaf]
-    # The flat form's field_name that picks this type; None: any other name (a field's).
+    # The flat form's field_name that picks this type; None: any other name (a field's),
+    # or no flat form at all (``from_flat`` None).
     flat_name: str | None
-    load: Callable[[StoredLeaf, Catalog, timezone, str], Leaf]
+    # (stored leaf, context, path): the stored form, naming things by stable keys and ids.
+    load: Callable[[StoredLeaf, ConditionContext, str], Leaf]
     dump: Callable[[Any], dict[str, Any]]
+    # (native leaf, context, path): the native API's form, naming things as users do.
+    from_native: Callable[[Mapping[str, Any], ConditionContext, str], Leaf]
+    # (stored leaf, catalog): the native form of a stored leaf, by current names.
+    to_native: Callable[[StoredLeaf, Catalog], dict[str, Any]]
     evaluate: Callable[[Any, Contact], bool]
     reads: Callable[[Any], Inputs]
     describe: Callable[[Any], str]
     # (item, op, value, catalog, tz, path): op and value already checked to be an Op and text.
-    from_flat: Callable[[Mapping[str, Any], Op, str, Catalog, timezone, str], Leaf]
-    to_flat: Callable[[StoredLeaf, Catalog], FlatItem]
+    from_flat: Callable[[Mapping[str, Any], Op, str, Catalog, timezone, str], Leaf] | None = None
+    to_flat: Callable[[StoredLeaf, Catalog], FlatItem] | None = None
+    # Whether the leaf's answer for a member can change as days pass, with no change to
+    # the member (relative dates, recency): such segments are refreshed each day.
+    moves_with_time: Callable[[Any], bool] = _never
 
 
 def flat_item(campaign_id: int | None, field_name: str, op: str, value: str) -> FlatItem:

@@ -23,6 +23,11 @@ def type_of(leaf: Leaf) -> ConditionType:
     return BY_LEAF[type(leaf)]
 
 
+def moves_with_time(condition: Condition) -> bool:
+    """Whether the condition's answer for a member can change with the day alone."""
+    return any(BY_LEAF[type(leaf)].moves_with_time(leaf) for leaf in leaves(condition))
+
+
 def inputs(condition: Condition) -> Inputs:
     """What of a member the condition reads."""
     found = Inputs()

@@ -13,7 +13,16 @@ from ..contact import Contact
 from ..errors import DomainValidationError
 from ..fields import Catalog
 from ..operators import TAG_OPERATORS, Op
-from .leaf_type import ConditionType, FlatItem, StoredLeaf, flat_item, quoted, stored_id, stored_op
+from .leaf_type import (
+    ConditionContext,
+    ConditionType,
+    FlatItem,
+    StoredLeaf,
+    flat_item,
+    quoted,
+    stored_id,
+    stored_op,
+)
 
 KIND = "tag"
 FLAT_NAME = "tag"
@@ -27,16 +36,30 @@ class TagCondition(Leaf):
     kind: ClassVar[str] = KIND
 
 
-def load(raw: StoredLeaf, catalog: Catalog, tz: timezone, path: str) -> TagCondition:
+def load(raw: StoredLeaf, ctx: ConditionContext, path: str) -> TagCondition:
     tag_id = stored_id(raw, "tag", path)
-    name = catalog.tag_names.get(tag_id)
+    name = ctx.catalog.tag_names.get(tag_id)
     if name is None:
         raise DomainValidationError(f"{path}.tag", f"tag {tag_id} does not exist")
     return TagCondition(tag_id, name, stored_op(raw, TAG_OPERATORS, path))
 
 
+def from_native(raw: Mapping[str, Any], ctx: ConditionContext, path: str) -> TagCondition:
+    name = raw.get("tag")
+    tag_id = ctx.catalog.tag_ids.get(name) if isinstance(name, str) else None
+    if tag_id is None:
+        raise DomainValidationError(f"{path}.tag", f"tag {name} does not exist")
+    return TagCondition(tag_id, ctx.catalog.tag_names[tag_id], stored_op(raw, TAG_OPERATORS, path))
+
+
 def dump(leaf: TagCondition) -> dict[str, Any]:
     return {"kind": KIND, "tag": leaf.tag_id, "op": str(leaf.op)}
+
+
+def to_native(raw: StoredLeaf, catalog: Catalog) -> dict[str, Any]:
+    tag_id = raw.get("tag")
+    name = catalog.tag_names.get(tag_id) if isinstance(tag_id, int) else None
+    return {**raw, "tag": name if name is not None else str(tag_id)}
 
 
 def from_flat(
@@ -76,6 +99,8 @@ TAG = ConditionType(
     flat_name=FLAT_NAME,
     load=load,
     dump=dump,
+    from_native=from_native,
+    to_native=to_native,
     evaluate=evaluate,
     reads=reads,
     describe=describe,
