@@ -24,6 +24,25 @@ class Op(StrEnum):
     NOT_CONTAIN = "does not contain"
 
 
+class NativeOp(StrEnum):
+    """Field operators of the native form only: the flat form (EngageLab's) knows ``Op``."""
+
+    IS_SET = "is_set"
+    IS_NOT_SET = "is_not_set"
+    IN = "in"
+    NOT_IN = "not_in"
+    BETWEEN = "between"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    IN_LAST = "in_last"
+    MORE_THAN_AGO = "more_than_ago"
+    IN_NEXT = "in_next"
+    IS_TODAY = "is_today"
+    ANNIVERSARY_IN_NEXT = "anniversary_in_next"
+    ANNIVERSARY_TODAY = "anniversary_today"
+    ANNIVERSARY_THIS_MONTH = "anniversary_this_month"
+
+
 class Relation(StrEnum):
     AND = "and"
     OR = "or"
@@ -52,6 +71,26 @@ OPERATORS: Mapping[FieldType, tuple[Op, ...]] = {
     FieldType.DROPDOWN: EQUALITY,
     FieldType.TIMESTAMP: ORDERING,
 }
+_PRESENCE = (NativeOp.IS_SET, NativeOp.IS_NOT_SET)
+_LISTED = (NativeOp.IN, NativeOp.NOT_IN)
+RELATIVE_OPS = (NativeOp.IN_LAST, NativeOp.MORE_THAN_AGO, NativeOp.IN_NEXT, NativeOp.IS_TODAY)
+ANNIVERSARY_OPS = (
+    NativeOp.ANNIVERSARY_IN_NEXT,
+    NativeOp.ANNIVERSARY_TODAY,
+    NativeOp.ANNIVERSARY_THIS_MONTH,
+)
+
+NATIVE_OPERATORS: Mapping[FieldType, tuple[NativeOp, ...]] = {
+    FieldType.TEXT: (*_PRESENCE, *_LISTED, NativeOp.STARTS_WITH, NativeOp.ENDS_WITH),
+    FieldType.NUMBER: (*_PRESENCE, *_LISTED, NativeOp.BETWEEN),
+    FieldType.DATE: (*_PRESENCE, *_LISTED, NativeOp.BETWEEN, *RELATIVE_OPS, *ANNIVERSARY_OPS),
+    FieldType.BIRTHDAY: (*_PRESENCE, *ANNIVERSARY_OPS),
+    FieldType.DROPDOWN: (*_PRESENCE, *_LISTED),
+    FieldType.TIMESTAMP: (*_PRESENCE, NativeOp.BETWEEN, *RELATIVE_OPS),
+}
+# Operators whose answer for a member moves as days pass.
+MOVING_OPS = frozenset((*RELATIVE_OPS, *ANNIVERSARY_OPS))
+
 TAG_OPERATORS = EQUALITY
 CAMPAIGN_OPERATORS = (Op.EQ,)
 

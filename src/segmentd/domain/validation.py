@@ -103,9 +103,8 @@ def _flat_item(item: Any, catalog: Catalog) -> dict[str, Any]:
     if "kind" not in item and "not" not in item:
         return flat_condition(item, catalog)  # a nested group keeps its own relation
     kind = BY_KIND.get(str(item.get("kind")))
-    if kind is None or kind.to_flat is None:
-        return _unsayable(item, catalog)
-    return kind.to_flat(item, catalog)
+    flat = None if kind is None or kind.to_flat is None else kind.to_flat(item, catalog)
+    return _unsayable(item, catalog) if flat is None else flat
 
 
 def _unsayable(node: dict[str, Any], catalog: Catalog) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.condition_types import field_leaf, tag_leaf
+from ..domain.condition_types import field_leaf, tag_leaf, tag_set_leaf
 from ..domain.fields import FieldDef
 from ..domain.stored_form import stored_leaves
 from .schema import segments
@@ -42,11 +42,13 @@ def segments_using_field(conn: Connection, tenant_id: int, field: FieldDef) -> l
 
 
 def segments_using_tag(conn: Connection, tenant_id: int, tag_id: int) -> list[str]:
-    return _segments_where(
-        conn,
-        tenant_id,
-        lambda leaf: leaf.get("kind") == tag_leaf.KIND and leaf.get("tag") == tag_id,
-    )
+    return _segments_where(conn, tenant_id, lambda leaf: _tests_tag(leaf, tag_id))
+
+
+def _tests_tag(leaf: Leaf, tag_id: int) -> bool:
+    if leaf.get("kind") == tag_set_leaf.KIND:
+        return tag_id in _listed(leaf, "tags")
+    return leaf.get("kind") == tag_leaf.KIND and leaf.get("tag") == tag_id
 
 
 def segments_using_values(
@@ -55,5 +57,17 @@ def segments_using_values(
     """Names of the segments comparing ``field`` with one of ``values`` (dropdown options)."""
     key = field_leaf.stored_key(field)
     return _segments_where(
-        conn, tenant_id, lambda leaf: _tests_field(leaf, key) and leaf.get("value") in values
+        conn, tenant_id, lambda leaf: _tests_field(leaf, key) and _compares_with(leaf, values)
+    )
+
+
+def _compares_with(leaf: Leaf, values: set[str]) -> bool:
+    """Whether the leaf's value, or one of its values (in, not_in), is among ``values``."""
+    return leaf.get("value") in values or not values.isdisjoint(_listed(leaf, "values"))
+
+
+def _listed(leaf: Leaf, key: str) -> list[Any]:
+    found = leaf.get(key)
+    return (
+        [item for item in found if isinstance(item, (int, str))] if isinstance(found, list) else []
     )

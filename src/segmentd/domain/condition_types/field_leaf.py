@@ -1,4 +1,6 @@
-"""A field test: ``Age >= 13``. Stored by the field's stable key, which a rename keeps."""
+"""A field test: ``Age >= 13``, or one of the native form's own operators (``is_set``,
+``in_last`` ...: ``native_field_ops``). Stored by the field's stable key, which a rename
+keeps."""
 
 from __future__ import annotations
 
@@ -11,9 +13,23 @@ from ..conditions import Inputs, Leaf
 from ..contact import Contact
 from ..errors import DomainValidationError
 from ..fields import Catalog, FieldDef, FieldType
-from ..operators import OPERATORS, TRUE_WHEN_MISSING, Op, Operand, day_bounds, fold, parse_operand
+from ..operators import (
+    MOVING_OPS,
+    NATIVE_OPERATORS,
+    OPERATORS,
+    TRUE_WHEN_MISSING,
+    NativeOp,
+    Op,
+    Operand,
+    day_bounds,
+    fold,
+    parse_operand,
+)
+from ..text import check_text
 from ..values import Typed
+from .field_tests import FieldTest, holds
 from .leaf_type import ConditionContext, ConditionType, FlatItem, StoredLeaf, flat_item, quoted
+from .native_field_ops import NativeArgs, dump_args, read_args, resolve
 
 KIND = "field"
 CUSTOM_PREFIX = "custom:"  # + the field's id: a rename keeps it, and ids are never reused
@@ -23,10 +39,12 @@ SYSTEM_PREFIX = "system:"  # + the system field's key (its fixed name, casefolde
 @dataclass(frozen=True)
 class FieldCondition(Leaf):
     field: FieldDef
-    op: Op
+    op: Op | NativeOp
     value: str  # as the client wrote it: the flat form answers it back verbatim
-    operand: Operand
+    operand: Operand  # the flat operators' parsed value ("" for native ones)
     kind: ClassVar[str] = KIND
+    args: NativeArgs | None = None  # a native operator's arguments, as written
+    test: FieldTest | None = None  # a native operator's test, dates resolved at load
 
 
 def stored_key(field: FieldDef) -> str:
@@ -50,11 +68,19 @@ def field_of(catalog: Catalog, key: Any) -> FieldDef | None:
     return None
 
 
-def _checked(field: FieldDef, op: Op, value: str, tz: timezone, path: str) -> FieldCondition:
-    allowed = OPERATORS[field.type]
-    if op not in allowed:
+def _checked(
+    field: FieldDef,
+    op: Op,
+    value: str,
+    tz: timezone,
+    path: str,
+    offered: tuple[Op | NativeOp, ...] | None = None,
+) -> FieldCondition:
+    """``offered``: the operators an error lists (default: the flat form's for the type)."""
+    if op not in OPERATORS[field.type]:
+        listed = OPERATORS[field.type] if offered is None else offered
         raise DomainValidationError(
-            f"{path}.op", f"op for field {field.name} must be one of {quoted(allowed)}"
+            f"{path}.op", f"op for field {field.name} must be one of {quoted(listed)}"
         )
     try:
         operand = parse_operand(field, value, tz)
@@ -82,15 +108,34 @@ def _test(
     raw: Mapping[str, Any], field: FieldDef, ctx: ConditionContext, path: str
 ) -> FieldCondition:
     op, value = raw.get("op"), raw.get("value")
+    if op in tuple(NativeOp):
+        return _native(field, NativeOp(op), raw, ctx, path)
     if op not in tuple(Op):
-        raise DomainValidationError(f"{path}.op", f"op must be one of {quoted(Op)}")
+        raise DomainValidationError(f"{path}.op", f"op must be one of {quoted((*Op, *NativeOp))}")
     if not isinstance(value, str):
         raise DomainValidationError(f"{path}.value", "value must be a string")
-    return _checked(field, Op(op), value, ctx.tz, path)
+    check_text(value, f"{path}.value")
+    return _checked(field, Op(op), value, ctx.tz, path, _offered(field))
+
+
+def _native(
+    field: FieldDef, op: NativeOp, raw: Mapping[str, Any], ctx: ConditionContext, path: str
+) -> FieldCondition:
+    if op not in NATIVE_OPERATORS[field.type]:
+        raise DomainValidationError(
+            f"{path}.op", f"op for field {field.name} must be one of {quoted(_offered(field))}"
+        )
+    args = read_args(op, raw, path)
+    return FieldCondition(field, op, args.value, "", args, resolve(op, field, args, ctx, path))
+
+
+def _offered(field: FieldDef) -> tuple[Op | NativeOp, ...]:
+    return (*OPERATORS[field.type], *NATIVE_OPERATORS[field.type])
 
 
 def dump(leaf: FieldCondition) -> dict[str, Any]:
-    return {"kind": KIND, "field": stored_key(leaf.field), "op": str(leaf.op), "value": leaf.value}
+    said = {"value": leaf.value} if leaf.args is None else dump_args(leaf.args)
+    return {"kind": KIND, "field": stored_key(leaf.field), "op": str(leaf.op), **said}
 
 
 def to_native(raw: StoredLeaf, catalog: Catalog) -> dict[str, Any]:
@@ -108,7 +153,10 @@ def from_flat(
     return _checked(field, op, value, tz, path)
 
 
-def to_flat(raw: StoredLeaf, catalog: Catalog) -> FlatItem:
+def to_flat(raw: StoredLeaf, catalog: Catalog) -> FlatItem | None:
+    """None for the native form's own operators: the flat form cannot say them."""
+    if raw.get("op") not in tuple(Op):
+        return None
     field = field_of(catalog, raw.get("field"))
     name = field.name if field is not None else str(raw.get("field"))
     return flat_item(None, name, str(raw.get("op")), str(raw.get("value")))
@@ -116,14 +164,20 @@ def to_flat(raw: StoredLeaf, catalog: Catalog) -> FlatItem:
 
 def evaluate(leaf: FieldCondition, contact: Contact) -> bool:
     actual = contact.values.get(leaf.field.key)
+    if leaf.test is not None:
+        if actual is not None and leaf.field.type is FieldType.TEXT:
+            actual = fold(str(actual))
+        return holds(leaf.test, actual)
+    op = leaf.op
+    assert isinstance(op, Op), "a field leaf without a test has a flat operator"
     if actual is None:
-        return leaf.op in TRUE_WHEN_MISSING
+        return op in TRUE_WHEN_MISSING
     if leaf.field.type is FieldType.TIMESTAMP:
         start, end = day_bounds(leaf.operand)
-        return _day_compare(leaf.op, int(actual), start, end)
+        return _day_compare(op, int(actual), start, end)
     if leaf.field.type is FieldType.TEXT:
         actual = fold(str(actual))
-    return _compare(leaf.op, actual, leaf.operand)
+    return _compare(op, actual, leaf.operand)
 
 
 def _compare(op: Op, actual: Typed, operand: object) -> bool:
@@ -168,7 +222,22 @@ def reads(leaf: FieldCondition) -> Inputs:
 
 
 def describe(leaf: FieldCondition) -> str:
-    return f"{leaf.field.name} {leaf.op} {leaf.value!r}"
+    if leaf.args is None:
+        return f"{leaf.field.name} {leaf.op} {leaf.value!r}"
+    said = " ".join(
+        f"{value!r}" if isinstance(value, str) else str(value) for value in _said(leaf.args)
+    )
+    return f"{leaf.field.name} {leaf.op} {said}".rstrip()
+
+
+def _said(args: NativeArgs) -> tuple[object, ...]:
+    if args.period is not None:
+        return (args.period.amount, str(args.period.unit))
+    return args.values or ((args.value,) if args.value else ())
+
+
+def moves_with_time(leaf: FieldCondition) -> bool:
+    return leaf.op in MOVING_OPS
 
 
 FIELD = ConditionType(
@@ -184,4 +253,5 @@ FIELD = ConditionType(
     describe=describe,
     from_flat=from_flat,
     to_flat=to_flat,
+    moves_with_time=moves_with_time,
 )

@@ -50,7 +50,8 @@ class ConditionType:
     describe: Callable[[Any], str]
     # (item, op, value, catalog, tz, path): op and value already checked to be an Op and text.
     from_flat: Callable[[Mapping[str, Any], Op, str, Catalog, timezone, str], Leaf] | None = None
-    to_flat: Callable[[StoredLeaf, Catalog], FlatItem] | None = None
+    # None from to_flat: this leaf is one the flat form cannot say (a native-only operator).
+    to_flat: Callable[[StoredLeaf, Catalog], FlatItem | None] | None = None
     # Whether the leaf's answer for a member can change as days pass, with no change to
     # the member (relative dates, recency): such segments are refreshed each day.
     moves_with_time: Callable[[Any], bool] = _never

@@ -12,6 +12,7 @@ from ...domain.fields import FieldType, SystemField
 from ...domain.operators import TRUE_WHEN_MISSING, Op, day_bounds
 from ..member_columns import field_column
 from ..sql_text import ascii_lower, text_position
+from .field_test_sql import compile_test
 from .leaf_compiler import IdRange
 
 
@@ -19,12 +20,16 @@ def compile_field(condition: FieldCondition, ids: IdRange | None) -> ColumnEleme
     column: ColumnElement[Any] = field_column(condition.field)
     if condition.field.type is FieldType.TEXT and condition.field.name != SystemField.EMAIL:
         column = ascii_lower(column)
+    if condition.test is not None:
+        return compile_test(condition.test, field_column(condition.field), column)
+    op = condition.op
+    assert isinstance(op, Op), "a field leaf without a test has a flat operator"
     if condition.field.type is FieldType.TIMESTAMP:
         start, end = day_bounds(condition.operand)
-        test = _day_compare(condition.op, column, start, end)
+        test = _day_compare(op, column, start, end)
     else:
-        test = _compare(condition.op, column, condition.operand)
-    if condition.op in TRUE_WHEN_MISSING:
+        test = _compare(op, column, condition.operand)
+    if op in TRUE_WHEN_MISSING:
         return sa.or_(field_column(condition.field).is_(None), test)
     return test
 

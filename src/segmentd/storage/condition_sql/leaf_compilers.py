@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...domain.condition_types import campaign_leaf, field_leaf, tag_leaf
+from ...domain.condition_types import (
+    campaign_leaf,
+    field_leaf,
+    subscription_leaf,
+    tag_leaf,
+    tag_set_leaf,
+)
 from .campaign_sql import compile_campaign
 from .field_sql import compile_field
 from .leaf_compiler import LeafCompiler
+from .subscription_sql import compile_subscription
+from .tag_set_sql import compile_tag_set
 from .tag_sql import compile_tag
 
 COMPILERS: Mapping[str, LeafCompiler] = {
     field_leaf.KIND: compile_field,
     tag_leaf.KIND: compile_tag,
     campaign_leaf.KIND: compile_campaign,
+    tag_set_leaf.KIND: compile_tag_set,
+    subscription_leaf.KIND: compile_subscription,
 }
