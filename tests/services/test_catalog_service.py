@@ -13,7 +13,12 @@ from segmentd.domain.fields import CampaignStatus, FieldType
 from segmentd.jobs.build_worker import run_pending
 from segmentd.services import catalog_service
 from segmentd.services.catalog_service import FieldDraft
-from segmentd.services.segment_service import SegmentDraft, create_segment, rebuild_segment
+from segmentd.services.segment_service import (
+    SegmentDraft,
+    create_segment,
+    insert_segment,
+    rebuild_segment,
+)
 from segmentd.storage.campaigns import get_campaign
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
@@ -23,12 +28,23 @@ from segmentd.storage.tags import get_tag
 from segmentd.storage.tenants import default_list_id
 from tests.conftest import Tenant, test_settings
 from tests.support.factories import add_field, add_member, add_tag, held
+from tests.support.stored_conditions import stored_native
 
 
 def _segment(db: Database, tenant: Tenant, field_name: str, op: str, value: str) -> str:
     condition = {"relation": "and", "items": [{"field_name": field_name, "op": op, "value": value}]}
     draft = SegmentDraft(name=f"uses {field_name}", segment_type=0, condition=condition)
     return create_segment(db, tenant.id, draft, UTC).id
+
+
+def _native_segment(db: Database, tenant: Tenant, name: str, native: dict[str, Any]) -> str:
+    """A segment of a native condition, as the native API writes one."""
+    with db.write() as conn:
+        condition = stored_native(conn, tenant.id, native)
+        list_id = default_list_id(conn, tenant.id)
+        return insert_segment(
+            conn, tenant.id, list_id=list_id, name=name, segment_type=0, condition=condition
+        )
 
 
 def _refused(call: Any, *args: Any) -> tuple[str, str]:
@@ -152,6 +168,23 @@ def test_dropping_an_option_clears_it_and_segments_follow(
     assert held(db, not_free) == followed
 
 
+def test_an_option_an_in_list_names_cannot_be_dropped(
+    db: Database, db_url: str, tenant: Tenant
+) -> None:
+    plan = add_field(db, tenant.id, "Plan", FieldType.DROPDOWN, options=("Free", "Pro", "Max"))
+    pro = add_member(db, tenant.id, "pro@example.com", values={"Plan": "Pro"})
+    add_member(db, tenant.id, "free@example.com", values={"Plan": "Free"})
+    unset = add_member(db, tenant.id, "unset@example.com")
+    leaf = {"kind": "field", "field": "Plan", "op": "not_in", "values": ["Free", "Max"]}
+    not_paying = _native_segment(db, tenant, "not free or max", {"all": [leaf]})
+    run_pending(db, test_settings(db_url))
+    assert held(db, not_paying) == sorted([pro, unset])
+    dropping_max = FieldChange(options=["Free", "Pro"])
+    assert _refused(
+        catalog_service.update_field, db, tenant.id, plan.id or 0, dropping_max, UTC
+    ) == ("options", "options Max are used by segments: not free or max")
+
+
 def test_delete_field_clears_it_unless_a_segment_uses_it(db: Database, tenant: Tenant) -> None:
     city = add_field(db, tenant.id, "City")
     age = add_field(db, tenant.id, "Age", FieldType.NUMBER)
@@ -179,6 +212,27 @@ def test_rename_tag_keeps_the_segments_testing_it(db: Database, tenant: Tenant) 
     assert refused == ("tag_id", "tag gold is used by segments: uses tag")
     assert segment_id
     assert catalog_service.rename_tag(db, tenant.id, 999_999, "x") is None
+
+
+def test_a_tag_a_tag_list_names_cannot_be_deleted(
+    db: Database, db_url: str, tenant: Tenant
+) -> None:
+    news = add_tag(db, tenant.id, "news")
+    add_tag(db, tenant.id, "vip")
+    reader = add_member(db, tenant.id, "ann@example.com", tags=["news"])
+    add_member(db, tenant.id, "bob@example.com", tags=["news"], unsubscribed_at=1)
+    add_member(db, tenant.id, "cy@example.com")
+    native = {
+        "all": [
+            {"kind": "tags", "op": "any_of", "tags": ["vip", "news"]},
+            {"kind": "subscription", "status": "subscribed"},
+        ]
+    }
+    segment_id = _native_segment(db, tenant, "readers", native)
+    run_pending(db, test_settings(db_url))
+    assert held(db, segment_id) == [reader]
+    refused = _refused(catalog_service.delete_tag, db, tenant.id, news)
+    assert refused == ("tag_id", "tag news is used by segments: readers")
 
 
 def test_rename_tag_refuses_each_rule(db: Database, tenant: Tenant) -> None:

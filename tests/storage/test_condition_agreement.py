@@ -10,7 +10,6 @@ through the flat form: parse, store, load and render give back what they were gi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,33 +18,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segmentd.domain.conditions import Condition, Group
-from segmentd.domain.contact import CampaignActivity, Contact
-from segmentd.domain.emails import email_domain, email_key
+from segmentd.domain.contact import CampaignActivity
 from segmentd.domain.evaluator import evaluate
-from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
+from segmentd.domain.fields import Catalog
 from segmentd.domain.operators import Relation
 from segmentd.domain.stored_form import dump_condition, load_condition
 from segmentd.domain.validation import SegmentType, flat_condition, parse_condition
 from segmentd.storage import schema
-from segmentd.storage.catalog import catalog_changed
 from segmentd.storage.compiler import compile_condition
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
-from segmentd.storage.member_columns import field_column
 from tests.conftest import Tenant
+from tests.support.condition_members import (
+    CAMPAIGNS,
+    CUSTOM,
+    TAGS,
+    Member,
+    campaign_offset,
+    store_members,
+)
 
 TZ = timezone(timedelta(hours=8))
 DAY0 = datetime(2024, 3, 1, tzinfo=TZ)
-CUSTOM = (
-    FieldDef("Age", FieldType.NUMBER, format="0", slot=1, id=1),
-    FieldDef("City", FieldType.TEXT, slot=2, id=2),
-    FieldDef("Plan", FieldType.DROPDOWN, options=("Free", "Pro", "pro"), slot=3, id=3),
-    FieldDef("Signup", FieldType.DATE, format="DD/MM/YYYY", slot=4, id=4),
-    FieldDef("Birthday", FieldType.BIRTHDAY, format="MM/DD", slot=5, id=5),
-)
-TAGS = ("vip", "VIP", "news")
 TAG_IDS = {number: name for number, name in enumerate(TAGS, start=1)}
-CAMPAIGNS = {1: CampaignStatus.SENDING, 2: CampaignStatus.COMPLETED}
 CATALOG = Catalog.build(CUSTOM, TAG_IDS, CAMPAIGNS)
 
 # Case, accents, LIKE wildcards and the empty string: where SQL and Python could part ways.
@@ -64,30 +59,6 @@ activities = st.sampled_from(
         CampaignActivity(sent=True, opened=True, clicked=True),
     ]
 )
-
-
-@dataclass(frozen=True)
-class Member:
-    email: str
-    name: str | None
-    values: dict[str, Any]
-    created_at: int
-    unsubscribed_at: int | None
-    tags: frozenset[str]
-    campaigns: dict[int, CampaignActivity]
-
-    def contact(self) -> Contact:
-        values: dict[str, Any] = {f.key: self.values.get(f.name) for f in CUSTOM}
-        values.update(
-            email=self.email,
-            name=self.name,
-            phone=None,
-            domain=email_domain(self.email),
-            createtime=self.created_at,
-            updatetime=self.created_at,
-            unsubscribetime=self.unsubscribed_at,
-        )
-        return Contact(values, self.tags, self.campaigns)
 
 
 @st.composite
@@ -110,7 +81,8 @@ def members_strategy(draw: st.DrawFn, index: int) -> Member:
         email=f"{local}{index}@{domain}",
         name=draw(st.none() | text),
         values=values,
-        created_at=draw(moments),
+        created_at=(created := draw(moments)),
+        updated_at=created,
         unsubscribed_at=draw(st.none() | moments),
         tags=frozenset(draw(st.sets(st.sampled_from(TAGS)))),
         campaigns=campaigns,
@@ -196,100 +168,15 @@ campaign_groups = st.builds(
 )
 
 
-def _store(db: Database, tenant: Tenant, members: list[Member]) -> dict[str, int]:
-    """Replace the tenant's data with ``members``; return their ids by email."""
-    now = int(DAY0.timestamp())
-    with db.write() as conn:
-        for table in (
-            schema.campaign_activity,
-            schema.member_tags,
-            schema.members,
-            schema.tags,
-            schema.fields,
-            schema.campaigns,
-        ):
-            conn.execute(sa.delete(table).where(table.c.tenant_id == tenant.id))
-        for field in CUSTOM:
-            conn.execute(
-                sa.insert(schema.fields).values(
-                    tenant_id=tenant.id,
-                    name=field.name,
-                    name_key=field.key,
-                    field_type=int(field.type),
-                    format=field.format,
-                    options=None if not field.options else __import__("json").dumps(field.options),
-                    visible=True,
-                    slot=field.slot,
-                    created_at=now,
-                )
-            )
-        tag_ids = {
-            name: conn.execute(
-                sa.insert(schema.tags)
-                .values(tenant_id=tenant.id, name=name, created_at=now)
-                .returning(schema.tags.c.id)
-            ).scalar_one()
-            for name in TAGS
-        }
-        for campaign_id, status in CAMPAIGNS.items():
-            conn.execute(
-                sa.insert(schema.campaigns).values(
-                    id=campaign_id + 1000 * tenant.id,
-                    tenant_id=tenant.id,
-                    name=f"c{campaign_id}",
-                    status=str(status),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        catalog_changed(conn, tenant.id)  # as the storage functions do
-        ids = {}
-        for member in members:
-            row: dict[str, Any] = {
-                "tenant_id": tenant.id,
-                "list_id": 1,
-                "email": member.email,
-                "email_key": email_key(member.email),
-                "domain": email_domain(member.email),
-                "name": member.name,
-                "created_at": member.created_at,
-                "updated_at": member.created_at,
-                "unsubscribed_at": member.unsubscribed_at,
-            }
-            for field in CUSTOM:
-                row[field_column(field).name] = member.values.get(field.name)
-            member_id = conn.execute(
-                sa.insert(schema.members).values(row).returning(schema.members.c.id)
-            ).scalar_one()
-            ids[member.email] = member_id
-            for tag in member.tags:
-                conn.execute(
-                    sa.insert(schema.member_tags).values(
-                        tenant_id=tenant.id, member_id=member_id, tag_id=tag_ids[tag]
-                    )
-                )
-            for campaign_id, activity in member.campaigns.items():
-                conn.execute(
-                    sa.insert(schema.campaign_activity).values(
-                        tenant_id=tenant.id,
-                        campaign_id=campaign_id + 1000 * tenant.id,
-                        member_id=member_id,
-                        sent_at=now if activity.sent else None,
-                        opened_at=now if activity.opened else None,
-                        clicked_at=now if activity.clicked else None,
-                    )
-                )
-    return ids
-
-
 def _catalog_for(tenant: Tenant) -> Catalog:
-    campaigns = {cid + 1000 * tenant.id: status for cid, status in CAMPAIGNS.items()}
+    campaigns = {cid + campaign_offset(tenant): status for cid, status in CAMPAIGNS.items()}
     return Catalog.build(CUSTOM, TAG_IDS, campaigns)
 
 
 def _shift_campaigns(raw: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
     items = [
-        {**item, "campaign_id": item["campaign_id"] + 1000 * tenant.id} for item in raw["items"]
+        {**item, "campaign_id": item["campaign_id"] + campaign_offset(tenant)}
+        for item in raw["items"]
     ]
     return {**raw, "items": items}
 
@@ -325,7 +212,7 @@ def _check(
     raw: dict[str, Any],
     segment_type: SegmentType,
 ) -> None:
-    ids = _store(db, tenant, members)
+    ids = store_members(db, tenant, members, int(DAY0.timestamp()))
     catalog = _catalog_for(tenant)
     if segment_type is SegmentType.BY_CAMPAIGN:
         raw = _shift_campaigns(raw, tenant)
@@ -339,14 +226,7 @@ def _check(
             ).scalars()
         )
         loaded = load_contacts(conn, tenant.id, ids.values(), catalog)
-    shifted = {
-        m.email: Contact(
-            m.contact().values,
-            m.tags,
-            {cid + 1000 * tenant.id: a for cid, a in m.campaigns.items()},
-        )
-        for m in members
-    }
+    shifted = {m.email: m.contact(campaign_offset(tenant)) for m in members}
     expected = {ids[email] for email, contact in shifted.items() if evaluate(condition, contact)}
     assert selected == expected, (raw, [m for m in members])
     reloaded = {mid for mid, contact in loaded.items() if evaluate(condition, contact)}

@@ -23,7 +23,8 @@ _DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 # back the same); a normal float's decimal exponent runs from -307 to 308.
 MAX_SIGNIFICANT_DIGITS = 15
 MIN_EXPONENT, MAX_EXPONENT = -307, 307
-_LEAP_YEAR = 2000  # lets 02/29 be a valid birthday
+_LEAP_YEAR = 2000
+SECONDS_PER_DAY = 86_400  # lets 02/29 be a valid birthday
 
 Typed = str | float | int
 
@@ -88,10 +89,11 @@ def parse_day_bounds(text: str, tz: timezone) -> tuple[int, int]:
     if not match:
         raise ValueError(f"{text!r} is not a day in the format YYYY-MM-DD")
     try:
-        start = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=tz)
+        start = int(datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=tz).timestamp())
     except ValueError:
         raise ValueError(f"{text!r} is not a valid day") from None
-    return int(start.timestamp()), int((start + timedelta(days=1)).timestamp())
+    # A zone of fixed offset: every day lasts as long (adding a day to 9999-12-31 overflows).
+    return start, start + SECONDS_PER_DAY
 
 
 def parse_field_value(field: FieldDef, text: str) -> Typed:

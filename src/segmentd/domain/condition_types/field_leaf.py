@@ -134,7 +134,12 @@ def _offered(field: FieldDef) -> tuple[Op | NativeOp, ...]:
 
 
 def dump(leaf: FieldCondition) -> dict[str, Any]:
-    said = {"value": leaf.value} if leaf.args is None else dump_args(leaf.args)
+    op, args = leaf.op, leaf.args
+    said = (
+        dump_args(op, args)
+        if isinstance(op, NativeOp) and args is not None
+        else {"value": leaf.value}
+    )
     return {"kind": KIND, "field": stored_key(leaf.field), "op": str(leaf.op), **said}
 
 

@@ -23,7 +23,7 @@ from ..fields import FieldDef, FieldType
 from ..operators import ANNIVERSARY_OPS, NativeOp, Operand, parse_operand
 from ..relative_days import MAX_AMOUNT, Period, Unit, day_number, day_start, shifted
 from ..text import check_text
-from ..values import Typed
+from ..values import SECONDS_PER_DAY, Typed
 from .field_tests import Affix, Anniversary, FieldTest, OneOf, Presence, Span
 from .leaf_type import ConditionContext, quoted
 
@@ -88,13 +88,13 @@ def _period(op: NativeOp, raw: Mapping[str, Any], path: str) -> Period:
     return Period(amount, Unit(unit))
 
 
-def dump_args(args: NativeArgs) -> dict[str, Any]:
+def dump_args(op: NativeOp, args: NativeArgs) -> dict[str, Any]:
     """The arguments as the stored and native forms write them."""
     if args.period is not None:
         return {"amount": args.period.amount, "unit": str(args.period.unit)}
-    if args.values:
+    if op in TAKES_VALUES:
         return {"values": list(args.values)}
-    return {"value": args.value} if args.value else {}
+    return {"value": args.value} if op in TAKES_VALUE else {}
 
 
 def resolve(
@@ -157,7 +157,7 @@ def _relative(op: NativeOp, field: FieldDef, args: NativeArgs, ctx: ConditionCon
         last = shifted(today, _need(args.period), 1)
     if field.type is FieldType.TIMESTAMP:
         low = None if first is None else day_start(first, ctx.tz)
-        return Span(low, day_start(last + timedelta(days=1), ctx.tz) - 1)
+        return Span(low, day_start(last, ctx.tz) + SECONDS_PER_DAY - 1)
     return Span(None if first is None else day_number(first), day_number(last))
 
 
