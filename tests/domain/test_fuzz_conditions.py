@@ -3,7 +3,7 @@ parses or fails with DomainValidationError."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Any
 
 from hypothesis import given, settings
@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
-from segmentd.domain.stored_form import load_condition
+from segmentd.domain.native_form import parse_native
+from segmentd.domain.operators import NativeOp
+from segmentd.domain.stored_form import dump_condition, load_condition
 from segmentd.domain.validation import SegmentType, parse_condition
 
 CATALOG = Catalog.build(
@@ -95,3 +97,47 @@ def test_stored_form_loader_never_fails_otherwise(raw: Any) -> None:
     except DomainValidationError as error:
         assert error.message
         assert str(error).startswith("[condition")
+
+
+native_ops = st.sampled_from(
+    [*(str(op) for op in NativeOp), "==", ">=", "contain", "any_of", "all_of", "none_of", "~"]
+)
+native_leaves = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["field", "tag", "tags", "campaign", "subscription", ""])},
+    optional={
+        "field": st.sampled_from(["Age", "plan", "D", "B", "Email", "CreateTime", "x"])
+        | json_values,
+        "op": native_ops | json_values,
+        "value": st.text(max_size=12) | json_values,
+        "values": st.lists(st.text(max_size=12) | json_values, max_size=3) | json_values,
+        "amount": st.integers(-2, 4000) | json_values,
+        "unit": st.sampled_from(["days", "weeks", "months", "years"]) | json_values,
+        "tag": st.sampled_from(["vip", "x"]) | json_values,
+        "tags": st.lists(st.sampled_from(["vip", "x"]) | json_values, max_size=3) | json_values,
+        "status": st.sampled_from(["subscribed", "x"]) | json_values,
+        "campaign": st.integers(0, 2) | json_values,
+        "activity": st.sampled_from(["open", "nope"]) | json_values,
+    },
+)
+native_trees = st.recursive(
+    native_leaves,
+    lambda nodes: st.one_of(
+        st.dictionaries(st.sampled_from(["all", "any"]), st.lists(nodes, max_size=3), max_size=2),
+        st.builds(lambda node: {"not": node}, nodes),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=json_values | native_trees, today=st.dates(date(1900, 1, 1), date(2200, 12, 31)))
+def test_native_parser_never_fails_otherwise(raw: Any, today: date) -> None:
+    """Any JSON, on any day, either parses to a tree that stores and loads back the same, or
+    fails with DomainValidationError."""
+    try:
+        tree = parse_native(raw, CATALOG, TZ, today=today)
+    except DomainValidationError as error:
+        assert error.message
+        assert str(error).startswith("[condition")
+        return
+    assert load_condition(dump_condition(tree), CATALOG, TZ, today=today) == tree

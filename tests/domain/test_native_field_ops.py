@@ -390,3 +390,11 @@ def test_only_relative_dates_and_anniversaries_move_with_time() -> None:
     assert not moves(leaf("Signup", "between", values=["01/01/2025", "02/01/2025"]))
     assert not moves(leaf("City", "is_set"))
     assert not moves(leaf("Signup", ">=", value="01/01/2025"))
+
+
+def test_the_last_day_a_system_time_can_name() -> None:
+    """9999-12-31 ends at a second no date can name; a day of a fixed zone lasts 86,400 s."""
+    assert holds(leaf("CreateTime", "between", values=["2025-01-01", "9999-12-31"]), at(TODAY))
+    flat = {"field_name": "CreateTime", "op": "<=", "value": "9999-12-31"}
+    tree = parse_condition({"relation": "and", "items": [flat]}, CATALOG, SegmentType.BY_FIELD, TZ)
+    assert evaluate(tree, Contact({"createtime": at(TODAY)}))
