@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from .domain.fields import SYSTEM_FIELDS, FieldType
 from .domain.condition_types.native_field_ops import MAX_ANNIVERSARY_DAYS, MAX_VALUES
 from .domain.condition_types.subscription_leaf import Status
 from .domain.condition_types.tag_set_leaf import MAX_TAGS, SetOp
+from .domain.fields import SYSTEM_FIELDS, FieldType
 from .domain.operators import (
     CAMPAIGN_OPERATORS,
     NATIVE_OPERATORS,
