@@ -29,7 +29,7 @@ from ..text import check_text
 from ..values import Typed
 from .field_tests import FieldTest, holds
 from .leaf_type import ConditionContext, ConditionType, FlatItem, StoredLeaf, flat_item, quoted
-from .native_field_ops import NativeArgs, dump_args, read_args, resolve
+from .native_field_ops import TAKES_VALUE, NativeArgs, dump_args, read_args, resolve
 
 KIND = "field"
 CUSTOM_PREFIX = "custom:"  # + the field's id: a rename keeps it, and ids are never reused
@@ -227,18 +227,18 @@ def reads(leaf: FieldCondition) -> Inputs:
 
 
 def describe(leaf: FieldCondition) -> str:
+    """``Age >= '13'``, ``City in 'a', 'b'``, ``Signup in_last 7 days``, ``Phone is_set``."""
     if leaf.args is None:
         return f"{leaf.field.name} {leaf.op} {leaf.value!r}"
-    said = " ".join(
-        f"{value!r}" if isinstance(value, str) else str(value) for value in _said(leaf.args)
-    )
-    return f"{leaf.field.name} {leaf.op} {said}".rstrip()
+    return f"{leaf.field.name} {leaf.op} {_said(leaf.op, leaf.args)}".rstrip()
 
 
-def _said(args: NativeArgs) -> tuple[object, ...]:
+def _said(op: Op | NativeOp, args: NativeArgs) -> str:
     if args.period is not None:
-        return (args.period.amount, str(args.period.unit))
-    return args.values or ((args.value,) if args.value else ())
+        return f"{args.period.amount} {args.period.unit}"
+    if args.values:
+        return ", ".join(repr(value) for value in args.values)
+    return repr(args.value) if op in TAKES_VALUE else ""
 
 
 def moves_with_time(leaf: FieldCondition) -> bool:
