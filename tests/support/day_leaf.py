@@ -55,6 +55,14 @@ def _load(raw: Mapping[str, Any], ctx: ConditionContext, path: str) -> RecentDat
     return RecentDate(field, days, today - days, today)
 
 
+def _from_native(raw: Mapping[str, Any], ctx: ConditionContext, path: str) -> RecentDate:
+    """The native form names the field: ``{"kind": "test_recent", "field": "Joined", ...}``."""
+    field = ctx.catalog.field(str(raw.get("field")))
+    if field is None:
+        raise DomainValidationError(f"{path}.field", f"field {raw.get('field')} does not exist")
+    return _load({**raw, "field": stored_key(field)}, ctx, path)
+
+
 def _to_native(raw: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
     return dict(raw)
 
@@ -75,7 +83,7 @@ RECENT = ConditionType(
     flat_name=None,
     load=_load,
     dump=lambda leaf: stored(leaf.field, leaf.days),
-    from_native=_load,
+    from_native=_from_native,
     to_native=_to_native,
     evaluate=_evaluate,
     reads=lambda leaf: Inputs(fields=frozenset({leaf.field.key})),

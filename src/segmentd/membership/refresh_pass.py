@@ -8,8 +8,9 @@ rows that must change, with their bucket counts and ``member_total``
 (``generation_rows.apply_changes``), in the caller's transaction. A range refreshed twice
 changes nothing the second time.
 
-Comparing with the rows costs a seek per row the generation keeps in the range; writing costs
-only the members whose answer changed, usually few.
+Comparing with the rows costs a walk of the rows the generation keeps in the range (merged
+with the answers, both in id order); writing costs only the members whose answer changed,
+usually few.
 """
 
 from __future__ import annotations
@@ -173,23 +174,50 @@ def _diff(
         row_due = sa.or_(
             sa.and_(member <= horizon, answer == 0), sa.and_(member > horizon, answer == 1)
         )
-    key = (target.tenant_id, target.segment_number, target.generation)
-    lacking = sa.select(member, sa.literal(1).label("add")).where(row_due, ~row_of(*key, member))
     sm = segment_members.c
-    surplus = (
-        sa.select(sm.member_id, sa.literal(0).label("add"))
-        .join_from(segment_members, wanted, member == sm.member_id)
-        .where(
-            sm.tenant_id == target.tenant_id,
-            sm.segment_number == target.segment_number,
-            sm.generation == target.generation,
-            sm.member_id > lo,
-            sm.member_id <= hi,
-            ~row_due,
-        )
-    )
-    for member_id, add in conn.execute(sa.union_all(lacking, surplus)):
+    key = (target.tenant_id, target.segment_number, target.generation)
+    in_range = [sm.member_id > lo, sm.member_id <= hi]
+    if conn.dialect.name == "postgresql":
+        lacking, surplus = _anti_joins(wanted, row_due, key, in_range)
+    else:
+        lacking, surplus = _merged(wanted, row_due, key, in_range)
+    found = [(m, True) for m in conn.execute(lacking).scalars()]
+    found += [(m, False) for m in conn.execute(surplus).scalars()]
+    for member_id, add in found:
         row = (target.segment_id, target.generation, member_id)
         (changes.added if add else changes.removed).append(row)
         # A row above the horizon is a member; below it, a member left out.
         (changes.joined if (member_id > horizon) == bool(add) else changes.left).append(row)
+
+
+Key = tuple[int, int, int]  # (tenant id, segment number, generation): the rows' key prefix
+Query = sa.Select[Any] | sa.CompoundSelect
+
+
+def _rows(key: Key, in_range: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    sm = segment_members.c
+    prefix = (sm.tenant_id == key[0], sm.segment_number == key[1], sm.generation == key[2])
+    return sa.select(sm.member_id).where(*prefix, *in_range)
+
+
+def _merged(
+    wanted: sa.Table, row_due: sa.ColumnElement[bool], key: Key, in_range: list[Any]
+) -> tuple[Query, Query]:
+    """SQLite: the rows due less the rows there, and the other way round. Both sides come in
+    id order, so SQLite merges them (``MERGE (EXCEPT)``) in one walk of each, where a test
+    of each member's row would seek the key once per member (1.6 times the time)."""
+    due, rows = sa.select(wanted.c.member_id).where(row_due), _rows(key, in_range)
+    first: sa.ColumnElement[Any] = sa.literal_column("1")
+    return due.except_(rows).order_by(first), rows.except_(due).order_by(first)
+
+
+def _anti_joins(
+    wanted: sa.Table, row_due: sa.ColumnElement[bool], key: Key, in_range: list[Any]
+) -> tuple[Query, Query]:
+    """PostgreSQL: the same as anti-joins, which it hashes or merges (a set operation would
+    hash both sides whole)."""
+    member = wanted.c.member_id
+    lacking = sa.select(member).where(row_due, ~row_of(*key, member))
+    sm = segment_members.c
+    due_here = sa.exists().where(member == sm.member_id, row_due)
+    return lacking, _rows(key, in_range).where(~due_here)
