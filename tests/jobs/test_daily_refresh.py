@@ -23,7 +23,7 @@ from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_runner import run_chunk as run_build_chunk
 from segmentd.jobs.build_steps import Step
 from segmentd.jobs.build_worker import Worker, run_pending
-from segmentd.jobs.refresh_queue import claim_refresh, enqueue_due
+from segmentd.jobs.refresh_queue import MAX_ATTEMPTS, claim_refresh, enqueue_due
 from segmentd.jobs.refresh_runner import (
     Conditions,
     prepare,
@@ -325,6 +325,28 @@ def test_a_refresh_handed_back_for_a_build_resumes_without_counting_an_attempt(
     assert refresh_pending(db, settings) == 1
     assert refresh_rows(db)[0].attempts == 1
     assert_exact(db, tenant.id, segment_id, DAY + timedelta(days=1))
+
+
+def test_a_refresh_that_keeps_failing_fails_and_its_list_waits_for_the_next_day(
+    db: Database, settings: Settings, tenant: Tenant, joined: FieldDef, day_clock: MovingClock
+) -> None:
+    segment_id = add_stored_segment(db, tenant.id, condition_of(stored(joined, 2)))
+    run_pending(db, settings)
+    day_clock.advance(days=1)
+    assert enqueue_due(db, clock.today(settings.tz)) == 1
+    with db.write() as conn:  # as if every worker that claimed it had died
+        conn.execute(sa.update(schema.refresh_jobs).values(attempts=MAX_ATTEMPTS))
+    assert refresh_pending(db, settings) == 1
+    (job,) = refresh_rows(db)
+    assert (job.state, job.day) == ("failed", DAY + timedelta(days=1))
+    assert job.error.startswith(f"refresh failed after {MAX_ATTEMPTS} attempts")
+    assert enqueue_due(db, clock.today(settings.tz)) == 0  # not again today
+    assert_exact(db, tenant.id, segment_id, DAY)  # the last exact membership stays
+
+    day_clock.advance(days=1)
+    assert refresh_pending(db, settings) == 1
+    assert refresh_rows(db)[-1].state == "done"
+    assert_exact(db, tenant.id, segment_id, DAY + timedelta(days=2))
 
 
 def test_a_missed_day_is_refreshed_when_the_worker_starts(

@@ -25,7 +25,7 @@ from ..storage.write_lock import lock_tenant_writes
 from ..timefmt import now
 from .queue import UNFINISHED, Leased, LeaseQueue
 
-# A refresh claimed this many times without finishing fails; the next check queues another.
+# A refresh claimed this many times without finishing fails; its list waits for the next day.
 MAX_ATTEMPTS = 5
 REFRESHES = LeaseQueue(refresh_jobs, MAX_ATTEMPTS)
 
@@ -53,12 +53,15 @@ def due_segments(day: date) -> list[sa.ColumnElement[bool]]:
 
 
 def _unrefreshed(day: date) -> sa.Select[Any]:
-    """The lists with due segments and no refresh queued or running."""
+    """The lists with due segments and no refresh queued or running, nor one that failed
+    today (one that keeps failing is tried again the next day, not every minute)."""
     s, r = segments.c, refresh_jobs.c
-    running = sa.exists().where(
-        r.tenant_id == s.tenant_id, r.list_id == s.list_id, r.state.in_(UNFINISHED)
+    taken = sa.exists().where(
+        r.tenant_id == s.tenant_id,
+        r.list_id == s.list_id,
+        sa.or_(r.state.in_(UNFINISHED), sa.and_(r.state == JobState.FAILED, r.day == day)),
     )
-    return sa.select(s.tenant_id, s.list_id).where(*due_segments(day), ~running).distinct()
+    return sa.select(s.tenant_id, s.list_id).where(*due_segments(day), ~taken).distinct()
 
 
 def enqueue_due(db: Database, day: date) -> int:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Row
 from .. import clock
 from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
+from ..domain.fields import Catalog
 from ..domain.statuses import JobState, SegmentStatus
 from ..domain.stored_form import load_condition
 from ..membership import store
@@ -69,22 +70,25 @@ class Conditions:
     """The conditions a job read, by segment, text and catalog: parsed once per run."""
 
     def __init__(self) -> None:
-        self._parsed: dict[tuple[str, str, int], Condition | None] = {}
+        self._parsed: dict[tuple[str, str, int], tuple[Catalog, Condition | None]] = {}
 
     def get(
         self, conn: Connection, row: Row[Any], day: date, settings: Settings
     ) -> Condition | None:
         catalog = load_catalog(conn, row.tenant_id)
         key = (row.id, row.condition, id(catalog))
-        if key not in self._parsed:
-            try:
-                self._parsed[key] = load_condition(row.condition, catalog, settings.tz, today=day)
-            except DomainValidationError as exc:
-                log.warning(
-                    "segment %s: not refreshed, its condition no longer loads (%s)", row.id, exc
-                )
-                self._parsed[key] = None
-        return self._parsed[key]
+        # The entry holds its catalog, so an id is never reused while it is here.
+        if key not in self._parsed or self._parsed[key][0] is not catalog:
+            self._parsed[key] = (catalog, _load(row, catalog, day, settings))
+        return self._parsed[key][1]
+
+
+def _load(row: Row[Any], catalog: Catalog, day: date, settings: Settings) -> Condition | None:
+    try:
+        return load_condition(row.condition, catalog, settings.tz, today=day)
+    except DomainValidationError as exc:
+        log.warning("segment %s: not refreshed, its condition no longer loads (%s)", row.id, exc)
+        return None
 
 
 def run_refresh(
@@ -127,7 +131,10 @@ def prepare(db: Database, settings: Settings, claim: RefreshClaim) -> Step:
         if not REFRESHES.renew(conn, claim.job_id, claim.owner, settings.lease_seconds):
             return Step.LOST
         job = _job(conn, claim)
+        held = REFRESHES.held(claim.job_id, claim.owner)
         if REFRESHES.exhausted(claim.attempt):
+            # Dated, so that the list waits for the next day (``refresh_queue``).
+            conn.execute(held.values(day=job.day or clock.today(settings.tz)))
             error = f"refresh failed after {REFRESHES.max_attempts} attempts: {job.error}"
             REFRESHES.finish(conn, claim.job_id, JobState.FAILED, owner=claim.owner, error=error)
             log.warning("refresh job %s failed: %s", claim.job_id, error)
@@ -135,8 +142,7 @@ def prepare(db: Database, settings: Settings, claim: RefreshClaim) -> Step:
         if job.cursor == 0:
             day = clock.today(settings.tz)
             planned = _due(conn, claim, day)
-            values = {"day": day, "segments": json.dumps(planned, sort_keys=True)}
-            conn.execute(REFRESHES.held(claim.job_id, claim.owner).values(**values))
+            conn.execute(held.values(day=day, segments=json.dumps(planned, sort_keys=True)))
             if not planned:
                 REFRESHES.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
                 return Step.DONE
@@ -164,6 +170,7 @@ def run_chunk(
         rows = _lock_segments(conn, claim, planned)
         if not REFRESHES.renew(conn, claim.job_id, claim.owner, settings.lease_seconds):
             return Step.LOST
+        job = _job(conn, claim)  # as it is now that the lease is ours
         day: date = job.day
         kept = [row for row in rows if _still_planned(row, planned)]
         parsed = [(row, conditions.get(conn, row, day, settings)) for row in kept]
