@@ -1,4 +1,5 @@
-"""The segment conditions the benchmarks build, in the EngageLab wire form."""
+"""The segment conditions the benchmarks build, in the EngageLab wire form (and, for the
+time-dependent ones, the native form)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,37 @@ def realtime_conditions(count: int) -> list[dict[str, Any]]:
         lambda k: [item("Color", "==", "blue"), item("Age", "<", str(20 + k))],
     ]  # fmt: skip
     return [field_condition(shapes[k % len(shapes)](k)) for k in range(count)]
+
+
+def _relative(field_name: str, op: str, amount: int, unit: str) -> dict[str, Any]:
+    return {"kind": "field", "field": field_name, "op": op, "amount": amount, "unit": unit}
+
+
+def _leaf(kind: str, **rest: Any) -> dict[str, Any]:
+    return {"kind": kind, **rest}
+
+
+def time_conditions(count: int) -> list[dict[str, Any]]:
+    """``count`` different time-dependent conditions in the native form: relative dates on a
+    date field and on the creation time, birthdays and anniversaries, recency of opens."""
+    shapes = [
+        # Created in the last 7 + k days (CreateTime: the last three years).
+        lambda k: {"all": [_relative("CreateTime", "in_last", 7 + k, "days")]},
+        # Joined more than 52 (1 + k mod 10) weeks ago (Joined: 1990 to 2024), on the pro plan.
+        lambda k: {"all": [_relative("Joined", "more_than_ago", 52 * (1 + k % 10), "weeks"),
+                           _leaf("field", field="Plan", op="==", value="pro")]},
+        # A birthday in the next k days.
+        lambda k: {"all": [_leaf("field", field="Birthday", op="anniversary_in_next",
+                                 amount=k, unit="days")]},
+        # Everyone but this month's anniversaries: most members (stored as a complement).
+        lambda k: {"not": _leaf("field", field="Anniversary", op="anniversary_this_month")},
+        # Opened in the last 10 + k days (sends: the last 90 days), or not in the last 90
+        # days and created more than 30 + k days ago.
+        lambda k: {"any": [
+            _leaf("last_activity", activity="open", op="in_last", amount=10 + k, unit="days"),
+            {"all": [{"not": _leaf("last_activity", activity="open", op="in_last", amount=90,
+                                   unit="days")},
+                     _relative("CreateTime", "more_than_ago", 30 + k, "days")]},
+        ]},
+    ]  # fmt: skip
+    return [shapes[k % len(shapes)](k) for k in range(count)]

@@ -12,16 +12,20 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from segmentd import clock
 from segmentd.api.app import create_app
 from segmentd.api.server_timing import app_milliseconds
+from segmentd.domain.native_form import parse_native
 from segmentd.domain.stored_form import dump_condition
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.build_worker import run_pending
+from segmentd.jobs.refresh_runner import refresh_pending
 from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
@@ -32,7 +36,7 @@ from segmentd.storage.segments import delete_segment
 
 from . import conditions as c
 from .databases import tidy_postgres
-from .dataset import Dataset
+from .dataset import NOW, Dataset
 
 SEGMENTS = "/v1/marketing/lists/segments"
 REQUESTS_PER_RUN = 5  # an HTTP figure's run is the mean of this many requests
@@ -172,6 +176,49 @@ def build_many(count: int) -> Callable[[Context, int], list[float]]:
         return times
 
     return measure
+
+
+def day_boundary_refresh(count: int) -> Callable[[Context, int], list[float]]:
+    """Seconds from a day boundary until ``count`` time-dependent segments count from the new
+    day: queuing and running the refresh (``jobs.refresh_runner.refresh_pending``, one pass
+    over the list for all of them).
+
+    The segments are built on the data set's day (that of ``dataset.NOW`` in the tenant's
+    zone: ``segmentd.clock`` is set to it, so that the windows fall where the data is); each
+    run moves the clock past one more day boundary. They are deleted afterwards: the
+    real-time figures count the tenant's segments.
+    """
+
+    def measure(ctx: Context, runs: int) -> list[float]:
+        day = datetime.fromtimestamp(NOW, ctx.settings.tz)
+        clock.set_source(day.timestamp)
+        ids: list[str] = []
+        try:
+            with ctx.db.read() as conn:
+                catalog = load_catalog(conn, ctx.dataset.tenant_id)
+            for k, raw in enumerate(c.time_conditions(count)):
+                parsed = parse_native(raw, catalog, ctx.settings.tz, today=day.date())
+                ids.append(new_segment(ctx, f"bench time {k:02d}", c.FIELD, dump_condition(parsed)))
+            run_pending(ctx.db, ctx.settings)
+            return [refreshed(ctx, ids, day + timedelta(days=run + 1)) for run in range(runs)]
+        finally:
+            clock.set_source(None)
+            for segment_id in ids:
+                drop_segment(ctx, segment_id)
+
+    return measure
+
+
+def refreshed(ctx: Context, ids: list[str], moment: datetime) -> float:
+    """Seconds to refresh the segments once the clock reads ``moment``."""
+    clock.set_source(moment.timestamp)
+    started = time.perf_counter()
+    refresh_pending(ctx.db, ctx.settings)
+    elapsed = time.perf_counter() - started
+    with ctx.db.read() as conn:
+        days = conn.execute(sa.select(segments.c.exact_day).where(segments.c.id.in_(ids)))
+        assert set(days.scalars()) == {moment.date()}, "a segment was not refreshed"
+    return elapsed
 
 
 # --- reading through the API -----------------------------------------------------------------
@@ -427,6 +474,13 @@ FIGURES: tuple[Figure, ...] = (
         single_upsert_p99(50, 300),
         target="< 10 ms",
         limit=10.0,
+    ),
+    Figure(
+        "day-boundary refresh: 50 time-dependent segments",
+        "s",
+        day_boundary_refresh(50),
+        target="< 60 s",
+        limit=60.0,
     ),
     Figure("visitor look-up by cookie (wrk)", "req/s", lookup),
     Figure("CSV import", "rows/s", csv_import, target=">= 25,000 rows/s", at_least=25_000),

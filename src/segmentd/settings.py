@@ -25,7 +25,11 @@ class Settings(BaseSettings):
     )
     api_user: str | None = Field(None, description="api_user ensured at start (with api_key)")
     api_key: str | None = Field(None, description="api_key ensured at start (with api_user)")
-    time_zone: str = Field("+08:00", description="UTC offset of the times the APIs show")
+    time_zone: str = Field(
+        "+08:00",
+        description="UTC offset of the times the APIs show, and of the day relative dates count "
+        "from (its midnight starts the daily refresh)",
+    )
     worker: bool = Field(True, description="run the build worker inside serve")
     build_chunk_size: int = Field(20_000, ge=100, description="members per committed build chunk")
     build_group_size: int = Field(

@@ -15,6 +15,7 @@ def test_the_package_exports_its_interface() -> None:
         "GenerationKey",
         "LookupReader",
         "MembershipStore",
+        "RefreshTarget",
         "build_horizon",
         "store",
     }

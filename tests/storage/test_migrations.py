@@ -5,6 +5,7 @@ in creation order within its tenant, and every membership row and bucket count f
 segment. Downgrading restores the text keys. Migration 0008's downgrade turns complement
 generations back into member rows. Migration 0009 gives every segment a Commanders Act id.
 Migration 0011 stores conditions by field key and tag id; GET answers the same bytes.
+Migration 0014 dates existing memberships by their build (``exact_at``).
 """
 
 from __future__ import annotations
@@ -345,3 +346,46 @@ def test_0011_stores_conditions_by_key_and_id_reads_back_the_same_and_downgrades
     assert {s: after[s] for s in segment_ids} == before
     assert json.loads(after[legacy])["result"]["condition"] == legacy_condition
     assert json.loads(_stored_conditions(url)[by_field]) == stored
+
+
+def test_0014_dates_existing_memberships_by_their_build_and_downgrades(url: str) -> None:
+    migrate_to(url, "0011")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tenants (id, name, created_at) VALUES (1, 't', 0)"))
+        for segment_id, number, built_at in (("a" * 24, 1, 1_700_000_000), ("b" * 24, 2, None)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO segments (id, tenant_id, list_id, name, segment_type, condition,"
+                    " status, percent, generation, member_total, created_at, updated_at,"
+                    " built_at, number, horizon, commandersact_id) VALUES (:id, 1, 1, 's', 0,"
+                    " '{}', 2, 100, 1, 0, 0, 0, :built_at, :number, 0, :ca)"
+                ),
+                {"id": segment_id, "built_at": built_at, "number": number, "ca": f"{number:08X}"},
+            )
+    engine.dispose()
+
+    migrate_to(url, "0014")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, exact_at, exact_day, time_dependent FROM segments ORDER BY id")
+        ).all()
+        assert [tuple(row) for row in rows] == [
+            ("a" * 24, 1_700_000_000, None, False),
+            ("b" * 24, None, None, False),
+        ]
+    inspector = sa.inspect(engine)
+    assert "refresh_jobs" in inspector.get_table_names()
+    assert "day" in {column["name"] for column in inspector.get_columns("build_jobs")}
+    engine.dispose()
+
+    migrate_to(url, "-1", downgrade=True)
+    engine = sa.create_engine(url)
+    inspector = sa.inspect(engine)
+    assert "refresh_jobs" not in inspector.get_table_names()
+    assert "exact_at" not in {column["name"] for column in inspector.get_columns("segments")}
+    assert "day" not in {column["name"] for column in inspector.get_columns("build_jobs")}
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM segments")).scalar_one() == 2
+    engine.dispose()

@@ -3,11 +3,14 @@ the member id ranges of its chunks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from .. import clock
 from ..domain.conditions import Condition
 from ..domain.stored_form import load_condition
 from ..settings import Settings
@@ -27,6 +30,8 @@ class Plan:
     list_id: int
     condition: Condition
     complement: bool = False
+    # The day relative dates count from (the tenant's zone), fixed by the job's first step.
+    day: date = date(1970, 1, 1)
 
 
 def plan_build(
@@ -37,12 +42,21 @@ def plan_build(
     Raises ``DomainValidationError`` when the condition no longer validates against today's
     catalog. The form (plain or complement) is chosen while nothing is kept yet (cursor 0).
     """
-    condition = parse_segment_condition(conn, settings, claim, segment)
+    day = build_day(settings, job)
+    condition = parse_segment_condition(conn, settings, claim, segment, day)
     total = job.processed + _members_after(conn, claim, segment.list_id, job.cursor)
-    plan = Plan(int(segment.list_id), condition, bool(job.complement))
+    plan = Plan(int(segment.list_id), condition, bool(job.complement), day)
     if job.cursor == 0:  # nothing is kept yet: the form may still be chosen
-        plan = Plan(plan.list_id, condition, _mostly_held(conn, claim, plan, settings))
+        plan = replace(plan, complement=_mostly_held(conn, claim, plan, settings))
     return plan, total
+
+
+def build_day(settings: Settings, job: Row[tuple]) -> date:
+    """The day the job counts relative dates from: today, until a chunk is kept; then the
+    day that chunk was built for, so that every chunk answers for the same day."""
+    if job.cursor > 0 and job.day is not None:
+        return cast(date, job.day)
+    return clock.today(settings.tz)
 
 
 def _mostly_held(conn: Connection, claim: Claim, plan: Plan, settings: Settings) -> bool:
@@ -63,10 +77,10 @@ def _mostly_held(conn: Connection, claim: Claim, plan: Plan, settings: Settings)
 
 
 def parse_segment_condition(
-    conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple]
+    conn: Connection, settings: Settings, claim: Claim, segment: Row[tuple], day: date
 ) -> Condition:
     catalog = load_catalog(conn, claim.tenant_id)
-    return load_condition(segment.condition, catalog, settings.tz)
+    return load_condition(segment.condition, catalog, settings.tz, today=day)
 
 
 def in_list(claim: Claim, list_id: int) -> list[sa.ColumnElement[bool]]:
@@ -98,10 +112,19 @@ def next_range(
     conn: Connection, claim: Claim, plan: Plan, cursor: int, size: int
 ) -> tuple[int, int]:
     """The upper id bound and the member count of the next chunk after ``cursor``."""
+    return range_after(conn, claim.tenant_id, plan.list_id, cursor, size)
+
+
+def range_after(
+    conn: Connection, tenant_id: int, list_id: int, cursor: int, size: int
+) -> tuple[int, int]:
+    """The upper id bound and the member count of the list's next ``size`` members after
+    ``cursor`` (the chunks of a build or a refresh)."""
+    m = members.c
     ids = (
-        sa.select(members.c.id)
-        .where(*in_list(claim, plan.list_id), members.c.id > cursor)
-        .order_by(members.c.id)
+        sa.select(m.id)
+        .where(m.tenant_id == tenant_id, m.list_id == list_id, m.id > cursor)
+        .order_by(m.id)
         .limit(size)
         .subquery()
     )

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from ..domain.condition_types.leaf_types import moves_with_time
+from ..domain.errors import DomainValidationError
 from ..domain.statuses import JobState, SegmentStatus
-from ..storage.catalog import catalog_changed
+from ..domain.stored_form import load_condition
+from ..storage.catalog import catalog_changed, load_catalog
 from ..storage.db import Database
 from ..storage.schema import build_jobs, segments
+from ..storage.segments import set_time_dependent
 from ..storage.write_lock import lock_tenant_writes
 from ..timefmt import now
 from .queue import Leased, LeaseQueue
@@ -27,6 +32,7 @@ from .stale_generations import sweep_due, sweep_stale_generations
 # A job claimed this many times without finishing fails rather than looping forever.
 MAX_ATTEMPTS = 5
 BUILDS = LeaseQueue(build_jobs, MAX_ATTEMPTS)
+EPOCH_DAY = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
     Call inside the write transaction that created the segment or changed its condition.
     """
     lock_tenant_writes(conn, tenant_id)
+    _mark_time_dependence(conn, tenant_id, segment_id)
     catalog_changed(conn, tenant_id)  # real-time updates see the segment building afresh
     marked = conn.execute(
         sa.update(segments)
@@ -76,6 +83,26 @@ def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
             updated_at=now(),
         )
     )
+
+
+def _mark_time_dependence(conn: Connection, tenant_id: int, segment_id: str) -> None:
+    """Record whether the condition moves with time (the daily refresh takes such segments).
+    A condition that no longer loads is not refreshed: its build fails."""
+    stored = conn.execute(
+        sa.select(segments.c.condition).where(
+            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
+        )
+    ).scalar()
+    if stored is None:
+        return  # no such segment: the caller hears of it below
+    try:
+        # Whether a leaf moves does not depend on the day or zone it is read in.
+        condition = load_condition(stored, load_catalog(conn, tenant_id), UTC, today=EPOCH_DAY)
+    except DomainValidationError:
+        moves = False
+    else:
+        moves = moves_with_time(condition)
+    set_time_dependent(conn, tenant_id, segment_id, moves)
 
 
 def _next_generation(conn: Connection, tenant_id: int, segment_id: str) -> int:
@@ -116,6 +143,13 @@ def claim_jobs(db: Database, owner: str, lease_seconds: float, limit: int) -> li
     if sweep_due(db):
         sweep_stale_generations(db)
     return []
+
+
+def builds_waiting(db: Database) -> bool:
+    """Whether a build is waiting to be claimed (a daily refresh then hands its job back)."""
+    with db.read() as conn:
+        query = sa.select(build_jobs.c.id).where(BUILDS.claimable(time.time())).limit(1)
+        return conn.execute(query).first() is not None
 
 
 def _companions(conn: Connection, first: Claim, limit: int, lease_end: float) -> list[Claim]:

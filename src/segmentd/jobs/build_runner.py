@@ -23,6 +23,8 @@ from ..membership import build_horizon, store
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments
+from ..storage.segments import mark_exact
+from ..timefmt import now
 from .build_plan import Plan, Ranges, next_ranges
 from .build_queue import BUILDS, Claim, held, job_row
 from .build_steps import Step, lock_and_extend
@@ -98,7 +100,7 @@ def _advance(
     if count == full:
         return Step.PROGRESS
     # Fewer than full chunks: no member is left past the cursor as of this transaction.
-    _publish(conn, claim, build_horizon(plan.complement, cursor))
+    _publish(conn, claim, plan, build_horizon(plan.complement, cursor))
     return Step.DONE
 
 
@@ -115,10 +117,12 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
     )
 
 
-def _publish(conn: Connection, claim: Claim, horizon: int) -> None:
-    """End the job and publish its generation, in the transaction that holds the lease."""
+def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> None:
+    """End the job and publish its generation, in the transaction that holds the lease; the
+    membership is exact now, for the day the build counted relative dates from."""
     BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
     total = store().publish(conn, claim, horizon)
+    mark_exact(conn, claim.tenant_id, [claim.segment_id], plan.day, now())
     log.info(
         "segment %s generation %s published with %s members (job %s)",
         claim.segment_id,

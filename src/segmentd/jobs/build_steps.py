@@ -58,7 +58,7 @@ def _prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
         except DomainValidationError as exc:
             fail(conn, claim, f"the condition no longer validates: {exc}")
             return Step.FAILED
-        conn.execute(held(claim).values(total=total, complement=plan.complement))
+        conn.execute(held(claim).values(total=total, complement=plan.complement, day=plan.day))
     return plan
 
 

@@ -1,4 +1,5 @@
-"""The build worker: claims build jobs and runs them, in a thread of the server or on its own.
+"""The build worker: claims build jobs and runs them, in a thread of the server or on its own;
+when no build waits, it runs the daily refreshes of time-dependent segments.
 
 Several workers, in one process or many, may share a database: claims are leased, and a
 worker that dies mid-build leaves a job another worker reclaims once the lease expires.
@@ -10,19 +11,27 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from datetime import date
 from types import FrameType
 
+from .. import clock
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.secret_check import verify_secret
 from .build_plan import Plan
-from .build_queue import Claim, abandon, claim_jobs, release
+from .build_queue import Claim, abandon, builds_waiting, claim_jobs, release
 from .build_runner import run_chunks
 from .build_steps import Step, prepare
 from .loop import PollingWorker
 from .queue import new_worker_id
+from .refresh_queue import claim_refresh, enqueue_due
+from .refresh_runner import run_refresh
 
 log = logging.getLogger("segmentd.jobs")
+
+# How often a worker looks for time-dependent segments a refresh has not reached yet (besides
+# at start and at each day boundary): a build that began before midnight and published after.
+REFRESH_CHECK_SECONDS = 60.0
 
 
 def run_job(
@@ -109,22 +118,61 @@ def run_pending(db: Database, settings: Settings) -> int:
 
 
 class Worker(PollingWorker):
-    """A daemon thread claiming and running build jobs until stopped."""
+    """A daemon thread claiming and running build jobs, and daily refreshes when no build
+    waits, until stopped."""
 
     kind = "build"
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(db, settings)
+        self._checked: tuple[date, float] | None = None  # (day, monotonic time) of the last check
 
     def work_once(self) -> bool:
         """Run one job if there is one; False when idle (or the database failed)."""
         settings = self.settings
+        self._queue_due_refreshes()
         try:
             claims = claim_jobs(self.db, self.id, settings.lease_seconds, settings.build_group_size)
         except Exception:
             log.exception("build worker %s could not claim a job", self.id)
             return False
         if not claims:
-            return False
+            return self._refresh_once()
         steps = run_jobs(self.db, settings, claims, self._stopping.is_set)
         return any(step is not None for step in steps)
+
+    def _queue_due_refreshes(self) -> None:
+        """At start, at each day boundary of the tenant's zone and every
+        ``REFRESH_CHECK_SECONDS``: queue a refresh of each list whose time-dependent segments
+        count from an older day (a missed day after downtime is one of them)."""
+        today, clock_now = clock.today(self.settings.tz), time.monotonic()
+        if self._checked is not None:
+            day, at = self._checked
+            if day == today and clock_now - at < REFRESH_CHECK_SECONDS:
+                return
+        try:
+            queued = enqueue_due(self.db, today)
+        except Exception:
+            log.exception("build worker %s could not check for due refreshes", self.id)
+            return
+        self._checked = (today, clock_now)
+        if queued:
+            log.info("%s lists queued for the refresh of %s", queued, today)
+
+    def _refresh_once(self) -> bool:
+        """Run a daily refresh if one is queued, handing it back when a build arrives."""
+        try:
+            claim = claim_refresh(self.db, self.id, self.settings.lease_seconds)
+        except Exception:
+            log.exception("build worker %s could not claim a refresh", self.id)
+            return False
+        if claim is None:
+            return False
+
+        def should_yield() -> bool:
+            return self._stopping.is_set() or builds_waiting(self.db)
+
+        return run_refresh(self.db, self.settings, claim, should_yield) is not None
 
 
 def run_forever(settings: Settings) -> None:

@@ -1,15 +1,15 @@
 """Segment membership: which members each segment holds, behind one small interface.
 
 ``interface.MembershipStore`` says what a membership does (fill a generation, publish it,
-apply real-time changes, read one member's segments, page, count, remove members) and what
-it guarantees; ``store()`` gives the implementation in use. The relational one
-(``relational``) keeps the rows in the segments' own database.
+refresh it for a new day, apply real-time changes, read one member's segments, page, count,
+remove members) and what it guarantees; ``store()`` gives the implementation in use. The
+relational one (``relational``) keeps the rows in the segments' own database.
 
 The package itself is the interface; its modules are the implementation's, and a caller
 outside it imports only from ``segmentd.membership`` (an import-linter contract says so):
 
 - ``MembershipStore``, ``store()`` and the types its methods take (``FillPlan``,
-  ``FillRange``, ``GenerationKey``, ``LookupReader``);
+  ``FillRange``, ``GenerationKey``, ``LookupReader``, ``RefreshTarget``);
 - ``build_horizon(complement, cursor)``: the horizon a build's publish takes, its cursor
   when the generation is stored as a complement, else 0;
 - ``STALE_CHUNK``: the default number of stale rows deleted per transaction by the cleanup
@@ -24,7 +24,14 @@ from __future__ import annotations
 from functools import cache
 
 from .complement import build_horizon
-from .interface import FillPlan, FillRange, GenerationKey, LookupReader, MembershipStore
+from .interface import (
+    FillPlan,
+    FillRange,
+    GenerationKey,
+    LookupReader,
+    MembershipStore,
+    RefreshTarget,
+)
 from .relational import RelationalMembership
 from .stale import STALE_CHUNK
 
@@ -42,6 +49,7 @@ __all__ = [
     "GenerationKey",
     "LookupReader",
     "MembershipStore",
+    "RefreshTarget",
     "build_horizon",
     "store",
 ]

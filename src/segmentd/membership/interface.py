@@ -65,6 +65,13 @@ class FillPlan(Protocol):
     def complement(self) -> bool: ...
 
 
+class RefreshTarget(GenerationKey, Protocol):
+    """A segment's published generation, and its condition as read for the day refreshed to."""
+
+    @property
+    def condition(self) -> Condition: ...
+
+
 # (generation, plan, lo, hi, excluding): fill the member ids (lo, hi]; ``excluding``: the
 # segment has members removed by hand to leave out.
 FillRange = tuple[GenerationKey, FillPlan, int, int, bool]
@@ -135,6 +142,25 @@ class MembershipStore(Protocol):
 
     def sweep_stale(self, db: Database, chunk: int) -> int:
         """``drop_stale`` for every segment that has stale rows (an interrupted cleanup)."""
+        ...
+
+    # --- the daily refresh -------------------------------------------------------------------
+
+    def refresh(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        list_id: int,
+        ids: tuple[int, int],
+        targets: Sequence[RefreshTarget],
+    ) -> int:
+        """Bring the published generations of ``targets`` (segments of list ``list_id``) up
+        to date for the list's members with ids in ``ids`` = (lo, hi], each by its condition
+        as the caller read it, in one pass over those members for all of them; return how
+        many memberships changed. In place and in ``conn``: only the rows that must change
+        are written, counts stay exact, readers see the range move at the commit. The caller
+        holds the segments' row locks. Safe to repeat; a target whose generation is no longer
+        the published one is left alone."""
         ...
 
     # --- real-time ---------------------------------------------------------------------------

@@ -22,12 +22,13 @@ import logging
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, timezone
+from datetime import UTC, date, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import clock
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition, Inputs
 from ..domain.contact import Contact
@@ -147,7 +148,8 @@ def _apply(
     lists = tuple(sorted(set(member_lists.values())))
     if keep:
         catalog = catalog or load_catalog(conn, tenant_id)
-        targets = _cache.conditions(catalog, tz).targets(conn, tenant_id, lists)
+        parsed = _cache.conditions(catalog, tz, clock.today(tz))
+        targets = parsed.targets(conn, tenant_id, lists)
     else:
         catalog, targets = Catalog.build(), _targets(conn, tenant_id, lists, keep)
     if not targets:
@@ -297,7 +299,7 @@ Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
 
 
 class _Parsed:
-    """Parsed conditions for one catalog and zone, by segment and condition text, and the
+    """Parsed conditions for one catalog, zone and day, by segment and condition text, and the
     lists' live segments with them.
 
     A catalog object names one state of the tenant's segment definitions too: every writer
@@ -307,8 +309,8 @@ class _Parsed:
     none of them.
     """
 
-    def __init__(self, catalog: Catalog, tz: timezone) -> None:
-        self.catalog, self.tz = catalog, tz
+    def __init__(self, catalog: Catalog, tz: timezone, today: date) -> None:
+        self.catalog, self.tz, self.today = catalog, tz, today
         self._items: dict[tuple[str, int, str], Parse] = {}
         self._targets: dict[tuple[int, tuple[int, ...]], list[Target]] = {}
         self._lock = threading.Lock()
@@ -333,7 +335,7 @@ class _Parsed:
         with self._lock:
             if key in self._items:
                 return self._items[key]
-        condition = _parse(target.id, target.segment_type, target.text, self.catalog, self.tz)
+        condition = _parse(target.id, target.text, self.catalog, self.tz, self.today)
         found = (condition, None if condition is None else inputs(condition))
         with self._lock:
             if len(self._items) >= _CACHE_SIZE:
@@ -343,22 +345,24 @@ class _Parsed:
 
 
 class _ConditionCache:
-    """Parsed conditions by catalog and zone (LRU over those).
+    """Parsed conditions by catalog, zone and day (LRU over those).
 
     ``load_catalog`` hands out one Catalog object per state of a
     tenant's catalog (``storage.catalog``), so that object names everything a parse reads: a
-    rename or a new tag or campaign status comes as another object and parses anew.
+    rename or a new tag or campaign status comes as another object and parses anew. A
+    relative date is read against the day it is (``clock.today``): the first change after a
+    day boundary parses anew too.
     """
 
     def __init__(self, size: int) -> None:
-        self._items: LRU[tuple[int, timezone], _Parsed] = LRU(size)
+        self._items: LRU[tuple[int, timezone, date], _Parsed] = LRU(size)
 
-    def conditions(self, catalog: Catalog, tz: timezone) -> _Parsed:
-        key = (id(catalog), tz)
+    def conditions(self, catalog: Catalog, tz: timezone, today: date) -> _Parsed:
+        key = (id(catalog), tz, today)
         found = self._items.get(key)
         # The entry holds its catalog, so an id is never reused while it is here.
         if found is None or found.catalog is not catalog:
-            found = _Parsed(catalog, tz)
+            found = _Parsed(catalog, tz, today)
             self._items.put(key, found)
         return found
 
@@ -367,10 +371,10 @@ _cache = _ConditionCache(64)
 
 
 def _parse(
-    segment_id: str, segment_type: int, text: str, catalog: Catalog, tz: timezone
+    segment_id: str, text: str, catalog: Catalog, tz: timezone, today: date
 ) -> Condition | None:
     try:
-        return load_condition(text, catalog, tz)
+        return load_condition(text, catalog, tz, today=today)
     except DomainValidationError as exc:
         log.warning("segment %s: stored condition no longer parses (%s)", segment_id, exc)
         return None

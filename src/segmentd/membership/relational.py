@@ -8,6 +8,7 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``publish``: the swap to a new generation, and discarding one
 - ``stale``: deleting generations nobody reads any more
 - ``realtime`` over ``generation_rows``: members' changes applied in the writer's transaction
+- ``refresh_pass`` over ``generation_rows``: the daily refresh of time-dependent segments
 - ``pages``, ``removal``: reading and removing published members
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
 """
@@ -23,8 +24,8 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.member_changes import MembersChanged
 from ..storage.db import Database
 from ..storage.segments import Segment
-from . import fill, pages, publish, realtime, removal, stale
-from .interface import FillPlan, FillRange, GenerationKey, Ranges
+from . import fill, pages, publish, realtime, refresh_pass, removal, stale
+from .interface import FillPlan, FillRange, GenerationKey, Ranges, RefreshTarget
 from .visitor_reader import VisitorReader
 
 
@@ -60,6 +61,16 @@ class RelationalMembership:
 
     def sweep_stale(self, db: Database, chunk: int) -> int:
         return stale.sweep_stale_generations(db, chunk)
+
+    def refresh(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        list_id: int,
+        ids: tuple[int, int],
+        targets: Sequence[RefreshTarget],
+    ) -> int:
+        return refresh_pass.refresh_range(conn, tenant_id, list_id, *ids, targets)
 
     def apply_changes(
         self, conn: Connection, tenant_id: int, changed: MembersChanged, tz: timezone

@@ -186,6 +186,13 @@ segments = sa.Table(
     # The id the Commanders Act look-up answers: 8 upper-case hex characters, unique in the
     # tenant, given or random (migration 0009).
     sa.Column("commandersact_id", sa.String(8), nullable=False),
+    # Whether the condition's answer can change as days pass (relative dates, recency): set
+    # with every write of the condition; such segments are refreshed after each day boundary.
+    sa.Column("time_dependent", sa.Boolean, nullable=False, default=False),
+    # When the published membership was last made exact (a build's publish, a daily refresh),
+    # and the day in the tenant's zone its relative dates count from (migration 0014).
+    _epoch("exact_at", nullable=True),
+    sa.Column("exact_day", sa.Date, nullable=True),
     sa.Index(None, "tenant_id", "list_id"),
     sa.Index(None, "tenant_id", "number", unique=True),
     sa.Index(None, "tenant_id", "commandersact_id", unique=True),
@@ -245,6 +252,9 @@ build_jobs = sa.Table(
     sa.Column("total", sa.BigInteger, nullable=False, default=0),
     # The generation is stored as its complement up to ``cursor`` (``membership.complement``).
     sa.Column("complement", sa.Boolean, nullable=False, default=False),
+    # The day in the tenant's zone the build counts relative dates from, fixed by its first
+    # step: a build that runs past midnight, or resumes after it, stays one day's answer.
+    sa.Column("day", sa.Date, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("lease_owner", sa.String(64), nullable=True),
     sa.Column("lease_expires_at", sa.Float, nullable=True),
@@ -253,6 +263,33 @@ build_jobs = sa.Table(
     _epoch("updated_at"),
     sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "tenant_id", "segment_id"),
+)
+
+# The daily refresh of a list's time-dependent segments (``jobs.refresh_runner``): one pass over
+# the list's members, chunk by chunk from ``cursor``, for every segment in ``segments``.
+refresh_jobs = sa.Table(
+    "refresh_jobs",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("list_id", sa.BigInteger, nullable=False),
+    # The day refreshed to, in the tenant's zone: fixed by the first step, like ``segments``
+    # (JSON: {segment id: the published generation it refreshes}).
+    sa.Column("day", sa.Date, nullable=True),
+    sa.Column("segments", sa.Text, nullable=True),
+    # queued, running, done, failed
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("cursor", sa.BigInteger, nullable=False, default=0),
+    sa.Column("processed", sa.BigInteger, nullable=False, default=0),
+    sa.Column("changed", sa.BigInteger, nullable=False, default=0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    sa.Index(None, "state", "lease_expires_at"),
+    sa.Index(None, "tenant_id", "list_id"),
 )
 
 # --- CSV imports: owned by segmentd.imports ---

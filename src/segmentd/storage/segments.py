@@ -8,7 +8,9 @@ function takes the caller's transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,6 +58,11 @@ class Segment:
     number: int  # its key in the membership tables (``schema.segment_members``)
     horizon: int = 0  # the published generation is a complement up to it (``membership``)
     commandersact_id: str = ""  # 8 upper-case hex: the id the Commanders Act look-up answers
+    # Whether days passing can change its members (relative dates, recency): refreshed daily.
+    time_dependent: bool = False
+    # When its published membership was last made exact: its build's publish or the last
+    # daily refresh (epoch seconds; None before the first publish).
+    exact_at: int | None = None
 
 
 def _segment(row: sa.Row) -> Segment:
@@ -76,6 +83,8 @@ def _segment(row: sa.Row) -> Segment:
         number=m["number"],
         horizon=m["horizon"],
         commandersact_id=m["commandersact_id"],
+        time_dependent=bool(m["time_dependent"]),
+        exact_at=m["exact_at"],
     )
 
 
@@ -255,3 +264,36 @@ def delete_segment(conn: Connection, tenant_id: int, segment_id: str) -> bool:
             sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.segment_id == segment_id)
         )
     return True
+
+
+def set_time_dependent(conn: Connection, tenant_id: int, segment_id: str, moves: bool) -> None:
+    """Record whether the segment's condition moves with time (with each write of it)."""
+    conn.execute(
+        sa.update(segments).where(is_segment(tenant_id, segment_id)).values(time_dependent=moves)
+    )
+
+
+def mark_exact(
+    conn: Connection, tenant_id: int, segment_ids: Sequence[str], day: date, at: int
+) -> None:
+    """The segments' published memberships were made exact ``at``, counting relative dates
+    from ``day`` (a publish, a daily refresh)."""
+    if not segment_ids:
+        return
+    conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == tenant_id, segments.c.id.in_(sorted(segment_ids)))
+        .values(exact_at=at, exact_day=day)
+    )
+
+
+def pass_day(conn: Connection, tenant_id: int, segment_ids: Sequence[str], day: date) -> None:
+    """The refresh of ``day`` passed the segments by (their condition no longer loads): they
+    are not due again before the next day, and their ``exact_at`` stays."""
+    if not segment_ids:
+        return
+    conn.execute(
+        sa.update(segments)
+        .where(segments.c.tenant_id == tenant_id, segments.c.id.in_(sorted(segment_ids)))
+        .values(exact_day=day)
+    )
