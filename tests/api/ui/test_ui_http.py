@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from segmentd.domain.fields import SYSTEM_FIELDS, FieldType
+from segmentd.domain.operators import OPERATORS
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import ensure_credential
 from tests.conftest import (
@@ -263,7 +265,7 @@ def test_builder_saves_what_the_api_would(shared: Shared) -> None:
 
 def test_builder_date_picker_saves_the_fields_format(shared: Shared) -> None:
     ui, client = shared.ui, shared.api
-    rows = [{"field": "Joined", "op": ">=", "value": "2024-01-20"}]  # the date picker's value
+    rows = [{"subject": "field:Joined", "op": ">=", "value": "2024-01-20"}]  # the date picker's
     answer = ui.post("/ui/segments/new", builder_form("Joined late", rows))
     segment_id = answer.headers["location"].rsplit("/", 1)[1]
     segment = wait_built(client, segment_id)
@@ -274,67 +276,101 @@ def test_builder_date_picker_saves_the_fields_format(shared: Shared) -> None:
 
 
 def test_builder_by_campaign(shared: Shared) -> None:
+    """A tree of campaign conditions only is a segment by campaign (type 1), as EngageLab's."""
     ui, client, seeded = shared.ui, shared.api, shared.seed
-    rows = [{"campaign": str(seeded.campaign_id), "op": "==", "value": "unopen"}]
-    answer = ui.post("/ui/segments/new", builder_form("Unopened", rows, segment_type=1))
+    rows = [{"subject": "campaign", "campaign": str(seeded.campaign_id), "activity": "unopen"}]
+    answer = ui.post("/ui/segments/new", builder_form("Unopened", rows))
     segment = wait_built(client, answer.headers["location"].rsplit("/", 1)[1])
     assert segment["type"] == 1
     assert segment["condition"]["items"][0]["campaign_id"] == seeded.campaign_id
     assert segment["member_total"] == 20  # 40 were sent, the odd ones opened
+    mixed = [*rows, {"subject": "field:Age", "op": ">=", "value": "30"}]
+    answer = ui.post("/ui/segments/new", builder_form("Unopened and 30 or older", mixed))
+    assert answer.status_code == 303, re.findall(r"class=\"error\"[^>]*>([^<]+)<", answer.text)
+    segment = wait_built(client, answer.headers["location"].rsplit("/", 1)[1])
+    assert segment["type"] == 0  # a field beside a campaign: by field, as the flat form can't
+    assert segment["member_total"] == sum(1 for i in range(40) if i % 2 == 0 and 18 + i >= 30)
 
 
-def _invalid_cases(seeded: Seed) -> list[tuple[str, list[dict[str, str]], int, str]]:
-    """(segment name, builder rows, segment type, the error slot beside the faulty input)."""
+def _invalid_cases(seeded: Seed) -> list[tuple[str, list[dict[str, str]], dict[str, Any], str]]:
+    """(segment name, builder rows, the same condition as an EngageLab API body, the error
+    slot beside the faulty input): the UI words each error as the API does."""
+    age = {"subject": "field:Age", "op": ">=", "value": "1"}
+    flat_age = {"field_name": "Age", "op": ">=", "value": "1"}
+    draft = str(seeded.draft_campaign_id)
     return [
-        ("bad.name", [{"field": "Age", "op": ">=", "value": "1"}], 0, "err-segment_name"),
-        ("n", [{"field": "Age", "op": ">=", "value": "abc"}], 0, "err-0-value"),
-        ("n", [{"field": "Age", "op": "contain", "value": "1"}], 0, "err-0-op"),
-        ("n", [{"field": "tag", "op": "==", "value": "Nobody"}], 0, "err-0-value"),
-        ("n", [{"field": "City", "op": "==", "value": "Rome"}], 0, "err-0-value"),
-        ("n", [{"field": "Gone", "op": "==", "value": "x"}], 0, "err-0-field_name"),
+        ("bad.name", [age], _api_body("bad.name", [flat_age]), "err-segment_name"),
         (
             "n",
-            [
-                {"field": "Age", "op": ">=", "value": "1"},
-                {"field": "Birthday", "op": "==", "month": "2", "day": "30"},
-            ],
-            0,
-            "err-1-value",
+            [{**age, "value": "abc"}],
+            _api_body("n", [{**flat_age, "value": "abc"}]),
+            "err-r-0-value",
         ),
         (
             "n",
-            [{"campaign": str(seeded.draft_campaign_id), "op": "==", "value": "open"}],
-            1,
-            "err-0-campaign_id",
+            [{**age, "op": "contain"}],
+            _api_body("n", [{**flat_age, "op": "contain"}]),
+            "err-r-0-op",
+        ),
+        (
+            "n",
+            [{"subject": "tag", "op": "==", "tag": "Nobody"}],
+            _api_body("n", [{"field_name": "tag", "op": "==", "value": "Nobody"}]),
+            "err-r-0-tag",
+        ),
+        (
+            "n",
+            [{"subject": "field:City", "op": "==", "value": "Rome"}],
+            _api_body("n", [{"field_name": "City", "op": "==", "value": "Rome"}]),
+            "err-r-0-value",
+        ),
+        (
+            "n",
+            [{"subject": "field:Gone", "op": "==", "value": "x"}],
+            _api_body("n", [{"field_name": "Gone", "op": "==", "value": "x"}]),
+            "err-r-0-field",
+        ),
+        (
+            "n",
+            [age, {"subject": "field:Birthday", "op": "==", "month": "2", "day": "30"}],
+            _api_body("n", [flat_age, {"field_name": "Birthday", "op": "==", "value": "02/30"}]),
+            "err-r-1-value",
+        ),
+        (
+            "n",
+            [{"subject": "campaign", "campaign": draft, "activity": "open"}],
+            _api_body(
+                "n",
+                [
+                    {
+                        "field_name": "campaign",
+                        "op": "==",
+                        "value": "open",
+                        "campaign_id": int(draft),
+                    }
+                ],
+                segment_type=1,
+            ),
+            "err-r-0-campaign",
         ),
     ]
 
 
-def _api_body(name: str, rows: list[dict[str, str]], segment_type: int) -> dict[str, Any]:
-    items = []
-    for row in rows:
-        if segment_type == 1:
-            item = {"field_name": "campaign", "op": "==", "value": row["value"]}
-            items.append({**item, "campaign_id": int(row["campaign"])})
-        elif "month" in row:
-            value = f"{int(row['month']):02d}/{int(row['day']):02d}"
-            items.append({"field_name": row["field"], "op": row["op"], "value": value})
-        else:
-            items.append({"field_name": row["field"], "op": row["op"], "value": row["value"]})
-    body = {"relation": "and", "items": items}
-    return {"segment_name": name, "type": segment_type, "condition": body}
+def _api_body(name: str, items: list[dict[str, Any]], segment_type: int = 0) -> dict[str, Any]:
+    condition = {"relation": "and", "items": items}
+    return {"segment_name": name, "type": segment_type, "condition": condition}
 
 
 @pytest.mark.parametrize("case", range(8))
 def test_builder_errors_use_the_api_words_beside_the_input(shared: Shared, case: int) -> None:
     ui, client, seeded = shared.ui, shared.api, shared.seed
-    name, rows, segment_type, slot = _invalid_cases(seeded)[case]
+    name, rows, api_body, slot = _invalid_cases(seeded)[case]
     before = ok(client.get(SEGMENTS))["total"]
-    api_words = api_message(client.post(SEGMENTS, json=_api_body(name, rows, segment_type)))
-    page = ui.post("/ui/segments/new", builder_form(name, rows, segment_type))
+    api_words = api_message(client.post(SEGMENTS, json=api_body))
+    page = ui.post("/ui/segments/new", builder_form(name, rows))
     assert page.status_code == 400
     assert slot_text(page.text, slot) == api_words
-    preview = ui.post("/ui/builder/preview", builder_form(name, rows, segment_type))
+    preview = ui.post("/ui/builder/preview", builder_form(name, rows))
     assert slot_text(preview.text, slot) == api_words
     assert ok(client.get(SEGMENTS))["total"] == before
 
@@ -383,8 +419,8 @@ def test_builder_edits_a_segment(shared: Shared) -> None:
     ui, client = shared.ui, shared.api
     segment_id = make_segment(client)
     edit = ui.get(f"/ui/segments/{segment_id}/edit")
-    assert 'value="Three"' in edit.text and 'name="month_1"' in edit.text
-    rows = [{"field": "Age", "op": "<", "value": "20"}]
+    assert 'value="Three"' in edit.text and 'name="month_r-1"' in edit.text
+    rows = [{"subject": "field:Age", "op": "<", "value": "20"}]
     answer = ui.post(f"/ui/segments/{segment_id}/edit", builder_form("Young", rows))
     assert answer.status_code == 303
     segment = wait_built(client, segment_id)
@@ -392,16 +428,20 @@ def test_builder_edits_a_segment(shared: Shared) -> None:
 
 
 @pytest.mark.parametrize(
-    "action, rows_after",
-    [("add", 4), ("remove-1", 2), ("type", 1)],
+    "action, leaves_after, groups_after",
+    [("add-leaf:r", 4, 0), ("add-group:r", 4, 1), ("remove:r-1", 2, 0), ("remove:r", 3, 0)],
 )
-def test_condition_rows_are_added_and_removed(shared: Shared, action: str, rows_after: int) -> None:
+def test_conditions_and_groups_are_added_and_removed(
+    shared: Shared, action: str, leaves_after: int, groups_after: int
+) -> None:
     ui = shared.ui
     form = [*builder_form("x", THREE_CONDITION_ROWS), ("action", action)]
     fragment = ui.post("/ui/builder/conditions", form, headers={"HX-Request": "true"})
-    assert fragment.text.count('name="rows"') == rows_after
+    assert fragment.text.count('name="leaf"') == leaves_after
+    assert fragment.text.count('name="group"') == groups_after
     page = ui.post("/ui/segments/new", form)  # without JavaScript: the whole page, unsaved
-    assert page.status_code == 200 and page.text.count('name="rows"') == rows_after
+    assert page.status_code == 200 and page.text.count('name="leaf"') == leaves_after
+    assert page.text.count('name="group"') == groups_after
 
 
 @pytest.mark.parametrize(
@@ -410,27 +450,51 @@ def test_condition_rows_are_added_and_removed(shared: Shared, action: str, rows_
         ("Age", [">=", "<="], 'type="number"'),
         ("Joined", [">", "<"], 'type="date"'),
         ("CreateTime", [">", "!="], 'type="date"'),
-        ("Birthday", ["==", ">"], 'name="month_0"'),
+        ("Birthday", ["==", ">"], 'name="month_r-0"'),
         ("City", ["==", "!="], '<option value="Lyon"'),
-        ("tag", ["==", "!="], '<option value="VIP"'),
         ("Name", ["contain", "does not contain"], 'autocomplete="off"'),
     ],
 )
 def test_field_picker_offers_only_the_fields_operators(
     shared: Shared, field: str, ops: list[str], input_marker: str
 ) -> None:
+    """The flat operators of the field's type are offered, and only operators the native
+    form's parser takes for that field (those that come later included)."""
     ui = shared.ui
-    from segmentd.domain.operators import Op
 
-    row = ui.get("/ui/builder/row", params={"index": "0", "type": "0", "field_0": field}).text
+    row = ui.get("/ui/builder/row", params={"node": "r-0", "subject_r-0": f"field:{field}"}).text
     options = re.findall(r'<option value="([^"]+)"[^>]*>[^<]*\(\1\)', row)
     offered = {html.unescape(option) for option in options}
     for op in ops:
         assert op in offered
-    assert offered <= {str(op) for op in Op}
+    types = {f.name: f.type for f in SYSTEM_FIELDS} | {
+        "Age": FieldType.NUMBER,
+        "Joined": FieldType.DATE,
+        "Birthday": FieldType.BIRTHDAY,
+        "City": FieldType.DROPDOWN,
+    }
+    flat = {str(op) for op in OPERATORS[types[field]]}
+    assert flat <= offered
+    assert offered <= flat | NATIVE_ONLY_OPS
     assert input_marker in row
     if field in ("Age", "Joined"):
         assert "contain" not in offered
+
+
+NATIVE_ONLY_OPS = {
+    "starts_with", "ends_with", "in", "not_in", "between", "is_set", "is_not_set", "in_last",
+    "more_than_ago", "in_next", "is_today", "anniversary_in_next", "anniversary_today",
+    "anniversary_this_month",
+}  # fmt: skip
+
+
+def test_picking_a_kind_redraws_the_condition(shared: Shared) -> None:
+    ui = shared.ui
+    tag = ui.get("/ui/builder/row", params={"node": "r-2-0", "subject_r-2-0": "tag"}).text
+    assert 'id="leaf-r-2-0"' in tag and '<option value="VIP"' in tag
+    assert 'name="op_r-2-0"' in tag and 'name="value_r-2-0"' not in tag
+    bad = ui.get("/ui/builder/row", params={"node": "x-1", "subject_x-1": "tag"})
+    assert bad.status_code == 404
 
 
 # --- the segment page ----------------------------------------------------------------------------
@@ -444,7 +508,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     second = ui.get(f"/ui/segments/{segment_id}?offset=20").text
     shown = re.findall(r"<td>(member\d+@example\.com)</td>", first + second)
     assert shown == expected  # by member id, as the API pages
-    params = {"filter": "1", "field_0": "City", "op_0": "==", "value_0": "Paris"}
+    params = {"filter": "1", "subject_f": "field:City", "op_f": "==", "value_f": "Paris"}
     filtered = ui.get(f"/ui/segments/{segment_id}", params=params).text
     condition = {"relation": "and", "items": [{"field_name": "City", "op": "==", "value": "Paris"}]}
     api = ok(
@@ -453,12 +517,12 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     assert re.findall(r"<td>(member\d+@example\.com)</td>", filtered) == [
         m["email"] for m in api["result"]
     ]
-    bad = ui.get(f"/ui/segments/{segment_id}", params={**params, "value_0": "Rome"}).text
+    bad = ui.get(f"/ui/segments/{segment_id}", params={**params, "value_f": "Rome"}).text
     bad_condition = {"relation": "and", "items": [{**condition["items"][0], "value": "Rome"}]}
     words = api_message(
         client.post(f"{SEGMENTS}/{segment_id}/members", json={"condition": bad_condition})
     )
-    assert slot_text(bad, "err-0-value") == words
+    assert slot_text(bad, "err-f-value") == words
 
 
 def test_remove_selected_members(shared: Shared) -> None:
@@ -547,7 +611,7 @@ def test_members_page_pages_and_filters(shared: Shared) -> None:
     ui = shared.ui
     emails = re.findall(r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members").text)
     assert emails == [email_of(i) for i in range(20)]
-    params = {"filter": "1", "field_0": "tag", "op_0": "==", "value_0": "Newsletter"}
+    params = {"filter": "1", "subject_f": "tag", "op_f": "==", "tag_f": "Newsletter"}
     shown = re.findall(
         r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
     )
