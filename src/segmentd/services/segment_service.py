@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..domain.condition_types.campaign_leaf import CampaignCondition
+from ..domain.condition_types import campaign_leaf
 from ..domain.conditions import Group, leaves
 from ..domain.errors import DomainValidationError, NotFound
 from ..domain.fields import Catalog
@@ -38,7 +38,7 @@ class SegmentDraft:
     """A segment as the client sent it, unchecked. On update, a ``name`` of None keeps it.
 
     ``native``: the condition is a native tree (``domain.native_form``), and the segment type
-    follows from it (``native_segment_type``); else it is EngageLab's flat form, with its type.
+    follows from it (``engagelab_type``); else it is EngageLab's flat form, with its type.
     """
 
     name: Any = None
@@ -169,11 +169,11 @@ def parsed_condition(
     return parse_condition(raw, catalog, segment_type, tz)
 
 
-def native_segment_type(condition: Group) -> SegmentType:
-    """The type of a segment with a native condition: by campaign when every leaf tests a
-    campaign's activity (as EngageLab's type 1 does), else by field."""
-    only_campaigns = all(isinstance(leaf, CampaignCondition) for leaf in leaves(condition))
-    return SegmentType.BY_CAMPAIGN if only_campaigns else SegmentType.BY_FIELD
+def engagelab_type(tree: Group) -> SegmentType:
+    """The type EngageLab shows for a native condition: by campaign when every leaf tests a
+    campaign (the flat form of type 1 says only those), else by field."""
+    by_campaign = all(leaf.kind == campaign_leaf.KIND for leaf in leaves(tree))
+    return SegmentType.BY_CAMPAIGN if by_campaign else SegmentType.BY_FIELD
 
 
 def checked_definition(
@@ -189,7 +189,7 @@ def checked_definition(
     flat_type = SegmentType.BY_FIELD if segment_type is None else segment_type
     condition = parsed_condition(draft.condition, catalog, flat_type, tz, native=draft.native)
     if segment_type is None:
-        segment_type = native_segment_type(condition)
+        segment_type = engagelab_type(condition)
     return dump_condition(condition), segment_type
 
 

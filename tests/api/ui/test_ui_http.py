@@ -6,18 +6,26 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from segmentd.domain.condition_types.leaf_types import BY_KIND
+from segmentd.domain.conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES
+from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.fields import SYSTEM_FIELDS, FieldType
+from segmentd.domain.native_form import parse_native, render_native
 from segmentd.domain.operators import OPERATORS
+from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
+from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import ensure_credential
 from tests.conftest import (
     BACKENDS,
@@ -39,8 +47,11 @@ from tests.support.ui_support import (
     THREE_CONDITION_ROWS,
     THREE_CONDITIONS,
     Seed,
+    Tree,
     Ui,
+    age,
     api_message,
+    birthday,
     builder_form,
     email_of,
     expected_three_conditions,
@@ -48,6 +59,8 @@ from tests.support.ui_support import (
     ok,
     seed,
     slot_text,
+    tags_of,
+    tree_form,
 )
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "segmentd"
@@ -415,6 +428,162 @@ def test_native_preview_validates_like_creation(
     assert anon.post(PREVIEW, json=body).json()["code"] == 30000
 
 
+# Age >= 25, and not any of (tag Newsletter, all of (City Lyon, Birthday by June 30)).
+NESTED_ROWS: Tree = {
+    "all": [
+        {"subject": "field:Age", "op": ">=", "value": "25"},
+        {
+            "not": {
+                "any": [
+                    {"subject": "tag", "op": "==", "tag": "Newsletter"},
+                    {
+                        "all": [
+                            {"subject": "field:City", "op": "==", "value": "Lyon"},
+                            {"subject": "field:Birthday", "op": "<=", "month": "6", "day": "30"},
+                        ]
+                    },
+                ]
+            }
+        },
+    ]
+}
+NESTED_NATIVE = {
+    "all": [
+        {"kind": "field", "field": "Age", "op": ">=", "value": "25"},
+        {
+            "not": {
+                "any": [
+                    {"kind": "tag", "tag": "Newsletter", "op": "=="},
+                    {
+                        "all": [
+                            {"kind": "field", "field": "City", "op": "==", "value": "Lyon"},
+                            {"kind": "field", "field": "Birthday", "op": "<=", "value": "06/30"},
+                        ]
+                    },
+                ]
+            }
+        },
+    ]
+}
+
+
+def expected_nested() -> list[str]:
+    return [
+        email_of(i)
+        for i in range(MEMBER_COUNT)
+        if age(i) >= 25 and not ("Newsletter" in tags_of(i) or (i % 2 == 0 and birthday(i)[0] <= 6))
+    ]
+
+
+def stored_native(shared: Shared, segment_id: str) -> dict[str, Any]:
+    with shared.db.read() as conn:
+        segment = get_segment(conn, shared.tenant.id, segment_id)
+        assert segment is not None
+        return render_native(segment.condition, load_catalog(conn, shared.tenant.id))
+
+
+def test_builder_saves_a_nested_tree_with_a_negated_group(shared: Shared) -> None:
+    ui, client = shared.ui, shared.api
+    preview = ui.post("/ui/builder/preview", tree_form("x", NESTED_ROWS)).text
+    assert re.search(rf'id="preview-count">{len(expected_nested())}<', preview)
+    assert 'id="description"' in preview and "None of these holds:" in preview
+    answer = ui.post("/ui/segments/new", tree_form("Nested", NESTED_ROWS))
+    assert answer.status_code == 303, answer.text
+    segment_id = answer.headers["location"].rsplit("/", 1)[1]
+    segment = wait_built(client, segment_id)
+    assert stored_native(shared, segment_id) == NESTED_NATIVE
+    assert segment["member_total"] == len(expected_nested()) and segment["type"] == 0
+    assert sorted(api_members(client, segment_id)) == expected_nested()
+    flat = segment["condition"]  # what EngageLab's flat form cannot say, it shows as JSON
+    assert flat["relation"] == "and" and flat["items"][1]["field_name"] == "$native"
+    edit = ui.get(f"/ui/segments/{segment_id}/edit").text
+    for marker in ('name="group" value="r-1"', 'name="group" value="r-1-1"'):
+        assert marker in edit
+    assert re.search(r'id="not_r-1" name="not_r-1" value="1" checked', edit)
+    assert re.search(r'id="join_r-1_any" value="any" checked', edit)
+    assert not re.search(r'id="not_r-1-1" name="not_r-1-1" value="1" checked', edit)
+    page = ui.get(f"/ui/segments/{segment_id}").text
+    assert "None of these holds:" in page and "City is “Lyon”" in page
+
+
+def test_an_error_deep_in_the_tree_shows_beside_its_input(shared: Shared) -> None:
+    ui, client = shared.ui, shared.api
+    tree = json.loads(json.dumps(NESTED_ROWS))
+    tree["all"][1]["not"]["any"][1]["all"][0] = {
+        "subject": "field:City",
+        "op": "==",
+        "value": "Rome",
+    }
+    native = json.loads(json.dumps(NESTED_NATIVE))
+    native["all"][1]["not"]["any"][1]["all"][0]["value"] = "Rome"
+    with shared.db.read() as conn:
+        catalog = load_catalog(conn, shared.tenant.id)
+    with pytest.raises(DomainValidationError) as refused:
+        parse_native(native, catalog, UTC)
+    assert refused.value.path == "condition.all[1].not.any[1].all[0].value"
+    before = ok(client.get(SEGMENTS))["total"]
+    page = ui.post("/ui/segments/new", tree_form("Deep", tree))
+    assert page.status_code == 400
+    assert slot_text(page.text, "err-r-1-1-0-value") == refused.value.message
+    preview = ui.post("/ui/builder/preview", tree_form("Deep", tree)).text
+    assert slot_text(preview, "err-r-1-1-0-value") == refused.value.message
+    assert ok(client.get(SEGMENTS))["total"] == before
+
+
+def _chain(depth: int, leaf: Tree, negated_last: bool = False) -> Tree:
+    """Groups nested ``depth`` deep (the root counting), each holding ``leaf`` and the next."""
+    node: Tree = {"all": [leaf]}
+    if negated_last:
+        node = {"not": node}
+    for _ in range(depth - 1):
+        node = {"all": [leaf, node]}
+    return node
+
+
+AGE_ROW = {"subject": "field:Age", "op": ">=", "value": "1"}
+AGE_LEAF = {"kind": "field", "field": "Age", "op": ">=", "value": "1"}
+
+
+def test_groups_nest_up_to_the_depth_limit(shared: Shared) -> None:
+    ui = shared.ui
+    deepest = "r" + "-1" * (MAX_DEPTH - 1)
+    fragment = ui.post("/ui/builder/conditions", tree_form("x", _chain(MAX_DEPTH, AGE_ROW))).text
+    assert f'value="add-leaf:{deepest}"' in fragment
+    assert f'value="add-group:{deepest}"' not in fragment
+    assert f'value="add-group:{deepest[:-2]}"' in fragment
+    ignored = [*tree_form("x", _chain(MAX_DEPTH, AGE_ROW)), ("action", f"add-group:{deepest}")]
+    after = ui.post("/ui/builder/conditions", ignored).text
+    assert after.count('name="group"') == MAX_DEPTH - 1  # no room: the button does nothing
+    with shared.db.read() as conn:
+        catalog = load_catalog(conn, shared.tenant.id)
+    with pytest.raises(DomainValidationError) as refused:
+        parse_native(_chain(MAX_DEPTH, AGE_LEAF, negated_last=True), catalog, UTC)
+    too_deep = tree_form("x", _chain(MAX_DEPTH, AGE_ROW, negated_last=True))
+    preview = ui.post("/ui/builder/preview", too_deep).text
+    assert slot_text(preview, f"err-{deepest}") == refused.value.message
+    assert 'id="preview-count"' not in preview
+
+
+def test_a_tree_holds_at_most_the_leaf_limit(shared: Shared) -> None:
+    ui = shared.ui
+    rows = [{"subject": "field:Age", "op": ">=", "value": "1"}] * MAX_ITEMS
+    groups = {"all": [{"all": rows} for _ in range(MAX_LEAVES // MAX_ITEMS)]}
+    groups["all"].append({"all": rows[: MAX_LEAVES % MAX_ITEMS]})
+    fragment = ui.post("/ui/builder/conditions", tree_form("x", groups)).text
+    assert fragment.count('name="leaf"') == MAX_LEAVES
+    assert "add-leaf:" not in fragment and "add-group:" not in fragment
+    one_more = [*tree_form("x", groups), ("action", "add-leaf:r")]
+    assert ui.post("/ui/builder/conditions", one_more).text.count('name="leaf"') == MAX_LEAVES
+
+
+def test_the_picker_offers_only_registered_kinds(shared: Shared) -> None:
+    page = shared.ui.get("/ui/segments/new").text
+    picker = re.search(r'<select id="subject_r-0".*?</select>', page, re.S)
+    assert picker
+    offered = {value.partition(":")[0] for value in re.findall(r'value="([^"]+)"', picker[0])}
+    assert offered == set(BY_KIND)
+
+
 def test_builder_edits_a_segment(shared: Shared) -> None:
     ui, client = shared.ui, shared.api
     segment_id = make_segment(client)
@@ -605,6 +774,31 @@ def test_segments_list_searches_and_filters_by_type(shared: Shared) -> None:
 
 
 # --- members, fields, sites, language ---------------------------------------------------------
+
+
+def test_members_show_their_subscription(ui: Ui, client: httpx.Client) -> None:
+    seed(client)
+    ok(client.post(f"{MEMBERS}/unsubscribe", json={"emails": [email_of(7)]}))
+    segment_id = make_segment(client)
+    for path in (f"/ui/segments/{segment_id}", "/ui/members"):
+        page = ui.get(path).text
+        rows = re.findall(r'<tr class="unsubscribed">.*?</tr>', page, re.S)
+        assert len(rows) == 1 and email_of(7) in rows[0] and "unsubscribed" in rows[0]
+        assert page.count('<span class="subscribed">subscribed</span>') == 19
+
+
+def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
+    ui, seeded = shared.ui, shared.seed
+    params = {
+        "filter": "1",
+        "subject_f": "campaign",
+        "campaign_f": str(seeded.campaign_id),
+        "activity_f": "open",
+    }
+    shown = re.findall(
+        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
+    )
+    assert shown == [email_of(i) for i in range(1, 40, 2)]
 
 
 def test_members_page_pages_and_filters(shared: Shared) -> None:

@@ -36,6 +36,7 @@ from .leaf_row import (
     Picks,
     Translate,
     choices,
+    chosen_first,
     fitted,
     shown,
     whole,
@@ -158,7 +159,10 @@ class FieldRow(LeafRow):
         if field is None:
             return leaf
         op = fitted(leaf.get("op"), offered_ops(field))
-        return _shaped({**leaf, "op": op}) if op != leaf.get("op") else leaf
+        fit = _shaped({**leaf, "op": op}) if op != leaf.get("op") else leaf
+        if field.options and shape_of(op) is Shape.VALUE:  # a dropdown's select
+            fit = {**fit, "value": fitted(fit.get("value"), field.options)}
+        return fit
 
     def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
         field = picks.catalog.field(shown(leaf.get("field")))
@@ -169,12 +173,14 @@ class FieldRow(LeafRow):
         bounds = [*values, "", ""][:2]
         value = shown(leaf.get("value"))
         month, day = birthday_parts(value, fmt) if kind is Kind.BIRTHDAY else (0, 0)
+        options = tuple(field.options) if field is not None else ()
         return {
             "field_kind": str(kind),
             "shape": str(shape_of(leaf.get("op"))),
             "ops": tuple(Choice(op, op_label(kind, op)) for op in ops),
             "shapes": {op: str(shape_of(op)) for op in ops},
-            "options": tuple(field.options) if field is not None else (),
+            "options": options,
+            "list_options": tuple(chosen_first(values, options)),
             "input_value": _for_input(value, kind, fmt),
             "month": month,
             "day": day,

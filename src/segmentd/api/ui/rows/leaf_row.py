@@ -95,6 +95,12 @@ def fitted(value: Any, allowed: Sequence[str]) -> str:
     return value if isinstance(value, str) and value in allowed else allowed[0]
 
 
+def chosen_first(chosen: Sequence[str], others: Iterable[str]) -> list[str]:
+    """A multiple select's options: the chosen ones first, in their order (a browser posts
+    selected options in the order they stand), then the others sorted."""
+    return [*dict.fromkeys(chosen), *sorted(set(others) - set(chosen))]
+
+
 def period_words(amount: Any, unit: Any, _: Translate) -> str:
     return f"{amount} {_(str(unit))}"
 

@@ -25,7 +25,7 @@ OP_WORDS = {"in": "is in the segment", "not_in": "is not in the segment"}
 class SegmentRow(LeafRow):
     kind = KIND
     label = "Segment membership"
-    group = "Member"
+    group = "Member status"
     parts = ("kind", "segment", "op")
 
     def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:

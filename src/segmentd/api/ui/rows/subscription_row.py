@@ -15,7 +15,7 @@ STATUS_WORDS = {"subscribed": "is subscribed", "unsubscribed": "has unsubscribed
 class SubscriptionRow(LeafRow):
     kind = KIND
     label = "Subscription status"
-    group = "Member"
+    group = "Member status"
     parts = ("kind", "status")
 
     def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:

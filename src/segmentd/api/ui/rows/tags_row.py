@@ -13,6 +13,7 @@ from .leaf_row import (
     Picks,
     Translate,
     choices,
+    chosen_first,
     fitted,
     shown,
 )
@@ -40,13 +41,11 @@ class TagsRow(LeafRow):
 
     def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
         tags = leaf.get("tags")
-        chosen = frozenset(shown(t) for t in tags) if isinstance(tags, list) else frozenset()
-        known = sorted(picks.catalog.tags)
-        gone = sorted(chosen - set(known))  # tags deleted since: shown, so they stay visible
+        chosen = [shown(t) for t in tags] if isinstance(tags, list) else []
         return {
             "ops": choices(OPS, OP_WORDS),
-            "tags": tuple(Choice(tag, tag) for tag in (*known, *gone)),
-            "chosen": chosen,
+            "tags": tuple(Choice(tag, tag) for tag in chosen_first(chosen, picks.catalog.tags)),
+            "chosen": frozenset(chosen),
         }
 
     def describe(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> str:
