@@ -305,81 +305,73 @@ def test_builder_by_campaign(shared: Shared) -> None:
     assert segment["member_total"] == sum(1 for i in range(40) if i % 2 == 0 and 18 + i >= 30)
 
 
-def _invalid_cases(seeded: Seed) -> list[tuple[str, list[dict[str, str]], dict[str, Any], str]]:
-    """(segment name, builder rows, the same condition as an EngageLab API body, the error
-    slot beside the faulty input): the UI words each error as the API does."""
+def _invalid_cases(seeded: Seed) -> list[tuple[str, list[dict[str, str]], Any, str]]:
+    """(segment name, builder rows, what the API is sent, the error slot beside the faulty
+    input): an EngageLab API body for the name (the UI checks names by EngageLab's rules),
+    the native tree the rows say for a condition (the UI speaks the native form)."""
     age = {"subject": "field:Age", "op": ">=", "value": "1"}
+    native_age = {"kind": "field", "field": "Age", "op": ">=", "value": "1"}
+    draft = seeded.draft_campaign_id
     flat_age = {"field_name": "Age", "op": ">=", "value": "1"}
-    draft = str(seeded.draft_campaign_id)
+    name_body = {
+        "segment_name": "bad.name",
+        "type": 0,
+        "condition": {"relation": "and", "items": [flat_age]},
+    }
     return [
-        ("bad.name", [age], _api_body("bad.name", [flat_age]), "err-segment_name"),
-        (
-            "n",
-            [{**age, "value": "abc"}],
-            _api_body("n", [{**flat_age, "value": "abc"}]),
-            "err-r-0-value",
-        ),
-        (
-            "n",
-            [{**age, "op": "contain"}],
-            _api_body("n", [{**flat_age, "op": "contain"}]),
-            "err-r-0-op",
-        ),
+        ("bad.name", [age], name_body, "err-segment_name"),
+        ("n", [{**age, "value": "abc"}], [{**native_age, "value": "abc"}], "err-r-0-value"),
+        ("n", [{**age, "op": "contain"}], [{**native_age, "op": "contain"}], "err-r-0-op"),
         (
             "n",
             [{"subject": "tag", "op": "==", "tag": "Nobody"}],
-            _api_body("n", [{"field_name": "tag", "op": "==", "value": "Nobody"}]),
+            [{"kind": "tag", "tag": "Nobody", "op": "=="}],
             "err-r-0-tag",
         ),
         (
             "n",
             [{"subject": "field:City", "op": "==", "value": "Rome"}],
-            _api_body("n", [{"field_name": "City", "op": "==", "value": "Rome"}]),
+            [{"kind": "field", "field": "City", "op": "==", "value": "Rome"}],
             "err-r-0-value",
         ),
         (
             "n",
             [{"subject": "field:Gone", "op": "==", "value": "x"}],
-            _api_body("n", [{"field_name": "Gone", "op": "==", "value": "x"}]),
+            [{"kind": "field", "field": "Gone", "op": "==", "value": "x"}],
             "err-r-0-field",
         ),
         (
             "n",
             [age, {"subject": "field:Birthday", "op": "==", "month": "2", "day": "30"}],
-            _api_body("n", [flat_age, {"field_name": "Birthday", "op": "==", "value": "02/30"}]),
+            [native_age, {"kind": "field", "field": "Birthday", "op": "==", "value": "02/30"}],
             "err-r-1-value",
         ),
         (
             "n",
-            [{"subject": "campaign", "campaign": draft, "activity": "open"}],
-            _api_body(
-                "n",
-                [
-                    {
-                        "field_name": "campaign",
-                        "op": "==",
-                        "value": "open",
-                        "campaign_id": int(draft),
-                    }
-                ],
-                segment_type=1,
-            ),
+            [{"subject": "campaign", "campaign": str(draft), "activity": "open"}],
+            [{"kind": "campaign", "campaign": draft, "activity": "open"}],
             "err-r-0-campaign",
         ),
     ]
 
 
-def _api_body(name: str, items: list[dict[str, Any]], segment_type: int = 0) -> dict[str, Any]:
-    condition = {"relation": "and", "items": items}
-    return {"segment_name": name, "type": segment_type, "condition": condition}
+def _refusal(shared: Shared, sent: Any) -> str:
+    """The words the API answers: EngageLab's for a body, the native form's for leaves."""
+    if isinstance(sent, dict):
+        return api_message(shared.api.post(SEGMENTS, json=sent))
+    with shared.db.read() as conn:
+        catalog = load_catalog(conn, shared.tenant.id)
+    with pytest.raises(DomainValidationError) as refused:
+        parse_native({"all": sent}, catalog, UTC)
+    return refused.value.message
 
 
 @pytest.mark.parametrize("case", range(8))
 def test_builder_errors_use_the_api_words_beside_the_input(shared: Shared, case: int) -> None:
     ui, client, seeded = shared.ui, shared.api, shared.seed
-    name, rows, api_body, slot = _invalid_cases(seeded)[case]
+    name, rows, sent, slot = _invalid_cases(seeded)[case]
     before = ok(client.get(SEGMENTS))["total"]
-    api_words = api_message(client.post(SEGMENTS, json=api_body))
+    api_words = _refusal(shared, sent)
     page = ui.post("/ui/segments/new", builder_form(name, rows))
     assert page.status_code == 400
     assert slot_text(page.text, slot) == api_words
