@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import wait_built
+
 FIELDS = "/v1/marketing/lists/fields"
 MEMBERS = "/v1/marketing/lists/members"
 CAMPAIGNS = "/v1/marketing/campaigns"
@@ -189,6 +191,22 @@ THREE_CONDITION_ROWS = [
     {"subject": "field:Birthday", "op": "<=", "month": "10", "day": "31"},
     {"subject": "tag", "op": "==", "tag": "VIP"},
 ]
+
+
+def make_segment(api: httpx.Client, condition: dict[str, Any] | None = None, **extra: Any) -> str:
+    body = {"segment_name": "Three", "type": 0, "condition": condition or THREE_CONDITIONS}
+    segment_id: str = ok(api.post(SEGMENTS, json={**body, **extra}))["result"]["segment_id"]
+    wait_built(api, segment_id)
+    return segment_id
+
+
+def api_members(api: httpx.Client, segment_id: str) -> list[str]:
+    emails: list[str] = []
+    while True:
+        page = ok(api.post(f"{SEGMENTS}/{segment_id}/members?offset={len(emails)}&limit=100"))
+        emails += [m["email"] for m in page["result"]]
+        if len(emails) >= page["total"]:
+            return emails
 
 
 def api_message(answer: httpx.Response) -> str:

@@ -8,8 +8,6 @@ import html
 import io
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -27,13 +25,12 @@ from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import ensure_credential
+from tests.api.ui.conftest import Shared
 from tests.conftest import (
-    BACKENDS,
     AppServer,
     LiveServer,
     Tenant,
     make_tenant,
-    migrated_database_url,
     test_settings,
     wait_built,
     wait_until,
@@ -50,12 +47,14 @@ from tests.support.ui_support import (
     Tree,
     Ui,
     age,
+    api_members,
     api_message,
     birthday,
     builder_form,
     email_of,
     expected_three_conditions,
     form_data,
+    make_segment,
     ok,
     seed,
     slot_text,
@@ -64,59 +63,6 @@ from tests.support.ui_support import (
 )
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "segmentd"
-
-
-@pytest.fixture
-def ui(server: AppServer, tenant: Tenant) -> Iterator[Ui]:
-    session = Ui(server, tenant.api_user, tenant.api_key)
-    yield session
-    session.close()
-
-
-@dataclass
-class Shared:
-    """One seeded server per backend for the tests that only add segments of their own."""
-
-    server: AppServer
-    db: Database
-    tenant: Tenant
-    api: httpx.Client
-    seed: Seed
-    ui: Ui
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def shared(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Shared]:
-    for url in migrated_database_url(request.param, tmp_path_factory.mktemp("ui")):
-        db = Database(url)
-        db.migrate()
-        tenant = make_tenant(db)
-        with (
-            AppServer(test_settings(url)) as server,
-            server.client(auth=tenant.auth, timeout=30) as api,
-        ):
-            ui = Ui(server, tenant.api_user, tenant.api_key)
-            yield Shared(server, db, tenant, api, seed(api), ui)
-            ui.close()
-        db.dispose()
-
-
-def make_segment(api: httpx.Client, condition: dict[str, Any] | None = None, **extra: Any) -> str:
-    body = {"segment_name": "Three", "type": 0, "condition": condition or THREE_CONDITIONS}
-    segment_id: str = ok(api.post(SEGMENTS, json={**body, **extra}))["result"]["segment_id"]
-    wait_built(api, segment_id)
-    return segment_id
-
-
-def api_members(api: httpx.Client, segment_id: str) -> list[str]:
-    emails: list[str] = []
-    while True:
-        page = ok(api.post(f"{SEGMENTS}/{segment_id}/members?offset={len(emails)}&limit=100"))
-        emails += [m["email"] for m in page["result"]]
-        if len(emails) >= page["total"]:
-            return emails
 
 
 # --- sessions and CSRF ----------------------------------------------------------------------

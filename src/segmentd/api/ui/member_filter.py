@@ -13,22 +13,30 @@ from ...storage.compiler import compile_condition
 from .builder import LeafView, leaf_view
 from .error_slots import error_parts, error_slot
 from .rows.leaf_row import FormValues, LeafInputs, Picks
-from .rows.leaf_rows import blank_leaf, read_leaf, row_of
+from .rows.leaf_rows import SubjectGroups, blank_leaf, read_leaf, row_of, subject_groups
 from .tree_form import ROOT, GroupNode, LeafNode
 
 FILTER_NODE = "f"
+# Kinds a filter does not offer: a segment membership test compiles only with the
+# membership's reader of published generations, which a page's member query is not given.
+LEFT_OUT = ("segment",)
 
 
 def filter_leaf(params: FormValues, picks: Picks) -> LeafNode | None:
     """The filter of a GET form; None when it is off or left empty."""
     if params.get("filter") != "1":
         return None
-    leaf = read_leaf(LeafInputs(params, FILTER_NODE), picks)
+    leaf = read_leaf(LeafInputs(params, FILTER_NODE), picks, LEFT_OUT)
     return None if row_of(leaf).is_empty(leaf) else LeafNode(FILTER_NODE, leaf)
 
 
 def filter_view(node: LeafNode | None, picks: Picks) -> LeafView:
     return leaf_view(node or LeafNode(FILTER_NODE, blank_leaf(picks)), picks)
+
+
+def filter_subjects(picks: Picks) -> SubjectGroups:
+    """The filter's condition picker."""
+    return subject_groups(picks, LEFT_OUT)
 
 
 def filter_clause(

@@ -26,6 +26,7 @@ from .builder import Draft, draft_from_form, draft_from_segment, leaf_view, tree
 from .deps import Config, Db, Form, UiNotFound, User, redirect
 from .error_slots import all_slots, error_parts, error_slot
 from .i18n import translator
+from .member_filter import LEFT_OUT
 from .rendering import language, render
 from .rows.leaf_row import LeafInputs, Picks
 from .rows.leaf_rows import read_leaf, subject_groups
@@ -174,15 +175,17 @@ def row_fragment(
     with db.read() as conn:
         data = tenant_data(conn, user.tenant_id)
     picks = data.picks(_editing(editing))
-    leaf = read_leaf(LeafInputs(request.query_params, node), picks)
+    filtering = mode == "filter"
+    leave_out = LEFT_OUT if filtering else ()
+    leaf = read_leaf(LeafInputs(request.query_params, node), picks, leave_out)
     return render(
         request,
         "partials/leaf_body.html",
         user=user,
         leaf=leaf_view(LeafNode(node, leaf), picks),
-        subjects=subject_groups(picks),
+        subjects=subject_groups(picks, leave_out),
         errors={},
-        mode="filter" if mode == "filter" else "builder",
+        mode="filter" if filtering else "builder",
         editing=picks.editing or "",
         headers=CHANGED,
     )

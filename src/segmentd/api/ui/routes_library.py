@@ -18,9 +18,8 @@ from ...storage.list_members import list_member_page
 from ...storage.tags import list_tags
 from ...storage.tenants import default_list_id
 from .deps import Config, Db, Form, User, redirect
-from .member_filter import filter_clause, filter_leaf, filter_view
+from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import render
-from .rows.leaf_rows import subject_groups
 from .views import PAGE_SIZE, Paging, member_table, offset_of, tenant_data
 from .vocab import FIELD_KINDS, OP_WORDS, TYPE_NAMES, operators
 
@@ -64,7 +63,7 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
         paging=Paging(start, PAGE_SIZE, total),
         filter_view=filter_view(node, picks),
         filter_on=node is not None,
-        subjects=subject_groups(picks),
+        subjects=filter_subjects(picks),
         filter_errors=errors,
         filter_query=urlencode(kept),
     )

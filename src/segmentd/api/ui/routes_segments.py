@@ -20,9 +20,8 @@ from ..common.csv_export import csv_response
 from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .i18n import translator
-from .member_filter import filter_clause, filter_leaf, filter_view
+from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import language, render
-from .rows.leaf_rows import subject_groups
 from .tree_words import Words, tree_words
 from .views import (
     PAGE_SIZE,
@@ -118,7 +117,7 @@ def _members_context(
         "paging": Paging(start, PAGE_SIZE, total),
         "filter_view": filter_view(node, picks),
         "filter_on": node is not None,
-        "subjects": subject_groups(picks),
+        "subjects": filter_subjects(picks),
         "filter_errors": errors,
         "filter_query": _filter_query(request),
     }

@@ -8,6 +8,8 @@ the picker until then. Adding a kind to the builder is one row module, one templ
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ....domain.condition_types.leaf_types import BY_KIND
 from ....domain.fields import SystemField
 from .campaign_row import CAMPAIGN_ROW
@@ -36,9 +38,10 @@ DEFAULT_SUBJECT = PREFIX + SystemField.EMAIL
 SubjectGroups = tuple[tuple[str, tuple[Choice, ...]], ...]
 
 
-def offered() -> tuple[LeafRow, ...]:
-    """The rows whose kind the domain registers, in the picker's order."""
-    return tuple(row for row in ROWS if row.kind in BY_KIND)
+def offered(leave_out: Collection[str] = ()) -> tuple[LeafRow, ...]:
+    """The rows whose kind the domain registers, in the picker's order, but those of the
+    kinds ``leave_out``."""
+    return tuple(row for row in ROWS if row.kind in BY_KIND and row.kind not in leave_out)
 
 
 def row_of(leaf: NativeLeaf) -> LeafRow:
@@ -47,15 +50,13 @@ def row_of(leaf: NativeLeaf) -> LeafRow:
     return next((row for row in offered() if row.kind == kind), RAW_ROW)
 
 
-def row_of_subject(subject: str) -> LeafRow:
-    kind = subject.partition(":")[0]
-    return next((row for row in offered() if row.kind == kind), RAW_ROW)
-
-
-def read_leaf(inputs: LeafInputs, picks: Picks) -> NativeLeaf:
-    """The native leaf one node's inputs say (its picker names the row that reads them)."""
+def read_leaf(inputs: LeafInputs, picks: Picks, leave_out: Collection[str] = ()) -> NativeLeaf:
+    """The native leaf one node's inputs say (its picker names the row that reads them; a
+    kind left out reads as the JSON row, which the parser then refuses unless it holds one)."""
     subject = inputs.text("subject")
-    return row_of_subject(subject).read(inputs, subject, picks)
+    kind = subject.partition(":")[0]
+    row = next((row for row in offered(leave_out) if row.kind == kind), RAW_ROW)
+    return row.read(inputs, subject, picks)
 
 
 def blank_leaf(picks: Picks) -> NativeLeaf:
@@ -63,10 +64,10 @@ def blank_leaf(picks: Picks) -> NativeLeaf:
     return FIELD_ROW.blank(DEFAULT_SUBJECT, picks)
 
 
-def subject_groups(picks: Picks) -> SubjectGroups:
+def subject_groups(picks: Picks, leave_out: Collection[str] = ()) -> SubjectGroups:
     """The condition picker: every offered row's entries, in groups, in order."""
     groups: dict[str, list[Choice]] = {}
-    for row in offered():
+    for row in offered(leave_out):
         for group, choice in row.subjects(picks):
             groups.setdefault(group, []).append(choice)
     return tuple((group, tuple(found)) for group, found in groups.items())
