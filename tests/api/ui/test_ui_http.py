@@ -23,8 +23,8 @@ from segmentd.domain.native_form import parse_native, render_native
 from segmentd.domain.operators import OPERATORS
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
-from segmentd.storage.segments import get_segment
-from segmentd.storage.tenants import ensure_credential
+from segmentd.storage.segments import create_segment, get_segment
+from segmentd.storage.tenants import default_list_id, ensure_credential
 from tests.api.ui.conftest import Shared
 from tests.conftest import (
     AppServer,
@@ -687,6 +687,24 @@ def test_segment_page_describes_conditions_in_plain_words(shared: Shared) -> Non
         assert words in page
     status = ui.get(f"/ui/segments/{segment_id}/status", headers={"HX-Request": "true"})
     assert status.headers.get("HX-Refresh") == "true"  # complete: the poller reloads the page
+
+
+def test_a_segment_without_a_condition_reads_as_given(shared: Shared) -> None:
+    """A static segment stores an empty group: its page says so and offers no builder."""
+    with shared.db.write() as conn:
+        segment_id = create_segment(
+            conn,
+            shared.tenant.id,
+            list_id=default_list_id(conn, shared.tenant.id),
+            name="Given",
+            segment_type=0,
+            condition={"version": 1, "relation": "and", "items": []},
+        )
+    page = shared.ui.get(f"/ui/segments/{segment_id}").text
+    assert "the members of this segment are given" in page
+    assert f'href="/ui/segments/{segment_id}/edit"' not in page
+    edit = shared.ui.post(f"/ui/segments/{segment_id}/edit", builder_form("Given", []))
+    assert edit.status_code == 400 and slot_text(edit.text, "err-r")  # nothing to save
 
 
 def test_segments_list_searches_and_filters_by_type(shared: Shared) -> None:

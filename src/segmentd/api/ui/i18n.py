@@ -219,6 +219,10 @@ FRENCH: dict[str, str] = {
     "This cannot be undone.": "Cette action est irréversible.",
     "Delete the segment": "Supprimer le segment",
     "Membership": "Membres du segment",
+    "No condition: the members of this segment are given, not selected (a static segment).": (
+        "Aucune condition : les membres de ce segment sont donnés, non sélectionnés (segment "
+        "statique)."
+    ),
     "Error": "Erreur",
     "{n} members removed from the segment.": "{n} membres retirés du segment.",
     "Select at least one member.": "Sélectionnez au moins un membre.",

@@ -90,9 +90,7 @@ def tree_from_form(form: FormValues, picks: Picks) -> GroupNode:
             node = LeafNode(node_id, read_leaf(LeafInputs(form, node_id), picks), negated)
         parent.items.append(node)
         nodes[node_id] = node
-    if not root.items:
-        root.items.append(LeafNode(ROOT, blank_leaf(picks)))
-    return renumbered(root)
+    return renumbered(root)  # an empty root stays empty: the parser says it holds nothing
 
 
 def renumbered(root: GroupNode) -> GroupNode:
