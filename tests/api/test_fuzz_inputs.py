@@ -96,14 +96,14 @@ BASE_BODIES: dict[str, Any] = {
 UI_FORMS: dict[str, list[tuple[str, str]]] = {
     "/ui/segments/new": [
         ("segment_name", "Fz"),
-        ("type", "0"),
-        ("relation", "and"),
-        ("field_name_0", "Note"),
-        ("op_0", "contain"),
-        ("value_0", "x"),
+        ("join_r", "all"),
+        ("leaf", "r-0"),
+        ("subject_r-0", "field:Note"),
+        ("op_r-0", "contain"),
+        ("value_r-0", "x"),
     ],
     "/ui/fields": [("field_name", "Fui"), ("field_type", "0")],
-    "/ui/builder/preview": [("type", "0"), ("field_name_0", "Note"), ("value_0", "x")],
+    "/ui/builder/preview": [("leaf", "r-0"), ("subject_r-0", "field:Note"), ("value_r-0", "x")],
     "/ui/language": [("lang", "en")],
 }
 

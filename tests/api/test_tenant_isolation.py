@@ -313,12 +313,11 @@ def valid_body(method: str, path: str, b: Seeded, a: Seeded) -> dict[str, Any]:
         ("POST", "/ui/segments/{segment_id}/members/remove"): [("member_id", a.ids["member_id"])],
         ("POST", "/ui/segments/{segment_id}/edit"): [
             ("segment_name", "Renamed"),
-            ("type", "0"),
-            ("relation", "and"),
-            ("rows", "0"),
-            ("field_0", "Age"),
-            ("op_0", ">="),
-            ("value_0", "30"),
+            ("join_r", "all"),
+            ("leaf", "r-0"),
+            ("subject_r-0", "field:Age"),
+            ("op_r-0", ">="),
+            ("value_r-0", "30"),
         ],
     }
     if (method, path) in json_bodies:

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import wait_built
+
 FIELDS = "/v1/marketing/lists/fields"
 MEMBERS = "/v1/marketing/lists/members"
 CAMPAIGNS = "/v1/marketing/campaigns"
@@ -145,23 +147,66 @@ def slot_text(page: str, slot: str) -> str:
     return html.unescape(match[1]) if match else ""
 
 
+Tree = dict[str, Any]
+
+
 def builder_form(
-    name: str, conditions: list[dict[str, str]], segment_type: int = 0, relation: str = "and"
+    name: str, conditions: list[dict[str, str]], join: str = "all"
 ) -> list[tuple[str, str]]:
-    """The builder's form fields for rows given as input names without the index suffix."""
-    form = [("segment_name", name), ("type", str(segment_type)), ("relation", relation)]
-    for index, row in enumerate(conditions):
-        form.append(("rows", str(index)))
-        form.extend((f"{key}_{index}", value) for key, value in row.items())
+    """The builder's form fields for one group of rows given as input names without the
+    node suffix (``{"subject": "field:Age", "op": ">=", "value": "25"}``)."""
+    return tree_form(name, {join: conditions})
+
+
+def tree_form(name: str, tree: Tree) -> list[tuple[str, str]]:
+    """The builder's form fields for a tree: groups ``{"all"|"any": [...]}``, negations
+    ``{"not": node}``, and leaves as rows (see ``builder_form``)."""
+    join = "all" if "all" in tree else "any"
+    form = [("segment_name", name), ("join_r", join)]
+    for index, item in enumerate(tree[join]):
+        form += node_inputs(item, f"r-{index}")
     return form
+
+
+def node_inputs(node: Tree, node_id: str, negated: bool = False) -> list[tuple[str, str]]:
+    if set(node) == {"not"}:
+        return node_inputs(node["not"], node_id, not negated)
+    fields = [("not_" + node_id, "1")] if negated else []
+    joins = [key for key in ("all", "any") if set(node) == {key}]
+    if not joins:
+        return [("leaf", node_id), *fields] + [
+            (f"{key}_{node_id}", value)
+            for key, values in node.items()
+            for value in (values if isinstance(values, list) else [values])
+        ]
+    fields += [("group", node_id), ("join_" + node_id, joins[0])]
+    for index, item in enumerate(node[joins[0]]):
+        fields += node_inputs(item, f"{node_id}-{index}")
+    return fields
 
 
 # The three conditions as the builder's inputs post them (month and day selects for Birthday).
 THREE_CONDITION_ROWS = [
-    {"field": "Age", "op": ">=", "value": "25"},
-    {"field": "Birthday", "op": "<=", "month": "10", "day": "31"},
-    {"field": "tag", "op": "==", "value": "VIP"},
+    {"subject": "field:Age", "op": ">=", "value": "25"},
+    {"subject": "field:Birthday", "op": "<=", "month": "10", "day": "31"},
+    {"subject": "tag", "op": "==", "tag": "VIP"},
 ]
+
+
+def make_segment(api: httpx.Client, condition: dict[str, Any] | None = None, **extra: Any) -> str:
+    body = {"segment_name": "Three", "type": 0, "condition": condition or THREE_CONDITIONS}
+    segment_id: str = ok(api.post(SEGMENTS, json={**body, **extra}))["result"]["segment_id"]
+    wait_built(api, segment_id)
+    return segment_id
+
+
+def api_members(api: httpx.Client, segment_id: str) -> list[str]:
+    emails: list[str] = []
+    while True:
+        page = ok(api.post(f"{SEGMENTS}/{segment_id}/members?offset={len(emails)}&limit=100"))
+        emails += [m["email"] for m in page["result"]]
+        if len(emails) >= page["total"]:
+            return emails
 
 
 def api_message(answer: httpx.Response) -> str:

@@ -15,7 +15,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from ..domain.condition_types import campaign_leaf
+from ..domain.conditions import Group, leaves
 from ..domain.errors import DomainValidationError, NotFound
+from ..domain.fields import Catalog
+from ..domain.native_form import parse_native
 from ..domain.stored_form import dump_condition
 from ..domain.validation import SegmentType, parse_condition
 from ..jobs.build_queue import enqueue_build
@@ -31,13 +35,18 @@ from .segment_rules import checked_commandersact_id, checked_list, checked_name,
 
 @dataclass(frozen=True)
 class SegmentDraft:
-    """A segment as the client sent it, unchecked. On update, a ``name`` of None keeps it."""
+    """A segment as the client sent it, unchecked. On update, a ``name`` of None keeps it.
+
+    ``native``: the condition is a native tree (``domain.native_form``), and the segment type
+    follows from it (``engagelab_type``); else it is EngageLab's flat form, with its type.
+    """
 
     name: Any = None
     segment_type: Any = None
     condition: Any = None
     list_id: Any = None
     commandersact_id: Any = None
+    native: bool = False
 
 
 def create_segment(
@@ -55,7 +64,7 @@ def create_segment_in(conn: Connection, tenant_id: int, draft: SegmentDraft, tz:
     name, segment_type, commandersact_id = _check_envelope(draft)
     lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
     list_id = checked_list(conn, tenant_id, draft.list_id)
-    condition = checked_condition(conn, tenant_id, draft.condition, segment_type, tz)
+    condition, segment_type = checked_definition(conn, tenant_id, draft, segment_type, tz)
     return insert_segment(
         conn,
         tenant_id,
@@ -67,9 +76,14 @@ def create_segment_in(conn: Connection, tenant_id: int, draft: SegmentDraft, tz:
     )
 
 
-def _check_envelope(draft: SegmentDraft) -> tuple[str, SegmentType, str | None]:
-    name, segment_type = checked_name(draft.name), checked_type(draft.segment_type)
+def _check_envelope(draft: SegmentDraft) -> tuple[str, SegmentType | None, str | None]:
+    """Name, type (None for a native draft: its condition decides) and Commanders Act id."""
+    name, segment_type = checked_name(draft.name), _draft_type(draft)
     return name, segment_type, checked_commandersact_id(draft.commandersact_id)
+
+
+def _draft_type(draft: SegmentDraft) -> SegmentType | None:
+    return None if draft.native else checked_type(draft.segment_type)
 
 
 def update_segment(
@@ -78,11 +92,11 @@ def update_segment(
     """Check and save a new definition, and queue a rebuild; the previous membership stays
     readable meanwhile. The list and the Commanders Act id never change."""
     name = None if draft.name is None else checked_name(draft.name)
-    segment_type = checked_type(draft.segment_type)
+    segment_type = _draft_type(draft)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
         _found(store.get_segment(conn, tenant_id, segment_id, for_update=True))
-        condition = checked_condition(conn, tenant_id, draft.condition, segment_type, tz)
+        condition, segment_type = checked_definition(conn, tenant_id, draft, segment_type, tz)
         redefine_segment(
             conn, tenant_id, segment_id, name=name, segment_type=segment_type, condition=condition
         )
@@ -116,10 +130,13 @@ def remove_members(db: Database, tenant_id: int, segment_id: str, member_ids: Se
 
 def preview_count(db: Database, tenant_id: int, draft: SegmentDraft, tz: timezone) -> int:
     """How many members of the draft's list its condition selects now; saves nothing."""
-    segment_type = checked_type(draft.segment_type)
+    found = _draft_type(draft)
+    segment_type = SegmentType.BY_FIELD if found is None else found
     with db.read() as conn:
         list_id = checked_list(conn, tenant_id, draft.list_id)
-        return count_condition(conn, tenant_id, list_id, segment_type, draft.condition, tz)
+        return count_condition(
+            conn, tenant_id, list_id, segment_type, draft.condition, tz, native=draft.native
+        )
 
 
 def count_condition(
@@ -130,23 +147,50 @@ def count_condition(
     raw_condition: Any,
     tz: timezone,
     excluded_by: str | None = None,
+    *,
+    native: bool = False,
 ) -> int:
     """How many members of the list the condition selects now, less those removed by hand
-    from segment ``excluded_by`` (the one being edited): what its build would publish."""
-    if raw_condition is None:
-        raise DomainValidationError("condition", "condition is required")
-    condition = parse_condition(raw_condition, load_catalog(conn, tenant_id), segment_type, tz)
+    from segment ``excluded_by`` (the one being edited): what its build would publish.
+    ``native``: the condition is a native tree (``segment_type`` is then not read)."""
+    catalog = load_catalog(conn, tenant_id)
+    condition = parsed_condition(raw_condition, catalog, segment_type, tz, native=native)
     return count_matching(conn, tenant_id, list_id, compile_condition(condition), excluded_by)
 
 
-def checked_condition(
-    conn: Connection, tenant_id: int, raw: Any, segment_type: SegmentType, tz: timezone
-) -> dict[str, Any]:
-    """Validate a condition (EngageLab's flat form) against the tenant's catalog; return its
-    stored form."""
+def parsed_condition(
+    raw: Any, catalog: Catalog, segment_type: SegmentType, tz: timezone, *, native: bool
+) -> Group:
+    """The typed tree of a condition in the flat form (for ``segment_type``) or native form."""
     if raw is None:
         raise DomainValidationError("condition", "condition is required")
-    return dump_condition(parse_condition(raw, load_catalog(conn, tenant_id), segment_type, tz))
+    if native:
+        return parse_native(raw, catalog, tz)
+    return parse_condition(raw, catalog, segment_type, tz)
+
+
+def engagelab_type(tree: Group) -> SegmentType:
+    """The type EngageLab shows for a native condition: by campaign when every leaf tests a
+    campaign (the flat form of type 1 says only those), else by field."""
+    by_campaign = all(leaf.kind == campaign_leaf.KIND for leaf in leaves(tree))
+    return SegmentType.BY_CAMPAIGN if by_campaign else SegmentType.BY_FIELD
+
+
+def checked_definition(
+    conn: Connection,
+    tenant_id: int,
+    draft: SegmentDraft,
+    segment_type: SegmentType | None,
+    tz: timezone,
+) -> tuple[dict[str, Any], SegmentType]:
+    """The draft's condition validated against the tenant's catalog, in the stored form, and
+    the segment's type (``segment_type``, or for a native draft the one its tree implies)."""
+    catalog = load_catalog(conn, tenant_id)
+    flat_type = SegmentType.BY_FIELD if segment_type is None else segment_type
+    condition = parsed_condition(draft.condition, catalog, flat_type, tz, native=draft.native)
+    if segment_type is None:
+        segment_type = engagelab_type(condition)
+    return dump_condition(condition), segment_type
 
 
 def insert_segment(

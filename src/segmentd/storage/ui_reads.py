@@ -1,4 +1,5 @@
-"""Reads the web UI's pages need: campaign and list pickers, and when a segment last built.
+"""Reads the web UI's pages need: campaign, list and segment pickers, and when a segment last
+built.
 
 Every query filters on the tenant.
 """
@@ -31,6 +32,13 @@ class ListChoice:
 
 
 @dataclass(frozen=True)
+class SegmentChoice:
+    id: str
+    name: str
+    list_id: int
+
+
+@dataclass(frozen=True)
 class BuildInfo:
     """What ``storage.segments.Segment`` leaves out: when the segment was last built, and why
     its last build failed."""
@@ -40,6 +48,7 @@ class BuildInfo:
 
 
 MAX_CAMPAIGN_CHOICES = 500
+MAX_SEGMENT_CHOICES = 500
 
 
 def tenant_campaigns(conn: Connection, tenant_id: int) -> list[CampaignChoice]:
@@ -55,6 +64,18 @@ def tenant_lists(conn: Connection, tenant_id: int) -> list[ListChoice]:
         .order_by(lists.c.is_default.desc(), lists.c.id)
     )
     return [ListChoice(int(row.id), row.name, bool(row.is_default)) for row in rows]
+
+
+def tenant_segments(conn: Connection, tenant_id: int) -> list[SegmentChoice]:
+    """The tenant's segments by name, for the segment picker and for naming them in words."""
+    s = segments_table.c
+    rows = conn.execute(
+        sa.select(s.id, s.name, s.list_id)
+        .where(s.tenant_id == tenant_id)
+        .order_by(s.name, s.id)
+        .limit(MAX_SEGMENT_CHOICES)
+    )
+    return [SegmentChoice(row.id, row.name, int(row.list_id)) for row in rows]
 
 
 def build_info(

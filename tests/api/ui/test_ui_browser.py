@@ -19,19 +19,26 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from segmentd.domain.native_form import render_native
+from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.schema import segments
-from segmentd.storage.segments import next_segment_number
+from segmentd.storage.segments import get_segment, next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 from tests.conftest import IN_CI, LiveServer, Tenant, make_tenant, test_settings
 from tests.support.stored_conditions import stored_condition
 from tests.support.ui_support import (
+    MEMBER_COUNT,
+    MEMBERS,
     SEGMENTS,
+    age,
+    birthday,
     email_of,
     expected_three_conditions,
     ok,
     seed,
+    tags_of,
 )
 
 pytestmark = pytest.mark.slow
@@ -119,6 +126,12 @@ def sign_in(page: Any, site: Site, width: str, shots: bool = True) -> None:
     page.wait_for_url(re.compile(r"/ui/segments$"))
 
 
+def pick(page: Any, node: str, subject: str, ready: str) -> None:
+    """Choose what condition ``node`` tests, and wait for its inputs to be drawn again."""
+    page.locator(f"#subject_{node}").select_option(subject)
+    page.locator(ready.format(node=node)).wait_for()
+
+
 def build_three_conditions(page: Any, site: Site) -> None:
     """Age (number) >= 25, Birthday (month and day) <= 10/31, tag == VIP: all by the mouse."""
     page.get_by_role("link", name="New segment").click()
@@ -128,20 +141,17 @@ def build_three_conditions(page: Any, site: Site) -> None:
     api_words = api.json()["message"].partition("]:")[2]
     page.locator("#err-segment_name").filter(has_text=api_words).wait_for()
     name.fill("Engaged VIPs")
-    page.locator("#field_0").select_option("Age")
-    page.locator("#value_0[type=number]").wait_for()
-    page.locator("#op_0").select_option(">=")
-    page.locator("#value_0").fill("25")
+    pick(page, "r-0", "field:Age", "#value_{node}[type=number]")
+    page.locator("#op_r-0").select_option(">=")
+    page.locator("#value_r-0").fill("25")
     page.get_by_role("button", name="Add a condition").click()
-    page.locator("#field_1").select_option("Birthday")
-    page.locator("#month_1").wait_for()
-    page.locator("#op_1").select_option("<=")
-    page.locator("#month_1").select_option("10")
-    page.locator("#day_1").select_option("31")
+    pick(page, "r-1", "field:Birthday", "#month_{node}")
+    page.locator("#op_r-1").select_option("<=")
+    page.locator("#month_r-1").select_option("10")
+    page.locator("#day_r-1").select_option("31")
     page.get_by_role("button", name="Add a condition").click()
-    page.locator("#field_2").select_option("tag")
-    page.locator("select#value_2").wait_for()
-    page.locator("#value_2").select_option("VIP")
+    pick(page, "r-2", "tag", "select#tag_{node}")
+    page.locator("#tag_r-2").select_option("VIP")
     expected = str(len(expected_three_conditions()))
     page.locator("#preview-count").filter(has_text=re.compile(f"^{expected}$")).wait_for()
     assert page.locator("#err-segment_name").inner_text() == ""
@@ -271,3 +281,111 @@ def test_every_page_is_readable_at_laptop_and_phone_width(
         page.get_by_role("button", name="Save and build").click()
         page.locator("#status-word").filter(has_text="complete").wait_for()
         shoot(page, "segment", width)
+
+
+# The tree the next test builds by the mouse, as the native form says it.
+NESTED_TREE = {
+    "all": [
+        {"kind": "field", "field": "Age", "op": ">=", "value": "25"},
+        {
+            "not": {
+                "any": [
+                    {"kind": "tag", "tag": "Newsletter", "op": "=="},
+                    {
+                        "all": [
+                            {"kind": "field", "field": "City", "op": "==", "value": "Lyon"},
+                            {"kind": "field", "field": "Birthday", "op": "<=", "value": "06/30"},
+                        ]
+                    },
+                ]
+            }
+        },
+    ]
+}
+
+
+def expected_nested() -> list[str]:
+    """Age >= 25 and none of: the tag Newsletter, or (Lyon and a birthday by the end of June)."""
+    return [
+        email_of(i)
+        for i in range(MEMBER_COUNT)
+        if age(i) >= 25 and not ("Newsletter" in tags_of(i) or (i % 2 == 0 and birthday(i)[0] <= 6))
+    ]
+
+
+def build_nested_tree(page: Any) -> None:
+    page.get_by_label("Segment name").fill("Adults but not these")
+    pick(page, "r-0", "field:Age", "#value_{node}[type=number]")
+    page.locator("#op_r-0").select_option(">=")
+    page.locator("#value_r-0").fill("25")
+    page.get_by_role("button", name="Add a group", exact=True).click()
+    page.locator("#subject_r-1-0").wait_for()
+    page.locator("#not_r-1").check()
+    page.locator("#join_r-1_any").check()
+    pick(page, "r-1-0", "tag", "select#tag_{node}")
+    page.locator("#op_r-1-0").select_option("==")
+    page.locator("#tag_r-1-0").select_option("Newsletter")
+    page.get_by_role("button", name="Add a group to group 2", exact=True).click()
+    pick(page, "r-1-1-0", "field:City", "select#value_{node}")
+    page.locator("#value_r-1-1-0").select_option("Lyon")
+    page.get_by_role("button", name="Add a condition to group 2.2", exact=True).click()
+    pick(page, "r-1-1-1", "field:Birthday", "#month_{node}")
+    page.locator("#op_r-1-1-1").select_option("<=")
+    page.locator("#month_r-1-1-1").select_option("6")
+    page.locator("#day_r-1-1-1").select_option("30")
+
+
+def saved_tree(site: Site, segment_id: str) -> dict[str, Any]:
+    with site.db.read() as conn:
+        segment = get_segment(conn, site.tenant.id, segment_id)
+        assert segment is not None
+        return render_native(segment.condition, load_catalog(conn, site.tenant.id))
+
+
+def test_marketer_builds_a_nested_tree_with_a_negated_group(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    expected = expected_nested()
+    leaving = expected[0]
+    ok(site.api.post(f"{MEMBERS}/unsubscribe", json={"emails": [leaving]}))
+    page = new_page(browser, "desktop")
+    sign_in(page, site, "desktop", shots=False)
+    page.get_by_role("link", name="New segment").click()
+    build_nested_tree(page)
+    count = page.locator("#preview-count")
+    count.filter(has_text=re.compile(f"^{len(expected)}$")).wait_for()
+    words = page.locator("#description")
+    words.filter(has_text="None of these holds:").wait_for()
+    for sentence in ("Age is at least “25”", "Member has the tag “Newsletter”", "City is “Lyon”"):
+        assert sentence in words.inner_text()
+    check_labels(page)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    page.evaluate("window.scrollTo(0, 0)")  # the count sticks beside the tree as it scrolls
+    page.screenshot(path=str(tmp_path / "builder-nested-desktop.png"), full_page=True)
+
+    page.get_by_role("button", name="Save and build").click()
+    page.wait_for_url(re.compile(r"/ui/segments/[0-9a-f]{24}$"))
+    segment_id = page.url.rsplit("/", 1)[1]
+    page.locator("#status-word").filter(has_text="complete").wait_for()
+    assert saved_tree(site, segment_id) == NESTED_TREE
+    segment = ok(site.api.get(f"{SEGMENTS}/{segment_id}"))["result"]
+    assert segment["member_total"] == len(expected) and segment["type"] == 0
+    listed = ok(site.api.post(f"{SEGMENTS}/{segment_id}/members?limit=100"))["result"]
+    assert [m["email"] for m in listed] == expected
+    assert "None of these holds:" in page.locator(".sentences").inner_text()
+    marked = page.locator("tr.unsubscribed")
+    assert marked.count() == 1 and leaving in marked.inner_text()
+    assert "unsubscribed" in marked.inner_text()
+    page.screenshot(path=str(tmp_path / "segment-nested-desktop.png"), full_page=True)
+
+    page.set_viewport_size({"width": WIDTHS["phone"][0], "height": WIDTHS["phone"][1]})
+    page.goto(f"{site.server.url}/ui/segments/{segment_id}/edit")
+    assert page.locator("#not_r-1").is_checked() and page.locator("#join_r-1_any").is_checked()
+    count.filter(has_text=re.compile(f"^{len(expected)}$")).wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(tmp_path / "builder-nested-phone.png"), full_page=True)
+    page.get_by_role("button", name="Save and build").click()  # saved as it was read
+    page.locator("#status-word").filter(has_text="complete").wait_for()
+    assert saved_tree(site, segment_id) == NESTED_TREE
+    page.screenshot(path=str(tmp_path / "segment-nested-phone.png"), full_page=True)

@@ -6,24 +6,31 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from segmentd.domain.condition_types.leaf_types import BY_KIND
+from segmentd.domain.conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES
+from segmentd.domain.errors import DomainValidationError
+from segmentd.domain.fields import SYSTEM_FIELDS, FieldType
+from segmentd.domain.native_form import parse_native, render_native
+from segmentd.domain.operators import OPERATORS
+from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
-from segmentd.storage.tenants import ensure_credential
+from segmentd.storage.segments import create_segment, get_segment
+from segmentd.storage.tenants import default_list_id, ensure_credential
+from tests.api.ui.conftest import Shared
 from tests.conftest import (
-    BACKENDS,
     AppServer,
     LiveServer,
     Tenant,
     make_tenant,
-    migrated_database_url,
     test_settings,
     wait_built,
     wait_until,
@@ -37,71 +44,25 @@ from tests.support.ui_support import (
     THREE_CONDITION_ROWS,
     THREE_CONDITIONS,
     Seed,
+    Tree,
     Ui,
+    age,
+    api_members,
     api_message,
+    birthday,
     builder_form,
     email_of,
     expected_three_conditions,
     form_data,
+    make_segment,
     ok,
     seed,
     slot_text,
+    tags_of,
+    tree_form,
 )
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "segmentd"
-
-
-@pytest.fixture
-def ui(server: AppServer, tenant: Tenant) -> Iterator[Ui]:
-    session = Ui(server, tenant.api_user, tenant.api_key)
-    yield session
-    session.close()
-
-
-@dataclass
-class Shared:
-    """One seeded server per backend for the tests that only add segments of their own."""
-
-    server: AppServer
-    db: Database
-    tenant: Tenant
-    api: httpx.Client
-    seed: Seed
-    ui: Ui
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def shared(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Shared]:
-    for url in migrated_database_url(request.param, tmp_path_factory.mktemp("ui")):
-        db = Database(url)
-        db.migrate()
-        tenant = make_tenant(db)
-        with (
-            AppServer(test_settings(url)) as server,
-            server.client(auth=tenant.auth, timeout=30) as api,
-        ):
-            ui = Ui(server, tenant.api_user, tenant.api_key)
-            yield Shared(server, db, tenant, api, seed(api), ui)
-            ui.close()
-        db.dispose()
-
-
-def make_segment(api: httpx.Client, condition: dict[str, Any] | None = None, **extra: Any) -> str:
-    body = {"segment_name": "Three", "type": 0, "condition": condition or THREE_CONDITIONS}
-    segment_id: str = ok(api.post(SEGMENTS, json={**body, **extra}))["result"]["segment_id"]
-    wait_built(api, segment_id)
-    return segment_id
-
-
-def api_members(api: httpx.Client, segment_id: str) -> list[str]:
-    emails: list[str] = []
-    while True:
-        page = ok(api.post(f"{SEGMENTS}/{segment_id}/members?offset={len(emails)}&limit=100"))
-        emails += [m["email"] for m in page["result"]]
-        if len(emails) >= page["total"]:
-            return emails
 
 
 # --- sessions and CSRF ----------------------------------------------------------------------
@@ -263,7 +224,7 @@ def test_builder_saves_what_the_api_would(shared: Shared) -> None:
 
 def test_builder_date_picker_saves_the_fields_format(shared: Shared) -> None:
     ui, client = shared.ui, shared.api
-    rows = [{"field": "Joined", "op": ">=", "value": "2024-01-20"}]  # the date picker's value
+    rows = [{"subject": "field:Joined", "op": ">=", "value": "2024-01-20"}]  # the date picker's
     answer = ui.post("/ui/segments/new", builder_form("Joined late", rows))
     segment_id = answer.headers["location"].rsplit("/", 1)[1]
     segment = wait_built(client, segment_id)
@@ -274,67 +235,93 @@ def test_builder_date_picker_saves_the_fields_format(shared: Shared) -> None:
 
 
 def test_builder_by_campaign(shared: Shared) -> None:
+    """A tree of campaign conditions only is a segment by campaign (type 1), as EngageLab's."""
     ui, client, seeded = shared.ui, shared.api, shared.seed
-    rows = [{"campaign": str(seeded.campaign_id), "op": "==", "value": "unopen"}]
-    answer = ui.post("/ui/segments/new", builder_form("Unopened", rows, segment_type=1))
+    rows = [{"subject": "campaign", "campaign": str(seeded.campaign_id), "activity": "unopen"}]
+    answer = ui.post("/ui/segments/new", builder_form("Unopened", rows))
     segment = wait_built(client, answer.headers["location"].rsplit("/", 1)[1])
     assert segment["type"] == 1
     assert segment["condition"]["items"][0]["campaign_id"] == seeded.campaign_id
     assert segment["member_total"] == 20  # 40 were sent, the odd ones opened
+    mixed = [*rows, {"subject": "field:Age", "op": ">=", "value": "30"}]
+    answer = ui.post("/ui/segments/new", builder_form("Unopened and 30 or older", mixed))
+    assert answer.status_code == 303, re.findall(r"class=\"error\"[^>]*>([^<]+)<", answer.text)
+    segment = wait_built(client, answer.headers["location"].rsplit("/", 1)[1])
+    assert segment["type"] == 0  # a field beside a campaign: by field, as the flat form can't
+    assert segment["member_total"] == sum(1 for i in range(40) if i % 2 == 0 and 18 + i >= 30)
 
 
-def _invalid_cases(seeded: Seed) -> list[tuple[str, list[dict[str, str]], int, str]]:
-    """(segment name, builder rows, segment type, the error slot beside the faulty input)."""
+def _invalid_cases(seeded: Seed) -> list[tuple[str, list[dict[str, str]], Any, str]]:
+    """(segment name, builder rows, what the API is sent, the error slot beside the faulty
+    input): an EngageLab API body for the name (the UI checks names by EngageLab's rules),
+    the native tree the rows say for a condition (the UI speaks the native form)."""
+    age = {"subject": "field:Age", "op": ">=", "value": "1"}
+    native_age = {"kind": "field", "field": "Age", "op": ">=", "value": "1"}
+    draft = seeded.draft_campaign_id
+    flat_age = {"field_name": "Age", "op": ">=", "value": "1"}
+    name_body = {
+        "segment_name": "bad.name",
+        "type": 0,
+        "condition": {"relation": "and", "items": [flat_age]},
+    }
     return [
-        ("bad.name", [{"field": "Age", "op": ">=", "value": "1"}], 0, "err-segment_name"),
-        ("n", [{"field": "Age", "op": ">=", "value": "abc"}], 0, "err-0-value"),
-        ("n", [{"field": "Age", "op": "contain", "value": "1"}], 0, "err-0-op"),
-        ("n", [{"field": "tag", "op": "==", "value": "Nobody"}], 0, "err-0-value"),
-        ("n", [{"field": "City", "op": "==", "value": "Rome"}], 0, "err-0-value"),
-        ("n", [{"field": "Gone", "op": "==", "value": "x"}], 0, "err-0-field_name"),
+        ("bad.name", [age], name_body, "err-segment_name"),
+        ("n", [{**age, "value": "abc"}], [{**native_age, "value": "abc"}], "err-r-0-value"),
+        ("n", [{**age, "op": "contain"}], [{**native_age, "op": "contain"}], "err-r-0-op"),
         (
             "n",
-            [
-                {"field": "Age", "op": ">=", "value": "1"},
-                {"field": "Birthday", "op": "==", "month": "2", "day": "30"},
-            ],
-            0,
-            "err-1-value",
+            [{"subject": "tag", "op": "==", "tag": "Nobody"}],
+            [{"kind": "tag", "tag": "Nobody", "op": "=="}],
+            "err-r-0-tag",
         ),
         (
             "n",
-            [{"campaign": str(seeded.draft_campaign_id), "op": "==", "value": "open"}],
-            1,
-            "err-0-campaign_id",
+            [{"subject": "field:City", "op": "==", "value": "Rome"}],
+            [{"kind": "field", "field": "City", "op": "==", "value": "Rome"}],
+            "err-r-0-value",
+        ),
+        (
+            "n",
+            [{"subject": "field:Gone", "op": "==", "value": "x"}],
+            [{"kind": "field", "field": "Gone", "op": "==", "value": "x"}],
+            "err-r-0-field",
+        ),
+        (
+            "n",
+            [age, {"subject": "field:Birthday", "op": "==", "month": "2", "day": "30"}],
+            [native_age, {"kind": "field", "field": "Birthday", "op": "==", "value": "02/30"}],
+            "err-r-1-value",
+        ),
+        (
+            "n",
+            [{"subject": "campaign", "campaign": str(draft), "activity": "open"}],
+            [{"kind": "campaign", "campaign": draft, "activity": "open"}],
+            "err-r-0-campaign",
         ),
     ]
 
 
-def _api_body(name: str, rows: list[dict[str, str]], segment_type: int) -> dict[str, Any]:
-    items = []
-    for row in rows:
-        if segment_type == 1:
-            item = {"field_name": "campaign", "op": "==", "value": row["value"]}
-            items.append({**item, "campaign_id": int(row["campaign"])})
-        elif "month" in row:
-            value = f"{int(row['month']):02d}/{int(row['day']):02d}"
-            items.append({"field_name": row["field"], "op": row["op"], "value": value})
-        else:
-            items.append({"field_name": row["field"], "op": row["op"], "value": row["value"]})
-    body = {"relation": "and", "items": items}
-    return {"segment_name": name, "type": segment_type, "condition": body}
+def _refusal(shared: Shared, sent: Any) -> str:
+    """The words the API answers: EngageLab's for a body, the native form's for leaves."""
+    if isinstance(sent, dict):
+        return api_message(shared.api.post(SEGMENTS, json=sent))
+    with shared.db.read() as conn:
+        catalog = load_catalog(conn, shared.tenant.id)
+    with pytest.raises(DomainValidationError) as refused:
+        parse_native({"all": sent}, catalog, UTC)
+    return refused.value.message
 
 
 @pytest.mark.parametrize("case", range(8))
 def test_builder_errors_use_the_api_words_beside_the_input(shared: Shared, case: int) -> None:
     ui, client, seeded = shared.ui, shared.api, shared.seed
-    name, rows, segment_type, slot = _invalid_cases(seeded)[case]
+    name, rows, sent, slot = _invalid_cases(seeded)[case]
     before = ok(client.get(SEGMENTS))["total"]
-    api_words = api_message(client.post(SEGMENTS, json=_api_body(name, rows, segment_type)))
-    page = ui.post("/ui/segments/new", builder_form(name, rows, segment_type))
+    api_words = _refusal(shared, sent)
+    page = ui.post("/ui/segments/new", builder_form(name, rows))
     assert page.status_code == 400
     assert slot_text(page.text, slot) == api_words
-    preview = ui.post("/ui/builder/preview", builder_form(name, rows, segment_type))
+    preview = ui.post("/ui/builder/preview", builder_form(name, rows))
     assert slot_text(preview.text, slot) == api_words
     assert ok(client.get(SEGMENTS))["total"] == before
 
@@ -379,12 +366,168 @@ def test_native_preview_validates_like_creation(
     assert anon.post(PREVIEW, json=body).json()["code"] == 30000
 
 
+# Age >= 25, and not any of (tag Newsletter, all of (City Lyon, Birthday by June 30)).
+NESTED_ROWS: Tree = {
+    "all": [
+        {"subject": "field:Age", "op": ">=", "value": "25"},
+        {
+            "not": {
+                "any": [
+                    {"subject": "tag", "op": "==", "tag": "Newsletter"},
+                    {
+                        "all": [
+                            {"subject": "field:City", "op": "==", "value": "Lyon"},
+                            {"subject": "field:Birthday", "op": "<=", "month": "6", "day": "30"},
+                        ]
+                    },
+                ]
+            }
+        },
+    ]
+}
+NESTED_NATIVE = {
+    "all": [
+        {"kind": "field", "field": "Age", "op": ">=", "value": "25"},
+        {
+            "not": {
+                "any": [
+                    {"kind": "tag", "tag": "Newsletter", "op": "=="},
+                    {
+                        "all": [
+                            {"kind": "field", "field": "City", "op": "==", "value": "Lyon"},
+                            {"kind": "field", "field": "Birthday", "op": "<=", "value": "06/30"},
+                        ]
+                    },
+                ]
+            }
+        },
+    ]
+}
+
+
+def expected_nested() -> list[str]:
+    return [
+        email_of(i)
+        for i in range(MEMBER_COUNT)
+        if age(i) >= 25 and not ("Newsletter" in tags_of(i) or (i % 2 == 0 and birthday(i)[0] <= 6))
+    ]
+
+
+def stored_native(shared: Shared, segment_id: str) -> dict[str, Any]:
+    with shared.db.read() as conn:
+        segment = get_segment(conn, shared.tenant.id, segment_id)
+        assert segment is not None
+        return render_native(segment.condition, load_catalog(conn, shared.tenant.id))
+
+
+def test_builder_saves_a_nested_tree_with_a_negated_group(shared: Shared) -> None:
+    ui, client = shared.ui, shared.api
+    preview = ui.post("/ui/builder/preview", tree_form("x", NESTED_ROWS)).text
+    assert re.search(rf'id="preview-count">{len(expected_nested())}<', preview)
+    assert 'id="description"' in preview and "None of these holds:" in preview
+    answer = ui.post("/ui/segments/new", tree_form("Nested", NESTED_ROWS))
+    assert answer.status_code == 303, answer.text
+    segment_id = answer.headers["location"].rsplit("/", 1)[1]
+    segment = wait_built(client, segment_id)
+    assert stored_native(shared, segment_id) == NESTED_NATIVE
+    assert segment["member_total"] == len(expected_nested()) and segment["type"] == 0
+    assert sorted(api_members(client, segment_id)) == expected_nested()
+    flat = segment["condition"]  # what EngageLab's flat form cannot say, it shows as JSON
+    assert flat["relation"] == "and" and flat["items"][1]["field_name"] == "$native"
+    edit = ui.get(f"/ui/segments/{segment_id}/edit").text
+    for marker in ('name="group" value="r-1"', 'name="group" value="r-1-1"'):
+        assert marker in edit
+    assert re.search(r'id="not_r-1" name="not_r-1" value="1" checked', edit)
+    assert re.search(r'id="join_r-1_any" value="any" checked', edit)
+    assert not re.search(r'id="not_r-1-1" name="not_r-1-1" value="1" checked', edit)
+    page = ui.get(f"/ui/segments/{segment_id}").text
+    assert "None of these holds:" in page and "City is “Lyon”" in page
+
+
+def test_an_error_deep_in_the_tree_shows_beside_its_input(shared: Shared) -> None:
+    ui, client = shared.ui, shared.api
+    tree = json.loads(json.dumps(NESTED_ROWS))
+    tree["all"][1]["not"]["any"][1]["all"][0] = {
+        "subject": "field:City",
+        "op": "==",
+        "value": "Rome",
+    }
+    native = json.loads(json.dumps(NESTED_NATIVE))
+    native["all"][1]["not"]["any"][1]["all"][0]["value"] = "Rome"
+    with shared.db.read() as conn:
+        catalog = load_catalog(conn, shared.tenant.id)
+    with pytest.raises(DomainValidationError) as refused:
+        parse_native(native, catalog, UTC)
+    assert refused.value.path == "condition.all[1].not.any[1].all[0].value"
+    before = ok(client.get(SEGMENTS))["total"]
+    page = ui.post("/ui/segments/new", tree_form("Deep", tree))
+    assert page.status_code == 400
+    assert slot_text(page.text, "err-r-1-1-0-value") == refused.value.message
+    preview = ui.post("/ui/builder/preview", tree_form("Deep", tree)).text
+    assert slot_text(preview, "err-r-1-1-0-value") == refused.value.message
+    assert ok(client.get(SEGMENTS))["total"] == before
+
+
+def _chain(depth: int, leaf: Tree, negated_last: bool = False) -> Tree:
+    """Groups nested ``depth`` deep (the root counting), each holding ``leaf`` and the next."""
+    node: Tree = {"all": [leaf]}
+    if negated_last:
+        node = {"not": node}
+    for _ in range(depth - 1):
+        node = {"all": [leaf, node]}
+    return node
+
+
+AGE_ROW = {"subject": "field:Age", "op": ">=", "value": "1"}
+AGE_LEAF = {"kind": "field", "field": "Age", "op": ">=", "value": "1"}
+
+
+def test_groups_nest_up_to_the_depth_limit(shared: Shared) -> None:
+    ui = shared.ui
+    deepest = "r" + "-1" * (MAX_DEPTH - 1)
+    fragment = ui.post("/ui/builder/conditions", tree_form("x", _chain(MAX_DEPTH, AGE_ROW))).text
+    assert f'value="add-leaf:{deepest}"' in fragment
+    assert f'value="add-group:{deepest}"' not in fragment
+    assert f'value="add-group:{deepest[:-2]}"' in fragment
+    ignored = [*tree_form("x", _chain(MAX_DEPTH, AGE_ROW)), ("action", f"add-group:{deepest}")]
+    after = ui.post("/ui/builder/conditions", ignored).text
+    assert after.count('name="group"') == MAX_DEPTH - 1  # no room: the button does nothing
+    with shared.db.read() as conn:
+        catalog = load_catalog(conn, shared.tenant.id)
+    with pytest.raises(DomainValidationError) as refused:
+        parse_native(_chain(MAX_DEPTH, AGE_LEAF, negated_last=True), catalog, UTC)
+    too_deep = tree_form("x", _chain(MAX_DEPTH, AGE_ROW, negated_last=True))
+    preview = ui.post("/ui/builder/preview", too_deep).text
+    assert slot_text(preview, f"err-{deepest}") == refused.value.message
+    assert 'id="preview-count"' not in preview
+
+
+def test_a_tree_holds_at_most_the_leaf_limit(shared: Shared) -> None:
+    ui = shared.ui
+    rows = [{"subject": "field:Age", "op": ">=", "value": "1"}] * MAX_ITEMS
+    groups = {"all": [{"all": rows} for _ in range(MAX_LEAVES // MAX_ITEMS)]}
+    groups["all"].append({"all": rows[: MAX_LEAVES % MAX_ITEMS]})
+    fragment = ui.post("/ui/builder/conditions", tree_form("x", groups)).text
+    assert fragment.count('name="leaf"') == MAX_LEAVES
+    assert "add-leaf:" not in fragment and "add-group:" not in fragment
+    one_more = [*tree_form("x", groups), ("action", "add-leaf:r")]
+    assert ui.post("/ui/builder/conditions", one_more).text.count('name="leaf"') == MAX_LEAVES
+
+
+def test_the_picker_offers_only_registered_kinds(shared: Shared) -> None:
+    page = shared.ui.get("/ui/segments/new").text
+    picker = re.search(r'<select id="subject_r-0".*?</select>', page, re.S)
+    assert picker
+    offered = {value.partition(":")[0] for value in re.findall(r'value="([^"]+)"', picker[0])}
+    assert offered == set(BY_KIND)
+
+
 def test_builder_edits_a_segment(shared: Shared) -> None:
     ui, client = shared.ui, shared.api
     segment_id = make_segment(client)
     edit = ui.get(f"/ui/segments/{segment_id}/edit")
-    assert 'value="Three"' in edit.text and 'name="month_1"' in edit.text
-    rows = [{"field": "Age", "op": "<", "value": "20"}]
+    assert 'value="Three"' in edit.text and 'name="month_r-1"' in edit.text
+    rows = [{"subject": "field:Age", "op": "<", "value": "20"}]
     answer = ui.post(f"/ui/segments/{segment_id}/edit", builder_form("Young", rows))
     assert answer.status_code == 303
     segment = wait_built(client, segment_id)
@@ -392,16 +535,20 @@ def test_builder_edits_a_segment(shared: Shared) -> None:
 
 
 @pytest.mark.parametrize(
-    "action, rows_after",
-    [("add", 4), ("remove-1", 2), ("type", 1)],
+    "action, leaves_after, groups_after",
+    [("add-leaf:r", 4, 0), ("add-group:r", 4, 1), ("remove:r-1", 2, 0), ("remove:r", 3, 0)],
 )
-def test_condition_rows_are_added_and_removed(shared: Shared, action: str, rows_after: int) -> None:
+def test_conditions_and_groups_are_added_and_removed(
+    shared: Shared, action: str, leaves_after: int, groups_after: int
+) -> None:
     ui = shared.ui
     form = [*builder_form("x", THREE_CONDITION_ROWS), ("action", action)]
     fragment = ui.post("/ui/builder/conditions", form, headers={"HX-Request": "true"})
-    assert fragment.text.count('name="rows"') == rows_after
+    assert fragment.text.count('name="leaf"') == leaves_after
+    assert fragment.text.count('name="group"') == groups_after
     page = ui.post("/ui/segments/new", form)  # without JavaScript: the whole page, unsaved
-    assert page.status_code == 200 and page.text.count('name="rows"') == rows_after
+    assert page.status_code == 200 and page.text.count('name="leaf"') == leaves_after
+    assert page.text.count('name="group"') == groups_after
 
 
 @pytest.mark.parametrize(
@@ -410,27 +557,51 @@ def test_condition_rows_are_added_and_removed(shared: Shared, action: str, rows_
         ("Age", [">=", "<="], 'type="number"'),
         ("Joined", [">", "<"], 'type="date"'),
         ("CreateTime", [">", "!="], 'type="date"'),
-        ("Birthday", ["==", ">"], 'name="month_0"'),
+        ("Birthday", ["==", ">"], 'name="month_r-0"'),
         ("City", ["==", "!="], '<option value="Lyon"'),
-        ("tag", ["==", "!="], '<option value="VIP"'),
         ("Name", ["contain", "does not contain"], 'autocomplete="off"'),
     ],
 )
 def test_field_picker_offers_only_the_fields_operators(
     shared: Shared, field: str, ops: list[str], input_marker: str
 ) -> None:
+    """The flat operators of the field's type are offered, and only operators the native
+    form's parser takes for that field (those that come later included)."""
     ui = shared.ui
-    from segmentd.domain.operators import Op
 
-    row = ui.get("/ui/builder/row", params={"index": "0", "type": "0", "field_0": field}).text
+    row = ui.get("/ui/builder/row", params={"node": "r-0", "subject_r-0": f"field:{field}"}).text
     options = re.findall(r'<option value="([^"]+)"[^>]*>[^<]*\(\1\)', row)
     offered = {html.unescape(option) for option in options}
     for op in ops:
         assert op in offered
-    assert offered <= {str(op) for op in Op}
+    types = {f.name: f.type for f in SYSTEM_FIELDS} | {
+        "Age": FieldType.NUMBER,
+        "Joined": FieldType.DATE,
+        "Birthday": FieldType.BIRTHDAY,
+        "City": FieldType.DROPDOWN,
+    }
+    flat = {str(op) for op in OPERATORS[types[field]]}
+    assert flat <= offered
+    assert offered <= flat | NATIVE_ONLY_OPS
     assert input_marker in row
     if field in ("Age", "Joined"):
         assert "contain" not in offered
+
+
+NATIVE_ONLY_OPS = {
+    "starts_with", "ends_with", "in", "not_in", "between", "is_set", "is_not_set", "in_last",
+    "more_than_ago", "in_next", "is_today", "anniversary_in_next", "anniversary_today",
+    "anniversary_this_month",
+}  # fmt: skip
+
+
+def test_picking_a_kind_redraws_the_condition(shared: Shared) -> None:
+    ui = shared.ui
+    tag = ui.get("/ui/builder/row", params={"node": "r-2-0", "subject_r-2-0": "tag"}).text
+    assert 'id="leaf-r-2-0"' in tag and '<option value="VIP"' in tag
+    assert 'name="op_r-2-0"' in tag and 'name="value_r-2-0"' not in tag
+    bad = ui.get("/ui/builder/row", params={"node": "x-1", "subject_x-1": "tag"})
+    assert bad.status_code == 404
 
 
 # --- the segment page ----------------------------------------------------------------------------
@@ -444,7 +615,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     second = ui.get(f"/ui/segments/{segment_id}?offset=20").text
     shown = re.findall(r"<td>(member\d+@example\.com)</td>", first + second)
     assert shown == expected  # by member id, as the API pages
-    params = {"filter": "1", "field_0": "City", "op_0": "==", "value_0": "Paris"}
+    params = {"filter": "1", "subject_f": "field:City", "op_f": "==", "value_f": "Paris"}
     filtered = ui.get(f"/ui/segments/{segment_id}", params=params).text
     condition = {"relation": "and", "items": [{"field_name": "City", "op": "==", "value": "Paris"}]}
     api = ok(
@@ -453,12 +624,12 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     assert re.findall(r"<td>(member\d+@example\.com)</td>", filtered) == [
         m["email"] for m in api["result"]
     ]
-    bad = ui.get(f"/ui/segments/{segment_id}", params={**params, "value_0": "Rome"}).text
+    bad = ui.get(f"/ui/segments/{segment_id}", params={**params, "value_f": "Rome"}).text
     bad_condition = {"relation": "and", "items": [{**condition["items"][0], "value": "Rome"}]}
     words = api_message(
         client.post(f"{SEGMENTS}/{segment_id}/members", json={"condition": bad_condition})
     )
-    assert slot_text(bad, "err-0-value") == words
+    assert slot_text(bad, "err-f-value") == words
 
 
 def test_remove_selected_members(shared: Shared) -> None:
@@ -518,6 +689,24 @@ def test_segment_page_describes_conditions_in_plain_words(shared: Shared) -> Non
     assert status.headers.get("HX-Refresh") == "true"  # complete: the poller reloads the page
 
 
+def test_a_segment_without_a_condition_reads_as_given(shared: Shared) -> None:
+    """A static segment stores an empty group: its page says so and offers no builder."""
+    with shared.db.write() as conn:
+        segment_id = create_segment(
+            conn,
+            shared.tenant.id,
+            list_id=default_list_id(conn, shared.tenant.id),
+            name="Given",
+            segment_type=0,
+            condition={"version": 1, "relation": "and", "items": []},
+        )
+    page = shared.ui.get(f"/ui/segments/{segment_id}").text
+    assert "the members of this segment are given" in page
+    assert f'href="/ui/segments/{segment_id}/edit"' not in page
+    edit = shared.ui.post(f"/ui/segments/{segment_id}/edit", builder_form("Given", []))
+    assert edit.status_code == 400 and slot_text(edit.text, "err-r")  # nothing to save
+
+
 def test_segments_list_searches_and_filters_by_type(shared: Shared) -> None:
     ui, client, seeded = shared.ui, shared.api, shared.seed
     make_segment(client)
@@ -543,11 +732,36 @@ def test_segments_list_searches_and_filters_by_type(shared: Shared) -> None:
 # --- members, fields, sites, language ---------------------------------------------------------
 
 
+def test_members_show_their_subscription(ui: Ui, client: httpx.Client) -> None:
+    seed(client)
+    ok(client.post(f"{MEMBERS}/unsubscribe", json={"emails": [email_of(7)]}))
+    segment_id = make_segment(client)
+    for path in (f"/ui/segments/{segment_id}", "/ui/members"):
+        page = ui.get(path).text
+        rows = re.findall(r'<tr class="unsubscribed">.*?</tr>', page, re.S)
+        assert len(rows) == 1 and email_of(7) in rows[0] and "unsubscribed" in rows[0]
+        assert page.count('<span class="subscribed">subscribed</span>') == 19
+
+
+def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
+    ui, seeded = shared.ui, shared.seed
+    params = {
+        "filter": "1",
+        "subject_f": "campaign",
+        "campaign_f": str(seeded.campaign_id),
+        "activity_f": "open",
+    }
+    shown = re.findall(
+        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
+    )
+    assert shown == [email_of(i) for i in range(1, 40, 2)]
+
+
 def test_members_page_pages_and_filters(shared: Shared) -> None:
     ui = shared.ui
     emails = re.findall(r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members").text)
     assert emails == [email_of(i) for i in range(20)]
-    params = {"filter": "1", "field_0": "tag", "op_0": "==", "value_0": "Newsletter"}
+    params = {"filter": "1", "subject_f": "tag", "op_f": "==", "tag_f": "Newsletter"}
     shown = re.findall(
         r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
     )

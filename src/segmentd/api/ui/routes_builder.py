@@ -1,92 +1,51 @@
-"""The segment builder: new and edit pages, row and condition-list fragments, the live count.
+"""The segment builder: new and edit pages, the tree and row fragments, the live count and
+the tree in plain words.
 
-Saving runs the API's own checks in the API's order (name, type, list, condition), so every
-error reads word for word as the API would answer it, beside the input it is about.
+Saving and counting go through the segment use cases with the native form, so every error
+reads word for word as the native API would answer it, beside the input it is about.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
+from ...domain.conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES
 from ...domain.errors import DomainValidationError, NotFound
-from ...domain.fields import Catalog
-from ...domain.validation import MAX_CONDITIONS, SegmentType, flat_condition
+from ...domain.validation import SegmentType
 from ...services import segment_service
 from ...services.segment_rules import checked_list, checked_name
 from ...services.segment_service import SegmentDraft, count_condition
 from ...storage.db import Database
 from ...storage.segments import Segment, get_segment
-from .builder import (
-    Row,
-    all_slots,
-    blank_row,
-    error_parts,
-    error_slot,
-    raw_condition,
-    relation_of,
-    renumbered,
-    row_from_form,
-    row_view,
-    rows_from_condition,
-    rows_from_form,
-    segment_type_of,
-)
+from .builder import Draft, draft_from_form, draft_from_segment, leaf_view, tree_view
 from .deps import Config, Db, Form, UiNotFound, User, redirect
-from .rendering import render
+from .error_slots import all_slots, error_parts, error_slot
+from .i18n import translator
+from .member_filter import LEFT_OUT
+from .rendering import language, render
+from .rows.leaf_row import LeafInputs, Picks
+from .rows.leaf_rows import read_leaf, subject_groups
+from .tree_form import LeafNode, edited, is_node_id, new_tree
+from .tree_words import tree_words
 from .views import TenantData, tenant_data
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 CHANGED = {"HX-Trigger-After-Settle": "builder-changed"}
-
-
-@dataclass
-class Draft:
-    """The builder's state: what the form holds, and the errors by slot id."""
-
-    name: str = ""
-    segment_type: SegmentType = SegmentType.BY_FIELD
-    relation: str = "and"
-    list_id: str = ""
-    rows: list[Row] = field(default_factory=lambda: [Row(0)])
-    segment_id: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def condition(self) -> dict[str, Any]:
-        return raw_condition(self.relation, self.rows, self.segment_type)
-
-
-def _draft_from_form(form: Form, data: TenantData, segment_id: str | None = None) -> Draft:
-    segment_type = segment_type_of(str(form.get("type") or "0"))
-    return Draft(
-        name=str(form.get("segment_name") or ""),
-        segment_type=segment_type,
-        relation=relation_of(str(form.get("relation") or "")),
-        list_id=str(form.get("list_id") or ""),
-        rows=rows_from_form(form, data.catalog, segment_type),
-        segment_id=segment_id,
-    )
-
-
-def _draft_from_segment(segment: Segment, catalog: Catalog) -> Draft:
-    condition = flat_condition(segment.condition, catalog)
-    rows = rows_from_condition(condition) or [Row(0)]
-    return Draft(
-        name=segment.name,
-        segment_type=segment_type_of(str(segment.segment_type)),
-        relation=relation_of(str(condition.get("relation", ""))),
-        list_id=str(segment.list_id),
-        rows=rows,
-        segment_id=segment.id,
-    )
+LIMITS = {"max_depth": MAX_DEPTH, "max_items": MAX_ITEMS, "max_leaves": MAX_LEAVES}
 
 
 def _page(
-    request: Request, user: User, draft: Draft, data: TenantData, status: int = 200
+    request: Request,
+    user: User,
+    draft: Draft,
+    data: TenantData,
+    picks: Picks,
+    status: int = 200,
 ) -> Response:
     return render(
         request,
@@ -94,9 +53,11 @@ def _page(
         user=user,
         status_code=status,
         draft=draft,
-        views=[row_view(row, data.catalog, data.campaigns) for row in draft.rows],
+        tree=tree_view(draft.tree, picks),
+        subjects=subject_groups(picks),
+        words=tree_words(draft.tree, picks, translator(language(request))),
         lists=data.lists,
-        max_conditions=MAX_CONDITIONS,
+        limits=LIMITS,
     )
 
 
@@ -111,7 +72,8 @@ def _owned(conn: Connection, user: User, segment_id: str) -> Segment:
 def new_page(request: Request, user: User, db: Db) -> Response:
     with db.read() as conn:
         data = tenant_data(conn, user.tenant_id)
-    return _page(request, user, Draft(), data)
+    picks = data.picks()
+    return _page(request, user, Draft(new_tree(picks)), data, picks)
 
 
 @router.get("/segments/{segment_id}/edit")
@@ -119,21 +81,14 @@ def edit_page(request: Request, segment_id: str, user: User, db: Db) -> Response
     with db.read() as conn:
         segment = _owned(conn, user, segment_id)
         data = tenant_data(conn, user.tenant_id)
-    return _page(request, user, _draft_from_segment(segment, data.catalog), data)
+    picks = data.picks(segment.id)
+    return _page(request, user, draft_from_segment(segment, picks), data, picks)
 
 
-def _form_type(raw: object) -> object:
-    """The form's type as the API would receive it: 0 or 1 as integers, anything else as is."""
-    return int(raw) if raw in ("0", "1") else raw
-
-
-def _save(db: Database, user: User, draft: Draft, form: Form, tz: Any) -> str:
+def _save(db: Database, user: User, draft: Draft, tz: Any) -> str:
     """Create or update; returns the segment id. Raises the API's errors."""
     wanted = SegmentDraft(
-        name=draft.name,
-        segment_type=_form_type(form.get("type")),
-        condition=draft.condition(),
-        list_id=draft.list_id,
+        name=draft.name, condition=draft.condition(), list_id=draft.list_id, native=True
     )
     if draft.segment_id is None:
         return segment_service.create_segment(db, user.tenant_id, wanted, tz).id
@@ -151,16 +106,18 @@ def _submit(
         if segment_id is not None:
             _owned(conn, user, segment_id)
         data = tenant_data(conn, user.tenant_id)
-    draft = _draft_from_form(form, data, segment_id)
+    picks = data.picks(segment_id)
+    draft = draft_from_form(form, picks, segment_id)
     action = str(form.get("action") or "")
-    if action:  # add or remove a row without JavaScript: the page again, nothing saved
-        return _page(request, user, replace(draft, rows=_changed_rows(draft, action)), data)
+    if action:  # a tree button without JavaScript: the page again, nothing saved
+        draft = replace(draft, tree=edited(draft.tree, action, picks))
+        return _page(request, user, draft, data, picks)
     try:
-        saved = _save(db, user, draft, form, tz)
+        saved = _save(db, user, draft, tz)
     except DomainValidationError as exc:
         path, message = error_parts(exc)
-        draft.errors[error_slot(path, draft.rows)] = message
-        return _page(request, user, draft, data, status=400)
+        draft.errors[error_slot(path, draft.tree)] = message
+        return _page(request, user, draft, data, picks, status=400)
     return redirect(request, f"/ui/segments/{saved}")
 
 
@@ -179,32 +136,26 @@ def update(
 # --- fragments ---
 
 
-def _changed_rows(draft: Draft, action: str) -> list[Row]:
-    """The rows after the button pressed: add one, remove one, or start over for a new type."""
-    rows = draft.rows
-    if action == "add" and len(rows) < MAX_CONDITIONS:
-        rows = [*rows, blank_row(len(rows), draft.segment_type)]
-    elif action.startswith("remove-") and len(rows) > 1:
-        rows = [row for row in rows if f"remove-{row.index}" != action]
-    elif action == "type" or not rows:
-        rows = [blank_row(0, draft.segment_type)]
-    return renumbered(rows)
+def _editing(raw: object) -> str | None:
+    return raw if isinstance(raw, str) and raw else None
 
 
 @router.post("/builder/conditions")
 def conditions_fragment(request: Request, user: User, db: Db, form: Form) -> Response:
-    """The condition rows after adding, removing, or changing the segment type."""
+    """The tree after a button: a condition or a group added, a node removed."""
     with db.read() as conn:
         data = tenant_data(conn, user.tenant_id)
-    draft = _draft_from_form(form, data)
-    draft = replace(draft, rows=_changed_rows(draft, str(form.get("action") or "")))
+    picks = data.picks(_editing(form.get("segment_id")))
+    draft = draft_from_form(form, picks)
+    tree = edited(draft.tree, str(form.get("action") or ""), picks)
     return render(
         request,
         "partials/conditions.html",
         user=user,
-        draft=draft,
-        views=[row_view(row, data.catalog, data.campaigns) for row in draft.rows],
-        max_conditions=MAX_CONDITIONS,
+        draft=replace(draft, tree=tree, segment_id=picks.editing),
+        tree=tree_view(tree, picks),
+        subjects=subject_groups(picks),
+        limits=LIMITS,
         headers=CHANGED,
     )
 
@@ -214,26 +165,28 @@ def row_fragment(
     request: Request,
     user: User,
     db: Db,
-    index: int = 0,
-    type: str = "0",
+    node: str = "r-0",
     mode: str = "builder",
-    removable: str = "0",
+    editing: str = "",
 ) -> Response:
-    """One row again, after its field changed: the operators and value input of the new field."""
+    """One condition again, after its picker or operator changed: the inputs it needs now."""
+    if not is_node_id(node) and node != "f":
+        raise UiNotFound()
     with db.read() as conn:
         data = tenant_data(conn, user.tenant_id)
-    segment_type = segment_type_of(type)
-    index = min(max(index, 0), MAX_CONDITIONS - 1)
-    row = row_from_form(request.query_params, index, data.catalog, segment_type)
+    picks = data.picks(_editing(editing))
+    filtering = mode == "filter"
+    leave_out = LEFT_OUT if filtering else ()
+    leaf = read_leaf(LeafInputs(request.query_params, node), picks, leave_out)
     return render(
         request,
-        "partials/row.html",
+        "partials/leaf_body.html",
         user=user,
-        view=row_view(row, data.catalog, data.campaigns),
-        seg_type=int(segment_type),
+        leaf=leaf_view(LeafNode(node, leaf), picks),
+        subjects=subject_groups(picks, leave_out),
         errors={},
-        mode="filter" if mode == "filter" else "builder",
-        removable=removable == "1",
+        mode="filter" if filtering else "builder",
+        editing=picks.editing or "",
         headers=CHANGED,
     )
 
@@ -242,25 +195,28 @@ def row_fragment(
 def preview_fragment(
     request: Request, user: User, db: Db, settings: Config, form: Form
 ) -> Response:
-    """The live count, and every error slot refreshed (out of band) beside its input."""
+    """The live count, the tree in plain words, and every error slot refreshed (out of band)
+    beside its input."""
     with db.read() as conn:
         data = tenant_data(conn, user.tenant_id)
         segment_id = form.get("segment_id")
         editing = _owned(conn, user, segment_id) if isinstance(segment_id, str) else None
-        draft = _draft_from_form(form, data, editing.id if editing else None)
-        count = _count(conn, user, draft, editing, settings.tz)
+        picks = data.picks(editing.id if editing else None)
+        draft = draft_from_form(form, picks, editing.id if editing else None)
+        count = _count(conn, user, draft, editing, picks, settings.tz)
     return render(
         request,
         "partials/preview.html",
         user=user,
         count=count,
         errors=draft.errors,
-        slots=all_slots(draft.rows),
+        slots=all_slots(draft.tree),
+        words=tree_words(draft.tree, picks, translator(language(request))),
     )
 
 
 def _count(
-    conn: Connection, user: User, draft: Draft, editing: Segment | None, tz: Any
+    conn: Connection, user: User, draft: Draft, editing: Segment | None, picks: Picks, tz: Any
 ) -> int | None:
     """The member count, or None with the errors recorded in the draft."""
     try:
@@ -268,7 +224,7 @@ def _count(
             checked_name(draft.name)
     except DomainValidationError as exc:
         path, message = error_parts(exc)
-        draft.errors[error_slot(path, draft.rows)] = message
+        draft.errors[error_slot(path, draft.tree)] = message
     try:
         if editing is not None:
             list_id = editing.list_id
@@ -278,12 +234,13 @@ def _count(
             conn,
             user.tenant_id,
             list_id,
-            draft.segment_type,
+            SegmentType.BY_FIELD,
             draft.condition(),
             tz,
             excluded_by=editing.id if editing else None,
+            native=True,
         )
     except DomainValidationError as exc:
         path, message = error_parts(exc)
-        draft.errors[error_slot(path, draft.rows)] = message
+        draft.errors[error_slot(path, draft.tree)] = message
         return None

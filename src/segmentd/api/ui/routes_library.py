@@ -17,8 +17,8 @@ from ...storage.field_defs import CLIENT_TYPES, FORMATS
 from ...storage.list_members import list_member_page
 from ...storage.tags import list_tags
 from ...storage.tenants import default_list_id
-from .builder import Row, filter_clause, filter_row, row_view
 from .deps import Config, Db, Form, User, redirect
+from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import render
 from .views import PAGE_SIZE, Paging, member_table, offset_of, tenant_data
 from .vocab import FIELD_KINDS, OP_WORDS, TYPE_NAMES, operators
@@ -38,10 +38,11 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
     start = offset_of(params.get("offset"))
     with db.read() as conn:
         data = tenant_data(conn, user.tenant_id)
-        row = filter_row(params, data.catalog)
+        picks = data.picks()
+        node = filter_leaf(params, picks)
         default = default_list_id(conn, user.tenant_id)
         list_id = _chosen_list(params.get("list"), [x.id for x in data.lists], default)
-        where, errors = filter_clause(row, data.catalog, settings.tz)
+        where, errors = filter_clause(node, picks, settings.tz)
         ids, total = (
             ([], 0)
             if errors
@@ -60,8 +61,9 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
         fields=fields,
         members=members,
         paging=Paging(start, PAGE_SIZE, total),
-        filter_view=row_view(row or Row(0), data.catalog, []),
-        filter_on=row is not None,
+        filter_view=filter_view(node, picks),
+        filter_on=node is not None,
+        subjects=filter_subjects(picks),
         filter_errors=errors,
         filter_query=urlencode(kept),
     )

@@ -11,17 +11,18 @@ from sqlalchemy.engine import Connection
 
 from ...domain.errors import DomainValidationError, NotFound
 from ...domain.ids import MAX_ID
-from ...domain.validation import flat_condition
 from ...membership import store
 from ...services import segment_service
 from ...services.segment_rules import checked_type_filter
 from ...storage.segments import Segment, get_segment, list_segments
 from ...storage.ui_reads import build_info
 from ..common.csv_export import csv_response
-from .builder import Row, filter_clause, filter_row, row_view
+from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .i18n import translator
+from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import language, render
+from .tree_words import Words, tree_words
 from .views import (
     PAGE_SIZE,
     TYPE_WORDS,
@@ -32,7 +33,6 @@ from .views import (
     status_view,
     tenant_data,
 )
-from .vocab import describe
 
 router = APIRouter(prefix="/ui/segments", include_in_schema=False)
 
@@ -101,8 +101,9 @@ def _members_context(
     request: Request, conn: Connection, user: User, segment: Segment, data: TenantData
 ) -> dict[str, Any]:
     settings = request.app.state.settings
-    row = filter_row(request.query_params, data.catalog)
-    where, errors = filter_clause(row, data.catalog, settings.tz)
+    picks = data.picks()
+    node = filter_leaf(request.query_params, picks)
+    where, errors = filter_clause(node, picks, settings.tz)
     start = offset_of(request.query_params.get("offset"))
     ids, total = (
         ([], 0)
@@ -114,8 +115,9 @@ def _members_context(
         "fields": fields,
         "members": rows,
         "paging": Paging(start, PAGE_SIZE, total),
-        "filter_view": row_view(row or Row(0), data.catalog, []),
-        "filter_on": row is not None,
+        "filter_view": filter_view(node, picks),
+        "filter_on": node is not None,
+        "subjects": filter_subjects(picks),
         "filter_errors": errors,
         "filter_query": _filter_query(request),
     }
@@ -142,15 +144,14 @@ def segment_page(request: Request, segment_id: str, user: User, db: Db) -> Respo
         status=status_view(segment),
         info=info,
         type_words=TYPE_WORDS,
-        sentences=_sentences(segment, data, request),
+        words=_words(segment, data, request),
         **members,
     )
 
 
-def _sentences(segment: Segment, data: TenantData, request: Request) -> list[str]:
-    _ = translator(language(request))
-    items = flat_condition(segment.condition, data.catalog)["items"]
-    return [describe(item, data.catalog, data.campaign_names, _) for item in items]
+def _words(segment: Segment, data: TenantData, request: Request) -> Words:
+    picks = data.picks()
+    return tree_words(saved_tree(segment, picks), picks, translator(language(request)))
 
 
 @router.get("/{segment_id}/status")

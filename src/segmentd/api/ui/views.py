@@ -13,9 +13,17 @@ from ...domain.statuses import SegmentStatus
 from ...storage.catalog import custom_fields, load_catalog
 from ...storage.member_rows import fetch_members
 from ...storage.segments import Segment
-from ...storage.ui_reads import CampaignChoice, ListChoice, tenant_campaigns, tenant_lists
+from ...storage.ui_reads import (
+    CampaignChoice,
+    ListChoice,
+    SegmentChoice,
+    tenant_campaigns,
+    tenant_lists,
+    tenant_segments,
+)
 from ..common.member_json import member_json
 from ..common.segment_schema import Process
+from .rows.leaf_row import Picks
 
 PAGE_SIZE = 20
 STATUS_WORDS = {
@@ -81,10 +89,11 @@ class TenantData:
     catalog: Catalog
     campaigns: list[CampaignChoice]
     lists: list[ListChoice]
+    segments: list[SegmentChoice]
 
-    @property
-    def campaign_names(self) -> dict[int, str]:
-        return {c.id: c.name for c in self.campaigns}
+    def picks(self, editing: str | None = None) -> Picks:
+        """What condition rows need, while editing segment ``editing`` (or none)."""
+        return Picks(self.catalog, self.campaigns, self.segments, editing)
 
 
 def tenant_data(conn: Connection, tenant_id: int) -> TenantData:
@@ -92,6 +101,7 @@ def tenant_data(conn: Connection, tenant_id: int) -> TenantData:
         load_catalog(conn, tenant_id),
         tenant_campaigns(conn, tenant_id),
         tenant_lists(conn, tenant_id),
+        tenant_segments(conn, tenant_id),
     )
 
 

@@ -1,22 +1,21 @@
-"""The words the UI uses for fields, operators and campaign activity, and conditions in plain words.
+"""The words the UI uses for fields, their types and operators, and campaign activity.
 
-Which operators a field offers comes from ``domain.operators`` (the same table the API checks);
-only the labels live here.
+Which operators a field offers comes from the domain (the table the API checks for the flat
+form; the condition rows ask the native form's parser for the rest); only the labels live
+here. Kinds of condition other than fields word themselves (``rows``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 from ...domain.fields import Catalog, FieldDef, FieldType
-from ...domain.operators import CAMPAIGN_OPERATORS, OPERATORS, TAG_OPERATORS, Activity, Op
-from ...domain.validation import CAMPAIGN_FIELD, TAG_FIELD
+from ...domain.operators import OPERATORS, Activity, Op
 
 
 class Kind(StrEnum):
-    """What a condition row tests, which decides its value input."""
+    """What type of value a field holds, which decides its value input."""
 
     TEXT = "text"
     NUMBER = "number"
@@ -24,8 +23,6 @@ class Kind(StrEnum):
     BIRTHDAY = "birthday"
     DROPDOWN = "dropdown"
     TIMESTAMP = "timestamp"
-    TAG = "tag"
-    CAMPAIGN = "campaign"
     UNKNOWN = "unknown"  # a field that no longer exists
 
 
@@ -76,9 +73,25 @@ OP_WORDS: Mapping[Kind, Mapping[Op, str]] = {
     Kind.DATE: _DAY_WORDS,
     Kind.BIRTHDAY: _DAY_WORDS,
     Kind.TIMESTAMP: _DAY_WORDS,
-    Kind.TAG: {Op.EQ: "has the tag", Op.NE: "does not have the tag"},
-    Kind.CAMPAIGN: {Op.EQ: "is"},
     Kind.UNKNOWN: {op: str(op) for op in Op},
+}
+
+# The native form's field operators (``docs/conditions.md``), alike for every field type.
+NATIVE_OP_WORDS: Mapping[str, str] = {
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "in": "is one of",
+    "not_in": "is none of",
+    "between": "is between",
+    "is_set": "is set",
+    "is_not_set": "is not set",
+    "in_last": "is in the last …",
+    "more_than_ago": "is more than … ago",
+    "in_next": "is in the next …",
+    "is_today": "is today",
+    "anniversary_in_next": "falls in the next … days (any year)",
+    "anniversary_today": "falls today (any year)",
+    "anniversary_this_month": "falls this month (any year)",
 }
 
 ACTIVITY_WORDS = {
@@ -91,50 +104,21 @@ ACTIVITY_WORDS = {
 }
 
 
-def field_kind(catalog: Catalog, field_name: str) -> Kind:
-    if field_name == TAG_FIELD:
-        return Kind.TAG
-    if field_name == CAMPAIGN_FIELD:
-        return Kind.CAMPAIGN
-    field = catalog.field(field_name)
+def field_kind(field: FieldDef | None) -> Kind:
     return FIELD_KINDS[field.type] if field else Kind.UNKNOWN
 
 
 def operators(catalog: Catalog, field_name: str) -> tuple[Op, ...]:
-    """The operators the API accepts for this field name (all of them for an unknown field)."""
-    kind = field_kind(catalog, field_name)
-    if kind is Kind.TAG:
-        return TAG_OPERATORS
-    if kind is Kind.CAMPAIGN:
-        return CAMPAIGN_OPERATORS
+    """The flat form's operators for this field name (all of them for an unknown field)."""
     field = catalog.field(field_name)
     return OPERATORS[field.type] if field else tuple(Op)
 
 
 def op_label(kind: Kind, op: str) -> str:
-    words = OP_WORDS[kind]
-    return words.get(Op(op), op) if op in tuple(Op) else op
+    if op in tuple(Op):
+        return OP_WORDS[kind].get(Op(op), op)
+    return NATIVE_OP_WORDS.get(op, op)
 
 
 def field_label(field: FieldDef) -> str:
     return f"{field.name} ({TYPE_NAMES[field.type]})"
-
-
-def describe(
-    item: Mapping[str, Any],
-    catalog: Catalog,
-    campaign_names: Mapping[int, str],
-    _: Callable[..., str],
-) -> str:
-    """One stored condition item in plain words: ``Age is at least 13``."""
-    field_name, op, value = str(item["field_name"]), str(item["op"]), str(item["value"])
-    kind = field_kind(catalog, field_name)
-    if kind is Kind.CAMPAIGN:
-        campaign_id = item.get("campaign_id")
-        name = campaign_names.get(int(campaign_id)) if campaign_id is not None else None
-        campaign = f"“{name}” (#{campaign_id})" if name else f"#{campaign_id}"
-        activity = ACTIVITY_WORDS.get(Activity(value), value) if value in tuple(Activity) else value
-        return f"{_('Member')} {_(activity)} {campaign}"
-    if kind is Kind.TAG:
-        return f"{_('Member')} {_(op_label(kind, op))} “{value}”"
-    return f"{field_name} {_(op_label(kind, op))} “{value}”"
