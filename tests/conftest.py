@@ -42,7 +42,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# Modules that take a large share of the suite's time, run first: under `--dist load` the
+# first process takes them on at once and the others share out the rest meanwhile, instead of
+# one process starting them near the end while the others run out of tests.
+SLOW_MODULES = ("tests/api/test_schemathesis.py",)
+
 _postgres_checked: bool | None = None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: each module keeps its order, and so the sharing of its fixtures.
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in SLOW_MODULES)
 
 
 def postgres_available() -> bool:

@@ -6,21 +6,28 @@ every built-in check runs on every answer: no server error, only documented stat
 content types and headers, bodies that match their documented schemas, invalid input
 refused, and so on. Half of the generated ids (and all in the documented examples) are
 swapped for the tenant's real ones, so the happy paths are reached too; deletions, and changes
-to a site's token or origins, get things of their own, so the rest stays reachable.
+to a site's token or origins, get things of their own, so the rest stays reachable. One test
+per database runs every operation and then checks that each answered a 2xx; requests go over
+one keep-alive connection (no cookies kept), and ``ignored_auth`` probes each operation once.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import httpx
 import pytest
+import requests
 import schemathesis
+from schemathesis.checks import CheckContext
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.meta import ParameterLocation
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from tests.api.test_tenant_isolation import Seeded, seeded_server
 from tests.conftest import BACKENDS, LiveServer
@@ -38,18 +45,30 @@ class Target:
     seeded: Seeded
     spare: dict[str, list[str]]  # ids that requests destroying or re-keying things may use up
     statuses: dict[str, set[int]] = field(default_factory=dict)  # by operation
+    auth_enforced: set[str] = field(default_factory=set)  # operations whose auth is confirmed
 
     made: int = 0  # names made unique so far
+    # One keep-alive connection instead of one per request; no cookies kept between cases.
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     def call(self, case: Any) -> None:
         label = f"{case.operation.method.upper()} {case.operation.path}"
         self.statuses.setdefault(label, set())
         _use_tenant_state(case, self)
         if _is_a_valid_upload_drawn_as_negative(case):
-            response = case.call(base_url=self.server.url, timeout=30)
+            response = case.call(base_url=self.server.url, session=self.session, timeout=30)
             assert response.status_code == 202, response.text  # valid, so accepted
         else:
-            response = case.call_and_validate(base_url=self.server.url, timeout=30)
+            response = case.call_and_validate(
+                base_url=self.server.url,
+                session=self.session,
+                timeout=30,
+                excluded_checks=[ignored_auth],
+                additional_checks=[self.ignored_auth],
+            )
         if case.method.upper() == case.operation.method.upper():
             self.statuses[label].add(response.status_code)
         if label == "POST /v1/marketing/lists/fields" and response.status_code == 200:
@@ -57,6 +76,14 @@ class Target:
             field_id = response.json()["result"]["field_id"]
             with self.server.client(auth=self.seeded.tenant.auth) as http:
                 http.delete(f"/v1/marketing/lists/fields/{field_id}")
+
+    def ignored_auth(self, ctx: CheckContext, response: Any, case: Any) -> bool | None:
+        """Schemathesis's ``ignored_auth`` as its own runner has it: the request sent again
+        without credentials and with wrong ones once per operation (enforcement is the
+        operation's), not after every 2xx; cases with credentials of their own (missing or
+        generated) are still checked every time."""
+        ctx.auth_enforced_operations = self.auth_enforced
+        return ignored_auth(ctx, response, case)
 
     def unique(self, prefix: str) -> str:
         self.made += 1
@@ -97,7 +124,9 @@ def target(
     # The failed-login limiter at its default: ignored_auth's wrong credentials name a user
     # that does not exist, which the limiter never refuses (api/common/ratelimit.py).
     for server, http, seeded in seeded_server(request.param, tmp_path_factory.mktemp("st")):
-        yield Target(server, seeded, _spares(http))
+        target = Target(server, seeded, _spares(http))
+        yield target
+        target.session.close()
 
 
 def _config(api_user: str, api_key: str) -> SchemathesisConfig:
@@ -256,18 +285,39 @@ def _use_real_lookup(case: Any, target: Target) -> None:
 
 
 LOOKUP = r"^/api/dms/"
-SITES = r"^/v1/sites"
+
+# Operations the run cannot take past validation, each with why; the check fails when one
+# becomes reachable, so that it is taken off this list.
+NOT_REACHED: dict[str, str] = {}
 
 
-@schema.exclude(path_regex=LOOKUP).exclude(path_regex=SITES).parametrize()
-def test_api_answers_match_the_openapi_document(case: Any, target: Target) -> None:
-    _use_real_ids(case, target)
-    target.call(case)
+@pytest.fixture
+def every_operation_reached(target: Target) -> Iterator[None]:
+    """Checks, once the schemathesis test has sent its last case, that the run went past
+    validation everywhere: each operation of the document got requests and answered a 2xx to
+    one. In the test's own teardown, so it holds however the tests are spread over processes."""
+    target.statuses.clear()
+    yield
+    document = httpx.get(f"{target.server.url}/openapi.json").json()
+    operations = {f"{m.upper()} {p}" for p, ops in document["paths"].items() for m in ops}
+    statuses = dict(target.statuses)
+    assert set(statuses) == operations
+    for operation, reason in NOT_REACHED.items():
+        assert not any(200 <= c < 300 for c in statuses.pop(operation)), f"reached: {reason}"
+    unreached = {op: sorted(s) for op, s in statuses.items() if not any(200 <= c < 300 for c in s)}
+    assert unreached == {}, "\n".join(f"{op}: {codes}" for op, codes in unreached.items())
 
 
-@schema.include(path_regex=SITES).parametrize()
-def test_site_endpoints_match_the_openapi_document(case: Any, target: Target) -> None:
-    _use_real_ids(case, target)
+@schema.parametrize()
+def test_answers_match_the_openapi_document(
+    case: Any, target: Target, every_operation_reached: None
+) -> None:
+    """Every operation; the Commanders Act look-up (JSONP and its JSON errors) with real
+    sites and visitors, the others with real ids."""
+    if re.match(LOOKUP, case.operation.path):
+        _use_real_lookup(case, target)
+    else:
+        _use_real_ids(case, target)
     target.call(case)
 
 
@@ -286,31 +336,3 @@ def test_site_endpoints_answer_4xx_to_huge_ids_and_nul(
     with target.server.client(auth=target.seeded.tenant.auth) as http:
         answer = http.request(method, path, json=body)
     assert answer.status_code == status, answer.text
-
-
-@schema.include(path_regex=LOOKUP).parametrize()
-def test_lookup_answers_match_the_openapi_document(case: Any, target: Target) -> None:
-    """The Commanders Act look-up: JSONP and its JSON errors, with real sites and visitors."""
-    _use_real_lookup(case, target)
-    target.call(case)
-
-
-# Operations the runs cannot take past validation, each with why; the test fails when one
-# becomes reachable, so that it is taken off this list.
-NOT_REACHED: dict[str, str] = {}
-
-
-def test_every_operation_was_reached_and_succeeded(target: Target) -> None:
-    """The runs above went past validation everywhere: each operation answered a 2xx."""
-    if not target.statuses:
-        pytest.skip("runs with the schemathesis tests above")
-    document = httpx.get(f"{target.server.url}/openapi.json").json()
-    operations = {f"{m.upper()} {p}" for p, ops in document["paths"].items() for m in ops}
-    assert set(target.statuses) == operations
-    for operation, reason in NOT_REACHED.items():
-        assert not any(200 <= c < 300 for c in target.statuses[operation]), f"reached: {reason}"
-        del target.statuses[operation]
-    unreached = {
-        op: sorted(s) for op, s in target.statuses.items() if not any(200 <= c < 300 for c in s)
-    }
-    assert unreached == {}, "\n".join(f"{op}: {codes}" for op, codes in unreached.items())

@@ -15,9 +15,10 @@ from ...domain.ids import MAX_ID
 # descriptions say it (TEXT_RULE).
 TEXT_PATTERN = r"^[^\u0000]*$"
 TEXT_RULE = "No NUL character and no lone surrogate (\\ud800 to \\udfff)."
-# An id as a JSON number; ids in bodies may also be a string of up to 15 ASCII digits.
+# An id as a JSON number; ids in bodies may also be a string of up to 15 ASCII digits, not
+# all zeros (a length bound, not a look-ahead: see not_blank_pattern).
 ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-ID_DIGITS: dict[str, Any] = {"type": "string", "pattern": r"^(?=[0-9]*[1-9])[0-9]{1,15}$"}
+ID_DIGITS: dict[str, Any] = {"type": "string", "pattern": r"^0*[1-9][0-9]*$", "maxLength": 15}
 
 
 # Any JSON value held to the text rule (the component is added by ``api.openapi``).
@@ -45,13 +46,21 @@ def text(min_length: int = 0, max_length: int | None = None, **extra: Any) -> di
     return schema
 
 
+def not_blank_pattern(refused: str) -> str:
+    """A pattern matching strings of characters outside the class body ``refused`` (such as
+    ``\\u0000-\\u001f``) with at least one that is not white space. Spelled without a look-ahead:
+    generators (Hypothesis, schemathesis) cannot draw a string of a given length from one, and
+    look-arounds are outside JSON Schema's interoperable subset of regular expressions."""
+    return rf"^[^{refused}]*[^\s{refused}][^{refused}]*$"
+
+
 def non_blank(max_length: int) -> dict[str, Any]:
     """1 to ``max_length`` characters, not all white space, held to the text rule."""
     return {
         "type": "string",
         "minLength": 1,
         "maxLength": max_length,
-        "pattern": r"^(?=[\s\S]*\S)[^\u0000]*$",
+        "pattern": not_blank_pattern(r"\u0000"),
     }
 
 

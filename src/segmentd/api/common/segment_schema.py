@@ -15,7 +15,7 @@ from ...domain.statuses import SegmentStatus
 from ...domain.validation import MAX_CONDITIONS
 from ...services.segment_rules import MAX_NAME_LENGTH
 from ...storage.segments import Segment
-from .schema_parts import ID, ID_DIGITS, TEXT_PATTERN, TEXT_RULE, nullable
+from .schema_parts import ID, ID_DIGITS, TEXT_PATTERN, TEXT_RULE, not_blank_pattern, nullable
 
 STATUS_DESCRIPTIONS: dict[int, str] = {
     SegmentStatus.FAILED: "segmentation failed",
@@ -65,7 +65,7 @@ _NAME = {
     "type": "string",
     "minLength": 1,
     "maxLength": MAX_NAME_LENGTH,
-    "pattern": r"^(?=[\s\S]*\S)[^\^?+.*\\\[\]()\u0000-\u001f\u007f-\u009f]+$",
+    "pattern": not_blank_pattern(r"\^?+.*\\\[\]()\u0000-\u001f\u007f-\u009f"),
 }
 LooseName = Annotated[Any, WithJsonSchema(_NAME)]
 LooseNewName = Annotated[Any, WithJsonSchema(nullable(_NAME))]

@@ -43,8 +43,9 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 _COPY_BUFFER = 1024 * 1024
 
 
-# Column=Field, neither side blank (and no NUL or lone surrogate: the text rule).
-MAP_PATTERN = r"^[^=\u0000]*\S[^=\u0000]*=(?=[\s\S]*\S)[^\u0000]*$"
+# Column=Field, neither side blank (and no NUL or lone surrogate: the text rule); no
+# look-ahead, as in schema_parts.not_blank_pattern.
+MAP_PATTERN = r"^[^=\u0000]*\S[^=\u0000]*=[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 
 # The body is read as a stream (not parsed by FastAPI), so it is described here.

@@ -17,6 +17,7 @@ from ..common.basic_auth import current_tenant
 from ..common.envelope import ERROR_RESPONSES, ErrorBody, invalid
 from ..common.origins import MAX_ORIGINS, normalize_origin
 from ..common.params import IdPath
+from ..common.schema_parts import not_blank_pattern
 from ..common.site_access import SiteAccess, site_access
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
@@ -30,7 +31,7 @@ MAX_CHOSEN_SITE_ID = 2**31 - 1
 # refuses NUL outright). A new site's name must not be blank either (checked by hand: the
 # validator's regex has no look-ahead); the document states both.
 SITE_NAME = r"^[^\x00-\x1f\x7f]+$"
-_NEW_NAME = r"^(?=[\s\S]*\S)[^\u0000-\u001f\u007f]+$"
+_NEW_NAME = not_blank_pattern(r"\u0000-\u001f\u007f")
 # What the document promises is an origin (normalize_origin reads a few more spellings).
 _LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 ORIGIN = f"^[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(\\.{_LABEL})*(:[1-9][0-9]{{0,3}})?$"
