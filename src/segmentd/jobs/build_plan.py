@@ -3,17 +3,20 @@ the member id ranges of its chunks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition
 from ..domain.stored_form import load_condition
+from ..membership import store
 from ..settings import Settings
 from ..storage.catalog import load_catalog
 from ..storage.compiler import compile_condition
 from ..storage.schema import members
+from ..storage.segments import published_generations
 from .build_queue import Claim
 
 Ranges = list[tuple[int, int, int]]  # (lo, hi, member count) of consecutive chunks
@@ -22,11 +25,14 @@ Ranges = list[tuple[int, int, int]]  # (lo, hi, member count) of consecutive chu
 @dataclass(frozen=True)
 class Plan:
     """What every chunk of a job needs: the list to scan, the parsed condition, and whether
-    the generation is stored as its complement (``storage.membership``)."""
+    the generation is stored as its complement (``storage.membership``). ``references``: the
+    published generation of each segment the condition refers to, when the job was planned
+    (one that publishes again before this job does leaves it behind: ``build_runner``)."""
 
     list_id: int
     condition: Condition
     complement: bool = False
+    references: tuple[tuple[str, int], ...] = ()
 
 
 def plan_build(
@@ -39,9 +45,10 @@ def plan_build(
     """
     condition = parse_segment_condition(conn, settings, claim, segment)
     total = job.processed + _members_after(conn, claim, segment.list_id, job.cursor)
-    plan = Plan(int(segment.list_id), condition, bool(job.complement))
+    refs = published_generations(conn, claim.tenant_id, inputs(condition).segments)
+    plan = Plan(int(segment.list_id), condition, bool(job.complement), tuple(sorted(refs.items())))
     if job.cursor == 0:  # nothing is kept yet: the form may still be chosen
-        plan = Plan(plan.list_id, condition, _mostly_held(conn, claim, plan, settings))
+        plan = replace(plan, complement=_mostly_held(conn, claim, plan, settings))
     return plan, total
 
 
@@ -57,7 +64,7 @@ def _mostly_held(conn: Connection, claim: Claim, plan: Plan, settings: Settings)
     hits = sa.select(sa.func.count()).where(
         *in_list(claim, plan.list_id),
         members.c.id <= hi,
-        compile_condition(plan.condition, (0, hi)),
+        compile_condition(plan.condition, (0, hi), store().published_sql(conn, claim.tenant_id)),
     )
     return int(conn.execute(hits).scalar_one()) > share * count
 

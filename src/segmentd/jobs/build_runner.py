@@ -23,8 +23,9 @@ from ..membership import build_horizon, store
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments
+from ..storage.segments import published_generations
 from .build_plan import Plan, Ranges, next_ranges
-from .build_queue import BUILDS, Claim, held, job_row
+from .build_queue import BUILDS, Claim, enqueue_dependents, held, job_row, requeue_build
 from .build_steps import Step, lock_and_extend
 from .stale_generations import drop_stale_quietly
 
@@ -98,7 +99,7 @@ def _advance(
     if count == full:
         return Step.PROGRESS
     # Fewer than full chunks: no member is left past the cursor as of this transaction.
-    _publish(conn, claim, build_horizon(plan.complement, cursor))
+    _publish(conn, claim, plan, build_horizon(plan.complement, cursor))
     return Step.DONE
 
 
@@ -115,10 +116,16 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
     )
 
 
-def _publish(conn: Connection, claim: Claim, horizon: int) -> None:
-    """End the job and publish its generation, in the transaction that holds the lease."""
+def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> None:
+    """End the job and publish its generation, in the transaction that holds the lease, and
+    queue the builds of the segments referring to it. A segment it refers to that published
+    since the job was planned may have been read at two generations: build it again."""
     BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
     total = store().publish(conn, claim, horizon)
+    referenced = dict(plan.references)
+    if referenced and published_generations(conn, claim.tenant_id, referenced) != referenced:
+        requeue_build(conn, claim.tenant_id, claim.segment_id)
+    enqueue_dependents(conn, claim.tenant_id, claim.segment_id)
     log.info(
         "segment %s generation %s published with %s members (job %s)",
         claim.segment_id,

@@ -10,6 +10,8 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``realtime`` over ``generation_rows``: members' changes applied in the writer's transaction
 - ``pages``, ``removal``: reading and removing published members
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
+- ``references``: the published membership other segments' conditions read, in SQL
+- ``given_members``: the members of static segments, given by hand
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.member_changes import MembersChanged
 from ..storage.db import Database
 from ..storage.segments import Segment
-from . import fill, pages, publish, realtime, removal, stale
+from . import fill, given_members, pages, publish, realtime, removal, stale
 from .interface import FillPlan, FillRange, GenerationKey, Ranges
+from .references import PublishedReader
 from .visitor_reader import VisitorReader
 
 
@@ -102,3 +105,22 @@ class RelationalMembership:
         self, conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]
     ) -> int | None:
         return removal.remove_members(conn, tenant_id, segment_id, member_ids)
+
+    def published_sql(self, conn: Connection, tenant_id: int) -> PublishedReader:
+        return PublishedReader(conn, tenant_id)
+
+    def refresh_referrers(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        segment_id: str,
+        member_ids: Sequence[int],
+        tz: timezone,
+    ) -> None:
+        realtime.refresh_referrers(conn, tenant_id, segment_id, member_ids, tz)
+
+    def add_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
+        return len(given_members.put_in(conn, segment, member_ids))
+
+    def remove_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
+        return len(given_members.take_out(conn, segment, member_ids))

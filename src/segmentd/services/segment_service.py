@@ -1,4 +1,5 @@
 """Segment use cases: create, update, delete, rebuild, preview a count, remove members.
+(Static segments' own use cases: ``static_segments``.)
 
 Every API family, the demo and the command line go through here, so a segment is made and
 checked one way. Rules are checked in the order the EngageLab API states them (name, type,
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ..domain.errors import DomainValidationError, NotFound
+from ..domain.segment_graph import check_deletable
+from ..domain.segment_kinds import SegmentKind
 from ..domain.stored_form import dump_condition
 from ..domain.validation import SegmentType, parse_condition
 from ..jobs.build_queue import enqueue_build
@@ -81,7 +84,7 @@ def update_segment(
     segment_type = checked_type(draft.segment_type)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
-        _found(store.get_segment(conn, tenant_id, segment_id, for_update=True))
+        refuse_static(_found(store.get_segment(conn, tenant_id, segment_id, for_update=True)))
         condition = checked_condition(conn, tenant_id, draft.condition, segment_type, tz)
         redefine_segment(
             conn, tenant_id, segment_id, name=name, segment_type=segment_type, condition=condition
@@ -89,28 +92,47 @@ def update_segment(
         return _found(store.get_segment(conn, tenant_id, segment_id))
 
 
+def refuse_static(segment: store.Segment) -> store.Segment:
+    """A static segment has no condition to redefine: its members are changed instead."""
+    if segment.kind is SegmentKind.STATIC:
+        message = f"segment {segment.name} is static: its members are given, not a condition"
+        raise DomainValidationError("condition", message)
+    return segment
+
+
 def delete_segment(db: Database, tenant_id: int, segment_id: str) -> None:
-    """Delete a segment with its memberships, exclusions and build jobs."""
+    """Delete a segment with its memberships, exclusions and build jobs. Refused (``InUse``)
+    while another segment's condition refers to it."""
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # real-time updates must not refill a deleted segment
+        graph = load_catalog(conn, tenant_id).segments
+        if segment_id in graph:
+            check_deletable(graph, segment_id)
         if not store.delete_segment(conn, tenant_id, segment_id):
             raise NotFound(segment_id)
 
 
 def rebuild_segment(db: Database, tenant_id: int, segment_id: str) -> None:
-    """Queue a fresh build of the segment as it is defined."""
+    """Queue a fresh build of the segment as it is defined (a static one has none)."""
     with db.write() as conn:
         _found(store.get_segment(conn, tenant_id, segment_id))
         enqueue_build(conn, tenant_id, segment_id)
 
 
-def remove_members(db: Database, tenant_id: int, segment_id: str, member_ids: Sequence[int]) -> int:
-    """Take members out of the segment for good; how many left its published membership."""
+def remove_members(
+    db: Database, tenant_id: int, segment_id: str, member_ids: Sequence[int], tz: timezone
+) -> int:
+    """Take members out of the segment for good (a static segment: until given again); how
+    many left its published membership. The segments referring to it follow at once."""
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # real-time updates must see the new exclusions
-        removed = membership().remove(conn, tenant_id, segment_id, member_ids)
-    if removed is None:
-        raise NotFound(segment_id)
+        segment = _found(store.get_segment(conn, tenant_id, segment_id, for_update=True))
+        if segment.kind is SegmentKind.STATIC:
+            removed = membership().remove_given(conn, segment, member_ids)
+        else:
+            removed = membership().remove(conn, tenant_id, segment_id, member_ids) or 0
+        if removed:
+            membership().refresh_referrers(conn, tenant_id, segment_id, member_ids, tz)
     return removed
 
 
@@ -136,7 +158,8 @@ def count_condition(
     if raw_condition is None:
         raise DomainValidationError("condition", "condition is required")
     condition = parse_condition(raw_condition, load_catalog(conn, tenant_id), segment_type, tz)
-    return count_matching(conn, tenant_id, list_id, compile_condition(condition), excluded_by)
+    where = compile_condition(condition, segments=membership().published_sql(conn, tenant_id))
+    return count_matching(conn, tenant_id, list_id, where, excluded_by)
 
 
 def checked_condition(

@@ -1,9 +1,12 @@
-"""Members of a list: how many satisfy a condition, and one page of them.
+"""Members of a list: how many satisfy a condition, one page of them, and which of some
+emails or ids are its members.
 
 Every query filters on the tenant.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -56,3 +59,37 @@ def list_member_page(
         sa.select(members.c.id).where(*filters).order_by(members.c.id).offset(offset).limit(limit)
     ).scalars()
     return [int(member_id) for member_id in ids], int(total)
+
+
+_CHUNK = 500  # keys per statement: IN lists well under the drivers' limits
+
+
+def ids_by_email_key(
+    conn: Connection, tenant_id: int, list_id: int, keys: Sequence[str]
+) -> dict[str, int]:
+    """{email key: member id} for the list's members with these keys (``domain.emails``)."""
+    wanted = sorted(set(keys))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = conn.execute(
+            sa.select(members.c.email_key, members.c.id).where(
+                *_in_list(tenant_id, list_id),
+                members.c.email_key.in_(wanted[start : start + _CHUNK]),
+            )
+        )
+        found.update({row.email_key: int(row.id) for row in rows})
+    return found
+
+
+def listed_ids(conn: Connection, tenant_id: int, list_id: int, ids: Sequence[int]) -> set[int]:
+    """Those of ``ids`` that are members of the list."""
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        rows = conn.execute(
+            sa.select(members.c.id).where(
+                *_in_list(tenant_id, list_id), members.c.id.in_(wanted[start : start + _CHUNK])
+            )
+        )
+        found.update(int(member_id) for member_id in rows.scalars())
+    return found

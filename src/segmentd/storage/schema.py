@@ -186,6 +186,9 @@ segments = sa.Table(
     # The id the Commanders Act look-up answers: 8 upper-case hex characters, unique in the
     # tenant, given or random (migration 0009).
     sa.Column("commandersact_id", sa.String(8), nullable=False),
+    # "dynamic": built from its condition; "static": members given by hand, never built
+    # (``domain.segment_kinds``, migration 0013).
+    sa.Column("kind", sa.String(8), nullable=False, server_default="dynamic"),
     sa.Index(None, "tenant_id", "list_id"),
     sa.Index(None, "tenant_id", "number", unique=True),
     sa.Index(None, "tenant_id", "commandersact_id", unique=True),

@@ -185,7 +185,8 @@ def remove_selected(request: Request, segment_id: str, user: User, db: Db, form:
     ids = _member_ids(form)
     if ids:
         try:
-            removed = segment_service.remove_members(db, user.tenant_id, segment_id, ids)
+            tz = request.app.state.settings.tz
+            removed = segment_service.remove_members(db, user.tenant_id, segment_id, ids, tz)
         except NotFound:
             raise UiNotFound() from None
         request.session["flash"] = ["{n} members removed from the segment.", {"n": removed}]

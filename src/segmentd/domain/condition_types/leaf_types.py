@@ -8,9 +8,10 @@ from ..conditions import Condition, Inputs, Leaf, leaves
 from .campaign_leaf import CAMPAIGN
 from .field_leaf import FIELD
 from .leaf_type import ConditionType
+from .segment_leaf import SEGMENT
 from .tag_leaf import TAG
 
-TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN)
+TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN, SEGMENT)
 
 BY_KIND: Mapping[str, ConditionType] = {t.kind: t for t in TYPES}
 BY_LEAF: Mapping[type[Leaf], ConditionType] = {t.leaf: t for t in TYPES}

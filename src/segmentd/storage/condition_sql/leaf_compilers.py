@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...domain.condition_types import campaign_leaf, field_leaf, tag_leaf
+from ...domain.condition_types import campaign_leaf, field_leaf, segment_leaf, tag_leaf
 from .campaign_sql import compile_campaign
 from .field_sql import compile_field
 from .leaf_compiler import LeafCompiler
@@ -15,3 +15,7 @@ COMPILERS: Mapping[str, LeafCompiler] = {
     tag_leaf.KIND: compile_tag,
     campaign_leaf.KIND: compile_campaign,
 }
+
+# Kinds that read another segment's published membership: ``storage.compiler`` compiles them
+# with the membership's reader the caller passes (``segment_sql``).
+MEMBERSHIP_KINDS = frozenset({segment_leaf.KIND})
