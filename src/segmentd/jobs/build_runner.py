@@ -99,7 +99,8 @@ def _advance(
     if count == full:
         return Step.PROGRESS
     # Fewer than full chunks: no member is left past the cursor as of this transaction.
-    _publish(conn, claim, plan, build_horizon(plan.complement, cursor))
+    if not _publish(conn, claim, plan, build_horizon(plan.complement, cursor)):
+        return Step.LOST
     return Step.DONE
 
 
@@ -116,11 +117,14 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
     )
 
 
-def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> None:
+def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> bool:
     """End the job and publish its generation, in the transaction that holds the lease, and
-    queue the builds of the segments referring to it. A segment it refers to that published
-    since the job was planned may have been read at two generations: build it again."""
-    BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
+    queue the builds of the segments referring to it; False when the job was superseded in
+    this very transaction (a reference built beside it published first: its rows read the
+    reference's previous membership). A segment it refers to that published since the job
+    was planned may have been read at two generations: build it again."""
+    if not BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner):
+        return False
     total = store().publish(conn, claim, horizon)
     referenced = dict(plan.references)
     if referenced and published_generations(conn, claim.tenant_id, referenced) != referenced:
@@ -133,3 +137,4 @@ def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> None:
         total,
         claim.job_id,
     )
+    return True
