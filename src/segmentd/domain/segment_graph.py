@@ -188,16 +188,3 @@ def _reached(graph: Graph, refs: frozenset[str], chosen: set[str]) -> set[str]:
         node = graph.get(current)
         stack.extend(node.refs if node else ())
     return found
-
-
-def depends_on(graph: Graph, segment_id: str) -> set[str]:
-    """Every segment ``segment_id`` refers to, directly or through others."""
-    found: set[str] = set()
-    stack = list(graph[segment_id].refs) if segment_id in graph else []
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            node = graph.get(current)
-            stack.extend(node.refs if node else ())
-    return found

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection
 
-from ...domain.errors import DomainValidationError, NotFound
+from ...domain.errors import DomainValidationError, InUse, NotFound
 from ...domain.ids import MAX_ID
 from ...domain.validation import flat_condition
 from ...membership import store
@@ -220,6 +220,12 @@ def delete(request: Request, segment_id: str, user: User, db: Db, form: Form) ->
         segment_service.delete_segment(db, user.tenant_id, segment_id)
     except NotFound:
         raise UiNotFound() from None
+    except InUse as exc:  # another segment's condition refers to it
+        request.session["flash"] = [
+            "The segment cannot be deleted: {reason}",
+            {"reason": exc.message},
+        ]
+        return redirect(request, f"/ui/segments/{segment_id}")
     return redirect(request, "/ui/segments")
 
 
