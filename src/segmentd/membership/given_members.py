@@ -14,17 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
+from ..storage.list_members import chunk_size, one_of
 from ..storage.schema import segment_members, segments
 from ..storage.segments import Segment, is_segment
 from . import buckets
-
-CHUNK = 500  # members per statement: IN lists well under the drivers' limits
 
 
 def put_in(conn: Connection, segment: Segment, member_ids: Sequence[int]) -> list[int]:
     """Put members into the segment; return those that were not in it already."""
     joined: list[int] = []
-    for chunk in _chunks(member_ids):
+    for chunk in _chunks(conn, member_ids):
         present = _present(conn, segment, chunk)
         joined.extend(m for m in chunk if m not in present)
     if joined:
@@ -48,11 +47,13 @@ def take_out(conn: Connection, segment: Segment, member_ids: Sequence[int]) -> l
     """Take members out of the segment; return those that were in it."""
     left: list[int] = []
     sm = segment_members.c
-    for chunk in _chunks(member_ids):
+    for chunk in _chunks(conn, member_ids):
         present = sorted(_present(conn, segment, chunk))
         if present:
             conn.execute(
-                sa.delete(segment_members).where(*_rows(segment), sm.member_id.in_(present))
+                sa.delete(segment_members).where(
+                    *_rows(segment), one_of(conn, sm.member_id, present)
+                )
             )
             left.extend(present)
     if left:
@@ -60,10 +61,10 @@ def take_out(conn: Connection, segment: Segment, member_ids: Sequence[int]) -> l
     return left
 
 
-def _chunks(member_ids: Sequence[int]) -> Iterator[list[int]]:
-    ids = sorted(set(member_ids))
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
+def _chunks(conn: Connection, member_ids: Sequence[int]) -> Iterator[list[int]]:
+    ids, size = sorted(set(member_ids)), chunk_size(conn)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def _rows(segment: Segment) -> list[ColumnElement[bool]]:
@@ -79,7 +80,9 @@ def _rows(segment: Segment) -> list[ColumnElement[bool]]:
 
 def _present(conn: Connection, segment: Segment, chunk: list[int]) -> set[int]:
     sm = segment_members.c
-    found = conn.execute(sa.select(sm.member_id).where(*_rows(segment), sm.member_id.in_(chunk)))
+    found = conn.execute(
+        sa.select(sm.member_id).where(*_rows(segment), one_of(conn, sm.member_id, chunk))
+    )
     return {int(member_id) for member_id in found.scalars()}
 
 

@@ -3,8 +3,8 @@ generation holds a member, in SQL, for builds, counts and previews
 (``storage.condition_sql.segment_sql``).
 
 The referenced segment's published generation, number and horizon are read once, in the
-transaction the SQL runs in, so the test is a seek on the primary key of its rows (or its
-complement's) per member, not a join on ``segments``. A build chunk whose reference publishes
+transaction the SQL runs in, so the test reads only its rows (or its complement's), never a
+join on ``segments``. A build chunk whose reference publishes
 meanwhile is followed by a rebuild (``jobs.build_queue.enqueue_dependents``).
 """
 
@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
-from ..storage.condition_sql.leaf_compiler import IdRange
-from ..storage.schema import members, segments
-from .complement import held, row_of
+from ..storage.condition_sql.leaf_compiler import IdRange, in_range
+from ..storage.schema import members, segment_members, segments
+from .complement import held
 
 
 @dataclass
@@ -35,12 +35,30 @@ class PublishedReader:
         number, generation, horizon = self._published(segment_id)
         if generation <= 0:
             return sa.false()  # nothing published yet: it holds no one
-        present = row_of(self.tenant_id, number, generation, members.c.id)
+        present = self._present(number, generation, ids)
         if horizon <= 0 or (ids is not None and ids[0] >= horizon):
             return present
         if ids is not None and ids[1] <= horizon:
             return sa.not_(present)
         return held(members.c.id, present, horizon)
+
+    def _present(self, number: int, generation: int, ids: IdRange | None) -> ColumnElement[bool]:
+        """Whether the generation has a row for the member. PostgreSQL turns EXISTS into a
+        semi-join (NOT EXISTS into an anti-join); SQLite runs a correlated EXISTS once per
+        member, but an IN list once per statement (5 times faster at 300,000 members), and
+        NOT IN is safe here: the column is never NULL. Either repeats the caller's range on
+        the rows (``condition_sql.leaf_compiler.in_range``): PostgreSQL does not carry it
+        across the join, and read every row of the generation for each chunk of a build."""
+        sm = segment_members.c
+        mine = [
+            sm.tenant_id == self.tenant_id,
+            sm.segment_number == number,
+            sm.generation == generation,
+            *in_range(sm.member_id, ids),
+        ]
+        if self.conn.dialect.name == "sqlite":
+            return members.c.id.in_(sa.select(sm.member_id).where(*mine))
+        return sa.exists().where(*mine, sm.member_id == members.c.id)
 
     def _published(self, segment_id: str) -> tuple[int, int, int]:
         if segment_id not in self._found:

@@ -7,8 +7,10 @@ Every query filters on the tenant.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
@@ -61,20 +63,32 @@ def list_member_page(
     return [int(member_id) for member_id in ids], int(total)
 
 
-_CHUNK = 500  # keys per statement: IN lists well under the drivers' limits
+def one_of(
+    conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL one array parameter (psycopg parses a statement of
+    many parameters anew on every call)."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def chunk_size(conn: Connection) -> int:
+    """Values per ``one_of``: an array on PostgreSQL, an IN list well under SQLite's limit."""
+    return 10_000 if conn.dialect.name == "postgresql" else 500
 
 
 def ids_by_email_key(
     conn: Connection, tenant_id: int, list_id: int, keys: Sequence[str]
 ) -> dict[str, int]:
     """{email key: member id} for the list's members with these keys (``domain.emails``)."""
-    wanted = sorted(set(keys))
+    wanted, size = sorted(set(keys)), chunk_size(conn)
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), _CHUNK):
+    for start in range(0, len(wanted), size):
+        chunk = wanted[start : start + size]
         rows = conn.execute(
             sa.select(members.c.email_key, members.c.id).where(
-                *_in_list(tenant_id, list_id),
-                members.c.email_key.in_(wanted[start : start + _CHUNK]),
+                *_in_list(tenant_id, list_id), one_of(conn, members.c.email_key, chunk)
             )
         )
         found.update({row.email_key: int(row.id) for row in rows})
@@ -83,12 +97,13 @@ def ids_by_email_key(
 
 def listed_ids(conn: Connection, tenant_id: int, list_id: int, ids: Sequence[int]) -> set[int]:
     """Those of ``ids`` that are members of the list."""
-    wanted = sorted(set(ids))
+    wanted, size = sorted(set(ids)), chunk_size(conn)
     found: set[int] = set()
-    for start in range(0, len(wanted), _CHUNK):
+    for start in range(0, len(wanted), size):
+        chunk = wanted[start : start + size]
         rows = conn.execute(
             sa.select(members.c.id).where(
-                *_in_list(tenant_id, list_id), members.c.id.in_(wanted[start : start + _CHUNK])
+                *_in_list(tenant_id, list_id), one_of(conn, members.c.id, chunk)
             )
         )
         found.update(int(member_id) for member_id in rows.scalars())
