@@ -8,7 +8,7 @@ import dataclasses
 
 from segmentd.domain.condition_types.leaf_type import ConditionType
 from segmentd.domain.condition_types.leaf_types import BY_FLAT_NAME, BY_KIND, FLAT_DEFAULT, TYPES
-from segmentd.storage.condition_sql.leaf_compilers import COMPILERS
+from segmentd.storage.condition_sql.leaf_compilers import COMPILERS, MEMBERSHIP_KINDS
 
 
 def test_kinds_and_leaf_classes_are_registered_once() -> None:
@@ -20,7 +20,9 @@ def test_kinds_and_leaf_classes_are_registered_once() -> None:
 
 
 def test_every_kind_has_a_compiler_and_every_compiler_a_kind() -> None:
-    assert set(COMPILERS) == set(BY_KIND)
+    """Kinds reading another segment's membership compile with the membership's reader."""
+    assert set(COMPILERS) | MEMBERSHIP_KINDS == set(BY_KIND)
+    assert not set(COMPILERS) & MEMBERSHIP_KINDS
 
 
 def test_every_kind_declares_every_part() -> None:

@@ -6,6 +6,7 @@ after every range, and a range refreshed twice unchanged the second time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 import pytest
 
@@ -57,7 +58,7 @@ def target(db: Database, tenant: Tenant, key: Generation, condition: dict[str, o
 def refresh(db: Database, tenant: Tenant, targets: list[Target], lo: int, hi: int) -> int:
     list_id = segment(db, tenant, targets[0].segment_id).list_id
     with db.write() as conn:
-        return store().refresh(conn, tenant.id, list_id, (lo, hi), targets)
+        return store().refresh(conn, tenant.id, list_id, (lo, hi), targets, UTC)
 
 
 def assert_counted(db: Database, tenant: Tenant, key: Generation) -> list[int]:

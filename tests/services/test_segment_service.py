@@ -133,7 +133,7 @@ def test_rebuild_remove_and_delete(db: Database, db_url: str, tenant: Tenant) ->
     _build(db, db_url)
     assert held(db, segment.id) == [ann, bob]
 
-    assert segment_service.remove_members(db, tenant.id, segment.id, [bob, 10**9]) == 1
+    assert segment_service.remove_members(db, tenant.id, segment.id, [bob, 10**9], UTC) == 1
     segment_service.rebuild_segment(db, tenant.id, segment.id)
     with db.read() as conn:
         rebuilding = get_segment(conn, tenant.id, segment.id)
@@ -147,7 +147,7 @@ def test_rebuild_remove_and_delete(db: Database, db_url: str, tenant: Tenant) ->
     for call in (
         lambda: segment_service.delete_segment(db, tenant.id, segment.id),
         lambda: segment_service.rebuild_segment(db, tenant.id, segment.id),
-        lambda: segment_service.remove_members(db, tenant.id, segment.id, [ann]),
+        lambda: segment_service.remove_members(db, tenant.id, segment.id, [ann], UTC),
     ):
         with pytest.raises(NotFound):
             call()

@@ -5,6 +5,7 @@ in creation order within its tenant, and every membership row and bucket count f
 segment. Downgrading restores the text keys. Migration 0008's downgrade turns complement
 generations back into member rows. Migration 0009 gives every segment a Commanders Act id.
 Migration 0011 stores conditions by field key and tag id; GET answers the same bytes.
+Migration 0013 gives segments a kind; its downgrade drops static segments with their rows.
 Migration 0014 dates existing memberships by their build (``exact_at``).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,13 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.exc import IntegrityError
 
+from segmentd.domain.segment_kinds import SegmentKind
+from segmentd.services import segment_service
+from segmentd.services.segment_service import SegmentDraft
+from segmentd.services.static_segments import StaticDraft, create_static_segment
 from segmentd.storage.db import Database
 from segmentd.storage.migrate import alembic_config
-from segmentd.storage.segments import CommandersActIdTaken, create_segment
+from segmentd.storage.segments import CommandersActIdTaken, create_segment, get_segment
 from tests.conftest import (
     BACKENDS,
     LiveServer,
@@ -32,6 +38,7 @@ from tests.conftest import (
     module_database_url,
     test_settings,
 )
+from tests.support.factories import add_member
 from tests.support.ingest_helpers import FIELDS, make_campaign, make_field, ok, upsert
 from tests.support.ingest_helpers import SEGMENTS as SEGMENTS_URL
 
@@ -389,3 +396,31 @@ def test_0014_dates_existing_memberships_by_their_build_and_downgrades(url: str)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM segments")).scalar_one() == 2
     engine.dispose()
+
+
+def test_0013_makes_every_segment_dynamic_and_its_downgrade_drops_static_ones(url: str) -> None:
+    migrate_to(url, "head")
+    db = Database(url)
+    tenant = make_tenant(db)
+    ann = add_member(db, tenant.id, "ann@example.com")
+    draft = SegmentDraft("All", 0, {"relation": "and", "items": [_item("Email", "contain", "@")]})
+    dynamic = segment_service.create_segment(db, tenant.id, draft, UTC).id
+    static = create_static_segment(db, tenant.id, StaticDraft(name="S", member_ids=[ann])).id
+    db.dispose()
+
+    migrate_to(url, "0011", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT id FROM segments")).scalars().all()
+        rows = conn.execute(sa.text("SELECT count(*) FROM segment_members")).scalar_one()
+        buckets = conn.execute(sa.text("SELECT count(*) FROM segment_buckets")).scalar_one()
+    engine.dispose()
+    assert (left, rows, buckets) == ([dynamic], 0, 0)  # the static one went with its members
+
+    migrate_to(url, "head")
+    db = Database(url)
+    with db.read() as conn:
+        segment = get_segment(conn, tenant.id, dynamic)
+        assert get_segment(conn, tenant.id, static) is None
+    db.dispose()
+    assert segment is not None and segment.kind is SegmentKind.DYNAMIC

@@ -66,15 +66,20 @@ class Inputs:
     fields: frozenset[str] = frozenset()  # field keys
     tags: bool = False
     campaigns: bool = False
+    segments: frozenset[str] = frozenset()  # ids of segments whose membership is read
 
     def overlaps(self, other: Inputs) -> bool:
         return (
             bool(self.fields & other.fields)
             or (self.tags and other.tags)
             or (self.campaigns and other.campaigns)
+            or bool(self.segments & other.segments)
         )
 
     def __or__(self, other: Inputs) -> Inputs:
         return Inputs(
-            self.fields | other.fields, self.tags or other.tags, self.campaigns or other.campaigns
+            self.fields | other.fields,
+            self.tags or other.tags,
+            self.campaigns or other.campaigns,
+            self.segments | other.segments,
         )

@@ -24,3 +24,8 @@ class Taken(DomainValidationError):
 
 class NotFound(LookupError):
     """The tenant has no such segment or site (another tenant's reads as absent)."""
+
+
+class InUse(DomainValidationError):
+    """What is to be deleted is referred to by others, named in the message (EngageLab: 400,
+    code 30035, as a field or tag in use)."""

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
+from .segment_graph import SegmentNode
+
 
 class FieldType(IntEnum):
     """EngageLab's ``field_type`` numbers; TIMESTAMP is ours, for the system times."""
@@ -81,12 +83,14 @@ SEGMENTABLE_CAMPAIGN_STATUSES = frozenset({CampaignStatus.SENDING, CampaignStatu
 
 @dataclass(frozen=True)
 class Catalog:
-    """What one tenant's conditions may refer to: fields, tags (id to name) and campaign
-    statuses. Stored conditions name fields and tags by id; clients name them by name."""
+    """What one tenant's conditions may refer to: fields, tags (id to name), campaign
+    statuses and segments (by id, with what they refer to). Stored conditions name fields and
+    tags by id; clients name them by name."""
 
     fields: Mapping[str, FieldDef]
     tag_names: Mapping[int, str] = field(default_factory=dict)
     campaigns: Mapping[int, CampaignStatus] = field(default_factory=dict)
+    segments: Mapping[str, SegmentNode] = field(default_factory=dict)
     tags: frozenset[str] = field(init=False)
     tag_ids: Mapping[str, int] = field(init=False)
     _by_id: Mapping[int, FieldDef] = field(init=False, repr=False)
@@ -103,9 +107,15 @@ class Catalog:
         custom_fields: Iterable[FieldDef] = (),
         tags: Mapping[int, str] | None = None,
         campaigns: Mapping[int, CampaignStatus] | None = None,
+        segments: Mapping[str, SegmentNode] | None = None,
     ) -> Catalog:
         fields = {f.key: f for f in (*SYSTEM_FIELDS, *custom_fields)}
-        return cls(fields=fields, tag_names=dict(tags or {}), campaigns=dict(campaigns or {}))
+        return cls(
+            fields=fields,
+            tag_names=dict(tags or {}),
+            campaigns=dict(campaigns or {}),
+            segments=dict(segments or {}),
+        )
 
     def field(self, name: str) -> FieldDef | None:
         return self.fields.get(name.casefold())

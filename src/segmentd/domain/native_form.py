@@ -23,6 +23,7 @@ from .conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES, Condition, Group, Not,
 from .errors import DomainValidationError
 from .fields import Catalog
 from .operators import Relation
+from .segment_graph import SegmentOwner
 from .stored_form import today_in
 
 ALL, ANY, NOT = "all", "any", "not"
@@ -37,10 +38,12 @@ def parse_native(
     *,
     today: date | None = None,
     path: str = "condition",
+    owner: SegmentOwner | None = None,
 ) -> Group:
     """Validate a native tree and return it typed; the root is always a group (a lone leaf
-    or negation becomes ``all`` of one)."""
-    ctx = ConditionContext(catalog, tz, today_in(tz) if today is None else today)
+    or negation becomes ``all`` of one). ``owner``: the segment the tree is being saved for
+    (or previewed on: its list), whose references are checked (``segment_graph``)."""
+    ctx = ConditionContext(catalog, tz, today_in(tz) if today is None else today, owner)
     node = _parse(raw, ctx, path, 1)
     root = node if isinstance(node, Group) else Group(Relation.AND, (node,))
     if len(leaves(root)) > MAX_LEAVES:

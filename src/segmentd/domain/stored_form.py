@@ -23,6 +23,7 @@ from .conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES, Condition, Group, Not,
 from .errors import DomainValidationError
 from .fields import Catalog
 from .operators import Relation
+from .segment_graph import SegmentOwner
 
 VERSION = 1
 
@@ -50,12 +51,19 @@ def today_in(tz: timezone) -> date:
 
 
 def load_condition(
-    stored: str | Mapping[str, Any], catalog: Catalog, tz: timezone, *, today: date | None = None
+    stored: str | Mapping[str, Any],
+    catalog: Catalog,
+    tz: timezone,
+    *,
+    today: date | None = None,
+    owner: SegmentOwner | None = None,
 ) -> Group:
     """The tree of a stored condition, for a build, a real-time update or a look-up, with
     relative dates counted from ``today`` (default: the day it is now in ``tz``).
 
-    Fields, tags and campaigns must still exist; DomainValidationError when one does not.
+    Fields, tags, campaigns and segments must still exist; DomainValidationError when one
+    does not. ``owner``: the segment the condition is being saved for (its references are
+    checked, ``segment_graph``).
     """
     raw: Any = stored
     if isinstance(stored, str):
@@ -65,7 +73,7 @@ def load_condition(
             raise DomainValidationError("condition", "the stored condition is not JSON") from None
     if not isinstance(raw, dict) or raw.get("version") != VERSION:
         raise DomainValidationError("condition", f"the stored condition is not version {VERSION}")
-    ctx = ConditionContext(catalog, tz, today_in(tz) if today is None else today)
+    ctx = ConditionContext(catalog, tz, today_in(tz) if today is None else today, owner)
     condition = _load_group(raw, ctx, "condition", 1)
     if len(leaves(condition)) > MAX_LEAVES:
         raise DomainValidationError("condition", f"at most {MAX_LEAVES} conditions are supported")

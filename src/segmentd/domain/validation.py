@@ -31,6 +31,8 @@ __all__ = ["CAMPAIGN_FIELD", "MAX_CONDITIONS", "TAG_FIELD", "SegmentType", "pars
 # The field_name of a flat item standing for what only the native form can say; no field
 # can be named so (field names are letters, digits and _).
 NATIVE_FIELD_NAME = "$native"
+# The field_name of the one flat item of a static segment, whose members are given.
+STATIC_FIELD_NAME = "$static"
 
 
 class SegmentType(IntEnum):
@@ -105,6 +107,11 @@ def _flat_item(item: Any, catalog: Catalog) -> dict[str, Any]:
     kind = BY_KIND.get(str(item.get("kind")))
     flat = None if kind is None or kind.to_flat is None else kind.to_flat(item, catalog)
     return _unsayable(item, catalog) if flat is None else flat
+
+
+def static_flat_condition() -> dict[str, Any]:
+    """What the flat form shows for a static segment: one item saying so."""
+    return {"relation": "and", "items": [flat_item(None, STATIC_FIELD_NAME, "==", "")]}
 
 
 def _unsayable(node: dict[str, Any], catalog: Catalog) -> dict[str, Any]:

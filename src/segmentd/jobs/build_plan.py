@@ -11,12 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from .. import clock
+from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition
 from ..domain.stored_form import load_condition
+from ..membership import store
 from ..settings import Settings
 from ..storage.catalog import load_catalog
 from ..storage.compiler import compile_condition
 from ..storage.schema import members
+from ..storage.segments import published_generations
 from .build_queue import Claim
 
 Ranges = list[tuple[int, int, int]]  # (lo, hi, member count) of consecutive chunks
@@ -25,13 +28,16 @@ Ranges = list[tuple[int, int, int]]  # (lo, hi, member count) of consecutive chu
 @dataclass(frozen=True)
 class Plan:
     """What every chunk of a job needs: the list to scan, the parsed condition, and whether
-    the generation is stored as its complement (``storage.membership``)."""
+    the generation is stored as its complement (``storage.membership``). ``references``: the
+    published generation of each segment the condition refers to, when the job was planned
+    (one that publishes again before this job does leaves it behind: ``build_runner``)."""
 
     list_id: int
     condition: Condition
     complement: bool = False
     # The day relative dates count from (the tenant's zone), fixed by the job's first step.
     day: date = date(1970, 1, 1)
+    references: tuple[tuple[str, int], ...] = ()
 
 
 def plan_build(
@@ -45,7 +51,9 @@ def plan_build(
     day = build_day(settings, job)
     condition = parse_segment_condition(conn, settings, claim, segment, day)
     total = job.processed + _members_after(conn, claim, segment.list_id, job.cursor)
-    plan = Plan(int(segment.list_id), condition, bool(job.complement), day)
+    refs = published_generations(conn, claim.tenant_id, inputs(condition).segments)
+    references = tuple(sorted(refs.items()))
+    plan = Plan(int(segment.list_id), condition, bool(job.complement), day, references)
     if job.cursor == 0:  # nothing is kept yet: the form may still be chosen
         plan = replace(plan, complement=_mostly_held(conn, claim, plan, settings))
     return plan, total
@@ -71,7 +79,7 @@ def _mostly_held(conn: Connection, claim: Claim, plan: Plan, settings: Settings)
     hits = sa.select(sa.func.count()).where(
         *in_list(claim, plan.list_id),
         members.c.id <= hi,
-        compile_condition(plan.condition, (0, hi)),
+        compile_condition(plan.condition, (0, hi), store().published_sql(conn, claim.tenant_id)),
     )
     return int(conn.execute(hits).scalar_one()) > share * count
 

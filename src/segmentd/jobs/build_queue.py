@@ -18,6 +18,8 @@ from sqlalchemy.engine import Connection, Row
 
 from ..domain.condition_types.leaf_types import moves_with_time
 from ..domain.errors import DomainValidationError
+from ..domain.segment_graph import referrers
+from ..domain.segment_kinds import SegmentKind
 from ..domain.statuses import JobState, SegmentStatus
 from ..domain.stored_form import load_condition
 from ..storage.catalog import catalog_changed, load_catalog
@@ -51,18 +53,51 @@ class Claim:
 def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
     """Queue a fresh build of a segment, superseding any build of it still queued or running.
 
-    Call inside the write transaction that created the segment or changed its condition.
+    Call inside the write transaction that created the segment or changed its condition. A
+    static segment's members are given: it has nothing to build, and is left as it is.
     """
     lock_tenant_writes(conn, tenant_id)
     _mark_time_dependence(conn, tenant_id, segment_id)
     catalog_changed(conn, tenant_id)  # real-time updates see the segment building afresh
+    s = segments.c
+    mine = sa.and_(s.tenant_id == tenant_id, s.id == segment_id)
     marked = conn.execute(
         sa.update(segments)
-        .where(segments.c.tenant_id == tenant_id, segments.c.id == segment_id)
+        .where(mine, s.kind == SegmentKind.DYNAMIC)
         .values(status=SegmentStatus.BUILDING, percent=0, error=None, updated_at=now())
     )
     if marked.rowcount == 0:
+        if conn.execute(sa.select(s.kind).where(mine)).first() is not None:
+            return  # static
         raise LookupError(f"segment {segment_id} of tenant {tenant_id} does not exist")
+    _queue_job(conn, tenant_id, segment_id)
+
+
+def enqueue_dependents(conn: Connection, tenant_id: int, segment_id: str) -> list[str]:
+    """Queue a build of every segment whose condition refers to ``segment_id``, which has
+    just published a new membership; return their ids. Their own publishes queue theirs
+    in turn, so a chain is rebuilt in order.
+
+    Runs in the publishing transaction, which holds segment rows: it takes neither the
+    tenant's write lock nor the dependents' rows (real-time updates take those in the other
+    order), only their job rows. A dependent keeps its status meanwhile: its membership
+    stays readable and current with member changes, and its build swaps in the refresh.
+    """
+    graph = load_catalog(conn, tenant_id).segments
+    found = sorted(referrers(graph, segment_id))
+    for dependent in found:
+        _queue_job(conn, tenant_id, dependent)
+    return found
+
+
+def requeue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
+    """Queue another build of a segment from its publishing transaction (as
+    ``enqueue_dependents`` does for its dependents)."""
+    _queue_job(conn, tenant_id, segment_id)
+
+
+def _queue_job(conn: Connection, tenant_id: int, segment_id: str) -> None:
+    """Supersede the segment's builds still queued or running, and queue a fresh one."""
     jobs = build_jobs.c
     conn.execute(
         sa.update(build_jobs)

@@ -23,10 +23,10 @@ from ..membership import build_horizon, store
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments
-from ..storage.segments import mark_exact
+from ..storage.segments import mark_exact, published_generations
 from ..timefmt import now
 from .build_plan import Plan, Ranges, next_ranges
-from .build_queue import BUILDS, Claim, held, job_row
+from .build_queue import BUILDS, Claim, enqueue_dependents, held, job_row, requeue_build
 from .build_steps import Step, lock_and_extend
 from .stale_generations import drop_stale_quietly
 
@@ -100,7 +100,8 @@ def _advance(
     if count == full:
         return Step.PROGRESS
     # Fewer than full chunks: no member is left past the cursor as of this transaction.
-    _publish(conn, claim, plan, build_horizon(plan.complement, cursor))
+    if not _publish(conn, claim, plan, build_horizon(plan.complement, cursor)):
+        return Step.LOST
     return Step.DONE
 
 
@@ -117,11 +118,19 @@ def _set_percent(conn: Connection, claim: Claim, percent: int) -> None:
     )
 
 
-def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> None:
-    """End the job and publish its generation, in the transaction that holds the lease; the
-    membership is exact now, for the day the build counted relative dates from."""
-    BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
+def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> bool:
+    """End the job and publish its generation, in the transaction that holds the lease, and
+    queue the builds of the segments referring to it; False when the job was superseded in
+    this very transaction (a reference built beside it published first: its rows read the
+    reference's previous membership). A segment it refers to that published since the job
+    was planned may have been read at two generations: build it again."""
+    if not BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner):
+        return False
     total = store().publish(conn, claim, horizon)
+    referenced = dict(plan.references)
+    if referenced and published_generations(conn, claim.tenant_id, referenced) != referenced:
+        requeue_build(conn, claim.tenant_id, claim.segment_id)
+    enqueue_dependents(conn, claim.tenant_id, claim.segment_id)
     mark_exact(conn, claim.tenant_id, [claim.segment_id], plan.day, now())
     log.info(
         "segment %s generation %s published with %s members (job %s)",
@@ -130,3 +139,4 @@ def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> None:
         total,
         claim.job_id,
     )
+    return True

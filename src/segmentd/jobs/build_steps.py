@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from ..domain.errors import DomainValidationError
+from ..domain.segment_kinds import SegmentKind
 from ..domain.statuses import JobState, SegmentStatus
 from ..membership import store
 from ..settings import Settings
@@ -49,6 +50,10 @@ def _prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
         segment = lock_and_extend(conn, claim, settings.lease_seconds)
         if segment is None:
             return Step.LOST
+        if segment.kind == SegmentKind.STATIC:
+            # Its members are given: there is nothing to build, and nothing to change.
+            BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
+            return Step.DONE
         if BUILDS.exhausted(claim.attempt):
             last_error = job_row(conn, claim).error or "no error recorded"
             fail(conn, claim, f"build failed after {MAX_ATTEMPTS} attempts: {last_error}")

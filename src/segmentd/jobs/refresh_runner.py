@@ -184,7 +184,9 @@ def run_chunk(
         changed = 0
         if count and targets:
             ids = (int(job.cursor), hi)
-            changed = store().refresh(conn, claim.tenant_id, claim.list_id, ids, targets)
+            changed = store().refresh(
+                conn, claim.tenant_id, claim.list_id, ids, targets, settings.tz
+            )
         conn.execute(
             REFRESHES.held(claim.job_id, claim.owner).values(
                 cursor=hi, processed=job.processed + count, changed=job.changed + changed

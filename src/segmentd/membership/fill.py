@@ -20,6 +20,7 @@ from ..storage.db import Database
 from ..storage.schema import members, segment_exclusions, segment_members
 from . import buckets
 from .interface import FillPlan, FillRange, GenerationKey, Ranges
+from .references import PublishedReader
 
 
 def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], workers: int) -> bool:
@@ -119,7 +120,8 @@ def _prepare_fill(
         segment_exclusions.c.segment_id == claim.segment_id,
         segment_exclusions.c.member_id == members.c.id,
     )
-    condition = compile_condition(plan.condition, (lo, hi))
+    published = PublishedReader(conn, claim.tenant_id)
+    condition = compile_condition(plan.condition, (lo, hi), published)
     if plan.complement:
         # NULL is "no match" to WHERE but would stay NULL under NOT. Not coalesce(): SQLite
         # then tested every part of an "or" (3 times the time of this CASE).

@@ -35,6 +35,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ..domain.conditions import Condition
 from ..domain.member_changes import MembersChanged
+from ..storage.condition_sql.segment_sql import PublishedMembership
 from ..storage.db import Database
 from ..storage.segments import Segment
 from ..storage.sites import Site
@@ -153,11 +154,13 @@ class MembershipStore(Protocol):
         list_id: int,
         ids: tuple[int, int],
         targets: Sequence[RefreshTarget],
+        tz: timezone,
     ) -> int:
         """Bring the published generations of ``targets`` (segments of list ``list_id``) up
         to date for the list's members with ids in ``ids`` = (lo, hi], each by its condition
-        as the caller read it, in one pass over those members for all of them; return how
-        many memberships changed. In place and in ``conn``: only the rows that must change
+        as the caller read it, in one pass over those members for all of them, and the
+        segments referring to them for the members that moved; return how many memberships
+        of the targets changed. In place and in ``conn``: only the rows that must change
         are written, counts stay exact, readers see the range move at the commit. The caller
         holds the segments' row locks. Safe to repeat; a target whose generation is no longer
         the published one is left alone."""
@@ -209,4 +212,34 @@ class MembershipStore(Protocol):
     ) -> int | None:
         """Take members out of a segment for good (later builds leave them out too); how
         many left the published membership, None without such a segment."""
+        ...
+
+    # --- segments of segments and static segments ----------------------------------------
+
+    def published_sql(self, conn: Connection, tenant_id: int) -> PublishedMembership:
+        """What a condition testing segment membership compiles with
+        (``storage.compiler.compile_condition``): the referenced segments' published
+        generations as ``conn`` reads them."""
+        ...
+
+    def refresh_referrers(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        segment_id: str,
+        member_ids: Sequence[int],
+        tz: timezone,
+    ) -> None:
+        """Bring the segments referring to ``segment_id`` (directly or through others) up to
+        date for members that joined or left it otherwise than by a change to them: given to
+        a static segment, or removed by hand."""
+        ...
+
+    def add_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
+        """Put members of its list into a static segment; how many were not in it. The
+        caller holds the segment's row lock and checked the list."""
+        ...
+
+    def remove_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
+        """Take members out of a static segment; how many were in it."""
         ...

@@ -14,6 +14,13 @@ after that lock, in a statement of their own: a build that held the lock has mov
 cursor by then, and a statement that waited for a lock still sees what it saw before.
 A segment a change cannot move needs neither: whatever a build read of the member, before
 or after this change, gives the same answer.
+
+A segment whose condition refers to other segments reads their published membership as this
+transaction leaves it: segments are evaluated in dependency order (one after those it refers
+to), a referenced segment's new answer is what its referrers see, and a change that can move
+a member in or out of a segment can move it in or out of every segment referring to it,
+directly or through others. Members given to a static segment or removed by hand reach the
+referrers through ``refresh_referrers``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from ..domain.errors import DomainValidationError
 from ..domain.evaluator import evaluate
 from ..domain.fields import Catalog
 from ..domain.member_changes import Change
+from ..domain.segment_graph import dependency_order, referrers
+from ..domain.segment_kinds import SegmentKind
 from ..domain.stored_form import load_condition
 from ..storage.catalog import load_catalog
 from ..storage.contacts import load_contacts
@@ -62,8 +71,16 @@ class Target:
     segment_type: int
     text: str  # the stored condition
     condition: Condition | None = None
-    inputs: Inputs | None = None  # what the condition reads (None: it must always be run)
+    # What the condition reads, itself and through the segments it refers to (None: it must
+    # always be run); ``own``: what it reads itself, its references by segment id.
+    inputs: Inputs | None = None
+    own: Inputs | None = None
     builds: list[tuple[int, int]] = field(default_factory=list)  # (generation, cursor)
+
+    @property
+    def refs(self) -> frozenset[str]:
+        """The segments whose membership the condition reads."""
+        return self.own.segments if self.own is not None else frozenset()
 
     def follows(self, member_id: int, changes: Mapping[int, Change] | None) -> bool:
         """Whether a change to the member can move it in or out of this segment."""
@@ -71,16 +88,21 @@ class Target:
             return True
         return changes[member_id].touched.overlaps(self.inputs)
 
-    def moved(self, change: Change | None, now: Contact) -> bool:
-        """Whether the member's answer may differ from the one before the change."""
+    def moved(self, change: Change | None, now: Contact, moved_refs: Collection[str]) -> bool:
+        """Whether the member's answer may differ from the one before the change;
+        ``moved_refs``: the segments the member may have moved in or out of so far."""
         if change is None or change.values_before is None:
             return True
-        if self.condition is None or self.inputs is None:
+        if self.condition is None or self.own is None:
             return True
-        reads, touched = self.inputs, change.touched
+        reads, touched = self.own, change.touched
+        if reads.segments:
+            # The answer reads segments whose membership is known only once written: it
+            # may move with them, or with what the condition reads itself.
+            return not reads.segments.isdisjoint(moved_refs) or reads.overlaps(touched)
         if (reads.tags and touched.tags) or (reads.campaigns and touched.campaigns):
             return True  # only the fields before are known
-        then = Contact(change.values_before, now.tags, now.campaigns)
+        then = replace(now, values=change.values_before)
         return evaluate(self.condition, then) != evaluate(self.condition, now)
 
     def generations(self, member_id: int | None = None) -> set[int]:
@@ -121,6 +143,21 @@ def refresh_memberships(
 def drop_memberships(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
     """Take ``member_ids`` out of every segment. Call before deleting the members."""
     _apply(conn, tenant_id, sorted(set(member_ids)), UTC, keep=False)
+
+
+def refresh_referrers(
+    conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int], tz: timezone
+) -> None:
+    """Re-evaluate the segments referring to ``segment_id`` (directly or through others) for
+    ``member_ids``, which joined or left its published generation otherwise than by a change
+    to them: given to a static segment, or removed by hand."""
+    catalog = load_catalog(conn, tenant_id)
+    if not referrers(catalog.segments, segment_id):
+        return
+    touched = Change(Inputs(segments=frozenset({segment_id})))
+    ids = sorted(set(member_ids))
+    changes = dict.fromkeys(ids, touched)
+    _apply(conn, tenant_id, ids, tz, keep=True, catalog=catalog, changes=changes)
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -183,13 +220,20 @@ def _keep(work: Work) -> Work:
 
 
 def _moved(work: Work, contacts: dict[int, Contact], changes: Mapping[int, Change]) -> Work:
-    """``work`` without the members whose answer is the same as before their change."""
-    return _keep(
-        [
-            (t, [m for m in chunk if m not in contacts or t.moved(changes.get(m), contacts[m])])
-            for t, chunk in work
+    """``work`` without the members whose answer is the same as before their change (``work``
+    in dependency order: whether a referenced segment may have moved is known first)."""
+    moved: dict[int, set[str]] = {}
+    kept: Work = []
+    for target, chunk in work:
+        chosen = [
+            m
+            for m in chunk
+            if m not in contacts or target.moved(changes.get(m), contacts[m], moved.get(m, ()))
         ]
-    )
+        for member_id in chosen:
+            moved.setdefault(member_id, set()).add(target.id)
+        kept.append((target, chosen))
+    return _keep(kept)
 
 
 def _contacts(
@@ -243,6 +287,7 @@ _TARGETS = (
         segments.c.segment_type,
         segments.c.condition,
         segments.c.status,
+        segments.c.kind,
         build_jobs.c.generation.label("build_generation"),
         build_jobs.c.cursor,
     )
@@ -264,8 +309,9 @@ def _targets(conn: Connection, tenant_id: int, list_ids: Sequence[int], keep: bo
     """The lists' live segments with their builds, unlocked (``_lock`` before writing)."""
     targets: dict[str, Target] = {}
     for row in conn.execute(_TARGETS, {"tenant_id": tenant_id, "ids": list(list_ids)}):
-        # a failed segment is left alone; a deleted member leaves every segment
-        if keep and row.status == FAILED:
+        # a failed segment is left alone, a static one's members are given; a deleted
+        # member leaves every segment
+        if keep and (row.status == FAILED or row.kind == SegmentKind.STATIC):
             continue
         target = targets.get(row.id)
         if target is None:
@@ -321,14 +367,29 @@ class _Parsed:
         with self._lock:
             found = self._targets.get(key)
         if found is None:
-            found = _targets(conn, tenant_id, list_ids, keep=True)
-            for target in found:
-                target.condition, target.inputs = self.get(target)
+            found = self._parsed(_targets(conn, tenant_id, list_ids, keep=True))
             with self._lock:
                 if len(self._targets) >= _CACHE_SIZE:
                     self._targets.clear()
                 self._targets[key] = found
         return [replace(target, builds=list(target.builds)) for target in found]
+
+    def _parsed(self, found: list[Target]) -> list[Target]:
+        """The targets parsed, in dependency order, each with what it reads through the
+        segments it refers to."""
+        by_id = {target.id: target for target in found}
+        ordered = [by_id[i] for i in dependency_order(by_id, self.catalog.segments)]
+        for target in ordered:
+            target.condition, target.own = self.get(target)
+            target.inputs = target.own
+            for ref in sorted(target.refs):
+                # A reference that is not kept current here (static, failed, unreadable)
+                # moves only by hand (``refresh_referrers``) or by its builds.
+                live = by_id.get(ref)
+                reached = live.inputs if live is not None and live.condition else Inputs()
+                if target.inputs is not None:
+                    target.inputs = None if reached is None else target.inputs | reached
+        return ordered
 
     def get(self, target: Target) -> Parse:
         key = (target.id, target.segment_type, target.text)
@@ -392,25 +453,50 @@ def _sync_chunk(
     """Evaluate each segment's members, then write what changed: a few statements for all
     the segments together."""
     followed = sorted({m for _, chunk in work for m in chunk})
-    current = read_current(conn, tenant_id, followed, [target.id for target, _ in work])
+    read = {target.id for target, _ in work} | {ref for target, _ in work for ref in target.refs}
+    current = read_current(conn, tenant_id, followed, sorted(read))
     for target, _ in work:
         _refresh(target, current, keep)
     changes = Changes()
-    for target, chunk in work:
+    inside: dict[tuple[str, int], bool] = {}  # (segment, member): as this call leaves it
+    for target, chunk in work:  # in dependency order
         for member_id in chunk:
             listed = member_lists[member_id] == target.list_id
+            contact = contacts.get(member_id)
+            if contact is not None and target.refs:
+                segments_in = _segments_of(target.refs, member_id, current, inside)
+                contact = replace(contact, segments=segments_in)
             wanted = (
                 listed
                 and (target.id, member_id) not in current.excluded
-                and member_id in contacts
+                and contact is not None
                 and target.condition is not None
-                and evaluate(target.condition, contacts[member_id])
+                and evaluate(target.condition, contact)
             )
+            if keep and target.published > 0:
+                inside[(target.id, member_id)] = wanted
             for generation in target.generations(member_id):
                 row = (target.id, generation, member_id)
                 _sync_row(changes, current, row, listed, wanted, keep, member_id in created)
     published = {target.id: target.published for target, _ in work if target.published > 0}
     apply_changes(conn, tenant_id, changes, published, current.numbers)
+
+
+def _segments_of(
+    refs: frozenset[str], member_id: int, current: Current, inside: dict[tuple[str, int], bool]
+) -> frozenset[str]:
+    """Which of ``refs`` hold the member in their published generation: as this call wrote
+    it, or else as their rows say."""
+    found = set()
+    for ref in refs:
+        held = inside.get((ref, member_id))
+        if held is None:
+            generation = current.published.get(ref, (0, 0))[0]
+            present = (ref, generation, member_id) in current.rows
+            held = generation > 0 and holds(present, member_id, current.horizon(ref, generation))
+        if held:
+            found.add(ref)
+    return frozenset(found)
 
 
 def _sync_row(

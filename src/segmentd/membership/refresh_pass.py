@@ -26,6 +26,7 @@ from ..storage.schema import members, segment_exclusions, segment_members, segme
 from .complement import row_of
 from .generation_rows import Changes, apply_changes
 from .interface import RefreshTarget
+from .references import PublishedReader
 
 # Segments evaluated by one scan (columns of one temporary table); more scan again.
 MAX_COLUMNS = 400
@@ -39,19 +40,21 @@ def refresh_range(
     lo: int,
     hi: int,
     targets: Sequence[RefreshTarget],
-) -> int:
+) -> dict[str, set[int]]:
     """Make the published generations of ``targets`` hold exactly the list's members in
-    (lo, hi] that their conditions select (less those removed by hand); how many members
-    joined or left. A target whose generation is no longer the published one is left alone."""
+    (lo, hi] that their conditions select (less those removed by hand); {segment id: the
+    members that joined or left it}. A target whose generation is no longer the published
+    one is left alone."""
     horizons = _published(conn, tenant_id, targets)
     live = [t for t in targets if t.segment_id in horizons]
     if not live:
-        return 0
+        return {}
+    reader = PublishedReader(conn, tenant_id)
     excluding = _excluding(conn, tenant_id, [t.segment_id for t in live], lo, hi)
     changes = Changes()
     for start in range(0, len(live), MAX_COLUMNS):
         group = live[start : start + MAX_COLUMNS]
-        wanted = _scan(conn, tenant_id, list_id, lo, hi, group, excluding)
+        wanted = _scan(conn, tenant_id, list_id, lo, hi, group, excluding, reader)
         for index, target in enumerate(group):
             _diff(
                 conn,
@@ -66,7 +69,10 @@ def refresh_range(
     published = {t.segment_id: t.generation for t in live}
     numbers = {t.segment_id: t.segment_number for t in live}
     apply_changes(conn, tenant_id, changes, published, numbers)
-    return len(changes.joined) + len(changes.left)
+    moved: dict[str, set[int]] = {}
+    for segment_id, _, member_id in (*changes.joined, *changes.left):
+        moved.setdefault(segment_id, set()).add(member_id)
+    return moved
 
 
 def _published(
@@ -109,6 +115,7 @@ def _scan(
     hi: int,
     group: Sequence[RefreshTarget],
     excluding: set[str],
+    reader: PublishedReader,
 ) -> sa.Table:
     """One scan of the range: a temporary table of the list's members in it, with 1 or 0 per
     segment (column ``s<i>``) for whether the segment should hold the member."""
@@ -127,7 +134,7 @@ def _scan(
     wanted.create(conn)
     m = members.c
     answers = [
-        sa.case((_wants(target, (lo, hi), target.segment_id in excluding), 1), else_=0)
+        sa.case((_wants(target, (lo, hi), target.segment_id in excluding, reader), 1), else_=0)
         for target in group
     ]
     scan = sa.select(m.id, *answers).where(
@@ -139,8 +146,10 @@ def _scan(
     return wanted
 
 
-def _wants(target: RefreshTarget, ids: tuple[int, int], excluding: bool) -> sa.ColumnElement[bool]:
-    condition = compile_condition(target.condition, ids)
+def _wants(
+    target: RefreshTarget, ids: tuple[int, int], excluding: bool, reader: PublishedReader
+) -> sa.ColumnElement[bool]:
+    condition = compile_condition(target.condition, ids, segments=reader)
     if not excluding:
         return condition
     ex = segment_exclusions.c

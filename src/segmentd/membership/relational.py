@@ -11,6 +11,8 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``refresh_pass`` over ``generation_rows``: the daily refresh of time-dependent segments
 - ``pages``, ``removal``: reading and removing published members
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
+- ``references``: the published membership other segments' conditions read, in SQL
+- ``given_members``: the members of static segments, given by hand
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.member_changes import MembersChanged
 from ..storage.db import Database
 from ..storage.segments import Segment
-from . import fill, pages, publish, realtime, refresh_pass, removal, stale
+from . import fill, given_members, pages, publish, realtime, refresh_pass, removal, stale
 from .interface import FillPlan, FillRange, GenerationKey, Ranges, RefreshTarget
+from .references import PublishedReader
 from .visitor_reader import VisitorReader
 
 
@@ -69,8 +72,12 @@ class RelationalMembership:
         list_id: int,
         ids: tuple[int, int],
         targets: Sequence[RefreshTarget],
+        tz: timezone,
     ) -> int:
-        return refresh_pass.refresh_range(conn, tenant_id, list_id, *ids, targets)
+        moved = refresh_pass.refresh_range(conn, tenant_id, list_id, *ids, targets)
+        for segment_id, member_ids in sorted(moved.items()):
+            realtime.refresh_referrers(conn, tenant_id, segment_id, sorted(member_ids), tz)
+        return sum(len(member_ids) for member_ids in moved.values())
 
     def apply_changes(
         self, conn: Connection, tenant_id: int, changed: MembersChanged, tz: timezone
@@ -113,3 +120,22 @@ class RelationalMembership:
         self, conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]
     ) -> int | None:
         return removal.remove_members(conn, tenant_id, segment_id, member_ids)
+
+    def published_sql(self, conn: Connection, tenant_id: int) -> PublishedReader:
+        return PublishedReader(conn, tenant_id)
+
+    def refresh_referrers(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        segment_id: str,
+        member_ids: Sequence[int],
+        tz: timezone,
+    ) -> None:
+        realtime.refresh_referrers(conn, tenant_id, segment_id, member_ids, tz)
+
+    def add_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
+        return len(given_members.put_in(conn, segment, member_ids))
+
+    def remove_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
+        return len(given_members.take_out(conn, segment, member_ids))

@@ -1,4 +1,5 @@
 """Segment use cases: create, update, delete, rebuild, preview a count, remove members.
+(Static segments' own use cases: ``static_segments``.)
 
 Every API family, the demo and the command line go through here, so a segment is made and
 checked one way. Rules are checked in the order the EngageLab API states them (name, type,
@@ -20,6 +21,8 @@ from ..domain.conditions import Group, leaves
 from ..domain.errors import DomainValidationError, NotFound
 from ..domain.fields import Catalog
 from ..domain.native_form import parse_native
+from ..domain.segment_graph import SegmentOwner, check_deletable
+from ..domain.segment_kinds import SegmentKind
 from ..domain.stored_form import dump_condition
 from ..domain.validation import SegmentType, parse_condition
 from ..jobs.build_queue import enqueue_build
@@ -64,7 +67,8 @@ def create_segment_in(conn: Connection, tenant_id: int, draft: SegmentDraft, tz:
     name, segment_type, commandersact_id = _check_envelope(draft)
     lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
     list_id = checked_list(conn, tenant_id, draft.list_id)
-    condition, segment_type = checked_definition(conn, tenant_id, draft, segment_type, tz)
+    owner = SegmentOwner(None, name, list_id)
+    condition, segment_type = checked_definition(conn, tenant_id, draft, segment_type, tz, owner)
     return insert_segment(
         conn,
         tenant_id,
@@ -95,36 +99,60 @@ def update_segment(
     segment_type = _draft_type(draft)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
-        _found(store.get_segment(conn, tenant_id, segment_id, for_update=True))
-        condition, segment_type = checked_definition(conn, tenant_id, draft, segment_type, tz)
+        segment = refuse_static(
+            _found(store.get_segment(conn, tenant_id, segment_id, for_update=True))
+        )
+        owner = SegmentOwner(segment_id, segment.name if name is None else name, segment.list_id)
+        condition, segment_type = checked_definition(
+            conn, tenant_id, draft, segment_type, tz, owner
+        )
         redefine_segment(
             conn, tenant_id, segment_id, name=name, segment_type=segment_type, condition=condition
         )
         return _found(store.get_segment(conn, tenant_id, segment_id))
 
 
+def refuse_static(segment: store.Segment) -> store.Segment:
+    """A static segment has no condition to redefine: its members are changed instead."""
+    if segment.kind is SegmentKind.STATIC:
+        message = f"segment {segment.name} is static: its members are given, not a condition"
+        raise DomainValidationError("condition", message)
+    return segment
+
+
 def delete_segment(db: Database, tenant_id: int, segment_id: str) -> None:
-    """Delete a segment with its memberships, exclusions and build jobs."""
+    """Delete a segment with its memberships, exclusions and build jobs. Refused (``InUse``)
+    while another segment's condition refers to it."""
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # real-time updates must not refill a deleted segment
+        graph = load_catalog(conn, tenant_id).segments
+        if segment_id in graph:
+            check_deletable(graph, segment_id)
         if not store.delete_segment(conn, tenant_id, segment_id):
             raise NotFound(segment_id)
 
 
 def rebuild_segment(db: Database, tenant_id: int, segment_id: str) -> None:
-    """Queue a fresh build of the segment as it is defined."""
+    """Queue a fresh build of the segment as it is defined (a static one has none)."""
     with db.write() as conn:
         _found(store.get_segment(conn, tenant_id, segment_id))
         enqueue_build(conn, tenant_id, segment_id)
 
 
-def remove_members(db: Database, tenant_id: int, segment_id: str, member_ids: Sequence[int]) -> int:
-    """Take members out of the segment for good; how many left its published membership."""
+def remove_members(
+    db: Database, tenant_id: int, segment_id: str, member_ids: Sequence[int], tz: timezone
+) -> int:
+    """Take members out of the segment for good (a static segment: until given again); how
+    many left its published membership. The segments referring to it follow at once."""
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # real-time updates must see the new exclusions
-        removed = membership().remove(conn, tenant_id, segment_id, member_ids)
-    if removed is None:
-        raise NotFound(segment_id)
+        segment = _found(store.get_segment(conn, tenant_id, segment_id, for_update=True))
+        if segment.kind is SegmentKind.STATIC:
+            removed = membership().remove_given(conn, segment, member_ids)
+        else:
+            removed = membership().remove(conn, tenant_id, segment_id, member_ids) or 0
+        if removed:
+            membership().refresh_referrers(conn, tenant_id, segment_id, member_ids, tz)
     return removed
 
 
@@ -155,17 +183,30 @@ def count_condition(
     ``native``: the condition is a native tree (``segment_type`` is then not read)."""
     catalog = load_catalog(conn, tenant_id)
     condition = parsed_condition(raw_condition, catalog, segment_type, tz, native=native)
-    return count_matching(conn, tenant_id, list_id, compile_condition(condition), excluded_by)
+    return count_matching(
+        conn,
+        tenant_id,
+        list_id,
+        compile_condition(condition, segments=membership().published_sql(conn, tenant_id)),
+        excluded_by,
+    )
 
 
 def parsed_condition(
-    raw: Any, catalog: Catalog, segment_type: SegmentType, tz: timezone, *, native: bool
+    raw: Any,
+    catalog: Catalog,
+    segment_type: SegmentType,
+    tz: timezone,
+    *,
+    native: bool,
+    owner: SegmentOwner | None = None,
 ) -> Group:
-    """The typed tree of a condition in the flat form (for ``segment_type``) or native form."""
+    """The typed tree of a condition in the flat form (for ``segment_type``) or native form;
+    ``owner``: the segment it is saved for, whose references are checked."""
     if raw is None:
         raise DomainValidationError("condition", "condition is required")
     if native:
-        return parse_native(raw, catalog, tz)
+        return parse_native(raw, catalog, tz, owner=owner)
     return parse_condition(raw, catalog, segment_type, tz)
 
 
@@ -182,12 +223,16 @@ def checked_definition(
     draft: SegmentDraft,
     segment_type: SegmentType | None,
     tz: timezone,
+    owner: SegmentOwner,
 ) -> tuple[dict[str, Any], SegmentType]:
-    """The draft's condition validated against the tenant's catalog, in the stored form, and
-    the segment's type (``segment_type``, or for a native draft the one its tree implies)."""
+    """The draft's condition validated against the tenant's catalog for ``owner`` (the
+    segment it is saved for), in the stored form, and the segment's type (``segment_type``,
+    or for a native draft the one its tree implies)."""
     catalog = load_catalog(conn, tenant_id)
     flat_type = SegmentType.BY_FIELD if segment_type is None else segment_type
-    condition = parsed_condition(draft.condition, catalog, flat_type, tz, native=draft.native)
+    condition = parsed_condition(
+        draft.condition, catalog, flat_type, tz, native=draft.native, owner=owner
+    )
     if segment_type is None:
         segment_type = engagelab_type(condition)
     return dump_condition(condition), segment_type

@@ -1,11 +1,13 @@
-"""Load what a tenant's conditions may refer to (fields, tags, campaigns) into a domain Catalog.
+"""Load what a tenant's conditions may refer to (fields, tags, campaigns, segments) into a
+domain Catalog.
 
-Every member change needs the catalog, and loading it costs three
-queries and a parse. ``tenants.catalog_version`` names one state of a tenant's catalog and
-of its segments' definitions: every writer of fields, tags, campaigns or segment conditions
-calls ``catalog_changed`` in its transaction, and a process keeps the catalogs it loaded by
-(database, tenant, version), and what it parsed with them (``realtime``). A version is a fresh
-random number, never a counter, so a change that rolls back leaves a number nobody reuses.
+Every member change needs the catalog, and loading it costs four queries and a parse.
+``tenants.catalog_version`` names one state of a tenant's catalog and of its segments'
+definitions: every writer of fields, tags, campaigns or segments (created, renamed,
+redefined, deleted) calls ``catalog_changed`` in its transaction, and a process keeps the
+catalogs it loaded by (database, tenant, version), and what it parsed with them
+(``realtime``). A version is a fresh random number, never a counter, so a change that rolls
+back leaves a number nobody reuses.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Row
 
 from ..domain.fields import CampaignStatus, Catalog, FieldDef, FieldType
+from ..domain.segment_graph import SegmentNode
+from ..domain.segment_kinds import SegmentKind
 from .lru import LRU
-from .schema import campaigns, fields, tags, tenants
+from .schema import campaigns, fields, segments, tags, tenants
+from .segment_refs import referenced_segments
 
 _CACHE_SIZE = 256
 
@@ -49,7 +54,7 @@ def new_catalog_version() -> int:
 
 def catalog_changed(conn: Connection, tenant_id: int) -> None:
     """Call in every transaction that changes the tenant's fields, tags, campaigns, or which
-    segments it has and their conditions (after ``lock_tenant_writes``)."""
+    segments it has, their names and their conditions (after ``lock_tenant_writes``)."""
     conn.execute(
         sa.update(tenants)
         .where(tenants.c.id == tenant_id)
@@ -88,4 +93,22 @@ def _read_catalog(conn: Connection, tenant_id: int) -> Catalog:
         custom_fields(conn, tenant_id),
         {row.id: row.name for row in tag_names},
         {row.id: CampaignStatus(row.status) for row in statuses},
+        segment_nodes(conn, tenant_id),
     )
+
+
+def segment_nodes(conn: Connection, tenant_id: int) -> dict[str, SegmentNode]:
+    """The tenant's segments as references see them (``domain.segment_graph``)."""
+    s = segments.c
+    rows = conn.execute(
+        sa.select(s.id, s.name, s.list_id, s.kind, s.condition).where(s.tenant_id == tenant_id)
+    )
+    return {
+        row.id: SegmentNode(
+            name=row.name,
+            list_id=int(row.list_id),
+            static=row.kind == SegmentKind.STATIC,
+            refs=referenced_segments(row.condition),
+        )
+        for row in rows
+    }

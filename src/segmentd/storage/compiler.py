@@ -10,20 +10,32 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
+from ..domain.condition_types.segment_leaf import SegmentCondition
 from ..domain.conditions import Condition, Group, Not
 from ..domain.operators import Relation
 from .condition_sql.leaf_compiler import IdRange
 from .condition_sql.leaf_compilers import COMPILERS
+from .condition_sql.segment_sql import PublishedMembership, compile_segment
 
 
-def compile_condition(condition: Condition, ids: IdRange | None = None) -> ColumnElement[bool]:
+def compile_condition(
+    condition: Condition,
+    ids: IdRange | None = None,
+    segments: PublishedMembership | None = None,
+) -> ColumnElement[bool]:
     """``ids`` = (lo, hi] when the caller already keeps ``members.id`` in that range (the tag
-    and campaign subqueries then repeat it: ``condition_sql.leaf_compiler.in_range``)."""
+    and campaign subqueries then repeat it: ``condition_sql.leaf_compiler.in_range``).
+    ``segments``: the membership's reader of published generations, which a condition
+    testing segment membership needs (``condition_sql.segment_sql``)."""
     if isinstance(condition, Group):
-        parts = [compile_condition(item, ids) for item in condition.items]
+        parts = [compile_condition(item, ids, segments) for item in condition.items]
         return sa.and_(*parts) if condition.relation is Relation.AND else sa.or_(*parts)
     if isinstance(condition, Not):
         # A leaf may be NULL where the evaluator says False (a comparison with no value):
         # NOT NULL is NULL, so the negation must see False.
-        return sa.not_(sa.func.coalesce(compile_condition(condition.item, ids), sa.false()))
+        return sa.not_(
+            sa.func.coalesce(compile_condition(condition.item, ids, segments), sa.false())
+        )
+    if isinstance(condition, SegmentCondition):
+        return compile_segment(condition, ids, segments)
     return COMPILERS[condition.kind](condition, ids)

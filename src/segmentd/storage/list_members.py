@@ -1,11 +1,16 @@
-"""Members of a list: how many satisfy a condition, and one page of them.
+"""Members of a list: how many satisfy a condition, one page of them, and which of some
+emails or ids are its members.
 
 Every query filters on the tenant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
@@ -56,3 +61,50 @@ def list_member_page(
         sa.select(members.c.id).where(*filters).order_by(members.c.id).offset(offset).limit(limit)
     ).scalars()
     return [int(member_id) for member_id in ids], int(total)
+
+
+def one_of(
+    conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL one array parameter (psycopg parses a statement of
+    many parameters anew on every call)."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def chunk_size(conn: Connection) -> int:
+    """Values per ``one_of``: an array on PostgreSQL, an IN list well under SQLite's limit."""
+    return 10_000 if conn.dialect.name == "postgresql" else 500
+
+
+def ids_by_email_key(
+    conn: Connection, tenant_id: int, list_id: int, keys: Sequence[str]
+) -> dict[str, int]:
+    """{email key: member id} for the list's members with these keys (``domain.emails``)."""
+    wanted, size = sorted(set(keys)), chunk_size(conn)
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), size):
+        chunk = wanted[start : start + size]
+        rows = conn.execute(
+            sa.select(members.c.email_key, members.c.id).where(
+                *_in_list(tenant_id, list_id), one_of(conn, members.c.email_key, chunk)
+            )
+        )
+        found.update({row.email_key: int(row.id) for row in rows})
+    return found
+
+
+def listed_ids(conn: Connection, tenant_id: int, list_id: int, ids: Sequence[int]) -> set[int]:
+    """Those of ``ids`` that are members of the list."""
+    wanted, size = sorted(set(ids)), chunk_size(conn)
+    found: set[int] = set()
+    for start in range(0, len(wanted), size):
+        chunk = wanted[start : start + size]
+        rows = conn.execute(
+            sa.select(members.c.id).where(
+                *_in_list(tenant_id, list_id), one_of(conn, members.c.id, chunk)
+            )
+        )
+        found.update(int(member_id) for member_id in rows.scalars())
+    return found

@@ -193,6 +193,9 @@ segments = sa.Table(
     # and the day in the tenant's zone its relative dates count from (migration 0014).
     _epoch("exact_at", nullable=True),
     sa.Column("exact_day", sa.Date, nullable=True),
+    # "dynamic": built from its condition; "static": members given by hand, never built
+    # (``domain.segment_kinds``, migration 0013).
+    sa.Column("kind", sa.String(8), nullable=False, server_default="dynamic"),
     sa.Index(None, "tenant_id", "list_id"),
     sa.Index(None, "tenant_id", "number", unique=True),
     sa.Index(None, "tenant_id", "commandersact_id", unique=True),

@@ -1,8 +1,10 @@
-"""What stored segment conditions refer to: the fields, tags and dropdown values they test.
+"""What stored segment conditions refer to: the fields, tags and dropdown values they test,
+and the segments whose membership they read.
 
-Conditions name fields and tags by key and id (``domain.stored_form``), so a rename leaves
-them as they are. Deleting a field or tag a segment uses is refused (the segment could no
-longer be built), and so is dropping a dropdown option a segment tests.
+Conditions name fields, tags and segments by key and id (``domain.stored_form``), so a
+rename leaves them as they are. Deleting a field or tag a segment uses is refused (the
+segment could no longer be built), and so is dropping a dropdown option a segment tests; the
+references between segments are the catalog's (``catalog``, ``domain.segment_graph``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.condition_types import field_leaf, tag_leaf, tag_set_leaf
+from ..domain.condition_types import field_leaf, segment_leaf, tag_leaf, tag_set_leaf
 from ..domain.fields import FieldDef
 from ..domain.stored_form import stored_leaves
 from .schema import segments
@@ -70,4 +72,13 @@ def _listed(leaf: Leaf, key: str) -> list[Any]:
     found = leaf.get(key)
     return (
         [item for item in found if isinstance(item, (int, str))] if isinstance(found, list) else []
+    )
+
+
+def referenced_segments(condition: str | Mapping[str, Any]) -> frozenset[str]:
+    """Ids of the segments a stored condition tests membership of."""
+    return frozenset(
+        str(leaf["segment"])
+        for leaf in stored_leaves(condition)
+        if leaf.get("kind") == segment_leaf.KIND and isinstance(leaf.get("segment"), str)
     )

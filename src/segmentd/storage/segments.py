@@ -8,7 +8,7 @@ function takes the caller's transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.operators import fold
+from ..domain.segment_kinds import SegmentKind
 from ..domain.statuses import SegmentStatus
 from ..random_ids import new_commandersact_id, new_segment_id
 from ..timefmt import now
@@ -63,6 +64,7 @@ class Segment:
     # When its published membership was last made exact: its build's publish or the last
     # daily refresh (epoch seconds; None before the first publish).
     exact_at: int | None = None
+    kind: SegmentKind = SegmentKind.DYNAMIC  # static: members given by hand, never built
 
 
 def _segment(row: sa.Row) -> Segment:
@@ -85,6 +87,7 @@ def _segment(row: sa.Row) -> Segment:
         commandersact_id=m["commandersact_id"],
         time_dependent=bool(m["time_dependent"]),
         exact_at=m["exact_at"],
+        kind=SegmentKind(m["kind"]),
     )
 
 
@@ -104,9 +107,11 @@ def create_segment(
     segment_type: int,
     condition: dict[str, Any],
     commandersact_id: str | None = None,
+    kind: SegmentKind = SegmentKind.DYNAMIC,
 ) -> str:
-    """Insert a segment (status building); return its id. Its first build is queued by the
-    caller (``services.segment_service``), in the same transaction.
+    """Insert a segment; return its id. A dynamic one is building: its first build is
+    queued by the caller (``services.segment_service``), in the same transaction. A static
+    one is born complete, its published generation 1 empty until members are given.
 
     ``commandersact_id`` (8 upper-case hex) keeps a migrated segment's Commanders Act id;
     without it one is drawn at random. Raises ``CommandersActIdTaken`` when the tenant uses
@@ -118,6 +123,7 @@ def create_segment(
     elif commandersact_id_taken(conn, tenant_id, commandersact_id):
         raise CommandersActIdTaken(commandersact_id)
     segment_id, created = new_segment_id(), now()
+    static = kind is SegmentKind.STATIC
     conn.execute(
         sa.insert(segments).values(
             id=segment_id,
@@ -128,14 +134,17 @@ def create_segment(
             name=name,
             segment_type=segment_type,
             condition=json.dumps(condition),
-            status=SegmentStatus.BUILDING,
-            percent=0,
-            generation=0,
+            status=SegmentStatus.COMPLETE if static else SegmentStatus.BUILDING,
+            percent=100 if static else 0,
+            generation=1 if static else 0,
             member_total=0,
             created_at=created,
             updated_at=created,
+            built_at=created if static else None,
+            kind=kind,
         )
     )
+    catalog_changed(conn, tenant_id)  # conditions may refer to it now
     return segment_id
 
 
@@ -195,7 +204,24 @@ def update_segment(
     result = conn.execute(
         sa.update(segments).where(is_segment(tenant_id, segment_id)).values(values)
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    catalog_changed(conn, tenant_id)  # its name and references are the catalog's
+    return True
+
+
+def rename_segment(conn: Connection, tenant_id: int, segment_id: str, name: str) -> bool:
+    """Change only the name (a static segment's, which has no definition to rebuild)."""
+    lock_tenant_writes(conn, tenant_id)
+    renamed = conn.execute(
+        sa.update(segments)
+        .where(is_segment(tenant_id, segment_id))
+        .values(name=name, updated_at=now())
+    )
+    if not renamed.rowcount:
+        return False
+    catalog_changed(conn, tenant_id)
+    return True
 
 
 def get_segment(
@@ -297,3 +323,16 @@ def pass_day(conn: Connection, tenant_id: int, segment_ids: Sequence[str], day: 
         .where(segments.c.tenant_id == tenant_id, segments.c.id.in_(sorted(segment_ids)))
         .values(exact_day=day)
     )
+
+
+def published_generations(
+    conn: Connection, tenant_id: int, segment_ids: Collection[str]
+) -> dict[str, int]:
+    """The published generation of each of ``segment_ids`` (a deleted one is left out)."""
+    if not segment_ids:
+        return {}
+    s = segments.c
+    rows = conn.execute(
+        sa.select(s.id, s.generation).where(s.tenant_id == tenant_id, s.id.in_(sorted(segment_ids)))
+    )
+    return {row.id: int(row.generation) for row in rows}

@@ -9,9 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...domain.fields import Catalog
-from ...domain.validation import flat_condition
+from ...domain.segment_kinds import SegmentKind
+from ...domain.validation import flat_condition, static_flat_condition
 
 
-def wire_condition(stored: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
-    """What a client reads back: the stored condition in the flat form, by current names."""
+def wire_condition(
+    stored: Mapping[str, Any], catalog: Catalog, kind: SegmentKind = SegmentKind.DYNAMIC
+) -> dict[str, Any]:
+    """What a client reads back: the stored condition in the flat form, by current names; for
+    a static segment, one ``$static`` item (its members are given, not selected)."""
+    if kind is SegmentKind.STATIC:
+        return static_flat_condition()
     return flat_condition(stored, catalog)

@@ -105,7 +105,7 @@ class SegmentOut(BaseModel):
 
     @classmethod
     def of(cls, segment: Segment, tz: timezone, catalog: Catalog) -> SegmentOut:
-        condition = wire_condition(segment.condition, catalog)
+        condition = wire_condition(segment.condition, catalog, segment.kind)
         return cls(
             segment_id=segment.id,
             user_id=segment.tenant_id,

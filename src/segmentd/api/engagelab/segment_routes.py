@@ -208,8 +208,10 @@ def remove(
     segment_id: str,
     tenant_id: TenantId,
     db: Db,
+    settings: Config,
     body: Annotated[MemberIds | None, Body(openapi_examples=MEMBER_IDS_EXAMPLE)] = None,
 ) -> Count:
     """Removed members stay out of the segment across rebuilds."""
     ids = checked_member_ids(body.member_ids if body else None)
-    return Count(count=segment_service.remove_members(db, tenant_id, segment_id, ids))
+    removed = segment_service.remove_members(db, tenant_id, segment_id, ids, settings.tz)
+    return Count(count=removed)

@@ -227,6 +227,7 @@ FRENCH: dict[str, str] = {
     "{n} members removed from the segment.": "{n} membres retirés du segment.",
     "Select at least one member.": "Sélectionnez au moins un membre.",
     "The segment is being rebuilt.": "La segmentation est relancée.",
+    "The segment cannot be deleted: {reason}": "Le segment ne peut pas être supprimé : {reason}",
     # members and fields
     "All members": "Tous les membres",
     "Format": "Format",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Connection
 
-from ...domain.errors import DomainValidationError, NotFound
+from ...domain.errors import DomainValidationError, InUse, NotFound
 from ...domain.ids import MAX_ID
 from ...membership import store
 from ...services import segment_service
@@ -186,7 +186,8 @@ def remove_selected(request: Request, segment_id: str, user: User, db: Db, form:
     ids = _member_ids(form)
     if ids:
         try:
-            removed = segment_service.remove_members(db, user.tenant_id, segment_id, ids)
+            tz = request.app.state.settings.tz
+            removed = segment_service.remove_members(db, user.tenant_id, segment_id, ids, tz)
         except NotFound:
             raise UiNotFound() from None
         request.session["flash"] = ["{n} members removed from the segment.", {"n": removed}]
@@ -220,6 +221,12 @@ def delete(request: Request, segment_id: str, user: User, db: Db, form: Form) ->
         segment_service.delete_segment(db, user.tenant_id, segment_id)
     except NotFound:
         raise UiNotFound() from None
+    except InUse as exc:  # another segment's condition refers to it
+        request.session["flash"] = [
+            "The segment cannot be deleted: {reason}",
+            {"reason": exc.message},
+        ]
+        return redirect(request, f"/ui/segments/{segment_id}")
     return redirect(request, "/ui/segments")
 
 

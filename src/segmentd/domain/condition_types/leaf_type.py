@@ -12,6 +12,7 @@ from ..contact import Contact
 from ..errors import DomainValidationError
 from ..fields import Catalog
 from ..operators import Op
+from ..segment_graph import SegmentOwner
 
 StoredLeaf = Mapping[str, Any]
 FlatItem = dict[str, Any]
@@ -20,11 +21,14 @@ FlatItem = dict[str, Any]
 @dataclass(frozen=True)
 class ConditionContext:
     """What a leaf is read against: the tenant's catalog, its time zone, and the day
-    (in that zone) relative dates count from. A tree read on another day may differ."""
+    (in that zone) relative dates count from. A tree read on another day may differ.
+    ``owner``: the segment the condition is being saved for, whose references must obey the
+    rules of ``segment_graph`` (None: a condition already saved, or no segment's)."""
 
     catalog: Catalog
     tz: timezone
     today: date
+    owner: SegmentOwner | None = None
 
 
 def _never(leaf: Any) -> bool:

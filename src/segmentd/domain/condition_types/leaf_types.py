@@ -8,11 +8,12 @@ from ..conditions import Condition, Inputs, Leaf, leaves
 from .campaign_leaf import CAMPAIGN
 from .field_leaf import FIELD
 from .leaf_type import ConditionType
+from .segment_leaf import SEGMENT
 from .subscription_leaf import SUBSCRIPTION
 from .tag_leaf import TAG
 from .tag_set_leaf import TAG_SET
 
-TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN, TAG_SET, SUBSCRIPTION)
+TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN, TAG_SET, SUBSCRIPTION, SEGMENT)
 
 BY_KIND: Mapping[str, ConditionType] = {t.kind: t for t in TYPES}
 BY_LEAF: Mapping[type[Leaf], ConditionType] = {t.leaf: t for t in TYPES}

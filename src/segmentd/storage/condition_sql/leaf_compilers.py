@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from ...domain.condition_types import (
     campaign_leaf,
     field_leaf,
+    segment_leaf,
     subscription_leaf,
     tag_leaf,
     tag_set_leaf,
@@ -25,3 +26,7 @@ COMPILERS: Mapping[str, LeafCompiler] = {
     tag_set_leaf.KIND: compile_tag_set,
     subscription_leaf.KIND: compile_subscription,
 }
+
+# Kinds that read another segment's published membership: ``storage.compiler`` compiles them
+# with the membership's reader the caller passes (``segment_sql``).
+MEMBERSHIP_KINDS = frozenset({segment_leaf.KIND})
