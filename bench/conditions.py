@@ -1,4 +1,5 @@
-"""The segment conditions the benchmarks build, in the EngageLab wire form."""
+"""The segment conditions the benchmarks build, in the EngageLab wire form (and the native
+form, for what the wire form cannot say)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,10 @@ def realtime_conditions(count: int) -> list[dict[str, Any]]:
         lambda k: [item("Color", "==", "blue"), item("Age", "<", str(20 + k))],
     ]  # fmt: skip
     return [field_condition(shapes[k % len(shapes)](k)) for k in range(count)]
+
+
+def opened_at_least(campaigns: int, days: int) -> dict[str, Any]:
+    """Native form: opened at least ``campaigns`` campaigns in the last ``days`` days."""
+    window = {"amount": days, "unit": "days"}
+    leaf = {"kind": "engagement", "activity": "open", "count_op": ">=", "count": campaigns}
+    return {"all": [{**leaf, "within": window}]}

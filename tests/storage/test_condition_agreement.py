@@ -59,9 +59,9 @@ moments = st.integers(min_value=-36, max_value=72).map(
 activities = st.sampled_from(
     [
         None,
-        CampaignActivity(sent=True),
-        CampaignActivity(sent=True, opened=True),
-        CampaignActivity(sent=True, opened=True, clicked=True),
+        CampaignActivity(sent_at=int(DAY0.timestamp())),
+        CampaignActivity(sent_at=int(DAY0.timestamp()), opened_at=int(DAY0.timestamp())),
+        CampaignActivity(*[int(DAY0.timestamp())] * 3),
     ]
 )
 
@@ -274,9 +274,9 @@ def _store(db: Database, tenant: Tenant, members: list[Member]) -> dict[str, int
                         tenant_id=tenant.id,
                         campaign_id=campaign_id + 1000 * tenant.id,
                         member_id=member_id,
-                        sent_at=now if activity.sent else None,
-                        opened_at=now if activity.opened else None,
-                        clicked_at=now if activity.clicked else None,
+                        sent_at=activity.sent_at,
+                        opened_at=activity.opened_at,
+                        clicked_at=activity.clicked_at,
                     )
                 )
     return ids

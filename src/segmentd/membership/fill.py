@@ -119,7 +119,7 @@ def _prepare_fill(
         segment_exclusions.c.segment_id == claim.segment_id,
         segment_exclusions.c.member_id == members.c.id,
     )
-    condition = compile_condition(plan.condition, (lo, hi))
+    condition = compile_condition(plan.condition, (lo, hi), claim.tenant_id)
     if plan.complement:
         # NULL is "no match" to WHERE but would stay NULL under NOT. Not coalesce(): SQLite
         # then tested every part of an "or" (3 times the time of this CASE).

@@ -136,7 +136,8 @@ def count_condition(
     if raw_condition is None:
         raise DomainValidationError("condition", "condition is required")
     condition = parse_condition(raw_condition, load_catalog(conn, tenant_id), segment_type, tz)
-    return count_matching(conn, tenant_id, list_id, compile_condition(condition), excluded_by)
+    where = compile_condition(condition, tenant_id=tenant_id)
+    return count_matching(conn, tenant_id, list_id, where, excluded_by)
 
 
 def checked_condition(

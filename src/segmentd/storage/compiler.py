@@ -16,14 +16,20 @@ from .condition_sql.leaf_compiler import IdRange
 from .condition_sql.leaf_compilers import COMPILERS
 
 
-def compile_condition(condition: Condition, ids: IdRange | None = None) -> ColumnElement[bool]:
+def compile_condition(
+    condition: Condition, ids: IdRange | None = None, tenant_id: int | None = None
+) -> ColumnElement[bool]:
     """``ids`` = (lo, hi] when the caller already keeps ``members.id`` in that range (the tag
-    and campaign subqueries then repeat it: ``condition_sql.leaf_compiler.in_range``)."""
+    and campaign subqueries then repeat it: ``condition_sql.leaf_compiler.in_range``);
+    ``tenant_id`` when it keeps ``members.tenant_id`` equal to it (the engagement subqueries
+    then read the tenant's activity once, not once per member: ``condition_sql.activity_rows``).
+    """
     if isinstance(condition, Group):
-        parts = [compile_condition(item, ids) for item in condition.items]
+        parts = [compile_condition(item, ids, tenant_id) for item in condition.items]
         return sa.and_(*parts) if condition.relation is Relation.AND else sa.or_(*parts)
     if isinstance(condition, Not):
         # A leaf may be NULL where the evaluator says False (a comparison with no value):
         # NOT NULL is NULL, so the negation must see False.
-        return sa.not_(sa.func.coalesce(compile_condition(condition.item, ids), sa.false()))
-    return COMPILERS[condition.kind](condition, ids)
+        negated = compile_condition(condition.item, ids, tenant_id)
+        return sa.not_(sa.func.coalesce(negated, sa.false()))
+    return COMPILERS[condition.kind](condition, ids, tenant_id)

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 
 from ..conditions import Condition, Inputs, Leaf, leaves
 from .campaign_leaf import CAMPAIGN
+from .engagement_leaf import ENGAGEMENT
 from .field_leaf import FIELD
+from .last_activity_leaf import LAST_ACTIVITY
 from .leaf_type import ConditionType
 from .tag_leaf import TAG
 
-TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN)
+TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN, ENGAGEMENT, LAST_ACTIVITY)
 
 BY_KIND: Mapping[str, ConditionType] = {t.kind: t for t in TYPES}
 BY_LEAF: Mapping[type[Leaf], ConditionType] = {t.leaf: t for t in TYPES}

@@ -15,7 +15,9 @@ from ..sql_text import ascii_lower, text_position
 from .leaf_compiler import IdRange
 
 
-def compile_field(condition: FieldCondition, ids: IdRange | None) -> ColumnElement[bool]:
+def compile_field(
+    condition: FieldCondition, ids: IdRange | None, tenant_id: int | None
+) -> ColumnElement[bool]:
     column: ColumnElement[Any] = field_column(condition.field)
     if condition.field.type is FieldType.TEXT and condition.field.name != SystemField.EMAIL:
         column = ascii_lower(column)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...domain.condition_types import campaign_leaf, field_leaf, tag_leaf
+from ...domain.condition_types import (
+    campaign_leaf,
+    engagement_leaf,
+    field_leaf,
+    last_activity_leaf,
+    tag_leaf,
+)
 from .campaign_sql import compile_campaign
+from .engagement_sql import compile_engagement
 from .field_sql import compile_field
+from .last_activity_sql import compile_last_activity
 from .leaf_compiler import LeafCompiler
 from .tag_sql import compile_tag
 
@@ -14,4 +22,6 @@ COMPILERS: Mapping[str, LeafCompiler] = {
     field_leaf.KIND: compile_field,
     tag_leaf.KIND: compile_tag,
     campaign_leaf.KIND: compile_campaign,
+    engagement_leaf.KIND: compile_engagement,
+    last_activity_leaf.KIND: compile_last_activity,
 }
