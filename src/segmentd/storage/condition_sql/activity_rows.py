@@ -32,12 +32,12 @@ _TIMES: dict[CampaignEvent, tuple[str, ...]] = {
     CampaignEvent.CLICK: ("clicked_at",),
     CampaignEvent.ENGAGED: ("opened_at", "clicked_at"),
 }
-a = campaign_activity.c
+_rows = campaign_activity.c
 
 
 def records(event: CampaignEvent, since: int | None) -> ColumnElement[bool]:
     """The row records ``event``, at ``since`` or later when given."""
-    columns: list[sa.Column[Any]] = [a[name] for name in _TIMES[event]]
+    columns: list[sa.Column[Any]] = [_rows[name] for name in _TIMES[event]]
     return sa.or_(*(c.is_not(None) if since is None else c >= since for c in columns))
 
 
@@ -51,14 +51,12 @@ def has_rows(
     aggregate test such as ``count(*) >= 3``; None: at least one row). Never NULL."""
     if tenant_id is None:
         return _correlated(tests, ids, having)
-    rows = sa.select(a.member_id).where(a.tenant_id == tenant_id, *in_range(a.member_id, ids))
-    rows = rows.where(*tests)
+    mine = [_rows.tenant_id == tenant_id, *in_range(_rows.member_id, ids), *tests]
+    rows = sa.select(_rows.member_id).where(*mine)
     if having is None:
-        joined = sa.exists().where(
-            a.tenant_id == tenant_id, a.member_id == members.c.id, *in_range(a.member_id, ids)
-        )
-        return PerDialect(members.c.id.in_(rows), joined.where(*tests))
-    grouped = rows.group_by(a.member_id).having(having)
+        joined = sa.exists().where(_rows.member_id == members.c.id, *mine)
+        return PerDialect(members.c.id.in_(rows), joined)
+    grouped = rows.group_by(_rows.member_id).having(having)
     passing = grouped.subquery("passing")
     joined = sa.exists().where(passing.c.member_id == members.c.id)
     return PerDialect(members.c.id.in_(grouped), joined)
@@ -67,10 +65,10 @@ def has_rows(
 def _correlated(
     tests: list[ColumnElement[bool]], ids: IdRange | None, having: ColumnElement[bool] | None
 ) -> ColumnElement[bool]:
-    mine = [a.tenant_id == members.c.tenant_id, a.member_id == members.c.id]
+    mine = [_rows.tenant_id == members.c.tenant_id, _rows.member_id == members.c.id]
     if ids is not None:
-        mine += [no_index(a.member_id) > ids[0], no_index(a.member_id) <= ids[1]]
+        mine += [no_index(_rows.member_id) > ids[0], no_index(_rows.member_id) <= ids[1]]
     found = sa.select(sa.literal(1)).where(*mine, *tests)
     if having is not None:
-        found = found.group_by(a.member_id).having(having)
+        found = found.group_by(_rows.member_id).having(having)
     return sa.exists(found)
