@@ -10,14 +10,14 @@ import pytest
 
 from segmentd.domain.condition_types.engagement_leaf import EngagementCondition
 from segmentd.domain.condition_types.last_activity_leaf import LastActivityCondition
-from segmentd.domain.condition_types.leaf_types import inputs, moves_with_time
+from segmentd.domain.condition_types.leaf_types import inputs, moves_with_time, type_of
 from segmentd.domain.conditions import Group, Inputs
 from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.fields import Catalog
 from segmentd.domain.native_form import parse_native, render_native
-from segmentd.domain.periods import Period, Unit
+from segmentd.domain.relative_days import Period, Unit, shifted
 from segmentd.domain.stored_form import dump_condition, load_condition
 from segmentd.domain.validation import NATIVE_FIELD_NAME, flat_condition
 
@@ -112,7 +112,7 @@ def test_a_time_after_today_counts_in_the_window() -> None:
 def test_periods_count_back_calendar_days_weeks_and_months(
     today: date, amount: int, unit: str, day_d: date
 ) -> None:
-    assert Period(amount, Unit(unit)).before(today) == day_d
+    assert shifted(today, Period(amount, Unit(unit)), -1) == day_d
     leaf = parse(recency("open", "in_last", amount, unit), today).items[0]
     assert isinstance(leaf, LastActivityCondition) and leaf.since == local(day_d)
 
@@ -277,8 +277,8 @@ def test_what_moves_with_time_and_what_is_read() -> None:
         ({**engagement("open", ">=", 1), "count": 2.0}, "count", "whole number"),
         ({**engagement("open", ">=", 1), "count": "3"}, "count", "whole number"),
         ({**engagement("open", ">=", 1), "within": 30}, "within", "null or an object"),
-        (engagement("open", ">=", 1, (0, "days")), "within.amount", "from 1 to 3650"),
-        (engagement("open", ">=", 1, (3651, "days")), "within.amount", "from 1 to 3650"),
+        (engagement("open", ">=", 1, (0, "days")), "within.amount", "from 1 to 3650 days"),
+        (engagement("open", ">=", 1, (3651, "days")), "within.amount", "from 1 to 3650 days"),
         (engagement("open", ">=", 1, (521, "weeks")), "within.amount", "from 1 to 520"),
         (engagement("open", ">=", 1, (121, "months")), "within.amount", "from 1 to 120"),
         (engagement("open", ">=", 1, (1, "years")), "within.unit", "days, weeks, months"),
@@ -298,3 +298,18 @@ def test_faults_name_their_field(leaf: dict[str, Any], path: str, message: str) 
     with pytest.raises(DomainValidationError) as loaded:
         load_condition(stored, CATALOG, ZONE, today=TODAY)
     assert loaded.value.path == f"condition.items[0].{path}"
+
+
+@pytest.mark.parametrize(
+    ("leaf", "words"),
+    [
+        (ENGAGEMENT_LEAVES[0], "open campaigns >= 3 in the last 30 days"),
+        (ENGAGEMENT_LEAVES[1], "click campaigns == 0 ever"),
+        (RECENCY_LEAVES[0], "last engaged more than 2 months ago"),
+        (RECENCY_LEAVES[1], "last click in the last 3650 days"),
+        (RECENCY_LEAVES[2], "never sent"),
+    ],
+)
+def test_leaves_describe_themselves(leaf: dict[str, Any], words: str) -> None:
+    found = parse(leaf).items[0]
+    assert type_of(found).describe(found) == words

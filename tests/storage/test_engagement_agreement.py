@@ -25,7 +25,7 @@ from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.fields import CampaignStatus, Catalog
 from segmentd.domain.native_form import parse_native
-from segmentd.domain.periods import Period, Unit, day_start
+from segmentd.domain.relative_days import Period, Unit, day_start, shifted
 from segmentd.domain.stored_form import dump_condition, load_condition
 from segmentd.storage import schema
 from segmentd.storage.compiler import compile_condition
@@ -42,7 +42,7 @@ CAMPAIGNS = (1, 2, 3)  # shifted by 1000 * tenant id: campaign ids are global
 WINDOWS = [(1, "days"), (7, "days"), (1, "weeks"), (1, "months")]
 DAY = 86_400
 EDGES = sorted(
-    {day_start(Period(amount, Unit(unit)).before(TODAY), TZ) for amount, unit in WINDOWS}
+    {day_start(shifted(TODAY, Period(amount, Unit(unit)), -1), TZ) for amount, unit in WINDOWS}
     | {day_start(TODAY, TZ), day_start(TODAY, TZ) + DAY}
 )
 moments = st.sampled_from(EDGES).flatmap(lambda edge: st.sampled_from([edge - 1, edge, edge + 1]))

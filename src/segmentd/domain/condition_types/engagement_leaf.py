@@ -18,8 +18,9 @@ from ..conditions import Inputs, Leaf
 from ..contact import Contact
 from ..errors import DomainValidationError
 from ..fields import Catalog
-from ..periods import Period, day_start, parse_period
+from ..relative_days import Period
 from .leaf_type import ConditionContext, ConditionType, StoredLeaf, quoted
+from .window_start import dump_period, parse_period, said, window_start
 
 KIND = "engagement"
 MAX_COUNT = 10_000
@@ -60,7 +61,7 @@ def load(raw: StoredLeaf, ctx: ConditionContext, path: str) -> EngagementConditi
             f"{path}.count", f"count must be a whole number from 0 to {MAX_COUNT}"
         )
     within = _within(raw.get("within"), f"{path}.within")
-    since = None if within is None else day_start(within.before(ctx.today), ctx.tz)
+    since = None if within is None else window_start(within, ctx)
     return EngagementCondition(CampaignEvent(activity), CountOp(count_op), count, within, since)
 
 
@@ -78,7 +79,7 @@ def dump(leaf: EngagementCondition) -> dict[str, Any]:
         "activity": str(leaf.activity),
         "count_op": str(leaf.count_op),
         "count": leaf.count,
-        "within": None if leaf.within is None else leaf.within.dump(),
+        "within": None if leaf.within is None else dump_period(leaf.within),
     }
 
 
@@ -116,7 +117,7 @@ def reads(leaf: EngagementCondition) -> Inputs:
 
 
 def describe(leaf: EngagementCondition) -> str:
-    window = "ever" if leaf.within is None else f"in the last {leaf.within}"
+    window = "ever" if leaf.within is None else f"in the last {said(leaf.within)}"
     return f"{leaf.activity} campaigns {leaf.count_op} {leaf.count} {window}"
 
 

@@ -18,8 +18,9 @@ from ..conditions import Inputs, Leaf
 from ..contact import Contact
 from ..errors import DomainValidationError
 from ..fields import Catalog
-from ..periods import Period, day_start, parse_period
+from ..relative_days import Period
 from .leaf_type import ConditionContext, ConditionType, StoredLeaf, quoted
+from .window_start import dump_period, parse_period, said, window_start
 
 KIND = "last_activity"
 
@@ -54,13 +55,13 @@ def load(raw: StoredLeaf, ctx: ConditionContext, path: str) -> LastActivityCondi
                 raise DomainValidationError(f"{path}.{key}", f"op never takes no {key}")
         return LastActivityCondition(CampaignEvent(activity), RecencyOp.NEVER, None, None)
     period = parse_period(raw, path)
-    since = day_start(period.before(ctx.today), ctx.tz)
+    since = window_start(period, ctx)
     return LastActivityCondition(CampaignEvent(activity), RecencyOp(op), period, since)
 
 
 def dump(leaf: LastActivityCondition) -> dict[str, Any]:
     found = {"kind": KIND, "activity": str(leaf.activity), "op": str(leaf.op)}
-    return found if leaf.period is None else {**found, **leaf.period.dump()}
+    return found if leaf.period is None else {**found, **dump_period(leaf.period)}
 
 
 def to_native(raw: StoredLeaf, catalog: Catalog) -> dict[str, Any]:
@@ -84,11 +85,11 @@ def reads(leaf: LastActivityCondition) -> Inputs:
 
 
 def describe(leaf: LastActivityCondition) -> str:
-    if leaf.op is RecencyOp.NEVER:
+    if leaf.period is None:
         return f"never {leaf.activity}"
     if leaf.op is RecencyOp.IN_LAST:
-        return f"last {leaf.activity} in the last {leaf.period}"
-    return f"last {leaf.activity} more than {leaf.period} ago"
+        return f"last {leaf.activity} in the last {said(leaf.period)}"
+    return f"last {leaf.activity} more than {said(leaf.period)} ago"
 
 
 def moves_with_time(leaf: LastActivityCondition) -> bool:
