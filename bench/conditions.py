@@ -1,5 +1,5 @@
-"""The segment conditions the benchmarks build, in the EngageLab wire form (and, for the
-time-dependent ones, the native form)."""
+"""The segment conditions the benchmarks build, in the EngageLab wire form (and the native
+form, for what the wire form cannot say)."""
 
 from __future__ import annotations
 
@@ -93,3 +93,10 @@ def time_conditions(count: int) -> list[dict[str, Any]]:
         ]},
     ]  # fmt: skip
     return [shapes[k % len(shapes)](k) for k in range(count)]
+
+
+def opened_at_least(campaigns: int, days: int) -> dict[str, Any]:
+    """Native form: opened at least ``campaigns`` campaigns in the last ``days`` days."""
+    window = {"amount": days, "unit": "days"}
+    leaf = {"kind": "engagement", "activity": "open", "count_op": ">=", "count": campaigns}
+    return {"all": [{**leaf, "within": window}]}

@@ -2,19 +2,18 @@
 
 One tenant holds ``members`` members with ten custom fields (two of each type), 0 to 5 tags
 out of 40, and 20 completed campaigns with five events per member on average (sent, open,
-click; one ``campaign_activity`` row per member and campaign, kept click => open => sent).
-The same seed and size always give the same rows.
+click; one ``campaign_activity`` row per member and campaign, kept click => open => sent),
+and the engagement extension (``engagement_data``): 30 more campaigns, about 5
+``campaign_activity`` rows per member in all. The same seed and size always give the same
+rows.
 
-Rows go straight into the tables, bypassing the API, so that a million members load in well
-under a minute: PostgreSQL through ``COPY``, SQLite through ``executemany`` in large
-transactions on the generator's own connection with ``synchronous=OFF`` (the server's own
-connections keep ``FULL``).
+Rows go straight into the tables, bypassing the API (``loading``), so that a million members
+load in well under a minute.
 """
 
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,8 @@ from segmentd.storage.tenants import create_credential, create_tenant, default_l
 
 # The same fields and values as the CSV files of the import benchmark.
 from .datagen import CITIES, COLORS, FIELDS, PLANS, TAG_POOL
+from .engagement_data import ensure_engagement
+from .loading import Batch, analyze, load_batches
 
 BATCH = 50_000
 TAGS = TAG_POOL
@@ -74,8 +75,10 @@ def ensure_dataset(db: Database, members_count: int, seed: int = 42) -> Dataset:
     if tenant_id is None:
         tenant_id = generate(db, members_count, seed, name)
     with db.write() as conn:
-        api_user, api_key = create_credential(conn, tenant_id)
         list_id = default_list_id(conn, tenant_id)
+    ensure_engagement(db, tenant_id, list_id, NOW, seed)
+    with db.write() as conn:
+        api_user, api_key = create_credential(conn, tenant_id)
         campaign_ids = tuple(
             conn.execute(
                 sa.text("SELECT id FROM campaigns WHERE tenant_id = :t ORDER BY id"),
@@ -109,27 +112,15 @@ def generate(db: Database, members_count: int, seed: int, name: str) -> int:
             + 1
         )
     rows = Rows(random.Random(seed), tenant_id, list_id, first_id, slots, tag_ids, campaign_ids)
-    loader = _copy_postgres if not db.is_sqlite else _executemany_sqlite
-    loader(db, rows, members_count)
+    load_batches(db, member_batches(rows, members_count))
     with db.write() as conn:
         conn.execute(sa.update(tenants).where(tenants.c.id == tenant_id).values(name=name))
         if not db.is_sqlite:
             sequence = "pg_get_serial_sequence('members', 'id')"
             conn.exec_driver_sql(f"SELECT setval({sequence}, (SELECT max(id) FROM members))")
     if not db.is_sqlite:
-        _analyze(db)
+        analyze(db)
     return tenant_id
-
-
-def _analyze(db: Database) -> None:
-    """Fresh planner statistics, as autovacuum would soon give after a bulk load.
-
-    Not on SQLite: segmentd never runs ANALYZE there, and statistics taken now would
-    describe a data set without segments or visitors, misleading the planner later.
-    """
-    with db.write_engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
 
 
 class Rows:
@@ -221,45 +212,10 @@ ACTIVITY_COLUMNS = ["tenant_id", "campaign_id", "member_id", "sent_at", "opened_
 TAG_COLUMNS = ["tenant_id", "member_id", "tag_id"]
 
 
-def _copy_postgres(db: Database, rows: Rows, count: int) -> None:
-    raw = db.write_engine.raw_connection()
-    try:
-        connection = raw.driver_connection
-        assert connection is not None
-        with connection.cursor() as cursor:
-            for people, links, activity in rows.batches(count):
-                for table, columns, batch in (
-                    (members.name, rows.member_columns, people),
-                    (member_tags.name, TAG_COLUMNS, links),
-                    (campaign_activity.name, ACTIVITY_COLUMNS, activity),
-                ):
-                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                        for row in batch:
-                            copy.write_row(row)
-        connection.commit()
-    finally:
-        raw.close()
-
-
-def _executemany_sqlite(db: Database, rows: Rows, count: int) -> None:
-    path = sa.make_url(db.url).database
-    assert path, "an in-memory SQLite database cannot be shared with the benchmarks"
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        # Only this loader's connection: a crash mid-load leaves a data set never marked done.
-        connection.execute("PRAGMA synchronous=OFF")
-        connection.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
-        for people, links, activity in rows.batches(count):
-            connection.execute("BEGIN IMMEDIATE")
-            for table, columns, batch in (
-                (members.name, rows.member_columns, people),
-                (member_tags.name, TAG_COLUMNS, links),
-                (campaign_activity.name, ACTIVITY_COLUMNS, activity),
-            ):
-                marks = ", ".join("?" * len(columns))
-                connection.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch
-                )
-            connection.execute("COMMIT")
-    finally:
-        connection.close()
+def member_batches(rows: Rows, count: int) -> Iterator[Batch]:
+    for people, links, activity in rows.batches(count):
+        yield [
+            (members.name, rows.member_columns, people),
+            (member_tags.name, TAG_COLUMNS, links),
+            (campaign_activity.name, ACTIVITY_COLUMNS, activity),
+        ]

@@ -12,7 +12,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,14 +22,16 @@ from segmentd import clock
 from segmentd.api.app import create_app
 from segmentd.api.server_timing import app_milliseconds
 from segmentd.domain.native_form import parse_native
-from segmentd.domain.stored_form import dump_condition
+from segmentd.domain.stored_form import dump_condition, today_in
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.build_worker import run_pending
 from segmentd.jobs.refresh_runner import refresh_pending
 from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
+from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
+from segmentd.storage.list_members import count_matching
 from segmentd.storage.member_columns import field_column
 from segmentd.storage.schema import members, segments
 from segmentd.storage.segments import delete_segment
@@ -112,9 +114,19 @@ def built(ctx: Context, segment_id: str) -> tuple[int, int]:
     return int(row.status), int(row.member_total)
 
 
+def native_wire(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
+    """A native condition validated and in its stored form."""
+    with ctx.db.read() as conn:
+        catalog = load_catalog(conn, ctx.dataset.tenant_id)
+    return dump_condition(parse_native(raw, catalog, ctx.settings.tz))
+
+
 def timed_build(ctx: Context, segment_type: int, raw: dict[str, Any]) -> float:
+    return timed_stored_build(ctx, segment_type, wire(ctx, segment_type, raw))
+
+
+def timed_stored_build(ctx: Context, segment_type: int, condition: dict[str, Any]) -> float:
     """Seconds from saving a new segment to its membership being published."""
-    condition = wire(ctx, segment_type, raw)
     started = time.perf_counter()
     segment_id = new_segment(ctx, "bench build", segment_type, condition)
     run_pending(ctx.db, ctx.settings)
@@ -130,6 +142,15 @@ def build_figure(
 ) -> Callable[[Context, int], list[float]]:
     def measure(ctx: Context, runs: int) -> list[float]:
         return [timed_build(ctx, segment_type, raw(ctx)) for _ in range(runs)]
+
+    return measure
+
+
+def native_build_figure(
+    raw: Callable[[Context], dict[str, Any]],
+) -> Callable[[Context, int], list[float]]:
+    def measure(ctx: Context, runs: int) -> list[float]:
+        return [timed_stored_build(ctx, c.FIELD, native_wire(ctx, raw(ctx))) for _ in range(runs)]
 
     return measure
 
@@ -296,6 +317,36 @@ def preview(ctx: Context, runs: int) -> list[float]:
     return timed_requests(lambda: ok(ctx.client.post("/v1/segments/preview", json=body)), runs)
 
 
+def native_preview(
+    raw: Callable[[Context], dict[str, Any]],
+) -> Callable[[Context, int], list[float]]:
+    """Milliseconds to count what a native condition selects in the list, as a preview does
+    (validate, compile, count in a read transaction); the HTTP layer is left out."""
+
+    def measure(ctx: Context, runs: int) -> list[float]:
+        def send() -> None:
+            with ctx.db.read() as conn:
+                catalog = load_catalog(conn, ctx.dataset.tenant_id)
+                condition = parse_native(raw(ctx), catalog, ctx.settings.tz)
+                where = compile_condition(condition, tenant_id=ctx.dataset.tenant_id)
+                count_matching(conn, ctx.dataset.tenant_id, ctx.dataset.list_id, where)
+
+        return timed_requests(send, runs)
+
+    return measure
+
+
+def days_to_data(ctx: Context, days: int) -> int:
+    """A window of ``days`` days before the data set's clock, in days before today: the
+    activity was generated once, at a fixed clock, and today moves on."""
+    return days + (today_in(ctx.settings.tz) - datetime.fromtimestamp(NOW, UTC).date()).days
+
+
+def opened_three_of_30_days(ctx: Context) -> dict[str, Any]:
+    """Opened at least 3 campaigns in the last 30 days (of the data set's activity)."""
+    return c.opened_at_least(3, days_to_data(ctx, 30))
+
+
 def new_ages(ctx: Context, people: list[int]) -> dict[str, str]:
     """An Age for each member that differs from the one stored (read before the clock
     starts): an upsert that changes nothing would leave every segment alone."""
@@ -449,6 +500,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("build: 10 conditions (and)", "s", build_figure(c.FIELD, _fields(c.TEN))),
     Figure("build: 10 conditions (or)", "s", build_figure(c.FIELD, _fields(c.TEN, "or"))),
     Figure("build: campaign open and not clicked", "s", OPEN_NOT_CLICKED, **TARGET_2S),
+    Figure(
+        "build: opened >= 3 campaigns in 30 days",
+        "s",
+        native_build_figure(opened_three_of_30_days),
+        **TARGET_2S,
+    ),
     Figure("rebuild: 3 field conditions (and)", "s", rebuild),
     Figure("build: 10 segments saved at once", "s", build_many(10)),
     Figure("members page, offset 0", "ms", members_page("first"), **TARGET_50MS),
@@ -467,6 +524,13 @@ FIGURES: tuple[Figure, ...] = (
         members_page("first", condition=BLUE, segment=NEAR_ALL),
     ),
     Figure("count preview: 3 conditions", "ms", preview, target="< 1 s", limit=1000.0),
+    Figure(
+        "count preview: opened >= 3 campaigns in 30 days",
+        "ms",
+        native_preview(opened_three_of_30_days),
+        target="< 1 s",
+        limit=1000.0,
+    ),
     Figure("real-time upsert: 1000 members, 50 segments", "ms", realtime_upsert(50, 1000)),
     Figure(
         "real-time upsert: 1 member, 50 segments, p99 server side",

@@ -351,9 +351,9 @@ def test_tags() -> None:
     ("activity", "true_values"),
     [
         (None, {"notsent"}),
-        (CampaignActivity(sent=True), {"sent", "unopen", "unclick"}),
-        (CampaignActivity(sent=True, opened=True), {"sent", "open", "unclick"}),
-        (CampaignActivity(sent=True, opened=True, clicked=True), {"sent", "open", "click"}),
+        (CampaignActivity(sent_at=100), {"sent", "unopen", "unclick"}),
+        (CampaignActivity(sent_at=100, opened_at=200), {"sent", "open", "unclick"}),
+        (CampaignActivity(100, 200, 300), {"sent", "open", "click"}),
     ],
 )
 def test_campaign_activity(activity: CampaignActivity | None, true_values: set[str]) -> None:

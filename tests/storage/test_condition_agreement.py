@@ -54,9 +54,9 @@ moments = st.integers(min_value=-36, max_value=72).map(
 activities = st.sampled_from(
     [
         None,
-        CampaignActivity(sent=True),
-        CampaignActivity(sent=True, opened=True),
-        CampaignActivity(sent=True, opened=True, clicked=True),
+        CampaignActivity(sent_at=int(DAY0.timestamp())),
+        CampaignActivity(sent_at=int(DAY0.timestamp()), opened_at=int(DAY0.timestamp())),
+        CampaignActivity(*[int(DAY0.timestamp())] * 3),
     ]
 )
 

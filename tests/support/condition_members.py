@@ -141,9 +141,9 @@ def store_members(db: Database, tenant: Tenant, members: list[Member], now: int)
                         tenant_id=tenant.id,
                         campaign_id=campaign_offset(tenant) + number,
                         member_id=member_id,
-                        sent_at=now if activity.sent else None,
-                        opened_at=now if activity.opened else None,
-                        clicked_at=now if activity.clicked else None,
+                        sent_at=activity.sent_at,
+                        opened_at=activity.opened_at,
+                        clicked_at=activity.clicked_at,
                     )
                 )
     return ids

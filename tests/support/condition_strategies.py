@@ -103,12 +103,13 @@ def moments(world: World) -> st.SearchStrategy[int]:
     )
 
 
+_SENT = 1_700_000_000  # the campaign leaf reads whether, not when
 activities = st.sampled_from(
     [
         None,
-        CampaignActivity(sent=True),
-        CampaignActivity(sent=True, opened=True),
-        CampaignActivity(sent=True, opened=True, clicked=True),
+        CampaignActivity(sent_at=_SENT),
+        CampaignActivity(sent_at=_SENT, opened_at=_SENT),
+        CampaignActivity(sent_at=_SENT, opened_at=_SENT, clicked_at=_SENT),
     ]
 )
 

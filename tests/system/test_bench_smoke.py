@@ -40,7 +40,7 @@ def test_dataset_is_seeded_and_complete(tmp_path: Path) -> None:
                     )
                 ]
             )
-        assert len(dataset.campaign_ids) == 20
+        assert len(dataset.campaign_ids) == 50  # 20, and 30 of the engagement extension
         again = ensure_dataset(db, MEMBERS, seed=7)  # reused, not generated twice
         assert again.tenant_id == dataset.tenant_id
         with db.read() as conn:
@@ -50,7 +50,26 @@ def test_dataset_is_seeded_and_complete(tmp_path: Path) -> None:
     members, links, activity = (row[0] for row in counts[0])
     assert members == MEMBERS
     assert 0 < links < 5 * MEMBERS
-    assert 1.5 * MEMBERS < activity < 4.5 * MEMBERS  # ~3 rows (5 events) per member
+    assert 4 * MEMBERS < activity < 6 * MEMBERS  # ~5 rows per member
+
+
+def test_an_engagement_extension_cut_short_is_written_again(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'cut.db'}")
+    db.migrate()
+    ensure_dataset(db, MEMBERS, seed=7)
+    count = "SELECT count(*), sum(coalesce(opened_at, 0)) FROM campaign_activity"
+    with db.write() as conn:
+        whole = conn.exec_driver_sql(count).one()
+        # As a load stops half-way: a campaign still sending, some of its rows missing.
+        last = conn.exec_driver_sql("SELECT max(id) FROM campaigns").scalar_one()
+        conn.exec_driver_sql(f"UPDATE campaigns SET status = 'sending' WHERE id = {last}")
+        conn.exec_driver_sql(f"DELETE FROM campaign_activity WHERE campaign_id = {last}")
+    ensure_dataset(db, MEMBERS, seed=7)
+    with db.read() as conn:
+        assert conn.exec_driver_sql(count).one() == whole
+        statuses = conn.exec_driver_sql("SELECT DISTINCT status FROM campaigns").scalars()
+        assert set(statuses) == {"completed"}
+    db.dispose()
 
 
 @pytest.mark.slow

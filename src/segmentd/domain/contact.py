@@ -11,11 +11,24 @@ from .values import Typed
 
 @dataclass(frozen=True)
 class CampaignActivity:
-    """What one member did with one campaign. Storage keeps click => open => sent."""
+    """What one member did with one campaign: the first time of each event, in epoch
+    seconds (None: never). Storage keeps click => open => sent."""
 
-    sent: bool = False
-    opened: bool = False
-    clicked: bool = False
+    sent_at: int | None = None
+    opened_at: int | None = None
+    clicked_at: int | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.sent_at is not None
+
+    @property
+    def opened(self) -> bool:
+        return self.opened_at is not None
+
+    @property
+    def clicked(self) -> bool:
+        return self.clicked_at is not None
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,12 @@ def _mostly_held(conn: Connection, claim: Claim, plan: Plan, settings: Settings)
     hits = sa.select(sa.func.count()).where(
         *in_list(claim, plan.list_id),
         members.c.id <= hi,
-        compile_condition(plan.condition, (0, hi), store().published_sql(conn, claim.tenant_id)),
+        compile_condition(
+            plan.condition,
+            (0, hi),
+            claim.tenant_id,
+            segments=store().published_sql(conn, claim.tenant_id),
+        ),
     )
     return int(conn.execute(hits).scalar_one()) > share * count
 

@@ -121,7 +121,7 @@ def _prepare_fill(
         segment_exclusions.c.member_id == members.c.id,
     )
     published = PublishedReader(conn, claim.tenant_id)
-    condition = compile_condition(plan.condition, (lo, hi), published)
+    condition = compile_condition(plan.condition, (lo, hi), claim.tenant_id, published)
     if plan.complement:
         # NULL is "no match" to WHERE but would stay NULL under NOT. Not coalesce(): SQLite
         # then tested every part of an "or" (3 times the time of this CASE).

@@ -149,7 +149,7 @@ def _scan(
 def _wants(
     target: RefreshTarget, ids: tuple[int, int], excluding: bool, reader: PublishedReader
 ) -> sa.ColumnElement[bool]:
-    condition = compile_condition(target.condition, ids, segments=reader)
+    condition = compile_condition(target.condition, ids, target.tenant_id, segments=reader)
     if not excluding:
         return condition
     ex = segment_exclusions.c

@@ -45,5 +45,7 @@ def count_tree(
 ) -> int:
     """How many members of the list a typed condition selects now (segment leaves read the
     published memberships as ``conn`` sees them), less the exclusions of ``excluded_by``."""
-    where = compile_condition(condition, segments=membership().published_sql(conn, tenant_id))
+    where = compile_condition(
+        condition, tenant_id=tenant_id, segments=membership().published_sql(conn, tenant_id)
+    )
     return count_matching(conn, tenant_id, list_id, where, excluded_by)

@@ -187,7 +187,9 @@ def count_condition(
         conn,
         tenant_id,
         list_id,
-        compile_condition(condition, segments=membership().published_sql(conn, tenant_id)),
+        compile_condition(
+            condition, tenant_id=tenant_id, segments=membership().published_sql(conn, tenant_id)
+        ),
         excluded_by,
     )
 

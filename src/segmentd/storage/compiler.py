@@ -21,21 +21,23 @@ from .condition_sql.segment_sql import PublishedMembership, compile_segment
 def compile_condition(
     condition: Condition,
     ids: IdRange | None = None,
+    tenant_id: int | None = None,
     segments: PublishedMembership | None = None,
 ) -> ColumnElement[bool]:
     """``ids`` = (lo, hi] when the caller already keeps ``members.id`` in that range (the tag
-    and campaign subqueries then repeat it: ``condition_sql.leaf_compiler.in_range``).
+    and campaign subqueries then repeat it: ``condition_sql.leaf_compiler.in_range``);
+    ``tenant_id`` when it keeps ``members.tenant_id`` equal to it (the engagement subqueries
+    then read the tenant's activity once, not once per member: ``condition_sql.activity_rows``).
     ``segments``: the membership's reader of published generations, which a condition
     testing segment membership needs (``condition_sql.segment_sql``)."""
     if isinstance(condition, Group):
-        parts = [compile_condition(item, ids, segments) for item in condition.items]
+        parts = [compile_condition(item, ids, tenant_id, segments) for item in condition.items]
         return sa.and_(*parts) if condition.relation is Relation.AND else sa.or_(*parts)
     if isinstance(condition, Not):
         # A leaf may be NULL where the evaluator says False (a comparison with no value):
         # NOT NULL is NULL, so the negation must see False.
-        return sa.not_(
-            sa.func.coalesce(compile_condition(condition.item, ids, segments), sa.false())
-        )
+        negated = compile_condition(condition.item, ids, tenant_id, segments)
+        return sa.not_(sa.func.coalesce(negated, sa.false()))
     if isinstance(condition, SegmentCondition):
         return compile_segment(condition, ids, segments)
-    return COMPILERS[condition.kind](condition, ids)
+    return COMPILERS[condition.kind](condition, ids, tenant_id)

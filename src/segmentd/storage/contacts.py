@@ -84,8 +84,6 @@ def _activity(
     result: dict[int, dict[int, CampaignActivity]] = defaultdict(dict)
     for row in conn.execute(_ACTIVITY, {"tenant_id": tenant_id, "ids": ids}):
         result[row.member_id][row.campaign_id] = CampaignActivity(
-            sent=row.sent_at is not None,
-            opened=row.opened_at is not None,
-            clicked=row.clicked_at is not None,
+            row.sent_at, row.opened_at, row.clicked_at
         )
     return result

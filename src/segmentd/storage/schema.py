@@ -156,7 +156,11 @@ campaign_activity = sa.Table(
     _epoch("opened_at", nullable=True),
     _epoch("clicked_at", nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "campaign_id", "member_id"),
-    sa.Index(None, "tenant_id", "member_id"),
+    # A member's rows with their times, read from the index alone (migration 0012).
+    sa.Index(
+        "ix_campaign_activity_member_times",
+        *("tenant_id", "member_id", "sent_at", "opened_at", "clicked_at"),
+    ),
 )
 
 segments = sa.Table(

@@ -6,14 +6,25 @@ from collections.abc import Mapping
 
 from ..conditions import Condition, Inputs, Leaf, leaves
 from .campaign_leaf import CAMPAIGN
+from .engagement_leaf import ENGAGEMENT
 from .field_leaf import FIELD
+from .last_activity_leaf import LAST_ACTIVITY
 from .leaf_type import ConditionType
 from .segment_leaf import SEGMENT
 from .subscription_leaf import SUBSCRIPTION
 from .tag_leaf import TAG
 from .tag_set_leaf import TAG_SET
 
-TYPES: tuple[ConditionType, ...] = (FIELD, TAG, CAMPAIGN, TAG_SET, SUBSCRIPTION, SEGMENT)
+TYPES: tuple[ConditionType, ...] = (
+    FIELD,
+    TAG,
+    CAMPAIGN,
+    TAG_SET,
+    SUBSCRIPTION,
+    SEGMENT,
+    ENGAGEMENT,
+    LAST_ACTIVITY,
+)
 
 BY_KIND: Mapping[str, ConditionType] = {t.kind: t for t in TYPES}
 BY_LEAF: Mapping[type[Leaf], ConditionType] = {t.leaf: t for t in TYPES}

@@ -11,7 +11,9 @@ from ..schema import campaign_activity, members
 from .leaf_compiler import IdRange, in_range
 
 
-def compile_campaign(condition: CampaignCondition, ids: IdRange | None) -> ColumnElement[bool]:
+def compile_campaign(
+    condition: CampaignCondition, ids: IdRange | None, tenant_id: int | None
+) -> ColumnElement[bool]:
     activity = campaign_activity.c
 
     def did(*tests: ColumnElement[bool]) -> sa.Exists:

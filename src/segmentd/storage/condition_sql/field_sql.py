@@ -16,7 +16,9 @@ from .field_test_sql import compile_test
 from .leaf_compiler import IdRange
 
 
-def compile_field(condition: FieldCondition, ids: IdRange | None) -> ColumnElement[bool]:
+def compile_field(
+    condition: FieldCondition, ids: IdRange | None, tenant_id: int | None
+) -> ColumnElement[bool]:
     column: ColumnElement[Any] = field_column(condition.field)
     if condition.field.type is FieldType.TEXT and condition.field.name != SystemField.EMAIL:
         column = ascii_lower(column)

@@ -1,4 +1,9 @@
-"""What a leaf compiler takes and gives."""
+"""What a leaf compiler takes and gives.
+
+A compiler takes its leaf, ``ids`` = (lo, hi] when the caller already keeps ``members.id``
+in that range, and ``tenant_id`` when it keeps ``members.tenant_id`` equal to it; it gives a
+boolean over ``members``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 IdRange = tuple[int, int]
-LeafCompiler = Callable[[Any, IdRange | None], ColumnElement[bool]]
+LeafCompiler = Callable[[Any, IdRange | None, int | None], ColumnElement[bool]]
 
 
 def in_range(column: sa.Column[Any], ids: IdRange | None) -> list[ColumnElement[bool]]:

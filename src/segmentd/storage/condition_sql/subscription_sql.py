@@ -10,7 +10,7 @@ from .leaf_compiler import IdRange
 
 
 def compile_subscription(
-    condition: SubscriptionCondition, ids: IdRange | None
+    condition: SubscriptionCondition, ids: IdRange | None, tenant_id: int | None
 ) -> ColumnElement[bool]:
     unsubscribed = members.c.unsubscribed_at
     if condition.status is Status.UNSUBSCRIBED:

@@ -10,7 +10,9 @@ from ..schema import member_tags, members
 from .leaf_compiler import IdRange, in_range
 
 
-def compile_tag_set(condition: TagSetCondition, ids: IdRange | None) -> ColumnElement[bool]:
+def compile_tag_set(
+    condition: TagSetCondition, ids: IdRange | None, tenant_id: int | None
+) -> ColumnElement[bool]:
     tagged = (
         member_tags.c.tenant_id == members.c.tenant_id,
         member_tags.c.member_id == members.c.id,

@@ -11,7 +11,9 @@ from ..schema import member_tags, members, tags
 from .leaf_compiler import IdRange, in_range
 
 
-def compile_tag(condition: TagCondition, ids: IdRange | None) -> ColumnElement[bool]:
+def compile_tag(
+    condition: TagCondition, ids: IdRange | None, tenant_id: int | None
+) -> ColumnElement[bool]:
     has_tag = sa.exists().where(
         member_tags.c.tenant_id == members.c.tenant_id,
         member_tags.c.member_id == members.c.id,

@@ -1,0 +1,77 @@
+"""SQLite's plans for the engagement and recency leaves read each member's activity once.
+
+Knowing the tenant, a build chunk reads the chunk's activity rows once, on the
+``(tenant_id, member_id, ...)`` index, as a set it looks members up in. Without it, a
+correlated subquery per member must seek the member's own rows: SQLite, which keeps no
+statistics here, once took the chunk's range for a better key than the member's id and read
+every row of the chunk for each member. Plans are read with ``EXPLAIN QUERY PLAN`` on the SQL
+a build chunk sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from segmentd.domain.conditions import Group
+from segmentd.domain.fields import Catalog
+from segmentd.domain.native_form import parse_native
+from segmentd.storage.compiler import compile_condition
+from segmentd.storage.db import Database
+from segmentd.storage.schema import members
+from tests.storage.test_query_plans import plans_of_calls
+
+INDEX = "COVERING INDEX ix_campaign_activity_member_times"
+CHUNK = "(tenant_id=? AND member_id>? AND member_id<?)"
+MEMBER = "(tenant_id=? AND member_id=?"  # and perhaps a time
+WINDOW = {"amount": 30, "unit": "days"}
+LEAVES = [
+    {"kind": "engagement", "activity": "open", "count_op": ">=", "count": 3, "within": WINDOW},
+    {"kind": "engagement", "activity": "sent", "count_op": "<", "count": 5, "within": None},
+    {"kind": "engagement", "activity": "click", "count_op": "==", "count": 0, "within": None},
+    {"kind": "last_activity", "activity": "engaged", "op": "more_than_ago", **WINDOW},
+]
+TREES = [{"all": [leaf]} for leaf in LEAVES] + [{"any": [{"not": LEAVES[0]}, LEAVES[3]]}]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'plans.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def chunk_plan(db: Database, condition: Group, tenant_id: int | None) -> list[str]:
+    """The plan of a build chunk's select of members in (100, 20100]."""
+    where = compile_condition(condition, (100, 20_100), tenant_id)
+    query = sa.select(members.c.id).where(
+        members.c.tenant_id == 1, members.c.list_id == 1, members.c.id > 100
+    )
+    query = query.where(members.c.id <= 20_100, where)
+    with db.read() as conn:
+        return plans_of_calls(conn, lambda c: c.execute(query).all())
+
+
+def tree(raw: Any) -> Group:
+    return parse_native(raw, Catalog.build(), UTC, today=date(2024, 3, 31))
+
+
+@pytest.mark.parametrize("raw", TREES)
+def test_knowing_the_tenant_a_chunk_reads_its_activity_once(db: Database, raw: Any) -> None:
+    plan = chunk_plan(db, tree(raw), tenant_id=1)
+    activity = [line for line in plan if "campaign_activity" in line]
+    assert activity and all(INDEX in line and CHUNK in line for line in activity), plan
+    assert not [line for line in plan if line.startswith("CORRELATED")], plan
+
+
+@pytest.mark.parametrize("raw", TREES)
+def test_without_the_tenant_each_member_seeks_its_own_rows(db: Database, raw: Any) -> None:
+    plan = chunk_plan(db, tree(raw), tenant_id=None)
+    activity = [line for line in plan if "campaign_activity" in line]
+    assert activity and all(INDEX in line and MEMBER in line for line in activity), plan
