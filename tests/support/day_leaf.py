@@ -72,7 +72,7 @@ def _evaluate(leaf: RecentDate, contact: Contact) -> bool:
     return value is not None and leaf.start <= float(value) <= leaf.end
 
 
-def _compile(leaf: RecentDate, ids: Any) -> ColumnElement[bool]:
+def _compile(leaf: RecentDate, ids: Any, tenant_id: int | None) -> ColumnElement[bool]:
     column = field_column(leaf.field)
     return sa.and_(column >= leaf.start, column <= leaf.end)
 
