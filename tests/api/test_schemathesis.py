@@ -7,8 +7,8 @@ content types and headers, bodies that match their documented schemas, invalid i
 refused, and so on. Half of the generated ids (and all in the documented examples) are
 swapped for the tenant's real ones, so the happy paths are reached too; deletions, and changes
 to a site's token or origins, get things of their own, so the rest stays reachable. One test
-per database runs every operation and then checks that each answered a 2xx; requests go over
-one keep-alive connection (no cookies kept), and ``ignored_auth`` probes each operation once.
+per database runs every operation and then checks that each answered a 2xx; ``ignored_auth``
+sends its probes once per operation.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import httpx
 import pytest
-import requests
 import schemathesis
 from schemathesis.checks import CheckContext
 from schemathesis.config import SchemathesisConfig
@@ -48,23 +46,17 @@ class Target:
     auth_enforced: set[str] = field(default_factory=set)  # operations whose auth is confirmed
 
     made: int = 0  # names made unique so far
-    # One keep-alive connection instead of one per request; no cookies kept between cases.
-    session: requests.Session = field(default_factory=requests.Session)
-
-    def __post_init__(self) -> None:
-        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     def call(self, case: Any) -> None:
         label = f"{case.operation.method.upper()} {case.operation.path}"
         self.statuses.setdefault(label, set())
         _use_tenant_state(case, self)
         if _is_a_valid_upload_drawn_as_negative(case):
-            response = case.call(base_url=self.server.url, session=self.session, timeout=30)
+            response = case.call(base_url=self.server.url, timeout=30)
             assert response.status_code == 202, response.text  # valid, so accepted
         else:
             response = case.call_and_validate(
                 base_url=self.server.url,
-                session=self.session,
                 timeout=30,
                 excluded_checks=[ignored_auth],
                 additional_checks=[self.ignored_auth],
@@ -124,9 +116,7 @@ def target(
     # The failed-login limiter at its default: ignored_auth's wrong credentials name a user
     # that does not exist, which the limiter never refuses (api/common/ratelimit.py).
     for server, http, seeded in seeded_server(request.param, tmp_path_factory.mktemp("st")):
-        target = Target(server, seeded, _spares(http))
-        yield target
-        target.session.close()
+        yield Target(server, seeded, _spares(http))
 
 
 def _config(api_user: str, api_key: str) -> SchemathesisConfig:
