@@ -285,6 +285,10 @@ def test_delete_members_and_everything_about_them(
     assert total == 1
     error(client.request("DELETE", MEMBERS, json={}))
     error(client.request("DELETE", MEMBERS, json={"member_ids": [], "emails": []}))
+    # list_id is read only with emails, but a malformed one is refused either way.
+    malformed = {"member_ids": [str(left)], "list_id": [1]}
+    assert error(client.request("DELETE", MEMBERS, json=malformed)).startswith("[list_id]")
+    assert sorted(all_members(client)) == ["m3@example.com"]
 
 
 def test_other_tenants_members_are_not_found(

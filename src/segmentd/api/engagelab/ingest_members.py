@@ -254,6 +254,8 @@ def delete(body: MembersDelete, tenant_id: TenantId, db: Db) -> dict[str, int]:
             emails = string_list(body.emails, "emails", MAX_IDS_PER_CALL)
             ids = ids_by_email(conn, tenant_id, resolve_list(conn, tenant_id, body.list_id), emails)
         else:
+            if body.list_id is not None and body_id(body.list_id) is None:
+                raise invalid("list_id", "list_id must be an integer")  # as documented, if unused
             ids = _member_ids(body.member_ids)
         count = delete_members(conn, tenant_id, ids)
     return {"count": count}
