@@ -46,6 +46,7 @@ class Target:
     auth_enforced: set[str] = field(default_factory=set)  # operations whose auth is confirmed
 
     made: int = 0  # names made unique so far
+    static_segment: str = ""  # a static segment, for the routes of static segments only
 
     def call(self, case: Any) -> None:
         label = f"{case.operation.method.upper()} {case.operation.path}"
@@ -54,6 +55,9 @@ class Target:
         if _is_a_valid_upload_drawn_as_negative(case):
             response = case.call(base_url=self.server.url, timeout=30)
             assert response.status_code == 202, response.text  # valid, so accepted
+        elif _is_a_file_drawn_as_negative(case):
+            response = case.call(base_url=self.server.url, timeout=30)
+            assert response.status_code in (200, 400, 404), response.text  # as its content says
         else:
             response = case.call_and_validate(
                 base_url=self.server.url,
@@ -106,7 +110,14 @@ def _spares(http: httpx.Client) -> dict[str, list[str]]:
     listed = http.get("/v1/marketing/lists/tags", params={"limit": 100}).json()["result"]
     tags = [str(t["tag_id"]) for t in listed if t["tag_name"].startswith("spare")]
     site = http.post("/v1/sites", json={"name": "Spare"}).json()["result"]["site_id"]
-    return {"segment_id": segments, "field_id": fields, "tag_id": tags, "site_id": [str(site)]}
+    static = http.post("/v1/segments", json={"name": "Static", "kind": "static"}).json()["id"]
+    return {
+        "segment_id": segments,
+        "field_id": fields,
+        "tag_id": tags,
+        "site_id": [str(site)],
+        "static": [static],
+    }
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -116,7 +127,8 @@ def target(
     # The failed-login limiter at its default: ignored_auth's wrong credentials name a user
     # that does not exist, which the limiter never refuses (api/common/ratelimit.py).
     for server, http, seeded in seeded_server(request.param, tmp_path_factory.mktemp("st")):
-        yield Target(server, seeded, _spares(http))
+        spare = _spares(http)
+        yield Target(server, seeded, spare, static_segment=spare.pop("static")[0])
 
 
 def _config(api_user: str, api_key: str) -> SchemathesisConfig:
@@ -200,6 +212,16 @@ def _is_a_valid_upload_drawn_as_negative(case: Any) -> bool:
     )
 
 
+def _is_a_file_drawn_as_negative(case: Any) -> bool:
+    """A static segment's CSV of emails, negated as for ``_is_a_valid_upload_drawn_as_negative``:
+    the documented form with a file whose content may or may not be a valid CSV of emails
+    (refused with 400, or read), checked for what the content says rather than as negative."""
+    if case.meta is None or not case.operation.path.endswith("/members.csv"):
+        return False
+    form = case.media_type == "multipart/form-data" and isinstance(case.body, dict)
+    return case.meta.generation.mode.is_negative and form and ("file" in case.body)
+
+
 def _use_tenant_state(case: Any, target: Target) -> None:
     """Make a schema-valid request valid for this tenant too, as ``_use_real_ids`` does for
     path ids. A static schema cannot know the tenant's field names, which names are taken, or
@@ -221,6 +243,8 @@ def _use_tenant_state(case: Any, target: Target) -> None:
             case.body = {**case.body, "file": IMPORT_CSV.encode()}
         elif isinstance(case.body, str):
             case.body = IMPORT_CSV
+        return
+    if _native_segment_state(case, target):
         return
     if body is None:
         return
@@ -255,6 +279,71 @@ def _real_condition(condition: dict[str, Any], segment_type: Any, target: Target
         else:
             real = {"field_name": "Name", "op": "contain", "value": text}
         items[index] = real
+
+
+NATIVE = "/v1/segments"
+STATIC_ONLY = {
+    ("POST", f"{NATIVE}/{{segment_id}}/members"),
+    ("DELETE", f"{NATIVE}/{{segment_id}}/members"),
+    ("POST", f"{NATIVE}/{{segment_id}}/members.csv"),
+}
+MEMBER_EMAIL = "m1@example.com"  # a member of the seeded tenant's default list
+NAME_LEAF = {"kind": "field", "field": "Name", "op": "contain", "value": "x"}
+MAX_DEPTH, MAX_LEAVES = 6, 50  # as /openapi.json states them (x-max-depth, x-max-leaves)
+
+
+def _native_segment_state(case: Any, target: Target) -> bool:
+    """The native segments API's cases made valid for the tenant: trees of its real field
+    within the limits JSON Schema cannot state, free names, members of its list, a static
+    segment for the static-only routes and a segment of its own to delete. False: not one
+    of its cases."""
+    path, method = case.operation.path, case.method.upper()
+    if not path.startswith(NATIVE) or path == f"{NATIVE}/preview":
+        return False
+    if (method, path) in STATIC_ONLY:
+        case.path_parameters["segment_id"] = target.static_segment
+        csv = f"email\n{MEMBER_EMAIL}\n"
+        if not path.endswith(".csv"):
+            case.body = {"emails": [MEMBER_EMAIL]}
+        elif isinstance(case.body, dict):  # multipart: only the file changes
+            case.body = {**case.body, "file": csv.encode()}
+        else:
+            case.body = csv
+        return True
+    if method == "DELETE" and path == f"{NATIVE}/{{segment_id}}":
+        with target.server.client(auth=target.seeded.tenant.auth) as http:
+            body = {"name": target.unique("Doomed"), "condition": NAME_LEAF}
+            case.path_parameters["segment_id"] = http.post(NATIVE, json=body).json()["id"]
+    body = case.body if isinstance(case.body, dict) else {}
+    if "condition" in body:
+        body["condition"] = _real_tree(body["condition"])
+    if isinstance(body.get("name"), str):
+        body["name"] = target.unique("Native ")
+    for key in ("list_id", "commandersact_id"):
+        if key in body:
+            body[key] = None
+    if "members" in body:
+        body["members"] = {"emails": [MEMBER_EMAIL]}
+    return True
+
+
+def _real_tree(node: Any) -> Any:
+    """The drawn tree, its groups and negations kept up to the depth limit, every leaf
+    naming the tenant's field Name; a lone leaf when it holds too many leaves."""
+    leaves = [0]
+
+    def real(node: Any, depth: int) -> Any:
+        if isinstance(node, dict) and len(node) == 1 and depth <= MAX_DEPTH:
+            key, value = next(iter(node.items()))
+            if key == "not":
+                return {"not": real(value, depth + 1)}
+            if key in ("all", "any") and isinstance(value, list) and value:
+                return {key: [real(item, depth + 1) for item in value]}
+        leaves[0] += 1
+        return dict(NAME_LEAF)
+
+    tree = real(node, 1)
+    return tree if leaves[0] <= MAX_LEAVES else dict(NAME_LEAF)
 
 
 def _use_real_lookup(case: Any, target: Target) -> None:

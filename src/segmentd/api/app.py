@@ -35,6 +35,7 @@ from .common.envelope import (
     handle_domain_error,
     handle_engagelab_error,
     handle_not_found,
+    names_input,
 )
 from .common.family_errors import FamilyErrorRegistry
 from .common.ratelimit import FailureLimiter
@@ -50,6 +51,7 @@ from .ui import mount_ui
 log = logging.getLogger("segmentd")
 
 ENGAGELAB_PREFIX = "/v1/"
+UPLOAD_PATHS = ("/imports", "/members.csv")  # files, under the upload limit
 
 
 def _is_engagelab(request: Request) -> bool:
@@ -60,8 +62,21 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     message = describe_validation_error(exc)
     if _is_engagelab(request):
-        return error_response(400, INVALID, message)
+        node = _input_of(exc)
+        if node and names_input(request.url.path) and message.startswith(f"[{node}]:"):
+            message = message[len(node) + 3 :]
+        return error_response(400, INVALID, message, request.url.path, node)
     return JSONResponse({"error": "invalid_request", "message": message}, status_code=400)
+
+
+def _input_of(exc: RequestValidationError) -> str | None:
+    """The input the first error is about, as the native segments API names it."""
+    errors = list(exc.errors())
+    if not errors or errors[0].get("type") == "json_invalid":
+        return None  # its location is a character position, not an input
+    location = errors[0].get("loc", ())
+    parts = [str(part) for part in location if part not in ("body", "query", "path")]
+    return ".".join(parts) or None
 
 
 def _error_headers(request: Request, exc: StarletteHTTPException) -> dict[str, str]:
@@ -79,7 +94,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     if _is_engagelab(request):
         code = NOT_FOUND if exc.status_code == 404 else INVALID
         message = "not found" if exc.status_code == 404 else str(exc.detail)
-        response = error_response(exc.status_code, code, message)
+        response = error_response(exc.status_code, code, message, request.url.path)
         response.headers.update(headers)
         return response
     return JSONResponse(
@@ -91,7 +106,8 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 def _body_limit(settings: Settings) -> Callable[[str], int]:
     def limit_for(path: str) -> int:
-        return settings.max_upload_bytes if path.endswith("/imports") else settings.max_body_bytes
+        uploads = path.endswith(UPLOAD_PATHS)
+        return settings.max_upload_bytes if uploads else settings.max_body_bytes
 
     return limit_for
 
@@ -190,7 +206,7 @@ def create_app(
     )
     app.add_middleware(HeaderSizeLimit, limit=settings.max_header_bytes)
     mount_docs(app)
-    install_openapi(app)
+    install_openapi(app, components=native.OPENAPI_COMPONENTS)
     return app
 
 

@@ -18,12 +18,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .common.envelope import INVALID, v1_body
+
 
 def too_large_body(path: bytes, limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The 431 answer in the path's envelope: its body and headers."""
     message = f"request headers exceed {limit} bytes"
     if path.startswith(b"/v1/"):
-        payload: dict[str, Any] = {"code": 30035, "message": message}
+        payload: dict[str, Any] = v1_body(path.decode("latin-1"), INVALID, message)
     else:
         payload = {"error": "headers_too_large", "message": message}
     body = json.dumps(payload).encode()

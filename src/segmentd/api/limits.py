@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .common.envelope import INVALID, v1_body
+
 
 class BodySizeLimit:
     """Answer 413 when a body exceeds its path's limit (Content-Length or bytes as they stream)."""
@@ -50,7 +52,7 @@ class BodySizeLimit:
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     message = f"request body exceeds {limit} bytes"
     if scope["path"].startswith("/v1/"):
-        body = {"code": 30035, "message": message}
+        body = v1_body(scope["path"], INVALID, message)
     else:
         body = {"error": "body_too_large", "message": message}
     payload = json.dumps(body).encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -131,7 +132,10 @@ def _storable_keys(document: dict[str, Any]) -> None:
     schemas[STORABLE_JSON] = _STORABLE_SCHEMA
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, components: dict[str, Any] | None = None) -> None:
+    """``components``: schemas the routes refer to by ``$ref`` that no model declares
+    (recursive ones, such as the native condition tree)."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
@@ -141,6 +145,8 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(copy.deepcopy(components or {}))
             _replace_422(document)
             _add_server_responses(document)
             _require_bodies(document)

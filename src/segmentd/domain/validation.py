@@ -102,8 +102,8 @@ def flat_condition(stored: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
 def _flat_item(item: Any, catalog: Catalog) -> dict[str, Any]:
     if not isinstance(item, dict):
         return {}
-    if "kind" not in item and "not" not in item:
-        return flat_condition(item, catalog)  # a nested group keeps its own relation
+    if "kind" not in item:
+        return _unsayable(item, catalog)  # a nested group or a negation: one level only
     kind = BY_KIND.get(str(item.get("kind")))
     flat = None if kind is None or kind.to_flat is None else kind.to_flat(item, catalog)
     return _unsayable(item, catalog) if flat is None else flat
@@ -115,7 +115,8 @@ def static_flat_condition() -> dict[str, Any]:
 
 
 def _unsayable(node: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
-    """What the flat form cannot say (a negation, a kind of the native API only): one item
+    """What the flat form cannot say (a nested group, a negation, a kind or operator of the
+    native API only): one item
     whose value is the node in the native form, so a client sees that it is there."""
     text = json.dumps(render_native(node, catalog), separators=(",", ":"), ensure_ascii=False)
     return flat_item(None, NATIVE_FIELD_NAME, "==", text)

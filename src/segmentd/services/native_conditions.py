@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..domain.conditions import Condition
+from ..domain.conditions import Condition, Group
 from ..domain.errors import DomainValidationError
 from ..domain.native_form import parse_native
 from ..domain.segment_graph import SegmentOwner
@@ -25,15 +25,22 @@ from ..storage.compiler import compile_condition
 from ..storage.list_members import count_matching
 
 
-def checked_native_condition(
+def parsed_native_condition(
     conn: Connection, tenant_id: int, raw: Any, tz: timezone, owner: SegmentOwner
-) -> dict[str, Any]:
+) -> Group:
     """Validate a native tree for ``owner`` (its id, None for a new segment; its name as
-    saved; its list) against the tenant's catalog; return its stored form. Call after
+    saved; its list) against the tenant's catalog; return it typed. To save it, call after
     ``lock_tenant_writes``: the catalog and the references must not change under the check."""
     if raw is None:
         raise DomainValidationError("condition", "condition is required")
-    return dump_condition(parse_native(raw, load_catalog(conn, tenant_id), tz, owner=owner))
+    return parse_native(raw, load_catalog(conn, tenant_id), tz, owner=owner)
+
+
+def checked_native_condition(
+    conn: Connection, tenant_id: int, raw: Any, tz: timezone, owner: SegmentOwner
+) -> dict[str, Any]:
+    """``parsed_native_condition`` in the stored form."""
+    return dump_condition(parsed_native_condition(conn, tenant_id, raw, tz, owner))
 
 
 def count_tree(

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..domain.errors import DomainValidationError, UnknownList
+from ..domain.errors import DomainValidationError, Taken, UnknownList
 from ..domain.ids import MAX_ID, as_id
 from ..domain.validation import SegmentType
 from ..random_ids import commandersact_id_of
+from ..storage.segments import segment_named
 from ..storage.tenants import default_list_id, list_exists
 
 MAX_NAME_LENGTH = 48
@@ -98,3 +99,11 @@ def checked_list(conn: Connection, tenant_id: int, raw: Any) -> int:
     if not list_exists(conn, tenant_id, list_id):
         raise UnknownList(list_id)
     return list_id
+
+
+def check_name_free(conn: Connection, tenant_id: int, name: str, segment_id: str | None) -> None:
+    """A name may name one segment of the tenant (the native API's writes; EngageLab's API
+    and the UI allow twins). ``segment_id``: the segment being renamed (None: a new one)."""
+    holder = segment_named(conn, tenant_id, name)
+    if holder is not None and holder != segment_id:
+        raise Taken("name", f"segment name {name} is taken by segment {holder}")

@@ -1,5 +1,6 @@
-"""Segment use cases: create, update, delete, rebuild, preview a count, remove members.
-(Static segments' own use cases: ``static_segments``.)
+"""Segment use cases in EngageLab's flat form: create, update, preview a count; and for
+every segment: delete, rebuild, remove members. (The native form's: ``native_segments``;
+static segments': ``static_segments``.)
 
 Every API family, the demo and the command line go through here, so a segment is made and
 checked one way. Rules are checked in the order the EngageLab API states them (name, type,
@@ -16,12 +17,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..domain.condition_types import campaign_leaf
-from ..domain.conditions import Group, leaves
+from ..domain.conditions import Group
 from ..domain.errors import DomainValidationError, NotFound
 from ..domain.fields import Catalog
-from ..domain.native_form import parse_native
-from ..domain.segment_graph import SegmentOwner, check_deletable
+from ..domain.segment_graph import check_deletable
 from ..domain.segment_kinds import SegmentKind
 from ..domain.stored_form import dump_condition
 from ..domain.validation import SegmentType, parse_condition
@@ -38,18 +37,14 @@ from .segment_rules import checked_commandersact_id, checked_list, checked_name,
 
 @dataclass(frozen=True)
 class SegmentDraft:
-    """A segment as the client sent it, unchecked. On update, a ``name`` of None keeps it.
-
-    ``native``: the condition is a native tree (``domain.native_form``), and the segment type
-    follows from it (``engagelab_type``); else it is EngageLab's flat form, with its type.
-    """
+    """A segment as the client sent it (EngageLab's flat form), unchecked. On update, a
+    ``name`` of None keeps it."""
 
     name: Any = None
     segment_type: Any = None
     condition: Any = None
     list_id: Any = None
     commandersact_id: Any = None
-    native: bool = False
 
 
 def create_segment(
@@ -67,8 +62,7 @@ def create_segment_in(conn: Connection, tenant_id: int, draft: SegmentDraft, tz:
     name, segment_type, commandersact_id = _check_envelope(draft)
     lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
     list_id = checked_list(conn, tenant_id, draft.list_id)
-    owner = SegmentOwner(None, name, list_id)
-    condition, segment_type = checked_definition(conn, tenant_id, draft, segment_type, tz, owner)
+    condition = checked_definition(conn, tenant_id, draft, segment_type, tz)
     return insert_segment(
         conn,
         tenant_id,
@@ -80,14 +74,10 @@ def create_segment_in(conn: Connection, tenant_id: int, draft: SegmentDraft, tz:
     )
 
 
-def _check_envelope(draft: SegmentDraft) -> tuple[str, SegmentType | None, str | None]:
-    """Name, type (None for a native draft: its condition decides) and Commanders Act id."""
-    name, segment_type = checked_name(draft.name), _draft_type(draft)
+def _check_envelope(draft: SegmentDraft) -> tuple[str, SegmentType, str | None]:
+    """Name, type and Commanders Act id."""
+    name, segment_type = checked_name(draft.name), checked_type(draft.segment_type)
     return name, segment_type, checked_commandersact_id(draft.commandersact_id)
-
-
-def _draft_type(draft: SegmentDraft) -> SegmentType | None:
-    return None if draft.native else checked_type(draft.segment_type)
 
 
 def update_segment(
@@ -96,16 +86,11 @@ def update_segment(
     """Check and save a new definition, and queue a rebuild; the previous membership stays
     readable meanwhile. The list and the Commanders Act id never change."""
     name = None if draft.name is None else checked_name(draft.name)
-    segment_type = _draft_type(draft)
+    segment_type = checked_type(draft.segment_type)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # the catalog must not change under the check
-        segment = refuse_static(
-            _found(store.get_segment(conn, tenant_id, segment_id, for_update=True))
-        )
-        owner = SegmentOwner(segment_id, segment.name if name is None else name, segment.list_id)
-        condition, segment_type = checked_definition(
-            conn, tenant_id, draft, segment_type, tz, owner
-        )
+        refuse_static(_found(store.get_segment(conn, tenant_id, segment_id, for_update=True)))
+        condition = checked_definition(conn, tenant_id, draft, segment_type, tz)
         redefine_segment(
             conn, tenant_id, segment_id, name=name, segment_type=segment_type, condition=condition
         )
@@ -158,13 +143,10 @@ def remove_members(
 
 def preview_count(db: Database, tenant_id: int, draft: SegmentDraft, tz: timezone) -> int:
     """How many members of the draft's list its condition selects now; saves nothing."""
-    found = _draft_type(draft)
-    segment_type = SegmentType.BY_FIELD if found is None else found
+    segment_type = checked_type(draft.segment_type)
     with db.read() as conn:
         list_id = checked_list(conn, tenant_id, draft.list_id)
-        return count_condition(
-            conn, tenant_id, list_id, segment_type, draft.condition, tz, native=draft.native
-        )
+        return count_condition(conn, tenant_id, list_id, segment_type, draft.condition, tz)
 
 
 def count_condition(
@@ -175,14 +157,11 @@ def count_condition(
     raw_condition: Any,
     tz: timezone,
     excluded_by: str | None = None,
-    *,
-    native: bool = False,
 ) -> int:
-    """How many members of the list the condition selects now, less those removed by hand
-    from segment ``excluded_by`` (the one being edited): what its build would publish.
-    ``native``: the condition is a native tree (``segment_type`` is then not read)."""
+    """How many members of the list the flat condition selects now, less those removed by
+    hand from segment ``excluded_by``: what its build would publish."""
     catalog = load_catalog(conn, tenant_id)
-    condition = parsed_condition(raw_condition, catalog, segment_type, tz, native=native)
+    condition = parsed_condition(raw_condition, catalog, segment_type, tz)
     return count_matching(
         conn,
         tenant_id,
@@ -199,45 +178,24 @@ def parsed_condition(
     catalog: Catalog,
     segment_type: SegmentType,
     tz: timezone,
-    *,
-    native: bool,
-    owner: SegmentOwner | None = None,
 ) -> Group:
-    """The typed tree of a condition in the flat form (for ``segment_type``) or native form;
-    ``owner``: the segment it is saved for, whose references are checked."""
+    """The typed tree of a condition in the flat form, for ``segment_type``."""
     if raw is None:
         raise DomainValidationError("condition", "condition is required")
-    if native:
-        return parse_native(raw, catalog, tz, owner=owner)
     return parse_condition(raw, catalog, segment_type, tz)
-
-
-def engagelab_type(tree: Group) -> SegmentType:
-    """The type EngageLab shows for a native condition: by campaign when every leaf tests a
-    campaign (the flat form of type 1 says only those), else by field."""
-    by_campaign = all(leaf.kind == campaign_leaf.KIND for leaf in leaves(tree))
-    return SegmentType.BY_CAMPAIGN if by_campaign else SegmentType.BY_FIELD
 
 
 def checked_definition(
     conn: Connection,
     tenant_id: int,
     draft: SegmentDraft,
-    segment_type: SegmentType | None,
+    segment_type: SegmentType,
     tz: timezone,
-    owner: SegmentOwner,
-) -> tuple[dict[str, Any], SegmentType]:
-    """The draft's condition validated against the tenant's catalog for ``owner`` (the
-    segment it is saved for), in the stored form, and the segment's type (``segment_type``,
-    or for a native draft the one its tree implies)."""
+) -> dict[str, Any]:
+    """The draft's flat condition validated against the tenant's catalog, in the stored
+    form."""
     catalog = load_catalog(conn, tenant_id)
-    flat_type = SegmentType.BY_FIELD if segment_type is None else segment_type
-    condition = parsed_condition(
-        draft.condition, catalog, flat_type, tz, native=draft.native, owner=owner
-    )
-    if segment_type is None:
-        segment_type = engagelab_type(condition)
-    return dump_condition(condition), segment_type
+    return dump_condition(parsed_condition(draft.condition, catalog, segment_type, tz))
 
 
 def insert_segment(

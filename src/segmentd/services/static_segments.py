@@ -32,7 +32,12 @@ from ..storage import segments as store
 from ..storage.db import Database
 from ..storage.list_members import ids_by_email_key, listed_ids
 from ..storage.write_lock import lock_tenant_writes
-from .segment_rules import checked_commandersact_id, checked_list, checked_name
+from .segment_rules import (
+    check_name_free,
+    checked_commandersact_id,
+    checked_list,
+    checked_name,
+)
 
 MAX_GIVEN = 1000  # emails, and member ids, in one request
 SAMPLE = 20  # entries naming no member, shown as given
@@ -74,14 +79,19 @@ class _Found:
     missing: list[tuple[str, str]]  # (path, entry as given) naming none
 
 
-def create_static_segment(db: Database, tenant_id: int, draft: StaticDraft) -> store.Segment:
-    """Check and save a static segment with its first members; it is complete at once."""
+def create_static_segment(
+    db: Database, tenant_id: int, draft: StaticDraft, *, unique_name: bool = False
+) -> store.Segment:
+    """Check and save a static segment with its first members; it is complete at once.
+    ``unique_name``: refuse a name another segment has (the native API)."""
     name = checked_name(draft.name)
     commandersact_id = checked_commandersact_id(draft.commandersact_id)
     entries = _entries(draft.emails, draft.member_ids, required=False)
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)
         list_id = checked_list(conn, tenant_id, draft.list_id)
+        if unique_name:
+            check_name_free(conn, tenant_id, name, None)
         found = _found(conn, tenant_id, list_id, entries, strict=True)
         try:
             segment_id = store.create_segment(

@@ -224,6 +224,37 @@ def rename_segment(conn: Connection, tenant_id: int, segment_id: str, name: str)
     return True
 
 
+def segment_named(conn: Connection, tenant_id: int, name: str) -> str | None:
+    """The id of a segment of the tenant with exactly this name (the oldest), if any."""
+    s = segments.c
+    query = (
+        sa.select(s.id)
+        .where(s.tenant_id == tenant_id, s.name == name)
+        .order_by(s.created_at, s.id)
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
+def set_commandersact_id(
+    conn: Connection, tenant_id: int, segment_id: str, commandersact_id: str | None
+) -> bool:
+    """Give the segment another Commanders Act id (None: a random free one); False when the
+    tenant uses it already."""
+    lock_tenant_writes(conn, tenant_id)
+    if commandersact_id is None:
+        commandersact_id = _random_commandersact_id(conn, tenant_id)
+    elif commandersact_id_taken(conn, tenant_id, commandersact_id):
+        return False
+    conn.execute(
+        sa.update(segments)
+        .where(is_segment(tenant_id, segment_id))
+        .values(commandersact_id=commandersact_id, updated_at=now())
+    )
+    catalog_changed(conn, tenant_id)  # the look-up answers by this id
+    return True
+
+
 def get_segment(
     conn: Connection, tenant_id: int, segment_id: str, *, for_update: bool = False
 ) -> Segment | None:
@@ -247,6 +278,7 @@ def list_segments(
     *,
     name_contains: str | None = None,
     segment_type: int | None = None,
+    list_id: int | None = None,
     offset: int = 0,
     limit: int = 10,
 ) -> tuple[list[Segment], int]:
@@ -262,6 +294,8 @@ def list_segments(
         filters.append(ascii_lower(segments.c.name).like(pattern, escape=LIKE_ESCAPE))
     if segment_type is not None:
         filters.append(segments.c.segment_type == segment_type)
+    if list_id is not None:
+        filters.append(segments.c.list_id == list_id)
     total = conn.execute(sa.select(sa.func.count()).where(*filters)).scalar_one()
     rows = conn.execute(
         sa.select(segments)

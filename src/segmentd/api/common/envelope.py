@@ -1,5 +1,8 @@
 """The error envelope of every ``/v1/`` API (EngageLab's and the native one):
-``{"code": N, "message": "..."}`` with the HTTP status beside it."""
+``{"code": N, "message": "..."}`` with the HTTP status beside it. Under ``/v1/segments``
+(the native segments API) it says also which input is at fault: ``"path"``, such as
+``condition.all[2].values[1]``, or null; the message is then without EngageLab's
+``[path]:`` prefix."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...domain.errors import DomainValidationError, NotFound, Taken, UnknownList
 from .family_errors import FamilyErrors
@@ -27,14 +30,39 @@ class ErrorBody(BaseModel):
     message: str
 
 
+class NativeErrorBody(BaseModel):
+    """What every error of the native segments API (``/v1/segments``) answers."""
+
+    code: int = Field(description="30035: invalid; 30036: not found; 30000: authentication")
+    message: str
+    path: str | None = Field(
+        description="The offending input, e.g. condition.all[2].values[1] (null: none)"
+    )
+
+
+NATIVE_SEGMENTS = "/v1/segments"
+
+
+def names_input(url_path: str) -> bool:
+    """Whether errors on this path carry ``path`` (the native segments API)."""
+    return url_path == NATIVE_SEGMENTS or url_path.startswith(NATIVE_SEGMENTS + "/")
+
+
+def v1_body(url_path: str, code: int, message: str, node: str | None = None) -> dict[str, Any]:
+    """The ``/v1/`` error body for a request to ``url_path``."""
+    if names_input(url_path):
+        return {"code": code, "message": message, "path": node or None}
+    return {"code": code, "message": message}
+
+
 class EngageLabError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
+    def __init__(self, status: int, code: int, message: str, node: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.node = status, code, message, node
 
 
 def invalid(path: str, message: str) -> EngageLabError:
-    return EngageLabError(400, INVALID, f"[{path}]:{message}" if path else message)
+    return EngageLabError(400, INVALID, f"[{path}]:{message}" if path else message, path)
 
 
 def not_found(message: str = "not found") -> EngageLabError:
@@ -45,24 +73,32 @@ def auth_failed() -> EngageLabError:
     return EngageLabError(401, AUTH_FAILED, "authentication failed")
 
 
-def error_response(status: int, code: int, message: str) -> JSONResponse:
+def error_response(
+    status: int, code: int, message: str, url_path: str = "", node: str | None = None
+) -> JSONResponse:
     unauthenticated = code == AUTH_FAILED and status == 401
     headers = {"WWW-Authenticate": 'Basic realm="segmentd"'} if unauthenticated else None
-    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
+    body = v1_body(url_path, code, message, node)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def handle_engagelab_error(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_engagelab_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EngageLabError)
-    response = error_response(exc.status, exc.code, exc.message)
+    message = exc.message
+    if exc.node and names_input(request.url.path) and message.startswith(f"[{exc.node}]:"):
+        message = message[len(exc.node) + 3 :]
+    response = error_response(exc.status, exc.code, message, request.url.path, exc.node)
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
 
 
-async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainValidationError)
-    return error_response(domain_error_status(exc), INVALID, str(exc))
+    url_path = request.url.path
+    message = exc.message if names_input(url_path) else str(exc)
+    return error_response(domain_error_status(exc), INVALID, message, url_path, exc.path)
 
 
 def domain_error_status(exc: DomainValidationError) -> int:
@@ -72,9 +108,9 @@ def domain_error_status(exc: DomainValidationError) -> int:
     return 409 if isinstance(exc, Taken) else 400
 
 
-async def handle_not_found(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_not_found(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, NotFound)
-    return error_response(404, NOT_FOUND, "not found")
+    return error_response(404, NOT_FOUND, "not found", request.url.path)
 
 
 def describe_validation_error(exc: RequestValidationError) -> str:
@@ -100,13 +136,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _fault(_request: Request, status: int, _error: str, message: str) -> Response:
+def _fault(request: Request, status: int, _error: str, message: str) -> Response:
     code = UNAVAILABLE_CODE if status == 503 else INTERNAL_CODE
-    return JSONResponse({"code": code, "message": message}, status_code=status)
+    return JSONResponse(v1_body(request.scope["path"], code, message), status_code=status)
 
 
-def _refused(_request: Request, message: str) -> Response:
-    return error_response(400, INVALID, message)
+def _refused(request: Request, message: str) -> Response:
+    return error_response(400, INVALID, message, request.url.path)
 
 
 # Every /v1/ path answers in this envelope: EngageLab's API and the native one.

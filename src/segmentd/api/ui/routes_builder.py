@@ -1,8 +1,9 @@
 """The segment builder: new and edit pages, the tree and row fragments, the live count and
 the tree in plain words.
 
-Saving and counting go through the segment use cases with the native form, so every error
-reads word for word as the native API would answer it, beside the input it is about.
+Saving and counting go through the native form's use cases (``services.native_segments``),
+so every error reads word for word as the native API would answer it, beside the input it
+is about.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from sqlalchemy.engine import Connection
 
 from ...domain.conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES
 from ...domain.errors import DomainValidationError, NotFound
-from ...domain.validation import SegmentType
-from ...services import segment_service
+from ...services.native_segments import (
+    KEEP,
+    NativeChange,
+    NativeDraft,
+    change_native_segment,
+    count_native_in,
+    create_native_segment,
+)
 from ...services.segment_rules import checked_list, checked_name
-from ...services.segment_service import SegmentDraft, count_condition
 from ...storage.db import Database
 from ...storage.segments import Segment, get_segment
 from .builder import Draft, draft_from_form, draft_from_segment, leaf_view, tree_view
@@ -87,13 +93,13 @@ def edit_page(request: Request, segment_id: str, user: User, db: Db) -> Response
 
 def _save(db: Database, user: User, draft: Draft, tz: Any) -> str:
     """Create or update; returns the segment id. Raises the API's errors."""
-    wanted = SegmentDraft(
-        name=draft.name, condition=draft.condition(), list_id=draft.list_id, native=True
-    )
     if draft.segment_id is None:
-        return segment_service.create_segment(db, user.tenant_id, wanted, tz).id
+        wanted = NativeDraft(name=draft.name, condition=draft.condition(), list_id=draft.list_id)
+        return create_native_segment(db, user.tenant_id, wanted, tz, unique_name=False).id
+    name = KEEP if draft.name is None else draft.name
+    change = NativeChange(name=name, condition=draft.condition())
     try:
-        segment_service.update_segment(db, user.tenant_id, draft.segment_id, wanted, tz)
+        change_native_segment(db, user.tenant_id, draft.segment_id, change, tz, unique_name=False)
     except NotFound:
         raise UiNotFound() from None
     return draft.segment_id
@@ -230,16 +236,7 @@ def _count(
             list_id = editing.list_id
         else:
             list_id = checked_list(conn, user.tenant_id, draft.list_id)
-        return count_condition(
-            conn,
-            user.tenant_id,
-            list_id,
-            SegmentType.BY_FIELD,
-            draft.condition(),
-            tz,
-            excluded_by=editing.id if editing else None,
-            native=True,
-        )
+        return count_native_in(conn, user.tenant_id, list_id, draft.condition(), tz, editing)
     except DomainValidationError as exc:
         path, message = error_parts(exc)
         draft.errors[error_slot(path, draft.tree)] = message

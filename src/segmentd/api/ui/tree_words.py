@@ -1,22 +1,15 @@
 """A condition tree in plain words: one sentence per leaf, each group introduced by what it
-asks of its items, negations said where they apply ("none of these", "not: ...")."""
+asks of its items, negations said where they apply ("none of these", "not: ..."), as
+``domain.plain_words`` says a saved tree; here each row says its leaf in the UI's words."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...domain.native_form import ALL
+from ...domain.plain_words import GROUP_WORDS
 from .rows.leaf_row import Picks, Translate
 from .rows.leaf_rows import row_of
 from .tree_form import GroupNode, LeafNode, Node
-
-# (join, negated) -> how a group introduces its items
-GROUP_WORDS = {
-    (ALL, False): "All of these hold:",
-    ("any", False): "At least one of these holds:",
-    (ALL, True): "Not all of these hold:",
-    ("any", True): "None of these holds:",
-}
 
 
 @dataclass(frozen=True)
