@@ -182,7 +182,7 @@ def test_marketer_builds_checks_and_exports_a_segment(browser: Any, site: Site) 
     removed = second_page[0]
     page.get_by_label(f"Select {removed}").check()
     page.get_by_role("button", name="Remove selected members").click()
-    page.get_by_role("status").filter(has_text="1 members removed").wait_for()
+    page.get_by_role("status").filter(has_text="1 member removed from the segment.").wait_for()
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
