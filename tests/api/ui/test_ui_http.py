@@ -20,7 +20,7 @@ from segmentd.domain.conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES
 from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.fields import SYSTEM_FIELDS, FieldType
 from segmentd.domain.native_form import parse_native, render_native
-from segmentd.domain.operators import OPERATORS
+from segmentd.domain.operators import NATIVE_OPERATORS, OPERATORS
 from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.services.native_conditions import checked_native_condition
 from segmentd.services.segment_service import insert_segment
@@ -574,7 +574,7 @@ def test_field_picker_offers_only_the_fields_operators(
     ui = shared.ui
 
     row = ui.get("/ui/builder/row", params={"node": "r-0", "subject_r-0": f"field:{field}"}).text
-    options = re.findall(r'<option value="([^"]+)"[^>]*>[^<]*\(\1\)', row)
+    options = re.findall(r'<option value="([^"]+)" data-shape=', row)
     offered = {html.unescape(option) for option in options}
     for op in ops:
         assert op in offered
@@ -798,6 +798,20 @@ def test_fields_page_lists_and_creates_fields(ui: Ui, client: httpx.Client) -> N
     seed(client)
     page = ui.get("/ui/fields").text
     assert "Birthday" in page and "MM/DD" in page and "Spring sale" in page
+    rows = {
+        html.unescape(name): {html.unescape(op) for op in re.findall(r"<code>([^<]+)</code>", ops)}
+        for name, ops in re.findall(
+            r'<th scope="row">([A-Za-z]+).*?</th>.*?<ul class="ops">(.*?)</ul>', page, re.S
+        )
+    }
+    for name, field_type in (
+        ("Birthday", FieldType.BIRTHDAY),
+        ("Name", FieldType.TEXT),
+        ("CreateTime", FieldType.TIMESTAMP),
+    ):
+        every = {str(op) for op in (*OPERATORS[field_type], *NATIVE_OPERATORS[field_type])}
+        assert rows[name] == every, name
+    assert "does not contain (does not contain)" not in page
     form = [("field_name", "Score"), ("field_type", "1"), ("format", ".00"), ("visible", "on")]
     assert ui.post("/ui/fields", form).status_code == 303
     fields = ok(client.get("/v1/marketing/lists/fields"))["result"]
