@@ -781,6 +781,19 @@ def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
         r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
     )
     assert shown == [email_of(i) for i in range(1, 40, 2)]
+    engaged = {
+        "filter": "1",
+        "subject_f": "engagement",
+        "activity_f": "open",
+        "count_op_f": ">=",
+        "count_f": "1",
+        "amount_f": "30",
+        "unit_f": "days",
+    }
+    shown = re.findall(
+        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=engaged).text
+    )
+    assert shown == [email_of(i) for i in range(1, 40, 2)]
 
 
 def test_members_page_pages_and_filters(shared: Shared) -> None:

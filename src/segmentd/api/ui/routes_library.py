@@ -43,7 +43,7 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
         node = filter_leaf(params, picks)
         default = default_list_id(conn, user.tenant_id)
         list_id = _chosen_list(params.get("list"), [x.id for x in data.lists], default)
-        where, errors = filter_clause(node, picks, settings.tz)
+        where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
         ids, total = (
             ([], 0)
             if errors

@@ -105,7 +105,7 @@ def _members_context(
     settings = request.app.state.settings
     picks = data.picks()
     node = filter_leaf(request.query_params, picks)
-    where, errors = filter_clause(node, picks, settings.tz)
+    where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
     start = offset_of(request.query_params.get("offset"))
     ids, total = (
         ([], 0)
