@@ -617,7 +617,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     expected = [email_of(i) for i in expected_three_conditions()]
     first = ui.get(f"/ui/segments/{segment_id}").text
     second = ui.get(f"/ui/segments/{segment_id}?offset=20").text
-    shown = re.findall(r"<td>(member\d+@example\.com)</td>", first + second)
+    shown = re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", first + second)
     assert shown == expected  # by member id, as the API pages
     params = {"filter": "1", "subject_f": "field:City", "op_f": "==", "value_f": "Paris"}
     filtered = ui.get(f"/ui/segments/{segment_id}", params=params).text
@@ -625,7 +625,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     api = ok(
         client.post(f"{SEGMENTS}/{segment_id}/members?limit=20", json={"condition": condition})
     )
-    assert re.findall(r"<td>(member\d+@example\.com)</td>", filtered) == [
+    assert re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", filtered) == [
         m["email"] for m in api["result"]
     ]
     bad = ui.get(f"/ui/segments/{segment_id}", params={**params, "value_f": "Rome"}).text
@@ -778,7 +778,7 @@ def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
         "activity_f": "open",
     }
     shown = re.findall(
-        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
+        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
     )
     assert shown == [email_of(i) for i in range(1, 40, 2)]
     engaged = {
@@ -791,18 +791,18 @@ def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
         "unit_f": "days",
     }
     shown = re.findall(
-        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=engaged).text
+        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=engaged).text
     )
     assert shown == [email_of(i) for i in range(1, 40, 2)]
 
 
 def test_members_page_pages_and_filters(shared: Shared) -> None:
     ui = shared.ui
-    emails = re.findall(r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members").text)
+    emails = re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members").text)
     assert emails == [email_of(i) for i in range(20)]
     params = {"filter": "1", "subject_f": "tag", "op_f": "==", "tag_f": "Newsletter"}
     shown = re.findall(
-        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
+        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
     )
     assert shown == [email_of(i) for i in range(0, 60, 3)][:20]
 

@@ -235,12 +235,12 @@ def _count(
             user.tenant_id,
             list_id,
             SegmentType.BY_FIELD,
-            draft.condition(),
+            draft.counted_condition(),
             tz,
             excluded_by=editing.id if editing else None,
             native=True,
         )
     except DomainValidationError as exc:
         path, message = error_parts(exc)
-        draft.errors[error_slot(path, draft.tree)] = message
+        draft.errors[error_slot(path, draft.counted_tree())] = message
         return None
