@@ -32,10 +32,20 @@ TOO_WIDE = """() => [...document.querySelectorAll('main *')]
 # Tables wider than their scrolling region.
 TABLES_SCROLLING = """() => [...document.querySelectorAll('.table-wrap')]
   .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.getAttribute('aria-label'))"""
-# Selects whose chosen text is cut off.
-CUT_SELECTS = """() => [...document.querySelectorAll('main select:not([multiple])')]
-  .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
-  .map(el => el.id)"""
+# Selects too narrow for their chosen words (the text, its padding and the arrow).
+CUT_SELECTS = """() => {
+  const pen = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll('main select:not([multiple])')]
+    .filter(el => el.offsetParent !== null && el.selectedIndex >= 0)
+    .filter(el => {
+      const style = getComputedStyle(el);
+      pen.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const text = pen.measureText(el.options[el.selectedIndex].text).width;
+      const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+      return text + padding + 12 > el.clientWidth;
+    })
+    .map(el => `${el.id}: ${el.options[el.selectedIndex].text}`);
+}"""
 
 
 def fits(page: Any, name: str) -> None:
