@@ -27,6 +27,7 @@ from segmentd.timefmt import now
 from tests.support.stored_conditions import stored_condition
 from tests.support.ui_browser import (
     WIDTHS,
+    Console,
     Site,
     check_labels,
     new_page,
@@ -175,6 +176,7 @@ def test_every_page_is_readable_at_laptop_and_phone_width(
     site.api.post(SEGMENTS, json={"segment_name": "Older", "type": 0, "condition": older})
     _building_segment(site)
     page = new_page(browser, width)
+    console = Console(page)
     sign_in(page, site, width)
     page.locator("progress").first.wait_for()
     pages = {
@@ -198,6 +200,7 @@ def test_every_page_is_readable_at_laptop_and_phone_width(
         page.get_by_role("button", name="Save and build").click()
         page.locator("#status-word").filter(has_text="complete").wait_for()
         shoot(page, "segment", width)
+    console.check()
 
 
 # The tree the next test builds by the mouse, as the native form says it.

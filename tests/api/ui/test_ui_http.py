@@ -755,6 +755,24 @@ def test_segments_list_searches_and_filters_by_type(shared: Shared) -> None:
     assert "Openers" in by_campaign and "Three" not in by_campaign
 
 
+def test_segments_of_one_name_are_told_apart(ui: Ui, client: httpx.Client) -> None:
+    seed(client)
+    first, second = (
+        make_segment(client, segment_name="Twin"),
+        make_segment(client, segment_name="Twin"),
+    )
+    listing = ui.get("/ui/segments", params={"q": "Twin"}).text
+    for segment_id in (first, second):
+        assert f'title="segment_id {segment_id}">…{segment_id[-6:]}</code>' in listing
+    picker = ui.get("/ui/builder/row", params={"node": "r-0", "subject_r-0": "segment"}).text
+    labels = re.findall(r'<option value="[0-9a-f]{24}"[^>]*>([^<]+)</option>', picker)
+    assert (
+        len(labels) == 2
+        and len(set(labels)) == 2
+        and all(label.startswith("Twin (list ") for label in labels)
+    )
+
+
 # --- members, fields, sites, language ---------------------------------------------------------
 
 

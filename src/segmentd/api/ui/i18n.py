@@ -252,6 +252,7 @@ FRENCH: dict[str, str] = {
     ),
     "Remove the members": "Retirer les membres",
     "static": "statique",
+    "list {list_id}": "liste {list_id}",
     "Error: {reason}": "Erreur : {reason}",
     # members and fields
     "All members": "Tous les membres",
