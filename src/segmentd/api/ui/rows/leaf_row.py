@@ -101,8 +101,18 @@ def chosen_first(chosen: Sequence[str], others: Iterable[str]) -> list[str]:
     return [*dict.fromkeys(chosen), *sorted(set(others) - set(chosen))]
 
 
+_ONE_UNIT = {"days": "day", "weeks": "week", "months": "month"}
+
+
+def unit_words(amount: Any, unit: Any, _: Translate) -> str:
+    """The unit as the amount wants it: "1 week", "2 weeks"."""
+    text = str(unit)
+    one = str(amount).strip() == "1"
+    return _(_ONE_UNIT.get(text, text) if one else text)
+
+
 def period_words(amount: Any, unit: Any, _: Translate) -> str:
-    return f"{amount} {_(str(unit))}"
+    return f"{amount} {unit_words(amount, unit, _)}"
 
 
 @dataclass(frozen=True)
