@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,12 +14,15 @@ import pytest
 from segmentd.storage.db import Database
 from tests.conftest import (
     BACKENDS,
+    IN_CI,
     AppServer,
+    LiveServer,
     Tenant,
     make_tenant,
     migrated_database_url,
     test_settings,
 )
+from tests.support.ui_browser import CHROMIUM, CHROMIUM_ARGS, Site
 from tests.support.ui_support import Seed, Ui, seed
 
 
@@ -56,3 +61,31 @@ def shared(
             yield Shared(server, db, tenant, api, seed(api), ui)
             ui.close()
         db.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail("chromium is required in CI (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path / 'segmentd.db'}"
+    db = Database(url)
+    db.migrate()
+    tenant = make_tenant(db)
+    with LiveServer(test_settings(url)) as server:
+        live = Site(server, tenant, db)
+        seed(live.api)
+        yield live
+        live.api.close()
+    db.dispose()

@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,21 @@ import sqlalchemy as sa
 
 from segmentd.domain.native_form import render_native
 from segmentd.storage.catalog import load_catalog
-from segmentd.storage.db import Database
 from segmentd.storage.schema import segments
 from segmentd.storage.segments import get_segment, next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
-from tests.conftest import IN_CI, LiveServer, Tenant, make_tenant, test_settings
 from tests.support.stored_conditions import stored_condition
+from tests.support.ui_browser import (
+    WIDTHS,
+    Console,
+    Site,
+    check_labels,
+    new_page,
+    pick,
+    shoot,
+    sign_in,
+)
 from tests.support.ui_support import (
     MEMBER_COUNT,
     MEMBERS,
@@ -37,99 +44,10 @@ from tests.support.ui_support import (
     email_of,
     expected_three_conditions,
     ok,
-    seed,
     tags_of,
 )
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
-WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
-TIMEOUT_MS = 30_000
-
-# Every control a user can reach must have a name: a <label>, or aria-label where none fits.
-UNLABELLED_CONTROLS = """() => [...document.querySelectorAll(
-    'input:not([type=hidden]), select, textarea, button')]
-  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
-  .map(el => el.outerHTML.slice(0, 120))"""
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail("chromium is required in CI (.ci/run installs it)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-class Site:
-    def __init__(self, server: LiveServer, tenant: Tenant, db: Database) -> None:
-        self.server, self.tenant, self.db = server, tenant, db
-        self.api = server.client(auth=tenant.auth, timeout=30)
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path / 'segmentd.db'}"
-    db = Database(url)
-    db.migrate()
-    tenant = make_tenant(db)
-    with LiveServer(test_settings(url)) as server:
-        live = Site(server, tenant, db)
-        seed(live.api)
-        yield live
-        live.api.close()
-    db.dispose()
-
-
-def new_page(browser: Any, width: str) -> Any:
-    w, h = WIDTHS[width]
-    context = browser.new_context(viewport={"width": w, "height": h}, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
-def shoot(page: Any, name: str, width: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-
-
-def check_labels(page: Any) -> None:
-    assert page.evaluate(UNLABELLED_CONTROLS) == [], page.url
-
-
-def sign_in(page: Any, site: Site, width: str, shots: bool = True) -> None:
-    page.goto(site.server.url + "/ui/segments")
-    page.get_by_label("api_user").fill(site.tenant.api_user)
-    page.get_by_label("api_key").fill(site.tenant.api_key)
-    if shots:
-        check_labels(page)
-        shoot(page, "login", width)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/ui/segments$"))
-
-
-def pick(page: Any, node: str, subject: str, ready: str) -> None:
-    """Choose what condition ``node`` tests, and wait for its inputs to be drawn again."""
-    page.locator(f"#subject_{node}").select_option(subject)
-    page.locator(ready.format(node=node)).wait_for()
 
 
 def build_three_conditions(page: Any, site: Site) -> None:
@@ -182,7 +100,7 @@ def test_marketer_builds_checks_and_exports_a_segment(browser: Any, site: Site) 
     removed = second_page[0]
     page.get_by_label(f"Select {removed}").check()
     page.get_by_role("button", name="Remove selected members").click()
-    page.get_by_role("status").filter(has_text="1 members removed").wait_for()
+    page.get_by_role("status").filter(has_text="1 member removed from the segment.").wait_for()
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
@@ -258,6 +176,7 @@ def test_every_page_is_readable_at_laptop_and_phone_width(
     site.api.post(SEGMENTS, json={"segment_name": "Older", "type": 0, "condition": older})
     _building_segment(site)
     page = new_page(browser, width)
+    console = Console(page)
     sign_in(page, site, width)
     page.locator("progress").first.wait_for()
     pages = {
@@ -281,6 +200,7 @@ def test_every_page_is_readable_at_laptop_and_phone_width(
         page.get_by_role("button", name="Save and build").click()
         page.locator("#status-word").filter(has_text="complete").wait_for()
         shoot(page, "segment", width)
+    console.check()
 
 
 # The tree the next test builds by the mouse, as the native form says it.

@@ -20,7 +20,7 @@ from segmentd.domain.conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES
 from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.fields import SYSTEM_FIELDS, FieldType
 from segmentd.domain.native_form import parse_native, render_native
-from segmentd.domain.operators import OPERATORS
+from segmentd.domain.operators import NATIVE_OPERATORS, OPERATORS
 from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.services.native_conditions import checked_native_condition
 from segmentd.services.segment_service import insert_segment
@@ -574,7 +574,7 @@ def test_field_picker_offers_only_the_fields_operators(
     ui = shared.ui
 
     row = ui.get("/ui/builder/row", params={"node": "r-0", "subject_r-0": f"field:{field}"}).text
-    options = re.findall(r'<option value="([^"]+)"[^>]*>[^<]*\(\1\)', row)
+    options = re.findall(r'<option value="([^"]+)" data-shape=', row)
     offered = {html.unescape(option) for option in options}
     for op in ops:
         assert op in offered
@@ -617,7 +617,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     expected = [email_of(i) for i in expected_three_conditions()]
     first = ui.get(f"/ui/segments/{segment_id}").text
     second = ui.get(f"/ui/segments/{segment_id}?offset=20").text
-    shown = re.findall(r"<td>(member\d+@example\.com)</td>", first + second)
+    shown = re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", first + second)
     assert shown == expected  # by member id, as the API pages
     params = {"filter": "1", "subject_f": "field:City", "op_f": "==", "value_f": "Paris"}
     filtered = ui.get(f"/ui/segments/{segment_id}", params=params).text
@@ -625,7 +625,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     api = ok(
         client.post(f"{SEGMENTS}/{segment_id}/members?limit=20", json={"condition": condition})
     )
-    assert re.findall(r"<td>(member\d+@example\.com)</td>", filtered) == [
+    assert re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", filtered) == [
         m["email"] for m in api["result"]
     ]
     bad = ui.get(f"/ui/segments/{segment_id}", params={**params, "value_f": "Rome"}).text
@@ -755,6 +755,24 @@ def test_segments_list_searches_and_filters_by_type(shared: Shared) -> None:
     assert "Openers" in by_campaign and "Three" not in by_campaign
 
 
+def test_segments_of_one_name_are_told_apart(ui: Ui, client: httpx.Client) -> None:
+    seed(client)
+    first, second = (
+        make_segment(client, segment_name="Twin"),
+        make_segment(client, segment_name="Twin"),
+    )
+    listing = ui.get("/ui/segments", params={"q": "Twin"}).text
+    for segment_id in (first, second):
+        assert f'title="segment_id {segment_id}">…{segment_id[-6:]}</code>' in listing
+    picker = ui.get("/ui/builder/row", params={"node": "r-0", "subject_r-0": "segment"}).text
+    labels = re.findall(r'<option value="[0-9a-f]{24}"[^>]*>([^<]+)</option>', picker)
+    assert (
+        len(labels) == 2
+        and len(set(labels)) == 2
+        and all(label.startswith("Twin (list ") for label in labels)
+    )
+
+
 # --- members, fields, sites, language ---------------------------------------------------------
 
 
@@ -778,18 +796,31 @@ def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
         "activity_f": "open",
     }
     shown = re.findall(
-        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
+        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
+    )
+    assert shown == [email_of(i) for i in range(1, 40, 2)]
+    engaged = {
+        "filter": "1",
+        "subject_f": "engagement",
+        "activity_f": "open",
+        "count_op_f": ">=",
+        "count_f": "1",
+        "amount_f": "30",
+        "unit_f": "days",
+    }
+    shown = re.findall(
+        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=engaged).text
     )
     assert shown == [email_of(i) for i in range(1, 40, 2)]
 
 
 def test_members_page_pages_and_filters(shared: Shared) -> None:
     ui = shared.ui
-    emails = re.findall(r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members").text)
+    emails = re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members").text)
     assert emails == [email_of(i) for i in range(20)]
     params = {"filter": "1", "subject_f": "tag", "op_f": "==", "tag_f": "Newsletter"}
     shown = re.findall(
-        r"<td>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
+        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
     )
     assert shown == [email_of(i) for i in range(0, 60, 3)][:20]
 
@@ -798,6 +829,20 @@ def test_fields_page_lists_and_creates_fields(ui: Ui, client: httpx.Client) -> N
     seed(client)
     page = ui.get("/ui/fields").text
     assert "Birthday" in page and "MM/DD" in page and "Spring sale" in page
+    rows = {
+        html.unescape(name): {html.unescape(op) for op in re.findall(r"<code>([^<]+)</code>", ops)}
+        for name, ops in re.findall(
+            r'<th scope="row">([A-Za-z]+).*?</th>.*?<ul class="ops">(.*?)</ul>', page, re.S
+        )
+    }
+    for name, field_type in (
+        ("Birthday", FieldType.BIRTHDAY),
+        ("Name", FieldType.TEXT),
+        ("CreateTime", FieldType.TIMESTAMP),
+    ):
+        every = {str(op) for op in (*OPERATORS[field_type], *NATIVE_OPERATORS[field_type])}
+        assert rows[name] == every, name
+    assert "does not contain (does not contain)" not in page
     form = [("field_name", "Score"), ("field_type", "1"), ("format", ".00"), ("visible", "on")]
     assert ui.post("/ui/fields", form).status_code == 303
     fields = ok(client.get("/v1/marketing/lists/fields"))["result"]

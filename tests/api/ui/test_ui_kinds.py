@@ -84,7 +84,7 @@ def test_a_relative_date(shared: Shared) -> None:
     assert tree == {"all": [leaf]}
     assert len(api_members(shared.api, segment_id)) == MEMBER_COUNT
     page = shared.ui.get(f"/ui/segments/{segment_id}").text
-    assert "Joined is more than 1 weeks ago" in page
+    assert "Joined is more than 1 week ago" in page
 
 
 @takes(NAME, "in")
@@ -102,6 +102,12 @@ def test_in_a_list_and_between(shared: Shared) -> None:
     }
     assert tree["all"][0] == listed
     assert sorted(api_members(shared.api, segment_id)) == [email_of(3), email_of(4)]
+    # A range's error shows in the one slot of the leaf's values, whichever input it is about.
+    bad = builder_form(
+        "Bad range", [{"subject": "field:Age", "op": "between", "low": "x", "high": "3"}]
+    )
+    page = shared.ui.post("/ui/segments/new", bad).text
+    assert page.count('id="err-r-0-values"') == 1 and slot_text(page, "err-r-0-values") != ""
 
 
 @registered("engagement")

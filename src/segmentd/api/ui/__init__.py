@@ -21,6 +21,7 @@ from . import (
     routes_library,
     routes_segments,
     routes_sites,
+    routes_static,
 )
 from .deps import UI_ERRORS, UiNotFound, add_error_handlers
 from .session import UiSessionMiddleware
@@ -41,8 +42,9 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     add_error_handlers(app)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.include_router(routes_auth.router)
-    # The builder's /segments/new must come before the segment page's /segments/{segment_id}.
+    # /segments/new and /segments/new-static must come before /segments/{segment_id}.
     app.include_router(routes_builder.router)
+    app.include_router(routes_static.router)
     app.include_router(routes_segments.router)
     app.include_router(routes_library.router)
     app.include_router(routes_sites.router)

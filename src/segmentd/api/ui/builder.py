@@ -19,6 +19,7 @@ from .tree_form import (
     GroupNode,
     LeafNode,
     Room,
+    filled,
     group_depths,
     native_tree,
     position_label,
@@ -41,6 +42,13 @@ class Draft:
 
     def condition(self) -> dict[str, Any]:
         return native_tree(self.tree)
+
+    def counted_tree(self) -> GroupNode:
+        """What the live count counts: the tree less the conditions not filled in yet."""
+        return filled(self.tree)
+
+    def counted_condition(self) -> dict[str, Any]:
+        return native_tree(self.counted_tree())
 
 
 def draft_from_form(form: FormValues, picks: Picks, segment_id: str | None = None) -> Draft:

@@ -122,6 +122,9 @@ FRENCH: dict[str, str] = {
     "days": "jours",
     "weeks": "semaines",
     "months": "mois",
+    "day": "jour",
+    "week": "semaine",
+    "month": "mois",
     "and": "et",
     "When": "Quand",
     "Segment": "Segment",
@@ -224,10 +227,36 @@ FRENCH: dict[str, str] = {
         "statique)."
     ),
     "Error": "Erreur",
-    "{n} members removed from the segment.": "{n} membres retirés du segment.",
     "Select at least one member.": "Sélectionnez au moins un membre.",
     "The segment is being rebuilt.": "La segmentation est relancée.",
     "The segment cannot be deleted: {reason}": "Le segment ne peut pas être supprimé : {reason}",
+    # static segments
+    "New static segment": "Nouveau segment statique",
+    "Its members are given by hand, by email or member id, or by a CSV of emails; nothing "
+    "selects them.": (
+        "Ses membres sont donnés à la main, par e-mail ou identifiant de membre, ou par un CSV "
+        "d'e-mails ; aucune condition ne les sélectionne."
+    ),
+    "First members (optional)": "Premiers membres (facultatif)",
+    "One email or member id per line": "Un e-mail ou identifiant de membre par ligne",
+    "Create the segment": "Créer le segment",
+    "Static segment {name} created.": "Segment statique {name} créé.",
+    "Add members": "Ajouter des membres",
+    "Emails or member ids": "E-mails ou identifiants de membre",
+    "CSV of emails": "CSV d'e-mails",
+    "A column headed email, or emails in the first column": (
+        "Une colonne intitulée email, ou les e-mails en première colonne"
+    ),
+    "Upload the CSV": "Envoyer le CSV",
+    "Remove selected members…": "Retirer les membres sélectionnés…",
+    "Remove members": "Retirer des membres",
+    "They stay members of the list; they can be added again.": (
+        "Ils restent membres de la liste ; ils peuvent être ajoutés de nouveau."
+    ),
+    "Remove the members": "Retirer les membres",
+    "static": "statique",
+    "list {list_id}": "liste {list_id}",
+    "Error: {reason}": "Erreur : {reason}",
     # members and fields
     "All members": "Tous les membres",
     "Format": "Format",
@@ -293,12 +322,81 @@ FRENCH: dict[str, str] = {
 }
 
 
+# Phrases that count something ``{n}``: their (one, many) forms by language. The phrase
+# itself is the English "many" form, as templates and flash messages write it.
+PLURALS: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "{n} members removed from the segment.": (
+            "{n} member removed from the segment.",
+            "{n} members removed from the segment.",
+        ),
+        "{n} members added to the segment.": (
+            "{n} member added to the segment.",
+            "{n} members added to the segment.",
+        ),
+        "{n} members were in the segment already.": (
+            "{n} member was in the segment already.",
+            "{n} members were in the segment already.",
+        ),
+        "{n} members were not in the segment.": (
+            "{n} member was not in the segment.",
+            "{n} members were not in the segment.",
+        ),
+        "{n} emails name no member of the list: {sample}": (
+            "{n} email names no member of the list: {sample}",
+            "{n} emails name no member of the list: {sample}",
+        ),
+        "Remove {n} members from the segment {name}?": (
+            "Remove {n} member from the segment {name}?",
+            "Remove {n} members from the segment {name}?",
+        ),
+    },
+    "fr": {
+        "{n} members removed from the segment.": (
+            "{n} membre retiré du segment.",
+            "{n} membres retirés du segment.",
+        ),
+        "{n} members added to the segment.": (
+            "{n} membre ajouté au segment.",
+            "{n} membres ajoutés au segment.",
+        ),
+        "{n} members were in the segment already.": (
+            "{n} membre était déjà dans le segment.",
+            "{n} membres étaient déjà dans le segment.",
+        ),
+        "{n} members were not in the segment.": (
+            "{n} membre n'était pas dans le segment.",
+            "{n} membres n'étaient pas dans le segment.",
+        ),
+        "{n} emails name no member of the list: {sample}": (
+            "{n} e-mail ne désigne aucun membre de la liste : {sample}",
+            "{n} e-mails ne désignent aucun membre de la liste : {sample}",
+        ),
+        "Remove {n} members from the segment {name}?": (
+            "Retirer {n} membre du segment {name} ?",
+            "Retirer {n} membres du segment {name} ?",
+        ),
+    },
+}
+
+
+def _is_one(lang: str, n: object) -> bool:
+    """The singular's numbers: 1 in English; 0 and 1 in French."""
+    return n == 1 or (lang == "fr" and n == 0)
+
+
 def translator(lang: str) -> Callable[..., str]:
-    """``_("Condition {n}", n=2)``: look the phrase up, then fill its placeholders."""
+    """``_("Condition {n}", n=2)``: look the phrase up (its singular or plural form when it
+    counts ``n``), then fill its placeholders."""
     table = FRENCH if lang == "fr" else {}
+    plurals = PLURALS.get(lang, {})
 
     def translate(phrase: str, **values: object) -> str:
-        text = table.get(phrase, phrase)
+        forms = plurals.get(phrase)
+        if forms is not None and "n" in values:
+            text = forms[0] if _is_one(lang, values["n"]) else forms[1]
+        else:
+            text = table.get(phrase, phrase)
         return text.format(**values) if values else text
 
     return translate

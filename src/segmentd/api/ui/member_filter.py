@@ -40,13 +40,15 @@ def filter_subjects(picks: Picks) -> SubjectGroups:
 
 
 def filter_clause(
-    node: LeafNode | None, picks: Picks, tz: timezone
+    node: LeafNode | None, picks: Picks, tz: timezone, tenant_id: int
 ) -> tuple[ColumnElement[bool] | None, dict[str, str]]:
-    """The SQL of the filter, or the error shown beside its input."""
+    """The SQL of the filter over the tenant's members (the engagement subqueries then read
+    the tenant's activity only, as the services' counts do), or the error beside its input."""
     if node is None:
         return None, {}
     try:
-        return compile_condition(parse_native({ALL: [node.leaf]}, picks.catalog, tz)), {}
+        condition = parse_native({ALL: [node.leaf]}, picks.catalog, tz)
+        return compile_condition(condition, tenant_id=tenant_id), {}
     except DomainValidationError as exc:
         path, message = error_parts(exc)
         return None, {error_slot(path, GroupNode(ROOT, ALL, [node])): message}

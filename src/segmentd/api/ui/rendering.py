@@ -59,6 +59,8 @@ def render(
     lang = language(request)
     # A message left by the previous POST shows once, on the next full page.
     flash = None if template.startswith("partials/") else request.session.pop("flash", None)
+    if flash and isinstance(flash[0], str):  # one message, or a list of them
+        flash = [flash]
     settings = request.app.state.settings
     page = environment.get_template(template).render(
         request=request,

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ...domain.errors import DomainValidationError
-from ...domain.fields import SYSTEM_FIELDS, Catalog, FieldDef
+from ...domain.fields import SYSTEM_FIELDS, FieldDef
 from ...domain.ids import ascii_int
+from ...domain.operators import NATIVE_OPERATORS, OPERATORS
 from ...services.catalog_service import FieldDraft, create_field
 from ...storage.campaigns import list_campaigns
 from ...storage.field_defs import CLIENT_TYPES, FORMATS
@@ -21,7 +22,7 @@ from .deps import Config, Db, Form, User, redirect
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import render
 from .views import PAGE_SIZE, Paging, member_table, offset_of, tenant_data
-from .vocab import FIELD_KINDS, OP_WORDS, TYPE_NAMES, operators
+from .vocab import FIELD_KINDS, TYPE_NAMES, op_label
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 MAX_SHOWN = 200  # tags and campaigns listed on the fields page
@@ -42,7 +43,7 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
         node = filter_leaf(params, picks)
         default = default_list_id(conn, user.tenant_id)
         list_id = _chosen_list(params.get("list"), [x.id for x in data.lists], default)
-        where, errors = filter_clause(node, picks, settings.tz)
+        where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
         ids, total = (
             ([], 0)
             if errors
@@ -73,17 +74,16 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
 
 
 def _field_rows(fields: list[FieldDef]) -> list[dict[str, Any]]:
-    catalog = Catalog.build(fields)
+    """Each field with every operator of the native form for its type (the flat form's first)."""
     rows = []
     for field in (*SYSTEM_FIELDS, *fields):
         kind = FIELD_KINDS[field.type]
+        every = (*OPERATORS[field.type], *NATIVE_OPERATORS[field.type])
         rows.append(
             {
                 "field": field,
                 "type": TYPE_NAMES[field.type],
-                "operators": [
-                    f"{op} ({OP_WORDS[kind][op]})" for op in operators(catalog, field.name)
-                ],
+                "operators": [(str(op), op_label(kind, op)) for op in every],
             }
         )
     return rows

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ...domain.errors import DomainValidationError, InUse, NotFound
 from ...domain.ids import MAX_ID
+from ...domain.segment_kinds import SegmentKind
 from ...membership import store
 from ...services import segment_service
 from ...services.segment_rules import checked_type_filter
@@ -19,6 +20,7 @@ from ...storage.ui_reads import build_info
 from ..common.csv_export import csv_response
 from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
+from .given_members import GivenForm
 from .i18n import translator
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import language, render
@@ -103,7 +105,7 @@ def _members_context(
     settings = request.app.state.settings
     picks = data.picks()
     node = filter_leaf(request.query_params, picks)
-    where, errors = filter_clause(node, picks, settings.tz)
+    where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
     start = offset_of(request.query_params.get("offset"))
     ids, total = (
         ([], 0)
@@ -131,6 +133,19 @@ def _filter_query(request: Request) -> str:
 
 @router.get("/{segment_id}")
 def segment_page(request: Request, segment_id: str, user: User, db: Db) -> Response:
+    return segment_response(request, user, db, segment_id)
+
+
+def segment_response(
+    request: Request,
+    user: User,
+    db: Db,
+    segment_id: str,
+    *,
+    status_code: int = 200,
+    given: GivenForm | None = None,
+) -> Response:
+    """The segment page; ``given``: a static segment's add form as posted, with its errors."""
     with db.snapshot() as conn:  # the segment, its counts and its rows must agree
         segment = _segment(conn, user, segment_id)
         data = tenant_data(conn, user.tenant_id)
@@ -140,7 +155,10 @@ def segment_page(request: Request, segment_id: str, user: User, db: Db) -> Respo
         request,
         "segment.html",
         user=user,
+        status_code=status_code,
         segment=segment,
+        static=segment.kind is SegmentKind.STATIC,
+        given=given or GivenForm(),
         status=status_view(segment),
         info=info,
         type_words=TYPE_WORDS,
@@ -173,7 +191,7 @@ def segment_status(request: Request, segment_id: str, user: User, db: Db) -> Res
     )
 
 
-def _member_ids(form: Form) -> list[int]:
+def member_ids_of(form: Form) -> list[int]:
     ids = []
     for raw in form.getlist("member_id"):
         if isinstance(raw, str) and raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID:
@@ -183,7 +201,7 @@ def _member_ids(form: Form) -> list[int]:
 
 @router.post("/{segment_id}/members/remove")
 def remove_selected(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
-    ids = _member_ids(form)
+    ids = member_ids_of(form)
     if ids:
         try:
             tz = request.app.state.settings.tz

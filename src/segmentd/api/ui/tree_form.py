@@ -19,7 +19,7 @@ from typing import Any
 from ...domain.conditions import MAX_DEPTH, MAX_ITEMS, MAX_LEAVES
 from ...domain.native_form import ALL, ANY, NOT
 from .rows.leaf_row import FormValues, LeafInputs, NativeLeaf, Picks
-from .rows.leaf_rows import blank_leaf, read_leaf
+from .rows.leaf_rows import blank_leaf, read_leaf, row_of
 
 ROOT = "r"
 _NODE_ID = re.compile(rf"r(?:-[0-9]{{1,2}}){{1,{MAX_DEPTH}}}")
@@ -107,6 +107,30 @@ def _renumber(node: Node, node_id: str) -> None:
 
 
 # --- the native form ---------------------------------------------------------------------
+
+
+# Every member of the list, in the native form: what a tree with no condition filled in counts.
+EVERYONE: list[NativeLeaf] = [
+    {"kind": "subscription", "status": "subscribed"},
+    {"kind": "subscription", "status": "unsubscribed"},
+]
+
+
+def filled(root: GroupNode) -> GroupNode:
+    """The tree less its blank conditions (a new row with nothing typed yet) and the groups
+    they leave empty, the nodes keeping their ids: what the live count counts, so a new row
+    shows no error and leaves the count as it was. With nothing filled in: every member."""
+    kept = _filled(root)
+    if isinstance(kept, GroupNode):
+        return kept
+    return GroupNode(ROOT, ANY, [LeafNode(f"{ROOT}-{i}", leaf) for i, leaf in enumerate(EVERYONE)])
+
+
+def _filled(node: Node) -> Node | None:
+    if isinstance(node, LeafNode):
+        return None if row_of(node.leaf).is_empty(node.leaf) else node
+    items = [kept for kept in map(_filled, node.items) if kept is not None]
+    return GroupNode(node.id, node.join, items, node.negated) if items else None
 
 
 def native_tree(root: GroupNode) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from ...domain.fields import Catalog, FieldDef, FieldType
-from ...domain.operators import OPERATORS, Activity, Op
+from ...domain.fields import FieldDef, FieldType
+from ...domain.operators import Activity, Op
 
 
 class Kind(StrEnum):
@@ -106,12 +106,6 @@ ACTIVITY_WORDS = {
 
 def field_kind(field: FieldDef | None) -> Kind:
     return FIELD_KINDS[field.type] if field else Kind.UNKNOWN
-
-
-def operators(catalog: Catalog, field_name: str) -> tuple[Op, ...]:
-    """The flat form's operators for this field name (all of them for an unknown field)."""
-    field = catalog.field(field_name)
-    return OPERATORS[field.type] if field else tuple(Op)
 
 
 def op_label(kind: Kind, op: str) -> str:

@@ -4,16 +4,16 @@ a window of the last days, weeks or months."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from .leaf_row import (
-    PERIOD_UNITS,
+    PERIOD_UNIT,
     LeafInputs,
     LeafRow,
     NativeLeaf,
     Picks,
+    Select,
     Translate,
-    choices,
     fitted,
     period_words,
     shown,
@@ -21,16 +21,6 @@ from .leaf_row import (
 )
 
 KIND = "engagement"
-ACTIVITIES = ("sent", "open", "click")
-ACTIVITY_WORDS = {"sent": "was sent", "open": "opened", "click": "clicked in"}
-COUNT_OPS = (">=", "<=", "==", ">", "<")
-COUNT_WORDS = {
-    ">=": "at least",
-    "<=": "at most",
-    "==": "exactly",
-    ">": "more than",
-    "<": "fewer than",
-}
 
 
 class EngagementRow(LeafRow):
@@ -38,46 +28,48 @@ class EngagementRow(LeafRow):
     label = "Engagement count"
     group = "Campaigns"
     parts = ("kind", "activity", "count_op", "count", "within")
+    selects: ClassVar[Mapping[str, Select]] = {
+        "activity": Select(
+            ("sent", "open", "click"), {"sent": "was sent", "open": "opened", "click": "clicked in"}
+        ),
+        "count_op": Select(
+            (">=", "<=", "==", ">", "<"),
+            {
+                ">=": "at least",
+                "<=": "at most",
+                "==": "exactly",
+                ">": "more than",
+                "<": "fewer than",
+            },
+        ),
+    }
+    sentence = "{Member} {activity} {count_op} {count} {campaigns}"
 
     def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:
         amount = whole(inputs.text("amount"))
         within = None if amount is None else {"amount": amount, "unit": inputs.text("unit")}
-        return {
-            "kind": KIND,
-            "activity": inputs.text("activity"),
-            "count_op": inputs.text("count_op"),
-            "count": whole(inputs.text("count")),
-            "within": within,
-        }
+        leaf = super().read(inputs, subject, picks)
+        return {**leaf, "count": whole(inputs.text("count")), "within": within}
 
     def fit(self, leaf: NativeLeaf, picks: Picks) -> NativeLeaf:
         within = leaf.get("within")
         if isinstance(within, dict):
-            within = {**within, "unit": fitted(within.get("unit"), PERIOD_UNITS)}
-        return {
-            **leaf,
-            "activity": fitted(leaf.get("activity"), ACTIVITIES),
-            "count_op": fitted(leaf.get("count_op"), COUNT_OPS),
-            "within": within,
-        }
+            within = {**within, "unit": fitted(within.get("unit"), PERIOD_UNIT.values)}
+        return {**super().fit(leaf, picks), "within": within}
 
     def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
         within = leaf.get("within")
         window = within if isinstance(within, dict) else {}
         return {
-            "activities": choices(ACTIVITIES, ACTIVITY_WORDS),
-            "count_ops": choices(COUNT_OPS, COUNT_WORDS),
+            **super().view(leaf, picks),
             "count": shown(leaf.get("count")),
             "amount": shown(window.get("amount")),
             "unit": shown(window.get("unit")),
-            "units": choices(PERIOD_UNITS, {}),
+            "units": PERIOD_UNIT.choices(),
         }
 
     def describe(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> str:
-        activity, count_op = shown(leaf.get("activity")), shown(leaf.get("count_op"))
-        verb = _(ACTIVITY_WORDS.get(activity, activity))
-        count = f"{_(COUNT_WORDS.get(count_op, count_op))} {shown(leaf.get('count'))}"
-        sentence = f"{_('Member')} {verb} {count} {_('campaigns')}"
+        sentence = self.sentence.format(**self.said(leaf, picks, _), campaigns=_("campaigns"))
         within = leaf.get("within")
         if not isinstance(within, dict):
             return sentence

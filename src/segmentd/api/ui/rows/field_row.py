@@ -39,6 +39,7 @@ from .leaf_row import (
     chosen_first,
     fitted,
     shown,
+    unit_words,
     whole,
 )
 
@@ -199,7 +200,8 @@ class FieldRow(LeafRow):
         words = _(op_label(field_kind(picks.catalog.field(name)), op))
         values = leaf.get("values")
         values = [shown(v) for v in values] if isinstance(values, list) else []
-        amount, unit = shown(leaf.get("amount")), _(shown(leaf.get("unit")))
+        amount = shown(leaf.get("amount"))
+        unit = unit_words(amount, shown(leaf.get("unit")), _)
         match shape_of(op):
             case Shape.VALUE:
                 return f"{name} {words} “{shown(leaf.get('value'))}”"

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from .leaf_row import (
-    PERIOD_UNITS,
+    PERIOD_UNIT,
     LeafInputs,
     LeafRow,
     NativeLeaf,
     Picks,
+    Select,
     Translate,
-    choices,
     fitted,
     period_words,
     shown,
@@ -21,16 +21,13 @@ from .leaf_row import (
 )
 
 KIND = "last_activity"
-ACTIVITIES = ("sent", "open", "click", "engaged")
-ACTIVITY_WORDS = {
-    "sent": "Last campaign received",
-    "open": "Last open",
-    "click": "Last click",
-    "engaged": "Last open or click",
-}
-OPS = ("in_last", "more_than_ago", "never")
-OP_WORDS = {"in_last": "in the last …", "more_than_ago": "more than … ago", "never": "never"}
 NEVER = "never"
+# What each op says of the period (none for never).
+OP_SENTENCES = {
+    "in_last": "in the last {period}",
+    "more_than_ago": "more than {period} ago",
+    NEVER: "never",
+}
 
 
 class LastActivityRow(LeafRow):
@@ -38,45 +35,53 @@ class LastActivityRow(LeafRow):
     label = "Last activity"
     group = "Campaigns"
     parts = ("kind", "activity", "op", "amount", "unit")
+    selects: ClassVar[Mapping[str, Select]] = {
+        "activity": Select(
+            ("sent", "open", "click", "engaged"),
+            {
+                "sent": "Last campaign received",
+                "open": "Last open",
+                "click": "Last click",
+                "engaged": "Last open or click",
+            },
+        ),
+        "op": Select(
+            ("in_last", "more_than_ago", NEVER),
+            {"in_last": "in the last …", "more_than_ago": "more than … ago", NEVER: "never"},
+        ),
+    }
 
     def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:
-        op = inputs.text("op")
-        leaf: NativeLeaf = {"kind": KIND, "activity": inputs.text("activity"), "op": op}
-        if op != NEVER:  # never takes no period
-            leaf.update(amount=whole(inputs.text("amount")), unit=inputs.text("unit"))
+        leaf = super().read(inputs, subject, picks)
+        if leaf["op"] == NEVER:  # never takes no period
+            del leaf["amount"], leaf["unit"]
+        else:
+            leaf["amount"] = whole(inputs.text("amount"))
         return leaf
 
     def fit(self, leaf: NativeLeaf, picks: Picks) -> NativeLeaf:
-        fit = {
-            **leaf,
-            "activity": fitted(leaf.get("activity"), ACTIVITIES),
-            "op": fitted(leaf.get("op"), OPS),
-        }
+        fit = super().fit(leaf, picks)
         if fit["op"] == NEVER:
             fit.pop("amount", None)
             fit.pop("unit", None)
         else:
-            fit.update(amount=leaf.get("amount"), unit=fitted(leaf.get("unit"), PERIOD_UNITS))
+            fit.update(amount=leaf.get("amount"), unit=fitted(leaf.get("unit"), PERIOD_UNIT.values))
         return fit
 
     def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
         return {
-            "activities": choices(ACTIVITIES, ACTIVITY_WORDS),
-            "ops": choices(OPS, OP_WORDS),
+            **super().view(leaf, picks),
             "amount": shown(leaf.get("amount")),
             "unit": shown(leaf.get("unit")),
-            "units": choices(PERIOD_UNITS, {}),
+            "units": PERIOD_UNIT.choices(),
         }
 
     def describe(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> str:
-        activity, op = shown(leaf.get("activity")), shown(leaf.get("op"))
-        subject = _(ACTIVITY_WORDS.get(activity, activity))
-        if op == NEVER:
-            return f"{subject}: {_('never')}"
+        subject = _(self.selects["activity"].word(leaf.get("activity")))
+        op = shown(leaf.get("op"))
         period = period_words(leaf.get("amount"), leaf.get("unit"), _)
-        if op == "more_than_ago":
-            return f"{subject}: {_('more than {period} ago', period=period)}"
-        return f"{subject}: {_('in the last {period}', period=period)}"
+        sentence = OP_SENTENCES.get(op, OP_SENTENCES["in_last"])
+        return f"{subject}: {_(sentence, period=period)}"
 
 
 LAST_ACTIVITY_ROW = LastActivityRow()

@@ -9,7 +9,7 @@ API reports at ``...all[1].all[0].op`` lands beside the input it is about.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from starlette.datastructures import ImmutableMultiDict
@@ -101,13 +101,48 @@ def chosen_first(chosen: Sequence[str], others: Iterable[str]) -> list[str]:
     return [*dict.fromkeys(chosen), *sorted(set(others) - set(chosen))]
 
 
+_ONE_UNIT = {"days": "day", "weeks": "week", "months": "month"}
+
+
+def unit_words(amount: Any, unit: Any, _: Translate) -> str:
+    """The unit as the amount wants it: "1 week", "2 weeks"."""
+    text = str(unit)
+    one = str(amount).strip() == "1"
+    return _(_ONE_UNIT.get(text, text) if one else text)
+
+
 def period_words(amount: Any, unit: Any, _: Translate) -> str:
-    return f"{amount} {_(str(unit))}"
+    return f"{amount} {unit_words(amount, unit, _)}"
+
+
+@dataclass(frozen=True)
+class Select:
+    """A select of fixed choices for one part of a leaf: its values (a leaf's value it does
+    not offer shows as the first) and their words."""
+
+    values: tuple[str, ...]
+    words: Mapping[str, str] = field(default_factory=dict)
+
+    def choices(self) -> tuple[Choice, ...]:
+        return choices(self.values, self.words)
+
+    def word(self, value: Any) -> str:
+        """What the page says for ``value``: its words, else the value as it is."""
+        text = shown(value)
+        return self.words.get(text, text)
+
+
+PERIOD_UNIT = Select(PERIOD_UNITS)
 
 
 class LeafRow:
     """One kind of condition row. Subclasses set the class attributes and override what
-    differs; ``kind`` is the native leaf's kind, offered only while the domain registers it."""
+    differs; ``kind`` is the native leaf's kind, offered only while the domain registers it.
+
+    The common shape is data: each part but the picker's is read as the text of its input,
+    the parts in ``selects`` are fitted to their choices and offered in the view under the
+    part's name, and ``sentence`` says the leaf with each select's words and the other
+    parts as they are (``{Member}`` being "Member" in the page's language)."""
 
     kind: ClassVar[str]
     label: ClassVar[str]  # in the condition picker
@@ -115,6 +150,10 @@ class LeafRow:
     # The native keys whose inputs have an error slot of their own; the first is the
     # condition picker's (errors about other keys show under the whole condition).
     parts: ClassVar[tuple[str, ...]]
+    selects: ClassVar[Mapping[str, Select]] = {}
+    sentence: ClassVar[str] = ""
+    # The part a member filter must be given to test anything (none: always tests).
+    required: ClassVar[str | None] = None
 
     @property
     def template(self) -> str:
@@ -134,20 +173,27 @@ class LeafRow:
 
     def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:
         """The native leaf the inputs say, as typed: the API checks it."""
-        raise NotImplementedError
+        return {"kind": self.kind, **{part: inputs.text(part) for part in self.parts[1:]}}
 
     def fit(self, leaf: NativeLeaf, picks: Picks) -> NativeLeaf:
         """The leaf as the row shows it: each select on a value it offers (the first when
         the leaf's own is not one, as a browser would show it)."""
-        return leaf
+        fitted_parts = {part: fitted(leaf.get(part), s.values) for part, s in self.selects.items()}
+        return {**leaf, **fitted_parts}
 
     def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
         """What the template needs besides the (fitted) leaf: choices, converted values."""
-        return {}
+        return {part: select.choices() for part, select in self.selects.items()}
+
+    def said(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> dict[str, str]:
+        """The words ``sentence`` is filled with."""
+        words = {part: shown(leaf.get(part)) for part in self.parts[1:]}
+        words.update({part: _(s.word(leaf.get(part))) for part, s in self.selects.items()})
+        return {**words, "Member": _("Member")}
 
     def describe(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> str:
-        raise NotImplementedError
+        return self.sentence.format(**self.said(leaf, picks, _))
 
     def is_empty(self, leaf: NativeLeaf) -> bool:
         """A member filter left empty tests nothing (``member_filter``)."""
-        return False
+        return self.required is not None and not leaf.get(self.required)

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from .leaf_row import (
-    Choice,
-    LeafInputs,
-    LeafRow,
-    NativeLeaf,
-    Picks,
-    Translate,
-    choices,
-    fitted,
-    shown,
-)
+from .leaf_row import Choice, LeafRow, NativeLeaf, Picks, Select, Translate, shown
 
 KIND = "segment"
-OPS = ("in", "not_in")
-OP_WORDS = {"in": "is in the segment", "not_in": "is not in the segment"}
+
+
+def segment_label(name: str, list_id: int, segment_id: str) -> str:
+    """A segment as pickers show it: two segments may share a name, never an id."""
+    return f"{name} (list {list_id}, …{segment_id[-6:]})"
 
 
 class SegmentRow(LeafRow):
@@ -27,29 +20,26 @@ class SegmentRow(LeafRow):
     label = "Segment membership"
     group = "Member status"
     parts = ("kind", "segment", "op")
-
-    def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:
-        return {"kind": KIND, "segment": inputs.text("segment"), "op": inputs.text("op")}
-
-    def fit(self, leaf: NativeLeaf, picks: Picks) -> NativeLeaf:
-        return {**leaf, "op": fitted(leaf.get("op"), OPS)}
+    selects: ClassVar[Mapping[str, Select]] = {
+        "op": Select(
+            ("in", "not_in"), {"in": "is in the segment", "not_in": "is not in the segment"}
+        )
+    }
+    sentence = "{Member} {op} {segment}"
+    required = "segment"
 
     def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
         others = tuple(
-            Choice(s.id, f"{s.name} (list {s.list_id})")
+            Choice(s.id, segment_label(s.name, s.list_id, s.id))
             for s in picks.segments
             if s.id != picks.editing
         )
-        return {"ops": choices(OPS, OP_WORDS), "segments": others}
+        return {**super().view(leaf, picks), "segments": others}
 
-    def describe(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> str:
-        op, segment_id = shown(leaf.get("op")), shown(leaf.get("segment"))
+    def said(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> dict[str, str]:
+        segment_id = shown(leaf.get("segment"))
         name = picks.segment_names.get(segment_id)
-        segment = f"“{name}”" if name else segment_id
-        return f"{_('Member')} {_(OP_WORDS.get(op, op))} {segment}"
-
-    def is_empty(self, leaf: NativeLeaf) -> bool:
-        return not leaf.get("segment")
+        return {**super().said(leaf, picks, _), "segment": f"“{name}”" if name else segment_id}
 
 
 SEGMENT_ROW = SegmentRow()

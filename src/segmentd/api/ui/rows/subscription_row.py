@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
-from .leaf_row import LeafInputs, LeafRow, NativeLeaf, Picks, Translate, choices, fitted, shown
+from .leaf_row import LeafRow, Select
 
 KIND = "subscription"
-STATUSES = ("subscribed", "unsubscribed")
-STATUS_WORDS = {"subscribed": "is subscribed", "unsubscribed": "has unsubscribed"}
 
 
 class SubscriptionRow(LeafRow):
@@ -17,19 +15,13 @@ class SubscriptionRow(LeafRow):
     label = "Subscription status"
     group = "Member status"
     parts = ("kind", "status")
-
-    def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:
-        return {"kind": KIND, "status": inputs.text("status")}
-
-    def fit(self, leaf: NativeLeaf, picks: Picks) -> NativeLeaf:
-        return {**leaf, "status": fitted(leaf.get("status"), STATUSES)}
-
-    def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
-        return {"statuses": choices(STATUSES, STATUS_WORDS)}
-
-    def describe(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> str:
-        status = shown(leaf.get("status"))
-        return f"{_('Member')} {_(STATUS_WORDS.get(status, status))}"
+    selects: ClassVar[Mapping[str, Select]] = {
+        "status": Select(
+            ("subscribed", "unsubscribed"),
+            {"subscribed": "is subscribed", "unsubscribed": "has unsubscribed"},
+        )
+    }
+    sentence = "{Member} {status}"
 
 
 SUBSCRIPTION_ROW = SubscriptionRow()

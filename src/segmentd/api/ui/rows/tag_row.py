@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from .leaf_row import (
-    Choice,
-    LeafInputs,
-    LeafRow,
-    NativeLeaf,
-    Picks,
-    Translate,
-    choices,
-    fitted,
-    shown,
-)
+from .leaf_row import Choice, LeafRow, NativeLeaf, Picks, Select, fitted, shown
 
 KIND = "tag"
-OPS = ("==", "!=")
-OP_WORDS = {"==": "has the tag", "!=": "does not have the tag"}
 
 
 class TagRow(LeafRow):
@@ -27,25 +15,20 @@ class TagRow(LeafRow):
     label = "Tag"
     group = "Tags"
     parts = ("kind", "tag", "op")
-
-    def read(self, inputs: LeafInputs, subject: str, picks: Picks) -> NativeLeaf:
-        return {"kind": KIND, "tag": inputs.text("tag"), "op": inputs.text("op")}
+    selects: ClassVar[Mapping[str, Select]] = {
+        "op": Select(("==", "!="), {"==": "has the tag", "!=": "does not have the tag"})
+    }
+    sentence = "{Member} {op} “{tag}”"
+    required = "tag"
 
     def fit(self, leaf: NativeLeaf, picks: Picks) -> NativeLeaf:
         tags = sorted(picks.catalog.tags)
         tag = fitted(leaf.get("tag"), tags) if tags else shown(leaf.get("tag"))
-        return {**leaf, "tag": tag, "op": fitted(leaf.get("op"), OPS)}
+        return {**super().fit(leaf, picks), "tag": tag}
 
     def view(self, leaf: NativeLeaf, picks: Picks) -> Mapping[str, Any]:
         tags = tuple(Choice(tag, tag) for tag in sorted(picks.catalog.tags))
-        return {"ops": choices(OPS, OP_WORDS), "tags": tags}
-
-    def describe(self, leaf: NativeLeaf, picks: Picks, _: Translate) -> str:
-        words = OP_WORDS.get(shown(leaf.get("op")), shown(leaf.get("op")))
-        return f"{_('Member')} {_(words)} “{shown(leaf.get('tag'))}”"
-
-    def is_empty(self, leaf: NativeLeaf) -> bool:
-        return not leaf.get("tag")
+        return {**super().view(leaf, picks), "tags": tags}
 
 
 TAG_ROW = TagRow()

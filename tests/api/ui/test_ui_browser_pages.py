@@ -1,0 +1,151 @@
+"""The web UI in Debian's Chromium (Playwright), on SQLite: a static segment's members given
+and taken back by hand, and pages that log no console error, meet no Content-Security-Policy
+violation, show no error before the user typed anything and fit 1280 and 390 pixels.
+Screenshots go to test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.support.ui_browser import (
+    WIDTHS,
+    Console,
+    Site,
+    check_labels,
+    new_page,
+    pick,
+    shoot,
+    sign_in,
+)
+from tests.support.ui_support import SEGMENTS, api_members, email_of, ok
+
+pytestmark = pytest.mark.slow
+
+# Elements wider than the page (a table may scroll inside its own region, never the page).
+TOO_WIDE = """() => [...document.querySelectorAll('main *')]
+  .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                && !el.closest('.table-wrap'))
+  .map(el => el.tagName + '#' + el.id + '.' + el.className).slice(0, 5)"""
+# Tables wider than their scrolling region.
+TABLES_SCROLLING = """() => [...document.querySelectorAll('.table-wrap')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.getAttribute('aria-label'))"""
+# Selects too narrow for their chosen words (the text, its padding and the arrow).
+CUT_SELECTS = """() => {
+  const pen = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll('main select:not([multiple])')]
+    .filter(el => el.offsetParent !== null && el.selectedIndex >= 0)
+    .filter(el => {
+      const style = getComputedStyle(el);
+      pen.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const text = pen.measureText(el.options[el.selectedIndex].text).width;
+      const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+      return text + padding + 12 > el.clientWidth;
+    })
+    .map(el => `${el.id}: ${el.options[el.selectedIndex].text}`);
+}"""
+
+
+def fits(page: Any, name: str) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, name
+    assert page.evaluate(TOO_WIDE) == [], name
+    assert page.evaluate(TABLES_SCROLLING) == [], name
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_marketer_gives_and_takes_back_static_members(
+    browser: Any, site: Site, width: str, tmp_path: Any
+) -> None:
+    page = new_page(browser, width)
+    console = Console(page)
+    sign_in(page, site, width, shots=False)
+    page.get_by_role("link", name="New static segment").click()
+    page.get_by_label("Segment name").fill("Hand.picked")
+    page.get_by_role("button", name="Create the segment").click()
+    page.locator("#err-segment_name").filter(has_text=re.compile(r"\S")).wait_for()
+    page.get_by_label("Segment name").fill(f"Hand picked {width}")
+    page.get_by_role("button", name="Create the segment").click()
+    page.wait_for_url(re.compile(r"/ui/segments/[0-9a-f]{24}$"))
+    segment_id = page.url.rsplit("/", 1)[1]
+    page.get_by_role("status").filter(has_text="Static segment").wait_for()
+
+    page.get_by_label("Emails or member ids").fill("ghost@example.com")
+    page.get_by_role("button", name="Add members").click()
+    page.locator("#err-entries").filter(has_text="ghost@example.com names no member").wait_for()
+    page.get_by_label("Emails or member ids").fill(f"{email_of(1)}\n{email_of(2)}")
+    page.get_by_role("button", name="Add members").click()
+    page.get_by_role("status").filter(has_text="2 members added to the segment.").wait_for()
+
+    csv_file = tmp_path / "given.csv"
+    csv_file.write_text(f"email\n{email_of(2)}\n{email_of(3)}\nnobody@example.com\n")
+    page.get_by_label("CSV of emails").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Upload the CSV").click()
+    said = page.get_by_role("status")
+    said.filter(has_text="1 member added to the segment.").wait_for()
+    assert "1 member was in the segment already." in said.inner_text()
+    assert "1 email names no member of the list: nobody@example.com" in said.inner_text()
+    assert page.locator("#member-total").inner_text() == "3"
+    check_labels(page)
+    fits(page, "static segment")
+    shoot(page, "static-segment", width)
+
+    page.get_by_label(f"Select {email_of(1)}").check()
+    page.get_by_role("button", name="Remove selected members…").click()
+    page.get_by_role("heading", name=re.compile("Remove 1 member from the segment")).wait_for()
+    assert sorted(api_members(site.api, segment_id)) == [email_of(i) for i in (1, 2, 3)]
+    shoot(page, "static-remove", width)
+    page.get_by_role("button", name="Remove the members").click()
+    page.get_by_role("status").filter(has_text="1 member removed from the segment.").wait_for()
+    assert sorted(api_members(site.api, segment_id)) == [email_of(2), email_of(3)]
+    assert ok(site.api.get(f"{SEGMENTS}/{segment_id}"))["result"]["member_total"] == 2
+    console.check(refused_forms=2)  # the name, then the unknown email
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_builder_and_segment_pages_log_no_error_and_fit(
+    browser: Any, site: Site, width: str
+) -> None:
+    page = new_page(browser, width)
+    console = Console(page)
+    sign_in(page, site, width, shots=False)
+    page.get_by_role("link", name="New segment", exact=True).click()
+    count = page.locator("#preview-count")
+    count.wait_for()
+    page.get_by_label("Segment name").fill("Fresh rows")
+    for node, subject, ready in (
+        ("r-0", "field:Joined", "#value_{node}[type=date]"),
+        ("r-1", "campaign", "#campaign_{node}"),
+        ("r-2", "field:Birthday", "#month_{node}"),
+    ):
+        if node != "r-0":
+            page.get_by_role("button", name="Add a condition", exact=True).click()
+            page.locator(f"#subject_{node}").wait_for()
+        pick(page, node, subject, ready)
+        page.wait_for_load_state("networkidle")
+        count.wait_for()  # the count stays while a new row is blank
+        errors = page.locator("#builder p.error").all_inner_texts()
+        assert [e for e in errors if e.strip()] == [], (node, errors)
+    assert page.evaluate(CUT_SELECTS) == []
+    fits(page, "builder")
+    shoot(page, "builder-new-rows", width)
+    page.locator("#month_r-2").select_option("3")
+    page.locator("#day_r-2").select_option("15")
+    page.locator("#campaign_r-1").select_option(str(site_campaign(site)))
+    page.locator("#value_r-0").fill("2024-01-10")
+    page.wait_for_load_state("networkidle")
+    count.wait_for()
+    page.get_by_role("button", name="Save and build").click()
+    page.wait_for_url(re.compile(r"/ui/segments/[0-9a-f]{24}$"))
+    page.locator("#status-word").filter(has_text="complete").wait_for()
+    fits(page, "segment")
+    for path in ("/ui/segments", "/ui/members", "/ui/fields"):
+        page.goto(site.server.url + path)
+        fits(page, path)
+    console.check()
+
+
+def site_campaign(site: Site) -> int:
+    campaigns = ok(site.api.get("/v1/marketing/campaigns"))["result"]
+    return next(int(c["campaign_id"]) for c in campaigns if c["campaign_name"] == "Spring sale")
