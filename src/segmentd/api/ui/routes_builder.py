@@ -236,7 +236,9 @@ def _count(
             list_id = editing.list_id
         else:
             list_id = checked_list(conn, user.tenant_id, draft.list_id)
-        return count_native_in(conn, user.tenant_id, list_id, draft.counted_condition(), tz, editing)
+        return count_native_in(
+            conn, user.tenant_id, list_id, draft.counted_condition(), tz, editing
+        )
     except DomainValidationError as exc:
         path, message = error_parts(exc)
         draft.errors[error_slot(path, draft.counted_tree())] = message
