@@ -175,6 +175,11 @@ def test_errors_name_their_input(db: Database, tenant: Tenant, client: httpx.Cli
         client.post(BASE, content=b"{", headers={"content-type": "application/json"}), 400, None
     )
     assert client.put(BASE, json={}).status_code == 405
+    for method in ("GET", "PUT", "DELETE"):
+        for post_only in ("count", "preview"):
+            wrong = client.request(method, f"{BASE}/{post_only}")
+            refused(wrong, 405, None)
+            assert wrong.headers["allow"] == "POST"
     refused(client.put(BASE, json={}), 405, None)
     anonymous = client.get(BASE, auth=("nobody", "wrong"))
     refused(anonymous, 401, None, code=30000)

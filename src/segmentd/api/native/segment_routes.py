@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...domain.errors import DomainValidationError
 from ...services import segment_service, static_segments
@@ -69,6 +70,25 @@ CREATE_EXAMPLES = {
         "value": {"name": "Picked", "kind": STATIC, "members": {"emails": [], "member_ids": []}},
     },
 }
+
+
+# Paths of POST-only operations beside ``/{segment_id}``: another method on them is a 405
+# (with Allow), not a malformed segment id.
+_POST_ONLY = ("/count", "/preview")
+
+
+def _post_only(request: Request) -> None:
+    raise StarletteHTTPException(405)
+
+
+for _path in _POST_ONLY:
+    router.add_api_route(
+        _path,
+        _post_only,
+        methods=["GET", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+        dependencies=[Depends(current_tenant)],
+    )
 
 
 def answer(db: Database, segment: Segment, settings: Settings) -> NativeSegment:
