@@ -172,6 +172,12 @@ def test_errors_name_their_input(db: Database, tenant: Tenant, client: httpx.Cli
     refused(client.post(BASE, json={"name": "X"}), 400, "condition")
     refused(client.post(BASE, json={"name": "a*", "condition": TREE}), 400, "segment_name")
     refused(client.post(BASE, json={"name": "X", "kind": "odd", "condition": TREE}), 400, "kind")
+    static_tree = {"name": "X", "kind": "static", "condition": TREE}
+    refused(client.post(BASE, json=static_tree), 400, "condition")
+    members = {"emails": ["a@b.example"]}
+    refused(
+        client.post(BASE, json={"name": "X", "condition": TREE, "members": members}), 400, "members"
+    )
     refused(
         client.post(BASE, json={"name": "X", "condition": TREE, "list_id": 999}), 404, "list_id"
     )

@@ -130,6 +130,8 @@ def create(
     """A computed segment is saved and its first build queued (status building); a static
     one is complete at once, with the members given (each must name a member of its list)."""
     if _kind(body) == STATIC:
+        if "condition" in body.model_fields_set:
+            raise DomainValidationError("condition", "a static segment takes no condition")
         members = _members(body.members)
         draft = static_segments.StaticDraft(
             name=body.name,
@@ -140,6 +142,9 @@ def create(
         )
         segment = static_segments.create_static_segment(db, tenant_id, draft, unique_name=True)
     else:
+        if body.members is not None:
+            message = "members are given to static segments only (kind static)"
+            raise DomainValidationError("members", message)
         wanted = NativeDraft(body.name, body.condition, body.list_id, body.commandersact_id)
         segment = create_native_segment(db, tenant_id, wanted, settings.tz)
     return answer(db, segment, settings)
