@@ -322,8 +322,8 @@ def _native_segment_state(case: Any, target: Target) -> bool:
     for key in ("list_id", "commandersact_id"):
         if key in body:
             body[key] = None
-    if "members" in body:
-        body["members"] = {"emails": [MEMBER_EMAIL]}
+    if "members" in body:  # only a static segment's (the schema says so)
+        body["members"] = {"emails": [MEMBER_EMAIL]} if body.get("kind") == "static" else None
     return True
 
 

@@ -13,6 +13,7 @@ from tests.conftest import Tenant, wait_until
 from tests.support.factories import add_list, add_member, add_tag
 
 BASE = "/v1/segments"
+LOOKUP = "/api/dms/segmentation/segments"
 TREE = {
     "all": [
         {"kind": "field", "field": "Email", "op": "ends_with", "value": "@paris.example"},
@@ -55,7 +56,7 @@ def built(client: httpx.Client, segment_id: str) -> dict[str, Any]:
 def _members(db: Database, tenant: Tenant) -> list[int]:
     add_tag(db, tenant.id, "vip")
     return [
-        add_member(db, tenant.id, "ann@paris.example", tags=["vip"]),
+        add_member(db, tenant.id, "ann@paris.example", tags=["vip"], tcid="1234"),
         add_member(db, tenant.id, "bob@paris.example", unsubscribed_at=1_700_000_000),
         add_member(db, tenant.id, "cy@lyon.example"),
     ]
@@ -84,11 +85,26 @@ def test_a_tree_round_trips_and_counts_as_it_builds(
     # The same segment for EngageLab's API and the Commanders Act side.
     engagelab = client.get(f"/v1/marketing/lists/segments/{segment['id']}").json()["result"]
     assert engagelab["segment_name"] == "Paris" and engagelab["member_total"] == 1
-    sites = client.get("/v1/sites").json()["result"]
-    listed = client.get(f"/v1/sites/{sites[0]['site_id']}/segments").json()["result"]
+    site = client.get("/v1/sites").json()["result"][0]["site_id"]
+    listed = client.get(f"/v1/sites/{site}/segments").json()["result"]
     assert {"segment_id": segment["id"], "commandersact_id": segment["commandersact_id"]} in [
         {k: s[k] for k in ("segment_id", "commandersact_id")} for s in listed
     ]
+    assert _looked_up(client, site) == f'/**/cb(["{segment["commandersact_id"]}"]);'
+    patched = client.patch(f"{BASE}/{segment['id']}", json={"commandersact_id": "0a0b0c0d"})
+    assert (
+        _looked_up(client, site)
+        == '/**/cb(["0A0B0C0D"]);'
+        == f'/**/cb(["{patched.json()["commandersact_id"]}"]);'
+    )
+
+
+def _looked_up(client: httpx.Client, site: int) -> str:
+    """The Commanders Act look-up of the visitor with TCID 1234 (ann)."""
+    params = {"site": site, "callback": "cb"}
+    answer = client.get(LOOKUP, params=params, headers={"Cookie": "TCID=1234"}, auth=None)
+    assert answer.status_code == 200, answer.text
+    return answer.text
 
 
 def test_put_patch_and_delete(db: Database, tenant: Tenant, client: httpx.Client) -> None:
@@ -156,6 +172,12 @@ def test_errors_name_their_input(db: Database, tenant: Tenant, client: httpx.Cli
     refused(client.post(BASE, json={"name": "X"}), 400, "condition")
     refused(client.post(BASE, json={"name": "a*", "condition": TREE}), 400, "segment_name")
     refused(client.post(BASE, json={"name": "X", "kind": "odd", "condition": TREE}), 400, "kind")
+    static_tree = {"name": "X", "kind": "static", "condition": TREE}
+    refused(client.post(BASE, json=static_tree), 400, "condition")
+    members = {"emails": ["a@b.example"]}
+    refused(
+        client.post(BASE, json={"name": "X", "condition": TREE, "members": members}), 400, "members"
+    )
     refused(
         client.post(BASE, json={"name": "X", "condition": TREE, "list_id": 999}), 404, "list_id"
     )
@@ -175,6 +197,11 @@ def test_errors_name_their_input(db: Database, tenant: Tenant, client: httpx.Cli
         client.post(BASE, content=b"{", headers={"content-type": "application/json"}), 400, None
     )
     assert client.put(BASE, json={}).status_code == 405
+    for method in ("GET", "PUT", "DELETE"):
+        for post_only in ("count", "preview"):
+            wrong = client.request(method, f"{BASE}/{post_only}")
+            refused(wrong, 405, None)
+            assert wrong.headers["allow"] == "POST"
     refused(client.put(BASE, json={}), 405, None)
     anonymous = client.get(BASE, auth=("nobody", "wrong"))
     refused(anonymous, 401, None, code=30000)

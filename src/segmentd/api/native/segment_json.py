@@ -50,10 +50,20 @@ _COMMANDERSACT_TEXT = (
     "The id the Commanders Act look-up answers (8 hex characters, stored upper case; 400 "
     "when another segment of the tenant has it); null or absent: a random one"
 )
-# A computed segment needs a condition; a static one says its kind.
+# A computed segment needs a condition and takes no members; a static one says its kind and
+# takes no condition.
 _SHAPES: list[JsonValue] = [
-    {"required": ["condition"], "properties": {"kind": {"type": "string", "enum": [COMPUTED]}}},
-    {"required": ["kind"], "properties": {"kind": {"type": "string", "enum": [STATIC]}}},
+    {
+        "required": ["condition"],
+        "properties": {
+            "kind": {"type": "string", "enum": [COMPUTED]},
+            "members": {"type": "null"},
+        },
+    },
+    {
+        "required": ["kind"],
+        "properties": {"kind": {"type": "string", "enum": [STATIC]}, "condition": False},
+    },
 ]
 
 
@@ -63,12 +73,14 @@ class NewSegment(BaseModel):
     name: LooseName = Field(None, description=f"{_NAME_TEXT}; unique in the tenant (409)")
     list_id: LooseListId = Field(None, description="The list (default: the default list)")
     kind: LooseKind = Field(None, description="computed (default) or static")
-    condition: LooseCondition = Field(None, description="A computed segment's condition")
+    condition: LooseCondition = Field(
+        None, description="A computed segment's condition (a static one takes none)"
+    )
     commandersact_id: LooseCommandersActId = Field(None, description=_COMMANDERSACT_TEXT)
     members: LooseMembers = Field(
         None,
         description=f"A static segment's first members: at most {MAX_GIVEN} emails and "
-        f"{MAX_GIVEN} member ids, each naming a member of its list",
+        f"{MAX_GIVEN} member ids, each naming a member of its list (computed: null or absent)",
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...domain.errors import DomainValidationError
 from ...services import segment_service, static_segments
@@ -71,6 +72,25 @@ CREATE_EXAMPLES = {
 }
 
 
+# Paths of POST-only operations beside ``/{segment_id}``: another method on them is a 405
+# (with Allow), not a malformed segment id.
+_POST_ONLY = ("/count", "/preview")
+
+
+def _post_only(request: Request) -> None:
+    raise StarletteHTTPException(405)
+
+
+for _path in _POST_ONLY:
+    router.add_api_route(
+        _path,
+        _post_only,
+        methods=["GET", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+        dependencies=[Depends(current_tenant)],
+    )
+
+
 def answer(db: Database, segment: Segment, settings: Settings) -> NativeSegment:
     """A segment as the API shows it, its condition named by the catalog of now."""
     with db.read() as conn:
@@ -110,6 +130,8 @@ def create(
     """A computed segment is saved and its first build queued (status building); a static
     one is complete at once, with the members given (each must name a member of its list)."""
     if _kind(body) == STATIC:
+        if "condition" in body.model_fields_set:
+            raise DomainValidationError("condition", "a static segment takes no condition")
         members = _members(body.members)
         draft = static_segments.StaticDraft(
             name=body.name,
@@ -120,6 +142,9 @@ def create(
         )
         segment = static_segments.create_static_segment(db, tenant_id, draft, unique_name=True)
     else:
+        if body.members is not None:
+            message = "members are given to static segments only (kind static)"
+            raise DomainValidationError("members", message)
         wanted = NativeDraft(body.name, body.condition, body.list_id, body.commandersact_id)
         segment = create_native_segment(db, tenant_id, wanted, settings.tz)
     return answer(db, segment, settings)
