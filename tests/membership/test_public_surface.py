@@ -1,5 +1,6 @@
 """What callers outside the package may use of ``segmentd.membership`` (an import-linter
-contract keeps them off its modules): the interface, the publish horizon, the cleanup chunk, the history's change feed."""
+contract keeps them off its modules): the interface, the publish horizon, the cleanup chunk,
+the history's change feed."""
 
 from __future__ import annotations
 
