@@ -332,3 +332,58 @@ def test_retention_purges_old_changes_in_chunks_and_keeps_the_rest(
     assert changes(db, t) == kept
     assert changes(db, t, segment_id=segment) == kept
     assert purge_history(db, 30, now=start + 41 * 86_400, chunk=2) == 0
+
+
+FORMS = {"plain": 1.0, "complement": 0.0}  # build_complement_share: never / whenever it can
+
+
+def horizon(db: Database, segment_id: str) -> int:
+    with db.read() as conn:
+        found = conn.execute(sa.select(segments.c.horizon).where(segments.c.id == segment_id))
+        return int(found.scalar_one())
+
+
+def redefine(db: Database, tenant_id: int, list_id: int, segment_id: str, town: str) -> None:
+    raw = {"all": [{"kind": "field", "field": "City", "op": "!=", "value": town}]}
+    with db.write() as conn:
+        lock_tenant_writes(conn, tenant_id)
+        owner = SegmentOwner(segment_id, "s", list_id)
+        stored = checked_native_condition(conn, tenant_id, raw, TZ, owner)
+        segment_service.redefine_segment(
+            conn, tenant_id, segment_id, name=None, segment_type=0, condition=stored
+        )
+
+
+@pytest.mark.parametrize("first", FORMS)
+@pytest.mark.parametrize("second", FORMS)
+def test_a_rebuild_records_exactly_the_members_it_moves_in_either_stored_form(
+    db: Database, db_url: str, tenant: Tenant, city: int, first: str, second: str
+) -> None:
+    """A condition redefined moves members both ways; members who joined the list between the
+    two builds sit between the two generations' horizons when both are complements."""
+    t = tenant.id
+    towns = ["paris", "Lyon", "Nice"]
+    upsert(db, t, city, *(lives_in(f"m{i}@x.com", towns[i % 3]) for i in range(12)))
+    build = {
+        form: settings_for(db_url, build_parallelism=1, build_complement_share=share)
+        for form, share in FORMS.items()
+    }
+    segment = native_segment(
+        db, t, city, {"all": [{"kind": "field", "field": "City", "op": "!=", "value": "paris"}]}
+    )
+    run_pending(db, build[first])
+    assert (horizon(db, segment) > 0) == (first == "complement")
+    upsert(db, t, city, *(lives_in(f"n{i}@x.com", towns[i % 3]) for i in range(6)))
+    before = set(held(db, segment))
+    assert replayed(db, t, segment) == before
+    mark = last_seq(db, t)
+    redefine(db, t, city, segment, "Lyon")
+    run_pending(db, build[second])
+    assert (horizon(db, segment) > 0) == (second == "complement")
+    after = set(held(db, segment))
+    moved = changes(db, t, mark)
+    assert {(m, change) for _, m, change, _ in moved} == {
+        (m, "entered") for m in after - before
+    } | {(m, "left") for m in before - after}
+    assert {cause for *_, cause in moved} == {"build"} and len(moved) == len(before ^ after)
+    assert replayed(db, t, segment) == after
