@@ -104,6 +104,8 @@ def test_a_members_history_and_whether_it_was_in_a_segment(client: httpx.Client)
     naive = datetime.fromisoformat(entered_at.replace("Z", "")).isoformat()
     assert ok(client.get(was, params={"at": naive}))["member"] is True  # no zone: UTC
 
+    for edge in ("0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"):
+        assert "out of range" in error(client.get(was, params={"at": edge}))
     error(client.get(f"/v1/members/{ann + 1000}/changes"), 404, 30036)
     error(client.get(f"/v1/segments/{shop}/members/{ann + 1000}/was-member"), 404, 30036)
     error(client.get("/v1/segments/nope/changes"), 404, 30036)
@@ -125,6 +127,8 @@ def test_sizes_by_day_and_the_stated_limits(client: httpx.Client) -> None:
     assert "366" in error(client.get(f"/v1/segments/{shop}/sizes", params=too_long))
     backwards = {"from": today.isoformat(), "to": (today - timedelta(days=1)).isoformat()}
     error(client.get(f"/v1/segments/{shop}/sizes", params=backwards))
+    early = ok(client.get(f"/v1/segments/{shop}/sizes", params={"to": "0001-01-05"}))
+    assert early["count"] == 5 and {d["size"] for d in early["result"]} == {None}
     error(client.get("/v1/changes", params={"limit": 1001}))
     error(client.get("/v1/changes", params={"after": -1}))
     error(client.get("/v1/changes", params={"after": 2**53}))

@@ -9,7 +9,7 @@ order, across restarts.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -171,7 +171,10 @@ def was_member(
     moment = datetime.now(UTC) if at is None else at
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    epoch = int(moment.timestamp())
+    try:  # a zone can carry the first or last day past the years a date can hold
+        epoch = int(moment.astimezone(UTC).timestamp())
+    except (OverflowError, ValueError):
+        raise invalid("at", "out of range") from None
     held = history_service.was_member(db, tenant_id, segment_id, member_id, epoch)
     return WasMember(segment_id=segment_id, member_id=member_id, at=iso(epoch), member=held)
 
@@ -204,7 +207,8 @@ def segment_sizes(
     """The segment's member count at the end of each day, as its history recorded it."""
     today = datetime.now(UTC).date()
     last = min(last or today, today)
-    first = first or last - timedelta(days=DEFAULT_SIZE_DAYS - 1)
+    if first is None:
+        first = date.fromordinal(max(1, last.toordinal() - (DEFAULT_SIZE_DAYS - 1)))
     if first > last:
         raise invalid("from", "must be on or before to (and today)")
     if (last - first).days >= MAX_SIZE_DAYS:
