@@ -51,7 +51,7 @@ from segmentd.storage.schema import (
 from segmentd.storage.segments import delete_segment, get_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
 from tests.conftest import wait_built
-from tests.support.factories import add_list, held, number_of
+from tests.support.factories import add_list, held, number_of, replayed
 from tests.support.ingest_helpers import (
     CAMPAIGNS,
     MEMBERS,
@@ -259,6 +259,10 @@ def check(world: World) -> None:
             ).all()
         assert segment is not None and segment.generation > 0
         assert rows(world, segment_id, segment.generation) == want, segment.condition
+        assert replayed(world.db, world.tenant_id, segment_id) == want, (
+            "history",
+            segment.condition,
+        )
         assert segment.member_total == len(want)
         assert bucket_counts(world, segment_id, segment.generation) == Counter(
             bucket_of(m) for m in want

@@ -9,7 +9,7 @@ API; JSON answers (the export: CSV), errors in the same ``/v1/`` envelope
 ``api.app`` mounts the family in two calls, keeping the order routes have always had (and
 ``/openapi.json`` lists paths in that order): ``install(app)`` registers the error wording and
 mounts sites and the export before EngageLab's routes, ``install_preview(app)`` mounts the
-preview after them.
+preview and the history after them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from fastapi import FastAPI
 
 from ..common.envelope import V1_ERRORS
 from ..common.family_errors import register
-from . import exports, preview_routes, segment_member_routes, segment_routes, site_routes
+from . import (
+    exports,
+    history_routes,
+    preview_routes,
+    segment_member_routes,
+    segment_routes,
+    site_routes,
+)
 from .condition_schema import COMPONENTS as OPENAPI_COMPONENTS
 
 __all__ = ["OPENAPI_COMPONENTS", "install", "install_preview"]
@@ -34,3 +41,4 @@ def install(app: FastAPI) -> None:
 
 def install_preview(app: FastAPI) -> None:
     app.include_router(preview_routes.router)
+    app.include_router(history_routes.router)

@@ -1,0 +1,108 @@
+"""What a build's publish changes in a segment's membership, as one set-based query: the
+members the new generation holds and the previous one did not (entered), and the other way
+round (left), staged in the membership history (``storage.change_log``) and run at the end
+of the publishing transaction, when both generations are still there.
+
+Its cost follows the rows, not the list. A generation's rows are its members above its
+horizon and the members it leaves out at or below it (``membership.complement``), so where
+both generations store the same form, a member moved exactly where one generation has a
+row and the other has none: anti-joins of the two generations' rows. Only between the two
+horizons (usually the members who joined the list between the two builds) are the list's
+members walked and each one's rows sought. A first publish records every member it holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..storage.change_log import ENTERED, LEFT, StagedQuery
+from ..storage.schema import members, segment_members
+from .complement import held, held_matching, row_of
+
+Query = sa.Select[Any] | sa.CompoundSelect
+
+
+class Published:
+    """A segment's published generation: (tenant, list, number, generation, horizon)."""
+
+    def __init__(
+        self, tenant_id: int, list_id: int, number: int, generation: int, horizon: int
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.list_id = list_id
+        self.number = number
+        self.generation = generation
+        self.horizon = horizon
+
+    def row_of(self, member_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        return row_of(self.tenant_id, self.number, self.generation, member_id)
+
+
+def publish_difference(segment_id: str, before: Published, after: Published) -> StagedQuery:
+    """The (member_id, change) rows of moving from ``before`` to ``after`` (generation 0:
+    empty), for the history with the cause "build"."""
+    if before.generation <= 0:
+        return StagedQuery(segment_id, "build", _everyone(after))
+    lo, hi = sorted((before.horizon, after.horizon))
+    parts: list[Query] = []
+    if lo > 0:  # both complements: a row is a member left out
+        below = (segment_members.c.member_id <= lo,)
+        parts += [_rows_only(before, after, below, ENTERED), _rows_only(after, before, below, LEFT)]
+    above = (segment_members.c.member_id > hi,)  # both plain: a row is a member
+    parts += [_rows_only(after, before, above, ENTERED), _rows_only(before, after, above, LEFT)]
+    if hi > lo:
+        parts += _walked(before, after, lo, hi)
+    return StagedQuery(segment_id, "build", sa.union_all(*parts))
+
+
+def _change(value: int) -> sa.ColumnElement[Any]:
+    return sa.literal(value, sa.SmallInteger).label("change")
+
+
+def _everyone(after: Published) -> Query:
+    """Every member of the first published generation, entering."""
+    if after.horizon <= 0:
+        sm = segment_members.c
+        return sa.select(sm.member_id, _change(ENTERED)).where(
+            sm.tenant_id == after.tenant_id,
+            sm.segment_number == after.number,
+            sm.generation == after.generation,
+        )
+    key = (after.tenant_id, after.list_id, after.number, after.generation, after.horizon)
+    ids = held_matching(*key, sa.true()).subquery("held")
+    return sa.select(ids.c.id.label("member_id"), _change(ENTERED))
+
+
+def _rows_only(
+    having: Published, lacking: Published, in_range: tuple[Any, ...], change: int
+) -> sa.Select[Any]:
+    """The rows of ``having`` in the range that ``lacking`` has not, as ``change``."""
+    sm = segment_members.c
+    other = segment_members.alias("other").c  # not correlated away: the same table
+    in_lacking = sa.exists().where(
+        other.tenant_id == lacking.tenant_id,
+        other.segment_number == lacking.number,
+        other.generation == lacking.generation,
+        other.member_id == sm.member_id,
+    )
+    return sa.select(sm.member_id, _change(change)).where(
+        sm.tenant_id == having.tenant_id,
+        sm.segment_number == having.number,
+        sm.generation == having.generation,
+        *in_range,
+        ~in_lacking,
+    )
+
+
+def _walked(before: Published, after: Published, lo: int, hi: int) -> list[Query]:
+    """Between the horizons one generation's rows are members and the other's are not: walk
+    the list's members there."""
+    m = members.c
+    now = held(m.id, after.row_of(m.id), after.horizon)
+    then = held(m.id, before.row_of(m.id), before.horizon)
+    listed = (m.tenant_id == after.tenant_id, m.list_id == after.list_id, m.id > lo, m.id <= hi)
+    entered = sa.select(m.id.label("member_id"), _change(ENTERED)).where(*listed, now, ~then)
+    left = sa.select(m.id.label("member_id"), _change(LEFT)).where(*listed, then, ~now)
+    return [entered, left]
