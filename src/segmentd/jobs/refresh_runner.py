@@ -227,11 +227,13 @@ def _lock_segments(
         return []
     s = segments.c
     locked = sorted(set(planned) | _referring(conn, claim.tenant_id, planned))
-    rows = conn.execute(
-        sa.select(s.id, s.tenant_id, s.number, s.generation, s.status, s.condition)
-        .where(s.tenant_id == claim.tenant_id, s.id.in_(locked))
-        .order_by(s.id)
-        .with_for_update()
+    rows: list[Row[Any]] = list(
+        conn.execute(
+            sa.select(s.id, s.tenant_id, s.number, s.generation, s.status, s.condition)
+            .where(s.tenant_id == claim.tenant_id, s.id.in_(locked))
+            .order_by(s.id)
+            .with_for_update()
+        )
     )
     return [row for row in rows if row.id in planned]
 
