@@ -100,3 +100,76 @@ def opened_at_least(campaigns: int, days: int) -> dict[str, Any]:
     window = {"amount": days, "unit": "days"}
     leaf = {"kind": "engagement", "activity": "open", "count_op": ">=", "count": campaigns}
     return {"all": [{**leaf, "within": window}]}
+
+
+def _field(field_name: str, op: str, value: str) -> dict[str, Any]:
+    return {"kind": "field", "field": field_name, "op": op, "value": value}
+
+
+def _within(activity: str, count_op: str, count: int, days: int) -> dict[str, Any]:
+    window = {"amount": days, "unit": "days"}
+    return _leaf("engagement", activity=activity, count_op=count_op, count=count, within=window)
+
+
+def tree_of_15(days: int) -> dict[str, Any]:
+    """Native form: a three-level tree (all > any > all) of 15 leaves of every common kind:
+    fields, a tag list, relative dates, a birthday, engagement and subscription. ``days``:
+    the data set's 90 days of activity, in days before today."""
+    return {"all": [
+        {"any": [
+            {"all": [_field("Age", ">=", "30"), _field("Color", "!=", "red")]},
+            {"all": [_field("Plan", "==", "pro"), _field("Score", ">=", "50")]},
+            _leaf("tags", op="any_of", tags=["tag01", "tag02", "tag03"]),
+        ]},
+        {"any": [
+            {"all": [_leaf("field", field="City", op="in", values=list(CITIES[:2])),
+                     _relative("Joined", "more_than_ago", 60, "months")]},
+            {"all": [_leaf("field", field="Birthday", op="anniversary_in_next", amount=180,
+                           unit="days"),
+                     _leaf("tag", tag="tag05", op="!=")]},
+            _within("open", ">=", 1, days),
+        ]},
+        {"not": {"any": [
+            {"all": [_leaf("field", field="Company", op="starts_with", value="company 9"),
+                     _leaf("field", field="Age", op="between", values=["60", "90"])]},
+            _leaf("subscription", status="unsubscribed"),
+            _within("click", ">=", 3, days),
+        ]}},
+    ]}  # fmt: skip
+
+
+def in_one_not_other(first: str, second: str) -> dict[str, Any]:
+    """Native form: in segment ``first`` and not in segment ``second``."""
+    return {"all": [
+        _leaf("segment", segment=first, op="in"),
+        {"not": _leaf("segment", segment=second, op="in")},
+    ]}  # fmt: skip
+
+
+def mixed_conditions(count: int, days: int, refs: list[str]) -> list[dict[str, Any]]:
+    """``count`` native conditions of every kind the real-time updates follow: fields, tags,
+    engagement counts, last activity, segment references and relative dates, most of them
+    reading Age too (the field the upsert figures change). ``days``: the data set's 90 days
+    of activity, in days before today; ``refs``: the ids of segments to refer to."""
+
+    def age(k: int) -> dict[str, Any]:
+        return _field("Age", ">=", str(18 + k % 60))
+
+    shapes = [
+        lambda k: {"all": [_field("Age", "==", str(18 + k % 70))]},
+        lambda k: {"all": [_field("Score", ">=", str(k % 100)), _field("Plan", "==", "pro")]},
+        lambda k: {"all": [_leaf("tags", op="any_of", tags=[f"tag{k % 40:02d}",
+                                                            f"tag{(k + 7) % 40:02d}"]), age(k)]},
+        lambda k: {"any": [_field("City", "==", CITIES[k % 3]),
+                           _leaf("tags", op="none_of", tags=[f"tag{k % 40:02d}"])]},
+        lambda k: {"all": [_within("open", ">=", 1 + k % 3, days - 60 + k), age(k)]},
+        lambda k: {"all": [_leaf("last_activity", activity="open", op="in_last",
+                                 amount=days - 80 + k, unit="days"), age(k)]},
+        lambda k: {"all": [_leaf("segment", segment=refs[k % len(refs)], op="in"), age(k)]},
+        lambda k: {"any": [{"not": _leaf("segment", segment=refs[(k + 1) % len(refs)],
+                                         op="in")}, _field("Age", "<", str(20 + k))]},
+        lambda k: {"all": [_relative("CreateTime", "in_last", 30 + k, "days"), age(k)]},
+        lambda k: {"all": [_leaf("field", field="Birthday", op="anniversary_in_next",
+                                 amount=k, unit="days"), age(k)]},
+    ]  # fmt: skip
+    return [shapes[k % len(shapes)](k) for k in range(count)]

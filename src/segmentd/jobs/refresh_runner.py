@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,6 +30,7 @@ from .. import clock
 from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
 from ..domain.fields import Catalog
+from ..domain.segment_graph import referrers
 from ..domain.statuses import JobState, SegmentStatus
 from ..domain.stored_form import load_condition
 from ..membership import store
@@ -218,18 +219,36 @@ def _lock_segments(
     conn: Connection, claim: RefreshClaim, planned: dict[str, int]
 ) -> list[Row[Any]]:
     """The job's segments that still exist, locked in ascending id as builds and real-time
-    updates lock them (no deadlock): they wait for this chunk, and it for them."""
+    updates lock them (no deadlock): they wait for this chunk, and it for them. The segments
+    referring to them, directly or through others, are locked in the same statement: the
+    chunk brings them up to date for the members it moves (``MembershipStore.refresh``),
+    and locking them only then would take a lower id after a higher one."""
     if not planned:
         return []
     s = segments.c
-    return list(
+    locked = sorted(set(planned) | _referring(conn, claim.tenant_id, planned))
+    rows: list[Row[Any]] = list(
         conn.execute(
             sa.select(s.id, s.tenant_id, s.number, s.generation, s.status, s.condition)
-            .where(s.tenant_id == claim.tenant_id, s.id.in_(sorted(planned)))
+            .where(s.tenant_id == claim.tenant_id, s.id.in_(locked))
             .order_by(s.id)
             .with_for_update()
         )
     )
+    return [row for row in rows if row.id in planned]
+
+
+def _referring(conn: Connection, tenant_id: int, segment_ids: Collection[str]) -> set[str]:
+    """The segments whose conditions refer to ``segment_ids``, directly or through others."""
+    graph = load_catalog(conn, tenant_id).segments
+    found: set[str] = set()
+    todo = list(segment_ids)
+    while todo:
+        for referrer in referrers(graph, todo.pop()):
+            if referrer not in found:
+                found.add(referrer)
+                todo.append(referrer)
+    return found
 
 
 def _still_planned(row: Row[Any], planned: dict[str, int]) -> bool:

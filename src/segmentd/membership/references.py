@@ -58,7 +58,7 @@ class PublishedReader:
         ]
         if self.conn.dialect.name == "sqlite":
             return members.c.id.in_(sa.select(sm.member_id).where(*mine))
-        return sa.exists().where(*mine, sm.member_id == members.c.id)
+        return sa.exists().where(*mine, sm.member_id == members.c.id).is_(sa.true())
 
     def _published(self, segment_id: str) -> tuple[int, int, int]:
         if segment_id not in self._found:

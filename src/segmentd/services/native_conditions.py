@@ -19,10 +19,8 @@ from ..domain.errors import DomainValidationError
 from ..domain.native_form import parse_native
 from ..domain.segment_graph import SegmentOwner
 from ..domain.stored_form import dump_condition
-from ..membership import store as membership
 from ..storage.catalog import load_catalog
-from ..storage.compiler import compile_condition
-from ..storage.list_members import count_matching
+from .condition_counts import count_selected
 
 
 def parsed_native_condition(
@@ -52,7 +50,4 @@ def count_tree(
 ) -> int:
     """How many members of the list a typed condition selects now (segment leaves read the
     published memberships as ``conn`` sees them), less the exclusions of ``excluded_by``."""
-    where = compile_condition(
-        condition, tenant_id=tenant_id, segments=membership().published_sql(conn, tenant_id)
-    )
-    return count_matching(conn, tenant_id, list_id, where, excluded_by)
+    return count_selected(conn, tenant_id, list_id, condition, excluded_by)

@@ -28,10 +28,9 @@ from ..jobs.build_queue import enqueue_build
 from ..membership import store as membership
 from ..storage import segments as store
 from ..storage.catalog import load_catalog
-from ..storage.compiler import compile_condition
 from ..storage.db import Database
-from ..storage.list_members import count_matching
 from ..storage.write_lock import lock_tenant_writes
+from .condition_counts import count_selected
 from .segment_rules import checked_commandersact_id, checked_list, checked_name, checked_type
 
 
@@ -162,15 +161,7 @@ def count_condition(
     hand from segment ``excluded_by``: what its build would publish."""
     catalog = load_catalog(conn, tenant_id)
     condition = parsed_condition(raw_condition, catalog, segment_type, tz)
-    return count_matching(
-        conn,
-        tenant_id,
-        list_id,
-        compile_condition(
-            condition, tenant_id=tenant_id, segments=membership().published_sql(conn, tenant_id)
-        ),
-        excluded_by,
-    )
+    return count_selected(conn, tenant_id, list_id, condition, excluded_by)
 
 
 def parsed_condition(

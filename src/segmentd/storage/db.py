@@ -91,6 +91,19 @@ def _ping_when_idle(engine: Engine) -> None:
             raise sa.exc.DisconnectionError(f"idle connection is gone: {exc}") from exc
 
 
+def _without_jit(engine: Engine) -> None:
+    """Turn PostgreSQL's JIT compilation off for segmentd's sessions. It starts on a
+    statement's estimated cost, and a build chunk or a count with segment subplans passes
+    that estimate while running in tens of milliseconds: compiling took longer than the
+    query (see docs/performance.md)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
+
+
 class Database:
     """One database: ``write()`` and ``read()`` open a transaction and commit on success."""
 
@@ -118,6 +131,7 @@ class Database:
         else:
             self.write_engine = sa.create_engine(self.url, pool_size=10, max_overflow=20)
             _ping_when_idle(self.write_engine)
+            _without_jit(self.write_engine)
             self.read_engine = self.write_engine
 
     @contextmanager

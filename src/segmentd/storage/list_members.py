@@ -43,6 +43,29 @@ def count_matching(
     return int(conn.execute(query).scalar_one())
 
 
+def count_in_range(
+    conn: Connection,
+    tenant_id: int,
+    list_id: int,
+    ids: tuple[int, int],
+    where: ColumnElement[bool],
+    excluded_by: str | None = None,
+) -> int:
+    """``count_matching`` over the members whose id is in (lo, hi] = ``ids``."""
+    ranged = sa.and_(members.c.id > ids[0], members.c.id <= ids[1], where)
+    return count_matching(conn, tenant_id, list_id, ranged, excluded_by)
+
+
+def member_id_span(conn: Connection, tenant_id: int, list_id: int) -> tuple[int, int] | None:
+    """The lowest and highest member id of the list (None when it has no member)."""
+    first, last = conn.execute(
+        sa.select(sa.func.min(members.c.id), sa.func.max(members.c.id)).where(
+            *_in_list(tenant_id, list_id)
+        )
+    ).one()
+    return None if first is None else (int(first), int(last))
+
+
 def list_member_page(
     conn: Connection,
     tenant_id: int,

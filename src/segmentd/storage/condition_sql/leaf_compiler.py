@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
+from ..schema import members
+
 IdRange = tuple[int, int]
 LeafCompiler = Callable[[Any, IdRange | None, int | None], ColumnElement[bool]]
 
@@ -22,3 +24,11 @@ def in_range(column: sa.Column[Any], ids: IdRange | None) -> list[ColumnElement[
     member column. It selects nothing more or less, but PostgreSQL does not carry a range
     across a join, and without it a build chunk read every activity row of the campaign."""
     return [] if ids is None else [column > ids[0], column <= ids[1]]
+
+
+def of_tenant(column: sa.Column[Any], tenant_id: int | None) -> ColumnElement[bool]:
+    """Performance: a subquery's tenant test as a constant when the caller keeps
+    ``members.tenant_id`` equal to it. Correlated to ``members.tenant_id``, PostgreSQL hashed
+    a tag subquery on (tenant, member) and read the whole tag table for each build chunk,
+    the tenant being no longer a constant its index could seek."""
+    return column == (members.c.tenant_id if tenant_id is None else tenant_id)

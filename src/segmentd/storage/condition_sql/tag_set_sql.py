@@ -7,14 +7,14 @@ from sqlalchemy.sql import ColumnElement
 
 from ...domain.condition_types.tag_set_leaf import SetOp, TagSetCondition
 from ..schema import member_tags, members
-from .leaf_compiler import IdRange, in_range
+from .leaf_compiler import IdRange, in_range, of_tenant
 
 
 def compile_tag_set(
     condition: TagSetCondition, ids: IdRange | None, tenant_id: int | None
 ) -> ColumnElement[bool]:
     tagged = (
-        member_tags.c.tenant_id == members.c.tenant_id,
+        of_tenant(member_tags.c.tenant_id, tenant_id),
         member_tags.c.member_id == members.c.id,
         *in_range(member_tags.c.member_id, ids),
         member_tags.c.tag_id.in_(condition.tag_ids),
