@@ -16,6 +16,7 @@ them (``registry()``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -93,20 +94,33 @@ WEBHOOK_OUTCOMES = ("delivered", "retried", "parked")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+# Children resolved once: ``labels()`` takes a lock and builds a key at every call, which
+# would be most of what a look-up's observation costs.
+_LOOKUPS = {status_class: LOOKUP_SECONDS.labels(status_class) for status_class in STATUS_CLASSES}
+_REQUESTS: dict[tuple[str, str, str], Any] = {}
+
+
+_CLASS_OF = {n: status_class for n, status_class in enumerate(STATUS_CLASSES, 1)}
+
+
 def status_class(status: int) -> str:
-    """``2xx``..``5xx``: a label with five values whatever the answers."""
-    return f"{status // 100}xx"
+    """``1xx``..``5xx``: a label with five values whatever the answers."""
+    return _CLASS_OF.get(status // 100, "5xx")
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """An API request answered; ``route`` is its template (``/v1/segments/{segment_id}``),
     never the raw path."""
-    method = method if method in _METHODS else "OTHER"
-    HTTP_SECONDS.labels(method, route, status_class(status)).observe(seconds)
+    key = (method if method in _METHODS else "OTHER", route, status_class(status))
+    child = _REQUESTS.get(key)
+    if child is None:
+        child = _REQUESTS.setdefault(key, HTTP_SECONDS.labels(*key))
+    child.observe(seconds)
 
 
 def observe_lookup(status: int, seconds: float) -> None:
-    LOOKUP_SECONDS.labels(status_class(status)).observe(seconds)
+    _LOOKUPS[status_class(status)].observe(seconds)
 
 
 def observe_build(seconds: float) -> None:

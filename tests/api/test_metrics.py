@@ -72,6 +72,9 @@ def test_metrics_parse_and_count_builds_requests_and_queues(
         value(after, "segmentd_http_request_duration_seconds_count", **route)
         == value(before, "segmentd_http_request_duration_seconds_count", **route) + 2
     )
+    assert anon.get("/ui/static/ui.css").status_code == 200
+    static = {"method": "GET", "route": "/ui/static/{path}", "status": "2xx"}
+    assert value(scrape(anon), "segmentd_http_request_duration_seconds_count", **static) >= 1
     unmatched = {"method": "GET", "route": "unmatched", "status": "4xx"}
     assert value(after, "segmentd_http_request_duration_seconds_count", **unmatched) >= 1
     # Route templates only: no raw path, no segment id, ever becomes a label value.

@@ -15,11 +15,13 @@ Outermost, so it sees what the error middleware answered and the look-up's fast 
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import metrics
@@ -32,23 +34,46 @@ UNMATCHED = "unmatched"
 log = logging.getLogger("segmentd.requests")
 
 
+class _Ids:
+    """Request ids unique across processes and restarts: 16 random hex digits drawn once per
+    process, then a counter (a fresh random id per request costs a system call each)."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count(1)
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_ids = _Ids()
+
+
 def incoming_id(scope: Scope) -> str:
-    """The client's ``X-Request-ID`` when well-formed, else a new one."""
+    """The client's ``X-Request-ID`` when well-formed, else a new one (32 hex digits)."""
     for name, value in scope["headers"]:
         if name == HEADER:
             if _WELL_FORMED.fullmatch(value):
                 return value.decode("ascii")
             break
-    return uuid.uuid4().hex
+    return _ids.new()
 
 
 def route_template(scope: Scope) -> str:
-    """The path template of the route that answered (with its mount's prefix)."""
+    """The path template of the route that answered; a mount's (static files) is its prefix
+    and ``/{path}``."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    if not isinstance(path, str):
-        return LOOKUP_PATH if scope.get("path") == LOOKUP_PATH else UNMATCHED
-    return str(scope.get("root_path", "")) + path if path.startswith("/") else path
+    if isinstance(path, str):
+        return path + "/{path}" if isinstance(route, Mount) else path
+    mounted = scope.get("root_path")  # a mount's app answered: the mount is the root
+    if scope.get("endpoint") is not None and isinstance(mounted, str) and mounted:
+        return mounted + "/{path}"
+    return LOOKUP_PATH if scope.get("path") == LOOKUP_PATH else UNMATCHED
 
 
 class RequestLog:
@@ -69,8 +94,7 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", ()) if k != HEADER]
-                headers.append((HEADER, encoded))
+                headers = [*message.get("headers", ()), (HEADER, encoded)]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -83,14 +107,15 @@ class RequestLog:
 
 
 def _record(scope: Scope, status: int, seconds: float) -> None:
-    route = route_template(scope)
     method = scope["method"]
-    if route == LOOKUP_PATH and method == "GET":
+    if scope["path"] == LOOKUP_PATH and method == "GET":
         metrics.observe_lookup(status, seconds)
-        level = logging.DEBUG
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        route, level = LOOKUP_PATH, logging.DEBUG
     else:
+        route, level = route_template(scope), logging.INFO
         metrics.observe_request(method, route, status, seconds)
-        level = logging.INFO
     if log.isEnabledFor(level):
         log.log(
             level,
