@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 import typer
 from rich.console import Console
 
+from . import log_setup
 from .services.tenant_service import create_tenant, ensure_credential
 from .settings import Settings
 from .storage.db import Database
@@ -53,7 +54,10 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "loop": "uvloop" if find_spec("uvloop") else "asyncio",
         "http": http,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
-        "log_level": "info",
+        "log_level": settings.log_level,
+        # segmentd's own handler (``log_setup``) writes uvicorn's records too; its request
+        # log (``api.request_log``) replaces uvicorn's access log.
+        "log_config": None,
         "access_log": False,
     }
 
@@ -97,6 +101,7 @@ def serve(
     settings = load_settings(database)
     if worker is not None:
         settings = settings.model_copy(update={"worker": worker})
+    log_setup.configure(settings)
     # Migrate and ensure the configured credential once, before any server process starts:
     # each process does it again at start, which then finds nothing to do.
     db = open_database(settings)
@@ -121,6 +126,7 @@ def serve(
     # process may run their workers.
     os.environ["SEGMENTD_DATABASE_URL"] = settings.database_url
     os.environ["SEGMENTD_WORKER"] = "true" if settings.worker else "false"
+    _share_metrics()
     uvicorn.run(
         "segmentd.api.app:create_served_app",
         host=host,
@@ -129,6 +135,22 @@ def serve(
         workers=workers,
         **options,
     )
+
+
+def _share_metrics() -> None:
+    """Server processes record metrics in one directory, so that ``GET /metrics``, whichever
+    process answers it, sums them all (prometheus-client's multiprocess mode). An operator's
+    ``PROMETHEUS_MULTIPROC_DIR`` is kept (a separate ``segmentd worker`` shares it then);
+    otherwise a fresh directory lives as long as this command."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="segmentd-metrics-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 def _verify_secret(db: Database, settings: Settings) -> None:

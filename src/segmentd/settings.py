@@ -6,6 +6,7 @@ import ipaddress
 import re
 from datetime import timedelta, timezone
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,33 @@ class Settings(BaseSettings):
         description="key sealing site tokens at rest (set it in production); default: a file "
         "beside a SQLite database, else in the user's data directory "
         "($XDG_DATA_HOME/segmentd/), one per database",
+    )
+
+    stuck_lease_expiries: int = Field(
+        2,
+        ge=1,
+        description="a build or refresh whose workers' leases ran out this many times without "
+        "it ending is reported stuck (GET /v1/status, /metrics, the UI)",
+    )
+    refresh_overdue_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="a time-dependent segment not yet refreshed for today this long after "
+        "the day boundary of time_zone is reported overdue",
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="when set, GET /metrics answers only requests carrying "
+        "Authorization: Bearer <this token>; unset: /metrics is open (bind it to a private "
+        "network)",
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json",
+        description="json: one JSON object a line (request id, method, route, status, "
+        "duration); text: plain lines for a terminal",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="the least severe log records written (debug adds every look-up)"
     )
 
     @field_validator("time_zone")

@@ -50,10 +50,12 @@ CAMPAIGNS = "/v1/marketing/campaigns"
 SITES = "/v1/sites"
 IMPORTS = "/v1/marketing/lists/members/imports"
 
-# Public by design: health, the look-up (its own site token), the API docs, the UI's login
-# and language forms, and the UI's catch-all 404 page. Everything else needs credentials.
+# Public by design: health, the metrics (no tenant's data; SEGMENTD_METRICS_TOKEN guards
+# them when set), the look-up (its own site token), the API docs, the UI's login and language
+# forms, and the UI's catch-all 404 page. Everything else needs credentials.
 PUBLIC_ROUTES = {
     ("GET", "/healthz"),
+    ("GET", "/metrics"),
     ("GET", "/api/dms/segmentation/segments"),
     ("GET", "/api/dms/segmentation/segments/list"),
     ("GET", "/openapi.json"),

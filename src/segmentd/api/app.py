@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
+from .. import __version__, log_setup
 from ..domain.errors import DomainValidationError, NotFound
 from ..imports.import_worker import ImportWorker
 from ..services.tenant_service import ensure_credential
@@ -44,7 +44,9 @@ from .fault_answers import Faults
 from .header_limit import HeaderSizeLimit
 from .inputs import InputRefused, check_request_text, on_input_refused
 from .limits import BodySizeLimit
+from .metrics_route import install_metrics
 from .openapi import allowed_methods, install_openapi
+from .request_log import RequestLog
 from .server_timing import ServerTiming
 from .ui import mount_ui
 
@@ -193,6 +195,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_metrics(app)
     # Routes match in order: the visitor look-up (the hot path) first; /openapi.json lists
     # paths in this order too.
     commandersact.install(app)
@@ -205,6 +208,8 @@ def create_app(
         Faults, max_replay_bytes=settings.max_body_bytes, family_errors=app.state.family_errors
     )
     app.add_middleware(HeaderSizeLimit, limit=settings.max_header_bytes)
+    # Outermost of all: the request id, latency and log line see every answer, look-ups too.
+    app.add_middleware(RequestLog)
     mount_docs(app)
     install_openapi(app, components=native.OPENAPI_COMPONENTS)
     return app
@@ -212,4 +217,6 @@ def create_app(
 
 def create_served_app() -> FastAPI:
     """The app of one ``segmentd serve --workers N`` process (settings from the environment)."""
-    return create_app(freeze_gc=True)
+    settings = Settings()
+    log_setup.configure(settings)
+    return create_app(settings, freeze_gc=True)

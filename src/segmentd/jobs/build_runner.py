@@ -14,10 +14,12 @@ What touches the membership tables goes through ``membership.store()``.
 from __future__ import annotations
 
 import logging
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from .. import metrics
 from ..domain.statuses import JobState
 from ..membership import build_horizon, store
 from ..settings import Settings
@@ -72,10 +74,15 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
         excluding = {i: store().has_exclusions(conn, work[i][0]) for i in live}
         fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
         inside_counted = store().fill(db, conn, fills, settings.build_parallelism)
+        published: list[float] = []
         for i in live:
             claim, plan = work[i]
             job, ranges = planned[i]
             steps[i] = _advance(conn, claim, plan, job, ranges, size * parts, inside_counted)
+            if steps[i] is Step.DONE and job.started_at is not None:
+                published.append(job.started_at)
+    for started_at in published:  # committed: the builds are published
+        metrics.observe_build(time.time() - started_at)
     return steps
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from types import FrameType
 
-from .. import clock
+from .. import clock, log_setup
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.secret_check import verify_secret
@@ -181,8 +181,7 @@ class Worker(PollingWorker):
 
 def run_forever(settings: Settings) -> None:
     """``segmentd worker``: migrate, then run builds until SIGINT or SIGTERM."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log_setup.configure(settings)
     db = Database(settings.database_url)
     db.migrate()
     try:

@@ -2,6 +2,9 @@
 
 A job table has an ``id`` (claim order), ``state``, ``attempts``, ``lease_owner``,
 ``lease_expires_at`` (epoch seconds), ``error`` and ``updated_at``; the rest is the job's own.
+A table may also have ``lease_expiries`` (counted at each reclaim after a lease ran out: a job
+that keeps losing its workers is reported stuck, ``storage.job_health``), ``started_at`` (set
+at the first claim) and ``finished_at`` (set by ``finish``): the queue keeps those it has.
 
 The contract:
 
@@ -39,6 +42,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from .. import metrics
 from ..domain.statuses import JobState
 from ..timefmt import now
 
@@ -80,6 +84,11 @@ class LeaseQueue:
 
     table: sa.Table
     max_attempts: int
+
+    @property
+    def name(self) -> str:
+        """The queue's name in metrics: ``build`` for ``build_jobs``."""
+        return self.table.name.removesuffix("_jobs")
 
     def claimable(self, clock: float) -> sa.ColumnElement[bool]:
         """Queued, or running on a lease that ran out before ``clock``."""
@@ -136,17 +145,23 @@ class LeaseQueue:
         return self._take(conn, row, owner, lease_end)
 
     def _take(self, conn: Connection, row: Row[Any], owner: str, lease_end: float) -> Leased:
-        conn.execute(
-            sa.update(self.table)
-            .where(self.table.c.id == row.id)
-            .values(
-                state=JobState.RUNNING,
-                lease_owner=owner,
-                lease_expires_at=lease_end,
-                attempts=self.table.c.attempts + 1,
-                updated_at=now(),
-            )
-        )
+        c = self.table.c
+        values: dict[str, Any] = {
+            "state": JobState.RUNNING,
+            "lease_owner": owner,
+            "lease_expires_at": lease_end,
+            "attempts": c.attempts + 1,
+            "updated_at": now(),
+        }
+        # ``abandon`` ends a lease at 0 after an error: that is not a worker lost.
+        expired = row.state == JobState.RUNNING and bool(row.lease_expires_at)
+        if expired:
+            metrics.lease_expired(self.name)
+            if "lease_expiries" in c:
+                values["lease_expiries"] = c.lease_expiries + 1
+        if "started_at" in c:
+            values["started_at"] = sa.func.coalesce(c.started_at, time.time())
+        conn.execute(sa.update(self.table).where(c.id == row.id).values(**values))
         return Leased(row, int(row.attempts) + 1)
 
     def exhausted(self, attempt: int) -> bool:
@@ -183,9 +198,11 @@ class LeaseQueue:
 
     def abandon(self, conn: Connection, job_id: int, owner: str, error: str) -> None:
         """Give up this attempt: the lease ends now, so any worker may retry at once."""
-        conn.execute(
+        abandoned = conn.execute(
             self.held(job_id, owner).values(lease_expires_at=0, error=error, updated_at=now())
         )
+        if abandoned.rowcount == 1:
+            metrics.job_error(self.name)
 
     def finish(
         self,
@@ -203,13 +220,16 @@ class LeaseQueue:
             if owner is not None
             else sa.update(self.table).where(self.table.c.id == job_id)
         )
-        ended = conn.execute(
-            update.values(
-                state=state,
-                error=error,
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now(),
-            )
-        )
+        values: dict[str, Any] = {
+            "state": state,
+            "error": error,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now(),
+        }
+        if "finished_at" in self.table.c:
+            values["finished_at"] = time.time()
+        ended = conn.execute(update.values(**values))
+        if ended.rowcount == 1 and state == JobState.FAILED:
+            metrics.job_failed(self.name)
         return ended.rowcount == 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from .. import clock
+from .. import clock, metrics
 from ..domain.conditions import Condition
 from ..domain.errors import DomainValidationError
 from ..domain.fields import Catalog
@@ -165,12 +166,21 @@ def run_chunk(
     db: Database, settings: Settings, claim: RefreshClaim, conditions: Conditions
 ) -> Step:
     """Refresh the next chunk of members for every segment of the job; finish after the last."""
+    step, started_at = _run_chunk(db, settings, claim, conditions)
+    if step is Step.DONE and started_at is not None:  # committed
+        metrics.observe_refresh(time.time() - started_at)
+    return step
+
+
+def _run_chunk(
+    db: Database, settings: Settings, claim: RefreshClaim, conditions: Conditions
+) -> tuple[Step, float | None]:
     with db.write() as conn:
         job = _job(conn, claim)
         planned: dict[str, int] = json.loads(job.segments or "{}")
         rows = _lock_segments(conn, claim, planned)
         if not REFRESHES.renew(conn, claim.job_id, claim.owner, settings.lease_seconds):
-            return Step.LOST
+            return Step.LOST, None
         job = _job(conn, claim)  # as it is now that the lease is ours
         day: date = job.day
         kept = [row for row in rows if _still_planned(row, planned)]
@@ -194,7 +204,7 @@ def run_chunk(
             )
         )
         if count == size:
-            return Step.PROGRESS
+            return Step.PROGRESS, None
         # Fewer than a chunk: no member is left past the cursor as of this transaction.
         exact = [target.segment_id for target in targets]
         mark_exact(conn, claim.tenant_id, exact, day, now())
@@ -208,7 +218,7 @@ def run_chunk(
             job.processed + count,
             job.changed + changed,
         )
-        return Step.DONE
+        return Step.DONE, job.started_at
 
 
 def _job(conn: Connection, claim: RefreshClaim) -> Row[Any]:

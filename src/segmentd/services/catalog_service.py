@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from .. import metrics
 from ..domain.fields import CampaignStatus, FieldDef
 from ..membership import store as membership
 from ..storage import campaigns, field_defs, tags
@@ -73,6 +74,7 @@ def update_field_in(
     was cleared leave or join segments before it commits."""
     field, changed = field_defs.update_field(conn, tenant_id, field_id, change)
     membership().apply_changes(conn, tenant_id, changed, tz)
+    metrics.realtime_update(len(changed.member_ids))
     return field
 
 

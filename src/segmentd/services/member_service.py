@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from .. import metrics
 from ..membership import store
 from ..storage import campaigns
 from ..storage import members as stored_members
@@ -35,6 +36,7 @@ def upsert_members(
         conn, tenant_id, list_id, rows, update_existing=update_existing, tag_flag=tag_flag
     )
     store().apply_changes(conn, tenant_id, changed, tz)
+    metrics.realtime_update(len(changed.member_ids))
     return result
 
 
@@ -51,6 +53,7 @@ def unsubscribe(
     """Mark the list's members with these emails unsubscribed; return how many were not."""
     changed = stored_members.unsubscribe(conn, tenant_id, list_id, emails)
     store().apply_changes(conn, tenant_id, changed, tz)
+    metrics.realtime_update(len(changed.member_ids))
     return len(changed.member_ids)
 
 
@@ -63,4 +66,5 @@ def record_events(
         return None
     result, changed = recorded
     store().apply_changes(conn, tenant_id, changed, tz)
+    metrics.realtime_update(len(changed.member_ids))
     return result

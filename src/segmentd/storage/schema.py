@@ -307,6 +307,12 @@ build_jobs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     _epoch("created_at"),
     _epoch("updated_at"),
+    # How often a worker's lease on the job ran out before it ended (a job that keeps
+    # losing its workers is reported stuck), and when it was first claimed and ended, in
+    # epoch seconds (its duration; migration 0017).
+    sa.Column("lease_expiries", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
     sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "tenant_id", "segment_id"),
 )
@@ -334,6 +340,12 @@ refresh_jobs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     _epoch("created_at"),
     _epoch("updated_at"),
+    # How often a worker's lease on the job ran out before it ended (a job that keeps
+    # losing its workers is reported stuck), and when it was first claimed and ended, in
+    # epoch seconds (its duration; migration 0017).
+    sa.Column("lease_expiries", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
     sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "tenant_id", "list_id"),
 )

@@ -1,6 +1,7 @@
 """segmentd's own ``/v1/`` endpoints: sites and their tokens, the native segments API
 (``/v1/segments``: conditions in the native form, static segments' members), the CSV export
-of a segment's members and the flat form's count preview. Basic auth as on the EngageLab
+of a segment's members, its freshness and the tenant's job status, the flat form's count
+preview and the membership history. Basic auth as on the EngageLab
 API; JSON answers (the export: CSV), errors in the same ``/v1/`` envelope
 ``{"code": N, "message": "..."}``, with ``"path"`` under ``/v1/segments``
 (``api.common.envelope``). ``OPENAPI_COMPONENTS``: the condition tree's schemas, which
@@ -20,6 +21,7 @@ from ..common.envelope import V1_ERRORS
 from ..common.family_errors import register
 from . import (
     exports,
+    freshness_routes,
     history_routes,
     preview_routes,
     segment_member_routes,
@@ -37,6 +39,7 @@ def install(app: FastAPI) -> None:
     app.include_router(exports.router)
     app.include_router(segment_routes.router)
     app.include_router(segment_member_routes.router)
+    app.include_router(freshness_routes.router)
 
 
 def install_preview(app: FastAPI) -> None:

@@ -21,6 +21,7 @@ from ..common.csv_export import csv_response
 from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .given_members import GivenForm
+from .freshness_view import freshness_views
 from .i18n import translator
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import language, render
@@ -50,7 +51,9 @@ def _type_filter(raw: str) -> int | None:
         return None
 
 
-def _list_context(db: Db, user: User, q: str, type_: str, offset: str) -> dict[str, Any]:
+def _list_context(
+    request: Request, db: Db, user: User, q: str, type_: str, offset: str
+) -> dict[str, Any]:
     segment_type, start = _type_filter(type_), offset_of(offset)
     with db.read() as conn:
         found, total = list_segments(
@@ -62,8 +65,10 @@ def _list_context(db: Db, user: User, q: str, type_: str, offset: str) -> dict[s
             limit=PAGE_SIZE,
         )
         info = build_info(conn, user.tenant_id, [s.id for s in found])
+    settings = request.app.state.settings
     return {
         "segments": [(s, status_view(s), info.get(s.id)) for s in found],
+        "fresh": freshness_views(db, user.tenant_id, [s.id for s in found], settings),
         "paging": Paging(start, PAGE_SIZE, total),
         "q": q,
         "type_filter": "" if segment_type is None else str(segment_type),
@@ -76,7 +81,7 @@ def _list_context(db: Db, user: User, q: str, type_: str, offset: str) -> dict[s
 def segments_page(
     request: Request, user: User, db: Db, q: str = "", type: str = "", offset: str = "0"
 ) -> Response:
-    context = _list_context(db, user, q, type, offset)
+    context = _list_context(request, db, user, q, type, offset)
     return render(request, "segments.html", user=user, **context)
 
 
@@ -85,7 +90,7 @@ def segments_table(
     request: Request, user: User, db: Db, q: str = "", type: str = "", offset: str = "0"
 ) -> Response:
     """The table alone: the list page polls it while a segment builds."""
-    context = _list_context(db, user, q, type, offset)
+    context = _list_context(request, db, user, q, type, offset)
     return render(request, "partials/segments_table.html", user=user, **context)
 
 
@@ -161,6 +166,7 @@ def segment_response(
         given=given or GivenForm(),
         status=status_view(segment),
         info=info,
+        fresh=_fresh(request, db, user, segment),
         type_words=TYPE_WORDS,
         words=_words(segment, data, request),
         **members,
@@ -187,8 +193,14 @@ def segment_status(request: Request, segment_id: str, user: User, db: Db) -> Res
         segment=segment,
         status=status,
         info=info,
+        fresh=_fresh(request, db, user, segment),
         headers=headers,
     )
+
+
+def _fresh(request: Request, db: Db, user: User, segment: Segment) -> Any:
+    settings = request.app.state.settings
+    return freshness_views(db, user.tenant_id, [segment.id], settings).get(segment.id)
 
 
 def member_ids_of(form: Form) -> list[int]:
