@@ -259,9 +259,11 @@ membership_changes = sa.Table(
     sa.Column("cause", sa.String(16), nullable=False),
     _epoch("at"),
     sa.PrimaryKeyConstraint("tenant_id", "seq"),
+    # A segment's feed; a member's history (and was-member-at, filtering its few changes by
+    # segment). No more: each index costs every row a build's publish records.
     sa.Index(None, "tenant_id", "segment_id", "seq"),
-    sa.Index(None, "tenant_id", "segment_id", "member_id", "seq"),
     sa.Index(None, "tenant_id", "member_id", "seq"),
+    sqlite_with_rowid=False,
 )
 
 # The last ``membership_changes.seq`` given out per tenant: its row lock, taken just before

@@ -20,8 +20,8 @@ from ...storage.ui_reads import build_info
 from ..common.csv_export import csv_response
 from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
-from .given_members import GivenForm
 from .freshness_view import freshness_views
+from .given_members import GivenForm
 from .i18n import translator
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import language, render

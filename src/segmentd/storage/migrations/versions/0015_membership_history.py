@@ -33,16 +33,12 @@ def upgrade() -> None:
         sa.Column("cause", sa.String(length=16), nullable=False),
         sa.Column("at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "seq", name=op.f("pk_membership_changes")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         op.f("ix_membership_changes_tenant_id_segment_id_seq"),
         "membership_changes",
         ["tenant_id", "segment_id", "seq"],
-    )
-    op.create_index(
-        op.f("ix_membership_changes_tenant_id_segment_id_member_id_seq"),
-        "membership_changes",
-        ["tenant_id", "segment_id", "member_id", "seq"],
     )
     op.create_index(
         op.f("ix_membership_changes_tenant_id_member_id_seq"),
@@ -69,8 +65,5 @@ def downgrade() -> None:
     op.drop_table("segment_sizes")
     op.drop_table("change_counters")
     op.drop_index(op.f("ix_membership_changes_tenant_id_member_id_seq"), "membership_changes")
-    op.drop_index(
-        op.f("ix_membership_changes_tenant_id_segment_id_member_id_seq"), "membership_changes"
-    )
     op.drop_index(op.f("ix_membership_changes_tenant_id_segment_id_seq"), "membership_changes")
     op.drop_table("membership_changes")
