@@ -17,6 +17,14 @@ def _items(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _is_network(item: str) -> bool:
+    try:
+        ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEGMENTD_", extra="ignore")
 
@@ -95,6 +103,19 @@ class Settings(BaseSettings):
         "($XDG_DATA_HOME/segmentd/), one per database",
     )
 
+    webhook_allowed_hosts: str = Field(
+        "",
+        description="comma-separated host names, addresses or networks (CIDR) that webhook "
+        "URLs may reach although they are not public (loopback, private, link-local...); "
+        "empty: only public addresses",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="how long one webhook delivery waits for the receiver"
+    )
+    webhook_batch_size: int = Field(
+        100, ge=1, le=1000, description="membership changes at most in one webhook delivery"
+    )
+
     @field_validator("time_zone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
@@ -112,6 +133,18 @@ class Settings(BaseSettings):
                 message = f"trusted_proxies: {item!r} is not an IP address or network"
                 raise ValueError(message) from None
         return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _check_webhook_hosts(cls, value: str) -> str:
+        for item in _items(value):
+            if any(c.isspace() or c in "/:" for c in item) and not _is_network(item):
+                raise ValueError(f"webhook_allowed_hosts: {item!r} is not a host or network")
+        return value
+
+    @property
+    def webhook_allowed_list(self) -> list[str]:
+        return _items(self.webhook_allowed_hosts)
 
     @property
     def trusted_proxy_list(self) -> list[str]:

@@ -1,11 +1,11 @@
-"""segmentd's own ``/v1/`` endpoints: sites and their tokens, the CSV export of a segment's
-members and the count preview. Basic auth as on the EngageLab API; JSON answers (the export:
-CSV), errors in the same ``/v1/`` envelope ``{"code": N, "message": "..."}``
+"""segmentd's own ``/v1/`` endpoints: sites and their tokens, webhook subscriptions, the CSV
+export of a segment's members and the count preview. Basic auth as on the EngageLab API; JSON
+answers (the export: CSV), errors in the same ``/v1/`` envelope ``{"code": N, "message": "..."}``
 (``api.common.envelope``).
 
 ``api.app`` mounts the family in two calls, keeping the order routes have always had (and
 ``/openapi.json`` lists paths in that order): ``install(app)`` registers the error wording and
-mounts sites and the export before EngageLab's routes, ``install_preview(app)`` mounts the
+mounts sites, the export and webhooks before EngageLab's routes, ``install_preview(app)`` mounts the
 preview after them.
 """
 
@@ -15,13 +15,14 @@ from fastapi import FastAPI
 
 from ..common.envelope import V1_ERRORS
 from ..common.family_errors import register
-from . import exports, preview_routes, site_routes
+from . import exports, preview_routes, site_routes, webhook_routes
 
 
 def install(app: FastAPI) -> None:
     register(app, V1_ERRORS)
     app.include_router(site_routes.router)
     app.include_router(exports.router)
+    app.include_router(webhook_routes.router)
 
 
 def install_preview(app: FastAPI) -> None:
