@@ -1,5 +1,6 @@
 """What callers outside the package may use of ``segmentd.membership`` (an import-linter
-contract keeps them off its modules): the interface, the publish horizon, the cleanup chunk."""
+contract keeps them off its modules): the interface, the publish horizon, the cleanup chunk,
+the history's change feed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from segmentd.membership.relational import RelationalMembership
 def test_the_package_exports_its_interface() -> None:
     assert set(membership.__all__) == {
         "STALE_CHUNK",
+        "Change",
         "FillPlan",
         "FillRange",
         "GenerationKey",
@@ -17,6 +19,7 @@ def test_the_package_exports_its_interface() -> None:
         "MembershipStore",
         "RefreshTarget",
         "build_horizon",
+        "read_changes",
         "store",
     }
     assert isinstance(membership.store(), RelationalMembership)

@@ -25,6 +25,7 @@ from segmentd.jobs.build_plan import Plan
 from segmentd.jobs.build_queue import Claim, claim_job, enqueue_build
 from segmentd.jobs.build_runner import run_chunk
 from segmentd.jobs.build_steps import Step, prepare
+from segmentd.membership import read_changes
 from segmentd.membership.buckets import bucket_of
 from segmentd.membership.removal import remove_members
 from segmentd.services.member_service import (
@@ -246,6 +247,20 @@ def bucket_counts(world: World, segment_id: str, generation: int) -> dict[int, i
     return dict(found)
 
 
+def replayed(world: World, segment_id: str) -> set[int]:
+    """The members the segment's history says it holds: each change recorded once (a member's
+    changes alternate, entering first), from the segment's first publish on."""
+    state: dict[int, str] = {}
+    with world.db.read() as conn:
+        changes = read_changes(
+            conn, world.tenant_id, after_seq=0, limit=1_000_000, segment_id=segment_id
+        )
+    for change in changes:
+        assert state.get(change.member_id, "left") != change.change, change
+        state[change.member_id] = change.change
+    return {member_id for member_id, last in state.items() if last == "entered"}
+
+
 def check(world: World) -> None:
     for segment_id in world.segment_ids:
         want = expected(world, segment_id)
@@ -259,6 +274,7 @@ def check(world: World) -> None:
             ).all()
         assert segment is not None and segment.generation > 0
         assert rows(world, segment_id, segment.generation) == want, segment.condition
+        assert replayed(world, segment_id) == want, ("history", segment.condition)
         assert segment.member_total == len(want)
         assert bucket_counts(world, segment_id, segment.generation) == Counter(
             bucket_of(m) for m in want

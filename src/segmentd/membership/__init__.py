@@ -13,7 +13,10 @@ outside it imports only from ``segmentd.membership`` (an import-linter contract 
 - ``build_horizon(complement, cursor)``: the horizon a build's publish takes, its cursor
   when the generation is stored as a complement, else 0;
 - ``STALE_CHUNK``: the default number of stale rows deleted per transaction by the cleanup
-  of stale generations.
+  of stale generations;
+- ``read_changes`` and ``Change``: the membership history's change feed, read with a keyset
+  cursor (``storage.membership_history``, written in every membership change's transaction
+  by ``storage.change_log``).
 
 Layering: this package sits above ``storage`` (which must not import it) and below the
 build job, the services and the APIs, which call it.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from ..storage.membership_history import Change, read_changes
 from .complement import build_horizon
 from .interface import (
     FillPlan,
@@ -44,6 +48,7 @@ def store() -> MembershipStore:
 
 __all__ = [
     "STALE_CHUNK",
+    "Change",
     "FillPlan",
     "FillRange",
     "GenerationKey",
@@ -51,5 +56,6 @@ __all__ = [
     "MembershipStore",
     "RefreshTarget",
     "build_horizon",
+    "read_changes",
     "store",
 ]

@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from ..storage import change_log
+from ..storage.change_log import ENTERED, LEFT
 from ..storage.schema import (
     build_jobs,
     segment_buckets,
@@ -188,12 +190,15 @@ def apply_changes(
     changes: Changes,
     published: dict[str, int],
     numbers: dict[str, int],
+    cause: str,
 ) -> None:
     """Write ``changes`` (rows that really change), keep the bucket counts and the
-    ``member_total`` of each segment's ``published`` generation exact. ``numbers``: the
+    ``member_total`` of each segment's ``published`` generation exact, and stage the
+    published memberships that changed in the history, for ``cause``. ``numbers``: the
     segments' numbers (``Current.numbers``), their key in the rows as stored."""
     if not (changes.added or changes.removed or changes.joined or changes.left):
         return
+    _stage_history(conn, tenant_id, changes, published, cause)
     totals: Counter[str] = Counter(s for s, g, _ in changes.joined if published.get(s) == g)
     totals.subtract(s for s, g, _ in changes.left if published.get(s) == g)
     changed = [(s, delta) for s, delta in sorted(totals.items()) if delta]
@@ -234,6 +239,14 @@ def apply_changes(
             _ADD_TO_TOTAL,
             [{"tenant": tenant_id, "segment": s, "delta": delta} for s, delta in changed],
         )
+
+
+def _stage_history(
+    conn: Connection, tenant_id: int, changes: Changes, published: dict[str, int], cause: str
+) -> None:
+    moved = [(s, m, ENTERED) for s, g, m in changes.joined if published.get(s) == g]
+    moved += [(s, m, LEFT) for s, g, m in changes.left if published.get(s) == g]
+    change_log.stage(conn, tenant_id, moved, cause)
 
 
 def _columns(rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> dict[str, list[Any]]:

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
+from ..storage import change_log
+from ..storage.change_log import ENTERED, LEFT
 from ..storage.list_members import chunk_size, one_of
 from ..storage.schema import segment_members, segments
 from ..storage.segments import Segment, is_segment
@@ -87,6 +89,10 @@ def _present(conn: Connection, segment: Segment, chunk: list[int]) -> set[int]:
 
 
 def _count(conn: Connection, segment: Segment, member_ids: list[int], sign: int) -> None:
+    """Count the members in or out, and stage them in the history."""
+    change = ENTERED if sign > 0 else LEFT
+    moved = [(segment.id, m, change) for m in member_ids]
+    change_log.stage(conn, segment.tenant_id, moved, "static")
     rows = [(segment.number, segment.generation, m) for m in member_ids]
     if sign > 0:
         buckets.adjust(conn, segment.tenant_id, added=rows)

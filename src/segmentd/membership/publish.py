@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..domain.statuses import SegmentStatus
+from ..storage import change_log
 from ..storage.schema import segment_members, segments
 from ..timefmt import now
 from . import buckets
 from .interface import GenerationKey
+from .publish_changes import Published, publish_difference
 
 
 def count(conn: Connection, key: GenerationKey) -> int:
@@ -29,6 +31,7 @@ def publish(conn: Connection, key: GenerationKey, horizon: int) -> int:
     generation is a complement up to it (0: plain). The previous generation is now stale.
     """
     total = count(conn, key)
+    _stage_history(conn, key, horizon)
     conn.execute(
         sa.update(segments)
         .where(segments.c.tenant_id == key.tenant_id, segments.c.id == key.segment_id)
@@ -44,6 +47,19 @@ def publish(conn: Connection, key: GenerationKey, horizon: int) -> int:
         )
     )
     return total
+
+
+def _stage_history(conn: Connection, key: GenerationKey, horizon: int) -> None:
+    """Stage the difference from the published generation to ``key``'s in the history."""
+    s = segments.c
+    row = conn.execute(
+        sa.select(s.list_id, s.generation, s.horizon).where(
+            s.tenant_id == key.tenant_id, s.id == key.segment_id
+        )
+    ).one()
+    before = Published(key.tenant_id, row.list_id, key.segment_number, row.generation, row.horizon)
+    after = Published(key.tenant_id, row.list_id, key.segment_number, key.generation, horizon)
+    change_log.stage_query(conn, key.tenant_id, publish_difference(key.segment_id, before, after))
 
 
 def discard(conn: Connection, key: GenerationKey) -> None:

@@ -136,13 +136,13 @@ def refresh_memberships(
     ids = sorted(set(member_ids))
     _apply(
         conn, tenant_id, ids, tz, keep=True, catalog=catalog, list_id=list_id, changes=changes,
-        created=frozenset(created),
+        created=frozenset(created), cause="realtime",
     )  # fmt: skip
 
 
 def drop_memberships(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> None:
     """Take ``member_ids`` out of every segment. Call before deleting the members."""
-    _apply(conn, tenant_id, sorted(set(member_ids)), UTC, keep=False)
+    _apply(conn, tenant_id, sorted(set(member_ids)), UTC, keep=False, cause="member_deleted")
 
 
 def refresh_referrers(
@@ -157,7 +157,7 @@ def refresh_referrers(
     touched = Change(Inputs(segments=frozenset({segment_id})))
     ids = sorted(set(member_ids))
     changes = dict.fromkeys(ids, touched)
-    _apply(conn, tenant_id, ids, tz, keep=True, catalog=catalog, changes=changes)
+    _apply(conn, tenant_id, ids, tz, keep=True, catalog=catalog, changes=changes, cause="reference")
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -175,7 +175,10 @@ def _apply(
     list_id: int | None = None,
     changes: Mapping[int, Change] | None = None,
     created: frozenset[int] = frozenset(),
+    *,
+    cause: str,
 ) -> None:
+    """``cause``: what the history says moved the members (``storage.change_log.CAUSES``)."""
     if not ids:
         return
     if list_id is None:
@@ -209,7 +212,7 @@ def _apply(
             # with more, every segment, as later chunks may need any.
             _lock(conn, tenant_id, [t for t, _ in work] if len(chunks) == 1 else targets)
             locked = True
-        _sync_chunk(conn, tenant_id, member_lists, contacts, work, keep, created)
+        _sync_chunk(conn, tenant_id, member_lists, contacts, work, keep, created, cause)
 
 
 Work = list[tuple[Target, list[int]]]  # each segment with the members it must re-evaluate
@@ -448,7 +451,8 @@ def _sync_chunk(
     contacts: dict[int, Contact],
     work: Work,
     keep: bool,
-    created: frozenset[int] = frozenset(),
+    created: frozenset[int],
+    cause: str,
 ) -> None:
     """Evaluate each segment's members, then write what changed: a few statements for all
     the segments together."""
@@ -479,7 +483,7 @@ def _sync_chunk(
                 row = (target.id, generation, member_id)
                 _sync_row(changes, current, row, listed, wanted, keep, member_id in created)
     published = {target.id: target.published for target, _ in work if target.published > 0}
-    apply_changes(conn, tenant_id, changes, published, current.numbers)
+    apply_changes(conn, tenant_id, changes, published, current.numbers, cause)
 
 
 def _segments_of(

@@ -68,7 +68,7 @@ def refresh_range(
         wanted.drop(conn)
     published = {t.segment_id: t.generation for t in live}
     numbers = {t.segment_id: t.segment_number for t in live}
-    apply_changes(conn, tenant_id, changes, published, numbers)
+    apply_changes(conn, tenant_id, changes, published, numbers, "refresh")
     moved: dict[str, set[int]] = {}
     for segment_id, _, member_id in (*changes.joined, *changes.left):
         moved.setdefault(segment_id, set()).add(member_id)

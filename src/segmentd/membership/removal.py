@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.statuses import JobState
+from ..storage import change_log
+from ..storage.change_log import LEFT
 from ..storage.schema import build_jobs, members, segment_exclusions, segment_members, segments
 from ..storage.segments import Segment, get_segment, is_segment
 from . import buckets
@@ -34,18 +36,19 @@ def remove_members(
     if not ids:
         return 0
     _exclude(conn, segment, ids)
-    removed = 0
+    removed: list[int] = []
     for generation, horizon in _live_generations(conn, segment):
         gone = _take_out(conn, segment, generation, horizon, ids)
         if generation == segment.generation:
             removed = gone
+    change_log.stage(conn, tenant_id, [(segment_id, m, LEFT) for m in removed], "removal")
     if removed:
         conn.execute(
             sa.update(segments)
             .where(is_segment(tenant_id, segment_id))
-            .values(member_total=segments.c.member_total - removed)
+            .values(member_total=segments.c.member_total - len(removed))
         )
-    return removed
+    return len(removed)
 
 
 def _live_generations(conn: Connection, segment: Segment) -> list[tuple[int, int]]:
@@ -70,8 +73,8 @@ def _live_generations(conn: Connection, segment: Segment) -> list[tuple[int, int
 
 def _take_out(
     conn: Connection, segment: Segment, generation: int, horizon: int, ids: list[int]
-) -> int:
-    """Take these list members out of one generation, with their bucket counts; how many
+) -> list[int]:
+    """Take these list members out of one generation, with their bucket counts; those that
     were in it. A complement gains their rows; the plain form loses them."""
     sm = segment_members.c
     key = _generation_rows(segment, generation)
@@ -79,7 +82,7 @@ def _take_out(
     present = set(found)
     held = [m for m in ids if holds(m in present, m, horizon)]
     if not held:
-        return 0
+        return []
     dropped = [m for m in held if m in present]
     if dropped:
         conn.execute(sa.delete(segment_members).where(*key, sm.member_id.in_(dropped)))
@@ -99,7 +102,7 @@ def _take_out(
         )
     removed = [(segment.number, generation, member_id) for member_id in held]
     buckets.adjust(conn, segment.tenant_id, removed=removed)
-    return len(held)
+    return held
 
 
 def _generation_rows(segment: Segment, generation: int) -> list[ColumnElement[bool]]:

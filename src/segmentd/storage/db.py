@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from ..database_urls import is_sqlite, normalize_url
+from . import change_log
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -134,6 +135,8 @@ class Database:
             except BaseException:
                 transaction.rollback()
                 raise
+            # The membership history the transaction staged, stored as its last step.
+            change_log.flush(connection)
             self._commit(connection, transaction)
         note_commit()
 

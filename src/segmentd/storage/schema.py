@@ -245,6 +245,45 @@ segment_exclusions = sa.Table(
     sa.PrimaryKeyConstraint("tenant_id", "segment_id", "member_id"),
 )
 
+# Membership history (migration 0015): one row per member entering (1) or leaving (0) a
+# segment's published membership, numbered per tenant in commit order (``storage.change_log``).
+membership_changes = sa.Table(
+    "membership_changes",
+    metadata,
+    _tenant(),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("list_id", sa.BigInteger, nullable=False),
+    sa.Column("member_id", sa.BigInteger, nullable=False),
+    sa.Column("change", sa.SmallInteger, nullable=False),
+    sa.Column("cause", sa.String(16), nullable=False),
+    _epoch("at"),
+    sa.PrimaryKeyConstraint("tenant_id", "seq"),
+    sa.Index(None, "tenant_id", "segment_id", "seq"),
+    sa.Index(None, "tenant_id", "segment_id", "member_id", "seq"),
+    sa.Index(None, "tenant_id", "member_id", "seq"),
+)
+
+# The last ``membership_changes.seq`` given out per tenant: its row lock, taken just before
+# COMMIT, orders the tenant's writers of history.
+change_counters = sa.Table(
+    "change_counters",
+    metadata,
+    sa.Column("tenant_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+)
+
+# Each segment's member count at the end of each day (UTC) on which its membership changed.
+segment_sizes = sa.Table(
+    "segment_sizes",
+    metadata,
+    _tenant(),
+    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "segment_id", "day"),
+)
+
 build_jobs = sa.Table(
     "build_jobs",
     metadata,

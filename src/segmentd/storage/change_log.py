@@ -1,0 +1,222 @@
+"""Membership history as it is written: changes staged while a write transaction runs, and
+numbered and stored as its last step.
+
+The writers of membership stage what moved: ``stage`` a few (segment, member) changes known
+in Python, or ``stage_query`` a set-based SELECT of ``(member_id, change)`` that runs at the
+flush (a build's publish: the difference between two generations, never a row per member in
+Python). ``flush``, called by ``Database.write`` just before COMMIT, takes the tenant's
+counter row, inserts the staged changes with consecutive ``seq`` after it, and writes today's
+size of each segment that changed (``segment_sizes``).
+
+Why the counter comes last: its row lock is held from there to COMMIT, so the tenant's
+writers of history commit in ``seq`` order (a reader keyed on ``seq > cursor`` never misses a
+row that commits later with a lower one), and a transaction holding it waits for nothing else,
+so it adds no lock-order hazard to the segment locks builds, refreshes and real-time updates
+take. On SQLite one writer runs at a time anyway.
+
+A transaction that rolls back drops what it staged (a ``rollback`` listener); one that would
+commit with changes staged and not flushed fails instead (a ``commit`` listener): a change of
+membership never commits without its history, nor history without its change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from ..timefmt import now
+from .schema import change_counters, membership_changes, segment_sizes, segments
+
+ENTERED, LEFT = 1, 0
+CHANGE_NAMES = {ENTERED: "entered", LEFT: "left"}
+# Why a membership changed: a member's own change (and the segments referring to the ones it
+# moved in); a build's publish; the daily refresh; a removal by hand; a static segment's
+# members given or taken back; a member deleted; a referenced segment's members moved
+# otherwise than by a change to them (given, removed by hand, refreshed).
+CAUSES = ("realtime", "build", "refresh", "removal", "static", "member_deleted", "reference")
+
+_KEY = "segmentd.change_log"
+
+
+@dataclass(frozen=True)
+class StagedQuery:
+    """A segment's changes as a SELECT of ``member_id`` and ``change`` columns, each member
+    once (run at the flush, in the writer's transaction)."""
+
+    segment_id: str
+    cause: str
+    query: sa.Select[Any] | sa.CompoundSelect
+
+
+@dataclass
+class _Staged:
+    # (segment id, member id): (change, cause), in the order staged; a change undone later
+    # in the same transaction cancels out (nobody could have seen it).
+    rows: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    queries: list[StagedQuery] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows or self.queries)
+
+
+def _staged(conn: Connection, tenant_id: int) -> _Staged:
+    tenants: dict[int, _Staged] = conn.info.setdefault(_KEY, {})
+    return tenants.setdefault(tenant_id, _Staged())
+
+
+def stage(
+    conn: Connection, tenant_id: int, changes: Iterable[tuple[str, int, int]], cause: str
+) -> None:
+    """Stage (segment id, member id, ``ENTERED`` or ``LEFT``) changes of published memberships."""
+    staged = None
+    for segment_id, member_id, change in changes:
+        staged = staged or _staged(conn, tenant_id)
+        key = (segment_id, member_id)
+        before = staged.rows.get(key)
+        if before is None:
+            staged.rows[key] = (change, cause)
+        elif before[0] != change:
+            del staged.rows[key]
+
+
+def stage_query(conn: Connection, tenant_id: int, staged: StagedQuery) -> None:
+    """Stage a set-based difference (a build's publish)."""
+    _staged(conn, tenant_id).queries.append(staged)
+
+
+def pending(conn: Connection) -> bool:
+    """Whether the transaction has history staged and not yet stored."""
+    return any(conn.info.get(_KEY, {}).values())
+
+
+def flush(conn: Connection) -> None:
+    """Store what the transaction staged: call as its last step, just before COMMIT."""
+    tenants: dict[int, _Staged] = conn.info.pop(_KEY, {})
+    for tenant_id, staged in sorted(tenants.items()):
+        if staged:
+            _store(conn, tenant_id, staged)
+
+
+def discard(conn: Connection) -> None:
+    conn.info.pop(_KEY, None)
+
+
+def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
+    at = now()
+    ids = sorted({s for s, _ in staged.rows} | {q.segment_id for q in staged.queries})
+    lists = _segment_lists(conn, tenant_id, ids)
+    last = _take_counter(conn, tenant_id)
+    seq = last
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "seq": 0,
+            "segment_id": segment_id,
+            "list_id": lists[segment_id],
+            "member_id": member_id,
+            "change": change,
+            "cause": cause,
+            "at": at,
+        }
+        for (segment_id, member_id), (change, cause) in staged.rows.items()
+        if segment_id in lists
+    ]
+    for row in rows:
+        seq += 1
+        row["seq"] = seq
+    if rows:
+        conn.execute(sa.insert(membership_changes), rows)
+    for query in staged.queries:
+        if query.segment_id in lists:
+            seq = _insert_query(conn, tenant_id, seq, lists[query.segment_id], at, query)
+    if seq != last:
+        conn.execute(
+            sa.update(change_counters)
+            .where(change_counters.c.tenant_id == tenant_id)
+            .values(seq=seq)
+        )
+    _note_sizes(conn, tenant_id, ids, at)
+
+
+def _segment_lists(conn: Connection, tenant_id: int, ids: list[str]) -> dict[str, int]:
+    """{segment id: list id} of the segments still there (a deleted one records nothing)."""
+    s = segments.c
+    rows = conn.execute(sa.select(s.id, s.list_id).where(s.tenant_id == tenant_id, s.id.in_(ids)))
+    return {row.id: int(row.list_id) for row in rows}
+
+
+def _dialect(conn: Connection) -> Any:
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+def _take_counter(conn: Connection, tenant_id: int) -> int:
+    """The tenant's last seq, its counter row locked (created at 0 the first time)."""
+    insert = _dialect(conn).insert(change_counters).values(tenant_id=tenant_id, seq=0)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["tenant_id"], set_={"seq": change_counters.c.seq}
+    ).returning(change_counters.c.seq)
+    return int(conn.execute(upsert).scalar_one())
+
+
+def _insert_query(
+    conn: Connection, tenant_id: int, last: int, list_id: int, at: int, staged: StagedQuery
+) -> int:
+    """Insert a staged query's changes numbered after ``last``; the last seq now given."""
+    found = staged.query.subquery("moved")
+    number = sa.func.row_number().over(order_by=(found.c.member_id, found.c.change))
+    select = sa.select(
+        sa.literal(tenant_id, sa.BigInteger),
+        (sa.literal(last, sa.BigInteger) + number).label("seq"),
+        sa.literal(staged.segment_id, sa.String),
+        sa.literal(list_id, sa.BigInteger),
+        found.c.member_id,
+        found.c.change,
+        sa.literal(staged.cause, sa.String),
+        sa.literal(at, sa.BigInteger),
+    )
+    names = ["tenant_id", "seq", "segment_id", "list_id", "member_id", "change", "cause", "at"]
+    conn.execute(sa.insert(membership_changes).from_select(names, select))
+    # A seek on the primary key, where the rowcount of INSERT ... SELECT is not reliable on
+    # every driver.
+    mc = membership_changes.c
+    top = conn.execute(sa.select(sa.func.max(mc.seq)).where(mc.tenant_id == tenant_id)).scalar()
+    return max(last, int(top or 0))
+
+
+def _note_sizes(conn: Connection, tenant_id: int, ids: list[str], at: int) -> None:
+    """Today's size (UTC) of each segment that changed: its count as this transaction
+    leaves it."""
+    day = datetime.fromtimestamp(at, UTC).date()
+    s = segments.c
+    current = sa.select(s.tenant_id, s.id, sa.literal(day, sa.Date), s.member_total).where(
+        s.tenant_id == tenant_id, s.id.in_(ids)
+    )
+    insert = _dialect(conn).insert(segment_sizes)
+    upsert = insert.from_select(["tenant_id", "segment_id", "day", "size"], current)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["tenant_id", "segment_id", "day"],
+            set_={"size": upsert.excluded.size},
+        )
+    )
+
+
+@event.listens_for(Engine, "rollback")
+def _on_rollback(conn: Connection) -> None:
+    discard(conn)
+
+
+@event.listens_for(Engine, "commit")
+def _on_commit(conn: Connection) -> None:
+    if pending(conn):
+        discard(conn)
+        raise RuntimeError(
+            "membership changes staged but not stored: commit through Database.write"
+        )
