@@ -38,7 +38,9 @@ class Settings(BaseSettings):
         description="UTC offset of the times the APIs show, and of the day relative dates count "
         "from (its midnight starts the daily refresh)",
     )
-    worker: bool = Field(True, description="run the build worker inside serve")
+    worker: bool = Field(
+        True, description="run the build worker and the webhook deliveries inside serve"
+    )
     build_chunk_size: int = Field(20_000, ge=100, description="members per committed build chunk")
     build_group_size: int = Field(
         8, ge=1, le=64, description="fresh builds of one list run together, sharing each pass"
@@ -98,7 +100,8 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         None,
-        description="key sealing site tokens at rest (set it in production); default: a file "
+        description="key sealing site tokens and webhook secrets at rest (set it in "
+        "production); default: a file "
         "beside a SQLite database, else in the user's data directory "
         "($XDG_DATA_HOME/segmentd/), one per database",
     )
@@ -106,8 +109,10 @@ class Settings(BaseSettings):
     webhook_allowed_hosts: str = Field(
         "",
         description="comma-separated host names, addresses or networks (CIDR) that webhook "
-        "URLs may reach although they are not public (loopback, private, link-local...); "
-        "empty: only public addresses",
+        "URLs may reach although they are not public: otherwise a URL whose host resolves "
+        "to a loopback, private, link-local, shared, reserved or multicast address is "
+        "refused when subscribed and at every delivery (docs/webhooks.md); empty: only "
+        "public addresses",
     )
     webhook_timeout_seconds: float = Field(
         10.0, gt=0, le=60, description="how long one webhook delivery waits for the receiver"
