@@ -84,17 +84,22 @@ def world(db: Database, db_url: str, tenant: Tenant) -> Iterator[World]:
         Receiver() as receiver,
         moving_clock(datetime.now(UTC)) as clock,
     ):
-        body = {
-            "segment_name": "Insiders",
-            "type": 0,
-            "condition": {
-                "relation": "or",
-                "items": [{"field_name": "Name", "op": "contain", "value": " in"}],
-            },
-        }
-        segment_id = ok(http.post(SEGMENTS, json=body))["result"]["segment_id"]
-        run_pending(db, settings)
-        yield World(db, settings, http, receiver, clock, segment_id)
+        yield World(db, settings, http, receiver, clock, insiders(http, db, settings))
+
+
+def insiders(http: httpx.Client, db: Database, settings: Settings) -> str:
+    """A built segment of the members whose name holds " in" (``World.join``)."""
+    body = {
+        "segment_name": "Insiders",
+        "type": 0,
+        "condition": {
+            "relation": "or",
+            "items": [{"field_name": "Name", "op": "contain", "value": " in"}],
+        },
+    }
+    segment_id: str = ok(http.post(SEGMENTS, json=body))["result"]["segment_id"]
+    run_pending(db, settings)
+    return segment_id
 
 
 def changes_of(world: World, secret: str) -> list[tuple[int, str, int]]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
 
 import httpcore
@@ -144,14 +146,21 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default (certificates verified), made once: loading the CA bundle is slow."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport whose connections go through ``GuardedBackend`` (TLS checks the URL's
-    host name as usual: only the TCP connection takes the checked address)."""
+    host name as usual: only the TCP connection takes the checked address). It sets up only
+    its pool, which is all ``HTTPTransport``'s methods use (its own set-up would load the CA
+    bundle at each delivery)."""
 
     def __init__(self, allowed: AllowList) -> None:
-        super().__init__()
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(),
             max_connections=1,
             network_backend=GuardedBackend(allowed),
         )
