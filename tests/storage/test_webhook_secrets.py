@@ -43,7 +43,7 @@ def test_a_webhook_secret_is_sealed_and_read_back(
     with db.read() as conn:
         stored = conn.execute(sa.select(webhooks.c.id, webhooks.c.secret_sealed)).all()
         assert all(secret not in row.secret_sealed for row in stored)
-        assert read_secret(conn, first.id, keys) == secret
+        assert read_secret(conn, tenant.id, first.id, keys) == secret
         sealed_first = dict(stored)[first.id]
     with pytest.raises(SealError):  # a sealed secret moved to another row does not open
         keys.unseal_webhook_secret(sealed_first, second.id)

@@ -78,7 +78,9 @@ def claim_delivery(db: Database, settings: Settings, owner: str) -> Claimed | No
     d, w = webhook_deliveries.c, webhooks.c
     with db.write() as conn:
         at = clock.now()
-        enabled = sa.exists().where(w.id == d.webhook_id, w.enabled.is_(True))
+        enabled = sa.exists().where(
+            w.tenant_id == d.tenant_id, w.id == d.webhook_id, w.enabled.is_(True)
+        )
         leased = DELIVERIES.claim_next(
             conn, owner, time.time() + lease_seconds(settings), d.next_attempt_at <= at, enabled
         )
@@ -91,13 +93,15 @@ def claim_delivery(db: Database, settings: Settings, owner: str) -> Claimed | No
             conn.execute(
                 sa.update(webhook_deliveries).where(d.id == row.id).values(window_start=at)
             )
-        url = conn.execute(sa.select(w.url).where(w.id == row.webhook_id)).scalar_one()
+        url = conn.execute(
+            sa.select(w.url).where(w.tenant_id == row.tenant_id, w.id == row.webhook_id)
+        ).scalar_one()
         return Claimed(
             row.id,
             row.webhook_id,
             row.message_id,
             url,
-            _secret(conn, row.webhook_id, settings),
+            _secret(conn, row.tenant_id, row.webhook_id, settings),
             row.payload,
             int(row.tries),
             float(window_start),
@@ -106,9 +110,9 @@ def claim_delivery(db: Database, settings: Settings, owner: str) -> Claimed | No
         )
 
 
-def _secret(conn: Connection, webhook_id: int, settings: Settings) -> str | None:
+def _secret(conn: Connection, tenant_id: int, webhook_id: int, settings: Settings) -> str | None:
     try:
-        return read_secret(conn, webhook_id, token_keys(settings))
+        return read_secret(conn, tenant_id, webhook_id, token_keys(settings))
     except SealError:
         return None
 

@@ -47,7 +47,9 @@ def dispatch(db: Database, settings: Settings) -> int:
 
 def _idle_subscriptions(db: Database) -> list[tuple[int, int]]:
     w, d = webhooks.c, webhook_deliveries.c
-    holding = sa.exists().where(d.webhook_id == w.id, d.state.in_(HOLDING))
+    holding = sa.exists().where(
+        d.tenant_id == w.tenant_id, d.webhook_id == w.id, d.state.in_(HOLDING)
+    )
     with db.read() as conn:
         rows = conn.execute(
             sa.select(w.tenant_id, w.id).where(w.enabled.is_(True), ~holding).order_by(w.id)
@@ -73,7 +75,9 @@ def _cut_batch(db: Database, settings: Settings, tenant_id: int, webhook_id: int
             sa.select(w.id).where(w.tenant_id == tenant_id, w.id == webhook_id).with_for_update()
         ).first()
         holding = conn.execute(
-            sa.select(d.id).where(d.webhook_id == webhook_id, d.state.in_(HOLDING)).limit(1)
+            sa.select(d.id)
+            .where(d.tenant_id == tenant_id, d.webhook_id == webhook_id, d.state.in_(HOLDING))
+            .limit(1)
         ).first()
         webhook = get_webhook(conn, tenant_id, webhook_id)
         if locked is None or holding is not None or webhook is None or not webhook.enabled:

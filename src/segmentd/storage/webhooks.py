@@ -118,11 +118,13 @@ def rotate_secret(conn: Connection, tenant_id: int, webhook_id: int, keys: Token
     return secret
 
 
-def read_secret(conn: Connection, webhook_id: int, keys: TokenKeys) -> str | None:
+def read_secret(conn: Connection, tenant_id: int, webhook_id: int, keys: TokenKeys) -> str | None:
     """The signing secret in clear (to sign a delivery); None when the subscription is gone.
     Raises ``secrets.SealError`` when another server secret sealed it."""
     sealed = conn.execute(
-        sa.select(webhooks.c.secret_sealed).where(webhooks.c.id == webhook_id)
+        sa.select(webhooks.c.secret_sealed).where(
+            webhooks.c.tenant_id == tenant_id, webhooks.c.id == webhook_id
+        )
     ).scalar()
     return None if sealed is None else keys.unseal_webhook_secret(sealed, webhook_id)
 
