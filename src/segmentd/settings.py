@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     )
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
+    history_retention_days: int = Field(
+        90,
+        ge=0,
+        le=36_500,
+        description="days the membership history keeps each change (0: forever); older "
+        "changes are deleted by the worker in chunks",
+    )
     tcid_cookie: str = Field("TCID", description="cookie holding the visitor id for look-ups")
     lookup_visitor_limit: int = Field(
         300,

@@ -18,11 +18,12 @@ from segmentd.domain.emails import email_domain, email_key
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed
 from segmentd.storage.db import Database
+from segmentd.storage.membership_history import read_changes
 from segmentd.storage.tenants import default_list_id, ensure_credential
 from segmentd.timefmt import now
 from tests.conftest import free_port, wait_until
 from tests.jobs.test_builds import add_segment
-from tests.support.factories import held
+from tests.support.factories import held, replayed
 
 pytestmark = pytest.mark.slow
 
@@ -162,7 +163,7 @@ def test_sigkill_mid_build_then_restart_finishes_with_exactly_the_right_members(
     db = Database(db_url)
     db.migrate()
     try:
-        _, expected = seed(db)
+        tenant_id, expected = seed(db)
         first = ServerProcess(db_url, tmp_path / "server.log", children)
         first.start()
 
@@ -180,6 +181,7 @@ def test_sigkill_mid_build_then_restart_finishes_with_exactly_the_right_members(
         status, percent, cursor = build_state(db, segment_id)
         assert status == 1 and percent < 100 and cursor > 0, "the build was not cut mid-way"
         assert published(db, segment_id) == []  # nothing half-built is visible
+        assert replayed(db, tenant_id, segment_id) == set()  # nor recorded in the history
 
         second = ServerProcess(db_url, tmp_path / "server.log", children)
         second.start()
@@ -190,6 +192,13 @@ def test_sigkill_mid_build_then_restart_finishes_with_exactly_the_right_members(
         members = published(db, segment_id)
         assert len(members) == len(set(members)) == len(expected)  # no duplicates
         assert set(members) == expected  # none missing, none extra
+        # The history has each member entering once: none lost, none invented.
+        with db.read() as conn:
+            entries = read_changes(
+                conn, tenant_id, after_seq=0, limit=10 * MEMBERS, segment_id=segment_id
+            )
+        assert sorted(c.member_id for c in entries) == sorted(expected)
+        assert {(c.change, c.cause) for c in entries} == {("entered", "build")}
         assert (shown["status"], shown["member_total"]) == ("2", len(expected))
         with db.read() as conn:
             attempts = conn.execute(

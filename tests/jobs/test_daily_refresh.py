@@ -31,7 +31,7 @@ from segmentd.jobs.refresh_runner import (
     run_chunk,
     run_refresh,
 )
-from segmentd.membership import store
+from segmentd.membership import read_changes, store
 from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.settings import Settings
 from segmentd.storage import schema
@@ -45,7 +45,7 @@ from tests.conftest import Tenant, wait_until
 from tests.conftest import test_settings as settings_for
 from tests.jobs.test_builds import start_job
 from tests.support.day_leaf import recent_leaf, stored
-from tests.support.factories import add_field, held
+from tests.support.factories import add_field, held, replayed
 from tests.support.moving_clock import MovingClock, moving_clock
 
 ZONE = timezone(timedelta(hours=8))  # the settings' default time_zone, +08:00
@@ -142,6 +142,7 @@ def assert_exact(db: Database, tenant_id: int, segment_id: str, day: date) -> li
     """The segment holds the day's answer, and its total and bucket counts say so."""
     members = held(db, segment_id)
     assert members == expected(db, tenant_id, segment_id, day)
+    assert replayed(db, tenant_id, segment_id) == set(members)  # the history agrees
     assert_counted(db, tenant_id, segment_id, len(members))
     return members
 
@@ -231,6 +232,11 @@ def test_a_relative_segment_moves_at_the_day_boundary_of_the_tenant_zone(
     assert (job.state, job.day, job.processed) == ("done", DAY + timedelta(days=1), MEMBERS)
     assert job.changed == len(set(before) ^ set(after))
     assert refresh_pending(db, settings) == 0  # done for the day
+    with db.read() as conn:
+        changes = read_changes(conn, tenant.id, after_seq=0, limit=10_000, segment_id=segment_id)
+    refreshed_ids = {c.member_id for c in changes if c.cause == "refresh"}
+    assert refreshed_ids == set(before) ^ set(after)
+    assert {c.cause for c in changes} == {"build", "refresh"}
 
 
 def test_one_pass_refreshes_every_time_dependent_segment_of_the_list(

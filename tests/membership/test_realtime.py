@@ -25,7 +25,6 @@ from segmentd.jobs.build_plan import Plan
 from segmentd.jobs.build_queue import Claim, claim_job, enqueue_build
 from segmentd.jobs.build_runner import run_chunk
 from segmentd.jobs.build_steps import Step, prepare
-from segmentd.membership import read_changes
 from segmentd.membership.buckets import bucket_of
 from segmentd.membership.removal import remove_members
 from segmentd.services.member_service import (
@@ -52,7 +51,7 @@ from segmentd.storage.schema import (
 from segmentd.storage.segments import delete_segment, get_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
 from tests.conftest import wait_built
-from tests.support.factories import add_list, held, number_of
+from tests.support.factories import add_list, held, number_of, replayed
 from tests.support.ingest_helpers import (
     CAMPAIGNS,
     MEMBERS,
@@ -247,20 +246,6 @@ def bucket_counts(world: World, segment_id: str, generation: int) -> dict[int, i
     return dict(found)
 
 
-def replayed(world: World, segment_id: str) -> set[int]:
-    """The members the segment's history says it holds: each change recorded once (a member's
-    changes alternate, entering first), from the segment's first publish on."""
-    state: dict[int, str] = {}
-    with world.db.read() as conn:
-        changes = read_changes(
-            conn, world.tenant_id, after_seq=0, limit=1_000_000, segment_id=segment_id
-        )
-    for change in changes:
-        assert state.get(change.member_id, "left") != change.change, change
-        state[change.member_id] = change.change
-    return {member_id for member_id, last in state.items() if last == "entered"}
-
-
 def check(world: World) -> None:
     for segment_id in world.segment_ids:
         want = expected(world, segment_id)
@@ -274,7 +259,10 @@ def check(world: World) -> None:
             ).all()
         assert segment is not None and segment.generation > 0
         assert rows(world, segment_id, segment.generation) == want, segment.condition
-        assert replayed(world, segment_id) == want, ("history", segment.condition)
+        assert replayed(world.db, world.tenant_id, segment_id) == want, (
+            "history",
+            segment.condition,
+        )
         assert segment.member_total == len(want)
         assert bucket_counts(world, segment_id, segment.generation) == Counter(
             bucket_of(m) for m in want

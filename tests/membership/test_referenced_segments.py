@@ -54,7 +54,7 @@ from segmentd.storage.schema import (
 from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
 from segmentd.storage.write_lock import lock_tenant_writes
-from tests.support.factories import add_list, held, number_of
+from tests.support.factories import add_list, held, number_of, replayed
 
 SMALL_CHUNKS = Settings().model_copy(update={"build_chunk_size": 3})
 FORMS = {
@@ -218,6 +218,9 @@ def check(world: World, *, settled: bool = False) -> None:
         for generation, cursor in jobs:
             done = {m for m in held(world.db, segment_id, generation) if m <= cursor}
             assert done == {m for m in want if m <= cursor}, ("build", segment.name)
+    for name, segment_id in world.ids.items():
+        history = replayed(world.db, world.tenant_id, segment_id)
+        assert history == set(held(world.db, segment_id)), ("history", name)
 
 
 def member_ids(world: World, indexes: list[int], on_list: bool = False) -> list[int]:

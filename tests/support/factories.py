@@ -18,6 +18,7 @@ from segmentd.membership.complement import build_horizon, held_ids
 from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.db import Database
 from segmentd.storage.member_columns import field_column
+from segmentd.storage.membership_history import read_changes
 from segmentd.storage.schema import (
     SLOTS,
     build_jobs,
@@ -228,6 +229,18 @@ def held(db: Database, segment_id: str, generation: int | None = None) -> list[i
         key = (segment.tenant_id, segment.list_id, segment.number)
         query = held_ids(*key, generation or segment.generation, horizon)
         return [int(member_id) for member_id in conn.execute(query).scalars()]
+
+
+def replayed(db: Database, tenant_id: int, segment_id: str) -> set[int]:
+    """The members the segment's history says it holds, checking that each change is
+    recorded once (a member's changes in a segment alternate, entering first)."""
+    state: dict[int, str] = {}
+    with db.read() as conn:
+        changes = read_changes(conn, tenant_id, after_seq=0, limit=10**7, segment_id=segment_id)
+    for change in changes:
+        assert state.get(change.member_id, "left") != change.change, change
+        state[change.member_id] = change.change
+    return {member_id for member_id, last in state.items() if last == "entered"}
 
 
 def rows_needed(db: Database, segment_id: str) -> int:

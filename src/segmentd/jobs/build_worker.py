@@ -22,6 +22,7 @@ from .build_plan import Plan
 from .build_queue import Claim, abandon, builds_waiting, claim_jobs, release
 from .build_runner import run_chunks
 from .build_steps import Step, prepare
+from .history_purge import purge_quietly
 from .loop import PollingWorker
 from .queue import new_worker_id
 from .refresh_queue import claim_refresh, enqueue_due
@@ -138,7 +139,10 @@ class Worker(PollingWorker):
             log.exception("build worker %s could not claim a job", self.id)
             return False
         if not claims:
-            return self._refresh_once()
+            if self._refresh_once():
+                return True
+            purge_quietly(self.db, settings)
+            return False
         steps = run_jobs(self.db, settings, claims, self._stopping.is_set)
         return any(step is not None for step in steps)
 

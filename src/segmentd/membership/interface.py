@@ -207,6 +207,10 @@ class MembershipStore(Protocol):
         """How many members the generation holds (exact)."""
         ...
 
+    def holds_member(self, conn: Connection, segment: Segment, member_id: int) -> bool:
+        """Whether the segment's published membership holds the member now."""
+        ...
+
     def remove(
         self, conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]
     ) -> int | None:

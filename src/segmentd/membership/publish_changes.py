@@ -3,9 +3,12 @@ members the new generation holds and the previous one did not (entered), and the
 round (left), staged in the membership history (``storage.change_log``) and run at the end
 of the publishing transaction, when both generations are still there.
 
-Two plain generations are compared by their rows (anti-joins, a walk of each generation's
-rows); when either is stored as a complement (``membership.complement``) the list's members
-are walked and each one's rows in both generations sought.
+Its cost follows the rows, not the list. A generation's rows are its members above its
+horizon and the members it leaves out at or below it (``membership.complement``), so where
+both generations store the same form, a member moved exactly where one generation has a
+row and the other has none: anti-joins of the two generations' rows. Only between the two
+horizons (usually the members who joined the list between the two builds) are the list's
+members walked and each one's rows sought. A first publish records every member it holds.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import sqlalchemy as sa
 
 from ..storage.change_log import ENTERED, LEFT, StagedQuery
 from ..storage.schema import members, segment_members
-from .complement import held, row_of
+from .complement import held, held_matching, row_of
+
+Query = sa.Select[Any] | sa.CompoundSelect
 
 
 class Published:
@@ -31,56 +36,73 @@ class Published:
         self.generation = generation
         self.horizon = horizon
 
+    def row_of(self, member_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        return row_of(self.tenant_id, self.number, self.generation, member_id)
+
 
 def publish_difference(segment_id: str, before: Published, after: Published) -> StagedQuery:
     """The (member_id, change) rows of moving from ``before`` to ``after`` (generation 0:
     empty), for the history with the cause "build"."""
-    if before.horizon <= 0 and after.horizon <= 0:
-        query = _plain_difference(before, after)
-    else:
-        query = _walked_difference(before, after)
-    return StagedQuery(segment_id, "build", query)
+    if before.generation <= 0:
+        return StagedQuery(segment_id, "build", _everyone(after))
+    lo, hi = sorted((before.horizon, after.horizon))
+    parts: list[Query] = []
+    if lo > 0:  # both complements: a row is a member left out
+        below = (segment_members.c.member_id <= lo,)
+        parts += [_rows_only(before, after, below, ENTERED), _rows_only(after, before, below, LEFT)]
+    above = (segment_members.c.member_id > hi,)  # both plain: a row is a member
+    parts += [_rows_only(after, before, above, ENTERED), _rows_only(before, after, above, LEFT)]
+    if hi > lo:
+        parts += _walked(before, after, lo, hi)
+    return StagedQuery(segment_id, "build", sa.union_all(*parts))
 
 
 def _change(value: int) -> sa.ColumnElement[Any]:
     return sa.literal(value, sa.SmallInteger).label("change")
 
 
-def _rows_of(generation: Published) -> sa.Select[Any]:
+def _everyone(after: Published) -> Query:
+    """Every member of the first published generation, entering."""
+    if after.horizon <= 0:
+        sm = segment_members.c
+        return sa.select(sm.member_id, _change(ENTERED)).where(
+            sm.tenant_id == after.tenant_id,
+            sm.segment_number == after.number,
+            sm.generation == after.generation,
+        )
+    key = (after.tenant_id, after.list_id, after.number, after.generation, after.horizon)
+    ids = held_matching(*key, sa.true()).subquery("held")
+    return sa.select(ids.c.id.label("member_id"), _change(ENTERED))
+
+
+def _rows_only(
+    having: Published, lacking: Published, in_range: tuple[Any, ...], change: int
+) -> sa.Select[Any]:
+    """The rows of ``having`` in the range that ``lacking`` has not, as ``change``."""
     sm = segment_members.c
-    return sa.select(sm.member_id).where(
-        sm.tenant_id == generation.tenant_id,
-        sm.segment_number == generation.number,
-        sm.generation == generation.generation,
+    other = segment_members.alias("other").c  # not correlated away: the same table
+    in_lacking = sa.exists().where(
+        other.tenant_id == lacking.tenant_id,
+        other.segment_number == lacking.number,
+        other.generation == lacking.generation,
+        other.member_id == sm.member_id,
+    )
+    return sa.select(sm.member_id, _change(change)).where(
+        sm.tenant_id == having.tenant_id,
+        sm.segment_number == having.number,
+        sm.generation == having.generation,
+        *in_range,
+        ~in_lacking,
     )
 
 
-def _plain_difference(before: Published, after: Published) -> sa.Select[Any] | sa.CompoundSelect:
-    sm = segment_members.c
-    new_rows = _rows_of(after).add_columns(_change(ENTERED))
-    if before.generation <= 0:
-        return new_rows
-    entered = new_rows.where(
-        ~row_of(before.tenant_id, before.number, before.generation, sm.member_id)
-    )
-    left = (
-        _rows_of(before)
-        .add_columns(_change(LEFT))
-        .where(~row_of(after.tenant_id, after.number, after.generation, sm.member_id))
-    )
-    return sa.union_all(entered, left)
-
-
-def _walked_difference(before: Published, after: Published) -> sa.CompoundSelect:
+def _walked(before: Published, after: Published, lo: int, hi: int) -> list[Query]:
+    """Between the horizons one generation's rows are members and the other's are not: walk
+    the list's members there."""
     m = members.c
-    now = held(m.id, row_of(after.tenant_id, after.number, after.generation, m.id), after.horizon)
-    then: sa.ColumnElement[bool]
-    if before.generation <= 0:
-        then = sa.false()
-    else:
-        present = row_of(before.tenant_id, before.number, before.generation, m.id)
-        then = held(m.id, present, before.horizon)
-    listed = (m.tenant_id == after.tenant_id, m.list_id == after.list_id)
+    now = held(m.id, after.row_of(m.id), after.horizon)
+    then = held(m.id, before.row_of(m.id), before.horizon)
+    listed = (m.tenant_id == after.tenant_id, m.list_id == after.list_id, m.id > lo, m.id <= hi)
     entered = sa.select(m.id.label("member_id"), _change(ENTERED)).where(*listed, now, ~then)
     left = sa.select(m.id.label("member_id"), _change(LEFT)).where(*listed, then, ~now)
-    return sa.union_all(entered, left)
+    return [entered, left]

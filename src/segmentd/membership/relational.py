@@ -9,7 +9,7 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``stale``: deleting generations nobody reads any more
 - ``realtime`` over ``generation_rows``: members' changes applied in the writer's transaction
 - ``refresh_pass`` over ``generation_rows``: the daily refresh of time-dependent segments
-- ``pages``, ``removal``: reading and removing published members
+- ``pages``, ``removal``, ``member_held``: reading and removing published members
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
 - ``references``: the published membership other segments' conditions read, in SQL
 - ``given_members``: the members of static segments, given by hand
@@ -26,7 +26,17 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.member_changes import MembersChanged
 from ..storage.db import Database
 from ..storage.segments import Segment
-from . import fill, given_members, pages, publish, realtime, refresh_pass, removal, stale
+from . import (
+    fill,
+    given_members,
+    member_held,
+    pages,
+    publish,
+    realtime,
+    refresh_pass,
+    removal,
+    stale,
+)
 from .interface import FillPlan, FillRange, GenerationKey, Ranges, RefreshTarget
 from .references import PublishedReader
 from .visitor_reader import VisitorReader
@@ -115,6 +125,9 @@ class RelationalMembership:
 
     def count(self, conn: Connection, key: GenerationKey) -> int:
         return publish.count(conn, key)
+
+    def holds_member(self, conn: Connection, segment: Segment, member_id: int) -> bool:
+        return member_held.holds_member(conn, segment, member_id)
 
     def remove(
         self, conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]

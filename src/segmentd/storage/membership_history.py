@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .change_log import CHANGE_NAMES, ENTERED
-from .schema import membership_changes, segment_sizes
+from .schema import change_counters, membership_changes, segment_sizes
 
 _mc = membership_changes.c
 
@@ -129,3 +129,33 @@ def segment_sizes_between(
         sa.select(ss.day, ss.size).where(*key, ss.day >= first, ss.day <= last).order_by(ss.day)
     ).all()
     return [(row.day, int(row.size)) for row in (*start, *rows)]
+
+
+def delete_changes_before(conn: Connection, tenant_id: int, cutoff: int, limit: int) -> int:
+    """Delete at most ``limit`` of the tenant's oldest changes made before ``cutoff`` (epoch
+    seconds); how many. Seqs grow with time, so they are the first ones by seq."""
+    oldest = (
+        sa.select(_mc.seq)
+        .where(_mc.tenant_id == tenant_id, _mc.at < cutoff)
+        .order_by(_mc.seq)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    found = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(_mc.seq)).where(
+            _mc.tenant_id == tenant_id, _mc.seq.in_(oldest)
+        )
+    ).one()
+    count, upto = int(found[0]), found[1]
+    if not count:
+        return 0
+    conn.execute(
+        sa.delete(membership_changes).where(
+            _mc.tenant_id == tenant_id, _mc.seq <= upto, _mc.at < cutoff
+        )
+    )
+    return count
+
+
+def tenants_with_history(conn: Connection) -> list[int]:
+    return [int(t) for t in conn.execute(sa.select(change_counters.c.tenant_id)).scalars()]

@@ -1,12 +1,12 @@
 """segmentd's own ``/v1/`` endpoints: sites and their tokens, webhook subscriptions, the CSV
-export of a segment's members and the count preview. Basic auth as on the EngageLab API; JSON
-answers (the export: CSV), errors in the same ``/v1/`` envelope ``{"code": N, "message": "..."}``
-(``api.common.envelope``).
+export of a segment's members, the count preview and the membership history. Basic auth as on
+the EngageLab API; JSON answers (the export: CSV), errors in the same ``/v1/`` envelope
+``{"code": N, "message": "..."}`` (``api.common.envelope``).
 
 ``api.app`` mounts the family in two calls, keeping the order routes have always had (and
 ``/openapi.json`` lists paths in that order): ``install(app)`` registers the error wording and
-mounts sites, the export and webhooks before EngageLab's routes, ``install_preview(app)`` mounts the
-preview after them.
+mounts sites, the export and webhooks before EngageLab's routes, ``install_preview(app)`` mounts
+the preview and the history after them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from ..common.envelope import V1_ERRORS
 from ..common.family_errors import register
-from . import exports, preview_routes, site_routes, webhook_routes
+from . import exports, history_routes, preview_routes, site_routes, webhook_routes
 
 
 def install(app: FastAPI) -> None:
@@ -27,3 +27,4 @@ def install(app: FastAPI) -> None:
 
 def install_preview(app: FastAPI) -> None:
     app.include_router(preview_routes.router)
+    app.include_router(history_routes.router)
