@@ -76,11 +76,18 @@ def lease_seconds(settings: Settings) -> float:
 def claim_delivery(db: Database, settings: Settings, owner: str) -> Claimed | None:
     """The oldest due delivery of an enabled subscription, ours for one post."""
     d, w = webhook_deliveries.c, webhooks.c
+    enabled = sa.exists().where(
+        w.tenant_id == d.tenant_id, w.id == d.webhook_id, w.enabled.is_(True)
+    )
+    with db.read() as conn:
+        # Looked for in a read first: an idle worker must not take SQLite's write lock.
+        due = sa.select(d.id).where(
+            DELIVERIES.claimable(time.time()), d.next_attempt_at <= clock.now(), enabled
+        )
+        if conn.execute(due.limit(1)).first() is None:
+            return None
     with db.write() as conn:
         at = clock.now()
-        enabled = sa.exists().where(
-            w.tenant_id == d.tenant_id, w.id == d.webhook_id, w.enabled.is_(True)
-        )
         leased = DELIVERIES.claim_next(
             conn, owner, time.time() + lease_seconds(settings), d.next_attempt_at <= at, enabled
         )
