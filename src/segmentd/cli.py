@@ -167,7 +167,7 @@ def _verify_secret(db: Database, settings: Settings) -> None:
 
 @app.command("worker")
 def worker_command(database: str | None = DatabaseOption) -> None:
-    """Run the segment build worker as its own process."""
+    """Run the segment build worker (and webhook deliveries) as its own process."""
     from .jobs.build_worker import run_forever
     from .secrets import SecretMismatch
 

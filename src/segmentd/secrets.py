@@ -1,4 +1,5 @@
-"""The server secret, and the keys it gives for site tokens (docs/sites.md).
+"""The server secret, and the keys it gives for site tokens (docs/sites.md) and webhook
+secrets (docs/webhooks.md).
 
 A site token is kept twice, neither in clear: an HMAC-SHA256 digest (keyed, so a leaked
 database cannot be searched for tokens offline without the secret) to verify and find it in
@@ -6,6 +7,9 @@ constant time, and an AES-256-GCM sealed copy so its owner can read it back. Bot
 derived from one secret: ``settings.secret_key``, else a file created with mode 0600 beside
 a SQLite database, or for other databases in the user's data directory (one file per
 database, never the working directory: a server started elsewhere must find the same one).
+
+A webhook's signing secret is kept sealed the same way (under a key of its own): the delivery
+worker needs it in clear to sign, and its owner sees it only when it is made.
 
 A server checks at start that the secret opens the sealed tokens its database holds
 (``storage.secret_check``): with another secret every token would fail on use, so it refuses to
@@ -92,12 +96,31 @@ def _create_secret_file(path: Path) -> None:
 
 
 class TokenKeys:
-    """Digests and seals site tokens with keys derived from the server secret."""
+    """Digests and seals site tokens, and seals webhook secrets, with keys derived from the
+    server secret."""
 
     def __init__(self, secret: str) -> None:
         master = secret.encode()
         self._digest_key = _derive(master, b"segmentd/site-token/digest")
         self._aead = AESGCM(_derive(master, b"segmentd/site-token/seal"))
+        self._webhook_aead = AESGCM(_derive(master, b"segmentd/webhook-secret/seal"))
+
+    def seal_webhook_secret(self, secret: str, webhook_id: int) -> str:
+        """Encrypt a webhook's signing secret, bound to its subscription."""
+        nonce = os.urandom(_NONCE_BYTES)
+        label = f"webhook:{webhook_id}".encode()
+        return base64.urlsafe_b64encode(
+            nonce + self._webhook_aead.encrypt(nonce, secret.encode(), label)
+        ).decode()
+
+    def unseal_webhook_secret(self, sealed: str, webhook_id: int) -> str:
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode())
+            label = f"webhook:{webhook_id}".encode()
+            plain = self._webhook_aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], label)
+        except (InvalidTag, ValueError) as exc:
+            raise SealError("the webhook secret was sealed with another secret key") from exc
+        return plain.decode()
 
     def digest(self, token: str) -> str:
         """64 hex characters; equal tokens give equal digests (so a digest finds its site)."""
@@ -127,6 +150,11 @@ def _site_label(site_id: int) -> bytes:
 
 
 _ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
 def server_secret(settings: Settings) -> str:

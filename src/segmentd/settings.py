@@ -18,6 +18,14 @@ def _items(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _is_network(item: str) -> bool:
+    try:
+        ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEGMENTD_", extra="ignore")
 
@@ -31,7 +39,9 @@ class Settings(BaseSettings):
         description="UTC offset of the times the APIs show, and of the day relative dates count "
         "from (its midnight starts the daily refresh)",
     )
-    worker: bool = Field(True, description="run the build worker inside serve")
+    worker: bool = Field(
+        True, description="run the build worker and the webhook deliveries inside serve"
+    )
     build_chunk_size: int = Field(20_000, ge=100, description="members per committed build chunk")
     build_group_size: int = Field(
         8, ge=1, le=64, description="fresh builds of one list run together, sharing each pass"
@@ -98,7 +108,8 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         None,
-        description="key sealing site tokens at rest (set it in production); default: a file "
+        description="key sealing site tokens and webhook secrets at rest (set it in "
+        "production); default: a file "
         "beside a SQLite database, else in the user's data directory "
         "($XDG_DATA_HOME/segmentd/), one per database",
     )
@@ -129,6 +140,20 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="the least severe log records written (debug adds every look-up)"
     )
+    webhook_allowed_hosts: str = Field(
+        "",
+        description="comma-separated host names, addresses or networks (CIDR) that webhook "
+        "URLs may reach although they are not public: otherwise a URL whose host resolves "
+        "to a loopback, private, link-local, shared, reserved or multicast address is "
+        "refused when subscribed and at every delivery (docs/webhooks.md); empty: only "
+        "public addresses",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="how long one webhook delivery waits for the receiver"
+    )
+    webhook_batch_size: int = Field(
+        100, ge=1, le=1000, description="membership changes at most in one webhook delivery"
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -147,6 +172,18 @@ class Settings(BaseSettings):
                 message = f"trusted_proxies: {item!r} is not an IP address or network"
                 raise ValueError(message) from None
         return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _check_webhook_hosts(cls, value: str) -> str:
+        for item in _items(value):
+            if any(c.isspace() or c in "/:" for c in item) and not _is_network(item):
+                raise ValueError(f"webhook_allowed_hosts: {item!r} is not a host or network")
+        return value
+
+    @property
+    def webhook_allowed_list(self) -> list[str]:
+        return _items(self.webhook_allowed_hosts)
 
     @property
     def trusted_proxy_list(self) -> list[str]:

@@ -27,7 +27,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.meta import ParameterLocation
 from schemathesis.specs.openapi.checks import ignored_auth
 
-from tests.api.test_tenant_isolation import Seeded, seeded_server
+from tests.api.test_tenant_isolation import HOOK_URL, Seeded, seeded_server
 from tests.conftest import BACKENDS, LiveServer
 
 pytestmark = pytest.mark.slow
@@ -72,6 +72,11 @@ class Target:
             field_id = response.json()["result"]["field_id"]
             with self.server.client(auth=self.seeded.tenant.auth) as http:
                 http.delete(f"/v1/marketing/lists/fields/{field_id}")
+        if label == "POST /v1/webhooks" and response.status_code == 200:
+            # A tenant holds at most 50 webhooks: leave room for the next ones.
+            webhook_id = response.json()["result"]["webhook_id"]
+            with self.server.client(auth=self.seeded.tenant.auth) as http:
+                http.delete(f"/v1/webhooks/{webhook_id}")
 
     def ignored_auth(self, ctx: CheckContext, response: Any, case: Any) -> bool | None:
         """Schemathesis's ``ignored_auth`` as its own runner has it: the request sent again
@@ -111,12 +116,14 @@ def _spares(http: httpx.Client) -> dict[str, list[str]]:
     tags = [str(t["tag_id"]) for t in listed if t["tag_name"].startswith("spare")]
     site = http.post("/v1/sites", json={"name": "Spare"}).json()["result"]["site_id"]
     static = http.post("/v1/segments", json={"name": "Static", "kind": "static"}).json()["id"]
+    webhook = http.post("/v1/webhooks", json={"url": HOOK_URL}).json()["result"]["webhook_id"]
     return {
         "segment_id": segments,
         "field_id": fields,
         "tag_id": tags,
         "site_id": [str(site)],
         "static": [static],
+        "webhook_id": [str(webhook)],
     }
 
 
@@ -259,6 +266,12 @@ def _use_tenant_state(case: Any, target: Target) -> None:
             body["field_name"] = target.unique("Fuzz")
         if method == "PUT":
             body.update(field_type=None, format=None)
+    if path.startswith("/v1/webhooks"):
+        # A URL the server may reach (the allow-list), and no segment (the tenant's ids are
+        # not the generated ones).
+        if isinstance(body.get("url"), str):
+            body["url"] = HOOK_URL
+        body.pop("segment_id", None)
     if path.endswith("/tags/{tag_id}") and isinstance(body.get("tag_name"), str):
         body["tag_name"] = target.unique("tag")
     if path.endswith("/campaigns/{campaign_id}"):

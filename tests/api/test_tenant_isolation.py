@@ -41,6 +41,7 @@ from tests.conftest import (
     wait_built,
 )
 from tests.support.ui_support import Ui, form_data
+from tests.support.webhook_rows import park_delivery
 
 SEGMENTS = "/v1/marketing/lists/segments"
 FIELDS = "/v1/marketing/lists/fields"
@@ -49,6 +50,10 @@ TAGS = "/v1/marketing/lists/tags"
 CAMPAIGNS = "/v1/marketing/campaigns"
 SITES = "/v1/sites"
 IMPORTS = "/v1/marketing/lists/members/imports"
+WEBHOOKS = "/v1/webhooks"
+# Webhooks of the seeded tenants go to a loopback port nothing listens on (allow-listed).
+HOOK_HOSTS = "127.0.0.1"
+HOOK_URL = "http://127.0.0.1:9/hook"
 
 # Public by design: health, the metrics (no tenant's data; SEGMENTD_METRICS_TOKEN guards
 # them when set), the look-up (its own site token), the API docs, the UI's login and language
@@ -182,9 +187,10 @@ def member_rows(count: int = MEMBER_COUNT) -> list[dict[str, Any]]:
     ]
 
 
-def seed_tenant(http: httpx.Client, tenant: Tenant) -> Seeded:
+def seed_tenant(http: httpx.Client, tenant: Tenant, db: Database) -> Seeded:
     """Fields of every type, members with tags and tcids, a sending campaign with events,
-    built segments (by field and by campaign), a site with a token and an import job."""
+    built segments (by field and by campaign), a site with a token, an import job and a
+    webhook with a parked delivery."""
     seeded = Seeded(tenant)
     for name, field_type, extra in (
         ("Note", 0, {}),
@@ -221,6 +227,9 @@ def seed_tenant(http: httpx.Client, tenant: Tenant) -> Seeded:
     seeded.ids["site_id"], seeded.site_token = str(site["site_id"]), site["token"]
     upload = http.post(IMPORTS, content="email,name\nz@example.com,Z\n", headers=_CSV)
     seeded.ids["job_id"] = str(_ok(upload)["result"]["job_id"])
+    webhook = _ok(http.post(WEBHOOKS, json={"url": HOOK_URL}))["result"]["webhook_id"]
+    seeded.ids["webhook_id"] = str(webhook)
+    seeded.ids["delivery_id"] = str(park_delivery(db, tenant.id, webhook))
     return seeded
 
 
@@ -231,12 +240,12 @@ def seeded_server(backend: str, tmp: Path) -> Iterator[tuple[LiveServer, httpx.C
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
-        settings = test_settings(url, import_dir=str(tmp / "up"))
+        settings = test_settings(url, import_dir=str(tmp / "up"), webhook_allowed_hosts=HOOK_HOSTS)
         with (
             LiveServer(settings) as server,
             server.client(auth=tenant.auth, timeout=30) as http,
         ):
-            yield server, http, seed_tenant(http, tenant)
+            yield server, http, seed_tenant(http, tenant, db)
         db.dispose()
 
 
@@ -246,7 +255,7 @@ _CSV = {"content-type": "text/csv"}
 def snapshot(http: httpx.Client, seeded: Seeded) -> dict[str, Any]:
     """What a tenant owns, as its own API shows it (volatile times and progress left out)."""
     state: dict[str, Any] = {}
-    for path in (SEGMENTS, FIELDS, TAGS, CAMPAIGNS, SITES, f"{MEMBERS}?limit=100"):
+    for path in (SEGMENTS, FIELDS, TAGS, CAMPAIGNS, SITES, WEBHOOKS, f"{MEMBERS}?limit=100"):
         state[path] = _strip_times(_ok(http.get(path)))
     segment = seeded.ids["segment_id"]
     state["segment members"] = _ok(http.post(f"{SEGMENTS}/{segment}/members?limit=100"))["total"]
@@ -282,13 +291,18 @@ def world(
         db.migrate()
         tenant_a, tenant_b = make_tenant(db, "a"), make_tenant(db, "b")
         # Many deliberate wrong-key calls: the throttle (tested in test_limits) stays out of it.
-        settings = test_settings(url, auth_failure_limit=1_000_000, import_dir=str(tmp / "up"))
+        settings = test_settings(
+            url,
+            auth_failure_limit=1_000_000,
+            import_dir=str(tmp / "up"),
+            webhook_allowed_hosts=HOOK_HOSTS,
+        )
         with (
             AppServer(settings) as server,
             server.client(auth=tenant_a.auth, timeout=30) as api_a,
             server.client(auth=tenant_b.auth, timeout=30) as api_b,
         ):
-            a, b = seed_tenant(api_a, tenant_a), seed_tenant(api_b, tenant_b)
+            a, b = seed_tenant(api_a, tenant_a, db), seed_tenant(api_b, tenant_b, db)
             ui_b = Ui(server, tenant_b.api_user, tenant_b.api_key)
             yield World(server, a, b, api_a, api_b, ui_b)
             ui_b.close()
@@ -315,6 +329,7 @@ def valid_body(method: str, path: str, b: Seeded, a: Seeded) -> dict[str, Any]:
         ("DELETE", f"{SEGMENTS}/{{segment_id}}/members"): {"member_ids": [a.ids["member_id"]]},
         ("PUT", f"{FIELDS}/{{field_id}}"): {"field_name": "Renamed"},
         ("PUT", f"{TAGS}/{{tag_id}}"): {"tag_name": "Renamed"},
+        ("PUT", f"{WEBHOOKS}/{{webhook_id}}"): {"url": HOOK_URL + "2", "events": ["left"]},
         ("PUT", f"{CAMPAIGNS}/{{campaign_id}}"): {"campaign_name": "Renamed"},
         ("POST", f"{CAMPAIGNS}/{{campaign_id}}/events"): {
             "events": [{"member_id": a.ids["member_id"], "event": "click"}]

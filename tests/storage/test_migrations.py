@@ -21,12 +21,15 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
 from segmentd.domain.segment_kinds import SegmentKind
 from segmentd.services import segment_service
 from segmentd.services.segment_service import SegmentDraft
 from segmentd.services.static_segments import StaticDraft, create_static_segment
+from segmentd.storage import schema
 from segmentd.storage.db import Database
 from segmentd.storage.migrate import alembic_config
 from segmentd.storage.segments import CommandersActIdTaken, create_segment, get_segment
@@ -424,3 +427,21 @@ def test_0013_makes_every_segment_dynamic_and_its_downgrade_drops_static_ones(ur
         assert get_segment(conn, tenant.id, static) is None
     db.dispose()
     assert segment is not None and segment.kind is SegmentKind.DYNAMIC
+
+
+def test_0016_adds_webhooks_matching_the_schema_and_downgrades(url: str) -> None:
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert [d for d in differences if "webhook" in repr(d)] == []
+    engine.dispose()
+    migrate_to(url, "0015", downgrade=True)
+    engine = sa.create_engine(url)
+    tables = set(sa.inspect(engine).get_table_names())
+    assert not tables & {"webhooks", "webhook_deliveries"}
+    engine.dispose()
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    assert {"webhooks", "webhook_deliveries"} <= set(sa.inspect(engine).get_table_names())
+    engine.dispose()

@@ -2,7 +2,7 @@
 Commanders Act's ``/api/dms/segmentation/``, segmentd's native ``/v1/`` endpoints and the web
 UI at ``/ui`` (each installs its routes and its error wording, in a fixed order), wraps every
 request in the app's own middleware, and runs the build worker (unless disabled) and the
-import worker for the app's lifetime.
+import worker, and the webhook worker with the build worker, for the app's lifetime.
 """
 
 from __future__ import annotations
@@ -141,12 +141,15 @@ def create_app(
             ensure_credential(db, settings.api_user, settings.api_key)
         app.state.db = db
         app.state.settings = settings
-        worker = None
+        worker = webhook_worker = None
         if run_worker:
             from ..jobs.build_worker import Worker
+            from ..jobs.webhook_worker import WebhookWorker
 
             worker = Worker(db, settings)
             worker.start()
+            webhook_worker = WebhookWorker(db, settings)
+            webhook_worker.start()
         # Uploaded CSV imports run (and resume after a crash) in every server.
         import_worker = ImportWorker(db, settings)
         import_worker.start()
@@ -159,6 +162,8 @@ def create_app(
             import_worker.stop()
             if worker is not None:
                 worker.stop()
+            if webhook_worker is not None:
+                webhook_worker.stop()
             lookups = getattr(app.state, "commandersact", None)
             if lookups is not None:
                 lookups.visitors.close()

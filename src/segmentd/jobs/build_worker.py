@@ -27,6 +27,7 @@ from .loop import PollingWorker
 from .queue import new_worker_id
 from .refresh_queue import claim_refresh, enqueue_due
 from .refresh_runner import run_refresh
+from .webhook_worker import WebhookWorker
 
 log = logging.getLogger("segmentd.jobs")
 
@@ -180,7 +181,7 @@ class Worker(PollingWorker):
 
 
 def run_forever(settings: Settings) -> None:
-    """``segmentd worker``: migrate, then run builds until SIGINT or SIGTERM."""
+    """``segmentd worker``: migrate, then run builds (and webhook deliveries) until SIGINT or SIGTERM."""
     log_setup.configure(settings)
     db = Database(settings.database_url)
     db.migrate()
@@ -190,14 +191,18 @@ def run_forever(settings: Settings) -> None:
         db.dispose()
         raise
     worker = Worker(db, settings)
+    webhooks = WebhookWorker(db, settings)  # deliveries beside the builds, in a thread
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the current chunk", signum)
         worker.request_stop()
+        webhooks.request_stop()
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    webhooks.start()
     try:
         worker.run()
     finally:
+        webhooks.stop()
         db.dispose()

@@ -34,6 +34,10 @@ class PollingWorker:
     def work_once(self) -> bool:
         raise NotImplementedError
 
+    def idle_seconds(self) -> float:
+        """How long to sleep when there was nothing to do."""
+        return self.settings.worker_poll_seconds
+
     def start(self) -> None:
         name = f"segmentd-{self.kind}-worker"
         self._thread = threading.Thread(target=self.run, name=name, daemon=True)
@@ -54,5 +58,5 @@ class PollingWorker:
         log.info("%s worker %s running", self.kind, self.id)
         while not self._stopping.is_set():
             if not self.work_once():
-                self._stopping.wait(self.settings.worker_poll_seconds)
+                self._stopping.wait(self.idle_seconds())
         log.info("%s worker %s stopped", self.kind, self.id)

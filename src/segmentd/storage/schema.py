@@ -402,3 +402,54 @@ ui_sessions = sa.Table(
     sa.Index(None, "tenant_id", "api_user"),
     sa.Index(None, "expires_at"),
 )
+
+# --- Webhooks: owned by storage.webhooks and jobs.webhook_* ---
+# A subscription to the tenant's membership changes (all segments, or one), posted to ``url``.
+# ``cursor`` is the last change (``seq`` of the tenant's change feed) handed to a delivery:
+# batches are cut from the feed in order, one unfinished delivery per subscription at a time.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("segment_id", sa.String(24), nullable=True),  # None: every segment
+    sa.Column("events", sa.String(16), nullable=False),  # entered, left, both
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("secret_sealed", sa.Text, nullable=False),  # AES-GCM, bound to the row (secrets.py)
+    sa.Column("cursor", sa.BigInteger, nullable=False, default=0),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    sa.Index(None, "tenant_id", "id"),
+)
+
+# One batch of changes for one subscription, on the lease queue (``jobs.queue``). ``message_id``
+# is the ``webhook-id`` header, the same at every attempt so that receivers can deduplicate;
+# ``payload`` the exact body (so a retry or a replay posts the same bytes). ``state``: queued,
+# running, done (delivered), failed (parked after the retry window; replay queues it again).
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("webhook_id", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("change_count", sa.Integer, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),  # clock.now() epoch seconds
+    sa.Column("window_start", sa.Float, nullable=True),  # first attempt since queued / replayed
+    sa.Column("tries", sa.Integer, nullable=False, default=0),  # posts since queued / replayed
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    _epoch("created_at"),
+    _epoch("updated_at"),
+    sa.Column("delivered_at", sa.BigInteger, nullable=True),
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "tenant_id", "webhook_id", "id"),
+)

@@ -1,4 +1,4 @@
-"""segmentd's own ``/v1/`` endpoints: sites and their tokens, the native segments API
+"""segmentd's own ``/v1/`` endpoints: sites and their tokens, webhook subscriptions, the native segments API
 (``/v1/segments``: conditions in the native form, static segments' members), the CSV export
 of a segment's members, its freshness and the tenant's job status, the flat form's count
 preview and the membership history. Basic auth as on the EngageLab
@@ -9,8 +9,8 @@ API; JSON answers (the export: CSV), errors in the same ``/v1/`` envelope
 
 ``api.app`` mounts the family in two calls, keeping the order routes have always had (and
 ``/openapi.json`` lists paths in that order): ``install(app)`` registers the error wording and
-mounts sites and the export before EngageLab's routes, ``install_preview(app)`` mounts the
-preview and the history after them.
+mounts sites, the export and webhooks before EngageLab's routes, ``install_preview(app)`` mounts
+the preview and the history after them.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from . import (
     segment_member_routes,
     segment_routes,
     site_routes,
+    webhook_routes,
 )
 from .condition_schema import COMPONENTS as OPENAPI_COMPONENTS
 
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
     app.include_router(segment_routes.router)
     app.include_router(segment_member_routes.router)
     app.include_router(freshness_routes.router)
+    app.include_router(webhook_routes.router)
 
 
 def install_preview(app: FastAPI) -> None:
