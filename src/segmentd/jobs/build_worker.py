@@ -181,7 +181,8 @@ class Worker(PollingWorker):
 
 
 def run_forever(settings: Settings) -> None:
-    """``segmentd worker``: migrate, then run builds (and webhook deliveries) until SIGINT or SIGTERM."""
+    """``segmentd worker``: migrate, then run builds (and webhook deliveries) until SIGINT
+    or SIGTERM."""
     log_setup.configure(settings)
     db = Database(settings.database_url)
     db.migrate()

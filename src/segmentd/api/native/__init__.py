@@ -1,5 +1,6 @@
-"""segmentd's own ``/v1/`` endpoints: sites and their tokens, webhook subscriptions, the native segments API
-(``/v1/segments``: conditions in the native form, static segments' members), the CSV export
+"""segmentd's own ``/v1/`` endpoints: sites and their tokens, webhook subscriptions, the
+native segments API (``/v1/segments``: conditions in the native form, static segments'
+members), the CSV export
 of a segment's members, its freshness and the tenant's job status, the flat form's count
 preview and the membership history. Basic auth as on the EngageLab
 API; JSON answers (the export: CSV), errors in the same ``/v1/`` envelope
