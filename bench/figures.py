@@ -26,7 +26,8 @@ from segmentd.domain.stored_form import dump_condition, today_in
 from segmentd.domain.validation import SegmentType, parse_condition
 from segmentd.jobs.build_worker import run_pending
 from segmentd.jobs.refresh_runner import refresh_pending
-from segmentd.services.segment_service import count_condition, insert_segment, redefine_segment
+from segmentd.services.native_segments import count_native_in
+from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
@@ -319,7 +320,7 @@ def native_preview(
     raw: Callable[[Context], dict[str, Any]],
 ) -> Callable[[Context, int], list[float]]:
     """Milliseconds to count what a native condition selects in the list, as the UI's live
-    count does (``services.segment_service.count_condition``: validate, compile with the
+    count does (``services.native_segments.count_native_in``: validate, compile with the
     membership's reader of referenced segments, count in a read transaction); the HTTP
     layer is left out."""
 
@@ -328,10 +329,9 @@ def native_preview(
 
         def send() -> None:
             with ctx.db.read() as conn:
-                count_condition(
-                    conn, ctx.dataset.tenant_id, ctx.dataset.list_id, SegmentType.BY_FIELD,
-                    condition, ctx.settings.tz, native=True,
-                )  # fmt: skip
+                count_native_in(
+                    conn, ctx.dataset.tenant_id, ctx.dataset.list_id, condition, ctx.settings.tz
+                )
 
         return timed_requests(send, runs)
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_tenant_isolation import Seeded, seeded_server
+from tests.api.test_tenant_isolation import HOOK_URL, Seeded, seeded_server
 from tests.conftest import (
     BACKENDS,
     LiveServer,
@@ -35,6 +35,7 @@ NUMBER_CONDITION = {
     "relation": "and",
     "items": [{"field_name": "Age", "op": ">=", "value": "30"}],
 }
+NATIVE_CONDITION = {"all": [{"kind": "field", "field": "Age", "op": ">=", "value": "30"}]}
 # One body the endpoint accepts, per write route; every part of it is then spoiled in turn.
 BASE_BODIES: dict[str, Any] = {
     "POST /v1/marketing/lists/segments": {
@@ -91,6 +92,20 @@ BASE_BODIES: dict[str, Any] = {
     "POST /v1/sites": {"name": "S"},
     "PUT /v1/sites/{site_id}": {"name": "S", "allowed_origins": ["https://a.example"]},
     "POST /v1/sites/{site_id}/token/rotate": None,
+    "POST /v1/segments": {"name": "Fz native", "condition": NATIVE_CONDITION, "list_id": 1},
+    "POST /v1/segments/count": {"condition": NATIVE_CONDITION, "list_id": 1},
+    "PUT /v1/segments/{segment_id}": {"name": "Fz put", "condition": NATIVE_CONDITION},
+    "PATCH /v1/segments/{segment_id}": {"name": "Fz patch"},
+    "DELETE /v1/segments/{segment_id}": None,
+    "POST /v1/segments/{segment_id}/rebuild": None,
+    "POST /v1/segments/{segment_id}/members": {"emails": ["m1@example.com"], "member_ids": ["1"]},
+    "DELETE /v1/segments/{segment_id}/members": {"emails": ["m1@example.com"]},
+    "POST /v1/segments/{segment_id}/members.csv": None,
+    "POST /v1/webhooks": {"url": HOOK_URL, "events": ["entered", "left"]},
+    "PUT /v1/webhooks/{webhook_id}": {"url": HOOK_URL, "events": ["left"], "enabled": True},
+    "DELETE /v1/webhooks/{webhook_id}": None,
+    "POST /v1/webhooks/{webhook_id}/secret/rotate": None,
+    "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": None,
 }
 # Every UI form passes one dependency (``checked_form``); these exercise it on each page kind.
 UI_FORMS: dict[str, list[tuple[str, str]]] = {
@@ -151,7 +166,10 @@ def assert_refused_in_envelope(answer: httpx.Response, what: str) -> None:
     assert answer.status_code < 500, f"{what}: {answer.status_code} {answer.text[:300]}"
     if answer.status_code >= 400:
         body = answer.json()
-        if answer.request.url.path.startswith("/v1/"):
+        if answer.request.url.path.startswith("/v1/segments"):  # the native envelope
+            assert set(body) == {"code", "message", "path"}, f"{what}: {body}"
+            assert body["code"] in (30000, 30035, 30036), f"{what}: {body}"
+        elif answer.request.url.path.startswith("/v1/"):
             assert set(body) == {"code", "message"}, f"{what}: {body}"
             assert body["code"] in (30000, 30035, 30036), f"{what}: {body}"
         else:
