@@ -105,6 +105,11 @@ def flush(conn: Connection) -> None:
 
 
 def discard(conn: Connection) -> None:
+    # An invalidated connection (lost) has nothing to discard: the pool cleared its info
+    # dict, and reading ``conn.info`` would try to reconnect inside the failed transaction
+    # (PendingRollbackError), hiding the lost connection from the retry.
+    if conn.invalidated or conn.closed:
+        return
     conn.info.pop(_KEY, None)
 
 
