@@ -62,7 +62,12 @@ def test_two_server_processes_report_one_sum_and_log_json(
     code = server.terminate()
     assert code in (0, -15), server.output()
     lines = json_lines(server.output())
-    probes = [line for line in lines if str(line.get("request_id", "")).startswith("probe-")]
+    probes = [
+        line
+        for line in lines
+        if str(line.get("request_id", "")).startswith("probe-")
+        and line.get("logger") == "segmentd.requests"
+    ]
     assert len(probes) == REQUESTS and all(line["route"] == "/healthz" for line in probes)
     assert any("Application shutdown complete" in line["message"] for line in lines)
     assert key not in server.output()
