@@ -138,6 +138,9 @@ def remove_members(
     request: Request, segment_id: str, user: User, db: Db, settings: Config, form: Form
 ) -> Response:
     """Without ``confirmed``: the confirmation page naming the selected members."""
+    with db.read() as conn:  # another tenant's segment is not found, whatever the form holds
+        if get_segment(conn, user.tenant_id, segment_id) is None:
+            raise UiNotFound()
     ids = member_ids_of(form)
     if not ids:
         request.session["flash"] = ["Select at least one member.", {}]
