@@ -35,6 +35,28 @@ def _epoch(name: str, nullable: bool = False) -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger, nullable=nullable)
 
 
+def _lease() -> list[sa.Column[object]]:
+    """A job's place on the lease queue (``jobs.queue``): claims so far, who holds it and
+    until when, and why it last failed."""
+    return [
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("lease_owner", sa.String(64), nullable=True),
+        sa.Column("lease_expires_at", sa.Float, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+    ]
+
+
+def _run_times() -> list[sa.Column[object]]:
+    """How often a worker's lease on the job ran out before it ended (a job that keeps
+    losing its workers is reported stuck), and when it was first claimed and ended, in
+    epoch seconds (migration 0017)."""
+    return [
+        sa.Column("lease_expiries", sa.Integer, nullable=False, default=0, server_default="0"),
+        sa.Column("started_at", sa.Float, nullable=True),
+        sa.Column("finished_at", sa.Float, nullable=True),
+    ]
+
+
 tenants = sa.Table(
     "tenants",
     metadata,
@@ -303,18 +325,10 @@ build_jobs = sa.Table(
     # The day in the tenant's zone the build counts relative dates from, fixed by its first
     # step: a build that runs past midnight, or resumes after it, stays one day's answer.
     sa.Column("day", sa.Date, nullable=True),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("lease_owner", sa.String(64), nullable=True),
-    sa.Column("lease_expires_at", sa.Float, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
+    *_lease(),
     _epoch("created_at"),
     _epoch("updated_at"),
-    # How often a worker's lease on the job ran out before it ended (a job that keeps
-    # losing its workers is reported stuck), and when it was first claimed and ended, in
-    # epoch seconds (its duration; migration 0017).
-    sa.Column("lease_expiries", sa.Integer, nullable=False, default=0, server_default="0"),
-    sa.Column("started_at", sa.Float, nullable=True),
-    sa.Column("finished_at", sa.Float, nullable=True),
+    *_run_times(),
     sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "tenant_id", "segment_id"),
 )
@@ -336,18 +350,10 @@ refresh_jobs = sa.Table(
     sa.Column("cursor", sa.BigInteger, nullable=False, default=0),
     sa.Column("processed", sa.BigInteger, nullable=False, default=0),
     sa.Column("changed", sa.BigInteger, nullable=False, default=0),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("lease_owner", sa.String(64), nullable=True),
-    sa.Column("lease_expires_at", sa.Float, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
+    *_lease(),
     _epoch("created_at"),
     _epoch("updated_at"),
-    # How often a worker's lease on the job ran out before it ended (a job that keeps
-    # losing its workers is reported stuck), and when it was first claimed and ended, in
-    # epoch seconds (its duration; migration 0017).
-    sa.Column("lease_expiries", sa.Integer, nullable=False, default=0, server_default="0"),
-    sa.Column("started_at", sa.Float, nullable=True),
-    sa.Column("finished_at", sa.Float, nullable=True),
+    *_run_times(),
     sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "tenant_id", "list_id"),
 )
@@ -379,10 +385,7 @@ import_jobs = sa.Table(
     sa.Column("errors", sa.Text, nullable=False, default="[]"),  # JSON: the first rejected rows
     sa.Column("rejects_path", sa.Text, nullable=True),
     sa.Column("rejects_offset", sa.BigInteger, nullable=False, default=0),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("lease_owner", sa.String(64), nullable=True),
-    sa.Column("lease_expires_at", sa.Float, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
+    *_lease(),
     _epoch("created_at"),
     _epoch("updated_at"),
     sa.Index(None, "state", "origin", "lease_expires_at"),
@@ -443,10 +446,7 @@ webhook_deliveries = sa.Table(
     sa.Column("window_start", sa.Float, nullable=True),  # first attempt since queued / replayed
     sa.Column("tries", sa.Integer, nullable=False, default=0),  # posts since queued / replayed
     sa.Column("last_status", sa.Integer, nullable=True),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("lease_owner", sa.String(64), nullable=True),
-    sa.Column("lease_expires_at", sa.Float, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
+    *_lease(),
     _epoch("created_at"),
     _epoch("updated_at"),
     sa.Column("delivered_at", sa.BigInteger, nullable=True),

@@ -22,7 +22,7 @@ from ...storage.membership_history import Change
 from ..common.app_state import get_db
 from ..common.basic_auth import current_tenant
 from ..common.envelope import ERROR_RESPONSES, invalid
-from ..common.params import IdPath
+from ..common.params import IdPath, IsoDate, IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["membership history"], responses=ERROR_RESPONSES)
 
@@ -162,7 +162,7 @@ def was_member(
     tenant_id: Tenant,
     db: Db,
     at: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="The time (ISO 8601; without a zone: UTC; default: now)"),
     ] = None,
 ) -> WasMember:
@@ -189,14 +189,14 @@ def segment_sizes(
     tenant_id: Tenant,
     db: Db,
     first: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             alias="from",
             description=f"The first day (UTC; default: {DEFAULT_SIZE_DAYS - 1} days before to)",
         ),
     ] = None,
     last: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             alias="to",
             description=f"The last day (UTC; default and at most: today); at most "
