@@ -25,19 +25,17 @@ from segmentd.jobs.build_queue import (
 from segmentd.jobs.build_runner import run_chunk, run_chunks
 from segmentd.jobs.build_steps import Step, prepare
 from segmentd.jobs.build_worker import Worker, run_pending
-from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.services.segment_service import insert_segment
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import catalog_changed, load_catalog
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
-from segmentd.storage.segments import next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 from tests.conftest import Tenant, make_tenant, wait_until
 from tests.conftest import test_settings as settings_for
-from tests.support.factories import add_list, held, number_of, rows_needed
+from tests.support.factories import add_list, add_segment_row, held, number_of, rows_needed
 from tests.support.stored_conditions import stored_condition
 
 AGE_SLOT = 1
@@ -154,28 +152,9 @@ def add_segment(
     db: Database, tenant_id: int, condition: dict[str, Any], segment_type: int = 0
 ) -> str:
     """A segments row and its first build job, as the create endpoint leaves them."""
-    segment_id = new_segment_id()
-    with db.write() as conn:
-        conn.execute(
-            sa.insert(schema.segments).values(
-                id=segment_id,
-                number=next_segment_number(conn, tenant_id),
-                commandersact_id=new_commandersact_id(),
-                tenant_id=tenant_id,
-                list_id=default_list_id(conn, tenant_id),
-                name="segment",
-                segment_type=segment_type,
-                condition=json.dumps(stored_condition(conn, tenant_id, condition, segment_type)),
-                status=1,
-                percent=0,
-                generation=0,
-                member_total=0,
-                created_at=now(),
-                updated_at=now(),
-            )
-        )
-        enqueue_build(conn, tenant_id, segment_id)
-    return segment_id
+    with db.read() as conn:
+        stored = stored_condition(conn, tenant_id, condition, segment_type)
+    return add_segment_row(db, tenant_id, stored, segment_type=segment_type)
 
 
 def update_condition(

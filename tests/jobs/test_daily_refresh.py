@@ -32,20 +32,19 @@ from segmentd.jobs.refresh_runner import (
     run_refresh,
 )
 from segmentd.membership import read_changes, store
-from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.contacts import load_contacts
 from segmentd.storage.db import Database
-from segmentd.storage.segments import get_segment, next_segment_number
+from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 from tests.conftest import Tenant, wait_until
 from tests.conftest import test_settings as settings_for
 from tests.jobs.test_builds import start_job
 from tests.support.day_leaf import recent_leaf, stored
-from tests.support.factories import add_field, held, replayed
+from tests.support.factories import add_field, add_segment_row, held, replayed
 from tests.support.moving_clock import MovingClock, moving_clock
 
 ZONE = timezone(timedelta(hours=8))  # the settings' default time_zone, +08:00
@@ -100,28 +99,7 @@ def condition_of(*items: dict[str, Any], relation: str = "and") -> dict[str, Any
 
 def add_stored_segment(db: Database, tenant_id: int, condition: dict[str, Any]) -> str:
     """A segment with a stored condition and its first build queued, as a create leaves it."""
-    segment_id = new_segment_id()
-    with db.write() as conn:
-        conn.execute(
-            sa.insert(schema.segments).values(
-                id=segment_id,
-                number=next_segment_number(conn, tenant_id),
-                commandersact_id=new_commandersact_id(),
-                tenant_id=tenant_id,
-                list_id=default_list_id(conn, tenant_id),
-                name="segment",
-                segment_type=0,
-                condition=json.dumps(condition),
-                status=1,
-                percent=0,
-                generation=0,
-                member_total=0,
-                created_at=now(),
-                updated_at=now(),
-            )
-        )
-        enqueue_build(conn, tenant_id, segment_id)
-    return segment_id
+    return add_segment_row(db, tenant_id, condition)
 
 
 def expected(db: Database, tenant_id: int, segment_id: str, day: date) -> list[int]:

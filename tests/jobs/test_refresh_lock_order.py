@@ -7,7 +7,6 @@ PostgreSQL only: SQLite runs one writer at a time and locks no rows.
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
@@ -16,18 +15,13 @@ import sqlalchemy as sa
 
 from segmentd import clock
 from segmentd.domain.fields import FieldDef
-from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_steps import Step
 from segmentd.jobs.build_worker import run_pending
 from segmentd.jobs.refresh_queue import claim_refresh, enqueue_due
 from segmentd.jobs.refresh_runner import Conditions, prepare, run_chunk
-from segmentd.random_ids import new_commandersact_id
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.db import Database
-from segmentd.storage.segments import next_segment_number
-from segmentd.storage.tenants import default_list_id
-from segmentd.timefmt import now
 from tests.conftest import Tenant, wait_until
 from tests.jobs.test_daily_refresh import (  # noqa: F401 (fixtures)
     condition_of,
@@ -36,7 +30,7 @@ from tests.jobs.test_daily_refresh import (  # noqa: F401 (fixtures)
     settings,
 )
 from tests.support.day_leaf import stored
-from tests.support.factories import held
+from tests.support.factories import add_segment_row, held
 from tests.support.moving_clock import MovingClock
 
 # The referrer sorts before the segment it refers to.
@@ -44,26 +38,9 @@ REFERRER, TIMED = "000000000000000000000001", "ffffffffffffffffffffff01"
 
 
 def add_segment(db: Database, tenant_id: int, segment_id: str, condition: dict[str, Any]) -> None:
-    with db.write() as conn:
-        conn.execute(
-            sa.insert(schema.segments).values(
-                id=segment_id,
-                number=next_segment_number(conn, tenant_id),
-                commandersact_id=new_commandersact_id(),
-                tenant_id=tenant_id,
-                list_id=default_list_id(conn, tenant_id),
-                name=f"segment {segment_id[-2:]}",
-                segment_type=0,
-                condition=json.dumps(condition),
-                status=1,
-                percent=0,
-                generation=0,
-                member_total=0,
-                created_at=now(),
-                updated_at=now(),
-            )
-        )
-        enqueue_build(conn, tenant_id, segment_id)
+    add_segment_row(
+        db, tenant_id, condition, segment_id=segment_id, name=f"segment {segment_id[-2:]}"
+    )
 
 
 def lock(conn: sa.Connection, segment_id: str) -> None:

@@ -14,7 +14,9 @@ from sqlalchemy.engine import Connection
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.fields import CampaignStatus, FieldDef, FieldType
 from segmentd.domain.values import parse_field_value
+from segmentd.jobs.build_queue import enqueue_build
 from segmentd.membership.complement import build_horizon, held_ids
+from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.db import Database
 from segmentd.storage.member_columns import field_column
@@ -31,6 +33,7 @@ from segmentd.storage.schema import (
     segments,
     tags,
 )
+from segmentd.storage.segments import next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.timefmt import now
 
@@ -206,6 +209,41 @@ def add_activity(
                 clicked_at=when if clicked else None,
             )
         )
+
+
+def add_segment_row(
+    db: Database,
+    tenant_id: int,
+    stored: Mapping[str, object],
+    *,
+    segment_id: str | None = None,
+    name: str = "segment",
+    segment_type: int = 0,
+) -> str:
+    """A segments row with a stored condition (unchecked) and its first build queued, as a
+    create leaves it; ``segment_id`` chooses the id (and so the order segments lock in)."""
+    segment_id = segment_id or new_segment_id()
+    with db.write() as conn:
+        conn.execute(
+            sa.insert(segments).values(
+                id=segment_id,
+                number=next_segment_number(conn, tenant_id),
+                commandersact_id=new_commandersact_id(),
+                tenant_id=tenant_id,
+                list_id=default_list_id(conn, tenant_id),
+                name=name,
+                segment_type=segment_type,
+                condition=json.dumps(stored),
+                status=1,
+                percent=0,
+                generation=0,
+                member_total=0,
+                created_at=now(),
+                updated_at=now(),
+            )
+        )
+        enqueue_build(conn, tenant_id, segment_id)
+    return segment_id
 
 
 def number_of(segment_id: str) -> sa.ScalarSelect[int]:
