@@ -103,7 +103,13 @@ def configure(settings: Settings) -> None:
         root.removeHandler(existing)
     root.addHandler(handler(settings))
     root.setLevel(settings.log_level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # The request log (``api.request_log``) replaces uvicorn's access log. uvicorn writes
+    # access records whenever its logger has a handler, its ancestors' included (as in the
+    # processes of ``serve --workers``): a logger that does not propagate has none.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False

@@ -69,5 +69,6 @@ def test_two_server_processes_report_one_sum_and_log_json(
         and line.get("logger") == "segmentd.requests"
     ]
     assert len(probes) == REQUESTS and all(line["route"] == "/healthz" for line in probes)
+    assert not [line for line in lines if line.get("logger") == "uvicorn.access"]  # replaced
     assert any("Application shutdown complete" in line["message"] for line in lines)
     assert key not in server.output()
