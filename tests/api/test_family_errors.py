@@ -33,9 +33,11 @@ def test_the_app_registers_every_family_once() -> None:
 def test_each_path_answers_in_its_familys_words() -> None:
     registry = create_app().state.family_errors
     v1 = registry.fault(_request("/v1/sites"), 503, "unavailable", "down")
+    engagelab = registry.fault(_request("/v1/marketing/lists"), 503, "unavailable", "down")
     lookup = registry.fault(_request("/api/dms/segmentation/segments"), 503, "unavailable", "down")
     other = registry.fault(_request("/healthz"), 503, "unavailable", "down")
-    assert v1.body == b'{"code":30503,"message":"down"}'
+    assert v1.body == b'{"code":30503,"message":"down","path":null}'
+    assert engagelab.body == b'{"code":30503,"message":"down"}'
     assert lookup.headers["cache-control"] == "private, no-store"
     assert other.body == b'{"error":"unavailable","message":"down"}'
     assert registry.refused(_request("/healthz"), "bad").status_code == 400

@@ -40,6 +40,7 @@ from tests.conftest import (
     test_settings,
     wait_built,
 )
+from tests.support.ingest_helpers import native_path
 from tests.support.ui_support import Ui, form_data
 from tests.support.webhook_rows import park_delivery
 
@@ -360,8 +361,8 @@ def valid_body(method: str, path: str, b: Seeded, a: Seeded) -> dict[str, Any]:
 
 
 def v1_error(path: str, code: int, message: str) -> dict[str, Any]:
-    """The /v1/ envelope; the native segments API's names the input at fault (none here)."""
-    native = path == NATIVE or path.startswith(f"{NATIVE}/")
+    """The /v1/ envelope; the native API's names the input at fault (none here)."""
+    native = native_path(path)
     return {"code": code, "message": message} | ({"path": None} if native else {})
 
 

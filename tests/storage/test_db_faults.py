@@ -154,7 +154,7 @@ def test_a_request_that_loses_its_connection_twice_answers_503(
         assert answer.status_code == 503
         assert answer.headers["content-type"] == "application/json"
         assert answer.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
-        assert answer.json() == {"code": 30503, "message": NOT_APPLIED}
+        assert answer.json() == {"code": 30503, "message": NOT_APPLIED, "path": None}
         listed = http.get(SITES).json()["result"]  # the connection and the server go on
     assert "shop" not in [site["name"] for site in listed]
 
@@ -291,7 +291,7 @@ def test_sqlite_database_is_locked_answers_503_and_nothing_is_applied(
         assert refused.status_code == 503
         assert refused.headers["content-type"] == "application/json"
         assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
-        assert refused.json() == {"code": 30503, "message": NOT_APPLIED}
+        assert refused.json() == {"code": 30503, "message": NOT_APPLIED, "path": None}
         assert http.get(SITES).status_code == 200  # reads go on meanwhile (WAL)
         holder.execute("ROLLBACK")
         assert http.post(SITES, json={"name": "shop"}).status_code == 200

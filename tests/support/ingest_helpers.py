@@ -18,12 +18,17 @@ def ok(answer: httpx.Response) -> Any:
     return answer.json()
 
 
+def native_path(path: str) -> bool:
+    """Whether ``path`` is the native API's (its envelope adds ``path``), not EngageLab's."""
+    return path.startswith("/v1/") and not path.startswith("/v1/marketing/")
+
+
 def error(answer: httpx.Response, status: int = 400, code: int = 30035) -> str:
-    """The message of an EngageLab error answer, after checking its status, code and shape.
-    Under ``/v1/segments`` the native envelope adds ``path``, the input at fault."""
+    """The message of a /v1/ error answer, after checking its status, code and shape. The
+    native API's envelope adds ``path``, the input at fault."""
     assert answer.status_code == status, answer.text
     body = answer.json()
-    native = answer.request.url.path.startswith("/v1/segments")
+    native = native_path(answer.request.url.path)
     assert set(body) == ({"code", "message", "path"} if native else {"code", "message"}), body
     assert body["code"] == code, body
     message: str = body["message"]

@@ -1,8 +1,8 @@
 """The error envelope of every ``/v1/`` API (EngageLab's and the native one):
-``{"code": N, "message": "..."}`` with the HTTP status beside it. Under ``/v1/segments``
-(the native segments API) it says also which input is at fault: ``"path"``, such as
-``condition.all[2].values[1]``, or null; the message is then without EngageLab's
-``[path]:`` prefix."""
+``{"code": N, "message": "..."}`` with the HTTP status beside it. Outside EngageLab's
+``/v1/marketing/`` (the native API: segments, sites, webhooks, history) it says also which
+input is at fault: ``"path"``, such as ``condition.all[2].values[1]``, or null; the message
+is then without EngageLab's ``[path]:`` prefix."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class ErrorBody(BaseModel):
 
 
 class NativeErrorBody(BaseModel):
-    """What every error of the native segments API (``/v1/segments``) answers."""
+    """What every error of the native API (``/v1/`` outside ``/v1/marketing/``) answers."""
 
     code: int = Field(description="30035: invalid; 30036: not found; 30000: authentication")
     message: str
@@ -40,12 +40,12 @@ class NativeErrorBody(BaseModel):
     )
 
 
-NATIVE_SEGMENTS = "/v1/segments"
+ENGAGELAB_PREFIX = "/v1/marketing/"
 
 
 def names_input(url_path: str) -> bool:
-    """Whether errors on this path carry ``path`` (the native segments API)."""
-    return url_path == NATIVE_SEGMENTS or url_path.startswith(NATIVE_SEGMENTS + "/")
+    """Whether errors on this path carry ``path``: the native API, not EngageLab's."""
+    return url_path.startswith("/v1/") and not url_path.startswith(ENGAGELAB_PREFIX)
 
 
 def v1_body(url_path: str, code: int, message: str, node: str | None = None) -> dict[str, Any]:
@@ -127,12 +127,21 @@ def describe_validation_error(exc: RequestValidationError) -> str:
     return f"[{path}]:{reason}" if path else reason
 
 
+_DESCRIPTIONS = {
+    400: "Validation failed (code 30035)",
+    401: "Authentication failed (code 30000)",
+    404: "Not found (code 30036)",
+    413: "Request body too large (code 30035)",
+    429: "Too many failed authentications (code 30000)",
+}
+# EngageLab's routes.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Validation failed (code 30035)"},
-    401: {"model": ErrorBody, "description": "Authentication failed (code 30000)"},
-    404: {"model": ErrorBody, "description": "Not found (code 30036)"},
-    413: {"model": ErrorBody, "description": "Request body too large (code 30035)"},
-    429: {"model": ErrorBody, "description": "Too many failed authentications (code 30000)"},
+    status: {"model": ErrorBody, "description": text} for status, text in _DESCRIPTIONS.items()
+}
+# The native API's routes: the same, with ``path``.
+NATIVE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": NativeErrorBody, "description": text}
+    for status, text in _DESCRIPTIONS.items()
 }
 
 

@@ -14,7 +14,7 @@ from ...storage.segments import get_segment
 from ..common.app_state import get_db
 from ..common.basic_auth import current_tenant
 from ..common.csv_export import csv_response
-from ..common.envelope import ERROR_RESPONSES, not_found
+from ..common.envelope import NATIVE_ERROR_RESPONSES, not_found
 
 router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"])
 
@@ -23,9 +23,9 @@ CSV_RESPONSE = {
         "description": "The segment's published members: email, name, phone, custom fields, tags",
         "content": {"text/csv": {"schema": {"type": "string"}}},
     },
-    401: ERROR_RESPONSES[401],
-    404: ERROR_RESPONSES[404],
-    429: ERROR_RESPONSES[429],
+    401: NATIVE_ERROR_RESPONSES[401],
+    404: NATIVE_ERROR_RESPONSES[404],
+    429: NATIVE_ERROR_RESPONSES[429],
 }
 
 

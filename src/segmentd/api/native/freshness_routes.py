@@ -18,9 +18,9 @@ from ...storage.db import Database
 from ...timefmt import format_time
 from ..common.app_state import get_db, get_settings
 from ..common.basic_auth import current_tenant
-from ..common.envelope import ERROR_RESPONSES, not_found
+from ..common.envelope import NATIVE_ERROR_RESPONSES, not_found
 
-router = APIRouter(prefix="/v1", tags=["segmentd extensions"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["segmentd extensions"], responses=NATIVE_ERROR_RESPONSES)
 
 QueueState = Literal["idle", "queued", "running", "retrying", "failed"]
 

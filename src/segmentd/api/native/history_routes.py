@@ -21,10 +21,10 @@ from ...storage.db import Database
 from ...storage.membership_history import Change
 from ..common.app_state import get_db
 from ..common.basic_auth import current_tenant
-from ..common.envelope import ERROR_RESPONSES, invalid
+from ..common.envelope import NATIVE_ERROR_RESPONSES, invalid
 from ..common.params import IdPath, IsoDate, IsoDateTime
 
-router = APIRouter(prefix="/v1", tags=["membership history"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["membership history"], responses=NATIVE_ERROR_RESPONSES)
 
 MAX_FEED_LIMIT = 1_000
 MAX_SIZE_DAYS = 366

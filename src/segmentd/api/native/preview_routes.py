@@ -13,7 +13,7 @@ from ...settings import Settings
 from ...storage.db import Database
 from ..common.app_state import get_db, get_settings
 from ..common.basic_auth import current_tenant
-from ..common.envelope import ERROR_RESPONSES
+from ..common.envelope import NATIVE_ERROR_RESPONSES
 from ..common.segment_schema import (
     NAME_CONDITION,
     LooseCondition,
@@ -22,7 +22,9 @@ from ..common.segment_schema import (
     body_example,
 )
 
-router = APIRouter(prefix="/v1/segments", tags=["segmentd extensions"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/segments", tags=["segmentd extensions"], responses=NATIVE_ERROR_RESPONSES
+)
 
 
 class PreviewRequest(BaseModel):

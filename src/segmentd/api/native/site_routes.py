@@ -14,13 +14,13 @@ from ...secrets import SealError
 from ...services import site_service
 from ...storage.sites import Site
 from ..common.basic_auth import current_tenant
-from ..common.envelope import ERROR_RESPONSES, ErrorBody, invalid
+from ..common.envelope import NATIVE_ERROR_RESPONSES, NativeErrorBody, invalid
 from ..common.origins import MAX_ORIGINS, normalize_origin
 from ..common.params import IdPath
 from ..common.schema_parts import not_blank_pattern
 from ..common.site_access import SiteAccess, site_access
 
-router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=NATIVE_ERROR_RESPONSES)
 NO_STORE = "no-store"
 
 
@@ -107,7 +107,7 @@ def get_sites(request: Request, tenant_id: int = Depends(current_tenant)) -> dic
 @router.post(
     "",
     summary="Create a site (a list) with its token",
-    responses={409: {"model": ErrorBody, "description": "site_id is taken (code 30035)"}},
+    responses={409: {"model": NativeErrorBody, "description": "site_id is taken (code 30035)"}},
 )
 def post_site(
     body: NewSite, request: Request, response: Response, tenant_id: int = Depends(current_tenant)

@@ -20,10 +20,10 @@ from ...storage.db import Database
 from ...storage.webhooks import Delivery, Webhook
 from ...timefmt import format_time
 from ..common.basic_auth import current_tenant
-from ..common.envelope import ERROR_RESPONSES, INVALID, EngageLabError, ErrorBody
+from ..common.envelope import INVALID, NATIVE_ERROR_RESPONSES, EngageLabError, NativeErrorBody
 from ..common.params import IdPath, Limit
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=NATIVE_ERROR_RESPONSES)
 NO_STORE = "no-store"
 MAX_URL = 2048
 # An http(s) URL of printable ASCII, no spaces; the host is checked further (public addresses).
@@ -253,7 +253,7 @@ def get_deliveries(
 @router.post(
     "/{webhook_id}/deliveries/{delivery_id}/replay",
     summary="Queue a parked delivery again (same body, same webhook-id)",
-    responses={409: {"model": ErrorBody, "description": "Not parked (code 30035)"}},
+    responses={409: {"model": NativeErrorBody, "description": "Not parked (code 30035)"}},
 )
 def post_replay(
     webhook_id: IdPath,
