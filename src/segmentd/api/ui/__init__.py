@@ -18,6 +18,7 @@ from ..common.family_errors import register
 from . import (
     routes_auth,
     routes_builder,
+    routes_history,
     routes_library,
     routes_segments,
     routes_sites,
@@ -46,6 +47,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes_builder.router)
     app.include_router(routes_static.router)
     app.include_router(routes_segments.router)
+    app.include_router(routes_history.router)
     app.include_router(routes_library.router)
     app.include_router(routes_sites.router)
     app.include_router(_fallback)
