@@ -23,6 +23,7 @@ from . import (
     routes_segments,
     routes_sites,
     routes_static,
+    routes_webhooks,
 )
 from .deps import UI_ERRORS, UiNotFound, add_error_handlers
 from .session import UiSessionMiddleware
@@ -50,4 +51,5 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes_history.router)
     app.include_router(routes_library.router)
     app.include_router(routes_sites.router)
+    app.include_router(routes_webhooks.router)
     app.include_router(_fallback)
