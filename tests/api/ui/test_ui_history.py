@@ -187,3 +187,29 @@ def test_other_tenants_and_unknown_ids_answer_404(shared: Shared) -> None:
         assert answer.status_code == 404, path
         assert "Page not found" in answer.text
     assert ok(shared.api.get(SEGMENTS))  # the signed-in tenant's own API still answers
+
+
+def test_the_history_and_webhook_pages_are_all_in_french() -> None:
+    """Every phrase the new pages write has its French (no page half translated)."""
+    from pathlib import Path
+
+    from segmentd.api.ui import history_view, routes_webhooks
+    from segmentd.api.ui.i18n import FRENCH, PLURALS
+
+    templates = Path(history_view.__file__).parent / "templates"
+    phrases = set(history_view.CAUSE_WORDS.values()) | set(routes_webhooks.STATE_WORDS.values())
+    for name in (
+        "member.html",
+        "segment_changes.html",
+        "partials/history.html",
+        "webhooks.html",
+        "webhook_delete.html",
+    ):
+        text = (templates / name).read_text()
+        phrases |= set(re.findall(r'_\(\s*"([^"]+)"', text))
+        phrases |= set(re.findall(r"_\(\s*'([^']+)'", text))
+    source = Path(routes_webhooks.__file__).read_text()
+    phrases |= set(re.findall(r'\["([^"]+)", \{', source))  # the flash messages
+    assert len(phrases) > 60
+    missing = sorted(p for p in phrases if p not in FRENCH and p not in PLURALS["fr"])
+    assert missing == []
