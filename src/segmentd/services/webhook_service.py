@@ -41,6 +41,8 @@ def owned_webhook(conn: Connection, tenant_id: int, webhook_id: int) -> store.We
 def checked_url(url: str, settings: Settings) -> str:
     if len(url) > MAX_URL:
         raise DomainValidationError("url", f"must be at most {MAX_URL} characters")
+    if not all("!" <= c <= "~" for c in url):  # as the native API's pattern says
+        raise DomainValidationError("url", "must be printable ASCII, without spaces")
     try:
         check_url(url, AllowList.parse(settings.webhook_allowed_list))
     except TargetRefused as exc:

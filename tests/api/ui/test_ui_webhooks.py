@@ -182,6 +182,10 @@ def test_other_refusals_name_their_input(hooks: Hooks) -> None:
         ({"url": "ftp://example.com/hook"}, "err-url", "must be an http:// or https:// URL"),
         ({"url": ""}, "err-url", "must be an http:// or https:// URL"),
         ({"url": "http://" + "a" * MAX_URL}, "err-url", f"at most {MAX_URL} characters"),
+        ({"url": "http://[::1/hook"}, "err-url", "is not a valid URL"),
+        ({"url": "http://127.0.0.1/ä"}, "err-url", "must be printable ASCII, without spaces"),
+        ({"url": "http://127.0.0.1/a b"}, "err-url", "must be printable ASCII, without spaces"),
+        ({"url": "http://127.0.0.1:99999/x"}, "err-url", "has an invalid port"),
         ({"events": []}, "err-events", "choose entered, left or both"),
         ({"events": ["joined"]}, "err-events", "choose entered, left or both"),
     ]
