@@ -92,6 +92,14 @@ def test_a_segment_shows_its_size_and_its_entries_and_exits(shared: Shared) -> N
     newest = ui.get(f"/ui/segments/{segment_id}/changes?before=junk")
     assert _change_rows(newest.text) == feed  # a cursor that is no number: the newest
 
+    # A member deleted leaves the segment; its rows name it by id, without a link.
+    gone = list(ids.values())[1]
+    ok(client.request("DELETE", MEMBERS, json={"member_ids": [str(gone)]}))
+    after = html.unescape(ui.get(f"/ui/segments/{segment_id}/changes").text)
+    assert after.count(f"member {gone} (deleted)") == 2  # entered, then left
+    assert f'href="/ui/members/{gone}"' not in after and "member deleted" in after
+    assert ui.get(f"/ui/members/{gone}").status_code == 404
+
     ui.post("/ui/language", {"lang": "fr", "back": "/ui/segments"})
     try:
         french = html.unescape(ui.get(f"/ui/segments/{segment_id}").text)
