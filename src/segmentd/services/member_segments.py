@@ -16,7 +16,8 @@ MAX_CHECKED = 500  # segments of a list asked about one member (one indexed read
 
 def segments_holding(db: Database, tenant_id: int, member_id: int) -> tuple[list[Segment], bool]:
     """The segments of the member's list holding it now, by name, and whether the list has
-    more than ``MAX_CHECKED`` segments (the others were not asked). NotFound: no such member."""
+    more than ``MAX_CHECKED`` segments (the newest are asked, the others not). NotFound: no
+    such member."""
     with db.snapshot() as conn:
         list_id = conn.execute(
             sa.select(members.c.list_id).where(

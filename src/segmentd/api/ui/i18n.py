@@ -355,8 +355,8 @@ FRENCH: dict[str, str] = {
     "No tag.": "Aucun tag.",
     "In these segments now": "Dans ces segments actuellement",
     "In no segment now.": "Dans aucun segment actuellement.",
-    "Only the first {n} segments of the list were checked.": (
-        "Seuls les {n} premiers segments de la liste ont été vérifiés."
+    "Only the newest {n} segments of the list were checked.": (
+        "Seuls les {n} segments les plus récents de la liste ont été vérifiés."
     ),
     "Membership history": "Historique d'appartenance",
     # webhooks
