@@ -221,3 +221,23 @@ def test_the_history_and_webhook_pages_are_all_in_french() -> None:
     assert len(phrases) > 60
     missing = sorted(p for p in phrases if p not in FRENCH and p not in PLURALS["fr"])
     assert missing == []
+
+
+def test_the_size_chart_scales_known_days_to_the_largest() -> None:
+    from datetime import date, timedelta
+
+    from segmentd.api.ui.history_view import CHART_HEIGHT, CHART_WIDTH, size_chart
+
+    first = date(2026, 3, 1)
+    sizes = [None, None, 0, 50, 100, 75]
+    chart = size_chart([(first + timedelta(days=i), size) for i, size in enumerate(sizes)])
+    assert (chart.top, chart.low, chart.first, chart.last) == (100, 0, first, date(2026, 3, 6))
+    assert [bar.size for bar in chart.bars] == [50, 100, 75]  # unknown and empty days: no bar
+    slot = CHART_WIDTH / len(sizes)
+    tallest = chart.bars[1]
+    assert tallest.height == CHART_HEIGHT and tallest.y == 0
+    assert chart.bars[0].height == CHART_HEIGHT / 2 and chart.bars[0].y == CHART_HEIGHT / 2
+    assert [round(bar.x // slot) for bar in chart.bars] == [3, 4, 5]  # each in its day's slot
+    assert all(bar.x + bar.width <= CHART_WIDTH for bar in chart.bars)
+    nothing = size_chart([(first, None)])
+    assert nothing.bars == [] and nothing.low is None and nothing.top == 0
