@@ -86,6 +86,7 @@ def test_a_subscription_to_one_segment_needs_the_segment(http: httpx.Client) -> 
         ("ftp://example.com/hook", "pattern"),
         ("http://user:pw@127.0.0.1/x", "user name"),
         ("http://" + "a" * 2050, "at most 2048 characters"),
+        ("http://[::1/hook", "not a valid URL"),
     ],
 )
 def test_urls_that_may_not_be_reached_are_refused(http: httpx.Client, url: str, words: str) -> None:

@@ -60,7 +60,10 @@ def is_public(address: Address) -> bool:
 
 def check_url(url: str, allowed: AllowList) -> None:
     """Refuse a URL that is not http(s)://host[:port]/... or whose host is not public."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket, say
+        raise TargetRefused("is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("must be an http:// or https:// URL with a host")
     if parts.username is not None or parts.password is not None:

@@ -19,6 +19,7 @@ from ..storage.membership_history import (
     member_changes,
     member_state_at,
     read_changes,
+    recent_changes,
     segment_sizes_between,
 )
 from ..storage.segments import Segment, get_segment
@@ -65,6 +66,29 @@ def member_history(
         if after == 0 or not member_changes(conn, tenant_id, member_id, after_seq=0, limit=1):
             raise NotFound(str(member_id))
         return found
+
+
+def recent_segment_changes(
+    db: Database, tenant_id: int, segment_id: str, before: int | None, limit: int
+) -> list[Change]:
+    """A segment's changes newest first, before the seq ``before`` (None: the newest);
+    NotFound: no such segment."""
+    with db.read() as conn:
+        _segment(get_segment(conn, tenant_id, segment_id), segment_id)
+        return recent_changes(
+            conn, tenant_id, before_seq=before, limit=limit, segment_id=segment_id
+        )
+
+
+def recent_member_changes(
+    db: Database, tenant_id: int, member_id: int, before: int | None, limit: int
+) -> list[Change]:
+    """A member's changes in every segment newest first, before the seq ``before``;
+    NotFound: the tenant has no such member (a deleted member's history is left to the API)."""
+    with db.read() as conn:
+        if not existing_ids(conn, tenant_id, [member_id]):
+            raise NotFound(str(member_id))
+        return recent_changes(conn, tenant_id, before_seq=before, limit=limit, member_id=member_id)
 
 
 def was_member(db: Database, tenant_id: int, segment_id: str, member_id: int, at: int) -> bool:

@@ -8,6 +8,8 @@ delivery checks again). A new subscription follows only changes made after it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.engine import Connection
 
 from .. import clock
@@ -22,6 +24,7 @@ from ..storage.membership_history import last_seq
 from ..storage.segments import get_segment
 
 MAX_WEBHOOKS = 50  # subscriptions per tenant
+MAX_URL = 2048  # characters of a subscription's URL
 
 
 class NotParked(DomainValidationError):
@@ -36,11 +39,21 @@ def owned_webhook(conn: Connection, tenant_id: int, webhook_id: int) -> store.We
 
 
 def checked_url(url: str, settings: Settings) -> str:
+    if len(url) > MAX_URL:
+        raise DomainValidationError("url", f"must be at most {MAX_URL} characters")
+    if not all("!" <= c <= "~" for c in url):  # as the native API's pattern says
+        raise DomainValidationError("url", "must be printable ASCII, without spaces")
     try:
         check_url(url, AllowList.parse(settings.webhook_allowed_list))
     except TargetRefused as exc:
         raise DomainValidationError("url", str(exc)) from None
     return url
+
+
+def checked_events(events: str) -> str:
+    if events not in store.EVENTS:
+        raise DomainValidationError("events", "choose entered, left or both")
+    return events
 
 
 def create_webhook(
@@ -56,6 +69,7 @@ def create_webhook(
 ) -> tuple[store.Webhook, str]:
     """A new subscription and its secret (shown this once)."""
     url = checked_url(url, settings)
+    checked_events(events)
     with db.write() as conn:
         if segment_id is not None and get_segment(conn, tenant_id, segment_id) is None:
             raise DomainValidationError("segment_id", f"segment {segment_id} does not exist")
@@ -98,7 +112,7 @@ def update_webhook(
     if url is not None:
         values["url"] = checked_url(url, settings)
     if events is not None:
-        values["events"] = events
+        values["events"] = checked_events(events)
     if enabled is not None:
         values["enabled"] = enabled
     with db.write() as conn:
@@ -146,3 +160,25 @@ def replay_delivery(
         replayed = store.get_delivery(conn, webhook, delivery_id)
     assert replayed is not None
     return replayed
+
+
+@dataclass(frozen=True)
+class WebhookState:
+    """A subscription with its last delivery and its parked ones (newest first)."""
+
+    webhook: store.Webhook
+    last: store.Delivery | None
+    parked: list[store.Delivery]
+
+
+def webhook_states(db: Database, tenant_id: int, parked_limit: int) -> list[WebhookState]:
+    """Every subscription of the tenant, its last delivery and up to ``parked_limit`` parked."""
+    with db.read() as conn:
+        states = []
+        for webhook in store.list_webhooks(conn, tenant_id):
+            last = store.list_deliveries(conn, webhook, state=None, before=None, limit=1)
+            parked = store.list_deliveries(
+                conn, webhook, state="failed", before=None, limit=parked_limit
+            )
+            states.append(WebhookState(webhook, last[0] if last else None, parked))
+        return states

@@ -66,6 +66,28 @@ def read_changes(
     return [_change(row) for row in rows]
 
 
+def recent_changes(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    before_seq: int | None,
+    limit: int,
+    segment_id: str | None = None,
+    member_id: int | None = None,
+) -> list[Change]:
+    """The tenant's changes (of one segment or member, or all), newest first, with
+    ``seq < before_seq`` when given: pages read backwards, for people rather than consumers."""
+    query = sa.select(*_COLUMNS).where(_mc.tenant_id == tenant_id)
+    if before_seq is not None:
+        query = query.where(_mc.seq < before_seq)
+    if segment_id is not None:
+        query = query.where(_mc.segment_id == segment_id)
+    if member_id is not None:
+        query = query.where(_mc.member_id == member_id)
+    rows = conn.execute(query.order_by(_mc.seq.desc()).limit(limit))
+    return [_change(row) for row in rows]
+
+
 def last_seq(conn: Connection, tenant_id: int) -> int:
     """The tenant's last committed change (0: none yet): a cursor reading only later ones."""
     found = conn.execute(sa.select(sa.func.max(_mc.seq)).where(_mc.tenant_id == tenant_id))

@@ -1,5 +1,5 @@
-"""Reads the web UI's pages need: campaign, list and segment pickers, and when a segment last
-built.
+"""Reads the web UI's pages need: campaign, list and segment pickers, when a segment last
+built, and the emails that name members in a change history.
 
 Every query filters on the tenant.
 """
@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .campaigns import list_campaigns
-from .schema import lists
+from .schema import lists, members
 from .schema import segments as segments_table
+from .sqlite_plans import members_by_id
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,13 @@ def build_info(
         )
     )
     return {row.id: BuildInfo(row.built_at, row.error) for row in rows}
+
+
+def member_emails(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> dict[int, str]:
+    """{id: email} of those of ``member_ids`` still members of the tenant (a page's worth)."""
+    if not member_ids:
+        return {}
+    m = members.c
+    query = sa.select(m.id, m.email).where(members_by_id(tenant_id, sorted(set(member_ids))))
+    rows = conn.execute(query)
+    return {int(row.id): row.email for row in rows}

@@ -1,15 +1,21 @@
 """The web UI in Debian's Chromium (Playwright), on SQLite: a static segment's members given
 and taken back by hand, and pages that log no console error, meet no Content-Security-Policy
 violation, show no error before the user typed anything and fit 1280 and 390 pixels.
-Screenshots go to test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``)."""
+The membership history's pages (a segment's size and its entries and exits, a member's page)
+and the webhooks page, by the mouse. Screenshots go to test-artifacts/screenshots/
+(``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``, ``member-*``,
+``webhooks-*``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from segmentd.storage.db import Database
+from tests.conftest import LiveServer, make_tenant, test_settings
 from tests.support.ui_browser import (
     WIDTHS,
     Console,
@@ -20,7 +26,16 @@ from tests.support.ui_browser import (
     shoot,
     sign_in,
 )
-from tests.support.ui_support import SEGMENTS, api_members, email_of, ok
+from tests.support.ui_support import (
+    MEMBERS,
+    SEGMENTS,
+    api_members,
+    email_of,
+    expected_three_conditions,
+    make_segment,
+    ok,
+    seed,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -149,3 +164,81 @@ def test_builder_and_segment_pages_log_no_error_and_fit(
 def site_campaign(site: Site) -> int:
     campaigns = ok(site.api.get("/v1/marketing/campaigns"))["result"]
     return next(int(c["campaign_id"]) for c in campaigns if c["campaign_name"] == "Spring sale")
+
+
+@pytest.fixture
+def hook_site(tmp_path: Any) -> Iterator[Site]:
+    """The seeded live server of ``site``, allowing webhooks to 127.0.0.1."""
+    url = f"sqlite:///{tmp_path / 'segmentd.db'}"
+    db = Database(url)
+    db.migrate()
+    tenant = make_tenant(db)
+    with LiveServer(test_settings(url, webhook_allowed_hosts="127.0.0.1")) as server:
+        live = Site(server, tenant, db)
+        seed(live.api)
+        yield live
+        live.api.close()
+    db.dispose()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_history_member_and_webhook_pages_log_no_error_and_fit(
+    browser: Any, hook_site: Site, width: str
+) -> None:
+    site = hook_site
+    segment_id = make_segment(site.api, segment_name="History")
+    leaver = email_of(expected_three_conditions()[0])
+    body = {"update_existing": True, "members": [{"email": leaver, "fields": {"Age": "18"}}]}
+    ok(site.api.post(MEMBERS, json=body))
+    page = new_page(browser, width)
+    console = Console(page)
+    sign_in(page, site, width, shots=False)
+
+    page.goto(f"{site.server.url}/ui/segments/{segment_id}")
+    chart = page.locator("svg.chart")
+    assert chart.is_visible() and chart.bounding_box()["height"] > 50
+    assert page.locator("svg.chart rect.bar").count() >= 1
+    changes = page.get_by_role("region", name="Entries and exits")
+    first = changes.locator("tbody tr").first
+    assert leaver in first.inner_text() and "left" in first.inner_text()
+    check_labels(page)
+    fits(page, "segment history")
+    shoot(page, "segment-history", width)
+    page.get_by_text("Size by day (table)").click()
+    assert page.get_by_role("region", name="Size by day").is_visible()
+    fits(page, "segment history with its table")
+
+    first.get_by_role("link", name=leaver).click()
+    page.wait_for_url(re.compile(r"/ui/members/\d+$"))
+    page.get_by_role("heading", name=leaver).wait_for()
+    assert "unsubscribed" not in page.locator("#subscription").inner_text()
+    history = page.get_by_role("region", name="Membership history")
+    assert history.locator("tbody tr").count() == 2  # entered by the build, then left
+    check_labels(page)
+    fits(page, "member")
+    shoot(page, "member", width)
+
+    page.get_by_role("link", name="Webhooks").click()
+    page.wait_for_url(re.compile(r"/ui/webhooks$"))
+    page.get_by_label("URL").fill("http://10.0.0.7/hook")
+    page.get_by_role("button", name="Create the webhook").click()
+    page.locator("#err-url").filter(has_text="not a public address").wait_for()
+    page.get_by_label("URL").fill("http://127.0.0.1:9/hook")
+    page.get_by_label("Segment").select_option(segment_id)
+    page.get_by_label("left").uncheck()
+    page.get_by_role("button", name="Create the webhook").click()
+    secret = page.get_by_label("Its signing secret, shown this once: copy it now.")
+    assert secret.input_value().startswith("whsec_")
+    (hook,) = ok(site.api.get("/v1/webhooks"))["result"]
+    assert hook["segment_id"] == segment_id and hook["events"] == ["entered"]
+    check_labels(page)
+    assert page.evaluate(CUT_SELECTS) == []
+    fits(page, "webhooks")
+    shoot(page, "webhooks", width)
+    page.get_by_role("button", name=f"Disable webhook {hook['webhook_id']}").click()
+    page.get_by_role("status").filter(has_text="disabled").wait_for()
+    page.get_by_role("link", name=f"Delete webhook {hook['webhook_id']}…").click()
+    page.get_by_role("button", name="Delete the webhook").click()
+    page.get_by_role("status").filter(has_text="deleted").wait_for()
+    assert ok(site.api.get("/v1/webhooks"))["result"] == []
+    console.check(refused_forms=1)  # the private address

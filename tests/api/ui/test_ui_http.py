@@ -68,6 +68,15 @@ from tests.support.ui_support import (
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "segmentd"
 
+# A member's email in a members table (a link to the member's page).
+EMAIL_CELL = r"<td[^>]*><a [^>]*>(member\d+@example\.com)</a></td>"
+
+
+def member_cells(page: str) -> list[str]:
+    """The emails of the page's members table, in order."""
+    table = page.split('<table class="members', 1)[1].split("</table>", 1)[0]
+    return re.findall(EMAIL_CELL, table)
+
 
 # --- sessions and CSRF ----------------------------------------------------------------------
 
@@ -617,7 +626,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     expected = [email_of(i) for i in expected_three_conditions()]
     first = ui.get(f"/ui/segments/{segment_id}").text
     second = ui.get(f"/ui/segments/{segment_id}?offset=20").text
-    shown = re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", first + second)
+    shown = member_cells(first) + member_cells(second)
     assert shown == expected  # by member id, as the API pages
     params = {"filter": "1", "subject_f": "field:City", "op_f": "==", "value_f": "Paris"}
     filtered = ui.get(f"/ui/segments/{segment_id}", params=params).text
@@ -625,9 +634,7 @@ def test_members_table_pages_and_filters_like_the_api(shared: Shared) -> None:
     api = ok(
         client.post(f"{SEGMENTS}/{segment_id}/members?limit=20", json={"condition": condition})
     )
-    assert re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", filtered) == [
-        m["email"] for m in api["result"]
-    ]
+    assert member_cells(filtered) == [m["email"] for m in api["result"]]
     bad = ui.get(f"/ui/segments/{segment_id}", params={**params, "value_f": "Rome"}).text
     bad_condition = {"relation": "and", "items": [{**condition["items"][0], "value": "Rome"}]}
     words = api_message(
@@ -795,9 +802,7 @@ def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
         "campaign_f": str(seeded.campaign_id),
         "activity_f": "open",
     }
-    shown = re.findall(
-        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
-    )
+    shown = member_cells(ui.get("/ui/members", params=params).text)
     assert shown == [email_of(i) for i in range(1, 40, 2)]
     engaged = {
         "filter": "1",
@@ -808,20 +813,16 @@ def test_the_member_filter_takes_any_kind(shared: Shared) -> None:
         "amount_f": "30",
         "unit_f": "days",
     }
-    shown = re.findall(
-        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=engaged).text
-    )
+    shown = member_cells(ui.get("/ui/members", params=engaged).text)
     assert shown == [email_of(i) for i in range(1, 40, 2)]
 
 
 def test_members_page_pages_and_filters(shared: Shared) -> None:
     ui = shared.ui
-    emails = re.findall(r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members").text)
+    emails = member_cells(ui.get("/ui/members").text)
     assert emails == [email_of(i) for i in range(20)]
     params = {"filter": "1", "subject_f": "tag", "op_f": "==", "tag_f": "Newsletter"}
-    shown = re.findall(
-        r"<td[^>]*>(member\d+@example\.com)</td>", ui.get("/ui/members", params=params).text
-    )
+    shown = member_cells(ui.get("/ui/members", params=params).text)
     assert shown == [email_of(i) for i in range(0, 60, 3)][:20]
 
 

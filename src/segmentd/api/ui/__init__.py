@@ -18,10 +18,12 @@ from ..common.family_errors import register
 from . import (
     routes_auth,
     routes_builder,
+    routes_history,
     routes_library,
     routes_segments,
     routes_sites,
     routes_static,
+    routes_webhooks,
 )
 from .deps import UI_ERRORS, UiNotFound, add_error_handlers
 from .session import UiSessionMiddleware
@@ -46,6 +48,8 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes_builder.router)
     app.include_router(routes_static.router)
     app.include_router(routes_segments.router)
+    app.include_router(routes_history.router)
     app.include_router(routes_library.router)
     app.include_router(routes_sites.router)
+    app.include_router(routes_webhooks.router)
     app.include_router(_fallback)

@@ -319,6 +319,106 @@ FRENCH: dict[str, str] = {
     "was sent the campaign but did not open it": "a reçu la campagne sans l'ouvrir",
     "was sent the campaign but did not click": "a reçu la campagne sans cliquer",
     "was not sent the campaign": "n'a pas reçu la campagne",
+    # membership history (segment page, segment changes, member page)
+    "Size over time": "Taille dans le temps",
+    "Size over the last {n} days": "Taille sur les {n} derniers jours",
+    "Nothing is known of the size yet.": "La taille n'est pas encore connue.",
+    "From {first} to {last}: between {low} and {top} members.": (
+        "Du {first} au {last} : entre {low} et {top} membres."
+    ),
+    "largest: {top}": "maximum : {top}",
+    "Size by day (table)": "Taille par jour (tableau)",
+    "Size by day": "Taille par jour",
+    "Day (UTC)": "Jour (UTC)",
+    "unknown": "inconnue",
+    "Entries and exits": "Entrées et sorties",
+    "More entries and exits": "Plus d'entrées et de sorties",
+    "Change": "Changement",
+    "Cause": "Cause",
+    "entered": "entré",
+    "left": "sorti",
+    "member {id} (deleted)": "membre {id} (supprimé)",
+    "No change recorded.": "Aucun changement enregistré.",
+    "a change to the member": "une modification du membre",
+    "a build": "une segmentation",
+    "the daily refresh": "l'actualisation quotidienne",
+    "removed by hand": "retiré à la main",
+    "given or taken back by hand": "ajouté ou retiré à la main",
+    "member deleted": "membre supprimé",
+    "a segment it refers to changed": "un segment auquel il fait référence a changé",
+    "Back to the segment": "Retour au segment",
+    "Newest first.": "Les plus récents d'abord.",
+    "Newest": "Les plus récents",
+    "Older": "Plus anciens",
+    "Member id": "Identifiant du membre",
+    "No custom field.": "Aucun champ personnalisé.",
+    "No tag.": "Aucun tag.",
+    "In these segments now": "Dans ces segments actuellement",
+    "In no segment now.": "Dans aucun segment actuellement.",
+    "Only the newest {n} segments of the list were checked.": (
+        "Seuls les {n} segments les plus récents de la liste ont été vérifiés."
+    ),
+    "Membership history": "Historique d'appartenance",
+    # webhooks
+    "Webhooks": "Webhooks",
+    "Members entering and leaving segments are posted to these URLs, signed (Standard Webhooks).": (
+        "Les entrées et sorties des membres des segments sont envoyées à ces URL, signées "
+        "(Standard Webhooks)."
+    ),
+    "Webhook {id} created": "Webhook {id} créé",
+    "Its signing secret, shown this once: copy it now.": (
+        "Son secret de signature, affiché cette seule fois : copiez-le maintenant."
+    ),
+    "Subscriptions": "Abonnements",
+    "URL": "URL",
+    "Events": "Événements",
+    "Enabled": "Activé",
+    "Last delivery": "Dernier envoi",
+    "Actions": "Actions",
+    "all segments": "tous les segments",
+    "none yet": "aucun pour l'instant",
+    "delivered": "envoyé",
+    "parked": "en échec",
+    "Disable": "Désactiver",
+    "Enable": "Activer",
+    "Disable webhook {id}": "Désactiver le webhook {id}",
+    "Enable webhook {id}": "Activer le webhook {id}",
+    "Delete webhook {id}…": "Supprimer le webhook {id}…",
+    "No webhook yet.": "Aucun webhook pour l'instant.",
+    "Failed deliveries": "Envois en échec",
+    "Retried for a day, then parked: later changes of the subscription wait behind them. A "
+    "replay posts the same message again.": (
+        "Réessayés pendant un jour, puis mis de côté : les changements suivants de l'abonnement "
+        "attendent derrière eux. Un renvoi poste de nouveau le même message."
+    ),
+    "Webhook": "Webhook",
+    "Delivery": "Envoi",
+    "Changes": "Changements",
+    "Tries": "Tentatives",
+    "Last answer": "Dernière réponse",
+    "Replay": "Renvoyer",
+    "Replay delivery {id}": "Renvoyer l'envoi {id}",
+    "New webhook": "Nouveau webhook",
+    "At most {n} webhooks; a new one receives the changes made after it.": (
+        "{n} webhooks au plus ; un nouveau reçoit les changements faits après sa création."
+    ),
+    "http:// or https://, at most {n} characters; private addresses only if the server "
+    "allows them": (
+        "http:// ou https://, {n} caractères au plus ; adresses privées seulement si le "
+        "serveur les autorise"
+    ),
+    "Create the webhook": "Créer le webhook",
+    "Delete the webhook": "Supprimer le webhook",
+    "Delete webhook {id}?": "Supprimer le webhook {id} ?",
+    "Its deliveries, sent or waiting, are deleted with it. This cannot be undone.": (
+        "Ses envois, faits ou en attente, sont supprimés avec lui. Cette action est irréversible."
+    ),
+    "Webhook {id} enabled.": "Webhook {id} activé.",
+    "Webhook {id} disabled: its deliveries wait.": (
+        "Webhook {id} désactivé : ses envois attendent."
+    ),
+    "Webhook {id} deleted.": "Webhook {id} supprimé.",
+    "Delivery {id} queued again.": "Envoi {id} remis en file.",
     # sites
     "Token": "Jeton",
     "Reveal the token": "Afficher le jeton",

@@ -22,6 +22,7 @@ from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .freshness_view import freshness_views
 from .given_members import GivenForm
+from .history_view import SEGMENT_CHANGES, segment_changes, segment_sizes
 from .i18n import translator
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
 from .rendering import language, render
@@ -156,6 +157,8 @@ def segment_response(
         data = tenant_data(conn, user.tenant_id)
         info = build_info(conn, user.tenant_id, [segment.id]).get(segment.id)
         members = _members_context(request, conn, user, segment, data)
+    chart = segment_sizes(db, user.tenant_id, segment.id)
+    changes = segment_changes(db, user.tenant_id, segment.id, None, SEGMENT_CHANGES)
     return render(
         request,
         "segment.html",
@@ -169,6 +172,8 @@ def segment_response(
         fresh=_fresh(request, db, user, segment),
         type_words=TYPE_WORDS,
         words=_words(segment, data, request),
+        chart=chart,
+        changes=changes,
         **members,
     )
 
