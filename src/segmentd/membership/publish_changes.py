@@ -68,18 +68,23 @@ def _change(value: int) -> sa.ColumnElement[Any]:
     return sa.literal(value, sa.SmallInteger).label("change")
 
 
-def _everyone(after: Published) -> Query:
-    """Every member of the first published generation, entering."""
+def everyone_leaving(published: Published) -> Query:
+    """Every member of a published generation, leaving (the segment deleted)."""
+    return _everyone(published, LEFT)
+
+
+def _everyone(after: Published, change: int = ENTERED) -> Query:
+    """Every member of a published generation, as ``change`` (a first publish: entering)."""
     if after.horizon <= 0:
         sm = segment_members.c
-        return sa.select(sm.member_id, _change(ENTERED)).where(
+        return sa.select(sm.member_id, _change(change)).where(
             sm.tenant_id == after.tenant_id,
             sm.segment_number == after.number,
             sm.generation == after.generation,
         )
     key = (after.tenant_id, after.list_id, after.number, after.generation, after.horizon)
     ids = held_matching(*key, sa.true()).subquery("held")
-    return sa.select(ids.c.id.label("member_id"), _change(ENTERED))
+    return sa.select(ids.c.id.label("member_id"), _change(change))
 
 
 def _rows_only(
