@@ -4,7 +4,8 @@ numbered and stored as its last step.
 The writers of membership stage what moved: ``stage`` a few (segment, member) changes known
 in Python, or ``stage_query`` a set-based SELECT of ``(member_id, change)`` that runs at the
 flush (a build's publish: the difference between two generations, never a row per member in
-Python). ``flush``, called by ``Database.write`` just before COMMIT, takes the tenant's
+Python; a segment deleted: its members leaving, its rows deleted only after the query ran).
+``flush``, called by ``Database.write`` just before COMMIT, takes the tenant's
 counter row, inserts the staged changes with consecutive ``seq`` after it, and writes today's
 size of each segment that changed (``segment_sizes``).
 
@@ -169,7 +170,8 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
 
 
 def _segment_lists(conn: Connection, tenant_id: int, ids: list[str]) -> dict[str, int]:
-    """{segment id: list id} of the segments still there (a deleted one records nothing)."""
+    """{segment id: list id} of the segments still there (a deleted one records nothing but
+    what was staged with its list: its members leaving as it is deleted)."""
     s = segments.c
     rows = conn.execute(sa.select(s.id, s.list_id).where(s.tenant_id == tenant_id, s.id.in_(ids)))
     return {row.id: int(row.list_id) for row in rows}
