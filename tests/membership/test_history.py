@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from segmentd.domain.errors import InUse
 from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
 from segmentd.jobs.history_purge import purge_history
 from segmentd.membership import read_changes
+from segmentd.secrets import TokenKeys
 from segmentd.services import segment_service
 from segmentd.services.member_service import delete_members, upsert_members
 from segmentd.services.native_conditions import checked_native_condition
@@ -38,8 +40,15 @@ from segmentd.storage.membership_history import (
     member_state_at,
     segment_sizes_between,
 )
-from segmentd.storage.schema import change_counters, members, membership_changes, segments
+from segmentd.storage.schema import (
+    change_counters,
+    members,
+    membership_changes,
+    segment_members,
+    segments,
+)
 from segmentd.storage.tenants import default_list_id
+from segmentd.storage.webhooks import create_webhook, list_webhooks
 from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant
 from tests.conftest import test_settings as settings_for
@@ -387,3 +396,72 @@ def test_a_rebuild_records_exactly_the_members_it_moves_in_either_stored_form(
     } | {(m, "left") for m in before - after}
     assert {cause for *_, cause in moved} == {"build"} and len(moved) == len(before ^ after)
     assert replayed(db, t, segment) == after
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_deleting_a_segment_records_its_members_leaving_and_deletes_its_webhooks(
+    db: Database, db_url: str, tenant: Tenant, city: int, form: str
+) -> None:
+    """Every member of the published membership leaves with the cause "deleted", whatever
+    its stored form, in the deleting transaction; the segment's webhook subscriptions go
+    with it (with their deliveries), the tenant's others stay. A deletion refused records
+    nothing."""
+    t = tenant.id
+    towns = ["paris", "Lyon", "Nice"]
+    upsert(db, t, city, *(lives_in(f"m{i}@x.com", towns[i % 3]) for i in range(9)))
+    build = settings_for(db_url, build_parallelism=1, build_complement_share=FORMS[form])
+    segment = native_segment(
+        db, t, city, {"all": [{"kind": "field", "field": "City", "op": "!=", "value": "paris"}]}
+    )
+    follower = native_segment(
+        db, t, city, {"all": [{"kind": "segment", "segment": segment, "op": "in"}]}
+    )
+    run_pending(db, build)
+    assert (horizon(db, segment) > 0) == (form == "complement")
+    members_then = set(held(db, segment))
+    assert len(members_then) == 6
+    keys = TokenKeys("test secret")
+    with db.write() as conn:
+        own, _ = create_webhook(
+            conn, t, url="https://hooks.example.com/a", segment_id=segment, events="both",
+            enabled=True, cursor=0, keys=keys,
+        )  # fmt: skip
+        every, _ = create_webhook(
+            conn, t, url="https://hooks.example.com/b", segment_id=None, events="both",
+            enabled=True, cursor=0, keys=keys,
+        )  # fmt: skip
+    mark = last_seq(db, t)
+    with pytest.raises(InUse):
+        segment_service.delete_segment(db, t, segment)  # the follower refers to it
+    assert changes(db, t, mark) == []
+    segment_service.delete_segment(db, t, follower)
+    segment_service.delete_segment(db, t, segment)
+    moved = changes(db, t, mark)
+    assert sorted(moved) == sorted(
+        [(follower, m, "left", "deleted") for m in members_then]
+        + [(segment, m, "left", "deleted") for m in members_then]
+    )
+    with db.read() as conn:
+        assert [w.id for w in list_webhooks(conn, t)] == [every.id]
+        rows = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(segment_members)
+            .where(segment_members.c.tenant_id == t)
+        ).scalar()
+    assert rows == 0 and own.id != every.id
+
+
+def test_members_taken_back_from_a_static_segment_by_delete_record_the_static_cause(
+    db: Database, tenant: Tenant, city: int
+) -> None:
+    """``DELETE .../segments/{id}/members`` of a static segment takes members back as the
+    static edit does: the cause is "static", not "removal"."""
+    t = tenant.id
+    upsert(db, t, city, lives_in("a@x.com", "paris"), lives_in("b@x.com", "Lyon"))
+    a, b = member_id(db, t, "a@x.com"), member_id(db, t, "b@x.com")
+    given = create_static_segment(db, t, StaticDraft(name="Given")).id
+    add_static_members(db, t, given, TZ, member_ids=[a, b])
+    mark = last_seq(db, t)
+    assert segment_service.remove_members(db, t, given, [a], TZ) == 1
+    assert changes(db, t, mark) == [(given, a, "left", "static")]
+    assert replayed(db, t, given) == {b}

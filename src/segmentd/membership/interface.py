@@ -247,3 +247,9 @@ class MembershipStore(Protocol):
     def remove_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
         """Take members out of a static segment; how many were in it."""
         ...
+
+    def delete_segment(self, conn: Connection, segment: Segment) -> None:
+        """Before deleting ``segment`` (its row): record every member of its published
+        membership leaving it (cause "deleted"), and delete its rows and counts, in the
+        caller's transaction."""
+        ...

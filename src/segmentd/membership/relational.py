@@ -13,6 +13,7 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
 - ``references``: the published membership other segments' conditions read, in SQL
 - ``given_members``: the members of static segments, given by hand
+- ``deletion``: a segment deleted, its members recorded leaving
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..domain.member_changes import MembersChanged
 from ..storage.db import Database
 from ..storage.segments import Segment
 from . import (
+    deletion,
     fill,
     given_members,
     member_held,
@@ -152,3 +154,6 @@ class RelationalMembership:
 
     def remove_given(self, conn: Connection, segment: Segment, member_ids: Sequence[int]) -> int:
         return len(given_members.take_out(conn, segment, member_ids))
+
+    def delete_segment(self, conn: Connection, segment: Segment) -> None:
+        deletion.delete_membership(conn, segment)

@@ -29,6 +29,7 @@ from ..membership import store as membership
 from ..storage import segments as store
 from ..storage.catalog import load_catalog
 from ..storage.db import Database
+from ..storage.webhooks import delete_segment_webhooks
 from ..storage.write_lock import lock_tenant_writes
 from .condition_counts import count_selected
 from .segment_rules import checked_commandersact_id, checked_list, checked_name, checked_type
@@ -105,15 +106,20 @@ def refuse_static(segment: store.Segment) -> store.Segment:
 
 
 def delete_segment(db: Database, tenant_id: int, segment_id: str) -> None:
-    """Delete a segment with its memberships, exclusions and build jobs. Refused (``InUse``)
+    """Delete a segment with its memberships, exclusions, build jobs and webhook
+    subscriptions, its members recorded leaving it in the history. Refused (``InUse``)
     while another segment's condition refers to it."""
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)  # real-time updates must not refill a deleted segment
         graph = load_catalog(conn, tenant_id).segments
         if segment_id in graph:
             check_deletable(graph, segment_id)
-        if not store.delete_segment(conn, tenant_id, segment_id):
+        segment = store.get_segment(conn, tenant_id, segment_id, for_update=True)
+        if segment is None:
             raise NotFound(segment_id)
+        membership().delete_segment(conn, segment)
+        store.delete_segment(conn, tenant_id, segment_id, memberships=False)
+        delete_segment_webhooks(conn, tenant_id, segment_id)
 
 
 def rebuild_segment(db: Database, tenant_id: int, segment_id: str) -> None:

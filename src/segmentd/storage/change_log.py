@@ -4,7 +4,8 @@ numbered and stored as its last step.
 The writers of membership stage what moved: ``stage`` a few (segment, member) changes known
 in Python, or ``stage_query`` a set-based SELECT of ``(member_id, change)`` that runs at the
 flush (a build's publish: the difference between two generations, never a row per member in
-Python). ``flush``, called by ``Database.write`` just before COMMIT, takes the tenant's
+Python; a segment deleted: its members leaving, its rows deleted only after the query ran).
+``flush``, called by ``Database.write`` just before COMMIT, takes the tenant's
 counter row, inserts the staged changes with consecutive ``seq`` after it, and writes today's
 size of each segment that changed (``segment_sizes``).
 
@@ -21,7 +22,7 @@ membership never commits without its history, nor history without its change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,8 +40,10 @@ CHANGE_NAMES = {ENTERED: "entered", LEFT: "left"}
 # Why a membership changed: a member's own change (and the segments referring to the ones it
 # moved in); a build's publish; the daily refresh; a removal by hand; a static segment's
 # members given or taken back; a member deleted; a referenced segment's members moved
-# otherwise than by a change to them (given, removed by hand, refreshed).
-CAUSES = ("realtime", "build", "refresh", "removal", "static", "member_deleted", "reference")
+# otherwise than by a change to them (given, removed by hand, refreshed); the segment deleted.
+CAUSES = (
+    "realtime", "build", "refresh", "removal", "static", "member_deleted", "reference", "deleted"
+)  # fmt: skip
 
 _KEY = "segmentd.change_log"
 
@@ -48,11 +51,13 @@ _KEY = "segmentd.change_log"
 @dataclass(frozen=True)
 class StagedQuery:
     """A segment's changes as a SELECT of ``member_id`` and ``change`` columns, each member
-    once (run at the flush, in the writer's transaction)."""
+    once (run at the flush, in the writer's transaction). ``list_id``: the segment's list,
+    given when the transaction deletes the segment (its changes are recorded all the same)."""
 
     segment_id: str
     cause: str
     query: sa.Select[Any] | sa.CompoundSelect
+    list_id: int | None = None
 
 
 @dataclass
@@ -61,9 +66,11 @@ class _Staged:
     # in the same transaction cancels out (nobody could have seen it).
     rows: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
     queries: list[StagedQuery] = field(default_factory=list)
+    # Run once the changes are stored: deleting what a staged query still had to read.
+    after: list[Callable[[Connection], None]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.rows or self.queries)
+        return bool(self.rows or self.queries or self.after)
 
 
 def _staged(conn: Connection, tenant_id: int) -> _Staged:
@@ -86,9 +93,18 @@ def stage(
             del staged.rows[key]
 
 
-def stage_query(conn: Connection, tenant_id: int, staged: StagedQuery) -> None:
-    """Stage a set-based difference (a build's publish)."""
-    _staged(conn, tenant_id).queries.append(staged)
+def stage_query(
+    conn: Connection,
+    tenant_id: int,
+    staged: StagedQuery,
+    then: Callable[[Connection], None] | None = None,
+) -> None:
+    """Stage a set-based difference (a build's publish, a segment deleted); ``then``: run in
+    the transaction once the changes are stored (deleting the rows the query reads)."""
+    found = _staged(conn, tenant_id)
+    found.queries.append(staged)
+    if then is not None:
+        found.after.append(then)
 
 
 def pending(conn: Connection) -> bool:
@@ -117,6 +133,7 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
     at = now()
     ids = sorted({s for s, _ in staged.rows} | {q.segment_id for q in staged.queries})
     lists = _segment_lists(conn, tenant_id, ids)
+    lists.update({q.segment_id: q.list_id for q in staged.queries if q.list_id is not None})
     last = _take_counter(conn, tenant_id)
     seq = last
     rows = [
@@ -141,6 +158,8 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
     for query in staged.queries:
         if query.segment_id in lists:
             seq = _insert_query(conn, tenant_id, seq, lists[query.segment_id], at, query)
+    for action in staged.after:
+        action(conn)
     if seq != last:
         conn.execute(
             sa.update(change_counters)
@@ -151,7 +170,8 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
 
 
 def _segment_lists(conn: Connection, tenant_id: int, ids: list[str]) -> dict[str, int]:
-    """{segment id: list id} of the segments still there (a deleted one records nothing)."""
+    """{segment id: list id} of the segments still there (a deleted one records nothing but
+    what was staged with its list: its members leaving as it is deleted)."""
     s = segments.c
     rows = conn.execute(sa.select(s.id, s.list_id).where(s.tenant_id == tenant_id, s.id.in_(ids)))
     return {row.id: int(row.list_id) for row in rows}

@@ -307,15 +307,21 @@ def list_segments(
     return [_segment(row) for row in rows], int(total)
 
 
-def delete_segment(conn: Connection, tenant_id: int, segment_id: str) -> bool:
-    """Delete a segment with its memberships, exclusions and build jobs."""
+def delete_segment(
+    conn: Connection, tenant_id: int, segment_id: str, *, memberships: bool = True
+) -> bool:
+    """Delete a segment with its memberships, exclusions and build jobs.
+
+    ``memberships=False``: leave its membership rows and counts to the caller (the
+    membership deletes them once their leaving is recorded in the history).
+    """
     lock_tenant_writes(conn, tenant_id)
     deleted = sa.delete(segments).where(is_segment(tenant_id, segment_id))
     number = conn.execute(deleted.returning(segments.c.number)).scalar()
     if number is None:
         return False
     catalog_changed(conn, tenant_id)
-    for table in (segment_members, segment_buckets):
+    for table in (segment_members, segment_buckets) if memberships else ():
         conn.execute(
             sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.segment_number == number)
         )

@@ -157,6 +157,16 @@ def delete_webhook(conn: Connection, webhook: Webhook) -> None:
     )
 
 
+def delete_segment_webhooks(conn: Connection, tenant_id: int, segment_id: str) -> None:
+    """Delete the subscriptions to one segment (deleted), with their deliveries."""
+    w, d = webhooks.c, webhook_deliveries.c
+    of_segment = sa.select(w.id).where(w.tenant_id == tenant_id, w.segment_id == segment_id)
+    conn.execute(
+        sa.delete(webhook_deliveries).where(d.tenant_id == tenant_id, d.webhook_id.in_(of_segment))
+    )
+    conn.execute(sa.delete(webhooks).where(w.tenant_id == tenant_id, w.segment_id == segment_id))
+
+
 @dataclass(frozen=True)
 class Delivery:
     id: int

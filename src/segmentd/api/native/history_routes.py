@@ -54,7 +54,14 @@ class ChangeOut(BaseModel):
     member_id: int
     change: Literal["entered", "left"]
     cause: Literal[
-        "realtime", "build", "refresh", "removal", "static", "member_deleted", "reference"
+        "realtime",
+        "build",
+        "refresh",
+        "removal",
+        "static",
+        "member_deleted",
+        "reference",
+        "deleted",
     ] = Field(description="What moved the member: see docs/history.md")
     at: str = Field(description="When the change committed (ISO 8601, UTC)")
 
