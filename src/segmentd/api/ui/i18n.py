@@ -273,6 +273,8 @@ FRENCH: dict[str, str] = {
     "Error: {reason}": "Erreur : {reason}",
     # members and fields
     "All members": "Tous les membres",
+    "Email or name contains": "L'e-mail ou le nom contient",
+    "At most {n} characters.": "{n} caractères au plus.",
     "Format": "Format",
     "Options": "Options",
     "Visible": "Visible",
