@@ -275,6 +275,28 @@ FRENCH: dict[str, str] = {
     "All members": "Tous les membres",
     "Email or name contains": "L'e-mail ou le nom contient",
     "At most {n} characters.": "{n} caractères au plus.",
+    # a member changed by hand
+    "Edit {email}": "Modifier {email}",
+    "An empty field is cleared. The tags given replace the member's.": (
+        "Un champ vide est effacé. Les tags donnés remplacent ceux du membre."
+    ),
+    "(none)": "(aucune)",
+    "Tags (one a line)": "Tags (un par ligne)",
+    "Save the member": "Enregistrer le membre",
+    "Edit the fields and tags": "Modifier les champs et les tags",
+    "Subscribe again": "Réabonner",
+    "Unsubscribe": "Désabonner",
+    "Delete the member": "Supprimer le membre",
+    "Delete {email}?": "Supprimer {email} ?",
+    "The member leaves its segments; its tags and campaign activity are deleted with it. "
+    "This cannot be undone.": (
+        "Le membre quitte ses segments ; ses tags et son activité de campagne sont supprimés "
+        "avec lui. Cette action est irréversible."
+    ),
+    "Member saved.": "Membre enregistré.",
+    "Member subscribed again.": "Membre réabonné.",
+    "Member unsubscribed.": "Membre désabonné.",
+    "Member {email} deleted.": "Membre {email} supprimé.",
     "Format": "Format",
     "Options": "Options",
     "Visible": "Visible",
