@@ -344,6 +344,9 @@ def valid_body(method: str, path: str, b: Seeded, a: Seeded) -> dict[str, Any]:
         return {"content": "email\nm0@example.com\n", "headers": {"content-type": "text/csv"}}
     forms: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("POST", "/ui/segments/{segment_id}/members/remove"): [("member_id", a.ids["member_id"])],
+        ("POST", "/ui/members/{member_id}/edit"): [("name", "Taken over"), ("tags", "Mine")],
+        ("POST", "/ui/members/{member_id}/subscription"): [("subscribed", "0")],
+        ("POST", "/ui/sites/{site_id}/origins"): [("allowed_origins", "https://b.example")],
         ("POST", "/ui/segments/{segment_id}/edit"): [
             ("segment_name", "Renamed"),
             ("join_r", "all"),

@@ -8,6 +8,7 @@ secret raises ``secrets.SealError``: each caller says so its own way. Callers th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
@@ -17,6 +18,23 @@ from ..domain.ids import MAX_ID
 from ..secrets import TokenKeys
 from ..storage import sites as store
 from ..storage.db import Database
+
+# A chosen site number: Commanders Act's are small; later lists are numbered after the
+# highest, so a cap far below MAX_ID keeps every number within the look-up's 18 digits.
+MAX_CHOSEN_SITE_ID = 2**31 - 1
+MAX_SITE_NAME = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # names are shown in pages and stored as text
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise DomainValidationError("name", "must not be blank")
+    if len(name) > MAX_SITE_NAME:
+        raise DomainValidationError("name", f"at most {MAX_SITE_NAME} characters")
+    if _CONTROL.search(name):
+        raise DomainValidationError("name", "must not contain control characters")
+    return name
 
 
 def owned_site(conn: Connection, tenant_id: int | None, site_id: int) -> store.Site:
@@ -37,9 +55,9 @@ def create_site(
 ) -> tuple[store.Site, str]:
     """A new site with its token; ``site_id`` keeps a Commanders Act site number (Taken when
     any tenant has it: say no more than that, whoever holds it)."""
-    name = name.strip()
-    if not name:
-        raise DomainValidationError("name", "must not be blank")
+    name = _checked_name(name)
+    if site_id is not None and not 0 < site_id <= MAX_CHOSEN_SITE_ID:
+        raise DomainValidationError("site_id", f"a site number is 1 to {MAX_CHOSEN_SITE_ID}")
     try:
         with db.write() as conn:
             return store.create_site(conn, tenant_id, name, keys, site_id)

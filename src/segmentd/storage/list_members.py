@@ -86,6 +86,16 @@ def list_member_page(
     return [int(member_id) for member_id in ids], int(total)
 
 
+def email_or_name_contains(text: str) -> ColumnElement[bool]:
+    """Members whose email or name contains ``text``, ignoring case (ASCII case on SQLite);
+    ``%`` and ``_`` are matched as themselves."""
+    wanted = text.lower()
+    return sa.or_(
+        sa.func.lower(members.c.email).contains(wanted, autoescape=True),
+        sa.func.lower(sa.func.coalesce(members.c.name, "")).contains(wanted, autoescape=True),
+    )
+
+
 def one_of(
     conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
 ) -> ColumnElement[bool]:

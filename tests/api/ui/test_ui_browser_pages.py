@@ -2,9 +2,10 @@
 and taken back by hand, and pages that log no console error, meet no Content-Security-Policy
 violation, show no error before the user typed anything and fit 1280 and 390 pixels.
 The membership history's pages (a segment's size and its entries and exits, a member's page)
-and the webhooks page, by the mouse. Screenshots go to test-artifacts/screenshots/
+and the webhooks page, by the mouse; members searched, edited, unsubscribed and deleted; a site
+created, its origins set and its snippet copied. Screenshots go to test-artifacts/screenshots/
 (``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``, ``member-*``,
-``webhooks-*``)."""
+``webhooks-*``, ``members-search-*``, ``member-edit-*``, ``member-delete-*``, ``sites-*``)."""
 
 from __future__ import annotations
 
@@ -242,3 +243,104 @@ def test_history_member_and_webhook_pages_log_no_error_and_fit(
     page.get_by_role("status").filter(has_text="deleted").wait_for()
     assert ok(site.api.get("/v1/webhooks"))["result"] == []
     console.check(refused_forms=1)  # the private address
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_members_are_searched_edited_and_deleted_by_the_mouse(
+    browser: Any, site: Site, width: str
+) -> None:
+    page = new_page(browser, width)
+    console = Console(page)
+    sign_in(page, site, width, shots=False)
+    email = email_of(7)
+
+    page.get_by_role("link", name="Members").click()
+    page.wait_for_url(re.compile(r"/ui/members$"))
+    page.get_by_label("Email or name contains").fill("member 7")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"q=member"))
+    rows = page.get_by_role("region", name="Members").locator("tbody tr")
+    assert rows.count() == 1 and email in rows.first.inner_text()
+    check_labels(page)
+    fits(page, "members search")
+    shoot(page, "members-search", width)
+
+    rows.first.get_by_role("link", name=email).click()
+    page.wait_for_url(re.compile(r"/ui/members/\d+$"))
+    page.get_by_role("link", name="Edit the fields and tags").click()
+    page.wait_for_url(re.compile(r"/edit$"))
+    age = page.get_by_role("textbox", name=re.compile("^Age"))
+    age.fill("old")
+    page.get_by_label("Tags (one a line)").fill("VIP\nEdited by hand")
+    page.get_by_role("button", name="Save the member").click()
+    page.locator(".error", has_text="field Age").wait_for()
+    assert age.input_value() == "old"
+    check_labels(page)
+    fits(page, "member edit")
+    shoot(page, "member-edit", width)
+    age.fill("70")
+    page.get_by_role("button", name="Save the member").click()
+    page.get_by_role("status").filter(has_text="Member saved.").wait_for()
+    assert "Edited by hand" in page.locator("ul.tags").inner_text()
+    (stored,) = [
+        m for m in ok(site.api.get(MEMBERS, params={"limit": 100}))["result"] if m["email"] == email
+    ]
+    assert stored["fields"]["Age"] == "70" and "Edited by hand" in stored["tag_names"]
+
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("status").filter(has_text="Member unsubscribed.").wait_for()
+    assert "unsubscribed" in page.locator("#subscription").inner_text()
+    page.get_by_role("button", name="Subscribe again").click()
+    page.get_by_role("status").filter(has_text="Member subscribed again.").wait_for()
+    page.get_by_role("link", name="Delete…").click()
+    page.get_by_role("heading", name=f"Delete {email}?").wait_for()
+    check_labels(page)
+    fits(page, "member delete")
+    shoot(page, "member-delete", width)
+    page.get_by_role("button", name="Delete the member").click()
+    page.get_by_role("status").filter(has_text=f"Member {email} deleted.").wait_for()
+    assert email not in [
+        m["email"] for m in ok(site.api.get(MEMBERS, params={"limit": 100}))["result"]
+    ]
+    fits(page, "members after a delete")
+    console.check(refused_forms=1)  # the age
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_site_is_created_and_its_snippet_copied_by_the_mouse(
+    browser: Any, site: Site, width: str
+) -> None:
+    page = new_page(browser, width)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    console = Console(page)
+    sign_in(page, site, width, shots=False)
+
+    page.get_by_role("link", name="Sites").click()
+    page.wait_for_url(re.compile(r"/ui/sites$"))
+    page.get_by_label("Name").fill("Shop")
+    page.get_by_label("Commanders Act site number (optional)").fill("twelve")
+    page.get_by_role("button", name="Create the site").click()
+    page.locator("#err-site_id").filter(has_text="whole number").wait_for()
+    page.get_by_label("Commanders Act site number (optional)").fill("777")
+    page.get_by_role("button", name="Create the site").click()
+    page.get_by_role("status").filter(has_text="Site Shop created (site=777).").wait_for()
+    card = page.locator("#site-777")
+    card.get_by_label("Allowed origins (one a line; none: any)").fill("https://shop.example")
+    card.get_by_role("button", name="Save the origins").click()
+    page.get_by_role("status").filter(has_text="Allowed origins of Shop saved.").wait_for()
+    (shop,) = [s for s in ok(site.api.get("/v1/sites"))["result"] if s["site_id"] == 777]
+    assert shop["allowed_origins"] == ["https://shop.example"]
+
+    card = page.locator("#site-777")
+    card.get_by_role("button", name="Copy the snippet").click()
+    card.get_by_role("status").filter(has_text="Copied.").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "segments?site=777&callback=tC_funcEngage" in copied
+    card.get_by_role("button", name="Reveal the token").click()
+    token = ok(site.api.get("/v1/sites/777/token"))["result"]["token"]
+    assert card.locator("input.token").input_value() == token
+    check_labels(page)
+    assert page.evaluate(CUT_SELECTS) == []
+    fits(page, "sites")
+    shoot(page, "sites", width)
+    console.check(refused_forms=1)  # the number in words

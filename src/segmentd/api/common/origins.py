@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from ...domain.errors import DomainValidationError
+
 MAX_ORIGINS = 50
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -29,6 +31,22 @@ def normalize_origin(value: str) -> str | None:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return None
     return _origin(scheme, host, port)
+
+
+def checked_origins(values: Sequence[str]) -> list[str]:
+    """The origins normalised, each once; a ``DomainValidationError`` on ``allowed_origins``
+    names the first that is not one, or too many."""
+    if len(values) > MAX_ORIGINS:
+        raise DomainValidationError("allowed_origins", f"at most {MAX_ORIGINS} origins")
+    origins: list[str] = []
+    for value in values:
+        origin = normalize_origin(value)
+        if origin is None:
+            message = f"{value!r} is not an origin like https://host[:port]"
+            raise DomainValidationError("allowed_origins", message)
+        if origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def origin_of_url(url: str) -> str | None:

@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
+from ...domain.errors import DomainValidationError
 from ...secrets import SealError
 from ...services import site_service
+from ...services.site_service import MAX_CHOSEN_SITE_ID
 from ...storage.sites import Site
 from ..common.basic_auth import current_tenant
 from ..common.envelope import NATIVE_ERROR_RESPONSES, NativeErrorBody, invalid
-from ..common.origins import MAX_ORIGINS, normalize_origin
+from ..common.origins import MAX_ORIGINS, checked_origins
 from ..common.params import IdPath
 from ..common.schema_parts import not_blank_pattern
 from ..common.site_access import SiteAccess, site_access
@@ -24,9 +26,6 @@ router = APIRouter(prefix="/v1/sites", tags=["sites"], responses=NATIVE_ERROR_RE
 NO_STORE = "no-store"
 
 
-# A chosen site number: Commanders Act's are small; later lists are numbered after the
-# highest, so a cap far below MAX_ID (domain.ids) keeps every number within the look-up's 18 digits.
-MAX_CHOSEN_SITE_ID = 2**31 - 1
 # Names are shown in pages and stored in text columns: no control characters (PostgreSQL
 # refuses NUL outright). A new site's name must not be blank either (checked by hand: the
 # validator's regex has no look-ahead); the document states both.
@@ -84,16 +83,10 @@ def site_json(site: Site) -> dict[str, Any]:
 
 
 def _origins(values: list[str]) -> list[str]:
-    if len(values) > MAX_ORIGINS:
-        raise invalid("allowed_origins", f"at most {MAX_ORIGINS} origins")
-    origins = []
-    for value in values:
-        origin = normalize_origin(value)
-        if origin is None:
-            raise invalid("allowed_origins", f"{value!r} is not an origin like https://host[:port]")
-        if origin not in origins:
-            origins.append(origin)
-    return origins
+    try:
+        return checked_origins(values)
+    except DomainValidationError as exc:
+        raise invalid(exc.path, exc.message) from None
 
 
 @router.get("", summary="List the tenant's sites")

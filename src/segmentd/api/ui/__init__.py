@@ -20,6 +20,7 @@ from . import (
     routes_builder,
     routes_history,
     routes_library,
+    routes_member_edit,
     routes_segments,
     routes_sites,
     routes_static,
@@ -49,6 +50,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes_static.router)
     app.include_router(routes_segments.router)
     app.include_router(routes_history.router)
+    app.include_router(routes_member_edit.router)
     app.include_router(routes_library.router)
     app.include_router(routes_sites.router)
     app.include_router(routes_webhooks.router)

@@ -273,6 +273,54 @@ FRENCH: dict[str, str] = {
     "Error: {reason}": "Erreur : {reason}",
     # members and fields
     "All members": "Tous les membres",
+    "Email or name contains": "L'e-mail ou le nom contient",
+    "At most {n} characters.": "{n} caractères au plus.",
+    # sites
+    "A site is a list as Commanders Act's look-up sees it: its pages ask which segments a "
+    "visitor is in.": (
+        "Un site est une liste telle que la recherche de Commanders Act la voit : ses pages "
+        "demandent dans quels segments est un visiteur."
+    ),
+    "New site": "Nouveau site",
+    "Commanders Act site number (optional)": "Numéro de site Commanders Act (facultatif)",
+    "Keep the number your pages already use (site=N); empty: the next free number, up to {n}.": (
+        "Gardez le numéro que vos pages utilisent déjà (site=N) ; vide : le prochain numéro "
+        "libre, jusqu'à {n}."
+    ),
+    "Create the site": "Créer le site",
+    "Allowed origins (one a line; none: any)": (
+        "Origines autorisées (une par ligne ; aucune : toutes)"
+    ),
+    "Such as https://shop.example (scheme://host[:port]), at most {n}.": (
+        "Par exemple https://shop.example (schéma://hôte[:port]), {n} au plus."
+    ),
+    "Save the origins": "Enregistrer les origines",
+    "Copy the snippet": "Copier le code",
+    "Copied.": "Copié.",
+    "Site {name} created (site={id}).": "Site {name} créé (site={id}).",
+    "Allowed origins of {name} saved.": "Origines autorisées de {name} enregistrées.",
+    # a member changed by hand
+    "Edit {email}": "Modifier {email}",
+    "An empty field is cleared. The tags given replace the member's.": (
+        "Un champ vide est effacé. Les tags donnés remplacent ceux du membre."
+    ),
+    "(none)": "(aucune)",
+    "Tags (one a line)": "Tags (un par ligne)",
+    "Save the member": "Enregistrer le membre",
+    "Edit the fields and tags": "Modifier les champs et les tags",
+    "Subscribe again": "Réabonner",
+    "Unsubscribe": "Désabonner",
+    "Delete the member": "Supprimer le membre",
+    "Delete {email}?": "Supprimer {email} ?",
+    "The member leaves its segments; its tags and campaign activity are deleted with it. "
+    "This cannot be undone.": (
+        "Le membre quitte ses segments ; ses tags et son activité de campagne sont supprimés "
+        "avec lui. Cette action est irréversible."
+    ),
+    "Member saved.": "Membre enregistré.",
+    "Member subscribed again.": "Membre réabonné.",
+    "Member unsubscribed.": "Membre désabonné.",
+    "Member {email} deleted.": "Membre {email} supprimé.",
     "Format": "Format",
     "Options": "Options",
     "Visible": "Visible",

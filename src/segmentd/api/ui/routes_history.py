@@ -29,7 +29,7 @@ def segment_changes_page(request: Request, segment_id: str, user: User, db: Db) 
     return render(request, "segment_changes.html", user=user, segment=segment, changes=page)
 
 
-def _member_id(raw: str) -> int:
+def member_id_of(raw: str) -> int:
     member_id = ascii_int(raw)
     if member_id is None or not 0 < member_id <= MAX_ID:
         raise UiNotFound()
@@ -38,7 +38,7 @@ def _member_id(raw: str) -> int:
 
 @router.get("/members/{member_id}")
 def member_page(request: Request, member_id: str, user: User, db: Db, settings: Config) -> Response:
-    wanted = _member_id(member_id)
+    wanted = member_id_of(member_id)
     with db.read() as conn:
         fields, rows = member_table(conn, user.tenant_id, [wanted], settings.tz)
     if not rows:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.sql import ColumnElement
 
 from ...domain.errors import DomainValidationError
 from ...domain.fields import SYSTEM_FIELDS, FieldDef
@@ -15,7 +17,7 @@ from ...domain.operators import NATIVE_OPERATORS, OPERATORS
 from ...services.catalog_service import FieldDraft, create_field
 from ...storage.campaigns import list_campaigns
 from ...storage.field_defs import CLIENT_TYPES, FORMATS
-from ...storage.list_members import list_member_page
+from ...storage.list_members import email_or_name_contains, list_member_page
 from ...storage.tags import list_tags
 from ...storage.tenants import default_list_id
 from .deps import Config, Db, Form, User, redirect
@@ -26,11 +28,26 @@ from .vocab import FIELD_KINDS, TYPE_NAMES, op_label
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 MAX_SHOWN = 200  # tags and campaigns listed on the fields page
+MAX_SEARCH = 100  # characters of the members page's search
 
 
 def _chosen_list(raw: str | None, list_ids: list[int], default: int) -> int:
     chosen = ascii_int(raw or "")
     return chosen if chosen in list_ids else default
+
+
+def _searched(
+    raw: str | None, where: ColumnElement[bool] | None, errors: dict[str, str]
+) -> tuple[str, ColumnElement[bool] | None]:
+    """The search words and the filter with them; too long a search is an error beside it."""
+    search = (raw or "").strip()
+    if len(search) > MAX_SEARCH:
+        errors["err-q"] = "too long"  # the page words it
+        return search[:MAX_SEARCH], where
+    if not search:
+        return "", where
+    found = email_or_name_contains(search)
+    return search, found if where is None else sa.and_(where, found)
 
 
 @router.get("/members")
@@ -44,6 +61,7 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
         default = default_list_id(conn, user.tenant_id)
         list_id = _chosen_list(params.get("list"), [x.id for x in data.lists], default)
         where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
+        search, where = _searched(params.get("q"), where, errors)
         ids, total = (
             ([], 0)
             if errors
@@ -63,7 +81,9 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
         members=members,
         paging=Paging(start, PAGE_SIZE, total),
         filter_view=filter_view(node, picks),
-        filter_on=node is not None,
+        filter_on=node is not None or bool(search),
+        search=search,
+        max_search=MAX_SEARCH,
         subjects=filter_subjects(picks),
         filter_errors=errors,
         filter_query=urlencode(kept),
