@@ -347,6 +347,12 @@ def valid_body(method: str, path: str, b: Seeded, a: Seeded) -> dict[str, Any]:
         ("POST", "/ui/members/{member_id}/edit"): [("name", "Taken over"), ("tags", "Mine")],
         ("POST", "/ui/members/{member_id}/subscription"): [("subscribed", "0")],
         ("POST", "/ui/sites/{site_id}/origins"): [("allowed_origins", "https://b.example")],
+        ("POST", "/ui/fields/{field_id}/edit"): [("field_name", "Renamed"), ("visible", "on")],
+        ("POST", "/ui/tags/{tag_id}/rename"): [("tag_name", "Renamed")],
+        ("POST", "/ui/campaigns/{campaign_id}/edit"): [
+            ("campaign_name", "Renamed"),
+            ("status", "sending"),
+        ],
         ("POST", "/ui/segments/{segment_id}/edit"): [
             ("segment_name", "Renamed"),
             ("join_r", "all"),

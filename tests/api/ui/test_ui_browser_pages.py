@@ -3,9 +3,10 @@ and taken back by hand, and pages that log no console error, meet no Content-Sec
 violation, show no error before the user typed anything and fit 1280 and 390 pixels.
 The membership history's pages (a segment's size and its entries and exits, a member's page)
 and the webhooks page, by the mouse; members searched, edited, unsubscribed and deleted; a site
-created, its origins set and its snippet copied. Screenshots go to test-artifacts/screenshots/
-(``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``, ``member-*``,
-``webhooks-*``, ``members-search-*``, ``member-edit-*``, ``member-delete-*``, ``sites-*``)."""
+created, its origins set and its snippet copied; a field edited and deleted, tags renamed, a
+campaign created. Screenshots go to test-artifacts/screenshots/ (``static-segment-*``,
+``builder-new-row-*``, ``segment-history-*``, ``member-*``, ``webhooks-*``, ``members-search-*``,
+``member-edit-*``, ``member-delete-*``, ``sites-*``, ``catalogue-*``)."""
 
 from __future__ import annotations
 
@@ -344,3 +345,50 @@ def test_a_site_is_created_and_its_snippet_copied_by_the_mouse(
     fits(page, "sites")
     shoot(page, "sites", width)
     console.check(refused_forms=1)  # the number in words
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_catalogue_is_changed_by_the_mouse(browser: Any, site: Site, width: str) -> None:
+    page = new_page(browser, width)
+    console = Console(page)
+    sign_in(page, site, width, shots=False)
+
+    page.get_by_role("link", name="Fields").click()
+    page.wait_for_url(re.compile(r"/ui/fields$"))
+    page.get_by_role("link", name="Edit City").click()
+    page.wait_for_url(re.compile(r"/ui/fields/\d+/edit$"))
+    page.get_by_label("Options").fill("Paris\nLyon\nNice")
+    page.get_by_label("Field name").fill("Town")
+    check_labels(page)
+    fits(page, "field edit")
+    shoot(page, "catalogue-field-edit", width)
+    page.get_by_role("button", name="Save the field").click()
+    page.get_by_role("status").filter(has_text="Field Town saved.").wait_for()
+    page.get_by_role("link", name="Delete Joined").click()
+    page.wait_for_url(re.compile(r"/ui/fields/\d+/delete$"))
+    fits(page, "field delete")
+    shoot(page, "catalogue-field-delete", width)
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("status").filter(has_text="Field Joined deleted.").wait_for()
+
+    page.get_by_role("link", name="Rename or delete tags").click()
+    page.wait_for_url(re.compile(r"/ui/tags$"))
+    page.get_by_label("New name of Newsletter").fill("News")
+    page.get_by_label("New name of Newsletter").press("Enter")
+    page.get_by_role("status").filter(has_text="Tag News saved.").wait_for()
+    page.get_by_label("New name of VIP").fill("News")
+    page.get_by_label("New name of VIP").press("Enter")
+    page.locator("p.error").filter(has_text="already exists").wait_for()
+    check_labels(page)
+    fits(page, "tags")
+    shoot(page, "catalogue-tags", width)
+
+    page.goto(f"{site.server.url}/ui/campaigns")
+    page.get_by_label("Campaign name").fill("Winter")
+    page.get_by_role("button", name="Create the campaign").click()
+    page.get_by_role("status").filter(has_text="Campaign Winter created.").wait_for()
+    check_labels(page)
+    assert page.evaluate(CUT_SELECTS) == []
+    fits(page, "campaigns")
+    shoot(page, "catalogue-campaigns", width)
+    console.check(refused_forms=1)  # the tag name taken

@@ -18,6 +18,7 @@ from ..common.family_errors import register
 from . import (
     routes_auth,
     routes_builder,
+    routes_catalog,
     routes_history,
     routes_library,
     routes_member_edit,
@@ -54,4 +55,5 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes_library.router)
     app.include_router(routes_sites.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_catalog.router)
     app.include_router(_fallback)

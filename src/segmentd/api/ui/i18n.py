@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .i18n_catalogue import CATALOGUE_FRENCH
+
 LANGUAGES = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
 
@@ -540,6 +542,9 @@ PLURALS: dict[str, dict[str, tuple[str, str]]] = {
         ),
     },
 }
+
+
+FRENCH.update(CATALOGUE_FRENCH)
 
 
 def _is_one(lang: str, n: object) -> bool:

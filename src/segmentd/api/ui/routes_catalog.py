@@ -1,0 +1,286 @@
+"""The catalogue's changes: rename, show or hide a field and change a dropdown's options;
+rename tags; create and rename campaigns (moving their status on); delete a field or a tag
+after a confirmation page.
+
+Everything goes through ``services.catalog_service``, so the rules and their words are the
+APIs': a refusal (``DomainValidationError``) is shown beside its input, and a delete a segment
+blocks names the segment. Another tenant's ids are unknown ids: the UI's 404 page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ...domain.errors import DomainValidationError
+from ...domain.fields import CampaignStatus, FieldDef, FieldType
+from ...domain.ids import ascii_int
+from ...services import catalog_service
+from ...storage.campaigns import MAX_NAME as MAX_CAMPAIGN_NAME
+from ...storage.campaigns import NEXT_STATUSES, Campaign, get_campaign, list_campaigns
+from ...storage.field_defs import FieldChange, get_field
+from ...storage.tags import Tag, get_tag, list_tags
+from ...storage.tenants import default_list_id
+from .deps import Config, Db, Form, UiNotFound, User, redirect
+from .rendering import render
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+SHOWN = 200  # tags and campaigns listed on their pages
+
+
+@dataclass
+class Posted:
+    """A catalogue form as posted, and its errors by slot (``err-<input>``)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def refused(self, exc: DomainValidationError, slots: tuple[str, ...], default: str) -> None:
+        name = exc.path.split("[")[0]
+        self.errors[f"err-{name if name in slots else default}"] = exc.message
+
+
+def _text(form: Form, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _id(raw: str) -> int:
+    return ascii_int(raw) or 0  # 0 names nothing
+
+
+# --- fields ------------------------------------------------------------------------------------
+
+
+def _field(db: Db, user: User, raw: str) -> tuple[int, FieldDef]:
+    """The tenant's custom field ``raw`` and its id (system fields have none)."""
+    number = _id(raw)
+    with db.read() as conn:
+        found = get_field(conn, user.tenant_id, number)
+    if found is None:
+        raise UiNotFound()
+    return number, found
+
+
+def _field_form(
+    request: Request, user: User, found: FieldDef, posted: Posted, status: int = 200
+) -> Response:
+    return render(
+        request,
+        "catalog_field_edit.html",
+        user=user,
+        status_code=status,
+        field=found,
+        dropdown=found.type is FieldType.DROPDOWN,
+        posted=posted,
+    )
+
+
+@router.get("/fields/{field_id}/edit")
+def edit_field_page(request: Request, field_id: str, user: User, db: Db) -> Response:
+    _, found = _field(db, user, field_id)
+    values = {
+        "field_name": found.name,
+        "options": "\n".join(found.options),
+        "visible": "on" if found.visible else "",
+    }
+    return _field_form(request, user, found, Posted(values))
+
+
+@router.post("/fields/{field_id}/edit")
+def edit_field(
+    request: Request, field_id: str, user: User, db: Db, form: Form, settings: Config
+) -> Response:
+    number, found = _field(db, user, field_id)
+    posted = Posted({k: _text(form, k) for k in ("field_name", "options", "visible")})
+    options = [line.strip() for line in posted.values["options"].splitlines() if line.strip()]
+    change = FieldChange(
+        name=posted.values["field_name"],
+        visible=posted.values["visible"] == "on",
+        options=options if found.type is FieldType.DROPDOWN else None,
+    )
+    try:
+        saved = catalog_service.update_field(db, user.tenant_id, number, change, settings.tz)
+    except DomainValidationError as exc:
+        posted.refused(exc, ("field_name", "options"), "field_name")
+        return _field_form(request, user, found, posted, status=400)
+    if saved is None:
+        raise UiNotFound()
+    request.session["flash"] = ["Field {name} saved.", {"name": saved.name}]
+    return redirect(request, "/ui/fields")
+
+
+@router.get("/fields/{field_id}/delete")
+def confirm_field_delete(request: Request, field_id: str, user: User, db: Db) -> Response:
+    number, found = _field(db, user, field_id)
+    return _delete_page(request, user, "field", number, found.name)
+
+
+@router.post("/fields/{field_id}/delete")
+def delete_field(request: Request, field_id: str, user: User, db: Db, form: Form) -> Response:
+    number, found = _field(db, user, field_id)
+    try:
+        deleted = catalog_service.delete_field(db, user.tenant_id, number)
+    except DomainValidationError as exc:
+        return _delete_page(request, user, "field", number, found.name, exc.message)
+    if not deleted:
+        raise UiNotFound()
+    request.session["flash"] = ["Field {name} deleted.", {"name": found.name}]
+    return redirect(request, "/ui/fields")
+
+
+def _delete_page(
+    request: Request, user: User, kind: str, thing_id: int, name: str, refusal: str = ""
+) -> Response:
+    return render(
+        request,
+        "catalog_delete.html",
+        user=user,
+        status_code=409 if refusal else 200,
+        kind=kind,
+        thing_id=thing_id,
+        name=name,
+        refusal=refusal,
+        back="/ui/fields" if kind == "field" else "/ui/tags",
+    )
+
+
+# --- tags --------------------------------------------------------------------------------------
+
+
+def _tag(db: Db, user: User, raw: str) -> Tag:
+    with db.read() as conn:
+        found = get_tag(conn, user.tenant_id, _id(raw))
+    if found is None:
+        raise UiNotFound()
+    return found
+
+
+def _tags_page(
+    request: Request, user: User, db: Db, posted: Posted | None = None, status: int = 200
+) -> Response:
+    with db.read() as conn:
+        tags, total = list_tags(conn, user.tenant_id, 0, SHOWN)
+    return render(
+        request,
+        "tags.html",
+        user=user,
+        status_code=status,
+        tags=tags,
+        total=total,
+        shown=SHOWN,
+        posted=posted or Posted(),
+    )
+
+
+@router.get("/tags")
+def tags_page(request: Request, user: User, db: Db) -> Response:
+    return _tags_page(request, user, db)
+
+
+@router.post("/tags/{tag_id}/rename")
+def rename_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) -> Response:
+    found = _tag(db, user, tag_id)
+    name = _text(form, "tag_name")
+    try:
+        saved = catalog_service.rename_tag(db, user.tenant_id, found.id, name)
+    except DomainValidationError as exc:
+        posted = Posted({"tag_id": str(found.id), "tag_name": name})
+        posted.errors[f"err-tag-{found.id}"] = exc.message
+        return _tags_page(request, user, db, posted, status=400)
+    if saved is None:
+        raise UiNotFound()
+    request.session["flash"] = ["Tag {name} saved.", {"name": saved.name}]
+    return redirect(request, "/ui/tags")
+
+
+@router.get("/tags/{tag_id}/delete")
+def confirm_tag_delete(request: Request, tag_id: str, user: User, db: Db) -> Response:
+    found = _tag(db, user, tag_id)
+    return _delete_page(request, user, "tag", found.id, found.name)
+
+
+@router.post("/tags/{tag_id}/delete")
+def delete_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) -> Response:
+    found = _tag(db, user, tag_id)
+    try:
+        deleted = catalog_service.delete_tag(db, user.tenant_id, found.id)
+    except DomainValidationError as exc:
+        return _delete_page(request, user, "tag", found.id, found.name, exc.message)
+    if not deleted:
+        raise UiNotFound()
+    request.session["flash"] = ["Tag {name} deleted.", {"name": found.name}]
+    return redirect(request, "/ui/tags")
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def _campaigns_page(
+    request: Request, user: User, db: Db, posted: Posted | None = None, status: int = 200
+) -> Response:
+    with db.read() as conn:
+        campaigns, total = list_campaigns(conn, user.tenant_id, 0, SHOWN)
+    return render(
+        request,
+        "campaigns.html",
+        user=user,
+        status_code=status,
+        campaigns=campaigns,
+        total=total,
+        shown=SHOWN,
+        statuses=[str(s) for s in CampaignStatus],
+        next_statuses={c.id: _next(c) for c in campaigns},
+        max_name=MAX_CAMPAIGN_NAME,
+        posted=posted or Posted({"status": "draft"}),
+    )
+
+
+def _next(campaign: Campaign) -> list[str]:
+    """The statuses a campaign may take, its own first."""
+    others = sorted(str(s) for s in NEXT_STATUSES[campaign.status] if s != campaign.status)
+    return [str(campaign.status), *others]
+
+
+@router.get("/campaigns")
+def campaigns_page(request: Request, user: User, db: Db) -> Response:
+    return _campaigns_page(request, user, db)
+
+
+@router.post("/campaigns")
+def create_campaign(request: Request, user: User, db: Db, form: Form) -> Response:
+    posted = Posted({k: _text(form, k) for k in ("campaign_name", "status")})
+    try:
+        status = catalog_service.checked_status(posted.values["status"])
+        with db.write() as conn:
+            list_id = default_list_id(conn, user.tenant_id)
+            created = catalog_service.create_campaign_in(
+                conn, user.tenant_id, posted.values["campaign_name"], status, list_id
+            )
+    except DomainValidationError as exc:
+        posted.refused(exc, ("campaign_name", "status"), "campaign_name")
+        return _campaigns_page(request, user, db, posted, status=400)
+    request.session["flash"] = ["Campaign {name} created.", {"name": created.name}]
+    return redirect(request, "/ui/campaigns")
+
+
+@router.post("/campaigns/{campaign_id}/edit")
+def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
+    with db.read() as conn:
+        found = get_campaign(conn, user.tenant_id, _id(campaign_id))
+    if found is None:
+        raise UiNotFound()
+    name, raw_status = _text(form, "campaign_name"), _text(form, "status")
+    try:
+        status = catalog_service.checked_status(raw_status)
+        saved = catalog_service.update_campaign(db, user.tenant_id, found.id, name, status)
+    except DomainValidationError as exc:
+        posted = Posted({"campaign_id": str(found.id), "campaign_name": name})
+        posted.errors[f"err-campaign-{found.id}"] = exc.message
+        return _campaigns_page(request, user, db, posted, status=400)
+    if saved is None:
+        raise UiNotFound()
+    request.session["flash"] = ["Campaign {name} saved.", {"name": saved.name}]
+    return redirect(request, "/ui/campaigns")
