@@ -133,8 +133,10 @@ def submit_api_import(
     list_id: int,
     path: Path,
     options: ImportOptions,
+    keep_rejects: bool = False,
 ) -> int:
-    """Queue an uploaded file for the server's import worker; the job id."""
+    """Queue an uploaded file for the server's import worker; the job id. ``keep_rejects``
+    writes the rejected rows beside the upload (``REJECTS_SUFFIX``), for the UI's download."""
     found = fingerprint(path)
     target = Target(Kind.MEMBERS, tenant_id, list_id=list_id)
     with db.write() as conn:
@@ -149,6 +151,7 @@ def submit_api_import(
             start_offset=start,
             options=options,
             list_id=list_id,
+            rejects_path=str(path.with_name(path.name + REJECTS_SUFFIX)) if keep_rejects else None,
         )
 
 

@@ -20,6 +20,7 @@ from . import (
     routes_builder,
     routes_catalog,
     routes_history,
+    routes_imports,
     routes_library,
     routes_member_edit,
     routes_segments,
@@ -56,4 +57,5 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes_sites.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_catalog.router)
+    app.include_router(routes_imports.router)
     app.include_router(_fallback)

@@ -57,4 +57,62 @@ CATALOGUE_FRENCH: dict[str, str] = {
     "cancelled": "annulée",
     "field": "champ",
     "tag": "tag",
+    # imports
+    "Imports": "Imports",
+    "Import members": "Importer des membres",
+    "1. Upload a CSV file": "1. Envoyer un fichier CSV",
+    "2. Map the columns": "2. Associer les colonnes",
+    "Map the columns": "Associer les colonnes",
+    "CSV file (UTF-8, its first row a header)": (
+        "Fichier CSV (UTF-8, sa première ligne est l'en-tête)"
+    ),
+    "Choose a CSV file.": "Choisissez un fichier CSV.",
+    "Upload and map the columns": "Envoyer et associer les colonnes",
+    "The limits are the import API's:": "Les limites sont celles de l'API d'import :",
+    "at most {n} columns, each name at most {chars} characters;": (
+        "au plus {n} colonnes, chaque nom d'au plus {chars} caractères ;"
+    ),
+    "the first {mib} MiB must be UTF-8;": "le premier {mib} Mio doit être en UTF-8 ;",
+    "a row longer than {bytes} bytes, a cell longer than {chars} characters or more than "
+    "{tags} tags for a member is rejected alone, with its row number, while the other rows "
+    "are imported;": (
+        "une ligne de plus de {bytes} octets, une cellule de plus de {chars} caractères ou plus "
+        "de {tags} tags pour un membre est rejetée seule, avec son numéro de ligne, et les "
+        "autres lignes sont importées ;"
+    ),
+    "the job shows the first 100 rejected rows; the rejects file holds them all.": (
+        "la tâche montre les 100 premières lignes rejetées ; le fichier des rejets les "
+        "contient toutes."
+    ),
+    "Each column is suggested by its name. A skipped column is not imported; one column must "
+    "be the email.": (
+        "Chaque colonne est proposée d'après son nom. Une colonne ignorée n'est pas importée ; "
+        "une colonne doit être l'e-mail."
+    ),
+    "(skipped)": "(ignorée)",
+    "Column": "Colonne",
+    "Columns": "Colonnes",
+    "Imported as": "Importée comme",
+    "Tags in the file": "Tags du fichier",
+    "Add them to a member's tags": "Les ajouter aux tags du membre",
+    "Replace a member's tags with them": "Remplacer les tags du membre",
+    "Keep a member's tags as they are": "Garder les tags du membre tels quels",
+    "Update members already on the list": "Mettre à jour les membres déjà dans la liste",
+    "Start the import": "Lancer l'import",
+    "Import {id}": "Import {id}",
+    "Import another file": "Importer un autre fichier",
+    "Progress": "Avancement",
+    "Waiting": "En attente",
+    "Running": "En cours",
+    "Finished": "Terminé",
+    "Failed": "Échoué",
+    "Rows read": "Lignes lues",
+    "Members created": "Membres créés",
+    "Members updated": "Membres mis à jour",
+    "Rows skipped": "Lignes ignorées",
+    "Rows rejected": "Lignes rejetées",
+    "Rejected rows": "Lignes rejetées",
+    "Row": "Ligne",
+    "Reason": "Motif",
+    "Download the rejected rows (CSV)": "Télécharger les lignes rejetées (CSV)",
 }
