@@ -4,9 +4,10 @@ violation, show no error before the user typed anything and fit 1280 and 390 pix
 The membership history's pages (a segment's size and its entries and exits, a member's page)
 and the webhooks page, by the mouse; members searched, edited, unsubscribed and deleted; a site
 created, its origins set and its snippet copied; a field edited and deleted, tags renamed, a
-campaign created. Screenshots go to test-artifacts/screenshots/ (``static-segment-*``,
-``builder-new-row-*``, ``segment-history-*``, ``member-*``, ``webhooks-*``, ``members-search-*``,
-``member-edit-*``, ``member-delete-*``, ``sites-*``, ``catalogue-*``)."""
+campaign created; a CSV uploaded, mapped and imported. Screenshots go to
+test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``,
+``member-*``, ``webhooks-*``, ``members-search-*``, ``member-edit-*``, ``member-delete-*``,
+``sites-*``, ``catalogue-*``, ``imports-*``)."""
 
 from __future__ import annotations
 
@@ -392,3 +393,40 @@ def test_the_catalogue_is_changed_by_the_mouse(browser: Any, site: Site, width: 
     fits(page, "campaigns")
     shoot(page, "catalogue-campaigns", width)
     console.check(refused_forms=1)  # the tag name taken
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_csv_is_imported_by_the_mouse(
+    browser: Any, site: Site, width: str, tmp_path: Any
+) -> None:
+    page = new_page(browser, width)
+    console = Console(page)
+    sign_in(page, site, width, shots=False)
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text(
+        "Email,Full name,AGE\nnew1@example.com,New One,40\nnew2@example.com,New Two,old\n"
+    )
+
+    page.get_by_role("link", name="Imports").click()
+    page.wait_for_url(re.compile(r"/ui/imports$"))
+    check_labels(page)
+    fits(page, "imports")
+    shoot(page, "imports-upload", width)
+    page.get_by_label("CSV file (UTF-8, its first row a header)").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Upload and map the columns").click()
+    page.get_by_role("heading", name="2. Map the columns").wait_for()
+    assert page.locator("#map-0").input_value() == "email"
+    assert page.locator("#map-2").input_value() == "Age"
+    page.get_by_label("Full name", exact=True).select_option("name")
+    check_labels(page)
+    assert page.evaluate(CUT_SELECTS) == []
+    fits(page, "import mapping")
+    shoot(page, "imports-map", width)
+    page.get_by_role("button", name="Start the import").click()
+    page.wait_for_url(re.compile(r"/ui/imports/\d+$"))
+    page.get_by_role("link", name="Download the rejected rows (CSV)").wait_for(timeout=30_000)
+    assert page.locator("#rows-created").inner_text() == "1"
+    assert page.locator("#rows-rejected").inner_text() == "1"
+    fits(page, "import finished")
+    shoot(page, "imports-done", width)
+    console.check()
