@@ -119,6 +119,7 @@ UI_FORMS: dict[str, list[tuple[str, str]]] = {
         ("value_r-0", "x"),
     ],
     "/ui/fields": [("field_name", "Fui"), ("field_type", "0")],
+    "/ui/campaigns": [("campaign_name", "Fz"), ("status", "draft")],
     "/ui/builder/preview": [("leaf", "r-0"), ("subject_r-0", "field:Note"), ("value_r-0", "x")],
     "/ui/language": [("lang", "en")],
 }
