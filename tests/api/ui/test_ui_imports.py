@@ -164,3 +164,26 @@ def test_the_import_pages_are_all_in_french() -> None:
         phrases |= set(re.findall(r"_\(\s*'([^']+)'", text))
     assert len(phrases) > 30
     assert sorted(p for p in phrases if p not in FRENCH) == []
+
+
+def test_an_import_goes_to_the_chosen_list_of_the_tenant(shared: Shared) -> None:
+    from tests.support.factories import add_list
+
+    second = add_list(shared.db, shared.tenant.id, "Fair visitors")
+    other = make_tenant(shared.db, "imports-lists")
+    foreign = add_list(shared.db, other.id, "Not yours")
+    mapping = shared.ui.post("/ui/imports", files=_csv("email\nfair@example.com\n"))
+    assert f'<option value="{second}">Fair visitors (#{second})</option>' in mapping.text
+    token = TOKEN.search(mapping.text)[1]  # type: ignore[index]
+    for raw in (str(foreign), "abc", "0"):
+        taken = shared.ui.post(
+            "/ui/imports/start", {"upload": token, "map_0": "email", "list_id": raw}
+        )
+        assert taken.status_code == 404, raw
+    started = shared.ui.post(
+        "/ui/imports/start", {"upload": token, "map_0": "email", "list_id": str(second)}
+    )
+    job_id = started.headers["location"].rsplit("/", 1)[1]
+    assert 'id="rows-created">1<' in _finished(shared.ui, job_id)
+    on_second = ok(shared.api.get(MEMBERS, params={"list_id": second, "limit": 10}))["result"]
+    assert [m["email"] for m in on_second] == ["fair@example.com"]

@@ -36,7 +36,8 @@ from ...imports.source import (
 from ...imports.uploads import new_upload_path, upload_dir
 from ...storage.field_defs import list_fields
 from ...storage.tags import MAX_TAGS_PER_MEMBER
-from ...storage.tenants import default_list_id
+from ...storage.tenants import default_list_id, list_exists
+from ...storage.ui_reads import tenant_lists
 from .deps import Config, Db, Form, UiNotFound, User, redirect
 from .rendering import render
 
@@ -122,12 +123,15 @@ def _map_page(
     error: str = "",
     status: int = 200,
 ) -> Response:
+    with db.read() as conn:
+        lists = tenant_lists(conn, user.tenant_id)
     return render(
         request,
         "import_map.html",
         user=user,
         status_code=status,
         token=token,
+        lists=lists,
         columns=list(zip(header, chosen, strict=True)),
         targets=_targets(_fields(db, user)),
         skip=SKIP,
@@ -156,15 +160,14 @@ def start(request: Request, user: User, db: Db, form: Form, settings: Config) ->
     except ValueError:
         raise UiNotFound() from None  # only a checked file waits here
     chosen = [str(form.get(f"map_{i}") or SKIP) for i in range(len(header))]
-    posted = {k: str(form.get(k) or "") for k in ("tag_flag", "update_existing")}
+    posted = {k: str(form.get(k) or "") for k in ("tag_flag", "update_existing", "list_id")}
     tag_flag = ascii_int(posted["tag_flag"], 1)
     if tag_flag is None or str(tag_flag) not in TAG_FLAGS:
         tag_flag = 1
     renames = {column.casefold(): target for column, target in zip(header, chosen, strict=True)}
     options = ImportOptions(tag_flag, posted["update_existing"] == "on", renames, True)
     try:
-        with db.read() as conn:
-            list_id = default_list_id(conn, user.tenant_id)
+        list_id = _target_list(db, user, posted["list_id"])
         job_id = submit_api_import(
             db, settings, user.tenant_id, list_id, path, options, keep_rejects=True
         )
@@ -174,6 +177,17 @@ def start(request: Request, user: User, db: Db, form: Form, settings: Config) ->
             request, user, db, token, header, chosen, form=posted, error=message, status=400
         )
     return redirect(request, f"/ui/imports/{job_id}")
+
+
+def _target_list(db: Db, user: User, raw: str) -> int:
+    """The chosen list of the tenant; none chosen: its default list; another's: the 404 page."""
+    with db.read() as conn:
+        if not raw:
+            return default_list_id(conn, user.tenant_id)
+        list_id = ascii_int(raw) or 0
+        if not list_exists(conn, user.tenant_id, list_id):
+            raise UiNotFound()
+        return list_id
 
 
 def _job(db: Db, user: User, raw: str) -> ImportJob:
