@@ -24,6 +24,11 @@ FOCUSED = """() => { const el = document.activeElement;
   return {html: el.outerHTML.slice(0, 100), visible}; }"""
 
 
+# No htmx request or swap under way, and the focus back on a select (htmx keeps it by id).
+SETTLED = """() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')
+  && document.activeElement.tagName === 'SELECT'"""
+
+
 def tab_to(page: Any, selector: str) -> None:
     """Press Tab until ``selector`` has the focus; every control met on the way must show it."""
     for _ in range(MAX_TABS):
@@ -45,7 +50,7 @@ def choose(page: Any, value: str) -> None:
                 return
             before = page.evaluate("document.activeElement.selectedIndex")
             page.keyboard.press(key)
-            page.wait_for_load_state("networkidle")  # a subject's change redraws its row
+            page.wait_for_function(SETTLED)  # a subject's change redraws its row
             if page.evaluate("document.activeElement.selectedIndex") == before:
                 break
     assert page.evaluate("document.activeElement.value") == value

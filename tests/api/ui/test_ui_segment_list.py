@@ -85,3 +85,11 @@ def test_a_static_segment_or_an_unknown_one_is_not_cloned(shared: Shared) -> Non
     assert "it has no condition to copy" in ui.get(f"/ui/segments/{static_id}").text
     assert ui.post(f"/ui/segments/{'f' * 24}/clone").status_code == 404
     assert ui.post("/ui/segments/not-an-id/clone").status_code == 404
+
+
+def test_a_clone_without_the_csrf_token_is_refused(shared: Shared) -> None:
+    ui, api = shared.ui, shared.api
+    source_id = make_segment(api, segment_name="Not cloned")
+    before = ok(api.get(SEGMENTS))["total"]
+    assert ui.http.post(f"/ui/segments/{source_id}/clone").status_code == 403
+    assert ok(api.get(SEGMENTS))["total"] == before
