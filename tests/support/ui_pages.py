@@ -28,6 +28,8 @@ def every_page(page: Any, site: Site) -> list[tuple[str, str]]:
     page.get_by_role("link", name=email_of(1)).click()
     page.wait_for_url(re.compile(r"/ui/members/\d+$"))
     member_id = page.url.rsplit("/", 1)[1]
+    page.goto(url + "/ui/sites")
+    rotate = str(page.locator("a[href$='/rotate']").first.get_attribute("href"))
     return [
         ("segments", "/ui/segments"),
         ("segment", f"/ui/segments/{segment_id}"),
@@ -42,6 +44,7 @@ def every_page(page: Any, site: Site) -> list[tuple[str, str]]:
         ("member-edit", f"/ui/members/{member_id}/edit"),
         ("member-delete", f"/ui/members/{member_id}/delete"),
         ("sites", "/ui/sites"),
+        ("site-rotate", rotate),
         ("fields", "/ui/fields"),
         ("webhooks", "/ui/webhooks"),
     ]
