@@ -26,6 +26,7 @@ from ..storage.db import Database
 from ..storage.write_lock import lock_tenant_writes
 from .native_conditions import count_tree, parsed_native_condition
 from .segment_rules import (
+    MAX_NAME_LENGTH,
     check_name_free,
     checked_commandersact_id,
     checked_list,
@@ -109,6 +110,27 @@ def change_native_segment(
         elif name is not KEEP:
             store.rename_segment(conn, tenant_id, segment.id, new_name)
         return found(store.get_segment(conn, tenant_id, segment.id))
+
+
+def clone_segment(db: Database, tenant_id: int, segment_id: str, name: str) -> store.Segment:
+    """A new computed segment with the condition of ``segment_id`` (its first build queued);
+    ``name`` is cut to the longest name allowed. A static segment has no condition to copy."""
+    name = checked_name(name[:MAX_NAME_LENGTH])
+    with db.write() as conn:
+        lock_tenant_writes(conn, tenant_id)
+        source = found(store.get_segment(conn, tenant_id, segment_id))
+        if source.kind is SegmentKind.STATIC:
+            message = f"segment {source.name} is static: it has no condition to copy"
+            raise DomainValidationError("segment_id", message)
+        new_id = insert_segment(
+            conn,
+            tenant_id,
+            list_id=source.list_id,
+            name=name,
+            segment_type=source.segment_type,
+            condition=source.condition,  # checked when it was saved, and kept in stored form
+        )
+        return found(store.get_segment(conn, tenant_id, new_id))
 
 
 def _redefine(conn: Connection, segment: store.Segment, name: str, raw: Any, tz: timezone) -> None:

@@ -93,6 +93,19 @@ def build_info(
     return {row.id: BuildInfo(row.built_at, row.error) for row in rows}
 
 
+def list_sizes(conn: Connection, tenant_id: int, list_ids: Sequence[int]) -> dict[int, int]:
+    """How many members each list has now (a list without members is left out)."""
+    if not list_ids:
+        return {}
+    m = members.c
+    rows = conn.execute(
+        sa.select(m.list_id, sa.func.count())
+        .where(m.tenant_id == tenant_id, m.list_id.in_(sorted(set(list_ids))))
+        .group_by(m.list_id)
+    )
+    return {int(list_id): int(count) for list_id, count in rows}
+
+
 def member_emails(conn: Connection, tenant_id: int, member_ids: Sequence[int]) -> dict[int, str]:
     """{id: email} of those of ``member_ids`` still members of the tenant (a page's worth)."""
     if not member_ids:

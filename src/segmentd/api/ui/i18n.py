@@ -213,6 +213,10 @@ FRENCH: dict[str, str] = {
     "choose": "choisir",
     # segment page
     "Rebuild": "Relancer la segmentation",
+    "Clone": "Dupliquer",
+    "Copy of {name}": "Copie de {name}",
+    "Segment {name} created.": "Segment {name} créé.",
+    "Share of the list": "Part de la liste",
     "Edit": "Modifier",
     "Delete": "Supprimer",
     "Delete…": "Supprimer…",

@@ -14,9 +14,10 @@ from ...domain.ids import MAX_ID
 from ...domain.segment_kinds import SegmentKind
 from ...membership import store
 from ...services import segment_service
+from ...services.native_segments import clone_segment
 from ...services.segment_rules import checked_type_filter
 from ...storage.segments import Segment, get_segment, list_segments
-from ...storage.ui_reads import build_info
+from ...storage.ui_reads import build_info, list_sizes
 from ..common.csv_export import csv_response
 from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
@@ -52,6 +53,13 @@ def _type_filter(raw: str) -> int | None:
         return None
 
 
+def share_of(size: int, list_size: int) -> str:
+    """The segment's share of its list, in percent with one decimal ("" for an empty list)."""
+    if list_size <= 0:
+        return ""
+    return f"{min(size, list_size) * 100 / list_size:.1f}"
+
+
 def _list_context(
     request: Request, db: Db, user: User, q: str, type_: str, offset: str
 ) -> dict[str, Any]:
@@ -66,9 +74,11 @@ def _list_context(
             limit=PAGE_SIZE,
         )
         info = build_info(conn, user.tenant_id, [s.id for s in found])
+        sizes = list_sizes(conn, user.tenant_id, [s.list_id for s in found])
     settings = request.app.state.settings
     return {
         "segments": [(s, status_view(s), info.get(s.id)) for s in found],
+        "shares": {s.id: share_of(s.member_total, sizes.get(s.list_id, 0)) for s in found},
         "fresh": freshness_views(db, user.tenant_id, [s.id for s in found], settings),
         "paging": Paging(start, PAGE_SIZE, total),
         "q": q,
@@ -241,6 +251,23 @@ def rebuild(request: Request, segment_id: str, user: User, db: Db, form: Form) -
         raise UiNotFound() from None
     request.session["flash"] = ["The segment is being rebuilt.", {}]
     return redirect(request, f"/ui/segments/{segment_id}")
+
+
+@router.post("/{segment_id}/clone")
+def clone(request: Request, segment_id: str, user: User, db: Db, form: Form) -> Response:
+    """A computed copy of the segment, named "Copy of ...", then its page."""
+    with db.read() as conn:
+        source = _segment(conn, user, segment_id)
+    name = translator(language(request))("Copy of {name}", name=source.name)
+    try:
+        copy = clone_segment(db, user.tenant_id, segment_id, name)
+    except NotFound:
+        raise UiNotFound() from None
+    except DomainValidationError as exc:  # a static segment, or a name of invalid characters
+        request.session["flash"] = ["Error: {reason}", {"reason": exc.message}]
+        return redirect(request, f"/ui/segments/{segment_id}")
+    request.session["flash"] = ["Segment {name} created.", {"name": copy.name}]
+    return redirect(request, f"/ui/segments/{copy.id}")
 
 
 @router.get("/{segment_id}/delete")
