@@ -26,11 +26,16 @@ def new_site(http: httpx.Client, **body: Any) -> httpx.Response:
 
 
 def error_of(answer: httpx.Response, status: int, path: str) -> str:
+    """The message of a refusal naming ``path``: in the native envelope's ``path`` (sites),
+    or in the message's ``[path]:`` prefix (EngageLab's segments)."""
     assert answer.status_code == status, answer.text
     body = answer.json()
     assert body["code"] == 30035, body
     message: str = body["message"]
-    assert message.startswith(f"[{path}]:"), message
+    if "path" in body:
+        assert body["path"] == path, body
+    else:
+        assert message.startswith(f"[{path}]:"), message
     return message
 
 
@@ -82,7 +87,7 @@ def test_a_taken_number_answers_409_without_saying_whose(
         for taken in (4321, default["site_id"]):
             answer = new_site(other, site_id=taken)
             message = error_of(answer, 409, "site_id")
-            assert message == f"[site_id]:site {taken} is taken"
+            assert message == f"site {taken} is taken"
         assert [s["is_default"] for s in other.get(SITES).json()["result"]] == [True]
     assert error_of(new_site(client, site_id=4321), 409, "site_id")
 
