@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from tests.api.ui.conftest import Shared
 from tests.support.ingest_helpers import all_members
-from tests.support.ui_support import MEMBERS, SEGMENTS, make_segment, ok
+from tests.support.ui_support import CAMPAIGNS, MEMBERS, SEGMENTS, make_segment, ok
 
 ROW = re.compile(r"<tr>\s*(.*?)</tr>", re.S)
 
@@ -142,6 +142,34 @@ def test_a_member_page_shows_fields_tags_subscription_segments_and_history(
         assert "désabonné" in french
     finally:
         ui.post("/ui/language", {"lang": "en", "back": "/ui/segments"})
+
+
+def test_a_member_page_shows_its_campaign_activity(shared: Shared) -> None:
+    ui, client = shared.ui, shared.api
+    ((email, member_id),) = _members(shared, "Hist reader ", 1).items()
+    ((_, idle_id),) = _members(shared, "Hist idle ", 1).items()
+    made = []
+    for name in ("Hist spring", "Hist summer"):
+        body = {"campaign_name": name, "status": "sending"}
+        made.append(ok(client.post(CAMPAIGNS, json=body))["result"]["campaign_id"])
+    events = [
+        {"email": email, "event": "sent", "time": "2026-03-01 09:00:00"},
+        {"email": email, "event": "click", "time": "2026-03-02 10:00:00"},
+    ]
+    ok(client.post(f"{CAMPAIGNS}/{made[0]}/events", json={"events": events}))
+    later = [{"email": email, "event": "sent", "time": "2026-06-01 09:00:00"}]
+    ok(client.post(f"{CAMPAIGNS}/{made[1]}/events", json={"events": later}))
+
+    text = html.unescape(ui.get(f"/ui/members/{member_id}").text)
+    section = text.split("Campaign activity", 1)[1].split("</section>", 1)[0]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in ROW.findall(section)]
+    rows = [row for row in cells if row]  # not the head's
+    assert [row[0] for row in rows] == ["Hist summer", "Hist spring"]  # the latest first
+    summer, spring = rows
+    assert summer[1] and not summer[2] and not summer[3]  # sent only
+    assert all(spring[1:])  # a click counts as opened and sent (ingestion keeps the order)
+    idle = html.unescape(ui.get(f"/ui/members/{idle_id}").text)
+    assert "No campaign activity." in idle
 
 
 def test_a_member_page_pages_its_history_backwards(shared: Shared) -> None:

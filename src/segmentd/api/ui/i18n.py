@@ -407,6 +407,11 @@ FRENCH: dict[str, str] = {
     "Member id": "Identifiant du membre",
     "No custom field.": "Aucun champ personnalisé.",
     "No tag.": "Aucun tag.",
+    "Sent": "Envoyé",
+    "Opened": "Ouvert",
+    "Clicked": "Cliqué",
+    "The latest {n} of {total} campaigns.": "Les {n} dernières des {total} campagnes.",
+    "No campaign activity.": "Aucune activité de campagne.",
     "In these segments now": "Dans ces segments actuellement",
     "In no segment now.": "Dans aucun segment actuellement.",
     "Only the newest {n} segments of the list were checked.": (

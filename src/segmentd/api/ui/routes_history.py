@@ -1,5 +1,6 @@
 """The membership history's pages: a segment's entries and exits paged backwards, and a
-member's page (fields, tags, subscription, the segments holding it now, its history)."""
+member's page (fields, tags, subscription, campaign activity, the segments holding it now,
+its history)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi.responses import Response
 from ...domain.errors import NotFound
 from ...domain.ids import MAX_ID, ascii_int
 from ...services.member_segments import MAX_CHECKED, segments_holding
+from ...storage.member_activity import member_activity
 from ...storage.segments import get_segment
 from .deps import Config, Db, UiNotFound, User
 from .history_view import PAGE_CHANGES, before_of, member_changes, segment_changes
@@ -16,6 +18,8 @@ from .rendering import render
 from .views import member_table
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+
+SHOWN_CAMPAIGNS = 50  # a member's latest campaigns on its page
 
 
 @router.get("/segments/{segment_id}/changes")
@@ -41,6 +45,7 @@ def member_page(request: Request, member_id: str, user: User, db: Db, settings: 
     wanted = member_id_of(member_id)
     with db.read() as conn:
         fields, rows = member_table(conn, user.tenant_id, [wanted], settings.tz)
+        activity, campaign_total = member_activity(conn, user.tenant_id, wanted, SHOWN_CAMPAIGNS)
     if not rows:
         raise UiNotFound()
     try:
@@ -59,4 +64,6 @@ def member_page(request: Request, member_id: str, user: User, db: Db, settings: 
         more_segments=more,
         checked=MAX_CHECKED,
         changes=history,
+        activity=activity,
+        campaign_total=campaign_total,
     )
