@@ -266,6 +266,34 @@ def test_one_members_segments_are_read_for_the_look_up(
     assert found == {str(first): [young_ca], str(last): [old_ca]}
 
 
+def test_one_members_segments_are_read_by_its_id(
+    db: Database, acme: Tenant, complement: bool
+) -> None:
+    young_id, _key, _total = build(db, acme, YOUNG, complement)
+    old_id, _key, _total = build(db, acme, OLD, complement)
+    add_segment(db, acme.id, OLD)  # never built: it holds no one yet
+    list_id = plan_of(db, acme, YOUNG, False).list_id
+    expected = {
+        member_id: sorted(s for s, test in ((young_id, age < 30), (old_id, age >= 50)) if test)
+        for member_id, age in ages(db, acme).items()
+    }
+    with db.read() as conn:
+        found = {
+            member_id: sorted(store().segments_holding(conn, acme.id, list_id, member_id))
+            for member_id in expected
+        }
+        each = {
+            member_id: sorted(
+                s
+                for s in (young_id, old_id)
+                if store().holds_member(conn, segment(db, acme, s), member_id)
+            )
+            for member_id in expected
+        }
+    assert found == expected == each
+    assert any(found.values()) and not all(found.values())
+
+
 def test_members_removed_by_hand_or_dropped_leave_every_count(
     db: Database, acme: Tenant, complement: bool
 ) -> None:

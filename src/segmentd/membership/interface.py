@@ -211,6 +211,13 @@ class MembershipStore(Protocol):
         """Whether the segment's published membership holds the member now."""
         ...
 
+    def segments_holding(
+        self, conn: Connection, tenant_id: int, list_id: int, member_id: int
+    ) -> list[str]:
+        """The ids of the list's segments whose published membership holds the member now
+        (one member's segments, by its id rather than a visitor's)."""
+        ...
+
     def remove(
         self, conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]
     ) -> int | None:

@@ -131,6 +131,11 @@ class RelationalMembership:
     def holds_member(self, conn: Connection, segment: Segment, member_id: int) -> bool:
         return member_held.holds_member(conn, segment, member_id)
 
+    def segments_holding(
+        self, conn: Connection, tenant_id: int, list_id: int, member_id: int
+    ) -> list[str]:
+        return member_held.segments_holding_member(conn, tenant_id, list_id, member_id)
+
     def remove(
         self, conn: Connection, tenant_id: int, segment_id: str, member_ids: Sequence[int]
     ) -> int | None:

@@ -1,5 +1,4 @@
-"""The segments one member is in now: each segment of the member's list asked whether its
-published membership holds the member (the UI's member page)."""
+"""The segments one member is in now, by name (the UI's member page)."""
 
 from __future__ import annotations
 
@@ -9,15 +8,12 @@ from ..domain.errors import NotFound
 from ..membership import store
 from ..storage.db import Database
 from ..storage.schema import members
-from ..storage.segments import Segment, list_segments
-
-MAX_CHECKED = 500  # segments of a list asked about one member (one indexed read each)
+from ..storage.segments import Segment, get_segment
 
 
-def segments_holding(db: Database, tenant_id: int, member_id: int) -> tuple[list[Segment], bool]:
-    """The segments of the member's list holding it now, by name, and whether the list has
-    more than ``MAX_CHECKED`` segments (the newest are asked, the others not). NotFound: no
-    such member."""
+def segments_holding(db: Database, tenant_id: int, member_id: int) -> list[Segment]:
+    """The segments of the member's list whose published membership holds it now, by name.
+    NotFound: no such member."""
     with db.snapshot() as conn:
         list_id = conn.execute(
             sa.select(members.c.list_id).where(
@@ -26,8 +22,7 @@ def segments_holding(db: Database, tenant_id: int, member_id: int) -> tuple[list
         ).scalar()
         if list_id is None:
             raise NotFound(str(member_id))
-        found, total = list_segments(
-            conn, tenant_id, list_id=int(list_id), offset=0, limit=MAX_CHECKED
-        )
-        holding = [s for s in found if store().holds_member(conn, s, member_id)]
-    return sorted(holding, key=lambda s: (s.name, s.id)), total > MAX_CHECKED
+        ids = store().segments_holding(conn, tenant_id, int(list_id), member_id)
+        found = [get_segment(conn, tenant_id, segment_id) for segment_id in ids]
+    holding = [segment for segment in found if segment is not None]
+    return sorted(holding, key=lambda s: (s.name, s.id))

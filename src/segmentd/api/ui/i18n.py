@@ -414,9 +414,6 @@ FRENCH: dict[str, str] = {
     "No campaign activity.": "Aucune activité de campagne.",
     "In these segments now": "Dans ces segments actuellement",
     "In no segment now.": "Dans aucun segment actuellement.",
-    "Only the newest {n} segments of the list were checked.": (
-        "Seuls les {n} segments les plus récents de la liste ont été vérifiés."
-    ),
     "Membership history": "Historique d'appartenance",
     # webhooks
     "Webhooks": "Webhooks",

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from ...domain.errors import NotFound
 from ...domain.ids import MAX_ID, ascii_int
-from ...services.member_segments import MAX_CHECKED, segments_holding
+from ...services.member_segments import segments_holding
 from ...storage.member_activity import member_activity
 from ...storage.segments import get_segment
 from .deps import Config, Db, UiNotFound, User
@@ -49,7 +49,7 @@ def member_page(request: Request, member_id: str, user: User, db: Db, settings: 
     if not rows:
         raise UiNotFound()
     try:
-        holding, more = segments_holding(db, user.tenant_id, wanted)
+        holding = segments_holding(db, user.tenant_id, wanted)
     except NotFound:  # deleted meanwhile
         raise UiNotFound() from None
     before = before_of(request.query_params.get("before"))
@@ -61,8 +61,6 @@ def member_page(request: Request, member_id: str, user: User, db: Db, settings: 
         member=rows[0],
         fields=fields,
         segments=holding,
-        more_segments=more,
-        checked=MAX_CHECKED,
         changes=history,
         activity=activity,
         campaign_total=campaign_total,
