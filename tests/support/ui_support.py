@@ -141,6 +141,18 @@ def csrf_of(page: httpx.Response) -> str:
     return match[1]
 
 
+FLASH = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
+
+
+def flash_after(ui: httpx.Client, answer: httpx.Response) -> str:
+    """The flash message of the page a form's 303 leads to, as plain text."""
+    assert answer.status_code == 303, answer.text
+    page = ui.get(answer.headers["location"]).text
+    match = FLASH.search(page)
+    assert match, page
+    return html.unescape(re.sub(r"<[^>]+>", " ", match[1])).strip()
+
+
 def slot_text(page: str, slot: str) -> str:
     """The text of the error slot ``slot`` (unescaped); '' when it is empty or absent."""
     match = re.search(rf'id="{re.escape(slot)}"[^>]*>([^<]*)<', page)

@@ -13,19 +13,14 @@ from typing import Any
 import httpx
 
 from tests.api.ui.conftest import Shared
-from tests.support.ui_support import FIELDS, SEGMENTS, api_message, ok, slot_text
+from tests.support.ui_support import FIELDS, SEGMENTS, api_message, flash_after, ok, slot_text
 
-FLASH = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
 TAGS = "/v1/marketing/lists/tags"
 CAMPAIGNS = "/v1/marketing/campaigns"
 
 
 def _flash(shared: Shared, answer: httpx.Response) -> str:
-    assert answer.status_code == 303, answer.text
-    page = shared.ui.get(answer.headers["location"]).text
-    match = FLASH.search(page)
-    assert match, page
-    return html.unescape(re.sub(r"<[^>]+>", " ", match[1])).strip()
+    return flash_after(shared.ui, answer)
 
 
 def _field(shared: Shared, name: str) -> dict[str, Any] | None:

@@ -13,9 +13,8 @@ import httpx
 
 from tests.api.ui.conftest import Shared
 from tests.support.ingest_helpers import all_members
-from tests.support.ui_support import MEMBERS, api_members, make_segment, ok, slot_text
+from tests.support.ui_support import MEMBERS, api_members, flash_after, make_segment, ok, slot_text
 
-FLASH = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
 ROW_EMAIL = re.compile(r'class="email"><a href="/ui/members/(\d+)">([^<]+)</a>')
 
 
@@ -33,11 +32,7 @@ def _emails(page: str) -> list[str]:
 
 
 def _flash(shared: Shared, answer: httpx.Response) -> str:
-    assert answer.status_code == 303, answer.text
-    page = shared.ui.get(answer.headers["location"]).text
-    match = FLASH.search(page)
-    assert match, page
-    return html.unescape(re.sub(r"<[^>]+>", " ", match[1])).strip()
+    return flash_after(shared.ui, answer)
 
 
 def test_members_are_searched_by_email_or_name_and_paged(shared: Shared) -> None:

@@ -12,18 +12,13 @@ import re
 import httpx
 
 from tests.api.ui.conftest import Shared
-from tests.support.ui_support import ok, slot_text
+from tests.support.ui_support import flash_after, ok, slot_text
 
-FLASH = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
 JSONP = "/api/dms/segmentation/segments"
 
 
 def _flash(shared: Shared, answer: httpx.Response) -> str:
-    assert answer.status_code == 303, answer.text
-    page = shared.ui.get(answer.headers["location"]).text
-    match = FLASH.search(page)
-    assert match, page
-    return html.unescape(re.sub(r"<[^>]+>", " ", match[1])).strip()
+    return flash_after(shared.ui, answer)
 
 
 def _site(shared: Shared, site_id: int) -> dict[str, object]:
