@@ -24,12 +24,11 @@ from segmentd.storage.db import Database
 from tests.conftest import AppServer, Tenant, make_tenant, test_settings
 from tests.support.ingest_helpers import SEGMENTS, ok, upsert
 from tests.support.moving_clock import MovingClock, moving_clock
-from tests.support.ui_support import Ui, api_message, slot_text
+from tests.support.ui_support import Ui, api_message, flash_after, slot_text
 from tests.support.webhook_receiver import Receiver
 
 WEBHOOKS = "/v1/webhooks"
 OWNER = "test-worker"
-FLASH = re.compile(r'<div class="flash" role="status">(.*?)</div>', re.S)
 
 
 @dataclass
@@ -52,11 +51,7 @@ class Hooks:
         upsert(self.api, [{"email": f"{n}@example.com", "name": f"{n} in"} for n in names])
 
     def flash(self, answer: httpx.Response) -> str:
-        assert answer.status_code == 303, answer.text
-        page = self.ui.get(answer.headers["location"]).text
-        match = FLASH.search(page)
-        assert match, page
-        return html.unescape(re.sub(r"<[^>]+>", " ", match[1])).strip()
+        return flash_after(self.ui, answer)
 
 
 @pytest.fixture
