@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from segmentd.domain.conditions import Group
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.native_form import parse_native, render_native
 from segmentd.domain.stored_form import dump_condition, load_condition
@@ -56,11 +57,26 @@ def _check(db: Database, tenant: Tenant, world: World, members: list[Member], na
                 )
             ).scalars()
         )
+        chunked = _selected_in_chunks(conn, tenant, loaded, sorted(ids.values()))
         reloaded = load_contacts(conn, tenant.id, ids.values(), catalog)
     offset = campaign_offset(tenant)
     expected = {ids[m.email] for m in members if evaluate(loaded, m.contact(offset))}
     assert selected == expected, (native, members)
+    assert chunked == expected, (native, members)
     assert {mid for mid, contact in reloaded.items() if evaluate(loaded, contact)} == expected
+
+
+def _selected_in_chunks(conn: Any, tenant: Tenant, tree: Group, ids: list[int]) -> set[int]:
+    """What a build selects: the tree compiled as a build chunk compiles it, knowing the
+    tenant and each chunk's id range (the leaves then read sets of rows, not per member)."""
+    middle = ids[len(ids) // 2] if ids else 0
+    selected: set[int] = set()
+    for lo, hi in ((0, middle), (middle, (ids[-1] if ids else 0) + 1)):
+        m = schema.members.c
+        compiled = compile_condition(tree, (lo, hi), tenant.id)
+        query = sa.select(m.id).where(m.tenant_id == tenant.id, m.id > lo, m.id <= hi, compiled)
+        selected |= set(conn.execute(query).scalars())
+    return selected
 
 
 @SETTINGS

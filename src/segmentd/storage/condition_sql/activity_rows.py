@@ -23,8 +23,7 @@ from sqlalchemy.sql import ColumnElement
 from ...domain.campaign_events import CampaignEvent
 from ..per_dialect import PerDialect
 from ..schema import campaign_activity, members
-from ..sqlite_plans import no_index
-from .leaf_compiler import IdRange, in_range
+from .leaf_compiler import IdRange, in_range, in_range_beside
 
 _TIMES: dict[CampaignEvent, tuple[str, ...]] = {
     CampaignEvent.SENT: ("sent_at",),
@@ -66,8 +65,7 @@ def _correlated(
     tests: list[ColumnElement[bool]], ids: IdRange | None, having: ColumnElement[bool] | None
 ) -> ColumnElement[bool]:
     mine = [_rows.tenant_id == members.c.tenant_id, _rows.member_id == members.c.id]
-    if ids is not None:
-        mine += [no_index(_rows.member_id) > ids[0], no_index(_rows.member_id) <= ids[1]]
+    mine += in_range_beside(_rows.member_id, ids)
     found = sa.select(sa.literal(1)).where(*mine, *tests)
     if having is not None:
         found = found.group_by(_rows.member_id).having(having)

@@ -8,7 +8,7 @@ from sqlalchemy.sql import ColumnElement
 from ...domain.condition_types.campaign_leaf import CampaignCondition
 from ...domain.operators import Activity
 from ..schema import campaign_activity, members
-from .leaf_compiler import IdRange, in_range
+from .leaf_compiler import IdRange, in_range_beside
 
 
 def compile_campaign(
@@ -21,7 +21,7 @@ def compile_campaign(
             activity.tenant_id == members.c.tenant_id,
             activity.campaign_id == condition.campaign_id,
             activity.member_id == members.c.id,
-            *in_range(activity.member_id, ids),
+            *in_range_beside(activity.member_id, ids),
             *tests,
         )
 
