@@ -9,6 +9,8 @@ build). PostgreSQL keeps the correlated form, which it plans as a semi-join.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
@@ -20,7 +22,7 @@ _rows = member_tags.c
 
 
 def tagged_set(
-    tests: list[ColumnElement[bool]],
+    tests: Sequence[ColumnElement[bool]],
     ids: IdRange | None,
     tenant_id: int | None,
     count_is: int | None = None,
