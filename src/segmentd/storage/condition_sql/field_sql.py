@@ -12,18 +12,17 @@ from ...domain.fields import FieldType, SystemField
 from ...domain.operators import TRUE_WHEN_MISSING, Op, day_bounds
 from ..member_columns import field_column
 from ..sql_text import ascii_lower, text_position
-from .field_test_sql import compile_test
+from .field_test_sql import Fold, compile_test
 from .leaf_compiler import IdRange
 
 
 def compile_field(
     condition: FieldCondition, ids: IdRange | None, tenant_id: int | None
 ) -> ColumnElement[bool]:
-    column: ColumnElement[Any] = field_column(condition.field)
-    if condition.field.type is FieldType.TEXT and condition.field.name != SystemField.EMAIL:
-        column = ascii_lower(column)
+    fold = _fold_of(condition)
+    column = fold(field_column(condition.field))
     if condition.test is not None:
-        return compile_test(condition.test, field_column(condition.field), column)
+        return compile_test(condition.test, field_column(condition.field), fold)
     op = condition.op
     assert isinstance(op, Op), "a field leaf without a test has a flat operator"
     if condition.field.type is FieldType.TIMESTAMP:
@@ -34,6 +33,13 @@ def compile_field(
     if op in TRUE_WHEN_MISSING:
         return sa.or_(field_column(condition.field).is_(None), test)
     return test
+
+
+def _fold_of(condition: FieldCondition) -> Fold:
+    """How comparisons read the field: text folded (the email's column is already)."""
+    if condition.field.type is FieldType.TEXT and condition.field.name != SystemField.EMAIL:
+        return ascii_lower
+    return lambda column: column
 
 
 def _compare(op: Op, column: ColumnElement[Any], operand: Any) -> ColumnElement[bool]:

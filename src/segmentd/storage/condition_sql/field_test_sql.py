@@ -4,6 +4,7 @@ date field's anniversaries read its month and day (``sql_dates.month_day``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,12 +20,12 @@ from ...domain.condition_types.field_tests import (
 )
 from ..sql_dates import month_day
 
+Fold = Callable[[ColumnElement[Any]], ColumnElement[Any]]
 
-def compile_test(
-    test: FieldTest, stored: ColumnElement[Any], compared: ColumnElement[Any]
-) -> ColumnElement[bool]:
-    """``stored``: the field's column; ``compared``: the same, as comparisons read it (text
-    folded)."""
+
+def compile_test(test: FieldTest, stored: ColumnElement[Any], fold: Fold) -> ColumnElement[bool]:
+    """``stored``: the field's column; ``fold``: how comparisons read it (text folded)."""
+    compared = fold(stored)
     if isinstance(test, Presence):
         return stored.is_not(None) if test.present else stored.is_(None)
     if isinstance(test, OneOf):
@@ -33,7 +34,7 @@ def compile_test(
     if isinstance(test, Span):
         return _span(compared, test)
     if isinstance(test, Affix):
-        return _affix(compared, test)
+        return _affix(stored, fold, test)
     return _anniversary(compared, test)
 
 
@@ -46,13 +47,15 @@ def _span(column: ColumnElement[Any], span: Span) -> ColumnElement[bool]:
     return sa.and_(*bounds)
 
 
-def _affix(column: ColumnElement[Any], affix: Affix) -> ColumnElement[bool]:
+def _affix(column: ColumnElement[Any], fold: Fold, affix: Affix) -> ColumnElement[bool]:
+    """Folding is per character, so only the affix's characters are folded: folding the
+    whole text first cost PostgreSQL a quarter of a tree's time for one "starts with"."""
     text = sa.literal(affix.text, sa.Text)
     size = len(affix.text)  # in characters, as both databases count them
     if not affix.at_end:
-        return sa.func.substr(column, 1, size) == text
+        return fold(sa.func.substr(column, 1, size)) == text
     length = sa.func.length(column)
-    return sa.and_(length >= size, sa.func.substr(column, length - size + 1) == text)
+    return sa.and_(length >= size, fold(sa.func.substr(column, length - size + 1)) == text)
 
 
 def _anniversary(column: ColumnElement[Any], anniversary: Anniversary) -> ColumnElement[bool]:
