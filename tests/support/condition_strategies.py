@@ -253,24 +253,32 @@ LEAF_KINDS: list[Callable[[World], st.SearchStrategy[Leaf]]] = [
 ]
 
 
-def leaves(world: World) -> st.SearchStrategy[Leaf]:
-    return st.one_of(*(kind(world) for kind in LEAF_KINDS))
+def leaves(
+    world: World, kinds: list[Callable[[World], st.SearchStrategy[Leaf]]] | None = None
+) -> st.SearchStrategy[Leaf]:
+    """A leaf of one of ``kinds`` (default: ``LEAF_KINDS``)."""
+    return st.one_of(*(kind(world) for kind in (LEAF_KINDS if kinds is None else kinds)))
 
 
 # --- trees ---------------------------------------------------------------------------------
 
 
 @st.composite
-def native_trees(draw: st.DrawFn, world: World, most_leaves: int = 12) -> Node:
+def native_trees(
+    draw: st.DrawFn,
+    world: World,
+    most_leaves: int = 12,
+    kinds: list[Callable[[World], st.SearchStrategy[Leaf]]] | None = None,
+) -> Node:
     """A tree whose root is a group (as ``render_native`` writes one), with all, any and not
-    nested up to ``MAX_DEPTH``."""
+    nested up to ``MAX_DEPTH``; its leaves of ``kinds`` (default: ``LEAF_KINDS``)."""
     budget = [most_leaves]
 
     def node(depth: int) -> Node:
         # depth: the level this node would be at as a group or a negation (the root is 1).
         if depth > MAX_DEPTH or budget[0] <= 1 or draw(st.integers(0, 2)) > 0:
             budget[0] -= 1
-            return draw(leaves(world))
+            return draw(leaves(world, kinds))
         return group(depth)
 
     def group(depth: int) -> Node:

@@ -1,0 +1,194 @@
+"""The full load: copy tenants' members, tags, campaign activity and published memberships
+from the system of record (SQLite or PostgreSQL, through ``storage``) into ClickHouse, in
+batches, with progress.
+
+Safe to repeat: a tenant's rows are deleted before its rows are written again, so a load run
+twice, or run again after it was cut short, leaves one copy. Not atomic: while a tenant
+loads, queries see part of it (the change outbox of a later step keeps the copy current
+without reloads). Everything is read in one snapshot of the system of record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..storage.db import Database
+from ..storage.schema import campaign_activity, member_tags, members, tenants
+from ..storage.segments import Segment, list_segments
+from .clickhouse_schema import (
+    CAMPAIGN_ACTIVITY,
+    MEMBER_COLUMNS,
+    MEMBER_TAGS,
+    MEMBERS,
+    SEGMENT_MEMBERS,
+    TABLES,
+    create_schema,
+)
+from .engine import Engine
+
+DEFAULT_BATCH = 10_000
+_SEGMENT_PAGE = 500
+
+
+class PublishedMembers(Protocol):
+    """The published members of a segment in id order, ``batch`` at a time (in a snapshot):
+    ``MembershipStore.member_ids``, which the caller passes (the membership sits above)."""
+
+    def __call__(self, conn: Connection, segment: Segment, batch: int) -> Iterator[list[int]]: ...
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    tenant_id: int
+    table: str  # the ClickHouse table a batch was written to
+    rows: int  # rows of that table written so far for the tenant
+
+
+Progress = Callable[[LoadProgress], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    engine: Engine
+    database: str
+
+
+def load_all(
+    db: Database,
+    target: Target,
+    published: PublishedMembers,
+    *,
+    batch: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> dict[int, dict[str, int]]:
+    """Load every tenant; rows written per tenant and table."""
+    with db.read() as conn:
+        tenant_ids = [
+            int(t) for t in conn.execute(sa.select(tenants.c.id).order_by("id")).scalars()
+        ]
+    return {
+        tenant_id: load_tenant(db, target, published, tenant_id, batch=batch, progress=progress)
+        for tenant_id in tenant_ids
+    }
+
+
+def load_tenant(
+    db: Database,
+    target: Target,
+    published: PublishedMembers,
+    tenant_id: int,
+    *,
+    batch: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Replace the tenant's rows in ClickHouse by the system of record's; rows written per
+    table."""
+    create_schema(target.engine, target.database)
+    for table in TABLES:
+        target.engine.execute(
+            f"DELETE FROM {target.database}.{table} WHERE tenant_id = {{tenant:UInt64}}",
+            {"tenant": tenant_id},
+        )
+    written: dict[str, int] = {}
+    with db.snapshot() as conn:
+        sources = {
+            MEMBERS: _member_rows(conn, tenant_id, batch),
+            MEMBER_TAGS: _tag_rows(conn, tenant_id, batch),
+            CAMPAIGN_ACTIVITY: _activity_rows(conn, tenant_id, batch),
+            SEGMENT_MEMBERS: _membership_rows(conn, tenant_id, published, batch),
+        }
+        for table, batches in sources.items():
+            written[table] = 0
+            for rows in batches:
+                target.engine.insert(f"{target.database}.{table}", rows)
+                written[table] += len(rows)
+                if progress is not None:
+                    progress(LoadProgress(tenant_id, table, written[table]))
+    return written
+
+
+_MEMBER_SELECT = [
+    members.c.id.label("member_id") if name == "member_id" else members.c[name]
+    for name, _ in MEMBER_COLUMNS
+]
+
+
+def _member_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
+    after = 0
+    while True:
+        query = (
+            sa.select(*_MEMBER_SELECT)
+            .where(members.c.tenant_id == tenant_id, members.c.id > after)
+            .order_by(members.c.id)
+            .limit(batch)
+        )
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+        if not rows:
+            return
+        yield rows
+        after = rows[-1]["member_id"]
+
+
+def _keyed_rows(
+    conn: Connection, table: sa.Table, tenant_id: int, key: Sequence[str], batch: int
+) -> Iterator[list[dict[str, Any]]]:
+    """The tenant's rows of ``table`` in ``key`` order (its primary key after the tenant),
+    ``batch`` at a time by keyset paging."""
+    columns = [c for c in table.c if c.name != "tenant_id"]
+    ordered = [table.c[name] for name in key]
+    last: tuple[Any, ...] | None = None
+    while True:
+        query = sa.select(table.c.tenant_id, *columns).where(table.c.tenant_id == tenant_id)
+        if last is not None:
+            query = query.where(sa.tuple_(*ordered) > sa.tuple_(*last))
+        rows = [dict(r._mapping) for r in conn.execute(query.order_by(*ordered).limit(batch))]
+        if not rows:
+            return
+        yield rows
+        last = tuple(rows[-1][name] for name in key)
+
+
+def _tag_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
+    return _keyed_rows(conn, member_tags, tenant_id, ("member_id", "tag_id"), batch)
+
+
+def _activity_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
+    return _keyed_rows(conn, campaign_activity, tenant_id, ("campaign_id", "member_id"), batch)
+
+
+def _membership_rows(
+    conn: Connection, tenant_id: int, published: PublishedMembers, batch: int
+) -> Iterator[list[dict[str, Any]]]:
+    for segment in _segments(conn, tenant_id):
+        for ids in published(conn, segment, batch):
+            yield [
+                {"tenant_id": tenant_id, "segment_id": segment.id, "member_id": member_id}
+                for member_id in ids
+            ]
+
+
+def _segments(conn: Connection, tenant_id: int) -> Iterator[Segment]:
+    offset = 0
+    while True:
+        page, total = list_segments(conn, tenant_id, offset=offset, limit=_SEGMENT_PAGE)
+        yield from page
+        offset += len(page)
+        if not page or offset >= total:
+            return
+
+
+def counts(target: Target, tenant_id: int) -> Mapping[str, int]:
+    """Rows of each table ClickHouse holds for the tenant."""
+    found = {}
+    for table in TABLES:
+        rows = target.engine.rows(
+            f"SELECT count() FROM {target.database}.{table} WHERE tenant_id = {{t:UInt64}}",
+            {"t": tenant_id},
+        )
+        found[table] = int(rows[0][0])
+    return found
