@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
 from segmentd.analytics.clickhouse_compiler import members_query
-from segmentd.analytics.full_load import Target, load_tenant
+from segmentd.analytics.full_load import Target, current_load, load_tenant
 from segmentd.domain.conditions import Condition
 from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.evaluator import evaluate
@@ -34,10 +35,12 @@ Kind = Callable[[World], st.SearchStrategy[Leaf]]
 WINDOWS = [(1, "days"), (7, "days"), (1, "weeks"), (1, "months"), (3, "months")]
 
 
+@cache
 def _times(world: World) -> st.SearchStrategy[int | None]:
     return st.none() | moments(world)
 
 
+@cache
 def activities(world: World) -> st.SearchStrategy[CampaignActivity | None]:
     """None, or activity with any mix of times around the world's day boundaries."""
     times = _times(world)
@@ -136,7 +139,8 @@ def by_evaluator(
 def by_clickhouse(
     target: Target, tenant_id: int, condition: Condition, list_id: int | None = None
 ) -> set[int]:
-    query = members_query(condition, tenant_id, target.database, list_id)
+    load_id = current_load(target, tenant_id)
+    query = members_query(condition, tenant_id, target.database, load_id, list_id)
     return {int(row[0]) for row in target.engine.rows(query.sql, query.params)}
 
 

@@ -56,11 +56,11 @@ def test_clickhouse_agrees_on_random_trees(db: Database, tenant: Tenant, analyti
     ]
     offset = campaign_offset(tenant)
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def agree(data: st.DataObject) -> None:
         world = data.draw(worlds(offset), label="world")
-        members = data.draw(timed_member_lists(world, most=12), label="members")
+        members = data.draw(timed_member_lists(world, most=10), label="members")
         for segment_id in segment_ids:  # empty them while their members exist
             _give(db, tenant, segment_id, set())
         now = int(datetime(2024, 3, 1, tzinfo=world.tz).timestamp())
@@ -77,7 +77,7 @@ def test_clickhouse_agrees_on_random_trees(db: Database, tenant: Tenant, analyti
         with db.read() as conn:
             catalog = load_catalog(conn, tenant.id)
         tree = parse_native(native, catalog, world.tz, today=world.today)
-        load(db, analytics, tenant.id, batch=5)
+        load(db, analytics, tenant.id)
         contacts = {ids[m.email]: m.contact(offset) for m in members}
         expected = by_evaluator(tree, contacts, given_to)
         assert by_sql(db, tenant.id, tree) == expected, native

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from segmentd.analytics.full_load import LoadProgress, Target, counts, load_all
+from segmentd.analytics.clickhouse_sql.ch_leaf_compilers import CH_COMPILERS
+from segmentd.analytics.full_load import LoadProgress, Target, counts, current_load, load_all
+from segmentd.domain.condition_types.leaf_types import BY_KIND
 from segmentd.domain.contact import CampaignActivity
 from segmentd.domain.native_form import parse_native
 from segmentd.domain.relative_days import day_number, day_start
@@ -211,3 +213,27 @@ def test_the_clock_is_the_trees_day_not_the_machines(
     ]
     tree = _all(field_leaf("CreateTime", "in_last", amount=1, unit="days"))
     assert _selects(db, tenant, analytics, people, tree) == {"late@x.io"}
+
+
+def test_a_load_cut_short_is_never_read(db: Database, tenant: Tenant, analytics: Target) -> None:
+    """Rows written under a load that never recorded itself (killed halfway) stay unread, and
+    the next load writes above them."""
+    people = [Person("kept@x.io", {"Age": 1.0})]
+    assert _selects(db, tenant, analytics, people, _all(field_leaf("Age", "is_set"))) == {
+        "kept@x.io"
+    }
+    current = current_load(analytics, tenant.id)
+    ghost = {"tenant_id": tenant.id, "load_id": current + 10**9, "list_id": 1, "member_id": 999,
+             "email_key": "ghost@x.io", "domain": "x.io", "created_at": 0, "updated_at": 0,
+             "n1": 1.0}  # fmt: skip
+    analytics.engine.insert(f"{analytics.database}.members", [ghost])
+    assert counts(analytics, tenant.id)["members"] == 1
+    assert _selects(db, tenant, analytics, people, _all(field_leaf("Age", "is_set"))) == {
+        "kept@x.io"
+    }
+    assert current_load(analytics, tenant.id) > current + 10**9
+
+
+def test_every_leaf_kind_compiles_for_clickhouse() -> None:
+    """A condition type is registered once per back-end: the ClickHouse table has each."""
+    assert set(CH_COMPILERS) == set(BY_KIND)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta, timezone
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -75,6 +76,7 @@ FAR_DAYS = [
 ]
 
 
+@cache  # a world's strategy is built once: building them dominated draws
 def near_days(world: World) -> st.SearchStrategy[date]:
     """Days around today, on the edges of relative periods (N days, weeks, months away),
     and a few far ones."""
@@ -89,12 +91,14 @@ def near_days(world: World) -> st.SearchStrategy[date]:
     )
 
 
+@cache
 def birthdays(world: World) -> st.SearchStrategy[int]:
     days = st.integers(-1, 1) | st.integers(-3, 40)
     soon = days.map(lambda days: month_day(world.today + timedelta(days=days)))
     return soon | st.sampled_from([101, 228, 229, 301, 1231])
 
 
+@cache
 def moments(world: World) -> st.SearchStrategy[int]:
     """Epoch seconds on either side of midnight in the world's zone."""
     offsets = st.sampled_from([-1, 0, 1, 43_200, 86_399])

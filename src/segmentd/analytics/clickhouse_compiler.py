@@ -36,13 +36,18 @@ def compile_where(condition: Condition, scope: Scope) -> str:
 
 
 def members_query(
-    condition: Condition, tenant_id: int, database: str, list_id: int | None = None
+    condition: Condition,
+    tenant_id: int,
+    database: str,
+    load_id: int,
+    list_id: int | None = None,
 ) -> ClickHouseQuery:
     """The ids of the tenant's members (of list ``list_id``, or of every list) the condition
-    holds for, in id order."""
-    scope = Scope(tenant_id, database)
+    holds for, in id order, as load ``load_id`` of the tenant holds them (its current one:
+    ``full_load.current_load``)."""
+    scope = Scope(tenant_id, database, load_id)
     where = compile_where(condition, scope)
-    scoped = f"tenant_id = {number(tenant_id)}"
+    scoped = scope.loaded()
     if list_id is not None:
         scoped += f" AND list_id = {number(list_id)}"
     sql = (

@@ -11,6 +11,14 @@ own terms (``storage.schema``), so the compiler names the same columns.
 - ``segment_members``: each segment's published membership, by segment id, as the membership
   store reads it (a segment reference reads it, never the referenced condition).
 
+Every row carries the ``load_id`` of the full load that wrote it, and ``tenant_loads`` says
+which load of each tenant is current (the greatest recorded): queries read only that load's
+rows, so a reload switches at once when it records itself, and rows of an older or an
+interrupted load are never read (``full_load`` deletes them in the background). Deleting a
+tenant's rows before writing them again was the first design: a delete on the wide
+``members`` table took 0.3 to 0.5 s in chdb even for a few rows, and queries would have seen
+the tenant half loaded.
+
 Every table is a ``MergeTree`` whose key starts with the tenant; the member tables then the
 member, so a member's rows sit together. Sharding (a later step, ``Distributed`` tables over
 these as local tables): by ``cityHash64(tenant_id, member_id)`` for every table, so that a
@@ -27,13 +35,15 @@ MEMBERS = "members"
 MEMBER_TAGS = "member_tags"
 CAMPAIGN_ACTIVITY = "campaign_activity"
 SEGMENT_MEMBERS = "segment_members"
-TABLES = (MEMBERS, MEMBER_TAGS, CAMPAIGN_ACTIVITY, SEGMENT_MEMBERS)
+TENANT_LOADS = "tenant_loads"
+TABLES = (MEMBERS, MEMBER_TAGS, CAMPAIGN_ACTIVITY, SEGMENT_MEMBERS)  # the loaded copies
 
 # Sharding key of every table, for the Distributed tables of a cluster (not used embedded).
 SHARDING_KEY = "cityHash64(tenant_id, member_id)"
 
 MEMBER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tenant_id", "UInt64"),
+    ("load_id", "UInt64"),
     ("list_id", "UInt64"),
     ("member_id", "UInt64"),
     ("email_key", "String"),
@@ -49,9 +59,15 @@ MEMBER_COLUMNS: tuple[tuple[str, str], ...] = (
 
 _COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     MEMBERS: MEMBER_COLUMNS,
-    MEMBER_TAGS: (("tenant_id", "UInt64"), ("member_id", "UInt64"), ("tag_id", "UInt64")),
+    MEMBER_TAGS: (
+        ("tenant_id", "UInt64"),
+        ("load_id", "UInt64"),
+        ("member_id", "UInt64"),
+        ("tag_id", "UInt64"),
+    ),
     CAMPAIGN_ACTIVITY: (
         ("tenant_id", "UInt64"),
+        ("load_id", "UInt64"),
         ("member_id", "UInt64"),
         ("campaign_id", "UInt64"),
         ("sent_at", "Nullable(Int64)"),
@@ -60,8 +76,16 @@ _COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     SEGMENT_MEMBERS: (
         ("tenant_id", "UInt64"),
+        ("load_id", "UInt64"),
         ("segment_id", "String"),
         ("member_id", "UInt64"),
+    ),
+    # One row per finished load: the greatest load_id of a tenant is its current copy.
+    TENANT_LOADS: (
+        ("tenant_id", "UInt64"),
+        ("load_id", "UInt64"),
+        ("finished_at", "Int64"),
+        ("members", "UInt64"),
     ),
 }
 
@@ -73,6 +97,7 @@ _ORDER_BY = {
     MEMBER_TAGS: "(tenant_id, member_id, tag_id)",
     CAMPAIGN_ACTIVITY: "(tenant_id, member_id, campaign_id)",
     SEGMENT_MEMBERS: "(tenant_id, segment_id, member_id)",
+    TENANT_LOADS: "(tenant_id, load_id)",
 }
 
 
@@ -91,5 +116,5 @@ def create_table_sql(database: str, table: str) -> str:
 def create_schema(engine: Engine, database: str) -> None:
     """Create the database and its tables where missing (safe to repeat)."""
     engine.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
-    for table in TABLES:
+    for table in (*TABLES, TENANT_LOADS):
         engine.execute(create_table_sql(database, table))

@@ -2,14 +2,17 @@
 from the system of record (SQLite or PostgreSQL, through ``storage``) into ClickHouse, in
 batches, with progress.
 
-Safe to repeat: a tenant's rows are deleted before its rows are written again, so a load run
-twice, or run again after it was cut short, leaves one copy. Not atomic: while a tenant
-loads, queries see part of it (the change outbox of a later step keeps the copy current
-without reloads). Everything is read in one snapshot of the system of record.
+Each load writes its rows under a new ``load_id`` and, once every row is written, records
+itself in ``tenant_loads``: from then on queries read its rows (``current_load``), until
+then the previous load's. So a reload switches at once, a load cut short is never read, and
+a load run twice leaves one copy that counts. Rows of the other loads of the tenant are then
+deleted in the background. Everything is read in one snapshot of the system of record. One
+load of a tenant at a time (the caller's to ensure).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,6 +30,7 @@ from .clickhouse_schema import (
     MEMBERS,
     SEGMENT_MEMBERS,
     TABLES,
+    TENANT_LOADS,
     create_schema,
 )
 from .engine import Engine
@@ -86,14 +90,10 @@ def load_tenant(
     batch: int = DEFAULT_BATCH,
     progress: Progress | None = None,
 ) -> dict[str, int]:
-    """Replace the tenant's rows in ClickHouse by the system of record's; rows written per
+    """Replace the tenant's copy in ClickHouse by the system of record's; rows written per
     table."""
     create_schema(target.engine, target.database)
-    for table in TABLES:
-        target.engine.execute(
-            f"DELETE FROM {target.database}.{table} WHERE tenant_id = {{tenant:UInt64}}",
-            {"tenant": tenant_id},
-        )
+    load_id = _next_load_id(target, tenant_id)
     written: dict[str, int] = {}
     with db.snapshot() as conn:
         sources = {
@@ -105,16 +105,69 @@ def load_tenant(
         for table, batches in sources.items():
             written[table] = 0
             for rows in batches:
+                for row in rows:
+                    row["load_id"] = load_id
                 target.engine.insert(f"{target.database}.{table}", rows)
                 written[table] += len(rows)
                 if progress is not None:
                     progress(LoadProgress(tenant_id, table, written[table]))
+    finished = {"tenant_id": tenant_id, "load_id": load_id, "finished_at": int(time.time())}
+    target.engine.insert(
+        f"{target.database}.{TENANT_LOADS}", [{**finished, "members": written[MEMBERS]}]
+    )
+    _drop_other_loads(target, tenant_id, load_id)
     return written
+
+
+def current_load(target: Target, tenant_id: int) -> int:
+    """The tenant's current load (0: never loaded, and no rows are read)."""
+    rows = target.engine.rows(
+        f"SELECT max(load_id) FROM {target.database}.{TENANT_LOADS} WHERE tenant_id = {{t:UInt64}}",
+        {"t": tenant_id},
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+def _next_load_id(target: Target, tenant_id: int) -> int:
+    """Greater than every load of the tenant, finished or not: microseconds of the clock,
+    or one more than the greatest id written when the clock is behind it."""
+    highest = 0
+    for table in (*TABLES, TENANT_LOADS):
+        rows = target.engine.rows(
+            f"SELECT max(load_id) FROM {target.database}.{table} WHERE tenant_id = {{t:UInt64}}",
+            {"t": tenant_id},
+        )
+        highest = max(highest, int(rows[0][0]) if rows else 0)
+    return max(highest + 1, time.time_ns() // 1000)
+
+
+def _drop_other_loads(target: Target, tenant_id: int, load_id: int) -> None:
+    """Delete the tenant's rows of every other load, in the background (a delete on a wide
+    table is slow; queries never read those rows anyway). A delete applies only to the parts
+    written before it, so a later load's rows are safe from it."""
+    params = {"t": tenant_id, "load": load_id}
+    for table in TABLES:
+        where = "tenant_id = {t:UInt64} AND load_id != {load:UInt64}"
+        found = target.engine.rows(
+            f"SELECT count() FROM {target.database}.{table} WHERE {where}", params
+        )
+        if found and int(found[0][0]) > 0:
+            target.engine.execute(
+                f"DELETE FROM {target.database}.{table} WHERE {where} "
+                "SETTINGS lightweight_deletes_sync = 0",
+                params,
+            )
+    target.engine.execute(
+        f"DELETE FROM {target.database}.{TENANT_LOADS} WHERE tenant_id = {{t:UInt64}} "
+        "AND load_id < {load:UInt64} SETTINGS lightweight_deletes_sync = 0",
+        params,
+    )
 
 
 _MEMBER_SELECT = [
     members.c.id.label("member_id") if name == "member_id" else members.c[name]
     for name, _ in MEMBER_COLUMNS
+    if name != "load_id"
 ]
 
 
@@ -183,12 +236,14 @@ def _segments(conn: Connection, tenant_id: int) -> Iterator[Segment]:
 
 
 def counts(target: Target, tenant_id: int) -> Mapping[str, int]:
-    """Rows of each table ClickHouse holds for the tenant."""
+    """Rows of each table in the tenant's current load."""
+    params = {"t": tenant_id, "load": current_load(target, tenant_id)}
     found = {}
     for table in TABLES:
         rows = target.engine.rows(
-            f"SELECT count() FROM {target.database}.{table} WHERE tenant_id = {{t:UInt64}}",
-            {"t": tenant_id},
+            f"SELECT count() FROM {target.database}.{table} "
+            "WHERE tenant_id = {t:UInt64} AND load_id = {load:UInt64}",
+            params,
         )
         found[table] = int(rows[0][0])
     return found

@@ -21,8 +21,11 @@ LeafCompiler = Callable[[Any, "Scope"], str]
 
 @dataclass
 class Scope:
+    """``load_id``: the tenant's load the query reads (``full_load.current_load``)."""
+
     tenant_id: int
     database: str
+    load_id: int
     params: dict[str, Any] = field(default_factory=dict)
 
     def text(self, value: str) -> str:
@@ -31,13 +34,17 @@ class Scope:
         self.params[name] = value
         return f"{{{name}:String}}"
 
+    def loaded(self) -> str:
+        """Rows of the tenant's load (every table's test)."""
+        return f"tenant_id = {number(self.tenant_id)} AND load_id = {number(self.load_id)}"
+
     def table(self, name: str) -> str:
         return f"{self.database}.{name}"
 
     def member_in(self, table: str, where: str, having: str = "") -> str:
         """The member at hand has rows of the tenant's ``table`` passing ``where`` (and, as a
         group, ``having``): a set built once per query and looked up per member."""
-        rows = f"SELECT member_id FROM {self.table(table)} WHERE tenant_id = {self.tenant_id}"
+        rows = f"SELECT member_id FROM {self.table(table)} WHERE {self.loaded()}"
         if where:
             rows += f" AND {where}"
         if having:
