@@ -226,7 +226,9 @@ def test_a_load_cut_short_is_never_read(db: Database, tenant: Tenant, analytics:
     ghost = {"tenant_id": tenant.id, "load_id": current + 10**9, "list_id": 1, "member_id": 999,
              "email_key": "ghost@x.io", "domain": "x.io", "created_at": 0, "updated_at": 0,
              "n1": 1.0}  # fmt: skip
-    analytics.engine.insert(f"{analytics.database}.members", [ghost])
+    analytics.engine.insert(
+        f"{analytics.database}.members", list(ghost), [[value] for value in ghost.values()]
+    )
     assert counts(analytics, tenant.id)["members"] == 1
     assert _selects(db, tenant, analytics, people, _all(field_leaf("Age", "is_set"))) == {
         "kept@x.io"

@@ -22,8 +22,9 @@ class Engine(Protocol):
 
     def rows(self, sql: str, params: Params | None = None) -> list[list[Any]]: ...
 
-    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert ``rows`` (column -> value, None for NULL) into ``table`` (qualified)."""
+    def insert(self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
+        """Insert rows into ``table`` (qualified), given column by column: ``columns[i]`` the
+        values of column ``names[i]``, None for NULL."""
         ...
 
     def close(self) -> None: ...
@@ -52,12 +53,17 @@ class ChdbEngine:
         text = result.data()
         return [] if not text else list(json.loads(text)["data"])
 
-    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
+    def insert(self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
+        if not columns or not columns[0]:
             return
-        # JSON after FORMAT is data, never SQL: values need no escaping beyond JSON's own.
-        body = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
-        self._session.query(f"INSERT INTO {table} FORMAT JSONEachRow\n{body}", "Null")
+        # JSON after FORMAT is data, never SQL: values need no escaping beyond JSON's own. One
+        # array per column: one encoding call for the batch (a call per row took as long as
+        # ClickHouse's own work).
+        body = json.dumps(columns, ensure_ascii=False)
+        listed = ", ".join(names)
+        self._session.query(
+            f"INSERT INTO {table} ({listed}) FORMAT JSONCompactColumns\n{body}", "Null"
+        )
 
     def close(self) -> None:
         self._session.close()

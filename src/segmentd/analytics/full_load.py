@@ -104,16 +104,17 @@ def load_tenant(
         }
         for table, batches in sources.items():
             written[table] = 0
-            for rows in batches:
-                for row in rows:
-                    row["load_id"] = load_id
-                target.engine.insert(f"{target.database}.{table}", rows)
+            for names, rows in batches:
+                columns = [*zip(*rows, strict=True), [load_id] * len(rows)]
+                target.engine.insert(f"{target.database}.{table}", [*names, "load_id"], columns)
                 written[table] += len(rows)
                 if progress is not None:
                     progress(LoadProgress(tenant_id, table, written[table]))
-    finished = {"tenant_id": tenant_id, "load_id": load_id, "finished_at": int(time.time())}
+    finished = [[tenant_id], [load_id], [int(time.time())], [written[MEMBERS]]]
     target.engine.insert(
-        f"{target.database}.{TENANT_LOADS}", [{**finished, "members": written[MEMBERS]}]
+        f"{target.database}.{TENANT_LOADS}",
+        ["tenant_id", "load_id", "finished_at", "members"],
+        finished,
     )
     _drop_other_loads(target, tenant_id, load_id)
     return written
@@ -171,7 +172,11 @@ _MEMBER_SELECT = [
 ]
 
 
-def _member_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
+Batch = tuple[Sequence[str], list[tuple[Any, ...]]]  # column names, and rows in their order
+
+
+def _member_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[Batch]:
+    names = [column.name for column in _MEMBER_SELECT]
     after = 0
     while True:
         query = (
@@ -180,49 +185,49 @@ def _member_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[list[
             .order_by(members.c.id)
             .limit(batch)
         )
-        rows = [dict(row._mapping) for row in conn.execute(query)]
+        rows = [tuple(row) for row in conn.execute(query)]
         if not rows:
             return
-        yield rows
-        after = rows[-1]["member_id"]
+        yield names, rows
+        after = rows[-1][names.index("member_id")]
 
 
 def _keyed_rows(
     conn: Connection, table: sa.Table, tenant_id: int, key: Sequence[str], batch: int
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[Batch]:
     """The tenant's rows of ``table`` in ``key`` order (its primary key after the tenant),
     ``batch`` at a time by keyset paging."""
-    columns = [c for c in table.c if c.name != "tenant_id"]
+    columns = list(table.c)
+    names = [column.name for column in columns]
     ordered = [table.c[name] for name in key]
+    positions = [names.index(name) for name in key]
     last: tuple[Any, ...] | None = None
     while True:
-        query = sa.select(table.c.tenant_id, *columns).where(table.c.tenant_id == tenant_id)
+        query = sa.select(*columns).where(table.c.tenant_id == tenant_id)
         if last is not None:
             query = query.where(sa.tuple_(*ordered) > sa.tuple_(*last))
-        rows = [dict(r._mapping) for r in conn.execute(query.order_by(*ordered).limit(batch))]
+        rows = [tuple(r) for r in conn.execute(query.order_by(*ordered).limit(batch))]
         if not rows:
             return
-        yield rows
-        last = tuple(rows[-1][name] for name in key)
+        yield names, rows
+        last = tuple(rows[-1][i] for i in positions)
 
 
-def _tag_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
+def _tag_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[Batch]:
     return _keyed_rows(conn, member_tags, tenant_id, ("member_id", "tag_id"), batch)
 
 
-def _activity_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
+def _activity_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[Batch]:
     return _keyed_rows(conn, campaign_activity, tenant_id, ("campaign_id", "member_id"), batch)
 
 
 def _membership_rows(
     conn: Connection, tenant_id: int, published: PublishedMembers, batch: int
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[Batch]:
+    names = ("tenant_id", "segment_id", "member_id")
     for segment in _segments(conn, tenant_id):
         for ids in published(conn, segment, batch):
-            yield [
-                {"tenant_id": tenant_id, "segment_id": segment.id, "member_id": member_id}
-                for member_id in ids
-            ]
+            yield names, [(tenant_id, segment.id, member_id) for member_id in ids]
 
 
 def _segments(conn: Connection, tenant_id: int) -> Iterator[Segment]:
