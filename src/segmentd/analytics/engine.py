@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from ..database_urls import AnalyticsTarget
+
 Params = Mapping[str, Any]  # ``{name:Type}`` placeholders of a statement, bound by ClickHouse
 
 
@@ -67,3 +69,12 @@ class ChdbEngine:
 
     def close(self) -> None:
         self._session.close()
+
+
+def open_engine(target: AnalyticsTarget) -> Engine:
+    """The engine ``SEGMENTD_ANALYTICS_URL`` names (for now, only the embedded one)."""
+    if target.engine == "chdb":
+        return ChdbEngine(target.path)
+    raise AnalyticsUnavailable(
+        "clickhouse:// servers are not supported yet (a later step): use chdb:///folder"
+    )

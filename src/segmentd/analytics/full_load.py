@@ -46,6 +46,10 @@ class PublishedMembers(Protocol):
     def __call__(self, conn: Connection, segment: Segment, batch: int) -> Iterator[list[int]]: ...
 
 
+class NoSuchTenant(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class LoadProgress:
     tenant_id: int
@@ -91,7 +95,10 @@ def load_tenant(
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Replace the tenant's copy in ClickHouse by the system of record's; rows written per
-    table."""
+    table. Raises ``NoSuchTenant`` before writing anything when there is no such tenant."""
+    with db.read() as conn:
+        if conn.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id)).first() is None:
+            raise NoSuchTenant(f"no tenant {tenant_id}")
     create_schema(target.engine, target.database)
     load_id = _next_load_id(target, tenant_id)
     written: dict[str, int] = {}
