@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from segmentd.analytics.clickhouse_compiler import members_query
 from segmentd.analytics.clickhouse_sql.ch_leaf_compilers import CH_COMPILERS
 from segmentd.analytics.full_load import LoadProgress, Target, counts, current_load, load_all
 from segmentd.domain.condition_types.leaf_types import BY_KIND
@@ -159,6 +160,11 @@ def test_text_is_bound_never_spliced(
     starts = _all(field_leaf("City", "starts_with", value=text[:3]))
     assert _selects(db, tenant, analytics, people, starts) == {"hit@x.io"}
     assert counts(analytics, tenant.id)["members"] == 2
+    with db.read() as conn:
+        catalog = load_catalog(conn, tenant.id)
+    tree = parse_native(_all(field_leaf("City", "==", value=text)), catalog, TZ, today=TODAY)
+    query = members_query(tree, tenant.id, analytics.database, 1)
+    assert text.lower() not in query.sql and text.lower() in query.params.values()
 
 
 def test_anniversaries_of_dates_far_from_today(
