@@ -49,7 +49,7 @@ class Scope:
             rows += f" AND {where}"
         if having:
             rows += f" GROUP BY member_id HAVING {having}"
-        return f"{MEMBERS}.member_id IN ({rows})"
+        return f"({MEMBERS}.member_id IN ({rows}))"
 
 
 def number(value: Any) -> str:
