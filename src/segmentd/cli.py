@@ -226,6 +226,70 @@ def site_token(
 
 # --- end Commanders Act sites ---
 
+# --- The analytics back-end (docs/analytics.md) ---
+analytics_app = typer.Typer(
+    help="The analytics back-end (ClickHouse, SEGMENTD_ANALYTICS_URL).", no_args_is_help=True
+)
+app.add_typer(analytics_app, name="analytics")
+
+
+@analytics_app.command("load")
+def analytics_load(
+    tenant: int | None = typer.Option(None, "--tenant", help="Tenant id (default: every one)"),
+    batch: int = typer.Option(10_000, "--batch", min=100, max=1_000_000, help="Rows per insert"),
+    database: str | None = DatabaseOption,
+) -> None:
+    """Copy tenants from the database into the analytics back-end, replacing their copy
+    (queries switch to it when it is complete); prints progress."""
+    import time
+
+    from .analytics.engine import AnalyticsUnavailable, open_engine
+    from .analytics.full_load import LoadProgress, NoSuchTenant, Target, load_all, load_tenant
+    from .membership import store
+
+    settings = load_settings(database)
+    if settings.analytics is None:
+        console.print(
+            "[red]SEGMENTD_ANALYTICS_URL is not set: there is no analytics back-end.[/red]"
+        )
+        raise typer.Exit(1)
+    try:
+        engine = open_engine(settings.analytics)
+    except AnalyticsUnavailable as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+    def shown(step: LoadProgress) -> None:
+        console.print(f"tenant {step.tenant_id} {step.table}: {step.rows} rows")
+
+    db = open_database(settings)
+    target = Target(engine, settings.analytics.database)
+    started = time.monotonic()
+    try:
+        if tenant is None:
+            written = load_all(db, target, store().member_ids, batch=batch, progress=shown)
+        else:
+            written = {
+                tenant: load_tenant(
+                    db, target, store().member_ids, tenant, batch=batch, progress=shown
+                )
+            }
+    except NoSuchTenant as exc:
+        console.print(f"[red]{exc}.[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+        engine.close()
+    rows = sum(sum(tables.values()) for tables in written.values())
+    elapsed = max(time.monotonic() - started, 1e-9)
+    console.print(
+        f"loaded {len(written)} tenant(s), {rows} rows in {elapsed:.1f} s "
+        f"({rows / elapsed:.0f} rows/s)"
+    )
+
+
+# --- end the analytics back-end ---
+
 # --- CSV imports: owned by segmentd.imports.import_cli ---
 from .imports.import_cli import import_app  # noqa: E402
 

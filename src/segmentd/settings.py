@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .database_urls import AnalyticsTarget, parse_analytics_url
+
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
 
 
@@ -154,12 +156,27 @@ class Settings(BaseSettings):
     webhook_batch_size: int = Field(
         100, ge=1, le=1000, description="membership changes at most in one webhook delivery"
     )
+    analytics_url: str | None = Field(
+        None,
+        description="the analytics back-end (ClickHouse, docs/analytics.md): "
+        "chdb:///path/to/folder (the embedded engine on a local folder) or "
+        "clickhouse://[user[:password]@]host[:port]/database (a server); unset: none, "
+        "everything runs on the database of SEGMENTD_DATABASE_URL. For now only read and "
+        "checked: builds do not use it yet",
+    )
 
     @field_validator("time_zone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
         if not _OFFSET.fullmatch(value):
             raise ValueError("time_zone must be a UTC offset such as +08:00")
+        return value
+
+    @field_validator("analytics_url")
+    @classmethod
+    def _check_analytics_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_analytics_url(value)  # raises ValueError saying what is wrong
         return value
 
     @field_validator("trusted_proxies")
@@ -188,6 +205,11 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return _items(self.trusted_proxies)
+
+    @cached_property
+    def analytics(self) -> AnalyticsTarget | None:
+        """Where the analytics back-end runs (None: there is none)."""
+        return None if self.analytics_url is None else parse_analytics_url(self.analytics_url)
 
     @cached_property
     def tz(self) -> timezone:

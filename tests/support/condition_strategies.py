@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta, timezone
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -75,6 +76,7 @@ FAR_DAYS = [
 ]
 
 
+@cache  # a world's strategy is built once: building them dominated draws
 def near_days(world: World) -> st.SearchStrategy[date]:
     """Days around today, on the edges of relative periods (N days, weeks, months away),
     and a few far ones."""
@@ -89,12 +91,14 @@ def near_days(world: World) -> st.SearchStrategy[date]:
     )
 
 
+@cache
 def birthdays(world: World) -> st.SearchStrategy[int]:
     days = st.integers(-1, 1) | st.integers(-3, 40)
     soon = days.map(lambda days: month_day(world.today + timedelta(days=days)))
     return soon | st.sampled_from([101, 228, 229, 301, 1231])
 
 
+@cache
 def moments(world: World) -> st.SearchStrategy[int]:
     """Epoch seconds on either side of midnight in the world's zone."""
     offsets = st.sampled_from([-1, 0, 1, 43_200, 86_399])
@@ -253,24 +257,32 @@ LEAF_KINDS: list[Callable[[World], st.SearchStrategy[Leaf]]] = [
 ]
 
 
-def leaves(world: World) -> st.SearchStrategy[Leaf]:
-    return st.one_of(*(kind(world) for kind in LEAF_KINDS))
+def leaves(
+    world: World, kinds: list[Callable[[World], st.SearchStrategy[Leaf]]] | None = None
+) -> st.SearchStrategy[Leaf]:
+    """A leaf of one of ``kinds`` (default: ``LEAF_KINDS``)."""
+    return st.one_of(*(kind(world) for kind in (LEAF_KINDS if kinds is None else kinds)))
 
 
 # --- trees ---------------------------------------------------------------------------------
 
 
 @st.composite
-def native_trees(draw: st.DrawFn, world: World, most_leaves: int = 12) -> Node:
+def native_trees(
+    draw: st.DrawFn,
+    world: World,
+    most_leaves: int = 12,
+    kinds: list[Callable[[World], st.SearchStrategy[Leaf]]] | None = None,
+) -> Node:
     """A tree whose root is a group (as ``render_native`` writes one), with all, any and not
-    nested up to ``MAX_DEPTH``."""
+    nested up to ``MAX_DEPTH``; its leaves of ``kinds`` (default: ``LEAF_KINDS``)."""
     budget = [most_leaves]
 
     def node(depth: int) -> Node:
         # depth: the level this node would be at as a group or a negation (the root is 1).
         if depth > MAX_DEPTH or budget[0] <= 1 or draw(st.integers(0, 2)) > 0:
             budget[0] -= 1
-            return draw(leaves(world))
+            return draw(leaves(world, kinds))
         return group(depth)
 
     def group(depth: int) -> Node:

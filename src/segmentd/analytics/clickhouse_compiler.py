@@ -1,0 +1,57 @@
+"""Compile a condition tree to a ClickHouse query of the member ids of a tenant's list that
+match it.
+
+Must agree with ``domain.evaluator`` (and so with ``storage.compiler``) on every input; a
+differential property test holds them together (tests/analytics). Each leaf kind has one
+compiler (``clickhouse_sql``); this walks the groups. Every leaf is true or false, never
+NULL, and a negation still reads NULL as false, as ``storage.compiler`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.conditions import Condition, Group, Not
+from ..domain.operators import Relation
+from .clickhouse_schema import MEMBERS
+from .clickhouse_sql.ch_leaf_compiler import Scope, number
+from .clickhouse_sql.ch_leaf_compilers import CH_COMPILERS
+
+
+@dataclass(frozen=True)
+class ClickHouseQuery:
+    sql: str
+    params: dict[str, Any]  # bound to the ``{name:Type}`` placeholders of ``sql``
+
+
+def compile_where(condition: Condition, scope: Scope) -> str:
+    """The condition as a boolean over the ``members`` table."""
+    if isinstance(condition, Group):
+        joiner = " AND " if condition.relation is Relation.AND else " OR "
+        return "(" + joiner.join(compile_where(item, scope) for item in condition.items) + ")"
+    if isinstance(condition, Not):
+        return f"NOT ifNull({compile_where(condition.item, scope)}, 0)"
+    return CH_COMPILERS[condition.kind](condition, scope)
+
+
+def members_query(
+    condition: Condition,
+    tenant_id: int,
+    database: str,
+    load_id: int,
+    list_id: int | None = None,
+) -> ClickHouseQuery:
+    """The ids of the tenant's members (of list ``list_id``, or of every list) the condition
+    holds for, in id order, as load ``load_id`` of the tenant holds them (its current one:
+    ``full_load.current_load``)."""
+    scope = Scope(tenant_id, database, load_id)
+    where = compile_where(condition, scope)
+    scoped = scope.loaded()
+    if list_id is not None:
+        scoped += f" AND list_id = {number(list_id)}"
+    sql = (
+        f"SELECT member_id FROM {scope.table(MEMBERS)} AS {MEMBERS} "
+        f"WHERE {scoped} AND {where} ORDER BY member_id"
+    )
+    return ClickHouseQuery(sql, scope.params)
