@@ -1,0 +1,7 @@
+"""The analytics copy on a ClickHouse cluster of shards (docs/analytics-cluster.md).
+
+``shard_client`` reaches the shards (clickhouse-driver, the native protocol: servers from
+18.16 on), ``sharded_tables`` creates each shard's local tables and the ``Distributed``
+tables over them, and ``outbox_drain`` keeps them current from the system of record's outbox.
+It may import storage and the domain, nothing above.
+"""

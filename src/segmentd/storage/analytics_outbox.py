@@ -1,0 +1,79 @@
+"""The analytics outbox: which members and activity rows changed since ClickHouse last took
+them (``schema.analytics_outbox``).
+
+Written in the transaction of the change, so a change and its outbox row commit together or
+not at all; only when the analytics back-end is set (``Database(analytics_outbox=True)``
+marks its connections), else these calls cost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .schema import analytics_outbox
+
+OPTION = "segmentd_analytics_outbox"  # the engine's execution option that turns it on
+MEMBER = "member"  # the member's row and its tags
+ACTIVITY = "activity"  # one campaign_activity row (member, campaign)
+KINDS = (MEMBER, ACTIVITY)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    tenant_id: int
+    kind: str
+    member_id: int
+    campaign_id: int | None
+
+
+def enabled(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get(OPTION))
+
+
+def record_members(conn: Connection, tenant_id: int, member_ids: Iterable[int]) -> None:
+    """Members created, changed (fields, tags, subscription) or deleted."""
+    if enabled(conn):
+        _insert(conn, [(tenant_id, MEMBER, m, None) for m in sorted(set(member_ids))])
+
+
+def record_activity(
+    conn: Connection, tenant_id: int, campaign_id: int, member_ids: Iterable[int]
+) -> None:
+    """Members whose activity in ``campaign_id`` changed."""
+    if enabled(conn):
+        _insert(conn, [(tenant_id, ACTIVITY, m, campaign_id) for m in sorted(set(member_ids))])
+
+
+def _insert(conn: Connection, rows: list[tuple[int, str, int, int | None]]) -> None:
+    if rows:
+        conn.execute(
+            sa.insert(analytics_outbox),
+            [{"tenant_id": t, "kind": k, "member_id": m, "campaign_id": c} for t, k, m, c in rows],
+        )
+
+
+def pending(conn: Connection, limit: int) -> list[OutboxRow]:
+    """The oldest ``limit`` rows, in ``seq`` order."""
+    o = analytics_outbox.c
+    query = sa.select(o.seq, o.tenant_id, o.kind, o.member_id, o.campaign_id)
+    return [OutboxRow(*row) for row in conn.execute(query.order_by(o.seq).limit(limit))]
+
+
+def remove(conn: Connection, seqs: Sequence[int]) -> None:
+    """Delete drained rows by their exact ``seq`` (a row that committed late, with a smaller
+    ``seq`` than rows already drained, stays until it is drained itself)."""
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        conn.execute(sa.delete(analytics_outbox).where(analytics_outbox.c.seq.in_(chunk)))
+
+
+def backlog(conn: Connection) -> tuple[int, int | None]:
+    """Rows waiting and the oldest one's ``seq`` (None when empty): how far behind it is."""
+    o = analytics_outbox.c
+    count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(o.seq))).one()
+    return int(count), None if oldest is None else int(oldest)
