@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..timefmt import now
 from .schema import analytics_outbox
 
 OPTION = "segmentd_analytics_outbox"  # the engine's execution option that turns it on
@@ -51,9 +52,13 @@ def record_activity(
 
 def _insert(conn: Connection, rows: list[tuple[int, str, int, int | None]]) -> None:
     if rows:
+        stamp = now()
         conn.execute(
             sa.insert(analytics_outbox),
-            [{"tenant_id": t, "kind": k, "member_id": m, "campaign_id": c} for t, k, m, c in rows],
+            [
+                {"tenant_id": t, "kind": k, "member_id": m, "campaign_id": c, "recorded_at": stamp}
+                for t, k, m, c in rows
+            ],
         )
 
 
@@ -72,8 +77,18 @@ def remove(conn: Connection, seqs: Sequence[int]) -> None:
         conn.execute(sa.delete(analytics_outbox).where(analytics_outbox.c.seq.in_(chunk)))
 
 
-def backlog(conn: Connection) -> tuple[int, int | None]:
-    """Rows waiting and the oldest one's ``seq`` (None when empty): how far behind it is."""
+@dataclass(frozen=True)
+class Backlog:
+    rows: int  # changes not yet in ClickHouse
+    oldest_at: int | None  # when the oldest of them was recorded (epoch s); None: up to date
+
+    def fresh_as_of(self, at: int) -> int:
+        """The time up to which ClickHouse holds every change, as seen at ``at``."""
+        return at if self.oldest_at is None else self.oldest_at
+
+
+def backlog(conn: Connection) -> Backlog:
+    """How far behind the analytics copy is: a build on it says so."""
     o = analytics_outbox.c
-    count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(o.seq))).one()
-    return int(count), None if oldest is None else int(oldest)
+    count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(o.recorded_at))).one()
+    return Backlog(int(count), None if oldest is None else int(oldest))

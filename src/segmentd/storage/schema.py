@@ -467,4 +467,5 @@ analytics_outbox = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("member_id", sa.BigInteger, nullable=False),
     sa.Column("campaign_id", sa.BigInteger, nullable=True),
+    _epoch("recorded_at"),  # how far behind the copy is: the oldest row's age
 )
