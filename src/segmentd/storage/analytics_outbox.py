@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -48,6 +49,20 @@ def record_activity(
     """Members whose activity in ``campaign_id`` changed."""
     if enabled(conn):
         _insert(conn, [(tenant_id, ACTIVITY, m, campaign_id) for m in sorted(set(member_ids))])
+
+
+def record_members_of(conn: Connection, tenant_id: int, ids: sa.Select[Any]) -> None:
+    """Members whose ids ``ids`` selects, recorded in the database (set-based)."""
+    if enabled(conn):
+        o = analytics_outbox.c
+        rows = sa.select(
+            sa.literal(tenant_id), sa.literal(MEMBER), ids.subquery().c[0], sa.literal(now())
+        )
+        conn.execute(
+            sa.insert(analytics_outbox).from_select(
+                [o.tenant_id, o.kind, o.member_id, o.recorded_at], rows
+            )
+        )
 
 
 def _insert(conn: Connection, rows: list[tuple[int, str, int, int | None]]) -> None:
