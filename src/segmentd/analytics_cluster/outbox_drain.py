@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,17 @@ from .sharded_tables import (
 
 DEFAULT_BATCH = 1_000
 _CHUNK = 500  # ids per IN list (SQLite's bound variables)
+
+
+@dataclass
+class Rows:
+    """The rows a batch writes, by table, all with the batch's ``version``."""
+
+    version: int
+    tables: dict[str, list[list[Any]]] = field(default_factory=dict)
+
+    def add(self, table: str, rows: Iterable[list[Any]]) -> None:
+        self.tables.setdefault(table, []).extend(rows)
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,15 @@ def drain_batch(db: Database, client: ClusterClient, *, batch: int = DEFAULT_BAT
         rows = outbox.pending(conn, batch)
     if not rows:
         return []
-    version = time.time_ns()
+    out = Rows(version=time.time_ns())
     with db.snapshot() as conn:
         for tenant_id, ids in _grouped(rows, outbox.MEMBER).items():
-            write_members(conn, client, tenant_id, sorted(ids), version)
+            write_members(conn, client, tenant_id, sorted(ids), out)
         for tenant_id, pairs in _grouped(rows, outbox.ACTIVITY).items():
-            write_activity(conn, client, tenant_id, sorted(pairs), version)
+            write_activity(conn, tenant_id, sorted(pairs), out)
+    # One insert per table and batch: each makes a part on every shard, the costly step.
+    for table, table_rows in out.tables.items():
+        client.insert(f"{client.database}.{table}", columns(table), table_rows)
     seqs = [row.seq for row in rows]
     with db.write() as conn:
         outbox.remove(conn, seqs)
@@ -99,7 +113,7 @@ _MEMBER_SELECT = [
 
 
 def write_members(
-    conn: Connection, client: ClusterClient, tenant_id: int, ids: Sequence[int], version: int
+    conn: Connection, client: ClusterClient, tenant_id: int, ids: Sequence[int], out: Rows
 ) -> None:
     """Write the members' rows and tags as the system of record has them now; tombstones
     for members gone, and for tags and activity rows they no longer have."""
@@ -112,12 +126,11 @@ def write_members(
                 )
             )
         }
-        live = [[*found[m].values(), version, 0] for m in chunk if m in found]
+        out.add(MEMBERS, ([*found[m].values(), out.version, 0] for m in chunk if m in found))
         gone = [m for m in chunk if m not in found]
-        dead = [_member_tombstone(tenant_id, m, version) for m in gone]
-        client.insert(f"{client.database}.{MEMBERS}", columns(MEMBERS), live + dead)
-        _write_tags(conn, client, tenant_id, chunk, version)
-        _bury_activity(client, tenant_id, gone, version)
+        out.add(MEMBERS, (_member_tombstone(tenant_id, m, out.version) for m in gone))
+        _write_tags(conn, client, tenant_id, chunk, out)
+        _bury_activity(client, tenant_id, gone, out)
 
 
 def _member_tombstone(tenant_id: int, member_id: int, version: int) -> list[Any]:
@@ -130,7 +143,7 @@ def _member_tombstone(tenant_id: int, member_id: int, version: int) -> list[Any]
 
 
 def _write_tags(
-    conn: Connection, client: ClusterClient, tenant_id: int, ids: Sequence[int], version: int
+    conn: Connection, client: ClusterClient, tenant_id: int, ids: Sequence[int], out: Rows
 ) -> None:
     t = member_tags.c
     held = set(
@@ -139,17 +152,19 @@ def _write_tags(
         )
     )
     copied = set(_live_keys(client, MEMBER_TAGS, "tag_id", tenant_id, ids))
-    rows = [[tenant_id, m, tag, version, 0] for m, tag in sorted(held)]
-    rows += [[tenant_id, m, tag, version, 1] for m, tag in sorted(copied - held)]
-    client.insert(f"{client.database}.{MEMBER_TAGS}", columns(MEMBER_TAGS), rows)
+    out.add(MEMBER_TAGS, ([tenant_id, m, tag, out.version, 0] for m, tag in sorted(held)))
+    gone = sorted(copied - held)
+    out.add(MEMBER_TAGS, ([tenant_id, m, tag, out.version, 1] for m, tag in gone))
 
 
-def _bury_activity(client: ClusterClient, tenant_id: int, ids: Sequence[int], version: int) -> None:
+def _bury_activity(client: ClusterClient, tenant_id: int, ids: Sequence[int], out: Rows) -> None:
     """Tombstones for the activity rows of deleted members."""
     if ids:
-        pairs = _live_keys(client, CAMPAIGN_ACTIVITY, "campaign_id", tenant_id, ids)
-        rows = [[tenant_id, m, c, None, None, None, version, 1] for m, c in sorted(pairs)]
-        client.insert(f"{client.database}.{CAMPAIGN_ACTIVITY}", columns(CAMPAIGN_ACTIVITY), rows)
+        pairs = sorted(_live_keys(client, CAMPAIGN_ACTIVITY, "campaign_id", tenant_id, ids))
+        out.add(
+            CAMPAIGN_ACTIVITY,
+            ([tenant_id, m, c, None, None, None, out.version, 1] for m, c in pairs),
+        )
 
 
 def _live_keys(
@@ -168,10 +183,9 @@ def _live_keys(
 
 def write_activity(
     conn: Connection,
-    client: ClusterClient,
     tenant_id: int,
     pairs: Sequence[tuple[int, int]],
-    version: int,
+    out: Rows,
 ) -> None:
     """Write these (member, campaign) activity rows as the system of record has them now."""
     a = campaign_activity.c
@@ -188,10 +202,12 @@ def write_activity(
                 )
             )
         }
-        rows = [
-            [tenant_id, m, c, *(getattr(found[(m, c)], n) for n in times), version, 0]
-            if (m, c) in found
-            else [tenant_id, m, c, None, None, None, version, 1]
-            for m, c in chunk
-        ]
-        client.insert(f"{client.database}.{CAMPAIGN_ACTIVITY}", columns(CAMPAIGN_ACTIVITY), rows)
+        out.add(
+            CAMPAIGN_ACTIVITY,
+            (
+                [tenant_id, m, c, *(getattr(found[(m, c)], n) for n in times), out.version, 0]
+                if (m, c) in found
+                else [tenant_id, m, c, None, None, None, out.version, 1]
+                for m, c in chunk
+            ),
+        )
