@@ -60,7 +60,7 @@ def test_drain_leaves_the_cluster_equal_to_the_record(
         db.dispose()
 
 
-# Drains 10 rows a batch; in the third batch, once its first rows are in ClickHouse, it says
+# Drains 25 rows a batch; in the third batch, once its first rows are in ClickHouse, it says
 # so and waits (that batch's outbox rows not yet deleted) for the SIGKILL.
 _KILLED_DRAIN = """
 import sys
@@ -84,7 +84,7 @@ def progress(_):
 
 ClusterClient.insert = insert
 client = ClusterClient(cluster, [ShardAddress("127.0.0.1", int(p)) for p in ports], database)
-drain(Database(url, analytics_outbox=True), client, batch=10, progress=progress)
+drain(Database(url, analytics_outbox=True), client, batch=25, progress=progress)
 print("finished", flush=True)
 """
 
@@ -111,8 +111,8 @@ def test_a_drain_killed_mid_batch_resumes_to_the_same_state(
         child.wait()
         assert child.returncode == -signal.SIGKILL
         left = outbox_size(db)
-        assert left == before - 20  # two batches went through, the killed one stayed
-        drain(db, client, batch=10)
+        assert left == before - 50  # two batches went through, the killed one stayed
+        drain(db, client, batch=25)
         assert outbox_size(db) == 0
         assert in_cluster(client, tenant_id) == of_record(db, tenant_id)
     finally:

@@ -27,7 +27,7 @@ def test_the_drain_waits_for_a_shard_that_is_down(
             behind = analytics_outbox.backlog(conn)
         assert behind.rows > 0 and behind.oldest_at is not None
         assert behind.fresh_as_of(now()) >= before
-        ch_cluster.stop_shard(down)
+        ch_cluster.stop_shard(down, crash=True)
         with pytest.raises(ClickHouseError):
             drain(db, client, batch=1000)
         with pytest.raises(ClickHouseError):  # a read never answers from one shard alone

@@ -203,11 +203,12 @@ class ClickHouseCluster:
                 time.sleep(0.1)
         raise RuntimeError(f"shard {shard.number} did not answer:\n{shard.log_tail()}")
 
-    def stop_shard(self, shard: ShardServer) -> None:
+    def stop_shard(self, shard: ShardServer, *, crash: bool = False) -> None:
+        """Stop the server: a clean shutdown, or with ``crash`` a SIGKILL (as a lost machine)."""
         process, shard.process = shard.process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
         try:
             process.wait(_STOP_WAIT_S)
         except subprocess.TimeoutExpired:
