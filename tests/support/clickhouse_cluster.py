@@ -31,9 +31,10 @@ _STOP_WAIT_S = 20
 
 
 def server_binary() -> str | None:
-    """The ``clickhouse-server`` executable (``SEGMENTD_TEST_CLICKHOUSE_SERVER`` first)."""
+    """The ``clickhouse-server`` executable: ``SEGMENTD_TEST_CLICKHOUSE_SERVER`` when set (only
+    it), else the one on PATH or Debian's."""
     given = os.environ.get("SEGMENTD_TEST_CLICKHOUSE_SERVER")
-    for candidate in (given, *_CANDIDATES) if given else _CANDIDATES:
+    for candidate in (given,) if given else _CANDIDATES:
         found = shutil.which(candidate)
         if found:
             return found
