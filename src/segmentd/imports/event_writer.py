@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..storage import analytics_outbox
 from ..storage.campaigns import EVENT_COLUMNS, IMPLIED
 from ..storage.schema import members
 from .event_rows import EventRow
@@ -75,6 +76,7 @@ def write_events(
     rows = [(tenant_id, campaign_id, member_id, *times) for member_id, times in firsts.items()]
     if not rows:
         return
+    analytics_outbox.record_activity(conn, tenant_id, campaign_id, firsts)
     columns = ("tenant_id", "campaign_id", "member_id", *_TIMES)
     if is_sqlite(conn):
         conn.exec_driver_sql(

@@ -29,6 +29,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..storage import analytics_outbox
 from ..storage.members import TagFlag
 from ..storage.schema import member_tags, members
 from ..storage.tags import MAX_TAGS_PER_MEMBER, ensure_tags
@@ -114,6 +115,7 @@ def write_members(
     checked = cast(Sequence[MemberRow], rows)
     done = _upsert_sqlite(conn, tenant_id, list_id, layout, checked, update_existing, stamp)
     _write_tags_sqlite(conn, tenant_id, checked, done, tag_flag)
+    analytics_outbox.record_members(conn, tenant_id, done.ids.values())
     created = len(done.created)
     updated = len(done.ids) - created
     return ChunkCounts(created, updated, len(rows) - created - updated)
@@ -263,6 +265,8 @@ def _write_postgresql(
         ),
         {"tenant_id": tenant_id, "list_id": list_id, "stamp": stamp},
     ).one()
+    written_ids = sa.select(sa.table("import_written", sa.column("id")).c.id)
+    analytics_outbox.record_members_of(conn, tenant_id, written_ids)
     tagged = [row for row in rows if row.tags is not None]
     if tagged:
         _write_tags_postgresql(

@@ -22,6 +22,7 @@ from ..domain.fields import CampaignStatus
 from ..domain.ids import MAX_ID
 from ..domain.member_changes import Change, MembersChanged
 from ..timefmt import now
+from . import analytics_outbox
 from .catalog import catalog_changed
 from .schema import campaign_activity, campaigns, members
 from .tenants import default_list_id
@@ -263,6 +264,7 @@ def record_events(
     resolved = _resolve(conn, tenant_id, list_id, events, result)
     firsts = _first_times(resolved)
     _merge(conn, tenant_id, campaign_id, firsts)
+    analytics_outbox.record_activity(conn, tenant_id, campaign_id, firsts)
     result.recorded = len(resolved)
     result.member_ids = sorted(firsts)
     result.errors.sort(key=lambda error: error.index)

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..database_urls import is_sqlite, normalize_url
 from . import change_log
+from .analytics_outbox import OPTION as outbox_option
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -112,9 +113,11 @@ class Database:
         url: str,
         background_checkpoints: bool = False,
         sqlite_busy_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        analytics_outbox: bool = False,
     ) -> None:
         """``sqlite_busy_ms``: how long a SQLite transaction waits for a lock another
-        process holds before it fails (``DatabaseUnavailable``)."""
+        process holds before it fails (``DatabaseUnavailable``). ``analytics_outbox``: write
+        transactions record their changes for the analytics copy (``analytics_outbox``)."""
         self.url = normalize_url(url)
         self.is_sqlite = is_sqlite(self.url)
         self._checkpointer: _Checkpointer | None = None
@@ -133,6 +136,9 @@ class Database:
             _ping_when_idle(self.write_engine)
             _without_jit(self.write_engine)
             self.read_engine = self.write_engine
+        if analytics_outbox:
+            # Seen by every statement's connection: storage asks it before writing a row.
+            self.write_engine = self.write_engine.execution_options(**{outbox_option: True})
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -27,6 +27,7 @@ from ..domain.fields import (
 )
 from ..domain.member_changes import MembersChanged
 from ..timefmt import now
+from . import analytics_outbox
 from .catalog import catalog_changed, custom_fields, field_def
 from .schema import MAX_CUSTOM_FIELDS, MAX_FIELDS, SLOTS, fields, members
 from .segment_refs import segments_using_field, segments_using_values
@@ -225,6 +226,12 @@ def delete_field(conn: Connection, tenant_id: int, field_id: int) -> bool:
         )
     conn.execute(sa.delete(fields).where(fields.c.tenant_id == tenant_id, fields.c.id == field_id))
     catalog_changed(conn, tenant_id)
+    # Only the members holding a value change (the others' slot is already empty).
+    holding = sa.select(members.c.id).where(
+        members.c.tenant_id == tenant_id,
+        sa.or_(*(members.c[name].is_not(None) for name in _slot_columns(field))),
+    )
+    analytics_outbox.record_members_of(conn, tenant_id, holding)
     conn.execute(
         sa.update(members).where(members.c.tenant_id == tenant_id).values(**_slot_columns(field))
     )
@@ -301,4 +308,5 @@ def _drop_options(
             .where(members.c.tenant_id == tenant_id, column.in_(removed))
             .values({column.name: None, "updated_at": now()})
         )
+        analytics_outbox.record_members(conn, tenant_id, holders)
     return holders

@@ -22,6 +22,7 @@ from ..domain.emails import email_key
 from ..domain.fields import Catalog
 from ..domain.member_changes import Change, MembersChanged
 from ..timefmt import now
+from . import analytics_outbox
 from .catalog import load_catalog
 from .member_columns import field_column
 from .member_input import MemberInput, RowProblem, check_row
@@ -104,6 +105,7 @@ def upsert_members(
     changes = _update(conn, tenant_id, pairs, tag_flag, tag_ids, readable, held)
     result.created, result.updated = len(created), len(pairs)
     result.member_ids = created + [old.id for old, _ in pairs]
+    analytics_outbox.record_members(conn, tenant_id, result.member_ids)
     result.errors.sort(key=lambda error: error.index)
     # The catalog read above still holds, unless this upsert created tags.
     same = set(tag_names) <= catalog.tags
@@ -473,6 +475,7 @@ def delete_members(conn: Connection, tenant_id: int, ids: Sequence[int]) -> int:
                 sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.member_id.in_(chunk))
             )
         conn.execute(sa.delete(members).where(members_by_id(tenant_id, chunk)))
+    analytics_outbox.record_members(conn, tenant_id, ids)
     return len(ids)
 
 
@@ -499,6 +502,7 @@ def unsubscribe(
                 .values(unsubscribed_at=stamp, updated_at=stamp)
             )
         changed.extend(still)
+    analytics_outbox.record_members(conn, tenant_id, changed)
     return MembersChanged(changed)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.member_changes import MembersChanged
 from ..timefmt import now
+from . import analytics_outbox
 from .schema import members
 from .sqlite_plans import members_by_id
 from .write_lock import lock_tenant_writes
@@ -45,4 +46,6 @@ def resubscribe(conn: Connection, tenant_id: int, member_id: int) -> MembersChan
         .values(unsubscribed_at=None, updated_at=stamp)
         .returning(members.c.id)
     ).scalars()
-    return MembersChanged([int(member_id) for member_id in changed])
+    ids = [int(member_id) for member_id in changed]
+    analytics_outbox.record_members(conn, tenant_id, ids)
+    return MembersChanged(ids)

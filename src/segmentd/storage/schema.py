@@ -453,3 +453,19 @@ webhook_deliveries = sa.Table(
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "tenant_id", "webhook_id", "id"),
 )
+
+# Changes that the analytics copy in ClickHouse has not taken yet, written in the transaction
+# of the change when the analytics back-end is set (``storage.analytics_outbox``), drained in
+# ``seq`` order (``analytics_cluster.outbox_drain``). ``kind``: member (its row and tags) or
+# activity (its row for ``campaign_id``). A row names what changed, never the new values:
+# the drain reads the current state (migration 0018).
+analytics_outbox = sa.Table(
+    "analytics_outbox",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    _tenant(),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("member_id", sa.BigInteger, nullable=False),
+    sa.Column("campaign_id", sa.BigInteger, nullable=True),
+    _epoch("recorded_at"),  # how far behind the copy is: the oldest row's age
+)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.errors import DomainValidationError
 from ..timefmt import now
+from . import analytics_outbox
 from .catalog import catalog_changed
 from .schema import member_tags, tags
 from .segment_refs import segments_using_tag
@@ -130,6 +131,10 @@ def delete_tag(conn: Connection, tenant_id: int, tag_id: int) -> bool:
         raise DomainValidationError(
             "tag_id", f"tag {tag.name} is used by segments: {', '.join(users)}"
         )
+    holders = sa.select(member_tags.c.member_id).where(
+        member_tags.c.tenant_id == tenant_id, member_tags.c.tag_id == tag_id
+    )
+    analytics_outbox.record_members_of(conn, tenant_id, holders)
     conn.execute(
         sa.delete(member_tags).where(
             member_tags.c.tenant_id == tenant_id, member_tags.c.tag_id == tag_id

@@ -1,0 +1,109 @@
+"""The analytics outbox: which members and activity rows changed since ClickHouse last took
+them (``schema.analytics_outbox``).
+
+Written in the transaction of the change, so a change and its outbox row commit together or
+not at all; only when the analytics back-end is set (``Database(analytics_outbox=True)``
+marks its connections), else these calls cost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..timefmt import now
+from .schema import analytics_outbox
+
+OPTION = "segmentd_analytics_outbox"  # the engine's execution option that turns it on
+MEMBER = "member"  # the member's row and its tags
+ACTIVITY = "activity"  # one campaign_activity row (member, campaign)
+KINDS = (MEMBER, ACTIVITY)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    tenant_id: int
+    kind: str
+    member_id: int
+    campaign_id: int | None
+
+
+def enabled(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get(OPTION))
+
+
+def record_members(conn: Connection, tenant_id: int, member_ids: Iterable[int]) -> None:
+    """Members created, changed (fields, tags, subscription) or deleted."""
+    if enabled(conn):
+        _insert(conn, [(tenant_id, MEMBER, m, None) for m in sorted(set(member_ids))])
+
+
+def record_activity(
+    conn: Connection, tenant_id: int, campaign_id: int, member_ids: Iterable[int]
+) -> None:
+    """Members whose activity in ``campaign_id`` changed."""
+    if enabled(conn):
+        _insert(conn, [(tenant_id, ACTIVITY, m, campaign_id) for m in sorted(set(member_ids))])
+
+
+def record_members_of(conn: Connection, tenant_id: int, ids: sa.Select[Any]) -> None:
+    """Members whose ids ``ids`` selects, recorded in the database (set-based)."""
+    if enabled(conn):
+        o = analytics_outbox.c
+        rows = sa.select(
+            sa.literal(tenant_id), sa.literal(MEMBER), ids.subquery().c[0], sa.literal(now())
+        )
+        conn.execute(
+            sa.insert(analytics_outbox).from_select(
+                [o.tenant_id, o.kind, o.member_id, o.recorded_at], rows
+            )
+        )
+
+
+def _insert(conn: Connection, rows: list[tuple[int, str, int, int | None]]) -> None:
+    if rows:
+        stamp = now()
+        conn.execute(
+            sa.insert(analytics_outbox),
+            [
+                {"tenant_id": t, "kind": k, "member_id": m, "campaign_id": c, "recorded_at": stamp}
+                for t, k, m, c in rows
+            ],
+        )
+
+
+def pending(conn: Connection, limit: int) -> list[OutboxRow]:
+    """The oldest ``limit`` rows, in ``seq`` order."""
+    o = analytics_outbox.c
+    query = sa.select(o.seq, o.tenant_id, o.kind, o.member_id, o.campaign_id)
+    return [OutboxRow(*row) for row in conn.execute(query.order_by(o.seq).limit(limit))]
+
+
+def remove(conn: Connection, seqs: Sequence[int]) -> None:
+    """Delete drained rows by their exact ``seq`` (a row that committed late, with a smaller
+    ``seq`` than rows already drained, stays until it is drained itself)."""
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        conn.execute(sa.delete(analytics_outbox).where(analytics_outbox.c.seq.in_(chunk)))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    rows: int  # changes not yet in ClickHouse
+    oldest_at: int | None  # when the oldest of them was recorded (epoch s); None: up to date
+
+    def fresh_as_of(self, at: int) -> int:
+        """The time up to which ClickHouse holds every change, as seen at ``at``."""
+        return at if self.oldest_at is None else self.oldest_at
+
+
+def backlog(conn: Connection) -> Backlog:
+    """How far behind the analytics copy is: a build on it says so."""
+    o = analytics_outbox.c
+    count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(o.recorded_at))).one()
+    return Backlog(int(count), None if oldest is None else int(oldest))
