@@ -6,7 +6,8 @@ segment. Downgrading restores the text keys. Migration 0008's downgrade turns co
 generations back into member rows. Migration 0009 gives every segment a Commanders Act id.
 Migration 0011 stores conditions by field key and tag id; GET answers the same bytes.
 Migration 0013 gives segments a kind; its downgrade drops static segments with their rows.
-Migration 0014 dates existing memberships by their build (``exact_at``).
+Migration 0014 dates existing memberships by their build (``exact_at``). Migration 0019
+narrows the history's rows (segment numbers, cause codes) and keeps every change.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from segmentd.services.segment_service import SegmentDraft
 from segmentd.services.static_segments import StaticDraft, create_static_segment
 from segmentd.storage import schema
 from segmentd.storage.db import Database
+from segmentd.storage.membership_history import member_changes, read_changes
 from segmentd.storage.migrate import alembic_config
 from segmentd.storage.segments import CommandersActIdTaken, create_segment, get_segment
 from tests.conftest import (
@@ -445,3 +447,73 @@ def test_0016_adds_webhooks_matching_the_schema_and_downgrades(url: str) -> None
     engine = sa.create_engine(url)
     assert {"webhooks", "webhook_deliveries"} <= set(sa.inspect(engine).get_table_names())
     engine.dispose()
+
+
+# (seq, segment id, list id, member id, change, cause): segment "d" was deleted before 0019.
+CHANGES = [
+    (1, "a" * 24, 1, 5, 1, "build"),
+    (2, "a" * 24, 1, 9000, 1, "realtime"),
+    (3, "d" * 24, 4, 5, 0, "deleted"),
+    (4, "a" * 24, 1, 5, 0, "member_deleted"),
+    (5, "b" * 24, 1, 7, 1, "reference"),
+]
+
+
+def test_0019_narrows_the_history_keeps_every_change_and_downgrades(url: str) -> None:
+    migrate_to(url, "0006")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        fill_0006(conn)
+    engine.dispose()
+    migrate_to(url, "0018")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for seq, segment_id, list_id, member_id, change, cause in CHANGES:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO membership_changes (tenant_id, seq, segment_id, list_id,"
+                    " member_id, change, cause, at) VALUES (1, :q, :s, :l, :m, :c, :w, :q)"
+                ),
+                {"q": seq, "s": segment_id, "l": list_id, "m": member_id, "c": change, "w": cause},
+            )
+        conn.execute(sa.text("INSERT INTO change_counters VALUES (1, 5)"))
+    engine.dispose()
+
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+        assert [d for d in differences if "history" in repr(d) or "changes" in repr(d)] == []
+        feed = read_changes(conn, 1, after_seq=0, limit=10)
+        deleted = read_changes(conn, 1, after_seq=0, limit=10, segment_id="d" * 24)
+        member = member_changes(conn, 1, 5, after_seq=0, limit=10)
+        numbers = dict(
+            conn.execute(sa.text("SELECT segment_id, segment_number FROM history_segments")).all()
+        )
+        last = conn.execute(
+            sa.text("SELECT last_segment_number FROM tenants WHERE id = 1")
+        ).scalar()
+    engine.dispose()
+    as_rows = [
+        (c.seq, c.segment_id, c.list_id, c.member_id, int(c.change == "entered"), c.cause)
+        for c in feed
+    ]
+    assert as_rows == CHANGES
+    assert [c.seq for c in deleted] == [3]
+    assert [c.seq for c in member] == [1, 3, 4]
+    # The deleted segment got a number tenant 1 never used (its segments had 1 and 2).
+    assert numbers["d" * 24] == last == 3
+
+    migrate_to(url, "0018", downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        back = conn.execute(
+            sa.text(
+                "SELECT seq, segment_id, list_id, member_id, change, cause FROM membership_changes"
+                " ORDER BY seq"
+            )
+        ).all()
+        tables = set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    assert [tuple(row) for row in back] == CHANGES
+    assert "history_segments" not in tables

@@ -39,5 +39,7 @@ def delete_membership(conn: Connection, segment: Segment) -> None:
     published = Published(
         segment.tenant_id, segment.list_id, segment.number, segment.generation, segment.horizon
     )
-    staged = StagedQuery(segment.id, CAUSE, everyone_leaving(published), list_id=segment.list_id)
+    staged = StagedQuery(
+        segment.id, CAUSE, everyone_leaving(published), deleted=(segment.number, segment.list_id)
+    )
     change_log.stage_query(conn, segment.tenant_id, staged, then=drop)

@@ -15,7 +15,9 @@ Why ``EXCEPT`` rather than an anti-join (``NOT EXISTS``): PostgreSQL plans an an
 from the statistics, and a generation's rows are new since the last ``ANALYZE``; with
 statistics taken while the table was nearly empty it chose a nested loop that read the whole
 other generation for every row (100,000 members: minutes instead of 0.1 s). A set operation
-has no such plan: both sides are read once, whatever the statistics say.
+has no such plan: both sides are read once, whatever the statistics say. Each ``EXCEPT`` is
+ordered by member, so SQLite merges the two sides in key order rather than building a
+temporary b-tree of each (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -90,10 +92,11 @@ def _everyone(after: Published, change: int = ENTERED) -> Query:
 def _rows_only(
     having: Published, lacking: Published, in_range: tuple[Any, ...], change: int
 ) -> sa.Select[Any]:
-    """The rows of ``having`` in the range that ``lacking`` has not, as ``change``."""
-    difference = sa.except_(_rows(having, in_range), _rows(lacking, in_range)).subquery(
-        "difference"
-    )
+    """The rows of ``having`` in the range that ``lacking`` has not, as ``change``. Ordered by
+    member: SQLite then merges the two generations' rows as their primary key delivers them
+    (no temporary b-tree of each generation: about a third of the time at 450,000 rows)."""
+    rows = sa.except_(_rows(having, in_range), _rows(lacking, in_range))
+    difference = rows.order_by(sa.literal_column("member_id")).subquery("difference")
     return sa.select(difference.c.member_id, _change(change))
 
 

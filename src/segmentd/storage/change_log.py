@@ -7,7 +7,14 @@ flush (a build's publish: the difference between two generations, never a row pe
 Python; a segment deleted: its members leaving, its rows deleted only after the query ran).
 ``flush``, called by ``Database.write`` just before COMMIT, takes the tenant's
 counter row, inserts the staged changes with consecutive ``seq`` after it, and writes today's
-size of each segment that changed (``segment_sizes``).
+size of each segment that changed (``segment_sizes``). A segment's first changes also name it
+in ``history_segments`` (its number to its id and list), which outlives the segment.
+
+Why a change's row is narrow and its member index keyed by ``seq_block`` first: recording
+costs what the rows and their index entries write (docs/performance.md). A publish numbers
+its changes in member order, so they enter the primary key, the segment's index and the
+newest block of the member index each in key order, touching few pages however much history
+is kept.
 
 Why the counter comes last: its row lock is held from there to COMMIT, so the tenant's
 writers of history commit in ``seq`` order (a reader keyed on ``seq > cursor`` never misses a
@@ -33,7 +40,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from ..timefmt import now
-from .schema import change_counters, membership_changes, segment_sizes, segments
+from .schema import (
+    change_counters,
+    history_segments,
+    membership_changes,
+    segment_sizes,
+    segments,
+)
 
 ENTERED, LEFT = 1, 0
 CHANGE_NAMES = {ENTERED: "entered", LEFT: "left"}
@@ -44,6 +57,12 @@ CHANGE_NAMES = {ENTERED: "entered", LEFT: "left"}
 CAUSES = (
     "realtime", "build", "refresh", "removal", "static", "member_deleted", "reference", "deleted"
 )  # fmt: skip
+# The code each cause is stored as (migration 0019 maps the names the same way): append only.
+CAUSE_CODES = {cause: code for code, cause in enumerate(CAUSES, start=1)}
+CAUSE_NAMES = {code: cause for cause, code in CAUSE_CODES.items()}
+# Changes per block of the member index (``schema.membership_changes.seq_block``): a block's
+# entries fit in a few hundred pages, and a member's history is one seek per block.
+SEQ_BLOCK = 131_072
 
 _KEY = "segmentd.change_log"
 
@@ -51,13 +70,14 @@ _KEY = "segmentd.change_log"
 @dataclass(frozen=True)
 class StagedQuery:
     """A segment's changes as a SELECT of ``member_id`` and ``change`` columns, each member
-    once (run at the flush, in the writer's transaction). ``list_id``: the segment's list,
-    given when the transaction deletes the segment (its changes are recorded all the same)."""
+    once (run at the flush, in the writer's transaction). ``deleted``: the segment's
+    (number, list id), given when the transaction deletes the segment (its changes are
+    recorded all the same)."""
 
     segment_id: str
     cause: str
     query: sa.Select[Any] | sa.CompoundSelect
-    list_id: int | None = None
+    deleted: tuple[int, int] | None = None
 
 
 @dataclass
@@ -132,32 +152,30 @@ def discard(conn: Connection) -> None:
 def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
     at = now()
     ids = sorted({s for s, _ in staged.rows} | {q.segment_id for q in staged.queries})
-    lists = _segment_lists(conn, tenant_id, ids)
-    lists.update({q.segment_id: q.list_id for q in staged.queries if q.list_id is not None})
+    numbers = _segment_numbers(conn, tenant_id, ids, staged.queries)
     last = _take_counter(conn, tenant_id)
     seq = last
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "seq": 0,
-            "segment_id": segment_id,
-            "list_id": lists[segment_id],
-            "member_id": member_id,
-            "change": change,
-            "cause": cause,
-            "at": at,
-        }
-        for (segment_id, member_id), (change, cause) in staged.rows.items()
-        if segment_id in lists
-    ]
-    for row in rows:
-        seq += 1
-        row["seq"] = seq
+    rows = []
+    for (segment_id, member_id), (change, cause) in staged.rows.items():
+        if segment_id in numbers:
+            seq += 1
+            rows.append(
+                {
+                    "tenant_id": tenant_id,
+                    "seq": seq,
+                    "seq_block": seq // SEQ_BLOCK,
+                    "segment_number": numbers[segment_id],
+                    "member_id": member_id,
+                    "change": change,
+                    "cause": CAUSE_CODES[cause],
+                    "at": at,
+                }
+            )
     if rows:
         conn.execute(sa.insert(membership_changes), rows)
     for query in staged.queries:
-        if query.segment_id in lists:
-            seq = _insert_query(conn, tenant_id, seq, lists[query.segment_id], at, query)
+        if query.segment_id in numbers:
+            seq = _insert_query(conn, tenant_id, seq, numbers[query.segment_id], at, query)
     for action in staged.after:
         action(conn)
     if seq != last:
@@ -169,12 +187,34 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
     _note_sizes(conn, tenant_id, ids, at)
 
 
-def _segment_lists(conn: Connection, tenant_id: int, ids: list[str]) -> dict[str, int]:
-    """{segment id: list id} of the segments still there (a deleted one records nothing but
-    what was staged with its list: its members leaving as it is deleted)."""
-    s = segments.c
-    rows = conn.execute(sa.select(s.id, s.list_id).where(s.tenant_id == tenant_id, s.id.in_(ids)))
-    return {row.id: int(row.list_id) for row in rows}
+def _segment_numbers(
+    conn: Connection, tenant_id: int, ids: list[str], queries: list[StagedQuery]
+) -> dict[str, int]:
+    """{segment id: number} of the segments still there and of those the transaction deletes
+    (a deleted one records nothing but what was staged with its number: its members leaving),
+    each named in ``history_segments`` (a statement more only for a segment's first changes)."""
+    s, hs = segments.c, history_segments.c
+    named = sa.and_(hs.tenant_id == s.tenant_id, hs.segment_number == s.number)
+    found = conn.execute(
+        sa.select(s.id, s.number, s.list_id, hs.segment_number.label("named"))
+        .select_from(segments.outerjoin(history_segments, named))
+        .where(s.tenant_id == tenant_id, s.id.in_(ids))
+    ).all()
+    numbers = {row.id: int(row.number) for row in found}
+    unnamed = [(row.id, int(row.number), int(row.list_id)) for row in found if row.named is None]
+    for query in queries:
+        if query.deleted is not None:
+            number, list_id = query.deleted
+            numbers[query.segment_id] = number
+            unnamed.append((query.segment_id, number, list_id))
+    if unnamed:
+        values = [
+            {"tenant_id": tenant_id, "segment_number": n, "segment_id": i, "list_id": li}
+            for i, n, li in unnamed
+        ]
+        insert = _dialect(conn).insert(history_segments).values(values)
+        conn.execute(insert.on_conflict_do_nothing(index_elements=["tenant_id", "segment_number"]))
+    return numbers
 
 
 def _dialect(conn: Connection) -> Any:
@@ -191,28 +231,51 @@ def _take_counter(conn: Connection, tenant_id: int) -> int:
 
 
 def _insert_query(
-    conn: Connection, tenant_id: int, last: int, list_id: int, at: int, staged: StagedQuery
+    conn: Connection, tenant_id: int, last: int, number: int, at: int, staged: StagedQuery
 ) -> int:
-    """Insert a staged query's changes numbered after ``last``; the last seq now given."""
+    """Insert a staged query's changes numbered after ``last`` in member order; the last seq
+    now given. No ORDER BY: rows come out of the numbering in its order (SQLite would sort
+    them once more)."""
     found = staged.query.subquery("moved")
-    number = sa.func.row_number().over(order_by=(found.c.member_id, found.c.change))
-    select = sa.select(
-        sa.literal(tenant_id, sa.BigInteger),
-        (sa.literal(last, sa.BigInteger) + number).label("seq"),
-        sa.literal(staged.segment_id, sa.String),
-        sa.literal(list_id, sa.BigInteger),
+    # Each member once in a staged query: numbered in member order, the member index's.
+    number_of = sa.func.row_number().over(order_by=found.c.member_id)
+    numbered = sa.select(
+        (sa.literal(last, sa.BigInteger) + number_of).label("seq"),
         found.c.member_id,
         found.c.change,
-        sa.literal(staged.cause, sa.String),
+    ).subquery("numbered")
+    n = numbered.c
+    select = sa.select(
+        sa.literal(tenant_id, sa.BigInteger),
+        n.seq,
+        _block_of(n.seq),
+        sa.literal(number, sa.BigInteger),
+        n.member_id,
+        n.change,
+        sa.literal(CAUSE_CODES[staged.cause], sa.SmallInteger),
         sa.literal(at, sa.BigInteger),
     )
-    names = ["tenant_id", "seq", "segment_id", "list_id", "member_id", "change", "cause", "at"]
+    names = [
+        "tenant_id",
+        "seq",
+        "seq_block",
+        "segment_number",
+        "member_id",
+        "change",
+        "cause",
+        "at",
+    ]
     conn.execute(sa.insert(membership_changes).from_select(names, select))
     # A seek on the primary key, where the rowcount of INSERT ... SELECT is not reliable on
     # every driver.
     mc = membership_changes.c
     top = conn.execute(sa.select(sa.func.max(mc.seq)).where(mc.tenant_id == tenant_id)).scalar()
     return max(last, int(top or 0))
+
+
+def _block_of(seq: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``seq // SEQ_BLOCK`` in SQL: integer division on both databases (non-negative seqs)."""
+    return seq // sa.literal(SEQ_BLOCK, sa.BigInteger)
 
 
 def _note_sizes(conn: Connection, tenant_id: int, ids: list[str], at: int) -> None:

@@ -267,25 +267,42 @@ segment_exclusions = sa.Table(
     sa.PrimaryKeyConstraint("tenant_id", "segment_id", "member_id"),
 )
 
-# Membership history (migration 0015): one row per member entering (1) or leaving (0) a
-# segment's published membership, numbered per tenant in commit order (``storage.change_log``).
+# Membership history (migrations 0015, 0019): one row per member entering (1) or leaving (0)
+# a segment's published membership, numbered per tenant in commit order
+# (``storage.change_log``). Narrow rows: the segment by its number (``history_segments`` says
+# its id and list, also once it is deleted), the cause as a code (``change_log.CAUSE_CODES``).
 membership_changes = sa.Table(
     "membership_changes",
     metadata,
     _tenant(),
     sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("segment_id", sa.String(24), nullable=False),
-    sa.Column("list_id", sa.BigInteger, nullable=False),
+    # seq // SEQ_BLOCK (``change_log``): keys the member index, so that a publish's changes,
+    # one per member, land in the newest block's few pages, not all over the history kept.
+    sa.Column("seq_block", sa.Integer, nullable=False),
+    sa.Column("segment_number", sa.BigInteger, nullable=False),
     sa.Column("member_id", sa.BigInteger, nullable=False),
     sa.Column("change", sa.SmallInteger, nullable=False),
-    sa.Column("cause", sa.String(16), nullable=False),
+    sa.Column("cause", sa.SmallInteger, nullable=False),
     _epoch("at"),
     sa.PrimaryKeyConstraint("tenant_id", "seq"),
-    # A segment's feed; a member's history (and was-member-at, filtering its few changes by
-    # segment). No more: each index costs every row a build's publish records.
-    sa.Index(None, "tenant_id", "segment_id", "seq"),
-    sa.Index(None, "tenant_id", "member_id", "seq"),
+    # A segment's feed; a member's history (one seek per block; was-member-at filters the
+    # member's few changes by segment). No more: each index costs every change recorded.
+    sa.Index(None, "tenant_id", "segment_number", "seq"),
+    sa.Index(None, "tenant_id", "seq_block", "member_id", "seq"),
     sqlite_with_rowid=False,
+)
+
+# Every segment's id and list by its number, written when the segment is created and kept
+# after it is deleted: the history of a deleted segment still names it (migration 0019).
+history_segments = sa.Table(
+    "history_segments",
+    metadata,
+    _tenant(),
+    sa.Column("segment_number", sa.BigInteger, nullable=False),
+    sa.Column("segment_id", sa.String(24), nullable=False),
+    sa.Column("list_id", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "segment_number"),
+    sa.Index(None, "tenant_id", "segment_id"),
 )
 
 # The last ``membership_changes.seq`` given out per tenant: its row lock, taken just before

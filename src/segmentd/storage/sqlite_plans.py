@@ -14,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, TableClause
 from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from .schema import members
 
@@ -40,3 +41,29 @@ def _unary_plus(element: Any, compiler: Any, **kw: Any) -> str:
 def members_by_id(tenant_id: Any, ids: Any) -> ColumnElement[bool]:
     """The tenant's members whose id is in ``ids`` (a list or an expanding parameter)."""
     return sa.and_(no_index(members.c.tenant_id) == tenant_id, members.c.id.in_(ids))
+
+
+class IndexedBy(TableClause):
+    """A table read through one named index on SQLite (``INDEXED BY``), as itself elsewhere:
+    for reads whose best index SQLite cannot tell without statistics."""
+
+    inherit_cache = True
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 (SQLAlchemy's own type)
+        *TableClause._traverse_internals,
+        ("index", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, table: sa.Table, index: str) -> None:
+        super().__init__(table.name, *(sa.column(c.name, c.type) for c in table.c))
+        self.index = index
+
+
+@compiles(IndexedBy)
+def _table(element: IndexedBy, compiler: Any, **kw: Any) -> str:
+    return str(compiler.visit_table(element, **kw))
+
+
+@compiles(IndexedBy, "sqlite")
+def _indexed_by(element: IndexedBy, compiler: Any, **kw: Any) -> str:
+    text = str(compiler.visit_table(element, **kw))
+    return f"{text} INDEXED BY {element.index}" if kw.get("asfrom") else text
