@@ -26,8 +26,8 @@ from . import (
     history_routes,
     preview_routes,
     segment_member_routes,
-    segment_routes,
     site_routes,
+    tree_segment_routes,
     webhook_routes,
 )
 from .condition_schema import COMPONENTS as OPENAPI_COMPONENTS
@@ -39,7 +39,7 @@ def install(app: FastAPI) -> None:
     register(app, V1_ERRORS)
     app.include_router(site_routes.router)
     app.include_router(exports.router)
-    app.include_router(segment_routes.router)
+    app.include_router(tree_segment_routes.router)
     app.include_router(segment_member_routes.router)
     app.include_router(freshness_routes.router)
     app.include_router(webhook_routes.router)

@@ -22,7 +22,7 @@ from ..common.csv_export import csv_response
 from .builder import saved_tree
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
 from .freshness_view import freshness_views
-from .given_members import GivenForm
+from .given_members_form import GivenForm
 from .history_view import SEGMENT_CHANGES, segment_changes, segment_sizes
 from .i18n import translator
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view

@@ -24,7 +24,7 @@ from ...services.static_segments import (
 )
 from ...storage.segments import get_segment
 from .deps import Config, Db, Form, UiNotFound, User, redirect
-from .given_members import (
+from .given_members_form import (
     ENTRIES,
     FILE,
     GivenForm,
