@@ -8,9 +8,7 @@ the chunk for each member (a tree of 15 leaves ran for minutes at 1,000,000 memb
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ import pytest
 from segmentd.domain.fields import Catalog
 from segmentd.domain.native_form import parse_native
 from segmentd.storage.db import Database
+from tests.storage import test_engagement_plans as engagement_plans
 from tests.storage.test_engagement_plans import chunk_plan
 
 TAGS = {1: "tag01", 2: "tag02", 3: "tag03"}
@@ -30,12 +29,7 @@ LEAVES = [
 TREES = [{"all": [leaf]} for leaf in LEAVES] + [{"any": [{"not": LEAVES[0]}, LEAVES[3]]}]
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'plans.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
+db = engagement_plans.db  # the same migrated SQLite file
 
 
 def tree(raw: Any) -> Any:
