@@ -105,10 +105,17 @@ def columns(table: str) -> tuple[str, ...]:
     return tuple(name for name, _ in _COLUMNS[table])
 
 
-def create_table_sql(database: str, table: str) -> str:
+def column_types(table: str) -> tuple[tuple[str, str], ...]:
+    """(name, ClickHouse type) of each column of ``table``: the one list of them (the
+    cluster's tables derive theirs from it)."""
+    return _COLUMNS[table]
+
+
+def create_table_sql(database: str, table: str, suffix: str = "") -> str:
+    """``suffix``: the cluster's local tables are ``<table>_local``."""
     listed = ",\n    ".join(f"{name} {kind}" for name, kind in _COLUMNS[table])
     return (
-        f"CREATE TABLE IF NOT EXISTS {database}.{table} (\n    {listed}\n)\n"
+        f"CREATE TABLE IF NOT EXISTS {database}.{table}{suffix} (\n    {listed}\n)\n"
         f"ENGINE = MergeTree ORDER BY {_ORDER_BY[table]}"
     )
 
