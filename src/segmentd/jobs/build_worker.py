@@ -18,6 +18,8 @@ from .. import clock, log_setup
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.secret_check import verify_secret
+from .analytics_build import answered_on
+from .analytics_source import analytics_source
 from .build_plan import Plan
 from .build_queue import Claim, abandon, builds_waiting, claim_jobs, release
 from .build_runner import run_chunks
@@ -82,9 +84,12 @@ def _run_steps(
 ) -> list[Step | None]:
     steps: dict[int, Step | None] = {}
     work: list[tuple[Claim, Plan]] = []
+    source = analytics_source(settings.analytics)
     for claim in claims:
         plan = prepare(db, settings, claim)
         if isinstance(plan, Plan):
+            if source is not None:
+                plan = answered_on(source, db, claim, plan)
             work.append((claim, plan))
         else:
             steps[claim.job_id] = plan
@@ -184,7 +189,7 @@ def run_forever(settings: Settings) -> None:
     """``segmentd worker``: migrate, then run builds (and webhook deliveries) until SIGINT
     or SIGTERM."""
     log_setup.configure(settings)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, analytics_outbox=settings.analytics is not None)
     db.migrate()
     try:
         verify_secret(db, settings)  # the same secret as the servers, or none of them starts

@@ -1,0 +1,106 @@
+"""Builds and previews on the embedded analytics back-end, end to end: members written
+through storage (so through the outbox), segments created through the service, the worker's
+pending jobs run; the published membership equals what the SQL compiler selects, after a
+change too, and a segment that refers to another reads its membership as published."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+
+from segmentd.analytics.engine import Engine
+from segmentd.analytics.full_load import current_load
+from segmentd.jobs import analytics_source as source_module
+from segmentd.jobs.analytics_source import analytics_source
+from segmentd.jobs.build_queue import enqueue_build
+from segmentd.jobs.build_worker import run_pending
+from segmentd.services.segment_service import SegmentDraft, preview_count
+from segmentd.settings import Settings
+from segmentd.storage import analytics_outbox as outbox
+from segmentd.storage.db import Database
+from segmentd.storage.tenants import create_tenant
+from tests.conftest import test_settings
+from tests.support.analytics_world import (
+    NAMES,
+    add_segment,
+    name_has,
+    published,
+    sql_selected,
+    write_members,
+)
+from tests.support.factories import add_segment_row
+from tests.support.stored_conditions import stored_condition
+
+
+@pytest.fixture
+def settings(db_url: str, chdb_folder: Path, chdb_engine: Engine) -> Iterator[Settings]:
+    yield test_settings(db_url, analytics_url=f"chdb://{chdb_folder}")
+    # Each test's system of record starts again at tenant 1: so does its copy.
+    chdb_engine.execute("DROP DATABASE IF EXISTS segmentd")
+    source_module._source.cache_clear()
+
+
+@pytest.fixture
+def outboxed(db_url: str) -> Iterator[Database]:
+    db = Database(db_url, analytics_outbox=True)  # as the app opens it with the back-end set
+    yield db
+    db.dispose()
+
+
+def test_builds_publish_what_the_sql_compiler_selects(
+    outboxed: Database, settings: Settings
+) -> None:
+    db = outboxed
+    with db.write() as conn:
+        tenant_id = create_tenant(conn, "acme")
+    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
+    segment_id = add_segment(db, tenant_id, "an", name_has("an"))
+
+    assert run_pending(db, settings) == 1
+    expected = sql_selected(db, tenant_id, segment_id)
+    assert expected and published(db, tenant_id, segment_id) == expected
+    source = analytics_source(settings.analytics)
+    assert source is not None
+    assert current_load(source.target, tenant_id) > 0  # it was answered on ClickHouse
+    with db.read() as conn:
+        assert outbox.seqs_of(conn, tenant_id) == []  # and the copy was brought up first
+
+    # A change, then a rebuild: the copy takes it before the build reads it.
+    write_members(db, tenant_id, {"m4@example.com": "Bran", "m0@example.com": "Zed"})
+    with db.read() as conn:
+        assert outbox.seqs_of(conn, tenant_id)
+    with db.write() as conn:
+        enqueue_build(conn, tenant_id, segment_id)
+    assert run_pending(db, settings) == 1
+    after = published(db, tenant_id, segment_id)
+    assert after == sql_selected(db, tenant_id, segment_id)
+    assert after != expected  # Bran joined, Zed (was Ann) left
+
+
+def test_a_reference_reads_the_published_membership_and_previews_count(
+    outboxed: Database, settings: Settings
+) -> None:
+    db = outboxed
+    with db.write() as conn:
+        tenant_id = create_tenant(conn, "acme")
+    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
+    inner = add_segment(db, tenant_id, "an", name_has("an"))
+    assert run_pending(db, settings) == 1
+    source = analytics_source(settings.analytics)
+    assert source is not None
+    # Loaded now, before the outer segment exists: its build must see the inner published.
+    source.sync(db, tenant_id)
+    with db.read() as conn:
+        named = stored_condition(conn, tenant_id, name_has("n"))
+    reference = {"kind": "segment", "segment": inner, "op": "not_in"}
+    outer = add_segment_row(db, tenant_id, {**named, "items": [*named["items"], reference]})
+    assert run_pending(db, settings) == 1
+    assert published(db, tenant_id, outer) == sql_selected(db, tenant_id, outer)
+
+    draft = SegmentDraft(segment_type=0, condition=name_has("a"), list_id=None)
+    on_sql = preview_count(db, tenant_id, draft, UTC)
+    assert on_sql == sum("a" in n.lower() for n in NAMES)
+    assert preview_count(db, tenant_id, draft, UTC, source) == on_sql
