@@ -5,11 +5,13 @@ change too, and a segment that refers to another reads its membership as publish
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from segmentd.analytics.engine import Engine
 from segmentd.analytics.full_load import current_load
@@ -21,6 +23,7 @@ from segmentd.services.segment_service import SegmentDraft, preview_count
 from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
+from segmentd.storage.schema import build_jobs
 from segmentd.storage.tenants import create_tenant
 from tests.conftest import test_settings
 from tests.support.analytics_world import (
@@ -69,6 +72,7 @@ def test_builds_publish_what_the_sql_compiler_selects(
         assert outbox.seqs_of(conn, tenant_id) == []  # and the copy was brought up first
 
     # A change, then a rebuild: the copy takes it before the build reads it.
+    changed_at = int(time.time())
     write_members(db, tenant_id, {"m4@example.com": "Bran", "m0@example.com": "Zed"})
     with db.read() as conn:
         assert outbox.seqs_of(conn, tenant_id)
@@ -78,6 +82,14 @@ def test_builds_publish_what_the_sql_compiler_selects(
     after = published(db, tenant_id, segment_id)
     assert after == sql_selected(db, tenant_id, segment_id)
     assert after != expected  # Bran joined, Zed (was Ann) left
+    with db.read() as conn:  # each job recorded how fresh the copy it read was
+        fresh = conn.execute(
+            sa.select(build_jobs.c.analytics_fresh_as_of)
+            .where(build_jobs.c.segment_id == segment_id)
+            .order_by(build_jobs.c.id)
+        ).scalars()
+        first, second = list(fresh)
+    assert first is not None and second is not None and second >= changed_at
 
 
 def test_a_reference_reads_the_published_membership_and_previews_count(

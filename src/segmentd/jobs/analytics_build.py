@@ -1,7 +1,8 @@
 """A full build answered on the analytics back-end: the members the condition holds for are
 selected on ClickHouse (its copy brought up to date first), then written into the
 generation range by range and published as any build (``build_runner``), so the membership
-history records who entered and left. A ClickHouse error (a shard down) fails the attempt:
+history records who entered and left. The job records how fresh the copy was
+(``build_jobs.analytics_fresh_as_of``). A ClickHouse error (a shard down) fails the attempt:
 the job is retried, and the published membership stays until a build publishes."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import replace
 from ..storage.db import Database
 from .analytics_source import AnalyticsSource
 from .build_plan import Plan
-from .build_queue import Claim
+from .build_queue import Claim, held
 
 log = logging.getLogger("segmentd.jobs")
 
@@ -25,4 +26,6 @@ def answered_on(source: AnalyticsSource, db: Database, claim: Claim, plan: Plan)
         len(selected.ids),
         selected.fresh_as_of,
     )
+    with db.write() as conn:  # recorded on the job (matches only while we hold it)
+        conn.execute(held(claim).values(analytics_fresh_as_of=selected.fresh_as_of))
     return replace(plan, given=selected.ids)
