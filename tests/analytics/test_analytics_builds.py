@@ -18,7 +18,7 @@ from segmentd.analytics.full_load import current_load
 from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import analytics_source
 from segmentd.jobs.build_queue import enqueue_build
-from segmentd.jobs.build_worker import run_pending
+from segmentd.jobs.build_worker import Worker, run_pending
 from segmentd.services.segment_service import SegmentDraft, preview_count
 from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
@@ -116,3 +116,18 @@ def test_a_reference_reads_the_published_membership_and_previews_count(
     on_sql = preview_count(db, tenant_id, draft, UTC)
     assert on_sql == sum("a" in n.lower() for n in NAMES)
     assert preview_count(db, tenant_id, draft, UTC, source) == on_sql
+
+
+def test_an_idle_worker_drains_the_outbox(outboxed: Database, settings: Settings) -> None:
+    db = outboxed
+    with db.write() as conn:
+        tenant_id = create_tenant(conn, "acme")
+    write_members(db, tenant_id, {"a@example.com": "Ann"})
+    with db.read() as conn:
+        assert outbox.seqs_of(conn, tenant_id)
+    worker = Worker(db, settings)
+    assert worker.work_once() is False  # nothing to build: it drained instead
+    with db.read() as conn:
+        assert outbox.seqs_of(conn, tenant_id) == []
+    source = analytics_source(settings.analytics)
+    assert source is not None and current_load(source.target, tenant_id) > 0
