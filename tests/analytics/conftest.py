@@ -23,9 +23,11 @@ def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def chdb_engine(chdb_folder: Path) -> Engine:
+def chdb_engine(chdb_folder: Path) -> Iterator[Engine]:
     # The process's shared engine: what the builds and previews of a test's app use too.
-    return shared_engine(AnalyticsTarget("chdb", "segmentd", path=str(chdb_folder)))
+    engine = shared_engine(AnalyticsTarget("chdb", "segmentd", path=str(chdb_folder)))
+    yield engine
+    engine.close()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
 from segmentd.storage.schema import build_jobs
 from segmentd.storage.tenants import create_tenant
-from tests.conftest import test_settings
+from tests.conftest import AppServer, make_tenant, test_settings
 from tests.support.analytics_world import (
     NAMES,
     add_segment,
@@ -131,3 +131,17 @@ def test_an_idle_worker_drains_the_outbox(outboxed: Database, settings: Settings
         assert outbox.seqs_of(conn, tenant_id) == []
     source = analytics_source(settings.analytics)
     assert source is not None and current_load(source.target, tenant_id) > 0
+
+
+def test_the_preview_route_counts_on_the_back_end(
+    db: Database, outboxed: Database, settings: Settings
+) -> None:
+    tenant = make_tenant(db)
+    write_members(outboxed, tenant.id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
+    body = {"type": 0, "condition": name_has("a")}
+    with AppServer(settings, start_worker=False) as app, app.client(auth=tenant.auth) as http:
+        answer = http.post("/v1/segments/preview", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["count"] == sum("a" in n.lower() for n in NAMES)
+    with db.read() as conn:  # the copy was brought up to date to answer it
+        assert outbox.seqs_of(conn, tenant.id) == []
