@@ -247,10 +247,11 @@ def _analytics_source(settings: Settings) -> AnalyticsSource:
         raise typer.Exit(1)
     try:
         source = analytics_source(settings.analytics)
+        assert source is not None  # the setting is set
+        _ = source.target  # opened here, to say why it cannot be
     except Exception as exc:  # chdb missing, a server unreachable or without the cluster
         console.print(f"[red]cannot open the analytics back-end: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
-    assert source is not None  # the setting is set
     return source
 
 

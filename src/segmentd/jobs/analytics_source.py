@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -54,11 +55,22 @@ class _Loaded:
 class AnalyticsSource:
     """One ClickHouse copy (``target``) of the system of record, for builds and previews."""
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
+    def __init__(self, open_target: Callable[[], Target]) -> None:
+        self._open_target = open_target
+        self._target: Target | None = None
+        self._opening = threading.Lock()
         self._loaded: dict[int, _Loaded] = {}
         # One load of a tenant at a time (full_load's rule); chdb serves one query at a time.
         self._lock = threading.Lock()
+
+    @property
+    def target(self) -> Target:
+        """The copy, opened at first use: a ClickHouse down when the process starts fails
+        the first build (retried), not the start."""
+        with self._opening:
+            if self._target is None:
+                self._target = self._open_target()
+            return self._target
 
     def sync(self, db: Database, tenant_id: int, segments: frozenset[str] = frozenset()) -> int:
         """Bring the tenant's copy up to date (its outbox rows, and the published membership
@@ -131,14 +143,18 @@ def _all_generations(conn: Connection, tenant_id: int) -> dict[str, int]:
     return {row.id: int(row.generation) for row in found}
 
 
-@cache
-def _source(target: AnalyticsTarget) -> AnalyticsSource:
+def _open(target: AnalyticsTarget) -> Target:
     if target.engine == "chdb":
-        return AnalyticsSource(Target(shared_engine(target), target.database))
+        return Target(shared_engine(target), target.database)
     from ..analytics_cluster.cluster_engine import open_cluster  # needs clickhouse-driver
 
     cluster = open_cluster(target)
-    return AnalyticsSource(Target(cluster, target.database, cluster))
+    return Target(cluster, target.database, cluster)
+
+
+@cache
+def _source(target: AnalyticsTarget) -> AnalyticsSource:
+    return AnalyticsSource(lambda: _open(target))
 
 
 def analytics_source(target: AnalyticsTarget | None) -> AnalyticsSource | None:
