@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from . import log_setup
 from .services.tenant_service import create_tenant, ensure_credential
 from .settings import Settings
 from .storage.db import Database
+
+if TYPE_CHECKING:
+    from .jobs.analytics_source import AnalyticsSource
 
 app = typer.Typer(help="segmentd: self-hosted audience segmentation.", no_args_is_help=True)
 credentials_app = typer.Typer(help="API credentials (api_user / api_key).", no_args_is_help=True)
@@ -33,7 +36,7 @@ def load_settings(database: str | None) -> Settings:
 
 
 def open_database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, analytics_outbox=settings.analytics is not None)
     db.migrate()
     return db
 
@@ -233,6 +236,25 @@ analytics_app = typer.Typer(
 app.add_typer(analytics_app, name="analytics")
 
 
+def _analytics_source(settings: Settings) -> AnalyticsSource:
+    """The back-end ``SEGMENTD_ANALYTICS_URL`` names, opened; exits 1 saying why it cannot."""
+    from .jobs.analytics_source import analytics_source
+
+    if settings.analytics is None:
+        console.print(
+            "[red]SEGMENTD_ANALYTICS_URL is not set: there is no analytics back-end.[/red]"
+        )
+        raise typer.Exit(1)
+    try:
+        source = analytics_source(settings.analytics)
+        assert source is not None  # the setting is set
+        _ = source.target  # opened here, to say why it cannot be
+    except Exception as exc:  # chdb missing, a server unreachable or without the cluster
+        console.print(f"[red]cannot open the analytics back-end: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    return source
+
+
 @analytics_app.command("load")
 def analytics_load(
     tenant: int | None = typer.Option(None, "--tenant", help="Tenant id (default: every one)"),
@@ -243,27 +265,16 @@ def analytics_load(
     (queries switch to it when it is complete); prints progress."""
     import time
 
-    from .analytics.engine import AnalyticsUnavailable, open_engine
-    from .analytics.full_load import LoadProgress, NoSuchTenant, Target, load_all, load_tenant
+    from .analytics.full_load import LoadProgress, NoSuchTenant, load_all, load_tenant
     from .membership import store
 
     settings = load_settings(database)
-    if settings.analytics is None:
-        console.print(
-            "[red]SEGMENTD_ANALYTICS_URL is not set: there is no analytics back-end.[/red]"
-        )
-        raise typer.Exit(1)
-    try:
-        engine = open_engine(settings.analytics)
-    except AnalyticsUnavailable as exc:
-        console.print(f"[red]{exc}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from None
+    target = _analytics_source(settings).target
 
     def shown(step: LoadProgress) -> None:
         console.print(f"tenant {step.tenant_id} {step.table}: {step.rows} rows")
 
     db = open_database(settings)
-    target = Target(engine, settings.analytics.database)
     started = time.monotonic()
     try:
         if tenant is None:
@@ -279,13 +290,30 @@ def analytics_load(
         raise typer.Exit(1) from None
     finally:
         db.dispose()
-        engine.close()
+        target.engine.close()
     rows = sum(sum(tables.values()) for tables in written.values())
     elapsed = max(time.monotonic() - started, 1e-9)
     console.print(
         f"loaded {len(written)} tenant(s), {rows} rows in {elapsed:.1f} s "
         f"({rows / elapsed:.0f} rows/s)"
     )
+
+
+@analytics_app.command("drain")
+def analytics_drain(database: str | None = DatabaseOption) -> None:
+    """Bring the analytics copy up to date with the changes waiting in the outbox (builds
+    and previews also do it before they read the copy); prints each tenant brought up."""
+    settings = load_settings(database)
+    source = _analytics_source(settings)
+    db = open_database(settings)
+    try:
+        drained = source.drain(db)
+    finally:
+        db.dispose()
+        source.target.engine.close()
+    for tenant_id, fresh in drained.items():
+        console.print(f"tenant {tenant_id}: up to date as of {fresh}")
+    console.print(f"drained {len(drained)} tenant(s)")
 
 
 # --- end the analytics back-end ---

@@ -160,9 +160,9 @@ class Settings(BaseSettings):
         None,
         description="the analytics back-end (ClickHouse, docs/analytics.md): "
         "chdb:///path/to/folder (the embedded engine on a local folder) or "
-        "clickhouse://[user[:password]@]host[:port]/database (a server); unset: none, "
-        "everything runs on the database of SEGMENTD_DATABASE_URL. For now only read and "
-        "checked: builds do not use it yet",
+        "clickhouse://[user[:password]@]host[:port]/database (a server of the cluster "
+        "'segmentd'); full builds and preview counts then run there. Unset: none, "
+        "everything runs on the database of SEGMENTD_DATABASE_URL",
     )
 
     @field_validator("time_zone")

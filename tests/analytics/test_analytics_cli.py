@@ -1,4 +1,4 @@
-"""``segmentd analytics load``, run as a real process: it copies the database into the
+"""``segmentd analytics load`` and ``drain``, run as a real process: it copies the database into the
 embedded ClickHouse that SEGMENTD_ANALYTICS_URL names, with progress, replacing on a second
 run; without the setting, with a server URL or an unknown tenant it says why and exits 1."""
 
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from segmentd.storage import analytics_outbox
 from segmentd.storage.db import Database
 from tests.conftest import Tenant
+from tests.support.analytics_world import write_members
 from tests.support.factories import add_member
 
 SEGMENTD = str(Path(sys.executable).with_name("segmentd"))
@@ -20,12 +22,14 @@ SEGMENTD = str(Path(sys.executable).with_name("segmentd"))
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
-def _run(db_url: str, *args: str, analytics: str | None) -> subprocess.CompletedProcess[str]:
+def _run(
+    db_url: str, *args: str, analytics: str | None, command: str = "load"
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGMENTD_")}
     if analytics is not None:
         env["SEGMENTD_ANALYTICS_URL"] = analytics
     return subprocess.run(
-        [SEGMENTD, "analytics", "load", "--database", db_url, *args],
+        [SEGMENTD, "analytics", command, "--database", db_url, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -53,6 +57,25 @@ def test_load_refuses_what_it_cannot_do(db: Database, db_url: str, tmp_path: Pat
     unset = _run(db_url, analytics=None)
     assert unset.returncode == 1 and "SEGMENTD_ANALYTICS_URL is not set" in unset.stdout
     server = _run(db_url, analytics="clickhouse://ch1/seg")
-    assert server.returncode == 1 and "not supported yet" in server.stdout
+    assert server.returncode == 1 and "cannot open the analytics back-end" in server.stdout
     unknown = _run(db_url, "--tenant", "424242", analytics=f"chdb://{tmp_path / 'ch'}")
     assert unknown.returncode == 1 and "no tenant 424242" in unknown.stdout
+
+
+def test_drain_brings_the_copy_up_to_date(db_url: str, tenant: Tenant, tmp_path: Path) -> None:
+    outboxed = Database(db_url, analytics_outbox=True)
+    try:
+        write_members(outboxed, tenant.id, {"a@example.com": "Ann", "b@example.com": "Bob"})
+        with outboxed.read() as conn:
+            assert analytics_outbox.seqs_of(conn, tenant.id)
+        url = f"chdb://{tmp_path / 'ch'}"
+        done = _run(db_url, analytics=url, command="drain")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"tenant {tenant.id}: up to date as of" in done.stdout
+        assert "drained 1 tenant(s)" in done.stdout
+        with outboxed.read() as conn:
+            assert analytics_outbox.seqs_of(conn, tenant.id) == []
+        again = _run(db_url, analytics=url, command="drain")
+        assert again.returncode == 0 and "drained 0 tenant(s)" in again.stdout
+    finally:
+        outboxed.dispose()

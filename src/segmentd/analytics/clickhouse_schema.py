@@ -20,10 +20,10 @@ tenant's rows before writing them again was the first design: a delete on the wi
 the tenant half loaded.
 
 Every table is a ``MergeTree`` whose key starts with the tenant; the member tables then the
-member, so a member's rows sit together. Sharding (a later step, ``Distributed`` tables over
-these as local tables): by ``cityHash64(tenant_id, member_id)`` for every table, so that a
-member's rows, its activity and its memberships share a shard and a condition runs
-shard-locally; ``ReplicatedMergeTree`` in production.
+member, so a member's rows sit together. On a cluster (``analytics_cluster.cluster_engine``)
+these are the local tables (``<table>_local``) under ``Distributed`` ones sharded by
+``cityHash64(tenant_id, member_id)``, so a member's rows, its activity and its memberships
+share a shard and a condition runs shard-locally; ``ReplicatedMergeTree`` in production.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ SEGMENT_MEMBERS = "segment_members"
 TENANT_LOADS = "tenant_loads"
 TABLES = (MEMBERS, MEMBER_TAGS, CAMPAIGN_ACTIVITY, SEGMENT_MEMBERS)  # the loaded copies
 
-# Sharding key of every table, for the Distributed tables of a cluster (not used embedded).
+# Sharding key of the member tables' Distributed tables on a cluster (not used embedded).
 SHARDING_KEY = "cityHash64(tenant_id, member_id)"
 
 MEMBER_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -105,10 +105,17 @@ def columns(table: str) -> tuple[str, ...]:
     return tuple(name for name, _ in _COLUMNS[table])
 
 
-def create_table_sql(database: str, table: str) -> str:
+def column_types(table: str) -> tuple[tuple[str, str], ...]:
+    """(name, ClickHouse type) of each column of ``table``: the one list of them (the
+    cluster's tables derive theirs from it)."""
+    return _COLUMNS[table]
+
+
+def create_table_sql(database: str, table: str, suffix: str = "") -> str:
+    """``suffix``: the cluster's local tables are ``<table>_local``."""
     listed = ",\n    ".join(f"{name} {kind}" for name, kind in _COLUMNS[table])
     return (
-        f"CREATE TABLE IF NOT EXISTS {database}.{table} (\n    {listed}\n)\n"
+        f"CREATE TABLE IF NOT EXISTS {database}.{table}{suffix} (\n    {listed}\n)\n"
         f"ENGINE = MergeTree ORDER BY {_ORDER_BY[table]}"
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from threading import Lock
 from typing import Any, Protocol
 
 from ..database_urls import AnalyticsTarget
@@ -76,5 +77,21 @@ def open_engine(target: AnalyticsTarget) -> Engine:
     if target.engine == "chdb":
         return ChdbEngine(target.path)
     raise AnalyticsUnavailable(
-        "clickhouse:// servers are not supported yet (a later step): use chdb:///folder"
+        "open_engine opens the embedded engine only: a cluster is opened by "
+        "analytics_cluster.cluster_engine.open_cluster"
     )
+
+
+_shared: dict[str, Engine] = {}
+_shared_lock = Lock()
+
+
+def shared_engine(target: AnalyticsTarget) -> Engine:
+    """The process's one engine of ``target``: chdb keeps one session per process, so the
+    builds, the previews and the drain of a process share it (never closed: it lives as long
+    as the process)."""
+    key = target.path if target.engine == "chdb" else f"{target.host}:{target.port}"
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = open_engine(target)
+        return _shared[key]

@@ -60,10 +60,38 @@ class LoadProgress:
 Progress = Callable[[LoadProgress], None]
 
 
+class Layout(Protocol):
+    """How a ClickHouse holds the tables: one server (the embedded engine) or a cluster of
+    shards (``analytics_cluster.cluster_engine``), where the DDL and the deletes differ."""
+
+    def create(self, engine: Engine, database: str) -> None:
+        """Create the database and the tables where missing (safe to repeat)."""
+        ...
+
+    def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
+        """Delete the rows of ``table`` passing ``where`` (numbers only), in the background."""
+        ...
+
+
+class OneServer:
+    def create(self, engine: Engine, database: str) -> None:
+        create_schema(engine, database)
+
+    def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
+        # Lightweight DELETE (23.x and later).
+        engine.execute(
+            f"DELETE FROM {database}.{table} WHERE {where} SETTINGS lightweight_deletes_sync = 0"
+        )
+
+
+ONE_SERVER = OneServer()
+
+
 @dataclass(frozen=True)
 class Target:
     engine: Engine
     database: str
+    layout: Layout = ONE_SERVER
 
 
 def load_all(
@@ -99,7 +127,7 @@ def load_tenant(
     with db.read() as conn:
         if conn.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id)).first() is None:
             raise NoSuchTenant(f"no tenant {tenant_id}")
-    create_schema(target.engine, target.database)
+    target.layout.create(target.engine, target.database)
     load_id = _next_load_id(target, tenant_id)
     written: dict[str, int] = {}
     with db.snapshot() as conn:
@@ -153,22 +181,17 @@ def _drop_other_loads(target: Target, tenant_id: int, load_id: int) -> None:
     """Delete the tenant's rows of every other load, in the background (a delete on a wide
     table is slow; queries never read those rows anyway). A delete applies only to the parts
     written before it, so a later load's rows are safe from it."""
-    params = {"t": tenant_id, "load": load_id}
+    tenant, load = int(tenant_id), int(load_id)
     for table in TABLES:
-        where = "tenant_id = {t:UInt64} AND load_id != {load:UInt64}"
-        found = target.engine.rows(
-            f"SELECT count() FROM {target.database}.{table} WHERE {where}", params
-        )
+        where = f"tenant_id = {tenant} AND load_id != {load}"
+        found = target.engine.rows(f"SELECT count() FROM {target.database}.{table} WHERE {where}")
         if found and int(found[0][0]) > 0:
-            target.engine.execute(
-                f"DELETE FROM {target.database}.{table} WHERE {where} "
-                "SETTINGS lightweight_deletes_sync = 0",
-                params,
-            )
-    target.engine.execute(
-        f"DELETE FROM {target.database}.{TENANT_LOADS} WHERE tenant_id = {{t:UInt64}} "
-        "AND load_id < {load:UInt64} SETTINGS lightweight_deletes_sync = 0",
-        params,
+            target.layout.delete_where(target.engine, target.database, table, where)
+    target.layout.delete_where(
+        target.engine,
+        target.database,
+        TENANT_LOADS,
+        f"tenant_id = {tenant} AND load_id < {load}",
     )
 
 

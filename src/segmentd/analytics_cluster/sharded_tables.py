@@ -7,45 +7,28 @@ Each row carries ``version`` (the newest wins when parts merge, and in ``FINAL``
 ``deleted`` (a tombstone: the outbox drain writes one for a row gone from the system of
 record). Reads take ``FINAL ... WHERE deleted = 0``. Production uses ``ReplicatedMergeTree``
 with the same keys (docs/analytics-cluster.md). The columns are those of the system of record
-(``storage.schema``), in its names, as the embedded engine's tables.
+(``storage.schema``), in its names: ``analytics.clickhouse_schema``'s, less the load id.
 """
 
 from __future__ import annotations
 
-from ..storage.schema import SLOTS
+from ..analytics.clickhouse_schema import (
+    CAMPAIGN_ACTIVITY,
+    MEMBER_TAGS,
+    MEMBERS,
+    SHARDING_KEY,
+    column_types,
+)
 from .shard_client import ClusterClient
 
-MEMBERS = "members"
-MEMBER_TAGS = "member_tags"
-CAMPAIGN_ACTIVITY = "campaign_activity"
 TABLES = (MEMBERS, MEMBER_TAGS, CAMPAIGN_ACTIVITY)
-SHARDING_KEY = "cityHash64(tenant_id, member_id)"
 _BOOKKEEPING = (("version", "UInt64"), ("deleted", "UInt8"))
 
+# The columns of ``analytics.clickhouse_schema`` (the one list), less its ``load_id``: the
+# outbox keeps these tables current row by row, with versions instead of loads.
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    MEMBERS: (
-        ("tenant_id", "UInt64"),
-        ("member_id", "UInt64"),
-        ("list_id", "UInt64"),
-        ("email_key", "String"),
-        ("domain", "String"),
-        ("name", "Nullable(String)"),
-        ("phone", "Nullable(String)"),
-        ("created_at", "Int64"),
-        ("updated_at", "Int64"),
-        ("unsubscribed_at", "Nullable(Int64)"),
-        *((f"n{slot}", "Nullable(Float64)") for slot in SLOTS),
-        *((f"t{slot}", "Nullable(String)") for slot in SLOTS),
-    ),
-    MEMBER_TAGS: (("tenant_id", "UInt64"), ("member_id", "UInt64"), ("tag_id", "UInt64")),
-    CAMPAIGN_ACTIVITY: (
-        ("tenant_id", "UInt64"),
-        ("member_id", "UInt64"),
-        ("campaign_id", "UInt64"),
-        ("sent_at", "Nullable(Int64)"),
-        ("opened_at", "Nullable(Int64)"),
-        ("clicked_at", "Nullable(Int64)"),
-    ),
+    table: tuple((name, kind) for name, kind in column_types(table) if name != "load_id")
+    for table in TABLES
 }
 
 # The row's identity: the tenant and the member first (a member's rows together).

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__, log_setup
 from ..domain.errors import DomainValidationError, NotFound
 from ..imports.import_worker import ImportWorker
+from ..jobs.analytics_source import analytics_source
 from ..services.tenant_service import ensure_credential
 from ..settings import Settings
 from ..storage.db import Database
@@ -130,6 +131,7 @@ def create_app(
             settings.database_url,
             background_checkpoints=True,
             sqlite_busy_ms=round(settings.sqlite_busy_seconds * 1000),
+            analytics_outbox=settings.analytics is not None,
         )
         db.migrate()
         try:
@@ -141,6 +143,7 @@ def create_app(
             ensure_credential(db, settings.api_user, settings.api_key)
         app.state.db = db
         app.state.settings = settings
+        app.state.analytics = analytics_source(settings.analytics)
         worker = webhook_worker = None
         if run_worker:
             from ..jobs.build_worker import Worker

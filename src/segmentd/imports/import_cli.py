@@ -99,7 +99,7 @@ def _run(
     stop_after: int | None,
 ) -> None:
     settings = _settings(database)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, analytics_outbox=settings.analytics is not None)
     try:
         db.migrate()
         job, resumed = start_cli_import(

@@ -38,6 +38,9 @@ class Plan:
     # The day relative dates count from (the tenant's zone), fixed by the job's first step.
     day: date = date(1970, 1, 1)
     references: tuple[tuple[str, int], ...] = ()
+    # The members the condition holds for, as the analytics back-end answered (None: the
+    # fill evaluates the condition on the system of record).
+    given: frozenset[int] | None = None
 
 
 def plan_build(

@@ -18,6 +18,8 @@ from .. import clock, log_setup
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.secret_check import verify_secret
+from .analytics_build import answered_on
+from .analytics_source import analytics_source
 from .build_plan import Plan
 from .build_queue import Claim, abandon, builds_waiting, claim_jobs, release
 from .build_runner import run_chunks
@@ -34,6 +36,9 @@ log = logging.getLogger("segmentd.jobs")
 # How often a worker looks for time-dependent segments a refresh has not reached yet (besides
 # at start and at each day boundary): a build that began before midnight and published after.
 REFRESH_CHECK_SECONDS = 60.0
+# How often an idle worker brings the analytics copy up to date (builds and previews also do
+# before they read it): a build then finds little to take.
+ANALYTICS_DRAIN_SECONDS = 60.0
 
 
 def run_job(
@@ -82,9 +87,12 @@ def _run_steps(
 ) -> list[Step | None]:
     steps: dict[int, Step | None] = {}
     work: list[tuple[Claim, Plan]] = []
+    source = analytics_source(settings.analytics)
     for claim in claims:
         plan = prepare(db, settings, claim)
         if isinstance(plan, Plan):
+            if source is not None:
+                plan = answered_on(source, db, claim, plan)
             work.append((claim, plan))
         else:
             steps[claim.job_id] = plan
@@ -128,6 +136,8 @@ class Worker(PollingWorker):
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(db, settings)
         self._checked: tuple[date, float] | None = None  # (day, monotonic time) of the last check
+        self._analytics = analytics_source(settings.analytics)
+        self._drained_at: float | None = None  # monotonic time of the last analytics drain
 
     def work_once(self) -> bool:
         """Run one job if there is one; False when idle (or the database failed)."""
@@ -142,6 +152,7 @@ class Worker(PollingWorker):
             if self._refresh_once():
                 return True
             purge_quietly(self.db, settings)
+            self._drain_analytics()
             return False
         steps = run_jobs(self.db, settings, claims, self._stopping.is_set)
         return any(step is not None for step in steps)
@@ -164,6 +175,23 @@ class Worker(PollingWorker):
         if queued:
             log.info("%s lists queued for the refresh of %s", queued, today)
 
+    def _drain_analytics(self) -> None:
+        """When idle, every ``ANALYTICS_DRAIN_SECONDS``: take the outbox into the analytics
+        copy. A failure (ClickHouse down) is logged; the outbox keeps the changes."""
+        if self._analytics is None:
+            return
+        at = time.monotonic()
+        if self._drained_at is not None and at - self._drained_at < ANALYTICS_DRAIN_SECONDS:
+            return
+        self._drained_at = at
+        try:
+            drained = self._analytics.drain(self.db)
+        except Exception:
+            log.exception("build worker %s could not drain the analytics outbox", self.id)
+            return
+        if drained:
+            log.info("analytics copy brought up to date for tenants %s", sorted(drained))
+
     def _refresh_once(self) -> bool:
         """Run a daily refresh if one is queued, handing it back when a build arrives."""
         try:
@@ -184,7 +212,7 @@ def run_forever(settings: Settings) -> None:
     """``segmentd worker``: migrate, then run builds (and webhook deliveries) until SIGINT
     or SIGTERM."""
     log_setup.configure(settings)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, analytics_outbox=settings.analytics is not None)
     db.migrate()
     try:
         verify_secret(db, settings)  # the same secret as the servers, or none of them starts

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 from ..storage.compiler import compile_condition
 from ..storage.db import Database
 from ..storage.schema import members, segment_exclusions, segment_members
-from . import buckets
-from .interface import FillPlan, FillRange, GenerationKey, Ranges
+from . import buckets, given_fill
+from .interface import FillPlan, FillRange, GenerationKey, Ranges, given_members
 from .references import PublishedReader
 
 
@@ -35,7 +35,7 @@ def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], work
     the buckets wholly inside its range from the rows it inserted, and ``count_filled`` counts
     the buckets neighbouring ranges share.
     """
-    if db.is_sqlite:
+    if db.is_sqlite or any(given_members(plan) is not None for _key, plan, *_rest in fills):
         for fill in fills:
             fill_range(conn, *fill)
         return False
@@ -100,6 +100,10 @@ def fill_range(
 
     ``excluding``: the segment has members removed by hand, to leave out (a test per row).
     """
+    given = given_members(plan)
+    if given is not None:
+        given_fill.fill_range(conn, claim, plan.list_id, plan.complement, given, lo, hi)
+        return
     conn.execute(_prepare_fill(conn, claim, plan, lo, hi, excluding))
 
 

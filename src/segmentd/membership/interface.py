@@ -66,6 +66,20 @@ class FillPlan(Protocol):
     def complement(self) -> bool: ...
 
 
+class AnsweredPlan(FillPlan, Protocol):
+    """A fill plan whose members were selected elsewhere (the analytics back-end): a fill
+    writes ``given`` (None: it evaluates the condition itself, as for any ``FillPlan``)."""
+
+    @property
+    def given(self) -> frozenset[int] | None: ...
+
+
+def given_members(plan: FillPlan) -> frozenset[int] | None:
+    """The members an ``AnsweredPlan`` carries; None for a plain ``FillPlan``."""
+    given: frozenset[int] | None = getattr(plan, "given", None)
+    return given
+
+
 class RefreshTarget(GenerationKey, Protocol):
     """A segment's published generation, and its condition as read for the day refreshed to."""
 

@@ -24,6 +24,7 @@ from ..domain.segment_graph import check_deletable
 from ..domain.segment_kinds import SegmentKind
 from ..domain.stored_form import dump_condition
 from ..domain.validation import SegmentType, parse_condition
+from ..jobs.analytics_source import AnalyticsSource
 from ..jobs.build_queue import enqueue_build
 from ..membership import store as membership
 from ..storage import segments as store
@@ -146,12 +147,23 @@ def remove_members(
     return removed
 
 
-def preview_count(db: Database, tenant_id: int, draft: SegmentDraft, tz: timezone) -> int:
-    """How many members of the draft's list its condition selects now; saves nothing."""
+def preview_count(
+    db: Database,
+    tenant_id: int,
+    draft: SegmentDraft,
+    tz: timezone,
+    analytics: AnalyticsSource | None = None,
+) -> int:
+    """How many members of the draft's list its condition selects now; saves nothing.
+    ``analytics``: count on the analytics back-end (its copy brought up to date first)."""
     segment_type = checked_type(draft.segment_type)
     with db.read() as conn:
         list_id = checked_list(conn, tenant_id, draft.list_id)
-        return count_condition(conn, tenant_id, list_id, segment_type, draft.condition, tz)
+        if analytics is None:
+            return count_condition(conn, tenant_id, list_id, segment_type, draft.condition, tz)
+        catalog = load_catalog(conn, tenant_id)
+        condition = parsed_condition(draft.condition, catalog, segment_type, tz)
+    return analytics.count(db, tenant_id, list_id, condition)
 
 
 def count_condition(

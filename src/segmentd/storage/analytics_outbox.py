@@ -84,6 +84,23 @@ def pending(conn: Connection, limit: int) -> list[OutboxRow]:
     return [OutboxRow(*row) for row in conn.execute(query.order_by(o.seq).limit(limit))]
 
 
+def tenants_waiting(conn: Connection) -> list[int]:
+    """The tenants with changes not yet in ClickHouse."""
+    o = analytics_outbox.c
+    return [
+        int(t)
+        for t in conn.execute(sa.select(o.tenant_id).distinct().order_by(o.tenant_id)).scalars()
+    ]
+
+
+def seqs_of(conn: Connection, tenant_id: int) -> list[int]:
+    """The ``seq`` of every waiting row of the tenant."""
+    o = analytics_outbox.c
+    return [
+        int(s) for s in conn.execute(sa.select(o.seq).where(o.tenant_id == tenant_id)).scalars()
+    ]
+
+
 def remove(conn: Connection, seqs: Sequence[int]) -> None:
     """Delete drained rows by their exact ``seq`` (a row that committed late, with a smaller
     ``seq`` than rows already drained, stays until it is drained itself)."""

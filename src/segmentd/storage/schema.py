@@ -342,6 +342,9 @@ build_jobs = sa.Table(
     # The day in the tenant's zone the build counts relative dates from, fixed by its first
     # step: a build that runs past midnight, or resumes after it, stays one day's answer.
     sa.Column("day", sa.Date, nullable=True),
+    # A build answered on the analytics back-end: the time (epoch s) up to which the copy it
+    # read held every change (``jobs.analytics_build``); NULL on the system of record.
+    sa.Column("analytics_fresh_as_of", sa.BigInteger, nullable=True),
     *_lease(),
     _epoch("created_at"),
     _epoch("updated_at"),

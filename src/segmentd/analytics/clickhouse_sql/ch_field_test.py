@@ -16,11 +16,13 @@ from ...domain.condition_types.field_tests import (
 )
 from .ch_leaf_compiler import Scope, both, either, number
 
-# 1900-01-01 to 2299-12-31 (Date32's range) is one whole 400-year cycle of the Gregorian
-# calendar (146097 days): a date moved into it by whole cycles keeps its month and day, so
-# dates from year 1 to 9999 read their anniversary without leaving Date32's range.
+# The civil calendar from a day number in integer arithmetic (H. Hinnant's days_from_civil
+# inverse), not Date32 and toMonth: ClickHouse 18.16 has neither Date32 nor positiveModulo,
+# and this reads dates from year 1 to 9999 on every version. The day is moved by whole
+# 400-year cycles (146097 days, the calendar repeats) so that every number stays positive:
+# intDiv and % truncate toward zero.
 _CYCLE = 146_097
-_DAY_1900 = -25_567  # 1900-01-01 in days since 1970-01-01
+_SHIFT = 719_468 + 25 * _CYCLE  # days from 0000-03-01 to 1970-01-01, plus 10000 years
 
 
 def operand(value: Any, scope: Scope) -> str:
@@ -52,9 +54,14 @@ def compile_test_ch(test: FieldTest, stored: str, compared: str, scope: Scope) -
 
 def month_day(days: str) -> str:
     """``month * 100 + day`` of a date field's value (days since 1970-01-01)."""
-    offset = f"positiveModulo(toInt64({days}) + {-_DAY_1900}, {_CYCLE})"
-    moved = f"addDays(toDate32('1900-01-01'), {offset})"
-    return f"(toMonth({moved}) * 100 + toDayOfMonth({moved}))"
+    z = f"(toInt64({days}) + {_SHIFT})"
+    doe = f"({z} % {_CYCLE})"  # day of the 400-year era, from March 1st
+    yoe = f"intDiv({doe} - intDiv({doe}, 1460) + intDiv({doe}, 36524) - intDiv({doe}, 146096), 365)"
+    doy = f"({doe} - (365 * {yoe} + intDiv({yoe}, 4) - intDiv({yoe}, 100)))"
+    mp = f"intDiv(5 * {doy} + 2, 153)"  # month from March: 0 to 11
+    day = f"({doy} - intDiv(153 * {mp} + 2, 5) + 1)"
+    month = f"if({mp} < 10, {mp} + 3, {mp} - 9)"
+    return f"({month} * 100 + {day})"
 
 
 def _anniversary(column: str, test: Anniversary) -> str:

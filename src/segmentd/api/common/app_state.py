@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from ...jobs.analytics_source import AnalyticsSource
 from ...settings import Settings
 from ...storage.db import Database
 
@@ -20,3 +21,9 @@ async def get_db(request: Request) -> Database:
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_analytics(request: Request) -> AnalyticsSource | None:
+    """The analytics back-end previews count on; None when it is not set."""
+    source: AnalyticsSource | None = getattr(request.app.state, "analytics", None)
+    return source

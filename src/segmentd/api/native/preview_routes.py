@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...jobs.analytics_source import AnalyticsSource
 from ...services.segment_service import SegmentDraft, preview_count
 from ...settings import Settings
 from ...storage.db import Database
-from ..common.app_state import get_db, get_settings
+from ..common.app_state import get_analytics, get_db, get_settings
 from ..common.basic_auth import current_tenant
 from ..common.envelope import NATIVE_ERROR_RESPONSES
 from ..common.segment_schema import (
@@ -49,9 +50,10 @@ def preview(
     tenant_id: Annotated[int, Depends(current_tenant)],
     db: Annotated[Database, Depends(get_db)],
     settings: Annotated[Settings, Depends(get_settings)],
+    analytics: Annotated[AnalyticsSource | None, Depends(get_analytics)],
     body: Annotated[PreviewRequest | None, Body(openapi_examples=PREVIEW_EXAMPLE)] = None,
 ) -> PreviewCount:
     """Validates like segment creation (same errors, code 30035) and saves nothing."""
     body = body or PreviewRequest()
     draft = SegmentDraft(segment_type=body.type, condition=body.condition, list_id=body.list_id)
-    return PreviewCount(count=preview_count(db, tenant_id, draft, settings.tz))
+    return PreviewCount(count=preview_count(db, tenant_id, draft, settings.tz, analytics))
