@@ -43,6 +43,11 @@ MAX_ID = 2**63 - 1
 SEED = 20240611
 
 
+# A guard against a hung server, not a speed check: on a loaded 2-core CI machine a SQLite
+# import upload once waited 30 s for the write lock (the import worker's chunks hold it).
+REQUEST_TIMEOUT = 90
+
+
 @dataclass
 class Target:
     server: LiveServer
@@ -62,15 +67,15 @@ class Target:
             if isinstance(case.query, dict):  # the tenant's state: its lists, the file's columns
                 for name in ("list_id", "map"):
                     case.query.pop(name, None)
-            response = case.call(base_url=self.server.url, timeout=30)
+            response = case.call(base_url=self.server.url, timeout=REQUEST_TIMEOUT)
             assert response.status_code == 202, response.text  # valid, so accepted
         elif _is_a_file_drawn_as_negative(case):
-            response = case.call(base_url=self.server.url, timeout=30)
+            response = case.call(base_url=self.server.url, timeout=REQUEST_TIMEOUT)
             assert response.status_code in (200, 400, 404), response.text  # as its content says
         else:
             response = case.call_and_validate(
                 base_url=self.server.url,
-                timeout=30,
+                timeout=REQUEST_TIMEOUT,
                 excluded_checks=[ignored_auth],
                 additional_checks=[self.ignored_auth],
             )
