@@ -44,8 +44,14 @@ def error_slot(path: str, root: GroupNode) -> str:
 
 
 def _leaf_slot(node: LeafNode, part: str) -> str:
-    row = row_of(node.leaf)  # the parts its row shows an input for
-    return node_slot(node.id, part) if part in row.parts else node_slot(node.id)
+    return node_slot(node.id, part) if part in _parts_shown(node) else node_slot(node.id)
+
+
+def _parts_shown(node: LeafNode) -> tuple[str, ...]:
+    """The parts the page shows an input for: none while it still shows the inputs of another
+    kind of row (their slots are not those of this leaf)."""
+    row = row_of(node.leaf)
+    return row.parts if node.drawn in (None, row.kind) else ()
 
 
 def all_slots(root: GroupNode) -> list[str]:
@@ -54,6 +60,5 @@ def all_slots(root: GroupNode) -> list[str]:
     for node in walk(root):
         slots.append(node_slot(node.id))
         if isinstance(node, LeafNode):
-            row = row_of(node.leaf)
-            slots += [node_slot(node.id, part) for part in row.parts]
+            slots += [node_slot(node.id, part) for part in _parts_shown(node)]
     return slots

@@ -31,6 +31,9 @@ class LeafNode:
     id: str
     leaf: NativeLeaf
     negated: bool = False
+    # The kind of row the page shows this node's inputs for, as its form says: another kind
+    # while the row's redraw for a new subject still waits in the page's request queue.
+    drawn: str | None = None
 
 
 @dataclass
@@ -87,7 +90,9 @@ def tree_from_form(form: FormValues, picks: Picks) -> GroupNode:
         if node_id in groups:
             node = GroupNode(node_id, _join(form.get(f"join_{node_id}")), negated=negated)
         else:
-            node = LeafNode(node_id, read_leaf(LeafInputs(form, node_id), picks), negated)
+            leaf = read_leaf(LeafInputs(form, node_id), picks)
+            drawn = form.get(f"drawn_{node_id}")
+            node = LeafNode(node_id, leaf, negated, drawn if isinstance(drawn, str) else None)
         parent.items.append(node)
         nodes[node_id] = node
     return renumbered(root)  # an empty root stays empty: the parser says it holds nothing
