@@ -32,6 +32,7 @@ from ..database_urls import is_sqlite, normalize_url
 from . import change_log
 from .analytics_outbox import OPTION as outbox_option
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
+from .write_turns import WriteTurns
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_SECONDS = 1.0
@@ -121,7 +122,9 @@ class Database:
         self.url = normalize_url(url)
         self.is_sqlite = is_sqlite(self.url)
         self._checkpointer: _Checkpointer | None = None
+        self._turns: WriteTurns | None = None
         if self.is_sqlite:
+            self._turns = WriteTurns(sqlite_busy_ms / 1000)
             self.write_engine = _sqlite_engine(
                 self.url,
                 "BEGIN IMMEDIATE",
@@ -147,8 +150,9 @@ class Database:
         A lost connection raises ``DatabaseUnavailable``. When COMMIT itself fails that way
         the outcome is resolved on a fresh connection (PostgreSQL: the transaction id read
         just before COMMIT, then ``pg_xact_status``): a commit that landed counts as done.
+        On SQLite the process's writers first wait for their turn (``write_turns``).
         """
-        with _unavailable_on_fault(), self.write_engine.connect() as connection:
+        with self._turn(), _unavailable_on_fault(), self.write_engine.connect() as connection:
             transaction = connection.begin()
             try:
                 yield connection
@@ -159,6 +163,14 @@ class Database:
             change_log.flush(connection)
             self._commit(connection, transaction)
         note_commit()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if self._turns is None:
+            yield
+            return
+        with self._turns.turn():
+            yield
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
