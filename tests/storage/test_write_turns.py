@@ -45,7 +45,8 @@ def test_a_request_gets_the_next_turn_behind_a_writer_that_begins_again_at_once(
         # Without turns the request polls and loses the race to nearly every chunk.
         assert hot_done_before_request < HOT_TRANSACTIONS // 4
         with db.read() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM chunks").scalar() == HOT_TRANSACTIONS + 1
+            rows = conn.exec_driver_sql("SELECT count(*) FROM chunks").scalar()
+        assert rows == HOT_TRANSACTIONS + 1
     finally:
         db.dispose()
 
@@ -62,9 +63,8 @@ def test_a_writer_that_gives_up_passes_its_turn_on() -> None:
     holder = threading.Thread(target=hold)
     holder.start()
     holding.wait(10)
-    with pytest.raises(DatabaseUnavailable):
-        with turns.turn():
-            pass  # never reached: the holder keeps its turn past the timeout
+    with pytest.raises(DatabaseUnavailable), turns.turn():
+        pass  # never reached: the holder keeps its turn past the timeout
     waiter_served = threading.Event()
 
     def wait_behind() -> None:
