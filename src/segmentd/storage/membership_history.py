@@ -10,9 +10,8 @@ index one seek per block of seqs (``change_log.SEQ_BLOCK``): a member's few chan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,9 +24,9 @@ _mc = membership_changes.c
 _hs = history_segments.c
 
 
-@dataclass(frozen=True)
-class Change:
-    """One member entering or leaving one segment's published membership."""
+class Change(NamedTuple):
+    """One member entering or leaving one segment's published membership (a named tuple:
+    a feed page makes a thousand of them, and a frozen dataclass costs three times as much)."""
 
     seq: int
     segment_id: str
@@ -78,19 +77,17 @@ def _changes(conn: Connection, tenant_id: int, query: sa.Select[Any]) -> list[Ch
         if numbers
         else {}
     )
-    return [_change(row, *named[int(row.segment_number)]) for row in rows]
-
-
-def _change(row: Any, segment_id: str, list_id: int) -> Change:
-    return Change(
-        seq=int(row.seq),
-        segment_id=segment_id,
-        list_id=list_id,
-        member_id=int(row.member_id),
-        change=CHANGE_NAMES[int(row.change)],
-        cause=CAUSE_NAMES[int(row.cause)],
-        at=int(row.at),
-    )
+    return [
+        Change(
+            int(seq),
+            *named[int(number)],
+            int(member_id),
+            CHANGE_NAMES[int(change)],
+            CAUSE_NAMES[int(cause)],
+            int(at),
+        )
+        for seq, number, member_id, change, cause, at in rows
+    ]
 
 
 def read_changes(
