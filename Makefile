@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+# The 30 slowest tests are listed at the end of a run (where the suite's time goes).
+PYTEST_ARGS ?= --durations=30
 # Test processes (pytest-xdist); PYTEST_ARGS="-n 0" runs the suite in one process.
 TEST_WORKERS ?= 2
 BENCH_ARGS ?=
