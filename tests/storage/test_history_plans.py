@@ -169,7 +169,7 @@ def test_sqlite_merges_the_two_generations_of_a_publish_without_a_temporary_b_tr
     db = Database(f"sqlite:///{tmp_path / 'plans.db'}")
     db.migrate()
     before, after = Published(1, 1, NUMBER, 1, 0), Published(1, 1, NUMBER, 2, 0)
-    staged = publish_difference(SEGMENT, before, after)
+    staged = publish_difference(SEGMENT, before, after, "sqlite")
     sent: list[tuple[str, Any]] = []
     try:
         with db.write_engine.connect() as conn:

@@ -59,7 +59,8 @@ def _stage_history(conn: Connection, key: GenerationKey, horizon: int) -> None:
     ).one()
     before = Published(key.tenant_id, row.list_id, key.segment_number, row.generation, row.horizon)
     after = Published(key.tenant_id, row.list_id, key.segment_number, key.generation, horizon)
-    change_log.stage_query(conn, key.tenant_id, publish_difference(key.segment_id, before, after))
+    difference = publish_difference(key.segment_id, before, after, conn.dialect.name)
+    change_log.stage_query(conn, key.tenant_id, difference)
 
 
 def discard(conn: Connection, key: GenerationKey) -> None:

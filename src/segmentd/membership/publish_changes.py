@@ -11,13 +11,14 @@ each read once in key order. Only between the two horizons (usually the members 
 the list between the two builds) are the list's members walked and each one's rows sought.
 A first publish records every member it holds.
 
-Why ``EXCEPT`` rather than an anti-join (``NOT EXISTS``): PostgreSQL plans an anti-join
-from the statistics, and a generation's rows are new since the last ``ANALYZE``; with
-statistics taken while the table was nearly empty it chose a nested loop that read the whole
-other generation for every row (100,000 members: minutes instead of 0.1 s). A set operation
-has no such plan: both sides are read once, whatever the statistics say. Each ``EXCEPT`` is
-ordered by member, so SQLite merges the two sides in key order rather than building a
-temporary b-tree of each (docs/performance.md).
+SQLite takes the difference as an ``EXCEPT`` ordered by member: it merges the two sides in
+key order rather than building a temporary b-tree of each. PostgreSQL takes it as an
+anti-join (``NOT EXISTS``), which it merges in key order too, where its ``EXCEPT`` sorted both
+generations together (on disk at 1,000,000 members) and could read the first by a scan of
+the whole table. A generation's rows are new since the last ``ANALYZE``, and with statistics
+taken while the table was nearly empty PostgreSQL planned that anti-join as a nested loop
+reading the whole other generation for every row (100,000 members: minutes): the history
+runs staged queries with nested loops off (``storage.change_log``). See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ..storage.change_log import ENTERED, LEFT, StagedQuery
 from ..storage.schema import members, segment_members
@@ -49,18 +51,21 @@ class Published:
         return row_of(self.tenant_id, self.number, self.generation, member_id)
 
 
-def publish_difference(segment_id: str, before: Published, after: Published) -> StagedQuery:
+def publish_difference(
+    segment_id: str, before: Published, after: Published, dialect: str
+) -> StagedQuery:
     """The (member_id, change) rows of moving from ``before`` to ``after`` (generation 0:
-    empty), for the history with the cause "build"."""
+    empty), for the history with the cause "build"; ``dialect``: the database's name."""
     if before.generation <= 0:
         return StagedQuery(segment_id, "build", _everyone(after))
     lo, hi = sorted((before.horizon, after.horizon))
+    only = _rows_except if dialect == "sqlite" else _rows_anti_joined
     parts: list[Query] = []
     if lo > 0:  # both complements: a row is a member left out
         below = (segment_members.c.member_id <= lo,)
-        parts += [_rows_only(before, after, below, ENTERED), _rows_only(after, before, below, LEFT)]
+        parts += [only(before, after, below, ENTERED), only(after, before, below, LEFT)]
     above = (segment_members.c.member_id > hi,)  # both plain: a row is a member
-    parts += [_rows_only(after, before, above, ENTERED), _rows_only(before, after, above, LEFT)]
+    parts += [only(after, before, above, ENTERED), only(before, after, above, LEFT)]
     if hi > lo:
         parts += _walked(before, after, lo, hi)
     return StagedQuery(segment_id, "build", sa.union_all(*parts))
@@ -89,7 +94,7 @@ def _everyone(after: Published, change: int = ENTERED) -> Query:
     return sa.select(ids.c.id.label("member_id"), _change(change))
 
 
-def _rows_only(
+def _rows_except(
     having: Published, lacking: Published, in_range: tuple[Any, ...], change: int
 ) -> sa.Select[Any]:
     """The rows of ``having`` in the range that ``lacking`` has not, as ``change``. Ordered by
@@ -98,6 +103,29 @@ def _rows_only(
     rows = sa.except_(_rows(having, in_range), _rows(lacking, in_range))
     difference = rows.order_by(sa.literal_column("member_id")).subquery("difference")
     return sa.select(difference.c.member_id, _change(change))
+
+
+def _rows_anti_joined(
+    having: Published, lacking: Published, in_range: tuple[Any, ...], change: int
+) -> sa.Select[Any]:
+    """The same rows as ``_rows_except``, as an anti-join (PostgreSQL merges the two
+    generations in key order, sorting nothing)."""
+    mine, other = segment_members.alias("mine"), segment_members.alias("other")
+    m, o = mine.c, other.c
+    held_by_other = sa.exists().where(
+        o.tenant_id == lacking.tenant_id,
+        o.segment_number == lacking.number,
+        o.generation == lacking.generation,
+        o.member_id == m.member_id,
+    )
+    in_mine = [ClauseAdapter(mine).traverse(test) for test in in_range]
+    return sa.select(m.member_id, _change(change)).where(
+        m.tenant_id == having.tenant_id,
+        m.segment_number == having.number,
+        m.generation == having.generation,
+        *in_mine,
+        ~held_by_other,
+    )
 
 
 def _rows(generation: Published, in_range: tuple[Any, ...]) -> sa.Select[Any]:

@@ -265,12 +265,24 @@ def _insert_query(
         "cause",
         "at",
     ]
-    conn.execute(sa.insert(membership_changes).from_select(names, select))
+    _without_nested_loops(conn, sa.insert(membership_changes).from_select(names, select))
     # A seek on the primary key, where the rowcount of INSERT ... SELECT is not reliable on
     # every driver.
     mc = membership_changes.c
     top = conn.execute(sa.select(sa.func.max(mc.seq)).where(mc.tenant_id == tenant_id)).scalar()
     return max(last, int(top or 0))
+
+
+def _without_nested_loops(conn: Connection, statement: sa.Insert) -> None:
+    """Run ``statement`` with PostgreSQL's nested loops off: a staged query joins whole
+    generations, whose rows are newer than the statistics; planned from statistics of a
+    nearly empty table, a nested loop read a whole generation for each row of the other."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(statement)
+        return
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    conn.execute(statement)
+    conn.exec_driver_sql("SET LOCAL enable_nestloop TO DEFAULT")
 
 
 def _block_of(seq: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
