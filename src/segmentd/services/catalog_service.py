@@ -19,11 +19,13 @@ from sqlalchemy.engine import Connection
 
 from .. import metrics
 from ..domain.fields import CampaignStatus, FieldDef
+from ..jobs.build_queue import enqueue_build
 from ..membership import store as membership
 from ..storage import campaigns, field_defs, tags
 from ..storage.campaigns import Campaign
 from ..storage.db import Database
 from ..storage.field_defs import FieldChange, FieldSpec
+from ..storage.segment_refs import segments_counting_activity
 from ..storage.tags import Tag
 
 
@@ -119,6 +121,18 @@ def update_campaign(
     """Rename a campaign or move its status on; None when there is no such campaign."""
     with db.write() as conn:
         return campaigns.update_campaign(conn, tenant_id, campaign_id, name, status)
+
+
+def delete_campaign(db: Database, tenant_id: int, campaign_id: int) -> bool:
+    """Delete a campaign no segment tests, with its sends, opens and clicks; False when there
+    is none. The segments counting activity across campaigns (engagement, recency) are
+    rebuilt, queued in the same transaction: their members may move without that activity."""
+    with db.write() as conn:
+        if not campaigns.delete_campaign(conn, tenant_id, campaign_id):
+            return False
+        for segment_id in segments_counting_activity(conn, tenant_id):
+            enqueue_build(conn, tenant_id, segment_id)
+    return True
 
 
 def checked_status(raw: Any) -> CampaignStatus:

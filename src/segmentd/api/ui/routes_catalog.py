@@ -1,6 +1,6 @@
 """The catalogue's changes: rename, show or hide a field and change a dropdown's options;
-rename tags; create and rename campaigns (moving their status on); delete a field or a tag
-after a confirmation page.
+rename tags; create and rename campaigns (moving their status on); delete a field, a tag or
+a campaign after a confirmation page.
 
 Everything goes through ``services.catalog_service``, so the rules and their words are the
 APIs': a refusal (``DomainValidationError``) is shown beside its input, and a delete a segment
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ...domain.errors import DomainValidationError
+from ...domain.errors import DomainValidationError, InUse
 from ...domain.fields import CampaignStatus, FieldDef, FieldType
 from ...domain.ids import ascii_int
 from ...services import catalog_service
@@ -124,7 +124,7 @@ def delete_field(request: Request, field_id: str, user: User, db: Db, form: Form
     try:
         deleted = catalog_service.delete_field(db, user.tenant_id, number)
     except DomainValidationError as exc:
-        return _delete_page(request, user, "field", number, found.name, exc.message)
+        return _delete_page(request, user, "field", number, found.name, exc)
     if not deleted:
         raise UiNotFound()
     request.session["flash"] = ["Field {name} deleted.", {"name": found.name}]
@@ -132,7 +132,12 @@ def delete_field(request: Request, field_id: str, user: User, db: Db, form: Form
 
 
 def _delete_page(
-    request: Request, user: User, kind: str, thing_id: int, name: str, refusal: str = ""
+    request: Request,
+    user: User,
+    kind: str,
+    thing_id: int,
+    name: str,
+    refusal: DomainValidationError | None = None,
 ) -> Response:
     return render(
         request,
@@ -142,8 +147,9 @@ def _delete_page(
         kind=kind,
         thing_id=thing_id,
         name=name,
-        refusal=refusal,
-        back="/ui/fields" if kind == "field" else "/ui/tags",
+        refusal=refusal.message if refusal else "",
+        in_use=isinstance(refusal, InUse),  # segments to change first, named in the refusal
+        back=f"/ui/{kind}s",
     )
 
 
@@ -208,7 +214,7 @@ def delete_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) ->
     try:
         deleted = catalog_service.delete_tag(db, user.tenant_id, found.id)
     except DomainValidationError as exc:
-        return _delete_page(request, user, "tag", found.id, found.name, exc.message)
+        return _delete_page(request, user, "tag", found.id, found.name, exc)
     if not deleted:
         raise UiNotFound()
     request.session["flash"] = ["Tag {name} deleted.", {"name": found.name}]
@@ -266,12 +272,17 @@ def create_campaign(request: Request, user: User, db: Db, form: Form) -> Respons
     return redirect(request, "/ui/campaigns")
 
 
-@router.post("/campaigns/{campaign_id}/edit")
-def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
+def _campaign(db: Db, user: User, raw: str) -> Campaign:
     with db.read() as conn:
-        found = get_campaign(conn, user.tenant_id, _id(campaign_id))
+        found = get_campaign(conn, user.tenant_id, _id(raw))
     if found is None:
         raise UiNotFound()
+    return found
+
+
+@router.post("/campaigns/{campaign_id}/edit")
+def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
+    found = _campaign(db, user, campaign_id)
     name, raw_status = _text(form, "campaign_name"), _text(form, "status")
     try:
         status = catalog_service.checked_status(raw_status)
@@ -283,4 +294,23 @@ def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: 
     if saved is None:
         raise UiNotFound()
     request.session["flash"] = ["Campaign {name} saved.", {"name": saved.name}]
+    return redirect(request, "/ui/campaigns")
+
+
+@router.get("/campaigns/{campaign_id}/delete")
+def confirm_campaign_delete(request: Request, campaign_id: str, user: User, db: Db) -> Response:
+    found = _campaign(db, user, campaign_id)
+    return _delete_page(request, user, "campaign", found.id, found.name)
+
+
+@router.post("/campaigns/{campaign_id}/delete")
+def delete_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
+    found = _campaign(db, user, campaign_id)
+    try:
+        deleted = catalog_service.delete_campaign(db, user.tenant_id, found.id)
+    except DomainValidationError as exc:
+        return _delete_page(request, user, "campaign", found.id, found.name, exc)
+    if not deleted:
+        raise UiNotFound()
+    request.session["flash"] = ["Campaign {name} deleted.", {"name": found.name}]
     return redirect(request, "/ui/campaigns")
