@@ -4,7 +4,7 @@ violation, show no error before the user typed anything and fit 1280 and 390 pix
 The membership history's pages (a segment's size and its entries and exits, a member's page)
 and the webhooks page, by the mouse; members searched, edited, unsubscribed and deleted; a site
 created, its origins set and its snippet copied; a field edited and deleted, tags renamed, a
-campaign created; a CSV uploaded, mapped and imported. Screenshots go to
+campaign created and deleted; a CSV uploaded, mapped and imported. Screenshots go to
 test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``,
 ``member-*``, ``webhooks-*``, ``members-search-*``, ``member-edit-*``, ``member-delete-*``,
 ``sites-*``, ``catalogue-*``, ``imports-*``)."""
@@ -392,6 +392,14 @@ def test_the_catalogue_is_changed_by_the_mouse(browser: Any, site: Site, width: 
     assert page.evaluate(CUT_SELECTS) == []
     fits(page, "campaigns")
     shoot(page, "catalogue-campaigns", width)
+    page.get_by_role("link", name="Delete Winter").click()
+    page.wait_for_url(re.compile(r"/ui/campaigns/\d+/delete$"))
+    page.get_by_role("heading", name="Delete the campaign Winter?").wait_for()
+    fits(page, "campaign delete")
+    shoot(page, "catalogue-campaign-delete", width)
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("status").filter(has_text="Campaign Winter deleted.").wait_for()
+    assert page.get_by_role("link", name="Delete Winter").count() == 0
     console.check(refused_forms=1)  # the tag name taken
 
 
