@@ -14,7 +14,15 @@ from typing import Any
 import httpx
 
 from tests.api.ui.conftest import Shared
-from tests.support.ui_support import FIELDS, SEGMENTS, api_message, flash_after, ok, slot_text
+from tests.support.ui_support import (
+    FIELDS,
+    SEGMENTS,
+    Ui,
+    api_message,
+    flash_after,
+    ok,
+    slot_text,
+)
 
 TAGS = "/v1/marketing/lists/tags"
 CAMPAIGNS = "/v1/marketing/campaigns"
@@ -267,3 +275,36 @@ def test_the_catalogue_pages_are_all_in_french() -> None:
     phrases |= set(re.findall(r'\["([^"]+)", \{', source.read_text()))  # the flash messages
     assert len(phrases) > 25
     assert sorted(p for p in phrases if p not in FRENCH) == []
+
+
+def test_refusals_show_in_french_on_a_french_page(shared: Shared) -> None:
+    """The service's refusal in the page's language; the API keeps its English."""
+    made = ok(shared.api.post(CAMPAIGNS, json={"campaign_name": "Fall", "status": "sending"}))
+    campaign = made["result"]["campaign_id"]
+    item = {"field_name": "campaign", "op": "==", "value": "open", "campaign_id": campaign}
+    body = {
+        "segment_name": "Fall openers",
+        "type": 1,
+        "condition": {"relation": "and", "items": [item]},
+    }
+    ok(shared.api.post(SEGMENTS, json=body))
+    french = Ui(shared.server, shared.tenant.api_user, shared.tenant.api_key)
+    try:
+        french.post("/ui/language", [("lang", "fr"), ("back", "/ui/campaigns")])
+        refused = french.post(f"/ui/campaigns/{campaign}/delete")
+        assert refused.status_code == 409
+        assert slot_text(refused.text, "err-delete") == (
+            "la campagne Fall est utilisée par les segments : Fall openers"
+        )
+        assert "Modifiez ou supprimez d'abord ces segments." in html.unescape(refused.text)
+        back = french.post(
+            f"/ui/campaigns/{campaign}/edit", {"campaign_name": "Fall", "status": "draft"}
+        )
+        assert slot_text(back.text, f"err-campaign-{campaign}") == (
+            "une campagne en cours d'envoi ne peut pas devenir brouillon"
+        )
+    finally:
+        french.close()
+    assert api_message(shared.api.delete(f"{CAMPAIGNS}/{campaign}")) == (
+        "campaign Fall is used by segments: Fall openers"
+    )

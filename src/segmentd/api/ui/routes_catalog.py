@@ -24,6 +24,7 @@ from ...storage.field_defs import FieldChange, get_field
 from ...storage.tags import Tag, get_tag, list_tags
 from ...storage.tenants import default_list_id
 from .deps import Config, Db, Form, UiNotFound, User, redirect
+from .refusal_words import refusal
 from .rendering import render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -37,9 +38,11 @@ class Posted:
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
-    def refused(self, exc: DomainValidationError, slots: tuple[str, ...], default: str) -> None:
+    def refused(
+        self, request: Request, exc: DomainValidationError, slots: tuple[str, ...], default: str
+    ) -> None:
         name = exc.path.split("[")[0]
-        self.errors[f"err-{name if name in slots else default}"] = exc.message
+        self.errors[f"err-{name if name in slots else default}"] = refusal(request, exc.message)
 
 
 def _text(form: Form, name: str) -> str:
@@ -104,7 +107,7 @@ def edit_field(
     try:
         saved = catalog_service.update_field(db, user.tenant_id, number, change, settings.tz)
     except DomainValidationError as exc:
-        posted.refused(exc, ("field_name", "options"), "field_name")
+        posted.refused(request, exc, ("field_name", "options"), "field_name")
         return _field_form(request, user, found, posted, status=400)
     if saved is None:
         raise UiNotFound()
@@ -137,18 +140,18 @@ def _delete_page(
     kind: str,
     thing_id: int,
     name: str,
-    refusal: DomainValidationError | None = None,
+    refused: DomainValidationError | None = None,
 ) -> Response:
     return render(
         request,
         "catalog_delete.html",
         user=user,
-        status_code=409 if refusal else 200,
+        status_code=409 if refused else 200,
         kind=kind,
         thing_id=thing_id,
         name=name,
-        refusal=refusal.message if refusal else "",
-        in_use=isinstance(refusal, InUse),  # segments to change first, named in the refusal
+        refusal=refusal(request, refused.message) if refused else "",
+        in_use=isinstance(refused, InUse),  # segments to change first, named in the refusal
         back=f"/ui/{kind}s",
     )
 
@@ -194,7 +197,7 @@ def rename_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) ->
         saved = catalog_service.rename_tag(db, user.tenant_id, found.id, name)
     except DomainValidationError as exc:
         posted = Posted({"tag_id": str(found.id), "tag_name": name})
-        posted.errors[f"err-tag-{found.id}"] = exc.message
+        posted.errors[f"err-tag-{found.id}"] = refusal(request, exc.message)
         return _tags_page(request, user, db, posted, status=400)
     if saved is None:
         raise UiNotFound()
@@ -266,7 +269,7 @@ def create_campaign(request: Request, user: User, db: Db, form: Form) -> Respons
                 conn, user.tenant_id, posted.values["campaign_name"], status, list_id
             )
     except DomainValidationError as exc:
-        posted.refused(exc, ("campaign_name", "status"), "campaign_name")
+        posted.refused(request, exc, ("campaign_name", "status"), "campaign_name")
         return _campaigns_page(request, user, db, posted, status=400)
     request.session["flash"] = ["Campaign {name} created.", {"name": created.name}]
     return redirect(request, "/ui/campaigns")
@@ -289,7 +292,7 @@ def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: 
         saved = catalog_service.update_campaign(db, user.tenant_id, found.id, name, status)
     except DomainValidationError as exc:
         posted = Posted({"campaign_id": str(found.id), "campaign_name": name})
-        posted.errors[f"err-campaign-{found.id}"] = exc.message
+        posted.errors[f"err-campaign-{found.id}"] = refusal(request, exc.message)
         return _campaigns_page(request, user, db, posted, status=400)
     if saved is None:
         raise UiNotFound()

@@ -18,6 +18,7 @@ from ...services.member_edits import (
     set_subscribed,
 )
 from .deps import Config, Db, Form, UiNotFound, User, redirect
+from .refusal_words import refusal
 from .rendering import render
 from .routes_history import member_id_of
 from .views import member_table
@@ -97,7 +98,7 @@ def edit(
     except NotFound:
         raise UiNotFound() from None
     except DomainValidationError as exc:
-        errors = {_slot(exc.path, names): exc.message}
+        errors = {_slot(exc.path, names): refusal(request, exc.message)}
         return _edit_page(request, user, db, settings, wanted, posted, errors)
     request.session["flash"] = ["Member saved.", {}]
     return redirect(request, f"/ui/members/{wanted}")
