@@ -1,4 +1,4 @@
-"""A member changed by hand from its page: name, phone, fields and tags (a form), unsubscribe
+"""A member changed by hand from its page: email, name, phone, fields and tags (a form), unsubscribe
 and subscribe again, delete after a confirmation (``services.member_edits``, the API's writes:
 its rules and messages, segments and history following). Refusals show beside their input."""
 
@@ -51,6 +51,7 @@ def _edit_page(
         raise UiNotFound()
     member = rows[0]
     values = posted or {
+        "email": member["email"],
         "name": member.get("name") or "",
         "phone": member.get("phone") or "",
         "fields": {f.name: member["fields"].get(f.name) or "" for f in fields},
@@ -79,7 +80,7 @@ def _slot(path: str, field_names: list[str]) -> str:
         name = path[len("fields.") :]
         index = next((i for i, n in enumerate(field_names) if n.casefold() == name.casefold()), -1)
         return f"err-field-{index}" if index >= 0 else "err-form"
-    return f"err-{path}" if path in ("name", "phone", "tags") else "err-form"
+    return f"err-{path}" if path in ("email", "name", "phone", "tags") else "err-form"
 
 
 @router.post("/{member_id}/edit")
@@ -91,8 +92,15 @@ def edit(
     values = [value for value in form.getlist("field_value") if isinstance(value, str)]
     fields = {n: v.strip() for n, v in zip(names, values, strict=False)}
     tags = _text(form, "tags")
-    edit = MemberEdit(_text(form, "name"), _text(form, "phone"), fields, _tags(tags))
-    posted = {"name": edit.name, "phone": edit.phone, "fields": fields, "tags": tags}
+    email = _text(form, "email") if "email" in form else None  # none sent: kept
+    edit = MemberEdit(_text(form, "name"), _text(form, "phone"), fields, _tags(tags), email)
+    posted = {
+        "email": email or "",
+        "name": edit.name,
+        "phone": edit.phone,
+        "fields": fields,
+        "tags": tags,
+    }
     try:
         edit_member(db, user.tenant_id, wanted, edit, settings.tz)
     except NotFound:
