@@ -194,9 +194,7 @@ REFUSALS_FRENCH: dict[str, str] = {
     "{} is a system field name": "{0} est le nom d'un champ système",
     # members
     "a member has at most {} tags": "un membre a au plus {0} tags",
-    "{} is the email of member {} of this list": (
-        "{0} est l'e-mail du membre {1} de cette liste"
-    ),
+    "{} is the email of member {} of this list": ("{0} est l'e-mail du membre {1} de cette liste"),
     "a member id is an integer from 1 to {}, or a string of its digits": (
         "un identifiant de membre est un entier de 1 à {0}, ou la chaîne de ses chiffres"
     ),
