@@ -236,6 +236,8 @@ def delete_campaign(conn: Connection, tenant_id: int, campaign_id: int) -> bool:
 
 
 def _importing(conn: Connection, tenant_id: int, campaign_id: int) -> bool:
+    """Whether an import of the campaign's events is queued or running (the states of
+    ``imports.import_jobs.UNFINISHED``: the imports sit above storage)."""
     j = import_jobs.c
     found = conn.execute(
         sa.select(j.id)
