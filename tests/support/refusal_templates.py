@@ -18,8 +18,17 @@ import segmentd
 ROOT = Path(segmentd.__file__).parent
 ERRORS = frozenset({"DomainValidationError", "InUse", "Taken"})
 # Problems that become a refusal's message, or part of one, on their way up: a member row's
-# (``field {name}: {value problem}``), a webhook address's, a field value's.
-PROBLEMS = {"RowProblem": "", "TargetRefused": "", "ValueError": "domain/values.py"}
+# (``field {name}: {value problem}``), a webhook address's, a field value's, a CSV file's.
+PROBLEMS = {
+    "RowProblem": "",
+    "TargetRefused": "",
+    "ValueError": "domain/values.py",
+    "SourceError": "",
+    "MappingError": "",
+    "ImportRefused": "",
+}
+# A CSV header's problems are gathered in a list, then raised together (joined by "; ").
+GATHERED = "problems"
 # The API families other than the UI answer in their own words; the UI never shows them.
 SKIPPED = ("api/engagelab", "api/native", "api/commandersact")
 
@@ -77,6 +86,11 @@ class _Visitor:
         )
         if name in PROBLEMS and self.relative.startswith(PROBLEMS[name]) and call.args:
             self._message(call.args[0], scopes, call.lineno)
+        elif _gathers(call) and call.args:
+            argument = call.args[0]
+            if isinstance(argument, ast.GeneratorExp):
+                argument = argument.elt
+            self._message(argument, scopes, call.lineno)
         elif name == "RowError" and len(call.args) >= 3:
             self._message(call.args[2], scopes, call.lineno)
         elif (name in ERRORS or is_super) and len(call.args) >= 2:
@@ -125,6 +139,16 @@ class _Visitor:
                         if isinstance(inner, ast.Return) and inner.value is not None:
                             found |= self._templates(inner.value, [tree, node], depth + 1)
         return found
+
+
+def _gathers(call: ast.Call) -> bool:
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("append", "extend")
+        and isinstance(func.value, ast.Name)
+        and func.value.id == GATHERED
+    )
 
 
 def _constant(name: str) -> set[str]:

@@ -87,7 +87,9 @@ def test_french_keeps_every_placeholder() -> None:
 # Where a refusal's message is passed on from another error, made from the templates read
 # elsewhere (a member row's problem, a webhook address's), or never shown by the UI.
 PASSED_ON = {
-    "imports/event_rows.py",  # an event row's problem: in an import's rejected rows (CSV)
+    "imports/event_rows.py",  # a header's problems joined (matched one by one); an event's
+    "imports/mapping.py",  # a header's problems joined, each matched on its own
+    "imports/service.py",  # a mapping or file problem passed on (imports/mapping.py, source.py)
     "services/member_edits.py",  # a member row's problem (storage/member_input.py, members.py)
     "services/webhook_service.py",  # TargetRefused's words (jobs/webhook_targets.py)
     "storage/members.py",  # RowProblem's words (storage/member_input.py)
@@ -98,7 +100,7 @@ def test_every_refusal_a_service_raises_has_its_french() -> None:
     """Every message a domain error (or the problem it carries) is made from, read from the
     source, has a French template filling the same values; none is left over."""
     found = refusal_templates()
-    assert len(found.templates) > 150
+    assert len(found.templates) > 180
     assert {site.split(":")[0] for site in found.unresolved} <= PASSED_ON
     assert sorted(found.templates - set(REFUSALS_FRENCH)) == []
     assert sorted(set(REFUSALS_FRENCH) - found.templates) == []  # no template of the past

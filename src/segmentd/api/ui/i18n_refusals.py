@@ -282,6 +282,60 @@ REFUSALS_FRENCH: dict[str, str] = {
     "the row has {} cells but the header only {}": (
         "la ligne a {0} cellules mais l'en-tête seulement {1}"
     ),
+    # CSV files of members and events (the command line's words where it has options)
+    "--map names a column {} the file does not have": (
+        "--map nomme une colonne {0} que le fichier n'a pas"
+    ),
+    "--map {} must have the form Column=Field": "--map {0} doit avoir la forme Colonne=Champ",
+    "--map {} {}": "--map {0} {1:t}",
+    "at most {} --map options (one per column)": "au plus {0} options --map (une par colonne)",
+    "checking rows failed: {}: {}": "la vérification des lignes a échoué : {0} : {1}",
+    "column {} appears twice": "la colonne {0} figure deux fois",
+    "column {} maps to {} like an earlier one": (
+        "la colonne {0} correspond à {1} comme une colonne précédente"
+    ),
+    "column {} of the header is longer than {} characters": (
+        "la colonne {0} de l'en-tête dépasse {1} caractères"
+    ),
+    "import job {} of this file is running in another process": (
+        "l'import {0} de ce fichier tourne dans un autre processus"
+    ),
+    "no such file: {}": "fichier introuvable : {0}",
+    "tag_flag must be 0 (overwrite), 1 (append) or 2 (keep existing)": (
+        "le traitement des tags doit valoir 0 (remplacer), 1 (ajouter) ou 2 (garder l'existant)"
+    ),
+    "the file is empty: the first line must be a header": (
+        "le fichier est vide : la première ligne doit être un en-tête"
+    ),
+    'the file is not UTF-8 (byte 0x{} on line {}): save it as UTF-8 ("CSV UTF-8") and import '
+    "it again": (
+        "le fichier n'est pas en UTF-8 (octet 0x{0} à la ligne {1}) : enregistrez-le en UTF-8 "
+        "(« CSV UTF-8 ») et importez-le de nouveau"
+    ),
+    "the file {} changed since the import started": (
+        "le fichier {0} a changé depuis le début de l'import"
+    ),
+    "the file {} is gone": "le fichier {0} a disparu",
+    "the header cannot be read: {}": "l'en-tête ne peut pas être lu : {0:t}",
+    "the header has {} columns: at most {}": "l'en-tête a {0} colonnes : au plus {1}",
+    "the header must have an email column": "l'en-tête doit avoir une colonne email",
+    "the header must have an email or a member_id column": (
+        "l'en-tête doit avoir une colonne email ou member_id"
+    ),
+    "the header must have an event column": "l'en-tête doit avoir une colonne event",
+    "the process checking rows died (exit {})": (
+        "le processus qui vérifie les lignes s'est arrêté (code {0})"
+    ),
+    "unknown columns: {} (events have {}; pass --ignore-unknown to skip them)": (
+        "colonnes inconnues : {0} (les événements ont {1} ; passez --ignore-unknown pour les "
+        "ignorer)"
+    ),
+    "unknown columns: {} (not email, name, phone, tcid, tags or a custom field; map them with "
+    "--map Column=Field or pass --ignore-unknown)": (
+        "colonnes inconnues : {0} (ni email, name, phone, tcid, tags ni un champ personnalisé ; "
+        "associez-les avec --map Colonne=Champ ou passez --ignore-unknown)"
+    ),
+    "{} {} does not exist": "{0:t} {1} n'existe pas",
     # text anywhere
     "at most {} characters": "au plus {0} caractères",
     "must be at most {} characters": "compte au plus {0} caractères",
@@ -323,6 +377,10 @@ REFUSALS_FRENCH: dict[str, str] = {
     ),
 }
 
+# Words a ``{n:t}`` value may be that the pages' phrases do not hold (an import's target).
+_OWN_WORDS = {"list": "la liste", "campaign": "la campagne"}
+# How a CSV header's problems are raised together (``imports.mapping.listed``).
+_GATHERED = "; "
 _VALUE = re.compile(r"\{([0-9]+)(:t)?\}")
 
 
@@ -347,6 +405,9 @@ def french_refusal(message: str, words: Mapping[str, str] = {}) -> str:
         found = pattern.fullmatch(message)
         if found is not None:
             return _filled(REFUSALS_FRENCH[template], found.groups(), words)
+    if _GATHERED in message:  # several problems raised as one
+        parts = [french_refusal(part, words) for part in message.split(_GATHERED)]
+        return " ; ".join(parts)
     return message
 
 
@@ -357,4 +418,4 @@ def _filled(french: str, values: tuple[str, ...], words: Mapping[str, str]) -> s
 def _value(value: str, translated: bool, words: Mapping[str, str]) -> str:
     if not translated:
         return value
-    return words.get(value) or french_refusal(value, words)
+    return _OWN_WORDS.get(value) or words.get(value) or french_refusal(value, words)
