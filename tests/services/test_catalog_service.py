@@ -33,6 +33,7 @@ from tests.support.factories import (
     add_activity,
     add_campaign,
     add_field,
+    add_list,
     add_member,
     add_tag,
     held,
@@ -332,6 +333,17 @@ def test_delete_campaign_deletes_its_activity_unless_a_segment_tests_it(
         "openers",
         {"kind": "engagement", "activity": "open", "count_op": ">=", "count": 1, "within": None},
     )
+    openers = {"kind": "engagement", "activity": "open", "count_op": ">=", "count": 1}
+    other_list = add_list(db, tenant.id)
+    with db.write() as conn:
+        elsewhere = insert_segment(
+            conn,
+            tenant.id,
+            list_id=other_list,
+            name="openers elsewhere",
+            segment_type=0,
+            condition=stored_native(conn, tenant.id, openers),
+        )
     run_pending(db, test_settings(db_url))
     assert held(db, engaged) == sorted([ann, bob])
 
@@ -344,10 +356,9 @@ def test_delete_campaign_deletes_its_activity_unless_a_segment_tests_it(
         assert set(load_catalog(conn, tenant.id).campaigns) == {tested}
         left = conn.execute(sa.select(campaign_activity.c.campaign_id)).scalars().all()
         assert left == [tested]
-        status = conn.execute(
-            sa.select(segments.c.status).where(segments.c.id == engaged)
-        ).scalar_one()
-    assert status == 1  # building: its rebuild was queued with the delete
+        status = dict(conn.execute(sa.select(segments.c.id, segments.c.status)).all())
+    assert status[engaged] == 1  # building: its rebuild was queued with the delete
+    assert status[elsewhere] == 2  # another list: none of its members had that activity
     run_pending(db, test_settings(db_url))
     assert held(db, engaged) == [bob]  # ann's only open went with the campaign
 

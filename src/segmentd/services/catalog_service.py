@@ -27,6 +27,7 @@ from ..storage.db import Database
 from ..storage.field_defs import FieldChange, FieldSpec
 from ..storage.segment_refs import segments_counting_activity
 from ..storage.tags import Tag
+from ..storage.tenants import default_list_id
 
 
 @dataclass(frozen=True)
@@ -128,9 +129,12 @@ def delete_campaign(db: Database, tenant_id: int, campaign_id: int) -> bool:
     is none. The segments counting activity across campaigns (engagement, recency) are
     rebuilt, queued in the same transaction: their members may move without that activity."""
     with db.write() as conn:
-        if not campaigns.delete_campaign(conn, tenant_id, campaign_id):
+        deleted = campaigns.delete_campaign(conn, tenant_id, campaign_id)
+        if deleted is None:
             return False
-        for segment_id in segments_counting_activity(conn, tenant_id):
+        # Only members of the campaign's list had its activity.
+        list_id = deleted.list_id or default_list_id(conn, tenant_id)
+        for segment_id in segments_counting_activity(conn, tenant_id, list_id):
             enqueue_build(conn, tenant_id, segment_id)
     return True
 

@@ -202,14 +202,15 @@ def update_campaign(
     return get_campaign(conn, tenant_id, campaign_id)
 
 
-def delete_campaign(conn: Connection, tenant_id: int, campaign_id: int) -> bool:
+def delete_campaign(conn: Connection, tenant_id: int, campaign_id: int) -> Campaign | None:
     """Delete a campaign no segment tests, with what its members did (sent, open, click);
-    False when there is no such campaign. Refused while a segment tests it, or while an
-    import of its events is under way (it would write activity for no campaign)."""
+    the campaign deleted, None when there is no such campaign. Refused while a segment tests
+    it, or while an import of its events is under way (it would write activity for no
+    campaign)."""
     lock_tenant_writes(conn, tenant_id)
     campaign = get_campaign(conn, tenant_id, campaign_id)
     if campaign is None:
-        return False
+        return None
     users = segments_using_campaign(conn, tenant_id, campaign_id)
     if users:
         raise InUse(
@@ -232,7 +233,7 @@ def delete_campaign(conn: Connection, tenant_id: int, campaign_id: int) -> bool:
         )
     )
     catalog_changed(conn, tenant_id)
-    return True
+    return campaign
 
 
 def _importing(conn: Connection, tenant_id: int, campaign_id: int) -> bool:

@@ -74,13 +74,15 @@ def segments_using_campaign(conn: Connection, tenant_id: int, campaign_id: int) 
 _ACROSS_CAMPAIGNS = frozenset({engagement_leaf.KIND, last_activity_leaf.KIND})
 
 
-def segments_counting_activity(conn: Connection, tenant_id: int) -> list[str]:
-    """Ids of the dynamic segments whose condition reads the activity of every campaign
-    (engagement counts, recency): deleting a campaign's activity can move their members."""
+def segments_counting_activity(conn: Connection, tenant_id: int, list_id: int) -> list[str]:
+    """Ids of the list's dynamic segments whose condition reads the activity of every
+    campaign (engagement counts, recency): deleting a campaign's activity can move their
+    members."""
+    s = segments.c
     rows = conn.execute(
-        sa.select(segments.c.id, segments.c.condition)
-        .where(segments.c.tenant_id == tenant_id, segments.c.kind == SegmentKind.DYNAMIC)
-        .order_by(segments.c.id)
+        sa.select(s.id, s.condition)
+        .where(s.tenant_id == tenant_id, s.list_id == list_id, s.kind == SegmentKind.DYNAMIC)
+        .order_by(s.id)
     ).all()
     return [
         row.id
