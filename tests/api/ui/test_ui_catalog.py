@@ -303,6 +303,9 @@ def test_refusals_show_in_french_on_a_french_page(shared: Shared) -> None:
         assert slot_text(back.text, f"err-campaign-{campaign}") == (
             "une campagne en cours d'envoi ne peut pas devenir brouillon"
         )
+        nul = french.post("/ui/campaigns", {"campaign_name": "a\x00b", "status": "draft"})
+        assert nul.status_code == 400
+        assert "[campaign_name]:ne doit pas contenir le caractère NUL" in html.unescape(nul.text)
     finally:
         french.close()
     assert api_message(shared.api.delete(f"{CAMPAIGNS}/{campaign}")) == (
