@@ -2,9 +2,10 @@
 and taken back by hand, and pages that log no console error, meet no Content-Security-Policy
 violation, show no error before the user typed anything and fit 1280 and 390 pixels.
 The membership history's pages (a segment's size and its entries and exits, a member's page)
-and the webhooks page, by the mouse; members searched, edited, unsubscribed and deleted; a site
-created, its origins set and its snippet copied; a field edited and deleted, tags renamed, a
-campaign created and deleted; a CSV uploaded, mapped and imported. Screenshots go to
+and the webhooks page, by the mouse; members searched, edited (their email too), unsubscribed
+and deleted; a site created, its origins set and its snippet copied; a field edited and
+deleted, tags renamed, a campaign created and deleted; a CSV uploaded, mapped and imported.
+Screenshots go to
 test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``,
 ``member-*``, ``webhooks-*``, ``members-search-*``, ``member-edit-*``, ``member-delete-*``,
 ``sites-*``, ``catalogue-*``, ``imports-*``)."""
@@ -281,6 +282,11 @@ def test_members_are_searched_edited_and_deleted_by_the_mouse(
     fits(page, "member edit")
     shoot(page, "member-edit", width)
     age.fill("70")
+    page.get_by_label("Email", exact=True).fill(email_of(8))  # another member's
+    page.get_by_role("button", name="Save the member").click()
+    page.locator("#err-email", has_text="is the email of member").wait_for()
+    email = "moved.seven@example.org"
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_role("button", name="Save the member").click()
     page.get_by_role("status").filter(has_text="Member saved.").wait_for()
     assert "Edited by hand" in page.locator("ul.tags").inner_text()
@@ -305,7 +311,7 @@ def test_members_are_searched_edited_and_deleted_by_the_mouse(
         m["email"] for m in ok(site.api.get(MEMBERS, params={"limit": 100}))["result"]
     ]
     fits(page, "members after a delete")
-    console.check(refused_forms=1)  # the age
+    console.check(refused_forms=2)  # the age, the email taken
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
