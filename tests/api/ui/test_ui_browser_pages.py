@@ -5,10 +5,9 @@ The membership history's pages (a segment's size and its entries and exits, a me
 and the webhooks page, by the mouse; members searched, edited (their email too), unsubscribed
 and deleted; a site created, its origins set and its snippet copied; a field edited and
 deleted, tags renamed, a campaign created and deleted; a CSV uploaded, mapped and imported.
-Screenshots go to
-test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``,
-``member-*``, ``webhooks-*``, ``members-search-*``, ``member-edit-*``, ``member-delete-*``,
-``sites-*``, ``catalogue-*``, ``imports-*``)."""
+Screenshots go to test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``,
+``segment-history-*``, ``member-*``, ``webhooks-*``, ``members-search-*``, ``member-edit-*``,
+``member-delete-*``, ``sites-*``, ``catalogue-*``, ``imports-*``)."""
 
 from __future__ import annotations
 
