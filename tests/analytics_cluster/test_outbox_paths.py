@@ -1,5 +1,6 @@
 """The other write paths record their changes too: CSV imports of members (SQLite's and
-PostgreSQL's own writers) and of events, a resubscription, a deleted tag, a deleted field."""
+PostgreSQL's own writers) and of events, a resubscription, a deleted tag, a deleted field, a
+changed email and a deleted campaign (its activity with it)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import sqlalchemy as sa
 from segmentd.analytics_cluster.outbox_drain import drain
 from segmentd.analytics_cluster.shard_client import ClusterClient
 from segmentd.imports.import_jobs import Kind
+from segmentd.storage.campaigns import delete_campaign
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import delete_field
 from segmentd.storage.members import unsubscribe
-from segmentd.storage.one_member import resubscribe
+from segmentd.storage.one_member import change_email, member_key, resubscribe
 from segmentd.storage.schema import members, tags
 from segmentd.storage.tags import delete_tag
 from segmentd.storage.tenants import default_list_id
@@ -78,6 +80,15 @@ def test_imports_resubscriptions_and_tag_deletions_reach_the_cluster(
         assert not expected["member_tags"]  # tag c was the only one left, now gone
         assert cities(client, city.slot) == 0
         assert len(expected["campaign_activity"]) == 20
+        assert in_cluster(client, tenant_id) == expected
+        with db.write() as conn:
+            key = member_key(conn, tenant_id, first)
+            assert key is not None
+            assert change_email(conn, tenant_id, key, "moved@example.org").member_ids == [first]
+            assert delete_campaign(conn, tenant_id, campaign)
+        drain(db, client)
+        expected = of_record(db, tenant_id)
+        assert not expected["campaign_activity"]
         assert in_cluster(client, tenant_id) == expected
     finally:
         client.close()

@@ -83,6 +83,7 @@ BASE_BODIES: dict[str, Any] = {
     "DELETE /v1/marketing/lists/tags/{tag_id}": None,
     "POST /v1/marketing/campaigns": {"campaign_name": "C", "status": "draft", "list_id": 1},
     "PUT /v1/marketing/campaigns/{campaign_id}": {"campaign_name": "Spring"},
+    "DELETE /v1/marketing/campaigns/{campaign_id}": None,
     "POST /v1/marketing/campaigns/{campaign_id}/events": {
         "events": [
             {"email": "m1@example.com", "event": "open", "time": 1_700_000_000},

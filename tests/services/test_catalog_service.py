@@ -7,6 +7,7 @@ from datetime import UTC
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.fields import CampaignStatus, FieldType
@@ -24,10 +25,19 @@ from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import FieldChange, list_fields
 from segmentd.storage.member_rows import fetch_members
+from segmentd.storage.schema import campaign_activity, import_jobs, segments
 from segmentd.storage.tags import get_tag
 from segmentd.storage.tenants import default_list_id
 from tests.conftest import Tenant, test_settings
-from tests.support.factories import add_field, add_member, add_tag, held
+from tests.support.factories import (
+    add_activity,
+    add_campaign,
+    add_field,
+    add_list,
+    add_member,
+    add_tag,
+    held,
+)
 from tests.support.stored_conditions import stored_native
 
 
@@ -304,3 +314,78 @@ def test_campaign_rules(db: Database, tenant: Tenant) -> None:
     with db.read() as conn:
         found = get_campaign(conn, tenant.id, created.id)
     assert found is not None and (found.name, found.status) == ("Spring", "completed")
+
+
+def test_delete_campaign_deletes_its_activity_unless_a_segment_tests_it(
+    db: Database, db_url: str, tenant: Tenant
+) -> None:
+    spare = add_campaign(db, tenant.id, name="Spare")
+    tested = add_campaign(db, tenant.id, name="Tested")
+    ann = add_member(db, tenant.id, "ann@example.com")
+    bob = add_member(db, tenant.id, "bob@example.com")
+    add_activity(db, tenant.id, spare, ann, opened=True)
+    add_activity(db, tenant.id, tested, bob, opened=True)
+    native = {"kind": "campaign", "campaign": tested, "activity": "open"}
+    _native_segment(db, tenant, "opened Tested", native)
+    engaged = _native_segment(
+        db,
+        tenant,
+        "openers",
+        {"kind": "engagement", "activity": "open", "count_op": ">=", "count": 1, "within": None},
+    )
+    openers = {"kind": "engagement", "activity": "open", "count_op": ">=", "count": 1}
+    other_list = add_list(db, tenant.id)
+    with db.write() as conn:
+        elsewhere = insert_segment(
+            conn,
+            tenant.id,
+            list_id=other_list,
+            name="openers elsewhere",
+            segment_type=0,
+            condition=stored_native(conn, tenant.id, openers),
+        )
+    run_pending(db, test_settings(db_url))
+    assert held(db, engaged) == sorted([ann, bob])
+
+    refused = _refused(catalog_service.delete_campaign, db, tenant.id, tested)
+    assert refused == ("campaign_id", "campaign Tested is used by segments: opened Tested")
+    assert catalog_service.delete_campaign(db, tenant.id, spare) is True
+    assert catalog_service.delete_campaign(db, tenant.id, spare) is False
+    with db.read() as conn:
+        assert get_campaign(conn, tenant.id, spare) is None
+        assert set(load_catalog(conn, tenant.id).campaigns) == {tested}
+        left = conn.execute(sa.select(campaign_activity.c.campaign_id)).scalars().all()
+        assert left == [tested]
+        status = dict(conn.execute(sa.select(segments.c.id, segments.c.status)).all())
+    assert status[engaged] == 1  # building: its rebuild was queued with the delete
+    assert status[elsewhere] == 2  # another list: none of its members had that activity
+    run_pending(db, test_settings(db_url))
+    assert held(db, engaged) == [bob]  # ann's only open went with the campaign
+
+
+def test_a_campaign_importing_events_cannot_be_deleted(db: Database, tenant: Tenant) -> None:
+    campaign_id = add_campaign(db, tenant.id, name="Imported")
+    with db.write() as conn:
+        conn.execute(
+            sa.insert(import_jobs).values(
+                tenant_id=tenant.id,
+                kind="events",
+                origin="api",
+                campaign_id=campaign_id,
+                options="{}",
+                path="/nowhere.csv",
+                file_size=0,
+                file_digest="",
+                state="queued",
+                created_at=0,
+                updated_at=0,
+            )
+        )
+    refused = _refused(catalog_service.delete_campaign, db, tenant.id, campaign_id)
+    assert refused == (
+        "campaign_id",
+        "campaign Imported has an import of events under way: delete it once done",
+    )
+    with db.write() as conn:
+        conn.execute(sa.update(import_jobs).values(state="done"))
+    assert catalog_service.delete_campaign(db, tenant.id, campaign_id) is True

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from tests.support.ui_browser import Site
-from tests.support.ui_support import email_of, make_segment
+from tests.support.ui_support import CAMPAIGNS, email_of, make_segment, ok
 
 # Serious and critical: what blocks or badly hinders a screen-reader or keyboard user.
 BLOCKING = {"serious", "critical"}
@@ -30,6 +30,7 @@ def every_page(page: Any, site: Site) -> list[tuple[str, str]]:
     member_id = page.url.rsplit("/", 1)[1]
     page.goto(url + "/ui/sites")
     rotate = str(page.locator("a[href$='/rotate']").first.get_attribute("href"))
+    campaigns = ok(site.api.get(CAMPAIGNS, params={"limit": 1}))["result"]
     return [
         ("segments", "/ui/segments"),
         ("segment", f"/ui/segments/{segment_id}"),
@@ -46,6 +47,8 @@ def every_page(page: Any, site: Site) -> list[tuple[str, str]]:
         ("sites", "/ui/sites"),
         ("site-rotate", rotate),
         ("fields", "/ui/fields"),
+        ("campaigns", "/ui/campaigns"),
+        ("campaign-delete", f"/ui/campaigns/{campaigns[0]['campaign_id']}/delete"),
         ("webhooks", "/ui/webhooks"),
     ]
 

@@ -1,10 +1,15 @@
-"""One member changed by hand (the UI's member page): its name, phone, fields and tags, its
-subscription, its deletion.
+"""One member changed by hand (the UI's member page): its email, name, phone, fields and tags,
+its subscription, its deletion.
 
 Each goes through the API's own write (``member_service``), in one transaction with the
 member looked up by id, so the rules and messages are the API's, segments follow at once and
 the history records it. A refused row is a ``DomainValidationError`` whose path names the
-input at fault: ``name``, ``phone``, ``tags``, ``fields.<name>`` (or none).
+input at fault: ``email``, ``name``, ``phone``, ``tags``, ``fields.<name>`` (or none).
+
+The member writes find a member by its email, so an email change is a write of its own
+(``change_email``), before the others in the same transaction: the address is checked by the
+API's rules and must be no other member's in its list; segments testing the email or its
+domain take the member in or out at once, as after an upsert.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from ..domain.errors import DomainValidationError, NotFound
 from ..membership import store
 from ..storage.db import Database
 from ..storage.members import TagFlag
-from ..storage.one_member import MemberKey, member_key, resubscribe
+from ..storage.one_member import MemberKey, change_email, member_key, resubscribe
 from .member_service import delete_members, unsubscribe, upsert_members
 
 _BY_PREFIX = (("name ", "name"), ("phone ", "phone"), ("tags ", "tags"), ("a tag ", "tags"))
@@ -33,6 +38,7 @@ class MemberEdit:
     phone: str
     fields: dict[str, str]
     tags: list[str]
+    email: str | None = None  # None: the member keeps its email
 
 
 def _owned(conn: Connection, tenant_id: int, member_id: int) -> MemberKey:
@@ -64,7 +70,11 @@ def edit_member(
     }
     with db.write() as conn:
         key = _owned(conn, tenant_id, member_id)
-        row["email"] = key.email
+        if edit.email is not None and edit.email != key.email:
+            _new_email_in(conn, tenant_id, key, edit.email, tz)
+            row["email"] = edit.email
+        else:
+            row["email"] = key.email
         result = upsert_members(
             conn,
             tenant_id,
@@ -74,9 +84,24 @@ def edit_member(
             tag_flag=TagFlag.OVERWRITE,
             tz=tz,
         )
-    if result.errors:
-        message = result.errors[0].message
-        raise DomainValidationError(_path_of(message), message)
+        if result.errors:  # raised inside: a new email is not kept without the rest
+            message = result.errors[0].message
+            raise DomainValidationError(_path_of(message), message)
+
+
+def _new_email_in(
+    conn: Connection, tenant_id: int, key: MemberKey, email: str, tz: timezone
+) -> None:
+    changed = change_email(conn, tenant_id, key, email)
+    store().apply_changes(conn, tenant_id, changed, tz)
+    metrics.realtime_update(len(changed.member_ids))
+
+
+def set_email(db: Database, tenant_id: int, member_id: int, email: str, tz: timezone) -> None:
+    """Give the member another email (``DomainValidationError`` at ``email``: not an address,
+    or another member's in its list); its segments follow in the same transaction."""
+    with db.write() as conn:
+        _new_email_in(conn, tenant_id, _owned(conn, tenant_id, member_id), email, tz)
 
 
 def set_subscribed(

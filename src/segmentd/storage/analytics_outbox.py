@@ -65,6 +65,26 @@ def record_members_of(conn: Connection, tenant_id: int, ids: sa.Select[Any]) -> 
         )
 
 
+def record_activity_of(
+    conn: Connection, tenant_id: int, campaign_id: int, ids: sa.Select[Any]
+) -> None:
+    """Members whose ids ``ids`` selects, whose activity in ``campaign_id`` changed (set-based)."""
+    if enabled(conn):
+        o = analytics_outbox.c
+        rows = sa.select(
+            sa.literal(tenant_id),
+            sa.literal(ACTIVITY),
+            ids.subquery().c[0],
+            sa.literal(campaign_id),
+            sa.literal(now()),
+        )
+        conn.execute(
+            sa.insert(analytics_outbox).from_select(
+                [o.tenant_id, o.kind, o.member_id, o.campaign_id, o.recorded_at], rows
+            )
+        )
+
+
 def _insert(conn: Connection, rows: list[tuple[int, str, int, int | None]]) -> None:
     if rows:
         stamp = now()

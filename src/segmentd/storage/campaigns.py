@@ -17,14 +17,15 @@ from sqlalchemy.engine import Connection
 
 from ..domain.conditions import Inputs
 from ..domain.emails import email_key
-from ..domain.errors import DomainValidationError
+from ..domain.errors import DomainValidationError, InUse
 from ..domain.fields import CampaignStatus
 from ..domain.ids import MAX_ID
 from ..domain.member_changes import Change, MembersChanged
 from ..timefmt import now
 from . import analytics_outbox
 from .catalog import catalog_changed
-from .schema import campaign_activity, campaigns, members
+from .schema import campaign_activity, campaigns, import_jobs, members
+from .segment_refs import segments_using_campaign
 from .tenants import default_list_id
 from .write_lock import lock_tenant_writes
 
@@ -199,6 +200,53 @@ def update_campaign(
         )
         catalog_changed(conn, tenant_id)
     return get_campaign(conn, tenant_id, campaign_id)
+
+
+def delete_campaign(conn: Connection, tenant_id: int, campaign_id: int) -> Campaign | None:
+    """Delete a campaign no segment tests, with what its members did (sent, open, click);
+    the campaign deleted, None when there is no such campaign. Refused while a segment tests
+    it, or while an import of its events is under way (it would write activity for no
+    campaign)."""
+    lock_tenant_writes(conn, tenant_id)
+    campaign = get_campaign(conn, tenant_id, campaign_id)
+    if campaign is None:
+        return None
+    users = segments_using_campaign(conn, tenant_id, campaign_id)
+    if users:
+        raise InUse(
+            "campaign_id", f"campaign {campaign.name} is used by segments: {', '.join(users)}"
+        )
+    if _importing(conn, tenant_id, campaign_id):
+        raise DomainValidationError(
+            "campaign_id",
+            f"campaign {campaign.name} has an import of events under way: delete it once done",
+        )
+    a = campaign_activity.c
+    mine = sa.and_(a.tenant_id == tenant_id, a.campaign_id == campaign_id)
+    analytics_outbox.record_activity_of(
+        conn, tenant_id, campaign_id, sa.select(a.member_id).where(mine)
+    )
+    conn.execute(sa.delete(campaign_activity).where(mine))
+    conn.execute(
+        sa.delete(campaigns).where(
+            campaigns.c.tenant_id == tenant_id, campaigns.c.id == campaign_id
+        )
+    )
+    catalog_changed(conn, tenant_id)
+    return campaign
+
+
+def _importing(conn: Connection, tenant_id: int, campaign_id: int) -> bool:
+    """Whether an import of the campaign's events is queued or running (the states of
+    ``imports.import_jobs.UNFINISHED``: the imports sit above storage)."""
+    j = import_jobs.c
+    found = conn.execute(
+        sa.select(j.id)
+        .where(j.tenant_id == tenant_id, j.campaign_id == campaign_id)
+        .where(j.state.in_(("queued", "running")))
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 @dataclass(frozen=True)

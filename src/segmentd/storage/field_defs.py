@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.errors import DomainValidationError
+from ..domain.errors import DomainValidationError, InUse
 from ..domain.fields import (
     BIRTHDAY_FORMATS,
     DATE_FORMATS,
@@ -221,9 +221,7 @@ def delete_field(conn: Connection, tenant_id: int, field_id: int) -> bool:
         return False
     users = segments_using_field(conn, tenant_id, field)
     if users:
-        raise DomainValidationError(
-            "field_id", f"field {field.name} is used by segments: {', '.join(users)}"
-        )
+        raise InUse("field_id", f"field {field.name} is used by segments: {', '.join(users)}")
     conn.execute(sa.delete(fields).where(fields.c.tenant_id == tenant_id, fields.c.id == field_id))
     catalog_changed(conn, tenant_id)
     # Only the members holding a value change (the others' slot is already empty).

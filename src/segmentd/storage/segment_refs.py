@@ -1,9 +1,9 @@
-"""What stored segment conditions refer to: the fields, tags and dropdown values they test,
-and the segments whose membership they read.
+"""What stored segment conditions refer to: the fields, tags, campaigns and dropdown values
+they test, the segments whose membership they read, and which read every campaign's activity.
 
-Conditions name fields, tags and segments by key and id (``domain.stored_form``), so a
-rename leaves them as they are. Deleting a field or tag a segment uses is refused (the
-segment could no longer be built), and so is dropping a dropdown option a segment tests; the
+Conditions name fields, tags, campaigns and segments by key and id (``domain.stored_form``), so
+a rename leaves them as they are. Deleting a field, tag or campaign a segment uses is refused
+(the segment could no longer be built), and so is dropping a dropdown option a segment tests; the
 references between segments are the catalog's (``catalog``, ``domain.segment_graph``).
 """
 
@@ -15,8 +15,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.condition_types import field_leaf, segment_leaf, tag_leaf, tag_set_leaf
+from ..domain.condition_types import (
+    campaign_leaf,
+    engagement_leaf,
+    field_leaf,
+    last_activity_leaf,
+    segment_leaf,
+    tag_leaf,
+    tag_set_leaf,
+)
 from ..domain.fields import FieldDef
+from ..domain.segment_kinds import SegmentKind
 from ..domain.stored_form import stored_leaves
 from .schema import segments
 
@@ -51,6 +60,35 @@ def _tests_tag(leaf: Leaf, tag_id: int) -> bool:
     if leaf.get("kind") == tag_set_leaf.KIND:
         return tag_id in _listed(leaf, "tags")
     return leaf.get("kind") == tag_leaf.KIND and leaf.get("tag") == tag_id
+
+
+def segments_using_campaign(conn: Connection, tenant_id: int, campaign_id: int) -> list[str]:
+    """Names of the segments whose condition tests the activity of campaign ``campaign_id``."""
+    return _segments_where(
+        conn,
+        tenant_id,
+        lambda leaf: leaf.get("kind") == campaign_leaf.KIND and leaf.get("campaign") == campaign_id,
+    )
+
+
+_ACROSS_CAMPAIGNS = frozenset({engagement_leaf.KIND, last_activity_leaf.KIND})
+
+
+def segments_counting_activity(conn: Connection, tenant_id: int, list_id: int) -> list[str]:
+    """Ids of the list's dynamic segments whose condition reads the activity of every
+    campaign (engagement counts, recency): deleting a campaign's activity can move their
+    members."""
+    s = segments.c
+    rows = conn.execute(
+        sa.select(s.id, s.condition)
+        .where(s.tenant_id == tenant_id, s.list_id == list_id, s.kind == SegmentKind.DYNAMIC)
+        .order_by(s.id)
+    ).all()
+    return [
+        row.id
+        for row in rows
+        if any(leaf.get("kind") in _ACROSS_CAMPAIGNS for leaf in stored_leaves(row.condition))
+    ]
 
 
 def segments_using_values(

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.errors import DomainValidationError
+from ..domain.errors import DomainValidationError, InUse
 from ..timefmt import now
 from . import analytics_outbox
 from .catalog import catalog_changed
@@ -128,9 +128,7 @@ def delete_tag(conn: Connection, tenant_id: int, tag_id: int) -> bool:
         return False
     users = segments_using_tag(conn, tenant_id, tag.id)
     if users:
-        raise DomainValidationError(
-            "tag_id", f"tag {tag.name} is used by segments: {', '.join(users)}"
-        )
+        raise InUse("tag_id", f"tag {tag.name} is used by segments: {', '.join(users)}")
     holders = sa.select(member_tags.c.member_id).where(
         member_tags.c.tenant_id == tenant_id, member_tags.c.tag_id == tag_id
     )

@@ -201,7 +201,34 @@ def test_other_tenants_campaigns_are_not_found(
         client.get(f"{CAMPAIGNS}/{campaign}"),
         client.put(f"{CAMPAIGNS}/{campaign}", json={"status": "completed"}),
         client.post(f"{CAMPAIGNS}/{campaign}/events", json=events),
+        client.delete(f"{CAMPAIGNS}/{campaign}"),
         client.get(f"{CAMPAIGNS}/nope"),
+        client.delete(f"{CAMPAIGNS}/nope"),
     ):
         error(answer, 404, 30036)
     assert ok(client.get(CAMPAIGNS))["total"] == 0
+    with server.client(auth=other.auth) as theirs:
+        assert ok(theirs.get(f"{CAMPAIGNS}/{campaign}"))["result"]["stats"]["clicked"] == 0
+
+
+def test_delete_takes_the_activity_and_is_refused_while_a_segment_tests_it(
+    client: httpx.Client, db: Database, tenant: Tenant
+) -> None:
+    upsert(client, [{"email": "a@example.com"}])
+    tested, spare = make_campaign(client), make_campaign(client)
+    events = {"events": [{"email": "a@example.com", "event": "click"}]}
+    for campaign in (tested, spare):
+        ok(client.post(f"{CAMPAIGNS}/{campaign}/events", json=events))
+    item = {"field_name": "campaign", "op": "==", "value": "click", "campaign_id": tested}
+    segment = {
+        "segment_name": "clickers",
+        "type": 1,
+        "condition": {"relation": "and", "items": [item]},
+    }
+    ok(client.post("/v1/marketing/lists/segments", json=segment))
+    message = error(client.delete(f"{CAMPAIGNS}/{tested}"))
+    assert message == "[campaign_id]:campaign Spring sale is used by segments: clickers"
+    assert ok(client.delete(f"{CAMPAIGNS}/{spare}")) == {"count": 1}
+    error(client.get(f"{CAMPAIGNS}/{spare}"), 404, 30036)
+    error(client.delete(f"{CAMPAIGNS}/{spare}"), 404, 30036)
+    assert activity(db, tenant, spare) == {} and len(activity(db, tenant, tested)) == 1

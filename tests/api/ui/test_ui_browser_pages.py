@@ -2,12 +2,12 @@
 and taken back by hand, and pages that log no console error, meet no Content-Security-Policy
 violation, show no error before the user typed anything and fit 1280 and 390 pixels.
 The membership history's pages (a segment's size and its entries and exits, a member's page)
-and the webhooks page, by the mouse; members searched, edited, unsubscribed and deleted; a site
-created, its origins set and its snippet copied; a field edited and deleted, tags renamed, a
-campaign created; a CSV uploaded, mapped and imported. Screenshots go to
-test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``, ``segment-history-*``,
-``member-*``, ``webhooks-*``, ``members-search-*``, ``member-edit-*``, ``member-delete-*``,
-``sites-*``, ``catalogue-*``, ``imports-*``)."""
+and the webhooks page, by the mouse; members searched, edited (their email too), unsubscribed
+and deleted; a site created, its origins set and its snippet copied; a field edited and
+deleted, tags renamed, a campaign created and deleted; a CSV uploaded, mapped and imported.
+Screenshots go to test-artifacts/screenshots/ (``static-segment-*``, ``builder-new-row-*``,
+``segment-history-*``, ``member-*``, ``webhooks-*``, ``members-search-*``, ``member-edit-*``,
+``member-delete-*``, ``sites-*``, ``catalogue-*``, ``imports-*``)."""
 
 from __future__ import annotations
 
@@ -281,6 +281,11 @@ def test_members_are_searched_edited_and_deleted_by_the_mouse(
     fits(page, "member edit")
     shoot(page, "member-edit", width)
     age.fill("70")
+    page.get_by_label("Email", exact=True).fill(email_of(8))  # another member's
+    page.get_by_role("button", name="Save the member").click()
+    page.locator("#err-email", has_text="is the email of member").wait_for()
+    email = "moved.seven@example.org"
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_role("button", name="Save the member").click()
     page.get_by_role("status").filter(has_text="Member saved.").wait_for()
     assert "Edited by hand" in page.locator("ul.tags").inner_text()
@@ -305,7 +310,7 @@ def test_members_are_searched_edited_and_deleted_by_the_mouse(
         m["email"] for m in ok(site.api.get(MEMBERS, params={"limit": 100}))["result"]
     ]
     fits(page, "members after a delete")
-    console.check(refused_forms=1)  # the age
+    console.check(refused_forms=2)  # the age, the email taken
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
@@ -392,6 +397,14 @@ def test_the_catalogue_is_changed_by_the_mouse(browser: Any, site: Site, width: 
     assert page.evaluate(CUT_SELECTS) == []
     fits(page, "campaigns")
     shoot(page, "catalogue-campaigns", width)
+    page.get_by_role("link", name="Delete Winter").click()
+    page.wait_for_url(re.compile(r"/ui/campaigns/\d+/delete$"))
+    page.get_by_role("heading", name="Delete the campaign Winter?").wait_for()
+    fits(page, "campaign delete")
+    shoot(page, "catalogue-campaign-delete", width)
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("status").filter(has_text="Campaign Winter deleted.").wait_for()
+    assert page.get_by_role("link", name="Delete Winter").count() == 0
     console.check(refused_forms=1)  # the tag name taken
 
 

@@ -1,7 +1,8 @@
 """The catalogue's pages over HTTP, on SQLite and PostgreSQL: a field renamed, hidden and its
 dropdown options changed; a field and a tag deleted after a confirmation page, and refused
 while a segment uses them (naming the segment), as the API refuses them; tags renamed;
-campaigns created, renamed and moved on; refusals in the API's words beside their input;
+campaigns created, renamed, moved on and deleted (refused while a segment tests one, naming
+it, as the API refuses it); refusals in the API's words beside their input;
 another tenant's ids answer 404."""
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from typing import Any
 import httpx
 
 from tests.api.ui.conftest import Shared
-from tests.support.ui_support import FIELDS, SEGMENTS, api_message, flash_after, ok, slot_text
+from tests.support.ui_support import (
+    FIELDS,
+    SEGMENTS,
+    Ui,
+    api_message,
+    flash_after,
+    ok,
+    slot_text,
+)
 
 TAGS = "/v1/marketing/lists/tags"
 CAMPAIGNS = "/v1/marketing/campaigns"
@@ -159,6 +168,52 @@ def test_campaigns_are_created_renamed_and_moved_on(shared: Shared) -> None:
         assert answer.status_code == 400 and slot_text(answer.text, slot), posted
 
 
+def test_a_campaign_is_deleted_after_confirmation_unless_a_segment_tests_it(
+    shared: Shared,
+) -> None:
+    made = [
+        ok(shared.api.post(CAMPAIGNS, json={"campaign_name": name, "status": "sending"}))
+        for name in ("Tested sale", "Spare sale")
+    ]
+    tested, spare = (m["result"]["campaign_id"] for m in made)
+    ok(
+        shared.api.post(
+            "/v1/marketing/lists/members",
+            json={"update_existing": True, "members": [{"email": "reader@example.com"}]},
+        )
+    )
+    events = {"events": [{"email": "reader@example.com", "event": "open"}]}
+    ok(shared.api.post(f"{CAMPAIGNS}/{spare}/events", json=events))
+    body = {
+        "segment_name": "Opened tested",
+        "type": 1,
+        "condition": {
+            "relation": "and",
+            "items": [
+                {"field_name": "campaign", "op": "==", "value": "open", "campaign_id": tested}
+            ],
+        },
+    }
+    ok(shared.api.post(SEGMENTS, json=body))
+    page = shared.ui.get("/ui/campaigns").text
+    assert f'href="/ui/campaigns/{spare}/delete"' in page
+    confirm = shared.ui.get(f"/ui/campaigns/{spare}/delete")
+    assert confirm.status_code == 200
+    assert "Delete the campaign Spare sale?" in html.unescape(confirm.text)
+    assert f'action="/ui/campaigns/{spare}/delete"' in confirm.text
+    deleted = shared.ui.post(f"/ui/campaigns/{spare}/delete")
+    assert _flash(shared, deleted) == "Campaign Spare sale deleted."
+    assert shared.api.get(f"{CAMPAIGNS}/{spare}").status_code == 404
+
+    refused = shared.ui.post(f"/ui/campaigns/{tested}/delete")
+    assert refused.status_code == 409
+    api = shared.api.delete(f"{CAMPAIGNS}/{tested}")
+    assert slot_text(refused.text, "err-delete") == api_message(api)
+    assert "Opened tested" in slot_text(refused.text, "err-delete")
+    assert "Change or delete those segments first." in refused.text
+    assert ok(shared.api.get(f"{CAMPAIGNS}/{tested}"))["result"]["campaign_name"] == "Tested sale"
+
+
 def test_another_tenants_catalogue_answers_404(shared: Shared) -> None:
     from tests.conftest import make_tenant
 
@@ -194,6 +249,8 @@ def test_another_tenants_catalogue_answers_404(shared: Shared) -> None:
                 ("get", f"/ui/tags/{raw_tag}/delete"),
                 ("post", f"/ui/tags/{raw_tag}/delete"),
                 ("post", f"/ui/campaigns/{raw_campaign}/edit"),
+                ("get", f"/ui/campaigns/{raw_campaign}/delete"),
+                ("post", f"/ui/campaigns/{raw_campaign}/delete"),
             ):
                 body = {"field_name": "Mine", "tag_name": "Mine", "campaign_name": "Mine"}
                 answer = shared.ui.get(path) if method == "get" else shared.ui.post(path, body)
@@ -218,3 +275,39 @@ def test_the_catalogue_pages_are_all_in_french() -> None:
     phrases |= set(re.findall(r'\["([^"]+)", \{', source.read_text()))  # the flash messages
     assert len(phrases) > 25
     assert sorted(p for p in phrases if p not in FRENCH) == []
+
+
+def test_refusals_show_in_french_on_a_french_page(shared: Shared) -> None:
+    """The service's refusal in the page's language; the API keeps its English."""
+    made = ok(shared.api.post(CAMPAIGNS, json={"campaign_name": "Fall", "status": "sending"}))
+    campaign = made["result"]["campaign_id"]
+    item = {"field_name": "campaign", "op": "==", "value": "open", "campaign_id": campaign}
+    body = {
+        "segment_name": "Fall openers",
+        "type": 1,
+        "condition": {"relation": "and", "items": [item]},
+    }
+    ok(shared.api.post(SEGMENTS, json=body))
+    french = Ui(shared.server, shared.tenant.api_user, shared.tenant.api_key)
+    try:
+        french.post("/ui/language", [("lang", "fr"), ("back", "/ui/campaigns")])
+        refused = french.post(f"/ui/campaigns/{campaign}/delete")
+        assert refused.status_code == 409
+        assert slot_text(refused.text, "err-delete") == (
+            "la campagne Fall est utilisée par les segments : Fall openers"
+        )
+        assert "Modifiez ou supprimez d'abord ces segments." in html.unescape(refused.text)
+        back = french.post(
+            f"/ui/campaigns/{campaign}/edit", {"campaign_name": "Fall", "status": "draft"}
+        )
+        assert slot_text(back.text, f"err-campaign-{campaign}") == (
+            "une campagne en cours d'envoi ne peut pas devenir brouillon"
+        )
+        nul = french.post("/ui/campaigns", {"campaign_name": "a\x00b", "status": "draft"})
+        assert nul.status_code == 400
+        assert "[campaign_name]:ne doit pas contenir le caractère NUL" in html.unescape(nul.text)
+    finally:
+        french.close()
+    assert api_message(shared.api.delete(f"{CAMPAIGNS}/{campaign}")) == (
+        "campaign Fall is used by segments: Fall openers"
+    )

@@ -187,3 +187,26 @@ def test_an_import_goes_to_the_chosen_list_of_the_tenant(shared: Shared) -> None
     assert 'id="rows-created">1<' in _finished(shared.ui, job_id)
     on_second = ok(shared.api.get(MEMBERS, params={"list_id": second, "limit": 10}))["result"]
     assert [m["email"] for m in on_second] == ["fair@example.com"]
+
+
+def test_an_import_page_words_the_files_problems_in_french(shared: Shared) -> None:
+    french = Ui(shared.server, shared.tenant.api_user, shared.tenant.api_key)
+    try:
+        french.post("/ui/language", [("lang", "fr"), ("back", "/ui/imports")])
+        empty = french.post("/ui/imports", files=_csv(""))
+        assert empty.status_code == 400
+        assert slot_text(empty.text, "err-file") == (
+            "le fichier est vide : la première ligne doit être un en-tête"
+        )
+        rows = "email,AGE\nfr1@example.com,31\nfr2@example.com,old\n"
+        mapping = french.post("/ui/imports", files=_csv(rows))
+        token = TOKEN.search(mapping.text)[1]  # type: ignore[index]
+        started = french.post(
+            "/ui/imports/start",
+            {"upload": token, "map_0": "email", "map_1": "Age", "tag_flag": "1"},
+        )
+        assert started.status_code == 303, started.text
+        finished = html.unescape(_finished(french, started.headers["location"].rsplit("/", 1)[1]))
+        assert "champ Age : 'old' n'est pas un nombre" in finished, finished
+    finally:
+        french.close()

@@ -72,6 +72,7 @@ def _field_names(page: str) -> list[str]:
 def _edit_form(page: str, **changed: str) -> list[tuple[str, str]]:
     """The edit form as the page fills it, with ``changed`` inputs (a field by its name)."""
     values = {
+        "email": html.unescape(re.search(r'id="email" name="email" [^>]*value="([^"]*)"', page)[1]),  # type: ignore[index]
         "name": html.unescape(re.search(r'id="name" name="name" value="([^"]*)"', page)[1]),  # type: ignore[index]
         "phone": html.unescape(re.search(r'id="phone" name="phone" value="([^"]*)"', page)[1]),  # type: ignore[index]
         "tags": html.unescape(re.search(r'<textarea id="tags"[^>]*>([^<]*)<', page)[1]),  # type: ignore[index]
@@ -149,6 +150,48 @@ def test_a_member_is_edited_through_the_apis_write(shared: Shared) -> None:
     stored = _api_member(shared, email)
     assert stored is not None and not stored["fields"].get("Age") and stored["tag_names"] == []  # type: ignore[union-attr]
     assert email not in api_members(shared.api, segment_id)
+
+
+def test_a_members_email_is_changed_and_its_segments_follow(shared: Shared) -> None:
+    ids = _add(shared, "Mover", 2, fields={"Age": "30"})
+    mover, other = list(ids)
+    member_id = ids[mover]
+    by_domain = {
+        "relation": "and",
+        "items": [{"field_name": "Domain", "op": "==", "value": "moved.org"}],
+    }
+    segment_id = make_segment(shared.api, by_domain, segment_name="On moved org")
+    assert api_members(shared.api, segment_id) == []
+    form = shared.ui.get(f"/ui/members/{member_id}/edit").text
+    assert f'value="{mover}"' in form
+
+    taken = shared.ui.post(f"/ui/members/{member_id}/edit", _edit_form(form, email=other.upper()))
+    assert taken.status_code == 400
+    assert slot_text(taken.text, "err-email") == (
+        f"{other.upper()} is the email of member {ids[other]} of this list"
+    )
+    assert f'value="{other.upper()}"' in taken.text  # what was typed stays
+    bad = shared.ui.post(f"/ui/members/{member_id}/edit", _edit_form(form, email="nope"))
+    assert slot_text(bad.text, "err-email") == "email must be 6 to 128 characters"
+    both = shared.ui.post(
+        f"/ui/members/{member_id}/edit", _edit_form(form, email="x@moved.org", Age="old")
+    )
+    assert both.status_code == 400  # the age refused: the new email is not kept either
+    assert _api_member(shared, mover) is not None and _api_member(shared, "x@moved.org") is None
+
+    moved = shared.ui.post(
+        f"/ui/members/{member_id}/edit", _edit_form(form, email="Mover@Moved.org", Age="31")
+    )
+    assert _flash(shared, moved) == "Member saved."
+    stored = _api_member(shared, "Mover@Moved.org")
+    assert stored is not None and int(stored["id"]) == member_id  # type: ignore[call-overload]
+    assert stored["fields"]["Age"] == "31"  # type: ignore[index]
+    assert _api_member(shared, mover) is None
+    assert api_members(shared.api, segment_id) == ["Mover@Moved.org"]  # at once, no rebuild
+    again = shared.ui.post(
+        f"/ui/members/{member_id}/edit", _edit_form(form, email="mover@moved.org")
+    )
+    assert again.status_code == 303  # its own address in another letter case
 
 
 def test_a_member_is_unsubscribed_subscribed_again_and_deleted(shared: Shared) -> None:

@@ -8,7 +8,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...domain.fields import CampaignStatus
-from ...services.catalog_service import checked_status, create_campaign_in, update_campaign
+from ...services.catalog_service import (
+    checked_status,
+    create_campaign_in,
+    delete_campaign,
+    update_campaign,
+)
 from ...services.member_service import record_events
 from ...storage.campaigns import (
     EVENT_COLUMNS,
@@ -177,6 +182,19 @@ def update(
     if campaign is None:
         raise not_found()
     return {"result": campaign_json(campaign, settings)}
+
+
+@router.delete(
+    "/{campaign_id}",
+    summary="Delete a campaign no segment uses, with its sends, opens and clicks",
+    description="Refused (400, code 30035) while a segment tests the campaign, naming the "
+    "segments, or while an import of its events is under way. Segments counting activity "
+    "across campaigns (engagement, last activity) are rebuilt without it.",
+)
+def delete(campaign_id: str, tenant_id: TenantId, db: Db) -> dict[str, int]:
+    if not delete_campaign(db, tenant_id, path_id(campaign_id)):
+        raise not_found()
+    return {"count": 1}
 
 
 @router.post("/{campaign_id}/events", summary="Record sent, open and click events")

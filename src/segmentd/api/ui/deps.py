@@ -14,6 +14,7 @@ from ...settings import Settings
 from ...storage.db import Database
 from ..common.app_state import get_db, get_settings
 from ..common.family_errors import FamilyErrors
+from .refusal_words import refusal
 from .rendering import error_page, render
 from .session import UiUser, csrf_ok, signed_in_user
 
@@ -91,7 +92,8 @@ def bad_input_page(request: Request, message: str) -> Response:
 
 
 async def _on_bad_input(request: Request, exc: Exception) -> Response:
-    return bad_input_page(request, str(exc))
+    name, _, problem = str(exc).partition("]:")  # "[input]:problem"
+    return bad_input_page(request, f"{name}]:{refusal(request, problem)}")
 
 
 async def _on_not_found(request: Request, _exc: Exception) -> Response:

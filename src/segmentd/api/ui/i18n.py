@@ -307,8 +307,10 @@ FRENCH: dict[str, str] = {
     "Allowed origins of {name} saved.": "Origines autorisées de {name} enregistrées.",
     # a member changed by hand
     "Edit {email}": "Modifier {email}",
-    "An empty field is cleared. The tags given replace the member's.": (
-        "Un champ vide est effacé. Les tags donnés remplacent ceux du membre."
+    "An empty field is cleared. The tags given replace the member's. Another email must be no "
+    "other member's in this list.": (
+        "Un champ vide est effacé. Les tags donnés remplacent ceux du membre. Un autre e-mail ne "
+        "doit être celui d'aucun autre membre de cette liste."
     ),
     "(none)": "(aucune)",
     "Tags (one a line)": "Tags (un par ligne)",

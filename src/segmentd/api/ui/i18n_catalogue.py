@@ -12,11 +12,19 @@ CATALOGUE_FRENCH: dict[str, str] = {
     "Campaign name": "Nom de la campagne",
     "Campaign {name} created.": "Campagne {name} créée.",
     "Campaign {name} saved.": "Campagne {name} enregistrée.",
+    "Campaign {name} deleted.": "Campagne {name} supprimée.",
     "Change or delete those segments first.": "Modifiez ou supprimez d'abord ces segments.",
     "Create a campaign": "Créer une campagne",
-    "Create or rename campaigns": "Créer ou renommer des campagnes",
+    "Create, rename or delete campaigns": "Créer, renommer ou supprimer des campagnes",
     "Create the campaign": "Créer la campagne",
     "Delete the {noun} {name}?": "Supprimer le {noun} {name} ?",
+    "Delete the campaign {name}?": "Supprimer la campagne {name} ?",
+    "Every member's sends, opens and clicks of this campaign are deleted with it; segments "
+    "counting activity across campaigns are rebuilt without them. This cannot be undone.": (
+        "Les envois, ouvertures et clics de cette campagne sont supprimés chez chaque membre ; "
+        "les segments qui comptent l'activité de toutes les campagnes sont recalculés sans eux. "
+        "Cette action est irréversible."
+    ),
     "Edit the field {name}": "Modifier le champ {name}",
     "Every member's value of this field is deleted with it. This cannot be undone.": (
         "La valeur de ce champ est supprimée chez chaque membre. Cette action est irréversible."
@@ -48,6 +56,7 @@ CATALOGUE_FRENCH: dict[str, str] = {
     "The tag is taken off every member. This cannot be undone.": (
         "Le tag est retiré de chaque membre. Cette action est irréversible."
     ),
+    "Try again once the import is done.": "Réessayez une fois l'import terminé.",
     "The type and format of a field cannot change.": (
         "Le type et le format d'un champ ne peuvent pas changer."
     ),

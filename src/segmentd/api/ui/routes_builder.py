@@ -33,6 +33,7 @@ from .deps import Config, Db, Form, UiNotFound, User, redirect
 from .error_slots import all_slots, error_parts, error_slot
 from .i18n import translator
 from .member_filter import LEFT_OUT
+from .refusal_words import refusals
 from .rendering import language, render
 from .rows.leaf_row import LeafInputs, Picks
 from .rows.leaf_rows import read_leaf, subject_groups
@@ -53,6 +54,7 @@ def _page(
     picks: Picks,
     status: int = 200,
 ) -> Response:
+    draft.errors.update(refusals(request, draft.errors))
     return render(
         request,
         "builder.html",
@@ -215,7 +217,7 @@ def preview_fragment(
         "partials/preview.html",
         user=user,
         count=count,
-        errors=draft.errors,
+        errors=refusals(request, draft.errors),
         slots=all_slots(draft.tree),
         words=tree_words(draft.tree, picks, translator(language(request))),
     )

@@ -1,6 +1,6 @@
 """The catalogue's changes: rename, show or hide a field and change a dropdown's options;
-rename tags; create and rename campaigns (moving their status on); delete a field or a tag
-after a confirmation page.
+rename tags; create and rename campaigns (moving their status on); delete a field, a tag or
+a campaign after a confirmation page.
 
 Everything goes through ``services.catalog_service``, so the rules and their words are the
 APIs': a refusal (``DomainValidationError``) is shown beside its input, and a delete a segment
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ...domain.errors import DomainValidationError
+from ...domain.errors import DomainValidationError, InUse
 from ...domain.fields import CampaignStatus, FieldDef, FieldType
 from ...domain.ids import ascii_int
 from ...services import catalog_service
@@ -24,6 +24,7 @@ from ...storage.field_defs import FieldChange, get_field
 from ...storage.tags import Tag, get_tag, list_tags
 from ...storage.tenants import default_list_id
 from .deps import Config, Db, Form, UiNotFound, User, redirect
+from .refusal_words import refusal
 from .rendering import render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -37,9 +38,11 @@ class Posted:
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
-    def refused(self, exc: DomainValidationError, slots: tuple[str, ...], default: str) -> None:
+    def refused(
+        self, request: Request, exc: DomainValidationError, slots: tuple[str, ...], default: str
+    ) -> None:
         name = exc.path.split("[")[0]
-        self.errors[f"err-{name if name in slots else default}"] = exc.message
+        self.errors[f"err-{name if name in slots else default}"] = refusal(request, exc.message)
 
 
 def _text(form: Form, name: str) -> str:
@@ -104,7 +107,7 @@ def edit_field(
     try:
         saved = catalog_service.update_field(db, user.tenant_id, number, change, settings.tz)
     except DomainValidationError as exc:
-        posted.refused(exc, ("field_name", "options"), "field_name")
+        posted.refused(request, exc, ("field_name", "options"), "field_name")
         return _field_form(request, user, found, posted, status=400)
     if saved is None:
         raise UiNotFound()
@@ -124,7 +127,7 @@ def delete_field(request: Request, field_id: str, user: User, db: Db, form: Form
     try:
         deleted = catalog_service.delete_field(db, user.tenant_id, number)
     except DomainValidationError as exc:
-        return _delete_page(request, user, "field", number, found.name, exc.message)
+        return _delete_page(request, user, "field", number, found.name, exc)
     if not deleted:
         raise UiNotFound()
     request.session["flash"] = ["Field {name} deleted.", {"name": found.name}]
@@ -132,18 +135,24 @@ def delete_field(request: Request, field_id: str, user: User, db: Db, form: Form
 
 
 def _delete_page(
-    request: Request, user: User, kind: str, thing_id: int, name: str, refusal: str = ""
+    request: Request,
+    user: User,
+    kind: str,
+    thing_id: int,
+    name: str,
+    refused: DomainValidationError | None = None,
 ) -> Response:
     return render(
         request,
         "catalog_delete.html",
         user=user,
-        status_code=409 if refusal else 200,
+        status_code=409 if refused else 200,
         kind=kind,
         thing_id=thing_id,
         name=name,
-        refusal=refusal,
-        back="/ui/fields" if kind == "field" else "/ui/tags",
+        refusal=refusal(request, refused.message) if refused else "",
+        in_use=isinstance(refused, InUse),  # segments to change first, named in the refusal
+        back=f"/ui/{kind}s",
     )
 
 
@@ -188,7 +197,7 @@ def rename_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) ->
         saved = catalog_service.rename_tag(db, user.tenant_id, found.id, name)
     except DomainValidationError as exc:
         posted = Posted({"tag_id": str(found.id), "tag_name": name})
-        posted.errors[f"err-tag-{found.id}"] = exc.message
+        posted.errors[f"err-tag-{found.id}"] = refusal(request, exc.message)
         return _tags_page(request, user, db, posted, status=400)
     if saved is None:
         raise UiNotFound()
@@ -208,7 +217,7 @@ def delete_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) ->
     try:
         deleted = catalog_service.delete_tag(db, user.tenant_id, found.id)
     except DomainValidationError as exc:
-        return _delete_page(request, user, "tag", found.id, found.name, exc.message)
+        return _delete_page(request, user, "tag", found.id, found.name, exc)
     if not deleted:
         raise UiNotFound()
     request.session["flash"] = ["Tag {name} deleted.", {"name": found.name}]
@@ -260,27 +269,51 @@ def create_campaign(request: Request, user: User, db: Db, form: Form) -> Respons
                 conn, user.tenant_id, posted.values["campaign_name"], status, list_id
             )
     except DomainValidationError as exc:
-        posted.refused(exc, ("campaign_name", "status"), "campaign_name")
+        posted.refused(request, exc, ("campaign_name", "status"), "campaign_name")
         return _campaigns_page(request, user, db, posted, status=400)
     request.session["flash"] = ["Campaign {name} created.", {"name": created.name}]
     return redirect(request, "/ui/campaigns")
 
 
-@router.post("/campaigns/{campaign_id}/edit")
-def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
+def _campaign(db: Db, user: User, raw: str) -> Campaign:
     with db.read() as conn:
-        found = get_campaign(conn, user.tenant_id, _id(campaign_id))
+        found = get_campaign(conn, user.tenant_id, _id(raw))
     if found is None:
         raise UiNotFound()
+    return found
+
+
+@router.post("/campaigns/{campaign_id}/edit")
+def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
+    found = _campaign(db, user, campaign_id)
     name, raw_status = _text(form, "campaign_name"), _text(form, "status")
     try:
         status = catalog_service.checked_status(raw_status)
         saved = catalog_service.update_campaign(db, user.tenant_id, found.id, name, status)
     except DomainValidationError as exc:
         posted = Posted({"campaign_id": str(found.id), "campaign_name": name})
-        posted.errors[f"err-campaign-{found.id}"] = exc.message
+        posted.errors[f"err-campaign-{found.id}"] = refusal(request, exc.message)
         return _campaigns_page(request, user, db, posted, status=400)
     if saved is None:
         raise UiNotFound()
     request.session["flash"] = ["Campaign {name} saved.", {"name": saved.name}]
+    return redirect(request, "/ui/campaigns")
+
+
+@router.get("/campaigns/{campaign_id}/delete")
+def confirm_campaign_delete(request: Request, campaign_id: str, user: User, db: Db) -> Response:
+    found = _campaign(db, user, campaign_id)
+    return _delete_page(request, user, "campaign", found.id, found.name)
+
+
+@router.post("/campaigns/{campaign_id}/delete")
+def delete_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
+    found = _campaign(db, user, campaign_id)
+    try:
+        deleted = catalog_service.delete_campaign(db, user.tenant_id, found.id)
+    except DomainValidationError as exc:
+        return _delete_page(request, user, "campaign", found.id, found.name, exc)
+    if not deleted:
+        raise UiNotFound()
+    request.session["flash"] = ["Campaign {name} deleted.", {"name": found.name}]
     return redirect(request, "/ui/campaigns")

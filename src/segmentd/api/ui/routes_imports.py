@@ -39,6 +39,7 @@ from ...storage.tags import MAX_TAGS_PER_MEMBER
 from ...storage.tenants import default_list_id, list_exists
 from ...storage.ui_reads import tenant_lists
 from .deps import Config, Db, Form, UiNotFound, User, redirect
+from .refusal_words import refusal
 from .rendering import render
 
 router = APIRouter(prefix="/ui/imports", include_in_schema=False)
@@ -90,7 +91,7 @@ def upload(request: Request, user: User, db: Db, form: Form, settings: Config) -
         check_encoding(path)
     except ValueError as exc:  # SourceError: the API's words
         path.unlink(missing_ok=True)
-        return _upload_page(request, user, str(exc), status=400)
+        return _upload_page(request, user, refusal(request, str(exc)), status=400)
     token = path.stem.rsplit("-", 1)[1]
     return _map_page(request, user, db, token, header, _suggested(header, _fields(db, user)))
 
@@ -173,6 +174,7 @@ def start(request: Request, user: User, db: Db, form: Form, settings: Config) ->
         )
     except ImportRefused as exc:
         message = str(exc).replace("--map Column=Field or pass --ignore-unknown", "the form")
+        message = refusal(request, message)
         return _map_page(
             request, user, db, token, header, chosen, form=posted, error=message, status=400
         )
@@ -197,11 +199,13 @@ def _job(db: Db, user: User, raw: str) -> ImportJob:
     return job
 
 
-def _progress_context(job: ImportJob) -> dict[str, Any]:
+def _progress_context(request: Request, job: ImportJob) -> dict[str, Any]:
     finished = job.state in (ImportState.DONE, ImportState.FAILED)
     rejects = job.rejects_path is not None and Path(job.rejects_path).is_file()
     return {
         "job": job,
+        "job_error": refusal(request, job.error) if job.error else "",
+        "reasons": [refusal(request, str(rejected["reason"])) for rejected in job.errors],
         "finished": finished,
         "has_rejects": rejects and job.rejected > 0,
         "state_words": STATE_WORDS,
@@ -211,13 +215,15 @@ def _progress_context(job: ImportJob) -> dict[str, Any]:
 @router.get("/{job_id}")
 def job_page(request: Request, job_id: str, user: User, db: Db) -> Response:
     job = _job(db, user, job_id)
-    return render(request, "import_job.html", user=user, **_progress_context(job))
+    return render(request, "import_job.html", user=user, **_progress_context(request, job))
 
 
 @router.get("/{job_id}/progress")
 def job_progress(request: Request, job_id: str, user: User, db: Db) -> Response:
     job = _job(db, user, job_id)
-    return render(request, "partials/import_progress.html", user=user, **_progress_context(job))
+    return render(
+        request, "partials/import_progress.html", user=user, **_progress_context(request, job)
+    )
 
 
 @router.get("/{job_id}/rejects.csv")

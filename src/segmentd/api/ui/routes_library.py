@@ -22,6 +22,7 @@ from ...storage.tags import list_tags
 from ...storage.tenants import default_list_id
 from .deps import Config, Db, Form, User, redirect
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
+from .refusal_words import refusal, refusals
 from .rendering import render
 from .views import PAGE_SIZE, Paging, member_table, offset_of, tenant_data
 from .vocab import FIELD_KINDS, TYPE_NAMES, op_label
@@ -61,6 +62,7 @@ def members_page(request: Request, user: User, db: Db, settings: Config) -> Resp
         default = default_list_id(conn, user.tenant_id)
         list_id = _chosen_list(params.get("list"), [x.id for x in data.lists], default)
         where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
+        errors = refusals(request, errors)
         search, where = _searched(params.get("q"), where, errors)
         ids, total = (
             ([], 0)
@@ -161,6 +163,8 @@ def add_field(request: Request, user: User, db: Db, form: Form) -> Response:
         created = create_field(db, user.tenant_id, draft)
     except DomainValidationError as exc:
         slot = exc.path.split("[")[0]
-        return _fields_page(request, user, db, status=400, form=values, errors={slot: exc.message})
+        return _fields_page(
+            request, user, db, status=400, form=values, errors={slot: refusal(request, exc.message)}
+        )
     request.session["flash"] = ["Field {name} created.", {"name": created.name}]
     return redirect(request, "/ui/fields")

@@ -1,4 +1,4 @@
-"""A member changed by hand from its page: name, phone, fields and tags (a form), unsubscribe
+"""A member changed by hand from its page: email, name, phone, fields and tags (a form), unsubscribe
 and subscribe again, delete after a confirmation (``services.member_edits``, the API's writes:
 its rules and messages, segments and history following). Refusals show beside their input."""
 
@@ -18,6 +18,7 @@ from ...services.member_edits import (
     set_subscribed,
 )
 from .deps import Config, Db, Form, UiNotFound, User, redirect
+from .refusal_words import refusal
 from .rendering import render
 from .routes_history import member_id_of
 from .views import member_table
@@ -50,6 +51,7 @@ def _edit_page(
         raise UiNotFound()
     member = rows[0]
     values = posted or {
+        "email": member["email"],
         "name": member.get("name") or "",
         "phone": member.get("phone") or "",
         "fields": {f.name: member["fields"].get(f.name) or "" for f in fields},
@@ -78,7 +80,7 @@ def _slot(path: str, field_names: list[str]) -> str:
         name = path[len("fields.") :]
         index = next((i for i, n in enumerate(field_names) if n.casefold() == name.casefold()), -1)
         return f"err-field-{index}" if index >= 0 else "err-form"
-    return f"err-{path}" if path in ("name", "phone", "tags") else "err-form"
+    return f"err-{path}" if path in ("email", "name", "phone", "tags") else "err-form"
 
 
 @router.post("/{member_id}/edit")
@@ -90,14 +92,21 @@ def edit(
     values = [value for value in form.getlist("field_value") if isinstance(value, str)]
     fields = {n: v.strip() for n, v in zip(names, values, strict=False)}
     tags = _text(form, "tags")
-    edit = MemberEdit(_text(form, "name"), _text(form, "phone"), fields, _tags(tags))
-    posted = {"name": edit.name, "phone": edit.phone, "fields": fields, "tags": tags}
+    email = _text(form, "email") if "email" in form else None  # none sent: kept
+    edit = MemberEdit(_text(form, "name"), _text(form, "phone"), fields, _tags(tags), email)
+    posted = {
+        "email": email or "",
+        "name": edit.name,
+        "phone": edit.phone,
+        "fields": fields,
+        "tags": tags,
+    }
     try:
         edit_member(db, user.tenant_id, wanted, edit, settings.tz)
     except NotFound:
         raise UiNotFound() from None
     except DomainValidationError as exc:
-        errors = {_slot(exc.path, names): exc.message}
+        errors = {_slot(exc.path, names): refusal(request, exc.message)}
         return _edit_page(request, user, db, settings, wanted, posted, errors)
     request.session["flash"] = ["Member saved.", {}]
     return redirect(request, f"/ui/members/{wanted}")

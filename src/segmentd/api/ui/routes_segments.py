@@ -26,6 +26,7 @@ from .given_members_form import GivenForm
 from .history_view import SEGMENT_CHANGES, segment_changes, segment_sizes
 from .i18n import translator
 from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
+from .refusal_words import refusal, refusals
 from .rendering import language, render
 from .tree_words import Words, tree_words
 from .views import (
@@ -122,6 +123,7 @@ def _members_context(
     picks = data.picks()
     node = filter_leaf(request.query_params, picks)
     where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
+    errors = refusals(request, errors)
     start = offset_of(request.query_params.get("offset"))
     ids, total = (
         ([], 0)
@@ -264,7 +266,7 @@ def clone(request: Request, segment_id: str, user: User, db: Db, form: Form) -> 
     except NotFound:
         raise UiNotFound() from None
     except DomainValidationError as exc:  # a static segment, or a name of invalid characters
-        request.session["flash"] = ["Error: {reason}", {"reason": exc.message}]
+        request.session["flash"] = ["Error: {reason}", {"reason": refusal(request, exc.message)}]
         return redirect(request, f"/ui/segments/{segment_id}")
     request.session["flash"] = ["Segment {name} created.", {"name": copy.name}]
     return redirect(request, f"/ui/segments/{copy.id}")
@@ -286,7 +288,7 @@ def delete(request: Request, segment_id: str, user: User, db: Db, form: Form) ->
     except InUse as exc:  # another segment's condition refers to it
         request.session["flash"] = [
             "The segment cannot be deleted: {reason}",
-            {"reason": exc.message},
+            {"reason": refusal(request, exc.message)},
         ]
         return redirect(request, f"/ui/segments/{segment_id}")
     return redirect(request, "/ui/segments")

@@ -19,6 +19,7 @@ from ...storage.sites import Site
 from ..common.origins import MAX_ORIGINS, checked_origins
 from ..common.site_access import LOOKUP_PREFIX, site_access
 from .deps import Db, Form, UiNotFound, User, is_htmx, redirect
+from .refusal_words import refusal
 from .rendering import render
 
 router = APIRouter(prefix="/ui/sites", include_in_schema=False)
@@ -109,7 +110,9 @@ def create(request: Request, user: User, db: Db, form: Form) -> Response:
         )
     except DomainValidationError as exc:
         slot = "err-site_id" if exc.path == "site_id" else "err-name"
-        return _page(request, user, db, {}, 400, form=posted, errors={slot: exc.message})
+        return _page(
+            request, user, db, {}, 400, form=posted, errors={slot: refusal(request, exc.message)}
+        )
     access.sites.invalidate(site.id)  # a miss for this number may be cached
     request.session["flash"] = [
         "Site {name} created (site={id}).",
@@ -128,7 +131,7 @@ def set_origins(request: Request, site_id: str, user: User, db: Db, form: Form) 
     try:
         origins = checked_origins(lines)
     except DomainValidationError as exc:
-        errors = {f"err-origins-{site.id}": exc.message}
+        errors = {f"err-origins-{site.id}": refusal(request, exc.message)}
         posted = {site.id: raw}
         return _page(request, user, db, {}, 400, errors=errors, origins_posted=posted)
     try:

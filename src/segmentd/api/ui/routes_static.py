@@ -33,6 +33,7 @@ from .given_members_form import (
     read_entries,
     removed_words,
 )
+from .refusal_words import refusal
 from .rendering import render
 from .routes_segments import member_ids_of, segment_response
 from .views import member_table, tenant_data
@@ -76,7 +77,7 @@ def create_static(request: Request, user: User, db: Db, form: Form) -> Response:
         created = create_static_segment(db, user.tenant_id, draft)
     except DomainValidationError as exc:
         slot = exc.path if exc.path in FORM_SLOTS else ENTRIES
-        return _new_page(request, user, db, values, {f"err-{slot}": exc.message})
+        return _new_page(request, user, db, values, {f"err-{slot}": refusal(request, exc.message)})
     request.session["flash"] = ["Static segment {name} created.", {"name": created.name}]
     return redirect(request, f"/ui/segments/{created.id}")
 
@@ -85,9 +86,9 @@ def _refused(
     request: Request, user: User, db: Db, segment_id: str, exc: DomainValidationError, text: str
 ) -> Response:
     if exc.path == "segment_id":  # a dynamic segment: its page offers no such form
-        request.session["flash"] = ["Error: {reason}", {"reason": exc.message}]
+        request.session["flash"] = ["Error: {reason}", {"reason": refusal(request, exc.message)}]
         return redirect(request, f"/ui/segments/{segment_id}")
-    given = GivenForm(text, {f"err-{error_input(exc)}": exc.message})
+    given = GivenForm(text, {f"err-{error_input(exc)}": refusal(request, exc.message)})
     return segment_response(request, user, db, segment_id, status_code=400, given=given)
 
 

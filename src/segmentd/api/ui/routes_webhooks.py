@@ -20,6 +20,7 @@ from ...services import webhook_service
 from ...storage.ui_reads import tenant_segments
 from ...storage.webhooks import Webhook
 from .deps import Config, Db, Form, UiNotFound, User, redirect
+from .refusal_words import refusal
 from .rendering import render
 
 router = APIRouter(prefix="/ui/webhooks", include_in_schema=False)
@@ -104,7 +105,7 @@ def subscribe(request: Request, user: User, db: Db, form: Form, settings: Config
         )
     except DomainValidationError as exc:
         slot = f"err-{exc.path}" if exc.path in ("url", "segment_id", "events") else "err-webhook"
-        posted.errors[slot] = exc.message
+        posted.errors[slot] = refusal(request, exc.message)
         return _page(request, user, db, form=posted, status=400)
     return _page(request, user, db, created=created)
 
@@ -162,7 +163,7 @@ def replay(
     except NotFound:
         raise UiNotFound() from None
     except webhook_service.NotParked as exc:
-        request.session["flash"] = ["Error: {reason}", {"reason": exc.message}]
+        request.session["flash"] = ["Error: {reason}", {"reason": refusal(request, exc.message)}]
         return redirect(request, "/ui/webhooks")
     request.session["flash"] = ["Delivery {id} queued again.", {"id": number}]
     return redirect(request, "/ui/webhooks")
