@@ -244,6 +244,7 @@ def feed_seconds(ctx: Context, runs: int) -> list[float]:
     """The figure: seconds to read ``FEED`` changes (or ten per member of a smaller list)."""
     count = min(FEED, 10 * ctx.dataset.members)
     ensure_changes(ctx, count)
+    tidy_postgres(ctx.db)  # as autovacuum would after those rebuilds
     feed_read(ctx, count)  # warm up
     times = []
     for _ in range(runs):
