@@ -531,7 +531,7 @@ def lookup(ctx: Context, runs: int) -> list[float]:
 
 
 def webhook_p99(ctx: Context, runs: int) -> list[float]:
-    """Milliseconds from a real-time upsert to its change at a webhook receiver (``webhook_latency``)."""
+    """Milliseconds from a real-time upsert to its change at a receiver (``webhook_latency``)."""
     from . import webhook_latency
 
     return webhook_latency.measure(ctx, runs)

@@ -141,9 +141,10 @@ class Flip:
 
 
 def flip(ctx: Context, low: int, high: int, name: str = "bench history rebuild") -> Flip:
-    """A segment flipping between Age >= ``low`` and Age >= ``high``, built and rebuilt once."""
+    """A segment flipping between Age >= ``low`` and Age >= ``high``, built, and rebuilt
+    both ways once."""
     wide, narrow = (
-        wire(ctx, c.FIELD, c.field_condition([c.item("Age", ">=", str(age))])) for age in (low, high)
+        wire(ctx, c.FIELD, c.field_condition([c.item("Age", ">=", str(v))])) for v in (low, high)
     )
     segment = Flip(ctx, new_segment(ctx, name, c.FIELD, wide), (narrow, wide))
     run_pending(ctx.db, ctx.settings)
