@@ -63,7 +63,8 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         row = measure(figure, job, isolate=not args.in_process)
         figures.append(row)
         shown = "error" if row["error"] else f"{row['median']:.3f} {row['unit']}"
-        print(f"  {figure.name}: {shown} ({row['seconds']}s)", flush=True)
+        notes = "".join(f", {key} {value}" for key, value in row["notes"].items())
+        print(f"  {figure.name}: {shown} ({row['seconds']}s{notes})", flush=True)
     meta = {
         "database": kind(url), "server": server, "members": args.members, "seed": args.seed,
         "runs": args.runs, "build_chunk_size": args.chunk_size, "cpus": os.cpu_count(),

@@ -53,8 +53,13 @@ def server_version(db: Database) -> str:
         return "PostgreSQL " + str(conn.exec_driver_sql("show server_version").scalar()).split()[0]
 
 
-# The tables builds, real-time updates and removals churn.
-CHURNED = ("segment_members", "segment_buckets", "segments", "build_jobs", "members")
+# The tables builds, real-time updates and removals churn, and the history they record
+# (without statistics the feed's planner takes a page past a cursor for a few rows and sorts
+# every change after it).
+CHURNED = (
+    "segment_members", "segment_buckets", "segments", "build_jobs", "members",
+    "membership_changes", "change_counters", "segment_sizes",
+)  # fmt: skip
 
 
 def tidy_postgres(db: Database) -> bool:

@@ -51,6 +51,7 @@ class Context:
     dataset: Dataset
     settings: Settings
     options: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)  # what a figure reports beside its values
     _client: TestClient | None = None
 
     @property
@@ -529,6 +530,27 @@ def lookup(ctx: Context, runs: int) -> list[float]:
     return rates
 
 
+def webhook_p99(ctx: Context, runs: int) -> list[float]:
+    """Milliseconds from a real-time upsert to its change at a receiver (``webhook_latency``)."""
+    from . import webhook_latency
+
+    return webhook_latency.measure(ctx, runs)
+
+
+def history_added(ctx: Context, runs: int) -> list[float]:
+    """Percent recording the history adds to a rebuild that moves 100,000 (``history_cost``)."""
+    from . import history_cost
+
+    return history_cost.rebuild_added(ctx, runs)
+
+
+def feed_read(ctx: Context, runs: int) -> list[float]:
+    """Seconds to read 100,000 changes from the change feed (``history_cost``)."""
+    from . import history_cost
+
+    return history_cost.feed_seconds(ctx, runs)
+
+
 # --- the list ---------------------------------------------------------------------------------
 
 
@@ -635,6 +657,21 @@ FIGURES: tuple[Figure, ...] = (
         day_boundary_refresh(50),
         target="< 60 s",
         limit=60.0,
+    ),
+    Figure(
+        "history: rebuild moving 100,000, time added by recording",
+        "%",
+        history_added,
+        target="<= 20 %",
+        limit=20.0,
+    ),
+    Figure("change feed: 100,000 changes read", "s", feed_read, target="< 1 s", limit=1.0),
+    Figure(
+        "webhook: real-time change to receiver, p99",
+        "ms",
+        webhook_p99,
+        target="< 1000 ms",
+        limit=1000.0,
     ),
     Figure("visitor look-up by cookie (wrk)", "req/s", lookup),
     Figure("CSV import", "rows/s", csv_import, target=">= 25,000 rows/s", at_least=25_000),

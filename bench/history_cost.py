@@ -1,15 +1,18 @@
-"""``python -m bench.history_cost``: what recording the membership history adds to builds.
+"""What recording the membership history costs: the figures ``history: ...`` and ``change
+feed: ...`` of ``python -m bench``, and ``python -m bench.history_cost``, which prints them
+with a new segment's build beside them.
 
     python -m bench.history_cost [--members 1000000] [--database sqlite|postgres|URL] [--runs 5]
 
-Side by side in one process, runs alternating so that both see the same load: a new
-segment's build (the 3-condition one of the suite: every member it selects enters, about
-half the list) and a rebuild of a segment whose condition moves about 100,000 members each
-time (both conditions select at most half the list, so the segment keeps the plain form, as
-most rebuilds keep theirs), each with the history recorded as segmentd records it, and with
-the publish's difference left unstaged (``change_log.stage_query`` a no-op: the only work a
-build adds).
-Then the change feed read back 100,000 changes, 1,000 a page. Prints medians and ratios.
+Side by side in one process, runs alternating (with, without, without, with) so that both see
+the same load: a rebuild of a segment whose condition moves about 100,000 members each time
+(a tenth of the list on smaller data sets; both conditions select at most half the list, so
+the segment keeps the plain form, as most rebuilds keep theirs), with the history recorded as
+segmentd records it, and with the publish's difference left unstaged (``change_log.stage_query``
+a no-op: the only work a build adds). The entry point also times a new segment's build (the
+3-condition one of the suite: every member it selects enters, about half the list) that way.
+Then the change feed: the tenant's last 100,000 changes read by the cursor, 1,000 a page, as
+``GET /v1/changes`` reads them (``services.history_service.tenant_feed``).
 """
 
 from __future__ import annotations
@@ -19,27 +22,29 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from segmentd.jobs.build_worker import run_pending
+from segmentd.services.history_service import tenant_feed
 from segmentd.services.segment_service import redefine_segment
 from segmentd.storage import change_log
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.member_columns import field_column
-from segmentd.storage.membership_history import last_seq, read_changes
-from segmentd.storage.schema import members
+from segmentd.storage.membership_history import last_seq
+from segmentd.storage.schema import members, membership_changes
 
 from . import conditions as c
-from .__main__ import DEFAULT_CHUNK, prepare
 from .databases import resolve, tidy_postgres
 from .dataset import ensure_dataset
 from .figures import Context, drop_segment, new_segment, wire
-from .runner import server_settings
 
-MOVED = 100_000
+MOVED = 100_000  # members a rebuild moves (at most a tenth of the list)
+FEED = 100_000  # changes the feed figure reads (at most ten per member of the list)
+PAGE = 1_000
 
 
 @contextmanager
@@ -73,9 +78,9 @@ def build_once(ctx: Context) -> float:
     return seconds
 
 
-def age_thresholds(ctx: Context) -> tuple[int, int]:
+def age_thresholds(ctx: Context, moved: int) -> tuple[int, int]:
     """Ages (A, B) such that at most half the list has Age >= A (the segment keeps the plain
-    form, as most rebuilds keep theirs) and about ``MOVED`` members have A <= Age < B."""
+    form, as most rebuilds keep theirs) and about ``moved`` members have A <= Age < B."""
     with ctx.db.read() as conn:
         age = field_column(load_catalog(conn, ctx.dataset.tenant_id).fields["age"])
         counts = dict(
@@ -92,51 +97,105 @@ def age_thresholds(ctx: Context) -> tuple[int, int]:
             break
         above += counts[value]
         wide = value
-    moved, narrow = 0, wide
+    count, narrow = 0, wide
     for value in sorted(v for v in counts if v >= wide):
-        if moved >= MOVED:
+        if count >= moved:
             break
-        moved += counts[value]
+        count += counts[value]
         narrow = value + 1
     return int(wide), int(narrow)
 
 
-def rebuilds(ctx: Context, runs: int) -> tuple[list[float], list[float], list[int]]:
-    """Rebuilds alternating between two conditions ~``MOVED`` members apart, with and without
-    the history; and how many changes each recorded rebuild stored."""
-    low, high = age_thresholds(ctx)
-    wide = wire(ctx, c.FIELD, c.field_condition([c.item("Age", ">=", str(low))]))
-    narrow = wire(ctx, c.FIELD, c.field_condition([c.item("Age", ">=", str(high))]))
-    segment_id = new_segment(ctx, "bench history rebuild", c.FIELD, wide)
-    run_pending(ctx.db, ctx.settings)
-    with ctx.db.write() as conn:  # warm up
-        redefine_segment(
-            conn, ctx.dataset.tenant_id, segment_id, name=None, segment_type=c.FIELD,
-            condition=wide,
-        )  # fmt: skip
-    run_pending(ctx.db, ctx.settings)
-    flip = [narrow, wide]
-    on: list[float] = []
-    off: list[float] = []
-    recorded: list[int] = []
-    for run in range(2 * runs):
+@dataclass
+class Flip:
+    """A published segment whose every rebuild swaps its condition for the other one."""
 
-        def redefine(k: int = run) -> None:
+    ctx: Context
+    segment_id: str
+    conditions: tuple[dict[str, Any], dict[str, Any]]
+    rebuilt: int = 0
+
+    def rebuild(self, recorded: bool = True) -> tuple[float, int]:
+        """Seconds to redefine and rebuild it, and the changes the history gained."""
+        ctx = self.ctx
+        condition = self.conditions[self.rebuilt % 2]
+        self.rebuilt += 1
+
+        def redefine() -> None:
             with ctx.db.write() as conn:
                 redefine_segment(
-                    conn, ctx.dataset.tenant_id, segment_id, name=None,
-                    segment_type=c.FIELD, condition=flip[k % 2],
+                    conn, ctx.dataset.tenant_id, self.segment_id, name=None,
+                    segment_type=c.FIELD, condition=condition,
                 )  # fmt: skip
 
         before = _last(ctx)
-        if run % 4 in (0, 3):
-            on.append(timed(ctx, redefine))
-            recorded.append(_last(ctx) - before)
+        if recorded:
+            seconds = timed(ctx, redefine)
         else:
             with history_off():
-                off.append(timed(ctx, redefine))
-    drop_segment(ctx, segment_id)
-    return on, off, recorded
+                seconds = timed(ctx, redefine)
+        return seconds, _last(ctx) - before
+
+    def drop(self) -> None:
+        drop_segment(self.ctx, self.segment_id)
+
+
+def flip(ctx: Context, low: int, high: int, name: str = "bench history rebuild") -> Flip:
+    """A segment flipping between Age >= ``low`` and Age >= ``high``, built, and rebuilt
+    both ways once."""
+    wide, narrow = (
+        wire(ctx, c.FIELD, c.field_condition([c.item("Age", ">=", str(v))])) for v in (low, high)
+    )
+    segment = Flip(ctx, new_segment(ctx, name, c.FIELD, wide), (narrow, wide))
+    run_pending(ctx.db, ctx.settings)
+    segment.rebuild()  # warm up: statements compiled, caches filled
+    segment.rebuild()
+    return segment
+
+
+def moving(ctx: Context) -> Flip:
+    """The segment of the rebuild figure: each rebuild moves ``MOVED`` members (or a tenth
+    of a smaller list)."""
+    return flip(ctx, *age_thresholds(ctx, min(MOVED, ctx.dataset.members // 10)))
+
+
+@dataclass
+class Round:
+    on: list[float]
+    off: list[float]
+    recorded: list[int]
+
+    @property
+    def added_percent(self) -> float:
+        return 100 * (sum(self.on) / sum(self.off) - 1)
+
+
+def rebuild_round(segment: Flip) -> Round:
+    """Four rebuilds: with the history, without, without, with."""
+    done = Round([], [], [])
+    for recorded in (True, False, False, True):
+        seconds, changes = segment.rebuild(recorded)
+        if recorded:
+            done.on.append(seconds)
+            done.recorded.append(changes)
+        else:
+            done.off.append(seconds)
+    return done
+
+
+def rebuild_added(ctx: Context, runs: int) -> list[float]:
+    """The figure: per run, the percentage recording the history adds to a rebuild's time."""
+    segment = moving(ctx)
+    try:
+        rounds = [rebuild_round(segment) for _ in range(runs)]
+    finally:
+        segment.drop()
+    ctx.notes.update(
+        moved=[n for r in rounds for n in r.recorded],
+        with_history_s=[round(s, 3) for r in rounds for s in r.on],
+        without_s=[round(s, 3) for r in rounds for s in r.off],
+    )
+    return [r.added_percent for r in rounds]
 
 
 def _last(ctx: Context) -> int:
@@ -144,14 +203,37 @@ def _last(ctx: Context) -> int:
         return last_seq(conn, ctx.dataset.tenant_id)
 
 
-def feed_read(ctx: Context, count: int = 100_000, page: int = 1_000) -> tuple[float, int]:
+def stored_changes(ctx: Context) -> int:
+    with ctx.db.read() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(
+                    membership_changes.c.tenant_id == ctx.dataset.tenant_id
+                )
+            ).scalar_one()
+        )
+
+
+def ensure_changes(ctx: Context, count: int) -> None:
+    """At least ``count`` changes in the tenant's history: a segment rebuilt between half
+    the list and nobody until there are (they stay in the data set)."""
+    missing = count - stored_changes(ctx)
+    if missing <= 0:
+        return
+    low, _high = age_thresholds(ctx, 0)
+    segment = flip(ctx, low, 1_000, "bench history feed")
+    while stored_changes(ctx) < count:
+        segment.rebuild()
+    segment.drop()
+
+
+def feed_read(ctx: Context, count: int = FEED, page: int = PAGE) -> tuple[float, int]:
     """Seconds to read the tenant's last ``count`` changes by the cursor, ``page`` at a time."""
     after = max(0, _last(ctx) - count)
     read = 0
     started = time.perf_counter()
     while read < count:
-        with ctx.db.read() as conn:
-            found = read_changes(conn, ctx.dataset.tenant_id, after_seq=after, limit=page)
+        found = tenant_feed(ctx.db, ctx.dataset.tenant_id, after, min(page, count - read))
         if not found:
             break
         read += len(found)
@@ -159,7 +241,25 @@ def feed_read(ctx: Context, count: int = 100_000, page: int = 1_000) -> tuple[fl
     return time.perf_counter() - started, read
 
 
+def feed_seconds(ctx: Context, runs: int) -> list[float]:
+    """The figure: seconds to read ``FEED`` changes (or ten per member of a smaller list)."""
+    count = min(FEED, 10 * ctx.dataset.members)
+    ensure_changes(ctx, count)
+    tidy_postgres(ctx.db)  # as autovacuum would after those rebuilds
+    feed_read(ctx, count)  # warm up
+    times = []
+    for _ in range(runs):
+        seconds, read = feed_read(ctx, count)
+        assert read == count, f"read {read} changes of {count}"
+        times.append(seconds)
+    ctx.notes["changes_read"] = count
+    return times
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from .__main__ import DEFAULT_CHUNK, prepare
+    from .runner import server_settings
+
     parser = argparse.ArgumentParser(prog="python -m bench.history_cost")
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--database", default="sqlite")
@@ -178,18 +278,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         else:
             with history_off():
                 builds_off.append(build_once(ctx))
-    on, off, recorded = rebuilds(ctx, args.runs)
-    feed_seconds, feed_rows = feed_read(ctx)
+    added = rebuild_added(ctx, (args.runs + 1) // 2)
+    feed = feed_seconds(ctx, args.runs)
     result = {
         "database": args.database,
         "members": args.members,
         "build_on": builds_on,
         "build_off": builds_off,
-        "rebuild_on": on,
-        "rebuild_off": off,
-        "recorded_per_rebuild": recorded,
-        "feed_seconds": feed_seconds,
-        "feed_rows": feed_rows,
+        "rebuild_on": ctx.notes["with_history_s"],
+        "rebuild_off": ctx.notes["without_s"],
+        "rebuild_added_percent": added,
+        "recorded_per_rebuild": ctx.notes["moved"],
+        "feed_seconds": feed,
+        "feed_rows": ctx.notes["changes_read"],
     }
     for name in ("build", "rebuild"):
         with_h, without = (statistics.median(result[f"{name}_{k}"]) for k in ("on", "off"))
@@ -198,8 +299,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"ratio {with_h / without:.2f}",
             flush=True,
         )
-    print(f"changes per rebuild: {recorded}")
-    print(f"feed: {feed_rows} changes read in {feed_seconds:.2f} s")
+    print(f"changes per rebuild: {result['recorded_per_rebuild']}")
+    print(f"feed: {result['feed_rows']} changes read in {statistics.median(feed):.2f} s (median)")
     print(result)
     db.dispose()
     return result

@@ -10,7 +10,7 @@ def _number(value: float | None, unit: str) -> str:
         return "-"
     if unit == "s":
         return f"{value:.2f}"
-    if unit == "ms":
+    if unit in ("ms", "%"):
         return f"{value:.1f}"
     return f"{value:,.0f}"
 

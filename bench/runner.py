@@ -63,7 +63,12 @@ def measure_here(name: str, job: Job) -> dict[str, Any]:
         db.dispose()
     # On a shared machine a low share means the process waited for a CPU (or for I/O).
     share = (time.process_time() - cpu) / (time.perf_counter() - wall)
-    return {"values": values, "peak_rss_mb": round(peak_rss_mb(), 1), "cpu_share": round(share, 2)}
+    return {
+        "values": values,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "cpu_share": round(share, 2),
+        "notes": ctx.notes,
+    }
 
 
 def measure(figure: Figure, job: Job, isolate: bool = True) -> dict[str, Any]:
@@ -85,6 +90,7 @@ def measure(figure: Figure, job: Job, isolate: bool = True) -> dict[str, Any]:
         "target": figure.target,
         "met": _met(figure, values),
         "error": found.get("error"),
+        "notes": found.get("notes") or {},
         "seconds": round(time.perf_counter() - started, 1),
     }
 

@@ -91,7 +91,8 @@ def test_suite_runs_every_figure(tmp_path: Path) -> None:
         if name.startswith("visitor look-up") and not shutil.which("wrk"):
             continue
         assert row["error"] is None, (name, row["error"])
-        assert row["runs"] == 1 and row["median"] > 0, row
+        # A percentage added may come out below zero on a tiny data set (noise).
+        assert row["runs"] == 1 and (row["median"] > 0 or row["unit"] == "%"), row
     assert json.loads(out.read_text())["meta"]["members"] == MEMBERS
     assert out.with_suffix(".md").read_text().startswith("| figure |")
     assert "build: 3 field conditions (and)" in text_table(result)
