@@ -269,7 +269,7 @@ def test_members_are_searched_edited_and_deleted_by_the_mouse(
 
     rows.first.get_by_role("link", name=email).click()
     page.wait_for_url(re.compile(r"/ui/members/\d+$"))
-    page.get_by_role("link", name="Edit the fields and tags").click()
+    page.get_by_role("link", name="Edit the member").click()
     page.wait_for_url(re.compile(r"/edit$"))
     age = page.get_by_role("textbox", name=re.compile("^Age"))
     age.fill("old")

@@ -315,7 +315,7 @@ FRENCH: dict[str, str] = {
     "(none)": "(aucune)",
     "Tags (one a line)": "Tags (un par ligne)",
     "Save the member": "Enregistrer le membre",
-    "Edit the fields and tags": "Modifier les champs et les tags",
+    "Edit the member": "Modifier le membre",
     "Subscribe again": "Réabonner",
     "Unsubscribe": "Désabonner",
     "Delete the member": "Supprimer le membre",
