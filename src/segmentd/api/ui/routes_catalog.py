@@ -9,7 +9,9 @@ blocks names the segment. Another tenant's ids are unknown ids: the UI's 404 pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -124,14 +126,37 @@ def confirm_field_delete(request: Request, field_id: str, user: User, db: Db) ->
 @router.post("/fields/{field_id}/delete")
 def delete_field(request: Request, field_id: str, user: User, db: Db, form: Form) -> Response:
     number, found = _field(db, user, field_id)
+    delete = partial(catalog_service.delete_field, db, user.tenant_id, number)
+    return _deleted(request, user, Doomed("field", number, found.name), delete)
+
+
+@dataclass(frozen=True)
+class Doomed:
+    """What a delete page is about: its kind ("field", "tag", "campaign"), id and name."""
+
+    kind: str
+    id: int
+    name: str
+
+
+# The flash of each kind deleted (literal, so the French catalogue finds each phrase).
+_DELETED = {
+    "field": "Field {name} deleted.",
+    "tag": "Tag {name} deleted.",
+    "campaign": "Campaign {name} deleted.",
+}
+
+
+def _deleted(request: Request, user: User, doomed: Doomed, delete: Callable[[], bool]) -> Response:
+    """Run ``delete``: back to the kind's page, or the delete page again with its refusal."""
     try:
-        deleted = catalog_service.delete_field(db, user.tenant_id, number)
+        deleted = delete()
     except DomainValidationError as exc:
-        return _delete_page(request, user, "field", number, found.name, exc)
+        return _delete_page(request, user, doomed.kind, doomed.id, doomed.name, exc)
     if not deleted:
         raise UiNotFound()
-    request.session["flash"] = ["Field {name} deleted.", {"name": found.name}]
-    return redirect(request, "/ui/fields")
+    request.session["flash"] = [_DELETED[doomed.kind], {"name": doomed.name}]
+    return redirect(request, f"/ui/{doomed.kind}s")
 
 
 def _delete_page(
@@ -214,14 +239,8 @@ def confirm_tag_delete(request: Request, tag_id: str, user: User, db: Db) -> Res
 @router.post("/tags/{tag_id}/delete")
 def delete_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) -> Response:
     found = _tag(db, user, tag_id)
-    try:
-        deleted = catalog_service.delete_tag(db, user.tenant_id, found.id)
-    except DomainValidationError as exc:
-        return _delete_page(request, user, "tag", found.id, found.name, exc)
-    if not deleted:
-        raise UiNotFound()
-    request.session["flash"] = ["Tag {name} deleted.", {"name": found.name}]
-    return redirect(request, "/ui/tags")
+    delete = partial(catalog_service.delete_tag, db, user.tenant_id, found.id)
+    return _deleted(request, user, Doomed("tag", found.id, found.name), delete)
 
 
 # --- campaigns ---------------------------------------------------------------------------------
@@ -309,11 +328,5 @@ def confirm_campaign_delete(request: Request, campaign_id: str, user: User, db: 
 @router.post("/campaigns/{campaign_id}/delete")
 def delete_campaign(request: Request, campaign_id: str, user: User, db: Db, form: Form) -> Response:
     found = _campaign(db, user, campaign_id)
-    try:
-        deleted = catalog_service.delete_campaign(db, user.tenant_id, found.id)
-    except DomainValidationError as exc:
-        return _delete_page(request, user, "campaign", found.id, found.name, exc)
-    if not deleted:
-        raise UiNotFound()
-    request.session["flash"] = ["Campaign {name} deleted.", {"name": found.name}]
-    return redirect(request, "/ui/campaigns")
+    delete = partial(catalog_service.delete_campaign, db, user.tenant_id, found.id)
+    return _deleted(request, user, Doomed("campaign", found.id, found.name), delete)
