@@ -1,8 +1,8 @@
 """The analytics tables of ``analytics.clickhouse_schema`` on a cluster, for the full load,
-builds and previews: on each shard a ``<table>_local`` (the same columns, keys and
-``MergeTree``), and over them a ``Distributed`` ``<table>`` sharded by
-``cityHash64(tenant_id, member_id)`` (``tenant_loads`` by tenant), so the compiler's SQL
-names the same tables as on the embedded engine.
+the outbox drain, builds and previews: on each shard a ``<table>_local`` (the same columns,
+keys and engines), and over them a ``Distributed`` ``<table>`` sharded by
+``cityHash64(tenant_id, member_id)`` (the load and copy records by tenant), so the
+compiler's SQL names the same tables as on the embedded engine.
 
 ``ClusterEngine`` answers the engine's methods (``analytics.engine.Engine``) and the
 layout's (``full_load.Layout``) over ``clickhouse-driver``: ``{name:Type}`` placeholders
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..analytics.clickhouse_schema import SHARDING_KEY, TABLES, TENANT_LOADS, create_table_sql
+from ..analytics.clickhouse_schema import SHARDED_BY, TABLES, create_table_sql
 from ..analytics.engine import AnalyticsUnavailable, Engine
 from ..database_urls import AnalyticsTarget
 from .server_engine import bind_placeholders
@@ -49,8 +49,8 @@ class ClusterEngine:
 
     def create(self, engine: Engine, database: str) -> None:
         self.client.on_each_shard(f"CREATE DATABASE IF NOT EXISTS {database}")
-        for table in (*TABLES, TENANT_LOADS):
-            key = "tenant_id" if table == TENANT_LOADS else SHARDING_KEY
+        for table in TABLES:
+            key = SHARDED_BY[table]
             self.client.on_each_shard(create_table_sql(database, table, "_local"))
             self.client.on_each_shard(
                 f"CREATE TABLE IF NOT EXISTS {database}.{table} AS {database}.{table}_local "
