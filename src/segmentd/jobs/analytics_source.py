@@ -23,7 +23,7 @@ from ..analytics.clickhouse_compiler import members_query
 from ..analytics.clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
 from ..analytics.engine import shared_engine
 from ..analytics.full_load import Target, load_tenant
-from ..analytics.outbox_apply import Applied, drain
+from ..analytics.outbox_apply import DEFAULT_BATCH, Applied, drain
 from ..analytics.read_point import read_point
 from ..analytics.segment_copy import copy_segment, drop_older_copies
 from ..analytics.versions import next_version
@@ -62,11 +62,13 @@ class Synced:
 class AnalyticsSource:
     """One ClickHouse copy (``target``) of the system of record, for builds and previews."""
 
-    def __init__(self, open_target: Callable[[], Target]) -> None:
+    def __init__(self, open_target: Callable[[], Target], batch: int = DEFAULT_BATCH) -> None:
         self._open_target = open_target
         self._target: Target | None = None
         self._opening = threading.Lock()
         self._created = False
+        self.batch = batch  # outbox rows per drain batch
+        self._last: dict[int, Synced] = {}
         # One sync of a tenant at a time (the drain's rule); chdb serves one query at a time.
         self._lock = threading.Lock()
 
@@ -94,7 +96,9 @@ class AnalyticsSource:
             with db.read() as conn:
                 upto = outbox.last_seq(conn, tenant_id)
             applied = (
-                Applied() if upto is None else drain(db, target, tenant_id=tenant_id, upto=upto)
+                Applied()
+                if upto is None
+                else drain(db, target, batch=self.batch, tenant_id=tenant_id, upto=upto)
             )
             copied = self._copy_segments(db, tenant_id, segments)
             if applied.outbox_rows or copied:
@@ -106,7 +110,9 @@ class AnalyticsSource:
                     applied.written,
                     list(copied),
                 )
-            return Synced(started, applied=applied, copied=copied)
+            synced = Synced(started, applied=applied, copied=copied)
+            self._last[tenant_id] = synced
+            return synced
 
     def _load(self, db: Database, tenant_id: int, started: int) -> Synced:
         with db.read() as conn:
@@ -116,7 +122,12 @@ class AnalyticsSource:
             with db.write() as conn:
                 outbox.remove(conn, waiting)
         log.info("tenant %s loaded into the analytics copy: %s", tenant_id, rows)
-        return Synced(started, full_load=True)
+        self._last[tenant_id] = Synced(started, full_load=True)
+        return self._last[tenant_id]
+
+    def last_synced(self, tenant_id: int) -> Synced | None:
+        """What the tenant's last sync in this process did (for logs and tests)."""
+        return self._last.get(tenant_id)
 
     def _copy_segments(
         self, db: Database, tenant_id: int, wanted: frozenset[str]
