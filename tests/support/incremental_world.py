@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from segmentd.domain.fields import CampaignStatus
 from segmentd.services.member_service import delete_members
-from segmentd.services.segment_service import insert_segment
 from segmentd.services.member_service import unsubscribe as unsubscribe_members
+from segmentd.services.segment_service import insert_segment
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.campaigns import create_campaign, record_events
 from segmentd.storage.db import Database
@@ -81,10 +81,13 @@ def change_a_few(db: Database, world: World) -> int:
     """Six members changed, one way each; the outbox rows they leave."""
     t = world.tenant_id
     with db.write() as conn:
-        upsert_members(  # renamed into the segment; tagged vip
-            conn, t, None, [{"email": email(1), "name": "Anna"}, {"email": email(3), "tags": ["vip"]}],
-            update_existing=True, tag_flag=TagFlag.APPEND,
-        )  # fmt: skip
+        renamed_and_tagged = [
+            {"email": email(1), "name": "Anna"},
+            {"email": email(3), "tags": ["vip"]},
+        ]
+        upsert_members(
+            conn, t, None, renamed_and_tagged, update_existing=True, tag_flag=TagFlag.APPEND
+        )
         upsert_members(  # the vip tag taken away
             conn, t, None, [{"email": email(5), "tags": ["news"]}],
             update_existing=True, tag_flag=TagFlag.OVERWRITE,

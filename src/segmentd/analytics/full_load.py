@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -35,12 +35,13 @@ from .clickhouse_schema import (
     SEGMENT_MEMBERS,
     TENANT_LOADS,
     VERSIONED,
-    create_schema,
 )
-from .engine import Engine
 from .read_point import read_point
 from .segment_copy import PublishedMembers, copy_segment, drop_older_copies
+from .target import ONE_SERVER, Layout, OneServer, Target
 from .versions import next_version
+
+__all__ = ["ONE_SERVER", "Layout", "OneServer", "Target"]  # re-exported: callers name them here
 
 DEFAULT_BATCH = 10_000
 _SEGMENT_PAGE = 500
@@ -58,40 +59,6 @@ class LoadProgress:
 
 
 Progress = Callable[[LoadProgress], None]
-
-
-class Layout(Protocol):
-    """How a ClickHouse holds the tables: one server (the embedded engine) or a cluster of
-    shards (``analytics_cluster.cluster_engine``), where the DDL and the deletes differ."""
-
-    def create(self, engine: Engine, database: str) -> None:
-        """Create the database and the tables where missing (safe to repeat)."""
-        ...
-
-    def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
-        """Delete the rows of ``table`` passing ``where`` (numbers only), in the background."""
-        ...
-
-
-class OneServer:
-    def create(self, engine: Engine, database: str) -> None:
-        create_schema(engine, database)
-
-    def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
-        # Lightweight DELETE (23.x and later).
-        engine.execute(
-            f"DELETE FROM {database}.{table} WHERE {where} SETTINGS lightweight_deletes_sync = 0"
-        )
-
-
-ONE_SERVER = OneServer()
-
-
-@dataclass(frozen=True)
-class Target:
-    engine: Engine
-    database: str
-    layout: Layout = ONE_SERVER
 
 
 def load_all(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -31,10 +31,8 @@ from .clickhouse_schema import (
     MEMBERS,
     columns,
 )
+from .target import Target
 from .versions import next_version
-
-if TYPE_CHECKING:
-    from .full_load import Target
 
 DEFAULT_BATCH = 1_000
 _CHUNK = 500  # ids per IN list (SQLite's bound variables)

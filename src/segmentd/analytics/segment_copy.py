@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy.engine import Connection
 
 from ..storage.segments import Segment
 from .clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
-
-if TYPE_CHECKING:
-    from .full_load import Target
+from .target import Target
 
 
 class PublishedMembers(Protocol):
