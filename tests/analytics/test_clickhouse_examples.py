@@ -235,7 +235,7 @@ def test_a_row_the_next_load_does_not_write_again_is_never_read(
     current = current_load(analytics, tenant.id)
     ghost = {"tenant_id": tenant.id, "list_id": 1, "member_id": 999, "email_key": "ghost@x.io",
              "domain": "x.io", "created_at": 0, "updated_at": 0, "n1": 1.0,
-             "version": current + 10**9, "deleted": 0}  # fmt: skip
+             "version": current + 1, "deleted": 0}  # fmt: skip
     analytics.engine.insert(
         f"{analytics.database}.members", list(ghost), [[value] for value in ghost.values()]
     )
@@ -244,7 +244,7 @@ def test_a_row_the_next_load_does_not_write_again_is_never_read(
         "kept@x.io"
     }  # _selects loads again first
     assert counts(analytics, tenant.id)["members"] == 1
-    assert current_load(analytics, tenant.id) > current + 10**9
+    assert current_load(analytics, tenant.id) > current + 1
 
 
 def test_every_leaf_kind_compiles_for_clickhouse() -> None:
