@@ -5,6 +5,7 @@ that fails halfway leaves the rest waiting; the retry reaches the same answer.""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,25 @@ from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
+from segmentd.services.member_service import upsert_members
 from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
+from segmentd.storage.members import TagFlag
+from segmentd.storage.tenants import create_tenant
 from tests.conftest import test_settings
-from tests.support.analytics_world import published, sql_selected
+from tests.support.analytics_world import (
+    NAMES,
+    add_segment,
+    name_has,
+    published,
+    sql_selected,
+    write_members,
+)
+from tests.support.factories import add_segment_row
 from tests.support.incremental_world import MEMBERS as SEEDED
 from tests.support.incremental_world import change_a_few, seed
+from tests.support.stored_conditions import stored_condition
 
 
 @pytest.fixture
@@ -129,3 +142,38 @@ def test_a_drain_failing_halfway_then_retried_gives_the_same_answer(
     assert published(db, world.tenant_id, world.segment_id) == sql_selected(
         db, world.tenant_id, world.segment_id
     )
+
+
+def test_a_reference_reads_the_members_the_real_time_path_moved(
+    outboxed: Database, settings: Settings
+) -> None:
+    """A referenced segment is copied again when its published membership changed without a
+    new generation (the real-time path moved a member): the referrer's rebuild reads it."""
+    db = outboxed
+    with db.write() as conn:
+        tenant_id = create_tenant(conn, "acme")
+    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
+    inner = add_segment(db, tenant_id, "an", name_has("an"))
+    assert run_pending(db, settings) == 1
+    with db.read() as conn:
+        named = stored_condition(conn, tenant_id, name_has("e"))
+    reference = {"kind": "segment", "segment": inner, "op": "in"}
+    either = {**named, "relation": "or", "items": [*named["items"], reference]}
+    outer = add_segment_row(db, tenant_id, either)
+    assert run_pending(db, settings) == 1
+    before = published(db, tenant_id, outer)
+    assert before == sql_selected(db, tenant_id, outer)
+
+    with db.write() as conn:  # Bob joins "an" through the service: in real time
+        upsert_members(
+            conn, tenant_id, None, [{"email": "m4@example.com", "name": "Bran"}],
+            update_existing=True, tag_flag=TagFlag.KEEP, tz=UTC,
+        )  # fmt: skip
+    assert published(db, tenant_id, inner) == sql_selected(db, tenant_id, inner)
+    with db.write() as conn:
+        enqueue_build(conn, tenant_id, outer)
+    assert run_pending(db, settings) == 1
+    synced = _source(settings).last_synced(tenant_id)
+    assert synced is not None and synced.copied == (inner,)
+    after = published(db, tenant_id, outer)
+    assert after == sql_selected(db, tenant_id, outer) and after != before

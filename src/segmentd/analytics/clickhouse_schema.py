@@ -97,6 +97,8 @@ DATA_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("segment_id", "String"),
         ("copy_id", "UInt64"),
         ("generation", "UInt64"),
+        # The segment's newest membership change (``change_log``) when it was copied.
+        ("history_seq", "UInt64"),
         ("finished_at", "Int64"),
         ("members", "UInt64"),
     ),

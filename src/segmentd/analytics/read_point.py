@@ -18,6 +18,7 @@ from .engine import Engine
 class SegmentCopy:
     copy_id: int
     generation: int  # the published generation it copied
+    history_seq: int  # the segment's newest membership change it holds (``change_log``)
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,12 @@ def current_load(engine: Engine, database: str, tenant_id: int) -> int:
 def segment_copies(engine: Engine, database: str, tenant_id: int) -> dict[str, SegmentCopy]:
     """The newest finished copy of each of the tenant's segments."""
     rows = engine.rows(
-        f"SELECT segment_id, max(copy_id), argMax(generation, copy_id) "
+        "SELECT segment_id, max(copy_id), argMax(generation, copy_id), "
+        f"argMax(history_seq, copy_id) "
         f"FROM {database}.{SEGMENT_COPIES} WHERE tenant_id = {{t:UInt64}} GROUP BY segment_id",
         {"t": tenant_id},
     )
-    return {str(s): SegmentCopy(int(c), int(g)) for s, c, g in rows}
+    return {str(s): SegmentCopy(int(c), int(g), int(h)) for s, c, g, h in rows}
 
 
 def read_point(engine: Engine, database: str, tenant_id: int) -> ReadPoint:

@@ -1,7 +1,8 @@
 """Copy a segment's published membership into ClickHouse (``segment_members``), as one copy
-(``copy_id``) that counts once its ``segment_copies`` row, naming the generation it holds,
-is written: a segment reference reads the newest finished copy (``read_point``), so a copy
-cut short is never read. Older copies of the segment are then deleted in the background."""
+(``copy_id``) that counts once its ``segment_copies`` row, naming the generation and the
+newest membership change (``change_log``) it holds, is written: a segment reference reads
+the newest finished copy (``read_point``), so a copy cut short is never read. Older copies
+of the segment are then deleted in the background."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Connection
 
+from ..storage.change_log import last_change
 from ..storage.segments import Segment
 from .clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
 from .target import Target
@@ -32,10 +34,11 @@ def copy_segment(
     *,
     batch: int = 10_000,
 ) -> int:
-    """Write the segment's published membership (read on ``conn``) as copy ``copy_id``, then
-    record the copy; the members written."""
+    """Write the segment's published membership (read on ``conn``, a snapshot) as copy
+    ``copy_id``, then record the copy; the members written."""
     written = 0
     tenant_id = segment.tenant_id
+    history_seq = last_change(conn, tenant_id, segment.number)
     for ids in published(conn, segment, batch):
         target.engine.insert(
             f"{target.database}.{SEGMENT_MEMBERS}",
@@ -45,8 +48,24 @@ def copy_segment(
         written += len(ids)
     target.engine.insert(
         f"{target.database}.{SEGMENT_COPIES}",
-        ["tenant_id", "segment_id", "copy_id", "generation", "finished_at", "members"],
-        [[tenant_id], [segment.id], [copy_id], [segment.generation], [int(time.time())], [written]],
+        [
+            "tenant_id",
+            "segment_id",
+            "copy_id",
+            "generation",
+            "history_seq",
+            "finished_at",
+            "members",
+        ],
+        [
+            [tenant_id],
+            [segment.id],
+            [copy_id],
+            [segment.generation],
+            [history_seq],
+            [int(time.time())],
+            [written],
+        ],
     )
     return written
 

@@ -32,6 +32,7 @@ from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition
 from ..membership import store
 from ..storage import analytics_outbox as outbox
+from ..storage.change_log import last_change
 from ..storage.db import Database
 from ..storage.segments import get_segment, published_generations
 
@@ -132,8 +133,9 @@ class AnalyticsSource:
     def _copy_segments(
         self, db: Database, tenant_id: int, wanted: frozenset[str]
     ) -> tuple[str, ...]:
-        """Copy the membership of each of ``wanted`` whose published generation the copy has
-        not (a publish since, or never copied)."""
+        """Copy the membership of each of ``wanted`` the copy does not hold as published now:
+        a publish since (a new generation), a change the real-time path or a hand edit made
+        to the published generation (a newer ``membership_changes`` row), or never copied."""
         if not wanted:
             return ()
         target = self.target
@@ -143,11 +145,15 @@ class AnalyticsSource:
             for segment_id, generation in sorted(
                 published_generations(conn, tenant_id, wanted).items()
             ):
-                have = copies.get(segment_id)
-                if have is not None and have.generation == generation:
-                    continue
                 segment = get_segment(conn, tenant_id, segment_id)
                 if segment is None:
+                    continue
+                have = copies.get(segment_id)
+                changed = last_change(conn, tenant_id, segment.number)
+                if have is not None and (have.generation, have.history_seq) == (
+                    generation,
+                    changed,
+                ):
                     continue
                 copy_id = next_version(target.engine, target.database, tenant_id)
                 copy_segment(conn, target, store().member_ids, segment, copy_id)
