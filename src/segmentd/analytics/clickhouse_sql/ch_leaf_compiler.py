@@ -39,7 +39,7 @@ class Scope:
         """The tenant's rows of ``table`` the query reads (every table's test): of a versioned
         table, each key's newest row (read ``FINAL``; the test applies after the merge of the
         versions, on 18.16 as on 26.x) when it is live and not older than the last full load;
-        of the membership, the segment's copy (``segment_rows``)."""
+        of the membership, the tenant's rows (``ch_segment`` picks the segment's copy)."""
         tenant = f"tenant_id = {number(self.tenant_id)}"
         if table not in VERSIONED:
             return tenant
