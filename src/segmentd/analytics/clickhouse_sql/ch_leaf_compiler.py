@@ -1,6 +1,8 @@
 """What a ClickHouse leaf compiler takes and gives: its leaf and the ``Scope`` of the query
-(the tenant, the database, the statement's parameters); a boolean expression over the
-``members`` table, never NULL (a leaf is true or false, as the evaluator says).
+(the tenant, the database, what it reads of the copy, the statement's parameters); a boolean
+expression over the ``members`` table, never NULL (a leaf is true or false, as the evaluator
+says). Every table is read through the scope (``table``, ``live``): the newest live version
+of each row, on the embedded engine and on a cluster alike.
 
 Values a client wrote (text, segment ids) never enter the SQL text: they are bound as
 ``{name:Type}`` parameters, which ClickHouse substitutes as values. Numbers are written as
