@@ -6,8 +6,9 @@ is unset, and every caller then runs on SQLite or PostgreSQL as before. The copy
 up to date before each question (``sync``): a tenant never loaded is loaded whole
 (``full_load``); after that only its waiting outbox rows are applied (``outbox_apply``, in
 batches, idempotent, resumable), and a segment the condition refers to is copied when its
-published generation is newer than the copy's (``segment_copy``). The same tables and the
-same read path on the embedded engine and on a cluster.
+published membership moved since its copy (a new generation, or a change recorded in the
+membership history: ``segment_copy``). The same tables and the same read path on the
+embedded engine and on a cluster.
 """
 
 from __future__ import annotations
