@@ -250,3 +250,19 @@ def test_a_row_the_next_load_does_not_write_again_is_never_read(
 def test_every_leaf_kind_compiles_for_clickhouse() -> None:
     """A condition type is registered once per back-end: the ClickHouse table has each."""
     assert set(CH_COMPILERS) == set(BY_KIND)
+
+
+def test_tables_of_the_first_layout_are_replaced(
+    db: Database, tenant: Tenant, analytics: Target
+) -> None:
+    """A copy written by the load-id layout (before versions) is dropped and loaded again."""
+    analytics.engine.execute(f"CREATE DATABASE IF NOT EXISTS {analytics.database}")
+    analytics.engine.execute(
+        f"CREATE TABLE {analytics.database}.members (tenant_id UInt64, load_id UInt64, "
+        "member_id UInt64) ENGINE = MergeTree ORDER BY (tenant_id, member_id)"
+    )
+    people = [Person("kept@x.io", {"Age": 1.0})]
+    assert _selects(db, tenant, analytics, people, _all(field_leaf("Age", "is_set"))) == {
+        "kept@x.io"
+    }
+    assert counts(analytics, tenant.id)["members"] == 1

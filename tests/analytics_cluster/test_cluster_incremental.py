@@ -137,3 +137,22 @@ def test_a_sync_killed_mid_drain_then_a_rebuild_gives_the_same_answer(
     assert published(db, world.tenant_id, world.segment_id) == sql_selected(
         db, world.tenant_id, world.segment_id
     )
+
+
+def test_tables_of_the_first_layout_are_replaced_on_every_shard(
+    outboxed: Database, settings: Settings, ch_cluster: ClickHouseCluster
+) -> None:
+    target = settings.analytics
+    assert target is not None
+    for shard in ch_cluster.shards:  # what the load-id layout left
+        client = shard.client()
+        client.execute(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+        client.execute(
+            f"CREATE TABLE {target.database}.members_local (tenant_id UInt64, load_id UInt64, "
+            "member_id UInt64) ENGINE = MergeTree ORDER BY (tenant_id, member_id)"
+        )
+    world = seed(outboxed)
+    assert run_pending(outboxed, settings) == 1
+    assert published(outboxed, world.tenant_id, world.segment_id) == sql_selected(
+        outboxed, world.tenant_id, world.segment_id
+    )

@@ -149,8 +149,25 @@ def create_table_sql(database: str, table: str, suffix: str = "") -> str:
     )
 
 
+# Tables of the first layout (rows by load id, no versions): dropped when found, as the
+# copy is rebuilt from the system of record (the first sync of each tenant loads it whole).
+FORMER_TABLES = (MEMBERS, MEMBER_TAGS, CAMPAIGN_ACTIVITY, SEGMENT_MEMBERS, TENANT_LOADS)
+
+
+def former_layout_sql(database: str, suffix: str = "") -> str:
+    """A query counting the columns that only the first layout had (0: none)."""
+    return (
+        "SELECT count() FROM system.columns WHERE database = {d:String} "
+        f"AND table = '{MEMBERS}{suffix}' AND name = 'load_id'"
+    )
+
+
 def create_schema(engine: Engine, database: str) -> None:
-    """Create the database and its tables where missing (safe to repeat)."""
+    """Create the database and its tables where missing (safe to repeat); tables of the
+    first layout are dropped first."""
     engine.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+    if int(engine.rows(former_layout_sql(database), {"d": database})[0][0]):
+        for table in FORMER_TABLES:
+            engine.execute(f"DROP TABLE IF EXISTS {database}.{table}")
     for table in TABLES:
         engine.execute(create_table_sql(database, table))

@@ -17,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..analytics.clickhouse_schema import SHARDED_BY, TABLES, create_table_sql
+from ..analytics.clickhouse_schema import (
+    FORMER_TABLES,
+    SHARDED_BY,
+    TABLES,
+    create_table_sql,
+    former_layout_sql,
+)
 from ..analytics.engine import AnalyticsUnavailable, Engine
 from ..database_urls import AnalyticsTarget
 from .server_engine import bind_placeholders
@@ -49,6 +55,7 @@ class ClusterEngine:
 
     def create(self, engine: Engine, database: str) -> None:
         self.client.on_each_shard(f"CREATE DATABASE IF NOT EXISTS {database}")
+        self._drop_former_layout(database)
         for table in TABLES:
             key = SHARDED_BY[table]
             self.client.on_each_shard(create_table_sql(database, table, "_local"))
@@ -56,6 +63,16 @@ class ClusterEngine:
                 f"CREATE TABLE IF NOT EXISTS {database}.{table} AS {database}.{table}_local "
                 f"ENGINE = Distributed({self.client.cluster}, {database}, {table}_local, {key})"
             )
+
+    def _drop_former_layout(self, database: str) -> None:
+        """Tables of the first layout (by load id) are dropped on every shard (a copy)."""
+        check = bind_placeholders(former_layout_sql(database, "_local"))
+        for shard in range(self.client.shard_count):
+            if int(self.client.shard_rows(shard, check, {"d": database})[0][0]):
+                for table in FORMER_TABLES:
+                    self.client.on_each_shard(f"DROP TABLE IF EXISTS {database}.{table}")
+                    self.client.on_each_shard(f"DROP TABLE IF EXISTS {database}.{table}_local")
+                return
 
     def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
         self.client.on_each_shard(f"ALTER TABLE {database}.{table}_local DELETE WHERE {where}")
