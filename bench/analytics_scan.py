@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from segmentd.analytics.engine import open_engine
 from segmentd.analytics.full_load import LoadProgress, Target, current_load, load_tenant
+from segmentd.analytics.read_point import read_point
 from segmentd.database_urls import parse_analytics_url
 from segmentd.domain.conditions import Group
 from segmentd.domain.native_form import parse_native
@@ -145,10 +146,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ctx = Context(db, dataset, server_settings(url, DEFAULT_CHUNK))
     folder = args.folder or Path(__file__).parent / "data" / f"chdb-{args.members}"
     target, rate = load(ctx, folder.resolve(), args.reload)
-    load_id = current_load(target, dataset.tenant_id)
+    point = read_point(target.engine, DATABASE, dataset.tenant_id)
     results: dict[str, Any] = {"load_rows_per_second": rate}
     for name, condition in conditions(ctx).items():
-        query = members_query(condition, dataset.tenant_id, DATABASE, load_id, dataset.list_id)
+        query = members_query(condition, dataset.tenant_id, DATABASE, point, dataset.list_id)
         ch_s, ids = median_of(args.runs, lambda q=query: target.engine.rows(q.sql, q.params))
 
         def sqlite_count(cond: Group = condition) -> int:

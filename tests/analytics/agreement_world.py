@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from hypothesis import strategies as st
 
 from segmentd.analytics.clickhouse_compiler import members_query
-from segmentd.analytics.full_load import Target, current_load, load_tenant
+from segmentd.analytics.full_load import Target, load_tenant
+from segmentd.analytics.read_point import read_point
 from segmentd.domain.conditions import Condition
 from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.evaluator import evaluate
@@ -139,8 +140,8 @@ def by_evaluator(
 def by_clickhouse(
     target: Target, tenant_id: int, condition: Condition, list_id: int | None = None
 ) -> set[int]:
-    load_id = current_load(target, tenant_id)
-    query = members_query(condition, tenant_id, target.database, load_id, list_id)
+    point = read_point(target.engine, target.database, tenant_id)
+    query = members_query(condition, tenant_id, target.database, point, list_id)
     return {int(row[0]) for row in target.engine.rows(query.sql, query.params)}
 
 

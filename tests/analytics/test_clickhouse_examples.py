@@ -13,6 +13,7 @@ import pytest
 from segmentd.analytics.clickhouse_compiler import members_query
 from segmentd.analytics.clickhouse_sql.ch_leaf_compilers import CH_COMPILERS
 from segmentd.analytics.full_load import LoadProgress, Target, counts, current_load, load_all
+from segmentd.analytics.read_point import ReadPoint
 from segmentd.domain.condition_types.leaf_types import BY_KIND
 from segmentd.domain.contact import CampaignActivity
 from segmentd.domain.native_form import parse_native
@@ -163,7 +164,7 @@ def test_text_is_bound_never_spliced(
     with db.read() as conn:
         catalog = load_catalog(conn, tenant.id)
     tree = parse_native(_all(field_leaf("City", "==", value=text)), catalog, TZ, today=TODAY)
-    query = members_query(tree, tenant.id, analytics.database, 1)
+    query = members_query(tree, tenant.id, analytics.database, ReadPoint(1))
     assert text.lower() not in query.sql and text.lower() in query.params.values()
 
 
@@ -221,27 +222,47 @@ def test_the_clock_is_the_trees_day_not_the_machines(
     assert _selects(db, tenant, analytics, people, tree) == {"late@x.io"}
 
 
-def test_a_load_cut_short_is_never_read(db: Database, tenant: Tenant, analytics: Target) -> None:
-    """Rows written under a load that never recorded itself (killed halfway) stay unread, and
-    the next load writes above them."""
+def test_a_row_the_next_load_does_not_write_again_is_never_read(
+    db: Database, tenant: Tenant, analytics: Target
+) -> None:
+    """A row above the floor but gone from the system of record (written by a load cut
+    short, say) is read until the next load: that load writes above it, and rows it did not
+    write again fall below its floor."""
     people = [Person("kept@x.io", {"Age": 1.0})]
     assert _selects(db, tenant, analytics, people, _all(field_leaf("Age", "is_set"))) == {
         "kept@x.io"
     }
     current = current_load(analytics, tenant.id)
-    ghost = {"tenant_id": tenant.id, "load_id": current + 10**9, "list_id": 1, "member_id": 999,
-             "email_key": "ghost@x.io", "domain": "x.io", "created_at": 0, "updated_at": 0,
-             "n1": 1.0}  # fmt: skip
+    ghost = {"tenant_id": tenant.id, "list_id": 1, "member_id": 999, "email_key": "ghost@x.io",
+             "domain": "x.io", "created_at": 0, "updated_at": 0, "n1": 1.0,
+             "version": current + 1, "deleted": 0}  # fmt: skip
     analytics.engine.insert(
         f"{analytics.database}.members", list(ghost), [[value] for value in ghost.values()]
     )
-    assert counts(analytics, tenant.id)["members"] == 1
+    assert counts(analytics, tenant.id)["members"] == 2
     assert _selects(db, tenant, analytics, people, _all(field_leaf("Age", "is_set"))) == {
         "kept@x.io"
-    }
-    assert current_load(analytics, tenant.id) > current + 10**9
+    }  # _selects loads again first
+    assert counts(analytics, tenant.id)["members"] == 1
+    assert current_load(analytics, tenant.id) > current + 1
 
 
 def test_every_leaf_kind_compiles_for_clickhouse() -> None:
     """A condition type is registered once per back-end: the ClickHouse table has each."""
     assert set(CH_COMPILERS) == set(BY_KIND)
+
+
+def test_tables_of_the_first_layout_are_replaced(
+    db: Database, tenant: Tenant, analytics: Target
+) -> None:
+    """A copy written by the load-id layout (before versions) is dropped and loaded again."""
+    analytics.engine.execute(f"CREATE DATABASE IF NOT EXISTS {analytics.database}")
+    analytics.engine.execute(
+        f"CREATE TABLE {analytics.database}.members (tenant_id UInt64, load_id UInt64, "
+        "member_id UInt64) ENGINE = MergeTree ORDER BY (tenant_id, member_id)"
+    )
+    people = [Person("kept@x.io", {"Age": 1.0})]
+    assert _selects(db, tenant, analytics, people, _all(field_leaf("Age", "is_set"))) == {
+        "kept@x.io"
+    }
+    assert counts(analytics, tenant.id)["members"] == 1

@@ -17,6 +17,7 @@ from ..domain.operators import Relation
 from .clickhouse_schema import MEMBERS
 from .clickhouse_sql.ch_leaf_compiler import Scope, number
 from .clickhouse_sql.ch_leaf_compilers import CH_COMPILERS
+from .read_point import ReadPoint
 
 
 @dataclass(frozen=True)
@@ -39,19 +40,18 @@ def members_query(
     condition: Condition,
     tenant_id: int,
     database: str,
-    load_id: int,
+    point: ReadPoint,
     list_id: int | None = None,
 ) -> ClickHouseQuery:
     """The ids of the tenant's members (of list ``list_id``, or of every list) the condition
-    holds for, in id order, as load ``load_id`` of the tenant holds them (its current one:
-    ``full_load.current_load``)."""
-    scope = Scope(tenant_id, database, load_id)
+    holds for, in id order, as the copy holds them at ``point`` (``read_point``)."""
+    scope = Scope(tenant_id, database, point)
     where = compile_where(condition, scope)
-    scoped = scope.loaded()
+    scoped = scope.live(MEMBERS)
     if list_id is not None:
         scoped += f" AND list_id = {number(list_id)}"
     sql = (
-        f"SELECT member_id FROM {scope.table(MEMBERS)} AS {MEMBERS} "
+        f"SELECT member_id FROM {database}.{MEMBERS} AS {MEMBERS} FINAL "
         f"WHERE {scoped} AND {where} ORDER BY member_id"
     )
     return ClickHouseQuery(sql, scope.params)

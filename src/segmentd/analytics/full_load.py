@@ -2,12 +2,15 @@
 from the system of record (SQLite or PostgreSQL, through ``storage``) into ClickHouse, in
 batches, with progress.
 
-Each load writes its rows under a new ``load_id`` and, once every row is written, records
-itself in ``tenant_loads``: from then on queries read its rows (``current_load``), until
-then the previous load's. So a reload switches at once, a load cut short is never read, and
-a load run twice leaves one copy that counts. Rows of the other loads of the tenant are then
-deleted in the background. Everything is read in one snapshot of the system of record. One
-load of a tenant at a time (the caller's to ensure).
+A full load is a drain of everything at one version: it writes every row of the tenant at a
+version above every one it has, each segment's published membership as a copy
+(``segment_copy``), then records itself in ``tenant_loads``. From then on reads take rows not
+older than its version (``read_point``): a row it did not write again is gone from the
+system of record. The rows it supersedes are then deleted in the background. A load cut
+short leaves rows that held at its snapshot (newer than the copy's; the outbox rows of later
+changes stay and the next drain writes over them) and no record: the floor stays. Everything
+is read in one snapshot of the system of record. One load or drain of a tenant at a time
+(the caller's to ensure).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,22 +31,20 @@ from .clickhouse_schema import (
     MEMBER_COLUMNS,
     MEMBER_TAGS,
     MEMBERS,
+    SEGMENT_COPIES,
     SEGMENT_MEMBERS,
-    TABLES,
     TENANT_LOADS,
-    create_schema,
+    VERSIONED,
 )
-from .engine import Engine
+from .read_point import read_point
+from .segment_copy import PublishedMembers, copy_segment, drop_older_copies
+from .target import ONE_SERVER, Layout, OneServer, Target
+from .versions import next_version
+
+__all__ = ["ONE_SERVER", "Layout", "OneServer", "Target"]  # re-exported: callers name them here
 
 DEFAULT_BATCH = 10_000
 _SEGMENT_PAGE = 500
-
-
-class PublishedMembers(Protocol):
-    """The published members of a segment in id order, ``batch`` at a time (in a snapshot):
-    ``MembershipStore.member_ids``, which the caller passes (the membership sits above)."""
-
-    def __call__(self, conn: Connection, segment: Segment, batch: int) -> Iterator[list[int]]: ...
 
 
 class NoSuchTenant(ValueError):
@@ -58,40 +59,6 @@ class LoadProgress:
 
 
 Progress = Callable[[LoadProgress], None]
-
-
-class Layout(Protocol):
-    """How a ClickHouse holds the tables: one server (the embedded engine) or a cluster of
-    shards (``analytics_cluster.cluster_engine``), where the DDL and the deletes differ."""
-
-    def create(self, engine: Engine, database: str) -> None:
-        """Create the database and the tables where missing (safe to repeat)."""
-        ...
-
-    def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
-        """Delete the rows of ``table`` passing ``where`` (numbers only), in the background."""
-        ...
-
-
-class OneServer:
-    def create(self, engine: Engine, database: str) -> None:
-        create_schema(engine, database)
-
-    def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
-        # Lightweight DELETE (23.x and later).
-        engine.execute(
-            f"DELETE FROM {database}.{table} WHERE {where} SETTINGS lightweight_deletes_sync = 0"
-        )
-
-
-ONE_SERVER = OneServer()
-
-
-@dataclass(frozen=True)
-class Target:
-    engine: Engine
-    database: str
-    layout: Layout = ONE_SERVER
 
 
 def load_all(
@@ -128,77 +95,67 @@ def load_tenant(
         if conn.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id)).first() is None:
             raise NoSuchTenant(f"no tenant {tenant_id}")
     target.layout.create(target.engine, target.database)
-    load_id = _next_load_id(target, tenant_id)
+    version = next_version(target.engine, target.database, tenant_id)
     written: dict[str, int] = {}
     with db.snapshot() as conn:
         sources = {
             MEMBERS: _member_rows(conn, tenant_id, batch),
             MEMBER_TAGS: _tag_rows(conn, tenant_id, batch),
             CAMPAIGN_ACTIVITY: _activity_rows(conn, tenant_id, batch),
-            SEGMENT_MEMBERS: _membership_rows(conn, tenant_id, published, batch),
         }
         for table, batches in sources.items():
             written[table] = 0
             for names, rows in batches:
-                columns = [*zip(*rows, strict=True), [load_id] * len(rows)]
-                target.engine.insert(f"{target.database}.{table}", [*names, "load_id"], columns)
+                live = [[version] * len(rows), [0] * len(rows)]
+                columns = [*zip(*rows, strict=True), *live]
+                names = [*names, "version", "deleted"]
+                target.engine.insert(f"{target.database}.{table}", names, columns)
                 written[table] += len(rows)
                 if progress is not None:
                     progress(LoadProgress(tenant_id, table, written[table]))
-    finished = [[tenant_id], [load_id], [int(time.time())], [written[MEMBERS]]]
+        written[SEGMENT_MEMBERS] = 0
+        for segment in _segments(conn, tenant_id):
+            written[SEGMENT_MEMBERS] += copy_segment(
+                conn, target, published, segment, version, batch=batch
+            )
+            if progress is not None:
+                progress(LoadProgress(tenant_id, SEGMENT_MEMBERS, written[SEGMENT_MEMBERS]))
+    finished = [[tenant_id], [version], [int(time.time())], [written[MEMBERS]]]
     target.engine.insert(
         f"{target.database}.{TENANT_LOADS}",
         ["tenant_id", "load_id", "finished_at", "members"],
         finished,
     )
-    _drop_other_loads(target, tenant_id, load_id)
+    _drop_superseded(target, tenant_id, version)
     return written
 
 
 def current_load(target: Target, tenant_id: int) -> int:
-    """The tenant's current load (0: never loaded, and no rows are read)."""
-    rows = target.engine.rows(
-        f"SELECT max(load_id) FROM {target.database}.{TENANT_LOADS} WHERE tenant_id = {{t:UInt64}}",
-        {"t": tenant_id},
-    )
-    return int(rows[0][0]) if rows else 0
+    """The version of the tenant's last finished load (0: never loaded, nothing is read)."""
+    return read_point(target.engine, target.database, tenant_id).floor
 
 
-def _next_load_id(target: Target, tenant_id: int) -> int:
-    """Greater than every load of the tenant, finished or not: microseconds of the clock,
-    or one more than the greatest id written when the clock is behind it."""
-    highest = 0
-    for table in (*TABLES, TENANT_LOADS):
-        rows = target.engine.rows(
-            f"SELECT max(load_id) FROM {target.database}.{table} WHERE tenant_id = {{t:UInt64}}",
-            {"t": tenant_id},
-        )
-        highest = max(highest, int(rows[0][0]) if rows else 0)
-    return max(highest + 1, time.time_ns() // 1000)
-
-
-def _drop_other_loads(target: Target, tenant_id: int, load_id: int) -> None:
-    """Delete the tenant's rows of every other load, in the background (a delete on a wide
-    table is slow; queries never read those rows anyway). A delete applies only to the parts
-    written before it, so a later load's rows are safe from it."""
-    tenant, load = int(tenant_id), int(load_id)
-    for table in TABLES:
-        where = f"tenant_id = {tenant} AND load_id != {load}"
+def _drop_superseded(target: Target, tenant_id: int, version: int) -> None:
+    """Delete, in the background, the tenant's rows older than the load (a delete on a wide
+    table is slow; reads never take them anyway), the older membership copies and load
+    records. A delete applies only to the parts written before it, so the rows of later
+    drains and copies are safe from it."""
+    tenant, below = int(tenant_id), int(version)
+    for table in VERSIONED:
+        where = f"tenant_id = {tenant} AND version < {below}"
         found = target.engine.rows(f"SELECT count() FROM {target.database}.{table} WHERE {where}")
         if found and int(found[0][0]) > 0:
             target.layout.delete_where(target.engine, target.database, table, where)
+    for table, column in ((SEGMENT_MEMBERS, "copy_id"), (SEGMENT_COPIES, "copy_id")):
+        drop_older_copies(target, tenant, below, table, column)
     target.layout.delete_where(
-        target.engine,
-        target.database,
-        TENANT_LOADS,
-        f"tenant_id = {tenant} AND load_id < {load}",
+        target.engine, target.database, TENANT_LOADS, f"tenant_id = {tenant} AND load_id < {below}"
     )
 
 
 _MEMBER_SELECT = [
     members.c.id.label("member_id") if name == "member_id" else members.c[name]
     for name, _ in MEMBER_COLUMNS
-    if name != "load_id"
 ]
 
 
@@ -251,15 +208,6 @@ def _activity_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[Bat
     return _keyed_rows(conn, campaign_activity, tenant_id, ("campaign_id", "member_id"), batch)
 
 
-def _membership_rows(
-    conn: Connection, tenant_id: int, published: PublishedMembers, batch: int
-) -> Iterator[Batch]:
-    names = ("tenant_id", "segment_id", "member_id")
-    for segment in _segments(conn, tenant_id):
-        for ids in published(conn, segment, batch):
-            yield names, [(tenant_id, segment.id, member_id) for member_id in ids]
-
-
 def _segments(conn: Connection, tenant_id: int) -> Iterator[Segment]:
     offset = 0
     while True:
@@ -271,14 +219,23 @@ def _segments(conn: Connection, tenant_id: int) -> Iterator[Segment]:
 
 
 def counts(target: Target, tenant_id: int) -> Mapping[str, int]:
-    """Rows of each table in the tenant's current load."""
-    params = {"t": tenant_id, "load": current_load(target, tenant_id)}
+    """Rows of each table as reads take them: the live versioned rows, the members of each
+    segment's current copy."""
+    point = read_point(target.engine, target.database, tenant_id)
     found = {}
-    for table in TABLES:
+    for table in VERSIONED:
         rows = target.engine.rows(
-            f"SELECT count() FROM {target.database}.{table} "
-            "WHERE tenant_id = {t:UInt64} AND load_id = {load:UInt64}",
-            params,
+            f"SELECT count() FROM {target.database}.{table} FINAL WHERE tenant_id = {{t:UInt64}} "
+            f"AND version >= {int(point.floor)} AND deleted = 0",
+            {"t": tenant_id},
         )
         found[table] = int(rows[0][0])
+    found[SEGMENT_MEMBERS] = 0
+    for segment_id, copied in point.copies.items():
+        rows = target.engine.rows(
+            f"SELECT count() FROM {target.database}.{SEGMENT_MEMBERS} "
+            "WHERE tenant_id = {t:UInt64} AND segment_id = {s:String} AND copy_id = {c:UInt64}",
+            {"t": tenant_id, "s": segment_id, "c": copied.copy_id},
+        )
+        found[SEGMENT_MEMBERS] += int(rows[0][0])
     return found

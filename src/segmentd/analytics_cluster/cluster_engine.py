@@ -1,8 +1,8 @@
 """The analytics tables of ``analytics.clickhouse_schema`` on a cluster, for the full load,
-builds and previews: on each shard a ``<table>_local`` (the same columns, keys and
-``MergeTree``), and over them a ``Distributed`` ``<table>`` sharded by
-``cityHash64(tenant_id, member_id)`` (``tenant_loads`` by tenant), so the compiler's SQL
-names the same tables as on the embedded engine.
+the outbox drain, builds and previews: on each shard a ``<table>_local`` (the same columns,
+keys and engines), and over them a ``Distributed`` ``<table>`` sharded by
+``cityHash64(tenant_id, member_id)`` (the load and copy records by tenant), so the
+compiler's SQL names the same tables as on the embedded engine.
 
 ``ClusterEngine`` answers the engine's methods (``analytics.engine.Engine``) and the
 layout's (``full_load.Layout``) over ``clickhouse-driver``: ``{name:Type}`` placeholders
@@ -17,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..analytics.clickhouse_schema import SHARDING_KEY, TABLES, TENANT_LOADS, create_table_sql
+from ..analytics.clickhouse_schema import (
+    FORMER_TABLES,
+    SHARDED_BY,
+    TABLES,
+    create_table_sql,
+    former_layout_sql,
+)
 from ..analytics.engine import AnalyticsUnavailable, Engine
 from ..database_urls import AnalyticsTarget
 from .server_engine import bind_placeholders
@@ -49,13 +55,24 @@ class ClusterEngine:
 
     def create(self, engine: Engine, database: str) -> None:
         self.client.on_each_shard(f"CREATE DATABASE IF NOT EXISTS {database}")
-        for table in (*TABLES, TENANT_LOADS):
-            key = "tenant_id" if table == TENANT_LOADS else SHARDING_KEY
+        self._drop_former_layout(database)
+        for table in TABLES:
+            key = SHARDED_BY[table]
             self.client.on_each_shard(create_table_sql(database, table, "_local"))
             self.client.on_each_shard(
                 f"CREATE TABLE IF NOT EXISTS {database}.{table} AS {database}.{table}_local "
                 f"ENGINE = Distributed({self.client.cluster}, {database}, {table}_local, {key})"
             )
+
+    def _drop_former_layout(self, database: str) -> None:
+        """Tables of the first layout (by load id) are dropped on every shard (a copy)."""
+        check = bind_placeholders(former_layout_sql(database, "_local"))
+        for shard in range(self.client.shard_count):
+            if int(self.client.shard_rows(shard, check, {"d": database})[0][0]):
+                for table in FORMER_TABLES:
+                    self.client.on_each_shard(f"DROP TABLE IF EXISTS {database}.{table}")
+                    self.client.on_each_shard(f"DROP TABLE IF EXISTS {database}.{table}_local")
+                return
 
     def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
         self.client.on_each_shard(f"ALTER TABLE {database}.{table}_local DELETE WHERE {where}")

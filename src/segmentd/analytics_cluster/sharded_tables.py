@@ -1,69 +1,34 @@
-"""The analytics tables on a cluster: on each shard a local ``ReplacingMergeTree``
-(``<table>_local``), and over them a ``Distributed`` table (``<table>``) that shards rows by
-``cityHash64(tenant_id, member_id)``: a member's row, tags and activity share a shard, so
-conditions on them and GROUP BY member run shard-locally.
-
-Each row carries ``version`` (the newest wins when parts merge, and in ``FINAL`` reads) and
-``deleted`` (a tombstone: the outbox drain writes one for a row gone from the system of
-record). Reads take ``FINAL ... WHERE deleted = 0``. Production uses ``ReplicatedMergeTree``
-with the same keys (docs/analytics-cluster.md). The columns are those of the system of record
-(``storage.schema``), in its names: ``analytics.clickhouse_schema``'s, less the load id.
+"""The analytics tables on a cluster, as the outbox drain and its tests name them: the one
+table set of ``analytics.clickhouse_schema`` (on each shard a ``<table>_local``, over them a
+``Distributed`` ``<table>`` sharded by ``cityHash64(tenant_id, member_id)``), created by
+``cluster_engine``. The member tables are ``ReplacingMergeTree(version)`` with ``deleted``
+tombstones; reads take ``FINAL ... WHERE deleted = 0``.
 """
 
 from __future__ import annotations
 
 from ..analytics.clickhouse_schema import (
     CAMPAIGN_ACTIVITY,
+    DATA_COLUMNS,
+    KEYS,
     MEMBER_TAGS,
     MEMBERS,
-    SHARDING_KEY,
-    column_types,
+    VERSIONED,
+    columns,
 )
+from .cluster_engine import ClusterEngine
 from .shard_client import ClusterClient
 
-TABLES = (MEMBERS, MEMBER_TAGS, CAMPAIGN_ACTIVITY)
-_BOOKKEEPING = (("version", "UInt64"), ("deleted", "UInt8"))
+TABLES = VERSIONED
+COLUMNS = {table: DATA_COLUMNS[table] for table in VERSIONED}  # without the bookkeeping
 
-# The columns of ``analytics.clickhouse_schema`` (the one list), less its ``load_id``: the
-# outbox keeps these tables current row by row, with versions instead of loads.
-COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    table: tuple((name, kind) for name, kind in column_types(table) if name != "load_id")
-    for table in TABLES
-}
-
-# The row's identity: the tenant and the member first (a member's rows together).
-KEYS = {
-    MEMBERS: ("tenant_id", "member_id"),
-    MEMBER_TAGS: ("tenant_id", "member_id", "tag_id"),
-    CAMPAIGN_ACTIVITY: ("tenant_id", "member_id", "campaign_id"),
-}
-
-
-def columns(table: str) -> tuple[str, ...]:
-    return tuple(name for name, _ in COLUMNS[table]) + tuple(n for n, _ in _BOOKKEEPING)
-
-
-def local_table_sql(database: str, table: str) -> str:
-    listed = ",\n    ".join(f"{n} {kind}" for n, kind in (*COLUMNS[table], *_BOOKKEEPING))
-    return (
-        f"CREATE TABLE IF NOT EXISTS {database}.{table}_local (\n    {listed}\n)\n"
-        f"ENGINE = ReplacingMergeTree(version) ORDER BY ({', '.join(KEYS[table])})"
-    )
-
-
-def distributed_table_sql(cluster: str, database: str, table: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {database}.{table} AS {database}.{table}_local "
-        f"ENGINE = Distributed({cluster}, {database}, {table}_local, {SHARDING_KEY})"
-    )
+__all__ = ["CAMPAIGN_ACTIVITY", "COLUMNS", "KEYS", "MEMBERS", "MEMBER_TAGS", "TABLES", "columns"]
 
 
 def create_tables(client: ClusterClient) -> None:
     """Create the database and the tables on every shard where missing (safe to repeat)."""
-    client.on_each_shard(f"CREATE DATABASE IF NOT EXISTS {client.database}")
-    for table in TABLES:
-        client.on_each_shard(local_table_sql(client.database, table))
-        client.on_each_shard(distributed_table_sql(client.cluster, client.database, table))
+    engine = ClusterEngine(client)
+    engine.create(engine, client.database)
 
 
 def current(client: ClusterClient, table: str) -> str:

@@ -3,11 +3,12 @@ to date with the system of record, then select or count the members a condition 
 
 Chosen once per process from ``SEGMENTD_ANALYTICS_URL`` (``analytics_source``): None when it
 is unset, and every caller then runs on SQLite or PostgreSQL as before. The copy is brought
-up to date before each question (``sync``): a tenant with outbox rows waiting, or whose
-loaded membership of a segment the condition refers to is older than the published one, is
-loaded again whole (``full_load``, atomic by load id), and its drained outbox rows deleted.
-An incremental drain onto the embedded engine's load-id tables is left for later
-(docs/analytics.md, "Freshness").
+up to date before each question (``sync``): a tenant never loaded is loaded whole
+(``full_load``); after that only its waiting outbox rows are applied (``outbox_apply``, in
+batches, idempotent, resumable), and a segment the condition refers to is copied when its
+published membership moved since its copy (a new generation, or a change recorded in the
+membership history: ``segment_copy``). The same tables and the same read path on the
+embedded engine and on a cluster.
 """
 
 from __future__ import annotations
@@ -16,23 +17,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from ..analytics.clickhouse_compiler import members_query
+from ..analytics.clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
 from ..analytics.engine import shared_engine
-from ..analytics.full_load import Target, current_load, load_tenant
+from ..analytics.full_load import Target, load_tenant
+from ..analytics.outbox_apply import DEFAULT_BATCH, Applied, drain
+from ..analytics.read_point import read_point
+from ..analytics.segment_copy import copy_segment, drop_older_copies
+from ..analytics.versions import next_version
 from ..database_urls import AnalyticsTarget
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition
 from ..membership import store
 from ..storage import analytics_outbox as outbox
+from ..storage.change_log import last_change
 from ..storage.db import Database
-from ..storage.schema import segments
-from ..storage.segments import published_generations
+from ..storage.segments import get_segment, published_generations
 
 log = logging.getLogger("segmentd.analytics")
 
@@ -46,21 +49,29 @@ class Selected:
     fresh_as_of: int
 
 
-@dataclass
-class _Loaded:
-    fresh_as_of: int  # when the load's snapshot was taken (epoch s)
-    generations: dict[str, int]  # published generation of each segment it copied
+@dataclass(frozen=True)
+class Synced:
+    """What a ``sync`` did: a full load (a tenant never loaded) or the outbox rows applied,
+    and the segments whose membership it copied; the copy holds every change committed
+    before ``fresh_as_of`` (epoch s)."""
+
+    fresh_as_of: int
+    full_load: bool = False
+    applied: Applied = field(default_factory=Applied)
+    copied: tuple[str, ...] = ()
 
 
 class AnalyticsSource:
     """One ClickHouse copy (``target``) of the system of record, for builds and previews."""
 
-    def __init__(self, open_target: Callable[[], Target]) -> None:
+    def __init__(self, open_target: Callable[[], Target], batch: int = DEFAULT_BATCH) -> None:
         self._open_target = open_target
         self._target: Target | None = None
         self._opening = threading.Lock()
-        self._loaded: dict[int, _Loaded] = {}
-        # One load of a tenant at a time (full_load's rule); chdb serves one query at a time.
+        self._created = False
+        self.batch = batch  # outbox rows per drain batch
+        self._last: dict[int, Synced] = {}
+        # One sync of a tenant at a time (the drain's rule); chdb serves one query at a time.
         self._lock = threading.Lock()
 
     @property
@@ -72,75 +83,115 @@ class AnalyticsSource:
                 self._target = self._open_target()
             return self._target
 
-    def sync(self, db: Database, tenant_id: int, segments: frozenset[str] = frozenset()) -> int:
+    def sync(self, db: Database, tenant_id: int, segments: frozenset[str] = frozenset()) -> Synced:
         """Bring the tenant's copy up to date (its outbox rows, and the published membership
-        of ``segments``); the time it is fresh as of."""
+        of ``segments``)."""
         with self._lock:
+            target = self.target
+            if not self._created:
+                target.layout.create(target.engine, target.database)
+                self._created = True
+            # Before reading the outbox: every change committed before it is then taken.
+            started = int(time.time())
+            if read_point(target.engine, target.database, tenant_id).floor == 0:
+                return self._load(db, tenant_id, started)
             with db.read() as conn:
-                waiting = outbox.seqs_of(conn, tenant_id)
-                generations = published_generations(conn, tenant_id, segments)
-            loaded = self._loaded.get(tenant_id)
-            if (
-                loaded is not None
-                and not waiting
-                and all(loaded.generations.get(s) == g for s, g in generations.items())
-                and current_load(self.target, tenant_id) > 0
-            ):
-                return int(time.time())  # nothing waits: the copy is current now
-            return self._reload(db, tenant_id, waiting)
+                upto = outbox.last_seq(conn, tenant_id)
+            applied = (
+                Applied()
+                if upto is None
+                else drain(db, target, batch=self.batch, tenant_id=tenant_id, upto=upto)
+            )
+            copied = self._copy_segments(db, tenant_id, segments)
+            if applied.outbox_rows or copied:
+                log.info(
+                    "tenant %s: %s outbox rows applied to the analytics copy %s, segments "
+                    "copied %s",
+                    tenant_id,
+                    applied.outbox_rows,
+                    applied.written,
+                    list(copied),
+                )
+            synced = Synced(started, applied=applied, copied=copied)
+            self._last[tenant_id] = synced
+            return synced
 
-    def _reload(self, db: Database, tenant_id: int, waiting: list[int]) -> int:
-        # Read before the load's snapshot: what it copies is at least this new.
-        started = int(time.time())
+    def _load(self, db: Database, tenant_id: int, started: int) -> Synced:
         with db.read() as conn:
-            generations = _all_generations(conn, tenant_id)
+            waiting = outbox.seqs_of(conn, tenant_id)
         rows = load_tenant(db, self.target, store().member_ids, tenant_id)
         if waiting:  # changes older than the load's snapshot: it holds them
             with db.write() as conn:
                 outbox.remove(conn, waiting)
-        self._loaded[tenant_id] = _Loaded(started, generations)
         log.info("tenant %s loaded into the analytics copy: %s", tenant_id, rows)
-        return started
+        self._last[tenant_id] = Synced(started, full_load=True)
+        return self._last[tenant_id]
+
+    def last_synced(self, tenant_id: int) -> Synced | None:
+        """What the tenant's last sync in this process did (for logs and tests)."""
+        return self._last.get(tenant_id)
+
+    def _copy_segments(
+        self, db: Database, tenant_id: int, wanted: frozenset[str]
+    ) -> tuple[str, ...]:
+        """Copy the membership of each of ``wanted`` the copy does not hold as published now:
+        a publish since (a new generation), a change the real-time path or a hand edit made
+        to the published generation (a newer ``membership_changes`` row), or never copied."""
+        if not wanted:
+            return ()
+        target = self.target
+        copies = read_point(target.engine, target.database, tenant_id).copies
+        copied = []
+        with db.snapshot() as conn:
+            for segment_id, generation in sorted(
+                published_generations(conn, tenant_id, wanted).items()
+            ):
+                segment = get_segment(conn, tenant_id, segment_id)
+                if segment is None:
+                    continue
+                have = copies.get(segment_id)
+                changed = last_change(conn, tenant_id, segment.number)
+                if have is not None and (have.generation, have.history_seq) == (
+                    generation,
+                    changed,
+                ):
+                    continue
+                copy_id = next_version(target.engine, target.database, tenant_id)
+                copy_segment(conn, target, store().member_ids, segment, copy_id)
+                for table in (SEGMENT_MEMBERS, SEGMENT_COPIES):
+                    drop_older_copies(target, tenant_id, copy_id, table, "copy_id", segment_id)
+                copied.append(segment_id)
+        return tuple(copied)
 
     def drain(self, db: Database) -> dict[int, int]:
         """Bring every tenant with outbox rows up to date; {tenant: fresh as of}."""
         with db.read() as conn:
             tenants = outbox.tenants_waiting(conn)
-        return {tenant_id: self.sync(db, tenant_id) for tenant_id in tenants}
+        return {tenant_id: self.sync(db, tenant_id).fresh_as_of for tenant_id in tenants}
+
+    def _query(
+        self, tenant_id: int, list_id: int, condition: Condition
+    ) -> tuple[str, dict[str, object]]:
+        target = self.target
+        point = read_point(target.engine, target.database, tenant_id)
+        query = members_query(condition, tenant_id, target.database, point, list_id)
+        return query.sql, query.params
 
     def select(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> Selected:
         """The list's members the condition holds for, on the current copy."""
-        fresh = self.sync(db, tenant_id, frozenset(inputs(condition).segments))
+        fresh = self.sync(db, tenant_id, frozenset(inputs(condition).segments)).fresh_as_of
         with self._lock:
-            query = members_query(
-                condition,
-                tenant_id,
-                self.target.database,
-                current_load(self.target, tenant_id),
-                list_id,
-            )
-            rows = self.target.engine.rows(query.sql, query.params)
+            sql, params = self._query(tenant_id, list_id, condition)
+            rows = self.target.engine.rows(sql, params)
         return Selected(frozenset(int(row[0]) for row in rows), fresh)
 
     def count(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> int:
         """How many of the list's members the condition holds for, on the current copy."""
         self.sync(db, tenant_id, frozenset(inputs(condition).segments))
         with self._lock:
-            query = members_query(
-                condition,
-                tenant_id,
-                self.target.database,
-                current_load(self.target, tenant_id),
-                list_id,
-            )
-            rows = self.target.engine.rows(f"SELECT count() FROM ({query.sql})", query.params)
+            sql, params = self._query(tenant_id, list_id, condition)
+            rows = self.target.engine.rows(f"SELECT count() FROM ({sql})", params)
         return int(rows[0][0])
-
-
-def _all_generations(conn: Connection, tenant_id: int) -> dict[str, int]:
-    s = segments.c
-    found = conn.execute(sa.select(s.id, s.generation).where(s.tenant_id == tenant_id))
-    return {row.id: int(row.generation) for row in found}
 
 
 def _open(target: AnalyticsTarget) -> Target:

@@ -97,11 +97,25 @@ def _insert(conn: Connection, rows: list[tuple[int, str, int, int | None]]) -> N
         )
 
 
-def pending(conn: Connection, limit: int) -> list[OutboxRow]:
-    """The oldest ``limit`` rows, in ``seq`` order."""
+def pending(
+    conn: Connection, limit: int, tenant_id: int | None = None, upto: int | None = None
+) -> list[OutboxRow]:
+    """The oldest ``limit`` rows, in ``seq`` order (of one tenant, up to a ``seq``)."""
     o = analytics_outbox.c
     query = sa.select(o.seq, o.tenant_id, o.kind, o.member_id, o.campaign_id)
+    if tenant_id is not None:
+        query = query.where(o.tenant_id == tenant_id)
+    if upto is not None:
+        query = query.where(o.seq <= upto)
     return [OutboxRow(*row) for row in conn.execute(query.order_by(o.seq).limit(limit))]
+
+
+def last_seq(conn: Connection, tenant_id: int) -> int | None:
+    """The greatest ``seq`` of the tenant's waiting rows (None: nothing waits)."""
+    o = analytics_outbox.c
+    found = conn.execute(sa.select(sa.func.max(o.seq)).where(o.tenant_id == tenant_id))
+    value = found.scalar_one()
+    return None if value is None else int(value)
 
 
 def tenants_waiting(conn: Connection) -> list[int]:

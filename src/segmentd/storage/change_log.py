@@ -320,3 +320,15 @@ def _on_commit(conn: Connection) -> None:
         raise RuntimeError(
             "membership changes staged but not stored: commit through Database.write"
         )
+
+
+def last_change(conn: Connection, tenant_id: int, segment_number: int) -> int:
+    """The ``seq`` of the segment's newest recorded change (0: none): a copy of its
+    membership taken at this value is current while it stays (the analytics copy)."""
+    c = membership_changes.c
+    found = conn.execute(
+        sa.select(sa.func.max(c.seq)).where(
+            c.tenant_id == tenant_id, c.segment_number == segment_number
+        )
+    ).scalar_one()
+    return 0 if found is None else int(found)

@@ -1,6 +1,8 @@
 """What a ClickHouse leaf compiler takes and gives: its leaf and the ``Scope`` of the query
-(the tenant, the database, the statement's parameters); a boolean expression over the
-``members`` table, never NULL (a leaf is true or false, as the evaluator says).
+(the tenant, the database, what it reads of the copy, the statement's parameters); a boolean
+expression over the ``members`` table, never NULL (a leaf is true or false, as the evaluator
+says). Every table is read through the scope (``table``, ``live``): the newest live version
+of each row, on the embedded engine and on a cluster alike.
 
 Values a client wrote (text, segment ids) never enter the SQL text: they are bound as
 ``{name:Type}`` parameters, which ClickHouse substitutes as values. Numbers are written as
@@ -14,18 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clickhouse_schema import MEMBERS
+from ..clickhouse_schema import MEMBERS, VERSIONED
+from ..read_point import ReadPoint
 
 LeafCompiler = Callable[[Any, "Scope"], str]
 
 
 @dataclass
 class Scope:
-    """``load_id``: the tenant's load the query reads (``full_load.current_load``)."""
+    """``point``: what the query reads of the tenant's copy (``read_point``)."""
 
     tenant_id: int
     database: str
-    load_id: int
+    point: ReadPoint
     params: dict[str, Any] = field(default_factory=dict)
 
     def text(self, value: str) -> str:
@@ -34,17 +37,25 @@ class Scope:
         self.params[name] = value
         return f"{{{name}:String}}"
 
-    def loaded(self) -> str:
-        """Rows of the tenant's load (every table's test)."""
-        return f"tenant_id = {number(self.tenant_id)} AND load_id = {number(self.load_id)}"
+    def live(self, table: str) -> str:
+        """The tenant's rows of ``table`` the query reads (every table's test): of a versioned
+        table, each key's newest row (read ``FINAL``; the test applies after the merge of the
+        versions, on 18.16 as on 26.x) when it is live and not older than the last full load;
+        of the membership, the tenant's rows (``ch_segment`` picks the segment's copy)."""
+        tenant = f"tenant_id = {number(self.tenant_id)}"
+        if table not in VERSIONED:
+            return tenant
+        return f"{tenant} AND version >= {number(self.point.floor)} AND deleted = 0"
 
     def table(self, name: str) -> str:
-        return f"{self.database}.{name}"
+        """The table in a FROM clause (``FINAL``: the newest version of each key)."""
+        final = " FINAL" if name in VERSIONED else ""
+        return f"{self.database}.{name}{final}"
 
     def member_in(self, table: str, where: str, having: str = "") -> str:
         """The member at hand has rows of the tenant's ``table`` passing ``where`` (and, as a
         group, ``having``): a set built once per query and looked up per member."""
-        rows = f"SELECT member_id FROM {self.table(table)} WHERE {self.loaded()}"
+        rows = f"SELECT member_id FROM {self.table(table)} WHERE {self.live(table)}"
         if where:
             rows += f" AND {where}"
         if having:

@@ -1,0 +1,158 @@
+"""Incremental syncs on the two-shard cluster (18.16): after a build, a few changed members
+are applied row by row (no full load) and the rebuild publishes what the SQL compiler
+selects; a sync killed with SIGKILL between writing ClickHouse and deleting its outbox rows,
+then a rebuild, gives the same answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from segmentd.analytics.clickhouse_schema import CAMPAIGN_ACTIVITY, MEMBERS
+from segmentd.jobs import analytics_source as source_module
+from segmentd.jobs.analytics_source import analytics_source
+from segmentd.jobs.build_queue import enqueue_build
+from segmentd.jobs.build_worker import run_pending
+from segmentd.settings import Settings
+from segmentd.storage import analytics_outbox as outbox
+from segmentd.storage.db import Database
+from tests.conftest import test_settings
+from tests.support.analytics_world import published, sql_selected
+from tests.support.clickhouse_cluster import ClickHouseCluster
+from tests.support.incremental_world import change_a_few, seed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def settings(db_url: str, ch_cluster: ClickHouseCluster) -> Iterator[Settings]:
+    database = f"i_{uuid.uuid4().hex[:12]}"  # tests share the servers
+    port = ch_cluster.shards[0].ports.tcp
+    settings = test_settings(db_url, analytics_url=f"clickhouse://127.0.0.1:{port}/{database}")
+    yield settings
+    source = analytics_source(settings.analytics)
+    assert source is not None
+    source.target.engine.close()
+    source_module._source.cache_clear()
+    for shard in ch_cluster.shards:
+        shard.client().execute(f"DROP DATABASE IF EXISTS {database}")
+
+
+@pytest.fixture
+def outboxed(db_url: str) -> Iterator[Database]:
+    db = Database(db_url, analytics_outbox=True)
+    yield db
+    db.dispose()
+
+
+def test_a_rebuild_on_the_cluster_applies_only_the_changed_members(
+    outboxed: Database, settings: Settings
+) -> None:
+    db = outboxed
+    world = seed(db)
+    assert run_pending(db, settings) == 1
+    source = analytics_source(settings.analytics)
+    assert source is not None
+    first = source.last_synced(world.tenant_id)
+    assert first is not None and first.full_load
+    waiting = change_a_few(db, world)
+    with db.write() as conn:
+        enqueue_build(conn, world.tenant_id, world.segment_id)
+    assert run_pending(db, settings) == 1
+    second = source.last_synced(world.tenant_id)
+    assert second is not None and not second.full_load
+    assert second.applied.outbox_rows == waiting
+    assert second.applied.written[MEMBERS] == 5
+    assert second.applied.written[CAMPAIGN_ACTIVITY] == 2
+    assert published(db, world.tenant_id, world.segment_id) == sql_selected(
+        db, world.tenant_id, world.segment_id
+    )
+
+
+# Syncs the tenant two outbox rows a batch; in the second batch, once its rows are in
+# ClickHouse, it says so and waits (that batch's outbox rows not yet deleted) for SIGKILL.
+_KILLED_SYNC = """
+import sys
+from segmentd.analytics_cluster.shard_client import ClusterClient
+from segmentd.database_urls import parse_analytics_url
+from segmentd.jobs.analytics_source import analytics_source
+from segmentd.storage.db import Database
+
+url, analytics_url, tenant_id = sys.argv[1:]
+inserts = 0
+real_insert = ClusterClient.insert
+
+def insert(self, table, columns, rows):
+    global inserts
+    real_insert(self, table, columns, rows)
+    inserts += 1
+    if inserts == 4:
+        print("inserted", flush=True)
+        sys.stdin.read()
+
+ClusterClient.insert = insert
+source = analytics_source(parse_analytics_url(analytics_url))
+source.batch = 2
+source.sync(Database(url, analytics_outbox=True), int(tenant_id))
+print("finished", flush=True)
+"""
+
+
+def test_a_sync_killed_mid_drain_then_a_rebuild_gives_the_same_answer(
+    db_url: str, outboxed: Database, settings: Settings
+) -> None:
+    db = outboxed
+    world = seed(db)
+    assert run_pending(db, settings) == 1
+    waiting = change_a_few(db, world)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SYNC, db_url, settings.analytics_url, str(world.tenant_id)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == b"inserted\n"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    with db.read() as conn:
+        left = len(outbox.seqs_of(conn, world.tenant_id))
+    assert 0 < left < waiting  # batches before went through, the killed one stayed
+    with db.write() as conn:
+        enqueue_build(conn, world.tenant_id, world.segment_id)
+    assert run_pending(db, settings) == 1
+    source = analytics_source(settings.analytics)
+    assert source is not None
+    synced = source.last_synced(world.tenant_id)
+    assert synced is not None and not synced.full_load and synced.applied.outbox_rows == left
+    assert published(db, world.tenant_id, world.segment_id) == sql_selected(
+        db, world.tenant_id, world.segment_id
+    )
+
+
+def test_tables_of_the_first_layout_are_replaced_on_every_shard(
+    outboxed: Database, settings: Settings, ch_cluster: ClickHouseCluster
+) -> None:
+    target = settings.analytics
+    assert target is not None
+    for shard in ch_cluster.shards:  # what the load-id layout left
+        client = shard.client()
+        client.execute(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+        client.execute(
+            f"CREATE TABLE {target.database}.members_local (tenant_id UInt64, load_id UInt64, "
+            "member_id UInt64) ENGINE = MergeTree ORDER BY (tenant_id, member_id)"
+        )
+    world = seed(outboxed)
+    assert run_pending(outboxed, settings) == 1
+    assert published(outboxed, world.tenant_id, world.segment_id) == sql_selected(
+        outboxed, world.tenant_id, world.segment_id
+    )
