@@ -90,6 +90,12 @@ def delete_field(db: Database, tenant_id: int, field_id: int) -> bool:
 # --- tags --------------------------------------------------------------------------------------
 
 
+def create_tag(db: Database, tenant_id: int, name: str) -> Tag:
+    """A new tag, on no member yet: refused when the name breaks the tag rules or is taken."""
+    with db.write() as conn:
+        return tags.create_tag(conn, tenant_id, name)
+
+
 def rename_tag(db: Database, tenant_id: int, tag_id: int, name: Any) -> Tag | None:
     """Rename a tag (segments name it by id and keep testing it); None when there is none."""
     with db.write() as conn:

@@ -102,6 +102,19 @@ def get_tag(conn: Connection, tenant_id: int, tag_id: int) -> Tag | None:
     return _tag(row) if row else None
 
 
+def create_tag(conn: Connection, tenant_id: int, name: str) -> Tag:
+    """A new tag on no member yet (members name it later; segments may test it now)."""
+    lock_tenant_writes(conn, tenant_id)
+    problem = tag_problem(name)
+    if problem:
+        raise DomainValidationError("tag_name", problem)
+    if _ids_by_name(conn, tenant_id, {name}):
+        raise DomainValidationError("tag_name", f"a tag named {name} already exists")
+    created = get_tag(conn, tenant_id, ensure_tags(conn, tenant_id, [name])[name])
+    assert created is not None  # just inserted, under the tenant's write lock
+    return created
+
+
 def rename_tag(conn: Connection, tenant_id: int, tag_id: int, name: str) -> Tag | None:
     """Rename a tag; the segments testing it name it by id, and keep testing it."""
     lock_tenant_writes(conn, tenant_id)

@@ -138,6 +138,18 @@ def test_tags_are_renamed_and_deleted_unless_a_segment_tests_them(shared: Shared
     assert _tag(shared, "Spare tag") is None and _tag(shared, "Kept tag 2") is not None
 
 
+def test_a_tag_is_created_before_any_member_has_it(shared: Shared) -> None:
+    made = shared.ui.post("/ui/tags", {"new_tag_name": "Prospects"})
+    assert _flash(shared, made) == "Tag Prospects created."
+    created = _tag(shared, "Prospects")
+    assert created is not None and created["member_count"] == 0
+    again = shared.ui.post("/ui/tags", {"new_tag_name": "Prospects"})
+    assert again.status_code == 400
+    assert slot_text(again.text, "err-new_tag_name") == "a tag named Prospects already exists"
+    blank = shared.ui.post("/ui/tags", {"new_tag_name": ""})
+    assert blank.status_code == 400 and slot_text(blank.text, "err-new_tag_name")
+
+
 def test_campaigns_are_created_renamed_and_moved_on(shared: Shared) -> None:
     made = shared.ui.post("/ui/campaigns", {"campaign_name": "Autumn", "status": "draft"})
     assert _flash(shared, made) == "Campaign Autumn created."

@@ -45,12 +45,18 @@ CATALOGUE_FRENCH: dict[str, str] = {
         "option testée par un segment ne peut pas être retirée."
     ),
     "Rename": "Renommer",
-    "Rename or delete tags": "Renommer ou supprimer des tags",
+    "Create, rename or delete tags": "Créer, renommer ou supprimer des tags",
     "Save": "Enregistrer",
     "Save the field": "Enregistrer le champ",
     "Status of campaign {id}": "Statut de la campagne {id}",
     "Tag {name} deleted.": "Tag {name} supprimé.",
     "Tag {name} saved.": "Tag {name} enregistré.",
+    "Tag {name} created.": "Tag {name} créé.",
+    "New tag": "Nouveau tag",
+    "Create the tag": "Créer le tag",
+    "A tag on no member yet: segments can test it before members get it.": (
+        "Un tag qu'aucun membre ne porte encore : les segments peuvent le tester avant."
+    ),
     "The first {n} tags by name.": "Les {n} premiers tags par nom.",
     "The newest {n} campaigns.": "Les {n} campagnes les plus récentes.",
     "The tag is taken off every member. This cannot be undone.": (

@@ -214,6 +214,19 @@ def tags_page(request: Request, user: User, db: Db) -> Response:
     return _tags_page(request, user, db)
 
 
+@router.post("/tags")
+def create_tag(request: Request, user: User, db: Db, form: Form) -> Response:
+    name = _text(form, "new_tag_name")
+    try:
+        created = catalog_service.create_tag(db, user.tenant_id, name)
+    except DomainValidationError as exc:
+        posted = Posted({"new_tag_name": name})
+        posted.errors["err-new_tag_name"] = refusal(request, exc.message)
+        return _tags_page(request, user, db, posted, status=400)
+    request.session["flash"] = ["Tag {name} created.", {"name": created.name}]
+    return redirect(request, "/ui/tags")
+
+
 @router.post("/tags/{tag_id}/rename")
 def rename_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) -> Response:
     found = _tag(db, user, tag_id)
