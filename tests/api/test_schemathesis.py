@@ -108,7 +108,7 @@ class Target:
 
 def _spares(http: httpx.Client) -> dict[str, list[str]]:
     """Things made to be deleted, so that deleting never takes the others' ids away."""
-    segments, fields, tags = [], [], []
+    segments, fields, tags, campaigns = [], [], [], []
     for i in range(3):
         body = {
             "segment_name": f"Spare {i}",
@@ -125,6 +125,10 @@ def _spares(http: httpx.Client) -> dict[str, list[str]]:
             "/v1/marketing/lists/fields", json={"field_name": f"Spare{i}", "field_type": 0}
         )
         fields.append(str(field.json()["result"]["field_id"]))
+        campaign = http.post(
+            "/v1/marketing/campaigns", json={"campaign_name": f"Spare {i}", "status": "draft"}
+        )
+        campaigns.append(str(campaign.json()["result"]["campaign_id"]))
     members = [{"email": f"spare{i}@example.com", "tags": [f"spare{i}"]} for i in range(3)]
     http.post("/v1/marketing/lists/members", json={"update_existing": True, "members": members})
     listed = http.get("/v1/marketing/lists/tags", params={"limit": 100}).json()["result"]
@@ -136,6 +140,7 @@ def _spares(http: httpx.Client) -> dict[str, list[str]]:
         "segment_id": segments,
         "field_id": fields,
         "tag_id": tags,
+        "campaign_id": campaigns,
         "site_id": [str(site)],
         "static": [static],
         "webhook_id": [str(webhook)],
