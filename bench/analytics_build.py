@@ -32,8 +32,7 @@ from segmentd.jobs.build_plan import Plan
 from segmentd.jobs.build_queue import claim_jobs, enqueue_build
 from segmentd.jobs.build_runner import run_chunk
 from segmentd.jobs.build_steps import Step, prepare
-from segmentd.membership import store
-from segmentd.membership.interface import MemberAnswer
+from segmentd.membership import MemberAnswer, store
 from segmentd.storage.db import Database
 from segmentd.storage.segments import get_segment
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,11 +57,11 @@ def test_a_chunk_failing_midway_then_retried_gives_the_same_membership(
     original = AnalyticsSource.select_range
     calls = {"n": 0}
 
-    def failing_third(self: AnalyticsSource, *args: int) -> frozenset[int]:
+    def failing_third(self: AnalyticsSource, *args: Any) -> frozenset[int]:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("the analytics copy went away")
-        return original(self, *args)  # type: ignore[arg-type]
+        return original(self, *args)
 
     monkeypatch.setattr(AnalyticsSource, "select_range", failing_third)
     world = seed(outboxed)

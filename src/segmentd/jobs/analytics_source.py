@@ -1,5 +1,6 @@
 """The analytics back-end as builds and previews use it: bring a tenant's ClickHouse copy up
-to date with the system of record, then select or count the members a condition holds for.
+to date with the system of record, then select (a build: one member range at a time) or count
+the members a condition holds for.
 
 Chosen once per process from ``SEGMENTD_ANALYTICS_URL`` (``analytics_source``): None when it
 is unset, and every caller then runs on SQLite or PostgreSQL as before. The copy is brought

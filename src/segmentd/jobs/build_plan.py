@@ -14,8 +14,7 @@ from .. import clock
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition
 from ..domain.stored_form import load_condition
-from ..membership import store
-from ..membership.interface import MemberAnswer
+from ..membership import MemberAnswer, store
 from ..settings import Settings
 from ..storage.catalog import load_catalog
 from ..storage.compiler import compile_condition
