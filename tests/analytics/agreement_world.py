@@ -5,6 +5,7 @@ evaluator, the SQL compiler on the system of record, ClickHouse after a full loa
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from functools import cache
@@ -138,11 +139,28 @@ def by_evaluator(
 
 
 def by_clickhouse(
-    target: Target, tenant_id: int, condition: Condition, list_id: int | None = None
+    target: Target,
+    tenant_id: int,
+    condition: Condition,
+    list_id: int | None = None,
+    members: tuple[int, int] | None = None,
 ) -> set[int]:
     point = read_point(target.engine, target.database, tenant_id)
-    query = members_query(condition, tenant_id, target.database, point, list_id)
+    query = members_query(condition, tenant_id, target.database, point, list_id, members)
     return {int(row[0]) for row in target.engine.rows(query.sql, query.params)}
+
+
+def by_clickhouse_ranges(
+    target: Target, tenant_id: int, condition: Condition, list_id: int, bounds: list[int]
+) -> set[int]:
+    """The union of the query held to each member range (lo, hi] between ``bounds``, as a
+    build asks chunk by chunk; each range's answer lies inside it."""
+    found: set[int] = set()
+    for lo, hi in itertools.pairwise(bounds):
+        part = by_clickhouse(target, tenant_id, condition, list_id, (lo, hi))
+        assert all(lo < m <= hi for m in part)
+        found |= part
+    return found
 
 
 def load(db: Database, target: Target, tenant_id: int, batch: int = 10_000) -> dict[str, int]:

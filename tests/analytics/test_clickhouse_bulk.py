@@ -16,7 +16,14 @@ from segmentd.analytics.full_load import Target, counts
 from segmentd.domain.native_form import parse_native
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
-from tests.analytics.agreement_world import by_clickhouse, by_evaluator, by_sql, every_kind, load
+from tests.analytics.agreement_world import (
+    by_clickhouse,
+    by_clickhouse_ranges,
+    by_evaluator,
+    by_sql,
+    every_kind,
+    load,
+)
 from tests.analytics.bulk_world import BulkWorld, build_world
 from tests.conftest import Tenant
 from tests.support.condition_members import campaign_offset
@@ -27,7 +34,11 @@ TZ = timezone(timedelta(hours=-5))
 TODAY = date(2024, 2, 29)
 
 
-def _agree(db: Database, tenant: Tenant, target: Target, bulk: BulkWorld, examples: int) -> None:
+def _agree(
+    db: Database, tenant: Tenant, target: Target, bulk: BulkWorld, examples: int, chunks: int = 0
+) -> None:
+    """``chunks``: also select by that many member ranges (a build's chunks), every set of
+    the query held to its range, and compare the union."""
     load(db, target, tenant.id, batch=3000)
     activity = sum(len(m.campaigns) for m in bulk.members.values())
     assert counts(target, tenant.id)["members"] == len(bulk.members)
@@ -39,6 +50,10 @@ def _agree(db: Database, tenant: Tenant, target: Target, bulk: BulkWorld, exampl
         catalog = load_catalog(conn, tenant.id)
 
     sizes: list[int] = []
+    ids = sorted(bulk.members)
+    bounds = (
+        [0, *(ids[len(ids) * k // chunks] for k in range(1, chunks)), ids[-1]] if chunks else []
+    )
 
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
     @given(native=native_trees(bulk.world, kinds=every_kind(bulk.segment_ids)))
@@ -47,6 +62,8 @@ def _agree(db: Database, tenant: Tenant, target: Target, bulk: BulkWorld, exampl
         expected = by_sql(db, tenant.id, tree)
         assert by_clickhouse(target, tenant.id, tree, list_id=1) == expected, native
         assert by_evaluator(tree, contacts, inside) == expected, native
+        if bounds:
+            assert by_clickhouse_ranges(target, tenant.id, tree, 1, bounds) == expected, native
         sizes.append(len(expected))
 
     agree()
@@ -59,7 +76,7 @@ def test_a_few_hundred_members(
 ) -> None:
     world = World(TODAY, TZ, campaign_offset(tenant))
     bulk = build_world(db, db_url, tenant, world, size=400, activity_share=0.6)
-    _agree(db, tenant, analytics, bulk, examples=150)
+    _agree(db, tenant, analytics, bulk, examples=150, chunks=4)
 
 
 # On SQLite only: the system of record's side of the comparison (correlated subqueries per

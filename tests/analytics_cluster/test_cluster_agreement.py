@@ -39,4 +39,4 @@ def test_the_cluster_selects_what_the_sql_compiler_selects(
 ) -> None:
     world = World(TODAY, TZ, campaign_offset(tenant))
     bulk = build_world(db, db_url, tenant, world, size=300, activity_share=0.6)
-    _agree(db, tenant, on_cluster, bulk, examples=60)
+    _agree(db, tenant, on_cluster, bulk, examples=60, chunks=3)

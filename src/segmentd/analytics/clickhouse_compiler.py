@@ -42,10 +42,12 @@ def members_query(
     database: str,
     point: ReadPoint,
     list_id: int | None = None,
+    members: tuple[int, int] | None = None,
 ) -> ClickHouseQuery:
-    """The ids of the tenant's members (of list ``list_id``, or of every list) the condition
-    holds for, in id order, as the copy holds them at ``point`` (``read_point``)."""
-    scope = Scope(tenant_id, database, point)
+    """The ids of the tenant's members (of list ``list_id``, or of every list; with
+    ``members``, of those with ids in (lo, hi]) the condition holds for, in id order, as the
+    copy holds them at ``point`` (``read_point``)."""
+    scope = Scope(tenant_id, database, point, members=members)
     where = compile_where(condition, scope)
     scoped = scope.live(MEMBERS)
     if list_id is not None:

@@ -1,5 +1,6 @@
 """The analytics back-end as builds and previews use it: bring a tenant's ClickHouse copy up
-to date with the system of record, then select or count the members a condition holds for.
+to date with the system of record, then select (a build: one member range at a time) or count
+the members a condition holds for.
 
 Chosen once per process from ``SEGMENTD_ANALYTICS_URL`` (``analytics_source``): None when it
 is unset, and every caller then runs on SQLite or PostgreSQL as before. The copy is brought
@@ -43,10 +44,31 @@ log = logging.getLogger("segmentd.analytics")
 @dataclass(frozen=True)
 class Selected:
     """The members a condition holds for, and the time (epoch s) up to which the copy they
-    were read from held every change of the system of record."""
+    were read from held every change of the system of record. The whole set at once: for
+    comparisons (bench/analytics_build.py); a build streams (``Streamed``)."""
 
     ids: frozenset[int]
     fresh_as_of: int
+
+    def ids_in(self, lo: int, hi: int) -> frozenset[int]:
+        return frozenset(i for i in self.ids if lo < i <= hi)
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A condition answered on the copy chunk by chunk (``ids_in``): the copy synced once,
+    at ``fresh_as_of`` (epoch s), and each range read when a build fills it, so a worker
+    holds one chunk's ids. Each range reads the copy as it is then (docs/analytics.md,
+    "Builds stream by member range": why not a pinned version)."""
+
+    source: AnalyticsSource
+    tenant_id: int
+    list_id: int
+    condition: Condition
+    fresh_as_of: int
+
+    def ids_in(self, lo: int, hi: int) -> frozenset[int]:
+        return self.source.select_range(self.tenant_id, self.list_id, self.condition, lo, hi)
 
 
 @dataclass(frozen=True)
@@ -170,20 +192,39 @@ class AnalyticsSource:
         return {tenant_id: self.sync(db, tenant_id).fresh_as_of for tenant_id in tenants}
 
     def _query(
-        self, tenant_id: int, list_id: int, condition: Condition
+        self,
+        tenant_id: int,
+        list_id: int,
+        condition: Condition,
+        members: tuple[int, int] | None = None,
     ) -> tuple[str, dict[str, object]]:
         target = self.target
         point = read_point(target.engine, target.database, tenant_id)
-        query = members_query(condition, tenant_id, target.database, point, list_id)
+        query = members_query(condition, tenant_id, target.database, point, list_id, members)
         return query.sql, query.params
 
     def select(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> Selected:
-        """The list's members the condition holds for, on the current copy."""
+        """The list's members the condition holds for, on the current copy, all at once."""
         fresh = self.sync(db, tenant_id, frozenset(inputs(condition).segments)).fresh_as_of
         with self._lock:
             sql, params = self._query(tenant_id, list_id, condition)
             rows = self.target.engine.rows(sql, params)
         return Selected(frozenset(int(row[0]) for row in rows), fresh)
+
+    def stream(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> Streamed:
+        """Sync the copy once, then answer the condition one member range at a time."""
+        fresh = self.sync(db, tenant_id, frozenset(inputs(condition).segments)).fresh_as_of
+        return Streamed(self, tenant_id, list_id, condition, fresh)
+
+    def select_range(
+        self, tenant_id: int, list_id: int, condition: Condition, lo: int, hi: int
+    ) -> frozenset[int]:
+        """The list's members with ids in (lo, hi] the condition holds for, on the copy as it
+        is now (no sync: the build synced when it started)."""
+        with self._lock:  # the read point and the query together: no copy replaced between
+            sql, params = self._query(tenant_id, list_id, condition, (lo, hi))
+            rows = self.target.engine.rows(sql, params)
+        return frozenset(int(row[0]) for row in rows)
 
     def count(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> int:
         """How many of the list's members the condition holds for, on the current copy."""

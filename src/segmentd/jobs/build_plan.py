@@ -14,7 +14,7 @@ from .. import clock
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition
 from ..domain.stored_form import load_condition
-from ..membership import store
+from ..membership import MemberAnswer, store
 from ..settings import Settings
 from ..storage.catalog import load_catalog
 from ..storage.compiler import compile_condition
@@ -38,9 +38,9 @@ class Plan:
     # The day relative dates count from (the tenant's zone), fixed by the job's first step.
     day: date = date(1970, 1, 1)
     references: tuple[tuple[str, int], ...] = ()
-    # The members the condition holds for, as the analytics back-end answered (None: the
-    # fill evaluates the condition on the system of record).
-    given: frozenset[int] | None = None
+    # The analytics back-end, asked for each chunk's members the condition holds for (None:
+    # the fill evaluates the condition on the system of record).
+    answer: MemberAnswer | None = None
 
 
 def plan_build(

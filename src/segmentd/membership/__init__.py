@@ -9,7 +9,8 @@ The package itself is the interface; its modules are the implementation's, and a
 outside it imports only from ``segmentd.membership`` (an import-linter contract says so):
 
 - ``MembershipStore``, ``store()`` and the types its methods take (``FillPlan``,
-  ``FillRange``, ``GenerationKey``, ``LookupReader``, ``RefreshTarget``);
+  ``FillRange``, ``GenerationKey``, ``LookupReader``, ``RefreshTarget``, and
+  ``MemberAnswer``: a build's members selected elsewhere, asked one range at a time);
 - ``build_horizon(complement, cursor)``: the horizon a build's publish takes, its cursor
   when the generation is stored as a complement, else 0;
 - ``STALE_CHUNK``: the default number of stale rows deleted per transaction by the cleanup
@@ -33,6 +34,7 @@ from .interface import (
     FillRange,
     GenerationKey,
     LookupReader,
+    MemberAnswer,
     MembershipStore,
     RefreshTarget,
 )
@@ -53,6 +55,7 @@ __all__ = [
     "FillRange",
     "GenerationKey",
     "LookupReader",
+    "MemberAnswer",
     "MembershipStore",
     "RefreshTarget",
     "build_horizon",

@@ -19,7 +19,7 @@ from ..storage.compiler import compile_condition
 from ..storage.db import Database
 from ..storage.schema import members, segment_exclusions, segment_members
 from . import buckets, given_fill
-from .interface import FillPlan, FillRange, GenerationKey, Ranges, given_members
+from .interface import FillPlan, FillRange, GenerationKey, Ranges, answer_of
 from .references import PublishedReader
 
 
@@ -35,7 +35,7 @@ def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], work
     the buckets wholly inside its range from the rows it inserted, and ``count_filled`` counts
     the buckets neighbouring ranges share.
     """
-    if db.is_sqlite or any(given_members(plan) is not None for _key, plan, *_rest in fills):
+    if db.is_sqlite or any(answer_of(plan) is not None for _key, plan, *_rest in fills):
         for fill in fills:
             fill_range(conn, *fill)
         return False
@@ -100,8 +100,9 @@ def fill_range(
 
     ``excluding``: the segment has members removed by hand, to leave out (a test per row).
     """
-    given = given_members(plan)
-    if given is not None:
+    answer = answer_of(plan)
+    if answer is not None:  # asked for this range only
+        given = answer.ids_in(lo, hi)
         given_fill.fill_range(conn, claim, plan.list_id, plan.complement, given, lo, hi)
         return
     conn.execute(_prepare_fill(conn, claim, plan, lo, hi, excluding))

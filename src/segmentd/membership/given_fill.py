@@ -1,6 +1,7 @@
 """Filling a range of a generation with members computed elsewhere (the analytics back-end
-answered the condition): the list's members in (lo, hi] among them, or for a complement
-those not among them, less the members removed by hand. Safe to repeat, as every fill."""
+answered the condition for this range): the list's members in (lo, hi] among them, or for a
+complement those not among them, less the members removed by hand. Safe to repeat, as every
+fill."""
 
 from __future__ import annotations
 

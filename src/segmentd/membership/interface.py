@@ -66,18 +66,28 @@ class FillPlan(Protocol):
     def complement(self) -> bool: ...
 
 
+class MemberAnswer(Protocol):
+    """The members a condition holds for, selected elsewhere (the analytics back-end), asked
+    one range at a time: a build holds one chunk's ids, never the tenant's."""
+
+    def ids_in(self, lo: int, hi: int) -> frozenset[int]:
+        """The selected member ids in (lo, hi]; the same answer when asked again for a range
+        the source has not changed."""
+        ...
+
+
 class AnsweredPlan(FillPlan, Protocol):
-    """A fill plan whose members were selected elsewhere (the analytics back-end): a fill
-    writes ``given`` (None: it evaluates the condition itself, as for any ``FillPlan``)."""
+    """A fill plan whose members are selected elsewhere: a fill writes what ``answer`` gives
+    for its range (None: it evaluates the condition itself, as for any ``FillPlan``)."""
 
     @property
-    def given(self) -> frozenset[int] | None: ...
+    def answer(self) -> MemberAnswer | None: ...
 
 
-def given_members(plan: FillPlan) -> frozenset[int] | None:
-    """The members an ``AnsweredPlan`` carries; None for a plain ``FillPlan``."""
-    given: frozenset[int] | None = getattr(plan, "given", None)
-    return given
+def answer_of(plan: FillPlan) -> MemberAnswer | None:
+    """The answer an ``AnsweredPlan`` carries; None for a plain ``FillPlan``."""
+    answer: MemberAnswer | None = getattr(plan, "answer", None)
+    return answer
 
 
 class RefreshTarget(GenerationKey, Protocol):

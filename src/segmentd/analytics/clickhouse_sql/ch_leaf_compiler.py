@@ -24,12 +24,14 @@ LeafCompiler = Callable[[Any, "Scope"], str]
 
 @dataclass
 class Scope:
-    """``point``: what the query reads of the tenant's copy (``read_point``)."""
+    """``point``: what the query reads of the tenant's copy (``read_point``); ``members``:
+    the member ids (lo, hi] it reads, None for all (a build reads a chunk at a time)."""
 
     tenant_id: int
     database: str
     point: ReadPoint
     params: dict[str, Any] = field(default_factory=dict)
+    members: tuple[int, int] | None = None
 
     def text(self, value: str) -> str:
         """A placeholder bound to ``value`` (a String)."""
@@ -41,8 +43,13 @@ class Scope:
         """The tenant's rows of ``table`` the query reads (every table's test): of a versioned
         table, each key's newest row (read ``FINAL``; the test applies after the merge of the
         versions, on 18.16 as on 26.x) when it is live and not older than the last full load;
-        of the membership, the tenant's rows (``ch_segment`` picks the segment's copy)."""
+        of the membership, the tenant's rows (``ch_segment`` picks the segment's copy). With
+        ``members``, only their rows: every set a leaf builds holds one chunk, not the tenant
+        (each table's key has the member after the tenant, or the segment and copy)."""
         tenant = f"tenant_id = {number(self.tenant_id)}"
+        if self.members is not None:
+            lo, hi = self.members
+            tenant += f" AND member_id > {number(lo)} AND member_id <= {number(hi)}"
         if table not in VERSIONED:
             return tenant
         return f"{tenant} AND version >= {number(self.point.floor)} AND deleted = 0"
