@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import ignored_auth
 
 from tests.api.test_tenant_isolation import HOOK_URL, Seeded, seeded_server
 from tests.conftest import BACKENDS, LiveServer
+from tests.support.child_server import ChildServer
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ REQUEST_TIMEOUT = 30
 
 @dataclass
 class Target:
-    server: LiveServer
+    server: LiveServer | ChildServer
     seeded: Seeded
     spare: dict[str, list[str]]  # ids that requests destroying or re-keying things may use up
     statuses: dict[str, set[int]] = field(default_factory=dict)  # by operation
@@ -153,7 +154,10 @@ def target(
 ) -> Iterator[Target]:
     # The failed-login limiter at its default: ignored_auth's wrong credentials name a user
     # that does not exist, which the limiter never refuses (api/common/ratelimit.py).
-    for server, http, seeded in seeded_server(request.param, tmp_path_factory.mktemp("st")):
+    # The server in a process of its own: schemathesis draws and checks each case in this one
+    # (docs/performance.md, "Test suite time").
+    tmp = tmp_path_factory.mktemp("st")
+    for server, http, seeded in seeded_server(request.param, tmp, child=True):
         spare = _spares(http)
         yield Target(server, seeded, spare, static_segment=spare.pop("static")[0])
 

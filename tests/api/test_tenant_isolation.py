@@ -40,6 +40,7 @@ from tests.conftest import (
     test_settings,
     wait_built,
 )
+from tests.support.child_server import ChildServer
 from tests.support.ingest_helpers import native_path
 from tests.support.ui_support import Ui, form_data
 from tests.support.webhook_rows import park_delivery
@@ -234,16 +235,20 @@ def seed_tenant(http: httpx.Client, tenant: Tenant, db: Database) -> Seeded:
     return seeded
 
 
-def seeded_server(backend: str, tmp: Path) -> Iterator[tuple[LiveServer, httpx.Client, Seeded]]:
+def seeded_server(
+    backend: str, tmp: Path, child: bool = False
+) -> Iterator[tuple[LiveServer | ChildServer, httpx.Client, Seeded]]:
     """A live server (the failed-login limiter at its default) over a new database of
-    ``backend`` holding one seeded tenant, and a client signed in as that tenant."""
+    ``backend`` holding one seeded tenant, and a client signed in as that tenant; ``child``:
+    the server in a process of its own."""
     for url in migrated_database_url(backend, tmp):
         db = Database(url)
         db.migrate()
         tenant = make_tenant(db)
         settings = test_settings(url, import_dir=str(tmp / "up"), webhook_allowed_hosts=HOOK_HOSTS)
+        serving = ChildServer(settings, tmp / "server.log") if child else LiveServer(settings)
         with (
-            LiveServer(settings) as server,
+            serving as server,
             server.client(auth=tenant.auth, timeout=30) as http,
         ):
             yield server, http, seed_tenant(http, tenant, db)
