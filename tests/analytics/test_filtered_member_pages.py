@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from segmentd.analytics.engine import Engine
+from segmentd.analytics.read_point import read_point
 from segmentd.domain.fields import CampaignStatus
 from segmentd.jobs import analytics_source as source_module
 from segmentd.settings import Settings
@@ -49,9 +50,7 @@ PAGES = [(0, 10), (4, 7), (0, 100), (17, 5), (1000, 10)]
 
 
 @pytest.fixture
-def analytics_settings(
-    db_url: str, chdb_folder: Path, chdb_engine: Engine
-) -> Iterator[Settings]:
+def analytics_settings(db_url: str, chdb_folder: Path, chdb_engine: Engine) -> Iterator[Settings]:
     yield test_settings(db_url, analytics_url=f"chdb://{chdb_folder}")
     # Each test's system of record starts again at tenant 1: so does its copy.
     chdb_engine.execute("DROP DATABASE IF EXISTS segmentd")
@@ -79,7 +78,8 @@ def _world(client: httpx.Client, db: Database, tenant: Tenant) -> list[str]:
     openers = {"relation": "and", "items": [_item("campaign", "==", "open", campaign_id=campaign)]}
     ids = []
     for name, kind, condition in (("All", 0, everyone), ("Openers", 1, openers)):
-        answer = client.post(BASE, json={"segment_name": name, "type": kind, "condition": condition})
+        body = {"segment_name": name, "type": kind, "condition": condition}
+        answer = client.post(BASE, json=body)
         assert answer.status_code == 200, answer.text
         ids.append(wait_built(client, answer.json()["result"]["segment_id"])["segment_id"])
     return ids
@@ -113,7 +113,9 @@ def test_filtered_pages_on_the_copy_answer_as_the_system_of_record(
     ):
         assert _answers(http, segment_ids) == on_sql
         source = app.app.state.analytics
-        assert source is not None and source.last_synced(tenant.id) is not None  # on the copy
+        assert source is not None and source.last_synced(tenant.id) is not None
+        target = source.target  # the pages read the segments' copied membership
+        assert set(read_point(target.engine, target.database, tenant.id).copies) == set(segment_ids)
 
         # A change the system of record takes through the outbox: the copy is synced first.
         outboxed = Database(analytics_settings.database_url, analytics_outbox=True)
