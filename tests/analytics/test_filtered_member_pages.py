@@ -7,12 +7,14 @@ answer gives the envelope's 503."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from segmentd.analytics.engine import Engine
 from segmentd.analytics.read_point import read_point
@@ -21,9 +23,11 @@ from segmentd.jobs import analytics_source as source_module
 from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
+from segmentd.storage.schema import campaigns
 from tests.conftest import AppServer, Tenant, test_settings, wait_built
 from tests.support.analytics_world import write_members
 from tests.support.factories import add_activity, add_campaign, add_field, add_member
+from tests.support.ui_support import Ui
 
 BASE = "/v1/marketing/lists/segments"
 NAMES = ("Ann", "Dan", "Lea", "Jan", "Bob", "Anna", "Ivan", "Eve", "Hana", "Otto")
@@ -171,3 +175,73 @@ def test_a_back_end_that_cannot_answer_gives_the_envelope(
         unfiltered = http.post(url)  # read on the system of record, as before
         assert unfiltered.status_code == 200
         assert unfiltered.json()["total"] == 30
+        ui = Ui(app, tenant.api_user, tenant.api_key)
+        try:
+            params = {"filter": "1", "subject_f": "tag", "op_f": "==", "tag_f": "vip"}
+            page = ui.get(f"/ui/segments/{segment_id}", params=params)
+            assert page.status_code == 503  # the UI's own page for it
+            assert "text/html" in page.headers["content-type"]
+            assert ui.get(f"/ui/segments/{segment_id}").status_code == 200
+        finally:
+            ui.close()
+
+
+def _ui_filters(campaign: int) -> list[dict[str, str]]:
+    on = {"filter": "1"}
+    return [
+        {**on, "subject_f": "field:City", "op_f": "==", "value_f": "Paris"},
+        {**on, "subject_f": "field:City", "op_f": "!=", "value_f": "Paris"},
+        {**on, "subject_f": "tag", "op_f": "==", "tag_f": "vip"},
+        {**on, "subject_f": "campaign", "campaign_f": str(campaign), "activity_f": "open"},
+        {**on, "subject_f": "campaign", "campaign_f": str(campaign), "activity_f": "notsent"},
+        {
+            **on,
+            "subject_f": "engagement",
+            "activity_f": "open",
+            "count_op_f": ">=",
+            "count_f": "1",
+            "amount_f": "30",
+            "unit_f": "days",
+        },
+        {**on, "subject_f": "field:City", "op_f": "==", "value_f": "x" * 300},  # refused
+    ]
+
+
+def _membership_section(page: httpx.Response) -> str:
+    """The page's members part (table, totals, paging), without the session's CSRF token."""
+    section = page.text.split('<h2 id="members-title">', 1)[1].split("</section>", 1)[0]
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", section)
+
+
+def test_the_ui_member_filter_on_the_copy_shows_the_same_members(
+    server: AppServer,
+    client: httpx.Client,
+    db: Database,
+    tenant: Tenant,
+    analytics_settings: Settings,
+) -> None:
+    segment_ids = _world(client, db, tenant)
+    with db.read() as conn:
+        campaign = int(conn.execute(sa.select(sa.func.max(campaigns.c.id))).scalar_one())
+    on_sql = Ui(server, tenant.api_user, tenant.api_key)
+    shown: list[tuple[int, str]] = []
+    for segment_id in segment_ids:
+        for params in _ui_filters(campaign):
+            for offset in ("0", "20", "1000"):
+                page = on_sql.get(f"/ui/segments/{segment_id}", params={**params, "offset": offset})
+                shown.append((page.status_code, _membership_section(page)))
+    on_sql.close()
+    assert len({section for _, section in shown}) > 10  # the filters show different members
+    with AppServer(analytics_settings, start_worker=False) as app:
+        ui = Ui(app, tenant.api_user, tenant.api_key)
+        on_copy = []
+        for segment_id in segment_ids:
+            for params in _ui_filters(campaign):
+                for offset in ("0", "20", "1000"):
+                    url = f"/ui/segments/{segment_id}"
+                    page = ui.get(url, params={**params, "offset": offset})
+                    on_copy.append((page.status_code, _membership_section(page)))
+        ui.close()
+        assert on_copy == shown
+        source = app.app.state.analytics
+        assert source is not None and source.last_synced(tenant.id) is not None

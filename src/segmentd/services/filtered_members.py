@@ -59,13 +59,13 @@ def members_page(
             ids, total = store().page(conn, segment, where=where, offset=offset, limit=limit)
             rows = fetch_members(conn, tenant_id, ids, custom_fields(conn, tenant_id))
             return MembersPage(rows, total)
-    ids, total = _page_on_copy(db, analytics, segment, condition, page)
+    ids, total = page_on_copy(db, analytics, segment, condition, page)
     with db.read() as conn:
         rows = fetch_members(conn, tenant_id, ids, custom_fields(conn, tenant_id))
     return MembersPage(rows, total)
 
 
-def _page_on_copy(
+def page_on_copy(
     db: Database,
     analytics: AnalyticsSource,
     segment: Segment,
