@@ -1,5 +1,6 @@
 """The one-condition member filter of the members page and the segment page: one leaf of
-any kind the builder offers, in a GET form, as SQL over the members."""
+any kind the builder offers, in a GET form: its condition (answered on the analytics copy
+when the back-end is set), or SQL over the members."""
 
 from __future__ import annotations
 
