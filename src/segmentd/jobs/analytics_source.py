@@ -23,6 +23,7 @@ from functools import cache
 
 from ..analytics.clickhouse_compiler import members_query
 from ..analytics.clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
+from ..analytics.clickhouse_sql.ch_leaf_compiler import number
 from ..analytics.engine import shared_engine
 from ..analytics.full_load import Target, load_tenant
 from ..analytics.outbox_apply import DEFAULT_BATCH, Applied, drain
@@ -31,12 +32,14 @@ from ..analytics.segment_copy import copy_segment, drop_older_copies
 from ..analytics.versions import next_version
 from ..database_urls import AnalyticsTarget
 from ..domain.condition_types.leaf_types import inputs
-from ..domain.conditions import Condition
+from ..domain.condition_types.segment_leaf import SegmentCondition, SegmentOp
+from ..domain.conditions import Condition, Group
+from ..domain.operators import Relation
 from ..membership import store
 from ..storage import analytics_outbox as outbox
 from ..storage.change_log import last_change
 from ..storage.db import Database
-from ..storage.segments import get_segment, published_generations
+from ..storage.segments import Segment, get_segment, published_generations
 
 log = logging.getLogger("segmentd.analytics")
 
@@ -233,6 +236,27 @@ class AnalyticsSource:
             sql, params = self._query(tenant_id, list_id, condition)
             rows = self.target.engine.rows(f"SELECT count() FROM ({sql})", params)
         return int(rows[0][0])
+
+    def page(
+        self, db: Database, segment: Segment, condition: Condition, offset: int, limit: int
+    ) -> tuple[list[int], int]:
+        """Ids of one page (by id) of the segment's published members the condition holds
+        for, and how many it holds for, on the copy brought up to date first (the segment's
+        membership copied as published now)."""
+        held = _in_segment(segment.id, condition)
+        self.sync(db, segment.tenant_id, frozenset({segment.id, *inputs(condition).segments}))
+        with self._lock:  # the page and its total read the same copies
+            sql, params = self._query(segment.tenant_id, segment.list_id, held)
+            total = self.target.engine.rows(f"SELECT count() FROM ({sql})", params)
+            page = f"{sql} LIMIT {number(offset)}, {number(limit)}"  # the form 18.16 reads
+            rows = self.target.engine.rows(page, params)
+        return [int(row[0]) for row in rows], int(total[0][0])
+
+
+def _in_segment(segment_id: str, condition: Condition) -> Condition:
+    """The condition held to the members of the segment's published membership (its copy)."""
+    held = SegmentCondition(segment_id=segment_id, op=SegmentOp.IN)
+    return Group(Relation.AND, (held, condition))
 
 
 def _open(target: AnalyticsTarget) -> Target:

@@ -13,18 +13,16 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from ...domain.errors import NotFound
 from ...domain.fields import Catalog
-from ...domain.validation import SegmentType, parse_condition
-from ...membership import store
+from ...jobs.analytics_source import AnalyticsSource
 from ...services import segment_service
+from ...services.filtered_members import members_page
 from ...services.segment_rules import checked_member_ids, checked_type_filter
 from ...services.segment_service import SegmentDraft
 from ...settings import Settings
-from ...storage.catalog import custom_fields, load_catalog
-from ...storage.compiler import compile_condition
+from ...storage.catalog import load_catalog
 from ...storage.db import Database
-from ...storage.member_rows import fetch_members
 from ...storage.segments import Segment, get_segment, list_segments
-from ..common.app_state import get_db, get_settings
+from ..common.app_state import get_analytics, get_db, get_settings
 from ..common.basic_auth import current_tenant
 from ..common.envelope import ERROR_RESPONSES
 from ..common.member_json import member_json
@@ -55,6 +53,7 @@ router = APIRouter(
 TenantId = Annotated[int, Depends(current_tenant)]
 Db = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
+Analytics = Annotated[AnalyticsSource | None, Depends(get_analytics)]
 
 
 def _found(segment: Segment | None) -> Segment:
@@ -184,22 +183,18 @@ def members(
     tenant_id: TenantId,
     db: Db,
     settings: Config,
+    analytics: Analytics,
     body: Annotated[MemberFilter | None, Body(openapi_examples=FILTER_EXAMPLE)] = None,
     offset: Offset = 0,
     limit: Limit = 10,
 ) -> MemberPage:
     """Members of the published membership, by id, optionally filtered on fields and tags."""
-    with db.snapshot() as conn:  # the segment, its counts and its rows must agree
-        segment = _found(get_segment(conn, tenant_id, segment_id))
-        where = None
-        if body is not None and body.condition is not None:
-            catalog = load_catalog(conn, tenant_id)
-            condition = parse_condition(body.condition, catalog, SegmentType.BY_FIELD, settings.tz)
-            where = compile_condition(condition)
-        ids, total = store().page(conn, segment, where=where, offset=offset, limit=limit)
-        rows = fetch_members(conn, tenant_id, ids, custom_fields(conn, tenant_id))
+    condition = None if body is None else body.condition
+    found = members_page(
+        db, tenant_id, segment_id, condition, settings.tz, (offset, limit), analytics
+    )
     return MemberPage.model_validate(
-        {"result": [member_json(row, settings.tz) for row in rows], "total": total}
+        {"result": [member_json(row, settings.tz) for row in found.rows], "total": found.total}
     )
 
 

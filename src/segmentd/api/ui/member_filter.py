@@ -1,5 +1,6 @@
 """The one-condition member filter of the members page and the segment page: one leaf of
-any kind the builder offers, in a GET form, as SQL over the members."""
+any kind the builder offers, in a GET form: its condition (answered on the analytics copy
+when the back-end is set), or SQL over the members."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timezone
 
 from sqlalchemy.sql import ColumnElement
 
+from ...domain.conditions import Condition
 from ...domain.errors import DomainValidationError
 from ...domain.native_form import ALL, parse_native
 from ...storage.compiler import compile_condition
@@ -44,11 +46,20 @@ def filter_clause(
 ) -> tuple[ColumnElement[bool] | None, dict[str, str]]:
     """The SQL of the filter over the tenant's members (the engagement subqueries then read
     the tenant's activity only, as the services' counts do), or the error beside its input."""
+    condition, errors = filter_condition(node, picks, tz)
+    if condition is None:
+        return None, errors
+    return compile_condition(condition, tenant_id=tenant_id), {}
+
+
+def filter_condition(
+    node: LeafNode | None, picks: Picks, tz: timezone
+) -> tuple[Condition | None, dict[str, str]]:
+    """The filter's condition (None: off), or the error beside its input."""
     if node is None:
         return None, {}
     try:
-        condition = parse_native({ALL: [node.leaf]}, picks.catalog, tz)
-        return compile_condition(condition, tenant_id=tenant_id), {}
+        return parse_native({ALL: [node.leaf]}, picks.catalog, tz), {}
     except DomainValidationError as exc:
         path, message = error_parts(exc)
         return None, {error_slot(path, GroupNode(ROOT, ALL, [node])): message}

@@ -14,6 +14,7 @@ from ...domain.ids import MAX_ID
 from ...domain.segment_kinds import SegmentKind
 from ...membership import store
 from ...services import segment_service
+from ...services.filtered_members import page_on_copy
 from ...services.native_segments import clone_segment
 from ...services.segment_rules import checked_type_filter
 from ...storage.segments import Segment, get_segment, list_segments
@@ -25,7 +26,13 @@ from .freshness_view import freshness_views
 from .given_members_form import GivenForm
 from .history_view import SEGMENT_CHANGES, segment_changes, segment_sizes
 from .i18n import translator
-from .member_filter import filter_clause, filter_leaf, filter_subjects, filter_view
+from .member_filter import (
+    filter_clause,
+    filter_condition,
+    filter_leaf,
+    filter_subjects,
+    filter_view,
+)
 from .refusal_words import refusal, refusals
 from .rendering import language, render
 from .tree_words import Words, tree_words
@@ -116,8 +123,33 @@ def _segment(conn: Connection, user: User, segment_id: str) -> Segment:
     return segment
 
 
+def _page_on_copy(
+    request: Request, db: Db, user: User, segment_id: str
+) -> tuple[list[int], int] | None:
+    """With the analytics back-end set, a filtered page's ids and total, on its copy (the
+    rows are then read from the system of record); None: the page reads the system of
+    record alone (no back-end, no filter, or a filter refused)."""
+    analytics = getattr(request.app.state, "analytics", None)
+    if analytics is None or request.query_params.get("filter") != "1":
+        return None
+    with db.read() as conn:
+        segment = _segment(conn, user, segment_id)
+        picks = tenant_data(conn, user.tenant_id).picks()
+    node = filter_leaf(request.query_params, picks)
+    condition, _errors = filter_condition(node, picks, request.app.state.settings.tz)
+    if condition is None:
+        return None
+    start = offset_of(request.query_params.get("offset"))
+    return page_on_copy(db, analytics, segment, condition, (start, PAGE_SIZE))
+
+
 def _members_context(
-    request: Request, conn: Connection, user: User, segment: Segment, data: TenantData
+    request: Request,
+    conn: Connection,
+    user: User,
+    segment: Segment,
+    data: TenantData,
+    on_copy: tuple[list[int], int] | None = None,
 ) -> dict[str, Any]:
     settings = request.app.state.settings
     picks = data.picks()
@@ -125,11 +157,13 @@ def _members_context(
     where, errors = filter_clause(node, picks, settings.tz, user.tenant_id)
     errors = refusals(request, errors)
     start = offset_of(request.query_params.get("offset"))
-    ids, total = (
-        ([], 0)
-        if errors
-        else store().page(conn, segment, where=where, offset=start, limit=PAGE_SIZE)
-    )
+    ids: list[int]
+    if errors:
+        ids, total = [], 0
+    elif on_copy is not None and where is not None:
+        ids, total = on_copy
+    else:
+        ids, total = store().page(conn, segment, where=where, offset=start, limit=PAGE_SIZE)
     fields, rows = member_table(conn, user.tenant_id, ids, settings.tz)
     return {
         "fields": fields,
@@ -164,11 +198,12 @@ def segment_response(
     given: GivenForm | None = None,
 ) -> Response:
     """The segment page; ``given``: a static segment's add form as posted, with its errors."""
+    on_copy = _page_on_copy(request, db, user, segment_id)
     with db.snapshot() as conn:  # the segment, its counts and its rows must agree
         segment = _segment(conn, user, segment_id)
         data = tenant_data(conn, user.tenant_id)
         info = build_info(conn, user.tenant_id, [segment.id]).get(segment.id)
-        members = _members_context(request, conn, user, segment, data)
+        members = _members_context(request, conn, user, segment, data, on_copy)
     chart = segment_sizes(db, user.tenant_id, segment.id)
     changes = segment_changes(db, user.tenant_id, segment.id, None, SEGMENT_CHANGES)
     return render(
