@@ -12,6 +12,10 @@ import pytest
 from segmentd.analytics.engine import Engine, shared_engine
 from segmentd.analytics.full_load import Target
 from segmentd.database_urls import AnalyticsTarget
+from segmentd.jobs import analytics_source as source_module
+from segmentd.settings import Settings
+from segmentd.storage.db import Database
+from tests.conftest import test_settings
 
 _numbers = itertools.count(1)
 
@@ -35,3 +39,20 @@ def analytics(chdb_engine: Engine) -> Iterator[Target]:
     database = f"segmentd_test_{next(_numbers)}"
     yield Target(chdb_engine, database)
     chdb_engine.execute(f"DROP DATABASE IF EXISTS {database}")
+
+
+@pytest.fixture
+def settings(db_url: str, chdb_folder: Path, chdb_engine: Engine) -> Iterator[Settings]:
+    """A server's settings with the embedded engine as the analytics back-end."""
+    yield test_settings(db_url, analytics_url=f"chdb://{chdb_folder}")
+    # Each test's system of record starts again at tenant 1: so does its copy.
+    chdb_engine.execute("DROP DATABASE IF EXISTS segmentd")
+    source_module._source.cache_clear()
+
+
+@pytest.fixture
+def outboxed(db_url: str) -> Iterator[Database]:
+    """The test's database as the app opens it with the back-end set: writes fill the outbox."""
+    db = Database(db_url, analytics_outbox=True)
+    yield db
+    db.dispose()

@@ -6,16 +6,11 @@ change too, and a segment that refers to another reads its membership as publish
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from segmentd.analytics.engine import Engine
 from segmentd.analytics.full_load import current_load
-from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import Worker, run_pending
@@ -25,7 +20,7 @@ from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
 from segmentd.storage.schema import build_jobs
 from segmentd.storage.tenants import create_tenant
-from tests.conftest import AppServer, make_tenant, test_settings
+from tests.conftest import AppServer, make_tenant
 from tests.support.analytics_world import (
     NAMES,
     add_segment,
@@ -36,21 +31,6 @@ from tests.support.analytics_world import (
 )
 from tests.support.factories import add_segment_row
 from tests.support.stored_conditions import stored_condition
-
-
-@pytest.fixture
-def settings(db_url: str, chdb_folder: Path, chdb_engine: Engine) -> Iterator[Settings]:
-    yield test_settings(db_url, analytics_url=f"chdb://{chdb_folder}")
-    # Each test's system of record starts again at tenant 1: so does its copy.
-    chdb_engine.execute("DROP DATABASE IF EXISTS segmentd")
-    source_module._source.cache_clear()
-
-
-@pytest.fixture
-def outboxed(db_url: str) -> Iterator[Database]:
-    db = Database(db_url, analytics_outbox=True)  # as the app opens it with the back-end set
-    yield db
-    db.dispose()
 
 
 def test_builds_publish_what_the_sql_compiler_selects(

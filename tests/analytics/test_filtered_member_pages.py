@@ -8,18 +8,13 @@ answer gives the envelope's 503."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
-from segmentd.analytics.engine import Engine
 from segmentd.analytics.read_point import read_point
 from segmentd.domain.fields import CampaignStatus
-from segmentd.jobs import analytics_source as source_module
 from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
@@ -51,14 +46,6 @@ FILTERS = [
     _filter(_item("Name", "contain", "zzz")),  # nobody
 ]
 PAGES = [(0, 10), (4, 7), (0, 100), (17, 5), (1000, 10)]
-
-
-@pytest.fixture
-def analytics_settings(db_url: str, chdb_folder: Path, chdb_engine: Engine) -> Iterator[Settings]:
-    yield test_settings(db_url, analytics_url=f"chdb://{chdb_folder}")
-    # Each test's system of record starts again at tenant 1: so does its copy.
-    chdb_engine.execute("DROP DATABASE IF EXISTS segmentd")
-    source_module._source.cache_clear()
 
 
 def _world(client: httpx.Client, db: Database, tenant: Tenant) -> list[str]:
@@ -104,7 +91,7 @@ def _answers(http: httpx.Client, segment_ids: list[str]) -> list[tuple[int, byte
 
 
 def test_filtered_pages_on_the_copy_answer_as_the_system_of_record(
-    client: httpx.Client, db: Database, tenant: Tenant, analytics_settings: Settings
+    client: httpx.Client, db: Database, tenant: Tenant, settings: Settings
 ) -> None:
     segment_ids = _world(client, db, tenant)
     on_sql = _answers(client, segment_ids)
@@ -112,7 +99,7 @@ def test_filtered_pages_on_the_copy_answer_as_the_system_of_record(
     totals = {httpx.Response(200, content=body).json()["total"] for _, body in on_sql}
     assert len(totals) > 3  # the filters and segments select different members
     with (
-        AppServer(analytics_settings, start_worker=False) as app,
+        AppServer(settings, start_worker=False) as app,
         app.client(auth=tenant.auth) as http,
     ):
         assert _answers(http, segment_ids) == on_sql
@@ -122,7 +109,7 @@ def test_filtered_pages_on_the_copy_answer_as_the_system_of_record(
         assert set(read_point(target.engine, target.database, tenant.id).copies) == set(segment_ids)
 
         # A change the system of record takes through the outbox: the copy is synced first.
-        outboxed = Database(analytics_settings.database_url, analytics_outbox=True)
+        outboxed = Database(settings.database_url, analytics_outbox=True)
         try:
             write_members(outboxed, tenant.id, {"m01@example.com": "Zed", "m02@example.com": "Zan"})
             with outboxed.read() as conn:
@@ -135,7 +122,7 @@ def test_filtered_pages_on_the_copy_answer_as_the_system_of_record(
 
 
 def test_refusals_and_unfiltered_pages_are_the_same(
-    client: httpx.Client, db: Database, tenant: Tenant, analytics_settings: Settings
+    client: httpx.Client, db: Database, tenant: Tenant, settings: Settings
 ) -> None:
     segment_ids = _world(client, db, tenant)
     bodies: list[Any] = [
@@ -145,7 +132,7 @@ def test_refusals_and_unfiltered_pages_are_the_same(
         _filter(_item("Nope", "==", "x")),
     ]
     with (
-        AppServer(analytics_settings, start_worker=False) as app,
+        AppServer(settings, start_worker=False) as app,
         app.client(auth=tenant.auth) as http,
     ):
         for segment_id in [*segment_ids, "no-such-segment"]:
@@ -218,7 +205,7 @@ def test_the_ui_member_filter_on_the_copy_shows_the_same_members(
     client: httpx.Client,
     db: Database,
     tenant: Tenant,
-    analytics_settings: Settings,
+    settings: Settings,
 ) -> None:
     segment_ids = _world(client, db, tenant)
     with db.read() as conn:
@@ -232,7 +219,7 @@ def test_the_ui_member_filter_on_the_copy_shows_the_same_members(
                 shown.append((page.status_code, _membership_section(page)))
     on_sql.close()
     assert len({section for _, section in shown}) > 10  # the filters show different members
-    with AppServer(analytics_settings, start_worker=False) as app:
+    with AppServer(settings, start_worker=False) as app:
         ui = Ui(app, tenant.api_user, tenant.api_key)
         on_copy = []
         for segment_id in segment_ids:

@@ -4,9 +4,8 @@ that fails halfway leaves the rest waiting; the retry reaches the same answer.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from segmentd.analytics.clickhouse_schema import CAMPAIGN_ACTIVITY, MEMBERS
 from segmentd.analytics.engine import Engine
 from segmentd.analytics.full_load import Target, counts
-from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
@@ -24,7 +22,6 @@ from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag
 from segmentd.storage.tenants import create_tenant
-from tests.conftest import test_settings
 from tests.support.analytics_world import (
     NAMES,
     add_segment,
@@ -37,20 +34,6 @@ from tests.support.factories import add_segment_row
 from tests.support.incremental_world import MEMBERS as SEEDED
 from tests.support.incremental_world import change_a_few, seed
 from tests.support.stored_conditions import stored_condition
-
-
-@pytest.fixture
-def settings(db_url: str, chdb_folder: Path, chdb_engine: Engine) -> Iterator[Settings]:
-    yield test_settings(db_url, analytics_url=f"chdb://{chdb_folder}")
-    chdb_engine.execute("DROP DATABASE IF EXISTS segmentd")
-    source_module._source.cache_clear()
-
-
-@pytest.fixture
-def outboxed(db_url: str) -> Iterator[Database]:
-    db = Database(db_url, analytics_outbox=True)
-    yield db
-    db.dispose()
 
 
 def _source(settings: Settings) -> AnalyticsSource:

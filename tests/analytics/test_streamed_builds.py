@@ -5,37 +5,23 @@ several chunks publishes what the SQL compiler selects, before and after a chang
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from segmentd.analytics.engine import Engine
-from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
 from segmentd.jobs.build_worker import run_pending
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
-from tests.conftest import test_settings
 from tests.support.analytics_world import published, sql_selected
 from tests.support.incremental_world import seed
 from tests.support.streamed_builds import CHUNK, record_queries, selections, streamed_build_agrees
 
 
 @pytest.fixture
-def settings(db_url: str, chdb_folder: Path, chdb_engine: Engine) -> Iterator[Settings]:
-    found = test_settings(db_url, analytics_url=f"chdb://{chdb_folder}")
-    yield found.model_copy(update={"build_chunk_size": CHUNK})  # below the setting's floor
-    chdb_engine.execute("DROP DATABASE IF EXISTS segmentd")
-    source_module._source.cache_clear()
-
-
-@pytest.fixture
-def outboxed(db_url: str) -> Iterator[Database]:
-    db = Database(db_url, analytics_outbox=True)
-    yield db
-    db.dispose()
+def settings(settings: Settings) -> Settings:
+    """The back-end's settings with chunks of ``CHUNK`` members (below the setting's floor)."""
+    return settings.model_copy(update={"build_chunk_size": CHUNK})
 
 
 def test_a_streamed_build_agrees_with_the_sql_compiler_chunk_by_chunk(

@@ -5,15 +5,11 @@ and leaves the previous membership published until a build succeeds."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC
 
-import pytest
 import sqlalchemy as sa
 
 from segmentd.domain.statuses import SegmentStatus
-from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
@@ -23,7 +19,6 @@ from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
 from segmentd.storage.schema import segments
 from segmentd.storage.tenants import create_tenant
-from tests.conftest import test_settings
 from tests.support.analytics_world import (
     NAMES,
     add_segment,
@@ -33,27 +28,6 @@ from tests.support.analytics_world import (
     write_members,
 )
 from tests.support.clickhouse_cluster import ClickHouseCluster
-
-
-@pytest.fixture
-def settings(db_url: str, ch_cluster: ClickHouseCluster) -> Iterator[Settings]:
-    database = f"b_{uuid.uuid4().hex[:12]}"  # tests share the servers
-    port = ch_cluster.shards[0].ports.tcp
-    settings = test_settings(db_url, analytics_url=f"clickhouse://127.0.0.1:{port}/{database}")
-    yield settings
-    source = analytics_source(settings.analytics)
-    assert source is not None
-    source.target.engine.close()
-    source_module._source.cache_clear()
-    for shard in ch_cluster.shards:
-        shard.client().execute(f"DROP DATABASE IF EXISTS {database}")
-
-
-@pytest.fixture
-def outboxed(db_url: str) -> Iterator[Database]:
-    db = Database(db_url, analytics_outbox=True)
-    yield db
-    db.dispose()
 
 
 def test_a_build_on_the_cluster_publishes_what_the_sql_compiler_selects(

@@ -9,47 +9,20 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from segmentd.analytics.clickhouse_schema import CAMPAIGN_ACTIVITY, MEMBERS
-from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
 from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
-from tests.conftest import test_settings
 from tests.support.analytics_world import published, sql_selected
 from tests.support.clickhouse_cluster import ClickHouseCluster
 from tests.support.incremental_world import change_a_few, seed
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def settings(db_url: str, ch_cluster: ClickHouseCluster) -> Iterator[Settings]:
-    database = f"i_{uuid.uuid4().hex[:12]}"  # tests share the servers
-    port = ch_cluster.shards[0].ports.tcp
-    settings = test_settings(db_url, analytics_url=f"clickhouse://127.0.0.1:{port}/{database}")
-    yield settings
-    source = analytics_source(settings.analytics)
-    assert source is not None
-    source.target.engine.close()
-    source_module._source.cache_clear()
-    for shard in ch_cluster.shards:
-        shard.client().execute(f"DROP DATABASE IF EXISTS {database}")
-
-
-@pytest.fixture
-def outboxed(db_url: str) -> Iterator[Database]:
-    db = Database(db_url, analytics_outbox=True)
-    yield db
-    db.dispose()
 
 
 def test_a_rebuild_on_the_cluster_applies_only_the_changed_members(

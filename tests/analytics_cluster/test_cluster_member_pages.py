@@ -4,45 +4,17 @@ system of record's, rows and all."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC
 
-import pytest
-
-from segmentd.jobs import analytics_source as source_module
 from segmentd.jobs.analytics_source import analytics_source
 from segmentd.jobs.build_worker import run_pending
 from segmentd.services.filtered_members import members_page
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import create_tenant
-from tests.conftest import test_settings
 from tests.support.analytics_world import add_segment, name_has, write_members
-from tests.support.clickhouse_cluster import ClickHouseCluster
 
 NAMES = ("Ann", "Dan", "Lea", "Jan", "Bob", "Anna", "Ivan", "Eve", "Hana", "Otto")
-
-
-@pytest.fixture
-def settings(db_url: str, ch_cluster: ClickHouseCluster) -> Iterator[Settings]:
-    database = f"p_{uuid.uuid4().hex[:12]}"  # tests share the servers
-    port = ch_cluster.shards[0].ports.tcp
-    settings = test_settings(db_url, analytics_url=f"clickhouse://127.0.0.1:{port}/{database}")
-    yield settings
-    source = analytics_source(settings.analytics)
-    assert source is not None
-    source.target.engine.close()
-    source_module._source.cache_clear()
-    for shard in ch_cluster.shards:
-        shard.client().execute(f"DROP DATABASE IF EXISTS {database}")
-
-
-@pytest.fixture
-def outboxed(db_url: str) -> Iterator[Database]:
-    db = Database(db_url, analytics_outbox=True)
-    yield db
-    db.dispose()
 
 
 def test_filtered_pages_on_the_cluster_equal_the_system_of_record(
