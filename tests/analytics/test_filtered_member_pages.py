@@ -147,7 +147,7 @@ def test_refusals_and_unfiltered_pages_are_the_same(
         assert http.post(f"{BASE}/{segment_ids[1]}/members", json=bodies[2]).status_code == 400
 
 
-def test_a_back_end_that_cannot_answer_gives_the_envelope(
+def test_a_back_end_that_cannot_answer_gives_each_api_its_envelope(
     client: httpx.Client, db: Database, tenant: Tenant, db_url: str
 ) -> None:
     segment_id = _world(client, db, tenant)[0]
@@ -162,6 +162,10 @@ def test_a_back_end_that_cannot_answer_gives_the_envelope(
         unfiltered = http.post(url)  # read on the system of record, as before
         assert unfiltered.status_code == 200
         assert unfiltered.json()["total"] == 30
+        counted = {"type": 0, **FILTERS[0]}  # a count on the copy fails the same way
+        preview = http.post("/v1/segments/preview", json=counted)
+        assert preview.status_code == 503, preview.text
+        assert preview.json()["code"] == 30503, preview.text
         ui = Ui(app, tenant.api_user, tenant.api_key)
         try:
             params = {"filter": "1", "subject_f": "tag", "op_f": "==", "tag_f": "vip"}

@@ -20,6 +20,26 @@ class AnalyticsUnavailable(RuntimeError):
     """The engine cannot run here (chdb not installed)."""
 
 
+def engine_failures() -> tuple[type[Exception], ...]:
+    """What an engine raises when ClickHouse could not answer (a statement refused, a server
+    unreachable, a connection cut): the drivers' errors and the operating system's. Any
+    other exception is a fault of segmentd's own code."""
+    found: list[type[Exception]] = [AnalyticsUnavailable, OSError, EOFError]
+    try:
+        from chdb import ChdbError
+
+        found.append(ChdbError)
+    except ImportError:  # the optional extra is missing
+        pass
+    try:
+        from clickhouse_driver.errors import Error as DriverError
+
+        found.append(DriverError)
+    except ImportError:
+        pass
+    return tuple(found)
+
+
 class Engine(Protocol):
     def execute(self, sql: str, params: Params | None = None) -> None: ...
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
 from ..analytics.clickhouse_compiler import members_query
 from ..analytics.clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
 from ..analytics.clickhouse_sql.ch_leaf_compiler import number
-from ..analytics.engine import shared_engine
+from ..analytics.engine import engine_failures, shared_engine
 from ..analytics.full_load import Target, load_tenant
 from ..analytics.outbox_apply import DEFAULT_BATCH, Applied, drain
 from ..analytics.read_point import read_point
@@ -39,6 +40,7 @@ from ..membership import store
 from ..storage import analytics_outbox as outbox
 from ..storage.change_log import last_change
 from ..storage.db import Database
+from ..storage.faults import DatabaseUnavailable
 from ..storage.segments import Segment, get_segment, published_generations
 
 log = logging.getLogger("segmentd.analytics")
@@ -231,10 +233,11 @@ class AnalyticsSource:
 
     def count(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> int:
         """How many of the list's members the condition holds for, on the current copy."""
-        self.sync(db, tenant_id, frozenset(inputs(condition).segments))
-        with self._lock:
-            sql, params = self._query(tenant_id, list_id, condition)
-            rows = self.target.engine.rows(f"SELECT count() FROM ({sql})", params)
+        with answered("count"):
+            self.sync(db, tenant_id, frozenset(inputs(condition).segments))
+            with self._lock:
+                sql, params = self._query(tenant_id, list_id, condition)
+                rows = self.target.engine.rows(f"SELECT count() FROM ({sql})", params)
         return int(rows[0][0])
 
     def page(
@@ -244,13 +247,28 @@ class AnalyticsSource:
         for, and how many it holds for, on the copy brought up to date first (the segment's
         membership copied as published now)."""
         held = _in_segment(segment.id, condition)
-        self.sync(db, segment.tenant_id, frozenset({segment.id, *inputs(condition).segments}))
-        with self._lock:  # the page and its total read the same copies
-            sql, params = self._query(segment.tenant_id, segment.list_id, held)
-            total = self.target.engine.rows(f"SELECT count() FROM ({sql})", params)
-            page = f"{sql} LIMIT {number(offset)}, {number(limit)}"  # the form 18.16 reads
-            rows = self.target.engine.rows(page, params)
+        segments = frozenset({segment.id, *inputs(condition).segments})
+        with answered("filter"):
+            self.sync(db, segment.tenant_id, segments)
+            with self._lock:  # the page and its total read the same copies
+                sql, params = self._query(segment.tenant_id, segment.list_id, held)
+                total = self.target.engine.rows(f"SELECT count() FROM ({sql})", params)
+                page = f"{sql} LIMIT {number(offset)}, {number(limit)}"  # the form 18.16 reads
+                rows = self.target.engine.rows(page, params)
         return [int(row[0]) for row in rows], int(total[0][0])
+
+
+@contextmanager
+def answered(question: str) -> Iterator[None]:
+    """A request's question to the copy (a count, a filtered page): ClickHouse failing to
+    answer is a database that could not serve the request (503 in each API's envelope),
+    logged; any other exception stays a fault of ours."""
+    try:
+        yield
+    except engine_failures() as exc:
+        log.warning("analytics back-end failed on a %s", question, exc_info=exc)
+        message = f"the analytics back-end could not answer the {question}; try again"
+        raise DatabaseUnavailable(message, applied=False) from exc
 
 
 def _in_segment(segment_id: str, condition: Condition) -> Condition:

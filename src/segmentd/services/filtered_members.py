@@ -6,12 +6,10 @@ ids, so the fields shown are current. Unfiltered pages always read the system of
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
 
-from ..domain.conditions import Condition
 from ..domain.errors import NotFound
 from ..domain.validation import SegmentType, parse_condition
 from ..jobs.analytics_source import AnalyticsSource
@@ -19,13 +17,8 @@ from ..membership import store
 from ..storage.catalog import custom_fields, load_catalog
 from ..storage.compiler import compile_condition
 from ..storage.db import Database
-from ..storage.faults import DatabaseUnavailable, is_transient
 from ..storage.member_rows import MemberRow, fetch_members
-from ..storage.segments import Segment, get_segment
-
-log = logging.getLogger("segmentd.analytics")
-
-UNAVAILABLE = "the analytics back-end could not answer the filter; try again"
+from ..storage.segments import get_segment
 
 
 @dataclass(frozen=True)
@@ -59,27 +52,7 @@ def members_page(
             ids, total = store().page(conn, segment, where=where, offset=offset, limit=limit)
             rows = fetch_members(conn, tenant_id, ids, custom_fields(conn, tenant_id))
             return MembersPage(rows, total)
-    ids, total = page_on_copy(db, analytics, segment, condition, page)
+    ids, total = analytics.page(db, segment, condition, *page)  # ClickHouse down: 503
     with db.read() as conn:
         rows = fetch_members(conn, tenant_id, ids, custom_fields(conn, tenant_id))
     return MembersPage(rows, total)
-
-
-def page_on_copy(
-    db: Database,
-    analytics: AnalyticsSource,
-    segment: Segment,
-    condition: Condition,
-    page: tuple[int, int],
-) -> tuple[list[int], int]:
-    """The page's ids and total on the analytics copy; its failure answers as a database
-    that could not serve the request (503), not as a fault of ours."""
-    try:
-        return analytics.page(db, segment, condition, *page)
-    except DatabaseUnavailable:
-        raise
-    except Exception as exc:
-        if is_transient(exc):  # the system of record's fault, answered as such
-            raise
-        log.warning("analytics back-end failed on a members filter", exc_info=exc)
-        raise DatabaseUnavailable(UNAVAILABLE, applied=False) from exc
