@@ -1,6 +1,6 @@
 """What callers outside the package may use of ``segmentd.membership`` (an import-linter
 contract keeps them off its modules): the interface, the publish horizon, the cleanup chunk,
-the history's change feed."""
+the history's change feed, and what a build answered elsewhere gives a fill, range by range."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def test_the_package_exports_its_interface() -> None:
         "FillRange",
         "GenerationKey",
         "LookupReader",
+        "MemberAnswer",
         "MembershipStore",
         "RefreshTarget",
         "build_horizon",
