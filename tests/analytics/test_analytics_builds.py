@@ -23,8 +23,8 @@ from segmentd.storage.tenants import create_tenant
 from tests.conftest import AppServer, make_tenant
 from tests.support.analytics_world import (
     NAMES,
-    add_segment,
     name_has,
+    named_world,
     published,
     sql_selected,
     write_members,
@@ -37,10 +37,7 @@ def test_builds_publish_what_the_sql_compiler_selects(
     outboxed: Database, settings: Settings
 ) -> None:
     db = outboxed
-    with db.write() as conn:
-        tenant_id = create_tenant(conn, "acme")
-    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
-    segment_id = add_segment(db, tenant_id, "an", name_has("an"))
+    tenant_id, segment_id = named_world(db)
 
     assert run_pending(db, settings) == 1
     expected = sql_selected(db, tenant_id, segment_id)
@@ -76,10 +73,7 @@ def test_a_reference_reads_the_published_membership_and_previews_count(
     outboxed: Database, settings: Settings
 ) -> None:
     db = outboxed
-    with db.write() as conn:
-        tenant_id = create_tenant(conn, "acme")
-    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
-    inner = add_segment(db, tenant_id, "an", name_has("an"))
+    tenant_id, inner = named_world(db)
     assert run_pending(db, settings) == 1
     source = analytics_source(settings.analytics)
     assert source is not None

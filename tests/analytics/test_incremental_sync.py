@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from segmentd.analytics.clickhouse_schema import CAMPAIGN_ACTIVITY, MEMBERS
+from segmentd.analytics.clickhouse_schema import MEMBERS
 from segmentd.analytics.engine import Engine
 from segmentd.analytics.full_load import Target, counts
 from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
@@ -21,18 +21,15 @@ from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag
-from segmentd.storage.tenants import create_tenant
 from tests.support.analytics_world import (
-    NAMES,
-    add_segment,
     name_has,
+    named_world,
     published,
     sql_selected,
-    write_members,
 )
 from tests.support.factories import add_segment_row
 from tests.support.incremental_world import MEMBERS as SEEDED
-from tests.support.incremental_world import change_a_few, seed
+from tests.support.incremental_world import change_a_few, rebuilt_after_a_few_changes, seed
 from tests.support.stored_conditions import stored_condition
 
 
@@ -45,30 +42,12 @@ def _source(settings: Settings) -> AnalyticsSource:
 def test_a_rebuild_applies_only_the_changed_members(outboxed: Database, settings: Settings) -> None:
     db = outboxed
     world = seed(db)
-    assert run_pending(db, settings) == 1
-    source = _source(settings)
-    first = source.last_synced(world.tenant_id)
-    assert first is not None and first.full_load  # never loaded: loaded whole
-    before = published(db, world.tenant_id, world.segment_id)
-    assert before == sql_selected(db, world.tenant_id, world.segment_id)
-
-    waiting = change_a_few(db, world)
-    with db.write() as conn:
-        enqueue_build(conn, world.tenant_id, world.segment_id)
-    assert run_pending(db, settings) == 1
-    second = source.last_synced(world.tenant_id)
-    assert second is not None and not second.full_load
-    assert second.applied.outbox_rows == waiting
-    # Five members named (renamed, tagged, untagged, unsubscribed, deleted), one activity
-    # row recorded and the deleted member's one activity row buried: nothing else written.
-    assert second.applied.written[MEMBERS] == 5
-    assert second.applied.written[CAMPAIGN_ACTIVITY] == 2
-    after = published(db, world.tenant_id, world.segment_id)
-    assert after == sql_selected(db, world.tenant_id, world.segment_id)
-    assert after != before
+    before = sql_selected(db, world.tenant_id, world.segment_id)  # before the changes
+    rebuilt_after_a_few_changes(db, settings, world)
+    assert published(db, world.tenant_id, world.segment_id) != before
     with db.read() as conn:
         assert outbox.seqs_of(conn, world.tenant_id) == []
-    target = source.target
+    target = _source(settings).target
     assert counts(target, world.tenant_id)[MEMBERS] == SEEDED - 1  # the deleted one is gone
 
 
@@ -133,10 +112,7 @@ def test_a_reference_reads_the_members_the_real_time_path_moved(
     """A referenced segment is copied again when its published membership changed without a
     new generation (the real-time path moved a member): the referrer's rebuild reads it."""
     db = outboxed
-    with db.write() as conn:
-        tenant_id = create_tenant(conn, "acme")
-    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
-    inner = add_segment(db, tenant_id, "an", name_has("an"))
+    tenant_id, inner = named_world(db)
     assert run_pending(db, settings) == 1
     with db.read() as conn:
         named = stored_condition(conn, tenant_id, name_has("e"))

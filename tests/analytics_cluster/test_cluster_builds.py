@@ -18,11 +18,9 @@ from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
 from segmentd.storage.schema import segments
-from segmentd.storage.tenants import create_tenant
 from tests.support.analytics_world import (
-    NAMES,
-    add_segment,
     name_has,
+    named_world,
     published,
     sql_selected,
     write_members,
@@ -34,10 +32,7 @@ def test_a_build_on_the_cluster_publishes_what_the_sql_compiler_selects(
     outboxed: Database, settings: Settings
 ) -> None:
     db = outboxed
-    with db.write() as conn:
-        tenant_id = create_tenant(conn, "acme")
-    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
-    segment_id = add_segment(db, tenant_id, "an", name_has("an"))
+    tenant_id, segment_id = named_world(db)
     assert run_pending(db, settings) == 1
     first = published(db, tenant_id, segment_id)
     assert first and first == sql_selected(db, tenant_id, segment_id)
@@ -62,10 +57,7 @@ def test_a_shard_down_fails_the_build_and_keeps_the_published_membership(
     outboxed: Database, settings: Settings, ch_cluster: ClickHouseCluster
 ) -> None:
     db = outboxed
-    with db.write() as conn:
-        tenant_id = create_tenant(conn, "acme")
-    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
-    segment_id = add_segment(db, tenant_id, "an", name_has("an"))
+    tenant_id, segment_id = named_world(db)
     assert run_pending(db, settings) == 1
     write_members(db, tenant_id, {"m4@example.com": "Bran"})  # joins in real time
     with db.write() as conn:

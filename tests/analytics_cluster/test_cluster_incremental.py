@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from segmentd.analytics.clickhouse_schema import CAMPAIGN_ACTIVITY, MEMBERS
 from segmentd.jobs.analytics_source import analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
@@ -20,7 +19,7 @@ from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
 from tests.support.analytics_world import published, sql_selected
 from tests.support.clickhouse_cluster import ClickHouseCluster
-from tests.support.incremental_world import change_a_few, seed
+from tests.support.incremental_world import change_a_few, rebuilt_after_a_few_changes, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,25 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_rebuild_on_the_cluster_applies_only_the_changed_members(
     outboxed: Database, settings: Settings
 ) -> None:
-    db = outboxed
-    world = seed(db)
-    assert run_pending(db, settings) == 1
-    source = analytics_source(settings.analytics)
-    assert source is not None
-    first = source.last_synced(world.tenant_id)
-    assert first is not None and first.full_load
-    waiting = change_a_few(db, world)
-    with db.write() as conn:
-        enqueue_build(conn, world.tenant_id, world.segment_id)
-    assert run_pending(db, settings) == 1
-    second = source.last_synced(world.tenant_id)
-    assert second is not None and not second.full_load
-    assert second.applied.outbox_rows == waiting
-    assert second.applied.written[MEMBERS] == 5
-    assert second.applied.written[CAMPAIGN_ACTIVITY] == 2
-    assert published(db, world.tenant_id, world.segment_id) == sql_selected(
-        db, world.tenant_id, world.segment_id
-    )
+    rebuilt_after_a_few_changes(outboxed, settings, seed(outboxed))
 
 
 # Syncs the tenant two outbox rows a batch; in the second batch, once its rows are in

@@ -18,7 +18,7 @@ from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag, upsert_members
 from segmentd.storage.schema import members
 from segmentd.storage.segments import get_segment
-from segmentd.storage.tenants import default_list_id
+from segmentd.storage.tenants import create_tenant, default_list_id
 from tests.support.stored_conditions import stored_condition
 
 NAMES = ("Ann", "Dan", "Lea", "Jan", "Bob", "Anna", "Ivan", "Eve")
@@ -34,6 +34,15 @@ def write_members(db: Database, tenant_id: int, names: dict[str, str]) -> None:
         upsert_members(
             conn, tenant_id, None, rows, update_existing=True, tag_flag=TagFlag.OVERWRITE
         )
+
+
+def named_world(db: Database) -> tuple[int, str]:
+    """A tenant "acme" whose members bear ``NAMES`` (``m<i>@example.com``) and a segment "an"
+    of the names holding "an", not built yet: (tenant id, segment id)."""
+    with db.write() as conn:
+        tenant_id = create_tenant(conn, "acme")
+    write_members(db, tenant_id, {f"m{i}@example.com": n for i, n in enumerate(NAMES)})
+    return tenant_id, add_segment(db, tenant_id, "an", name_has("an"))
 
 
 def published(db: Database, tenant_id: int, segment_id: str) -> set[int]:

@@ -10,16 +10,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from segmentd.analytics.clickhouse_schema import CAMPAIGN_ACTIVITY
+from segmentd.analytics.clickhouse_schema import MEMBERS as MEMBER_TABLE
 from segmentd.domain.fields import CampaignStatus
+from segmentd.jobs.analytics_source import Synced, analytics_source
+from segmentd.jobs.build_queue import enqueue_build
+from segmentd.jobs.build_worker import run_pending
 from segmentd.services.member_service import delete_members
 from segmentd.services.member_service import unsubscribe as unsubscribe_members
 from segmentd.services.segment_service import insert_segment
+from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.campaigns import create_campaign, record_events
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag, upsert_members
 from segmentd.storage.schema import members
 from segmentd.storage.tenants import create_tenant, default_list_id
+from tests.support.analytics_world import published, sql_selected
 from tests.support.stored_conditions import stored_native
 
 MEMBERS = 40
@@ -100,3 +107,29 @@ def change_a_few(db: Database, world: World) -> int:
         delete_members(conn, t, [int(gone)])
     with db.read() as conn:
         return len(outbox.seqs_of(conn, t))
+
+
+def rebuilt_after_a_few_changes(db: Database, settings: Settings, world: World) -> Synced:
+    """Build ``world`` once (a full load), change a few members, rebuild: the second sync
+    applied exactly their outbox rows (five members, two activity rows written) and the
+    rebuild published what the SQL compiler selects. The second sync."""
+    assert run_pending(db, settings) == 1
+    source = analytics_source(settings.analytics)
+    assert source is not None
+    first = source.last_synced(world.tenant_id)
+    assert first is not None and first.full_load  # never loaded: loaded whole
+    waiting = change_a_few(db, world)
+    with db.write() as conn:
+        enqueue_build(conn, world.tenant_id, world.segment_id)
+    assert run_pending(db, settings) == 1
+    second = source.last_synced(world.tenant_id)
+    assert second is not None and not second.full_load
+    assert second.applied.outbox_rows == waiting
+    # Five members named (renamed, tagged, untagged, unsubscribed, deleted), one activity
+    # row recorded and the deleted member's one activity row buried: nothing else written.
+    assert second.applied.written[MEMBER_TABLE] == 5
+    assert second.applied.written[CAMPAIGN_ACTIVITY] == 2
+    assert published(db, world.tenant_id, world.segment_id) == sql_selected(
+        db, world.tenant_id, world.segment_id
+    )
+    return second
