@@ -2,11 +2,12 @@
 
 The application runs as ``segmentd serve`` runs it, its workers started with it (the build
 worker and the webhook worker, ``api.app``), with 127.0.0.1 allow-listed for webhooks. A real
-HTTP receiver listens on a loopback port in this process; it verifies every delivery's
-signature with ``standardwebhooks`` and notes when each change it carries arrived. A
-subscription follows one segment (``Age >= 50``, kept in the data set); each upsert of one
-member through the API moves that member in or out of it, a few tens of milliseconds apart
-(spaced irregularly, so that they do not keep step with the worker's polling).
+HTTP receiver (the tests' own, ``tests.support.webhook_receiver``) listens on a loopback port
+in this process; each change's arrival is read from deliveries whose signature
+``standardwebhooks`` verified. A subscription follows one segment (``Age >= 50``, kept in the
+data set); each upsert of one member through the API moves that member in or out of it, a
+few tens of milliseconds apart (spaced irregularly, so that they do not keep step with the
+worker's polling).
 
 A change's latency is its arrival at the receiver minus the moment its upsert was sent: the
 change commits inside the request, so this is an upper bound by the upsert's own time (the
@@ -17,14 +18,11 @@ from __future__ import annotations
 
 import random
 import statistics
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from standardwebhooks.webhooks import Webhook
+from tests.support.webhook_receiver import Receiver
 
 from segmentd.api.app import create_app
 from segmentd.storage.catalog import load_catalog
@@ -39,64 +37,31 @@ WAIT_SECONDS = 30.0  # for the last change of a run to arrive, else the figure f
 THRESHOLD = 50  # the segment's condition: Age >= 50 (``conditions.ONE``)
 
 
-class Receiver:
-    """A threaded HTTP server on 127.0.0.1: checks each delivery's signature and notes when
-    each change arrived, by member id (``perf_counter``, the clock of the upserts)."""
+class Arrivals:
+    """When each member's change first arrived (``perf_counter``, the clock of the upserts),
+    read from the receiver's deliveries once ``standardwebhooks`` verified each one's
+    signature (a delivery that fails the check fails the figure)."""
 
-    def __init__(self) -> None:
-        self.arrived: dict[int, float] = {}
-        self.refused = 0
-        self.secret = ""
-        self.got = threading.Condition()
-        receiver = self
+    def __init__(self, receiver: Receiver, secret: str) -> None:
+        self.receiver = receiver
+        self.secret = secret
+        self.at: dict[int, float] = {}
+        self._read = 0
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                now = time.perf_counter()
-                status = receiver.accept(body, dict(self.headers.items()), now)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    def wait_for(self, member_ids: list[int]) -> None:
+        deadline = time.perf_counter() + WAIT_SECONDS
+        while missing := [m for m in member_ids if m not in self._caught_up()]:
+            if time.perf_counter() > deadline:
+                raise AssertionError(f"{len(missing)} changes did not arrive in {WAIT_SECONDS} s")
+            time.sleep(0.005)
 
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def accept(self, body: bytes, headers: dict[str, str], now: float) -> int:
-        try:
-            batch = Webhook(self.secret).verify(body, {k.lower(): v for k, v in headers.items()})
-        except Exception:
-            with self.got:
-                self.refused += 1
-            return 400
-        with self.got:
-            for change in batch["data"]["changes"]:
-                self.arrived.setdefault(int(change["member_id"]), now)
-            self.got.notify_all()
-        return 204
-
-    def wait_for(self, member_ids: list[int], timeout: float) -> None:
-        with self.got:
-            self.got.wait_for(lambda: all(m in self.arrived for m in member_ids), timeout)
-            missing = [m for m in member_ids if m not in self.arrived]
-        assert not self.refused, f"{self.refused} deliveries failed the signature check"
-        assert not missing, f"{len(missing)} changes did not arrive in {timeout:.0f} s"
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _caught_up(self) -> dict[int, float]:
+        received = self.receiver.received
+        for delivery in received[self._read : len(received)]:
+            for change in delivery.verified(self.secret)["data"]["changes"]:
+                self.at.setdefault(int(change["member_id"]), delivery.at)
+            self._read += 1
+        return self.at
 
 
 def people(ctx: Context, indexes: list[int]) -> list[tuple[str, int, str]]:
@@ -139,13 +104,13 @@ def measure(ctx: Context, runs: int) -> list[float]:
         drop_leftovers(client)
         body = {"url": receiver.url, "segment_id": segment_id}
         subscribed = ok(client.post("/v1/webhooks", json=body))["result"]
-        receiver.secret = subscribed["secret"]
+        arrivals = Arrivals(receiver, subscribed["secret"])
         try:
-            upsert_changes(ctx, client, receiver, chosen[:CHANGES])  # warm-up
+            upsert_changes(ctx, client, arrivals, chosen[:CHANGES])  # warm-up
             for run in range(runs):
                 batch = chosen[(run + 1) * CHANGES : (run + 2) * CHANGES]
-                sent, answered = upsert_changes(ctx, client, receiver, batch)
-                arrived = receiver.arrived
+                sent, answered = upsert_changes(ctx, client, arrivals, batch)
+                arrived = arrivals.at
                 since_sent = [(arrived[m] - t) * 1000 for m, t in sent.items()]
                 since_answer = [(arrived[m] - t) * 1000 for m, t in answered.items()]
                 p99s.append(percentile(since_sent, 99))
@@ -166,11 +131,11 @@ def drop_leftovers(client: TestClient) -> None:
 
 
 def upsert_changes(
-    ctx: Context, client: TestClient, receiver: Receiver, indexes: list[int]
+    ctx: Context, client: TestClient, arrivals: Arrivals, indexes: list[int]
 ) -> tuple[dict[int, float], dict[int, float]]:
     """Upsert each member alone, moving it across the segment's edge; when each was sent and
     answered, by member id, once every change arrived."""
-    gaps = random.Random(len(receiver.arrived))
+    gaps = random.Random(len(arrivals.at))
     sent: dict[int, float] = {}
     answered: dict[int, float] = {}
     for email, member_id, age in people(ctx, indexes):
@@ -180,7 +145,7 @@ def upsert_changes(
         answered[member_id] = time.perf_counter()
         assert result["updated"] == 1, result
         time.sleep(gaps.uniform(*GAP_SECONDS))
-    receiver.wait_for(list(sent), WAIT_SECONDS)
+    arrivals.wait_for(list(sent))
     return sent, answered
 
 
