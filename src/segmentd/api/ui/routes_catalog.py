@@ -120,7 +120,7 @@ def edit_field(
 @router.get("/fields/{field_id}/delete")
 def confirm_field_delete(request: Request, field_id: str, user: User, db: Db) -> Response:
     number, found = _field(db, user, field_id)
-    return _delete_page(request, user, "field", number, found.name)
+    return _delete_page(request, user, Doomed("field", number, found.name))
 
 
 @router.post("/fields/{field_id}/delete")
@@ -152,7 +152,7 @@ def _deleted(request: Request, user: User, doomed: Doomed, delete: Callable[[], 
     try:
         deleted = delete()
     except DomainValidationError as exc:
-        return _delete_page(request, user, doomed.kind, doomed.id, doomed.name, exc)
+        return _delete_page(request, user, doomed, exc)
     if not deleted:
         raise UiNotFound()
     request.session["flash"] = [_DELETED[doomed.kind], {"name": doomed.name}]
@@ -160,24 +160,19 @@ def _deleted(request: Request, user: User, doomed: Doomed, delete: Callable[[], 
 
 
 def _delete_page(
-    request: Request,
-    user: User,
-    kind: str,
-    thing_id: int,
-    name: str,
-    refused: DomainValidationError | None = None,
+    request: Request, user: User, doomed: Doomed, refused: DomainValidationError | None = None
 ) -> Response:
     return render(
         request,
         "catalog_delete.html",
         user=user,
         status_code=409 if refused else 200,
-        kind=kind,
-        thing_id=thing_id,
-        name=name,
+        kind=doomed.kind,
+        thing_id=doomed.id,
+        name=doomed.name,
         refusal=refusal(request, refused.message) if refused else "",
         in_use=isinstance(refused, InUse),  # segments to change first, named in the refusal
-        back=f"/ui/{kind}s",
+        back=f"/ui/{doomed.kind}s",
     )
 
 
@@ -246,7 +241,7 @@ def rename_tag(request: Request, tag_id: str, user: User, db: Db, form: Form) ->
 @router.get("/tags/{tag_id}/delete")
 def confirm_tag_delete(request: Request, tag_id: str, user: User, db: Db) -> Response:
     found = _tag(db, user, tag_id)
-    return _delete_page(request, user, "tag", found.id, found.name)
+    return _delete_page(request, user, Doomed("tag", found.id, found.name))
 
 
 @router.post("/tags/{tag_id}/delete")
@@ -335,7 +330,7 @@ def edit_campaign(request: Request, campaign_id: str, user: User, db: Db, form: 
 @router.get("/campaigns/{campaign_id}/delete")
 def confirm_campaign_delete(request: Request, campaign_id: str, user: User, db: Db) -> Response:
     found = _campaign(db, user, campaign_id)
-    return _delete_page(request, user, "campaign", found.id, found.name)
+    return _delete_page(request, user, Doomed("campaign", found.id, found.name))
 
 
 @router.post("/campaigns/{campaign_id}/delete")
