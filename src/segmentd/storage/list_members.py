@@ -30,6 +30,13 @@ def count_matching(
 ) -> int:
     """Members of the list that satisfy ``where`` (less the exclusions of segment ``excluded_by``):
     the count a build of that condition would publish now."""
+    return int(conn.execute(count_query(tenant_id, list_id, where, excluded_by)).scalar_one())
+
+
+def count_query(
+    tenant_id: int, list_id: int, where: ColumnElement[bool], excluded_by: str | None = None
+) -> sa.Select[Any]:
+    """The statement of ``count_matching``."""
     query = sa.select(sa.func.count()).where(*_in_list(tenant_id, list_id), where)
     if excluded_by is not None:
         ex = segment_exclusions.c
@@ -40,20 +47,19 @@ def count_matching(
                 ex.member_id == members.c.id,
             )
         )
-    return int(conn.execute(query).scalar_one())
+    return query
 
 
-def count_in_range(
-    conn: Connection,
+def count_in_range_query(
     tenant_id: int,
     list_id: int,
     ids: tuple[int, int],
     where: ColumnElement[bool],
     excluded_by: str | None = None,
-) -> int:
-    """``count_matching`` over the members whose id is in (lo, hi] = ``ids``."""
+) -> sa.Select[Any]:
+    """The statement of ``count_matching`` over the members whose id is in (lo, hi] = ``ids``."""
     ranged = sa.and_(members.c.id > ids[0], members.c.id <= ids[1], where)
-    return count_matching(conn, tenant_id, list_id, ranged, excluded_by)
+    return count_query(tenant_id, list_id, ranged, excluded_by)
 
 
 def member_id_span(conn: Connection, tenant_id: int, list_id: int) -> tuple[int, int] | None:
