@@ -64,11 +64,13 @@ def count_in_range_query(
 
 def member_id_span(conn: Connection, tenant_id: int, list_id: int) -> tuple[int, int] | None:
     """The lowest and highest member id of the list (None when it has no member)."""
-    first, last = conn.execute(
-        sa.select(sa.func.min(members.c.id), sa.func.max(members.c.id)).where(
-            *_in_list(tenant_id, list_id)
-        )
-    ).one()
+    # One aggregate a subquery: SQLite reads the index's first or last entry only for a
+    # lone min() or max(), and walked every member of the list for both at once.
+    ends = [
+        sa.select(end(members.c.id)).where(*_in_list(tenant_id, list_id)).scalar_subquery()
+        for end in (sa.func.min, sa.func.max)
+    ]
+    first, last = conn.execute(sa.select(*ends)).one()
     return None if first is None else (int(first), int(last))
 
 
