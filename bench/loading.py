@@ -59,11 +59,12 @@ def _executemany_sqlite(db: Database, batches: Iterator[Batch]) -> None:
 
 
 def analyze(db: Database) -> None:
-    """Fresh planner statistics, as autovacuum would soon give after a bulk load.
+    """Fresh planner statistics and visibility maps, as autovacuum would soon give after a
+    bulk load (insert-only tables too): without a visibility map PostgreSQL cannot read the
+    activity and tag indexes alone, and a bench server may run without autovacuum.
 
     Not on SQLite: segmentd never runs ANALYZE there, and statistics taken now would
     describe a data set without segments or visitors, misleading the planner later.
     """
-    with db.write_engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    with db.write_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE)")

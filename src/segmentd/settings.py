@@ -49,7 +49,11 @@ class Settings(BaseSettings):
         8, ge=1, le=64, description="fresh builds of one list run together, sharing each pass"
     )
     build_parallelism: int = Field(
-        2, ge=1, le=16, description="PostgreSQL: build chunks filled side by side (one core each)"
+        2,
+        ge=1,
+        le=16,
+        description="build chunks filled side by side, one core each (SQLite: evaluated on "
+        "reader connections, stored by the one writer)",
     )
     build_complement_share: float = Field(
         0.75,

@@ -348,9 +348,10 @@ def test_each_chunk_commits_its_progress(db: Database, settings: Settings, acme:
 def test_chunks_filled_side_by_side_commit_together(
     db: Database, settings: Settings, acme: Tenant, parts: int
 ) -> None:
-    """On PostgreSQL a step fills ``parts`` chunks on their own connections (SQLite: one)."""
+    """A step fills ``parts`` chunks side by side: on PostgreSQL on their own connections, on
+    SQLite evaluated on reader connections and stored by the writer."""
     settings = settings.model_copy(update={"build_parallelism": parts})
-    per_step = 100 * (1 if db.is_sqlite else parts)
+    per_step = 100 * parts
     condition = field_condition("<", "30")
     segment_id = add_segment(db, acme.id, condition)
     claim, plan = start_job(db, settings)

@@ -55,7 +55,7 @@ def run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]])
 
 def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]) -> list[Step]:
     size = settings.build_chunk_size
-    parts = 1 if db.is_sqlite else settings.build_parallelism
+    parts = settings.build_parallelism
     steps = [Step.LOST] * len(work)
     with db.write() as conn:
         # Segment rows in ascending id, as real-time updates lock them: no deadlock.

@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..storage.compiler import compile_condition
 from ..storage.db import Database
 from ..storage.schema import members, segment_exclusions, segment_members
 from . import buckets, given_fill
+from .fill_beside import fill_beside
 from .interface import FillPlan, FillRange, GenerationKey, Ranges, answer_of
+from .range_rows import clear_range, stored_rows
 from .references import PublishedReader
 
 
@@ -35,9 +36,14 @@ def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], work
     the buckets wholly inside its range from the rows it inserted, and ``count_filled`` counts
     the buckets neighbouring ranges share.
     """
-    if db.is_sqlite or any(answer_of(plan) is not None for _key, plan, *_rest in fills):
+    if any(answer_of(plan) is not None for _key, plan, *_rest in fills) or (
+        db.is_sqlite and workers == 1
+    ):
         for fill in fills:
             fill_range(conn, *fill)
+        return False
+    if db.is_sqlite:
+        fill_beside(db, conn, fills, _fillers(workers))
         return False
     if workers == 1 or len(fills) == 1:
         for fill in fills:
@@ -114,47 +120,16 @@ def _prepare_fill(
     """Delete this generation's rows in (lo, hi]; return the insert of the members that match
     now, or for a complement of those that do not (the caller runs it, alone or with the
     counts it returns)."""
-    sm = segment_members.c
-    conn.execute(
-        sa.delete(segment_members).where(
-            *_generation_rows(claim, claim.generation), sm.member_id > lo, sm.member_id <= hi
-        )
-    )
-    excluded = sa.exists().where(
-        segment_exclusions.c.tenant_id == members.c.tenant_id,
-        segment_exclusions.c.segment_id == claim.segment_id,
-        segment_exclusions.c.member_id == members.c.id,
-    )
+    clear_range(conn, claim, lo, hi)
     published = PublishedReader(conn, claim.tenant_id)
-    condition = compile_condition(plan.condition, (lo, hi), claim.tenant_id, published)
-    if plan.complement:
-        # NULL is "no match" to WHERE but would stay NULL under NOT. Not coalesce(): SQLite
-        # then tested every part of an "or" (3 times the time of this CASE).
-        unmatched = sa.case((condition, sa.false()), else_=sa.true())
-        stored = sa.or_(unmatched, excluded) if excluding else unmatched
-    else:
-        stored = sa.and_(condition, ~excluded if excluding else sa.true())
     matching = sa.select(
         members.c.tenant_id,
         sa.literal(claim.segment_number, sa.BigInteger),
         sa.literal(claim.generation, sa.BigInteger),
         members.c.id,
-    ).where(*_in_list(claim, plan.list_id), members.c.id > lo, members.c.id <= hi, stored)
+    ).where(*stored_rows(claim, plan, lo, hi, excluding, published))
     columns = ["tenant_id", "segment_number", "generation", "member_id"]
     return sa.insert(segment_members).from_select(columns, matching)
-
-
-def _generation_rows(claim: GenerationKey, generation: int) -> list[sa.ColumnElement[bool]]:
-    sm = segment_members.c
-    return [
-        sm.tenant_id == claim.tenant_id,
-        sm.segment_number == claim.segment_number,
-        sm.generation == generation,
-    ]
-
-
-def _in_list(claim: GenerationKey, list_id: int) -> list[sa.ColumnElement[bool]]:
-    return [members.c.tenant_id == claim.tenant_id, members.c.list_id == list_id]
 
 
 def count_filled(

@@ -4,7 +4,8 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 
 - ``complement``: the rule saying which members a generation's rows stand for
 - ``buckets``: exact member counts per bucket of member ids (pages, totals)
-- ``fill``: a build's ranges of rows, side by side on PostgreSQL
+- ``fill``: a build's ranges of rows, side by side (``fill_beside`` on SQLite,
+  ``range_rows`` saying which members they are)
 - ``publish``: the swap to a new generation, and discarding one
 - ``stale``: deleting generations nobody reads any more
 - ``realtime`` over ``generation_rows``: members' changes applied in the writer's transaction

@@ -32,6 +32,7 @@ from ..database_urls import is_sqlite, normalize_url
 from . import change_log
 from .analytics_outbox import OPTION as outbox_option
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
+from .side_by_side import READER_OPTION
 from .write_turns import WriteTurns
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -123,6 +124,7 @@ class Database:
         self.is_sqlite = is_sqlite(self.url)
         self._checkpointer: _Checkpointer | None = None
         self._turns: WriteTurns | None = None
+        self.read_engine: Engine
         if self.is_sqlite:
             self._turns = WriteTurns(sqlite_busy_ms / 1000)
             self.write_engine = _sqlite_engine(
@@ -131,7 +133,9 @@ class Database:
                 autocheckpoint=not background_checkpoints,
                 busy_ms=sqlite_busy_ms,
             )
-            self.read_engine = _sqlite_engine(self.url, "BEGIN", busy_ms=sqlite_busy_ms)
+            self.read_engine = _sqlite_engine(
+                self.url, "BEGIN", busy_ms=sqlite_busy_ms
+            ).execution_options(**{READER_OPTION: True})
             if background_checkpoints:
                 self._checkpointer = _Checkpointer(self.write_engine.url.database or "")
         else:

@@ -30,6 +30,13 @@ def count_matching(
 ) -> int:
     """Members of the list that satisfy ``where`` (less the exclusions of segment ``excluded_by``):
     the count a build of that condition would publish now."""
+    return int(conn.execute(count_query(tenant_id, list_id, where, excluded_by)).scalar_one())
+
+
+def count_query(
+    tenant_id: int, list_id: int, where: ColumnElement[bool], excluded_by: str | None = None
+) -> sa.Select[Any]:
+    """The statement of ``count_matching``."""
     query = sa.select(sa.func.count()).where(*_in_list(tenant_id, list_id), where)
     if excluded_by is not None:
         ex = segment_exclusions.c
@@ -40,29 +47,30 @@ def count_matching(
                 ex.member_id == members.c.id,
             )
         )
-    return int(conn.execute(query).scalar_one())
+    return query
 
 
-def count_in_range(
-    conn: Connection,
+def count_in_range_query(
     tenant_id: int,
     list_id: int,
     ids: tuple[int, int],
     where: ColumnElement[bool],
     excluded_by: str | None = None,
-) -> int:
-    """``count_matching`` over the members whose id is in (lo, hi] = ``ids``."""
+) -> sa.Select[Any]:
+    """The statement of ``count_matching`` over the members whose id is in (lo, hi] = ``ids``."""
     ranged = sa.and_(members.c.id > ids[0], members.c.id <= ids[1], where)
-    return count_matching(conn, tenant_id, list_id, ranged, excluded_by)
+    return count_query(tenant_id, list_id, ranged, excluded_by)
 
 
 def member_id_span(conn: Connection, tenant_id: int, list_id: int) -> tuple[int, int] | None:
     """The lowest and highest member id of the list (None when it has no member)."""
-    first, last = conn.execute(
-        sa.select(sa.func.min(members.c.id), sa.func.max(members.c.id)).where(
-            *_in_list(tenant_id, list_id)
-        )
-    ).one()
+    # One aggregate a subquery: SQLite reads the index's first or last entry only for a
+    # lone min() or max(), and walked every member of the list for both at once.
+    ends = [
+        sa.select(end(members.c.id)).where(*_in_list(tenant_id, list_id)).scalar_subquery()
+        for end in (sa.func.min, sa.func.max)
+    ]
+    first, last = conn.execute(sa.select(*ends)).one()
     return None if first is None else (int(first), int(last))
 
 
