@@ -34,8 +34,8 @@ from typing import Any
 
 from segmentd.analytics.full_load import Target
 from segmentd.domain.native_form import parse_native
-from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
 from segmentd.domain.validation import SegmentType
+from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
 from segmentd.services.segment_service import SegmentDraft, count_condition, preview_count
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
@@ -59,6 +59,7 @@ from .scale_record import ensure_record
 
 DATA = Path(__file__).parent / "data" / "scale"
 FIELDS = "3 field conditions (and)"
+SHAPES = ("opened >= 3 campaigns in 30 days", FIELDS, "segment referring to two others")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -133,12 +134,12 @@ def shapes(ctx: Context) -> dict[str, tuple[dict[str, Any], Callable[[], int]]]:
         )
 
     return {
-        "opened >= 3 campaigns in 30 days": native(opened_three_of_30_days(ctx)),
+        SHAPES[0]: native(opened_three_of_30_days(ctx)),
         FIELDS: (
             wire(ctx, c.FIELD, three),
             lambda: preview_count(db, dataset.tenant_id, draft, settings.tz, source),
         ),
-        "segment referring to two others": native(referring_to_two(ctx)),
+        SHAPES[2]: native(referring_to_two(ctx)),
     }
 
 
@@ -233,9 +234,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if cluster is not None:
             rows = [lambda sql, run=run: list(run(sql)) for run in cluster.executes()]
             sizes = [copy_sizes(r) for r in rows]
-            results["copy bytes on disk"] = {
-                t: sum(s.get(t, 0) for s in sizes) for t in sizes[0]
-            }
+            results["copy bytes on disk"] = {t: sum(s.get(t, 0) for s in sizes) for t in sizes[0]}
             results["server peak RSS (MiB)"] = [round(x) for x in cluster.server_peak_rss_mb()]
         else:
             results["copy bytes on disk"] = copy_sizes(target.engine.rows)

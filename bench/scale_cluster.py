@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from clickhouse_driver import Client
-
 from tests.support.clickhouse_cluster import ClickHouseCluster, ShardServer, server_binary
 
 from .scale_copy import DATABASE
@@ -50,7 +49,10 @@ class ScaleCluster(ClickHouseCluster):
 
     def executes(self) -> list[Callable[[str], object]]:
         """A way to run SQL on each shard, in the cluster's order (a client each)."""
-        clients = [Client("127.0.0.1", port=s.ports.tcp, send_receive_timeout=3600) for s in self.shards]
+        # Merging tens of millions of rows outlasts the driver's default timeout.
+        clients = [
+            Client("127.0.0.1", port=s.ports.tcp, send_receive_timeout=3600) for s in self.shards
+        ]
         return [client.execute for client in clients]
 
     def server_peak_rss_mb(self) -> list[float]:

@@ -108,9 +108,7 @@ def fill_statements(record: Record, events: int, version: int) -> dict[str, str]
     return {MEMBERS: members_sql, MEMBER_TAGS: tags_sql, CAMPAIGN_ACTIVITY: activity_sql}
 
 
-def fill(
-    engine: Engine, places: Sequence[Place], record: Record, events: int
-) -> dict[str, float]:
+def fill(engine: Engine, places: Sequence[Place], record: Record, events: int) -> dict[str, float]:
     """Write the copy at every place at once (a thread each), merge it, record the load;
     seconds per step."""
     tenant = record.dataset.tenant_id

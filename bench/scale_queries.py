@@ -17,7 +17,8 @@ import sys
 import time
 from typing import Any
 
-from segmentd.analytics.clickhouse_compiler import members_query
+from segmentd.analytics.clickhouse_compiler import ClickHouseQuery, members_query
+from segmentd.analytics.engine import Engine
 from segmentd.analytics.read_point import read_point
 from segmentd.domain.native_form import parse_native
 from segmentd.domain.stored_form import load_condition
@@ -42,6 +43,20 @@ def median_ms(run: Any, runs: int) -> float:
         run()
         times.append(time.perf_counter() - started)
     return round(statistics.median(times) * 1000)
+
+
+def counts(
+    engine: Engine, query: ClickHouseQuery, chunk: ClickHouseQuery, runs: int
+) -> dict[str, float]:
+    def count(sql: str, q: ClickHouseQuery) -> Any:
+        return engine.rows(f"SELECT count() FROM ({sql})", q.params)
+
+    plain = query.sql.replace(" FINAL", "")
+    return {
+        "count_ms": median_ms(lambda: count(query.sql, query), runs),
+        "count_without_final_ms": median_ms(lambda: count(plain, query), runs),
+        "one_chunk_ms": median_ms(lambda: count(chunk.sql, chunk), runs),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -91,16 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 dataset.list_id,
                 (middle, middle + args.chunk),
             )
-            plain = query.sql.replace(" FINAL", "")
-
-            def count(sql: str, q: Any = query) -> Any:
-                return engine.rows(f"SELECT count() FROM ({sql})", q.params)
-
-            results[name] = {
-                "count_ms": median_ms(lambda: count(query.sql), args.runs),
-                "count_without_final_ms": median_ms(lambda: count(plain), args.runs),
-                "one_chunk_ms": median_ms(lambda: count(chunk.sql, chunk), args.runs),
-            }
+            results[name] = counts(engine, query, chunk, args.runs)
             print(f"{name}: {results[name]}", flush=True)
     finally:
         if cluster is not None:

@@ -7,11 +7,13 @@ table and JSON are written.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from bench import cluster_scale
 from bench.__main__ import run_suite, suite_parser, write
 from bench.dataset import ensure_dataset
 from bench.figures import FIGURES
@@ -19,6 +21,7 @@ from bench.report import text_table
 
 from segmentd.storage.db import Database
 from tests.conftest import free_port
+from tests.support.clickhouse_cluster import server_binary
 
 MEMBERS = 2_000
 
@@ -96,3 +99,23 @@ def test_suite_runs_every_figure(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["meta"]["members"] == MEMBERS
     assert out.with_suffix(".md").read_text().startswith("| figure |")
     assert "build: 3 field conditions (and)" in text_table(result)
+
+
+@pytest.mark.slow
+def test_scale_bench_runs_on_two_shards(tmp_path: Path) -> None:
+    """``bench.cluster_scale`` end to end at a tiny size: both data sets generated, the three
+    shapes built and counted on two shards (the field segment's count equal to the system
+    of record's, checked inside), the copy removed without ``--keep``."""
+    if server_binary() is None:
+        message = "clickhouse-server is not installed (apt-get install clickhouse-server)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}: CI requires it")
+        pytest.skip(message)
+    argv = ["--members", "3000", "--events", "30000", "--runs", "1", "--chunk", "1000"]
+    result = cluster_scale.main([*argv, "--folder", str(tmp_path)])
+    selected = {name: result[name]["members"] for name in cluster_scale.SHAPES}
+    assert 0.01 < selected["opened >= 3 campaigns in 30 days"] / 3000 < 0.15
+    assert all(0 < count < 3000 for count in selected.values()), selected
+    assert all(result[name]["build_s"]["median"] > 0 for name in selected)
+    assert set(result["copy bytes on disk"]) >= {"members_local", "campaign_activity_local"}
+    assert not (tmp_path / "cluster-3000-30000").exists()
