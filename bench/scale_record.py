@@ -55,14 +55,15 @@ def ensure_record(folder: Path, members_count: int) -> Record:
     name = tenant_name(members_count)
     with db.read() as conn:
         found = conn.execute(sa.select(tenants.c.id).where(tenants.c.name == name)).scalar()
-    started = time.perf_counter()
+    seconds = 0.0
     if found is None:
+        started = time.perf_counter()
         db.dispose()
         path.unlink()  # a file cut short: made again whole
         db = Database(f"sqlite:///{path}")
         db.migrate()
         found = _generate(db, members_count, name)
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
     record = _read(db, int(found), members_count, seconds)
     db.dispose()
     return record

@@ -18,6 +18,7 @@ from bench.__main__ import run_suite, suite_parser, write
 from bench.dataset import ensure_dataset
 from bench.figures import FIGURES
 from bench.report import text_table
+from bench.scale_record import ensure_record
 
 from segmentd.storage.db import Database
 from tests.conftest import free_port
@@ -99,6 +100,15 @@ def test_suite_runs_every_figure(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["meta"]["members"] == MEMBERS
     assert out.with_suffix(".md").read_text().startswith("| figure |")
     assert "build: 3 field conditions (and)" in text_table(result)
+
+
+def test_scale_record_is_generated_once(tmp_path: Path) -> None:
+    """The scale system of record is made once, then reused (a kept copy stays with it)."""
+    first = ensure_record(tmp_path, 500)
+    again = ensure_record(tmp_path, 500)
+    assert first.seconds > 0 and again.seconds == 0
+    assert again.dataset.tenant_id == first.dataset.tenant_id
+    assert again.slots == first.slots and len(again.dataset.campaign_ids) == 50
 
 
 @pytest.mark.slow
