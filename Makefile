@@ -12,7 +12,7 @@ PYTEST_ARGS ?= --durations=30
 TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
-.PHONY: venv run test lint format bench docs clean
+.PHONY: venv run test lint format bench bench-scale docs clean
 
 venv: $(STAMP)
 
@@ -44,6 +44,11 @@ bench: venv
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'; fi
 	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench $(BENCH_ARGS); \
 	else echo "no benchmarks yet (bench/__main__.py)"; fi
+
+# The analytics back-end at scale (docs/performance.md): two local ClickHouse shards, or
+# SCALE_ARGS="--engine chdb"; e.g. SCALE_ARGS="--members 10000000 --events 100000000 --keep".
+bench-scale: venv
+	$(BIN)/python -m bench.cluster_scale $(SCALE_ARGS)
 
 # Regenerate docs/configuration.md and the generated tables of docs/conditions.md.
 docs: venv

@@ -7,18 +7,22 @@ table and JSON are written.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from bench import cluster_scale
 from bench.__main__ import run_suite, suite_parser, write
 from bench.dataset import ensure_dataset
 from bench.figures import FIGURES
 from bench.report import text_table
+from bench.scale_record import ensure_record
 
 from segmentd.storage.db import Database
 from tests.conftest import free_port
+from tests.support.clickhouse_cluster import server_binary
 
 MEMBERS = 2_000
 
@@ -96,3 +100,32 @@ def test_suite_runs_every_figure(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["meta"]["members"] == MEMBERS
     assert out.with_suffix(".md").read_text().startswith("| figure |")
     assert "build: 3 field conditions (and)" in text_table(result)
+
+
+def test_scale_record_is_generated_once(tmp_path: Path) -> None:
+    """The scale system of record is made once, then reused (a kept copy stays with it)."""
+    first = ensure_record(tmp_path, 500)
+    again = ensure_record(tmp_path, 500)
+    assert first.seconds > 0 and again.seconds == 0
+    assert again.dataset.tenant_id == first.dataset.tenant_id
+    assert again.slots == first.slots and len(again.dataset.campaign_ids) == 50
+
+
+@pytest.mark.slow
+def test_scale_bench_runs_on_two_shards(tmp_path: Path) -> None:
+    """``bench.cluster_scale`` end to end at a tiny size: both data sets generated, the three
+    shapes built and counted on two shards (the field segment's count equal to the system
+    of record's, checked inside), the copy removed without ``--keep``."""
+    if server_binary() is None:
+        message = "clickhouse-server is not installed (apt-get install clickhouse-server)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}: CI requires it")
+        pytest.skip(message)
+    argv = ["--members", "3000", "--events", "30000", "--runs", "1", "--chunk", "1000"]
+    result = cluster_scale.main([*argv, "--folder", str(tmp_path)])
+    selected = {name: result[name]["members"] for name in cluster_scale.SHAPES}
+    assert 0.01 < selected["opened >= 3 campaigns in 30 days"] / 3000 < 0.15
+    assert all(0 < count < 3000 for count in selected.values()), selected
+    assert all(result[name]["build_s"]["median"] > 0 for name in selected)
+    assert set(result["copy bytes on disk"]) >= {"members_local", "campaign_activity_local"}
+    assert not (tmp_path / "cluster-3000-30000").exists()
