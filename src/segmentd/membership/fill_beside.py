@@ -24,14 +24,10 @@ from sqlalchemy.engine import Connection
 
 from ..storage.db import Database
 from ..storage.schema import members
-from .interface import FillRange, GenerationKey
+from .interface import FillRange
 from .range_rows import clear_range, stored_rows
 from .references import PublishedReader
-
-_STORE = sa.text(
-    "INSERT INTO segment_members (tenant_id, segment_number, generation, member_id) "
-    "SELECT :tenant_id, :segment_number, :generation, value FROM json_each(:ids)"
-)
+from .stored_ids import store_ids
 
 
 def fill_beside(
@@ -49,20 +45,10 @@ def fill_beside(
             chosen = sa.select(sa.func.json_group_array(members.c.id)).where(*where)
             pending.append((fill, readers.submit(_read_ids, db, chosen)))
         for (claim, _plan, _lo, _hi, _excluding), future in pending:
-            ids = future.result()
-            if ids != "[]":
-                conn.execute(_STORE, {**_key(claim), "ids": ids})
+            store_ids(conn, claim, future.result())
     finally:
         for _fill, future in pending:
             future.cancel()
-
-
-def _key(claim: GenerationKey) -> dict[str, int]:
-    return {
-        "tenant_id": claim.tenant_id,
-        "segment_number": claim.segment_number,
-        "generation": claim.generation,
-    }
 
 
 def _read_ids(db: Database, chosen: sa.Select[tuple[str]]) -> str:

@@ -12,8 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ..storage.schema import members, segment_exclusions, segment_members
 from .interface import GenerationKey
-
-_INSERT_ROWS = 1_000  # rows per insert statement
+from .stored_ids import store_ids
 
 
 def fill_range(
@@ -56,19 +55,7 @@ def fill_range(
     )
     matching = {m for m in listed if m in given and m not in excluded}
     stored = sorted(listed - matching if complement else matching)
-    for start in range(0, len(stored), _INSERT_ROWS):
-        conn.execute(
-            sa.insert(segment_members),
-            [
-                {
-                    "tenant_id": claim.tenant_id,
-                    "segment_number": claim.segment_number,
-                    "generation": claim.generation,
-                    "member_id": member_id,
-                }
-                for member_id in stored[start : start + _INSERT_ROWS]
-            ],
-        )
+    store_ids(conn, claim, stored)
 
 
 def _ids(conn: Connection, query: sa.Select[Any]) -> set[int]:
