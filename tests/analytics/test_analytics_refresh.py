@@ -3,43 +3,39 @@ tenant's day boundary, a list refreshed on ClickHouse (one query per chunk for a
 time-dependent segments) ends with the memberships and the membership history of the same
 list refreshed on the system of record, members changed after the copy was synced
 included; with ClickHouse unreachable the attempt fails, nothing moves, and the retry
-publishes the same answer."""
+publishes the same answer; a chunk failing midway leaves the chunks before it committed and
+the retry goes on from the cursor."""
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from segmentd.jobs.analytics_source import AnalyticsSource
 from segmentd.jobs.build_steps import Step
 from segmentd.settings import Settings
 from segmentd.storage import schema
 from segmentd.storage.db import Database
-from tests.conftest import make_tenant
 from tests.support.moving_clock import MovingClock, moving_clock
 from tests.support.refresh_world import (
-    DAY,
     EVENING,
     MEMBERS,
     Side,
-    build_both,
-    change_both,
     claims,
-    finish,
     history,
     memberships,
     refresh,
-    remove_by_hand,
-    seed,
-    start_on_copy,
+    refresh_agrees,
+    two_sides,
 )
 from tests.support.streamed_builds import record_queries
 
 CHUNK = 7  # members per refresh chunk: the 48 make seven
-_ONE_PASS = re.compile(r"^SELECT member_id, \(.*\) AS s0, \(.*\) AS s1, ", re.S)
 
 
 @pytest.fixture
@@ -61,11 +57,7 @@ def frozen() -> Iterator[MovingClock]:
 
 @pytest.fixture
 def sides(outboxed: Database, on_sql: Settings, frozen: MovingClock) -> tuple[Side, Side]:
-    """Tenant "sql" and tenant "copy", the same members and segments, built on SQL."""
-    seeded = [seed(outboxed, make_tenant(outboxed, name)) for name in ("sql", "copy")]
-    sql, copy = build_both(outboxed, on_sql, seeded)
-    assert memberships(outboxed, sql) == memberships(outboxed, copy)
-    return sql, copy
+    return two_sides(outboxed, on_sql)
 
 
 def test_a_refresh_on_the_copy_publishes_what_the_sql_refresh_publishes(
@@ -76,33 +68,8 @@ def test_a_refresh_on_the_copy_publishes_what_the_sql_refresh_publishes(
     frozen: MovingClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    db, (sql, copy) = outboxed, sides
     asked = record_queries(monkeypatch)
-    for day in (1, 2):
-        frozen.set(EVENING + timedelta(days=day - 1, hours=1))  # 00:30 the next day
-        found = claims(db, on_copy)
-        assert set(found) == {sql.tenant_id, copy.tenant_id}
-        synced = start_on_copy(db, on_copy, found[copy.tenant_id])
-        if day == 1:
-            # After the copy was synced: Signup moved into the window (m5, a vip: also
-            # "signup_vip"), out of it (m9); m4 taken out of "young" by hand (no outbox row,
-            # "lapsed" refers to it). The copy is older than the system of record for them.
-            change_both(db, [sql, copy], ["m5@example.com"], DAY + timedelta(days=1))
-            change_both(db, [sql, copy], ["m9@example.com"], DAY - timedelta(days=30))
-            remove_by_hand(db, [sql, copy], "young", "m4@example.com")
-        assert refresh(db, on_sql, found[sql.tenant_id]) is Step.DONE
-        finish(db, on_copy, found[copy.tenant_id], synced)
-        assert memberships(db, copy) == memberships(db, sql)
-        assert history(db, copy) == history(db, sql)
-    logged = history(db, copy)
-    refreshed = {(c, cause) for changes in logged.values() for _m, c, cause in changes}
-    assert {("entered", "refresh"), ("left", "refresh")} <= refreshed
-    moved = {(m, cause) for m, _c, cause in logged["signup"]}
-    assert ("m5@example.com", "refresh") not in moved  # the real-time path had it right
-    # One query per chunk for all four time-dependent segments, on ClickHouse.
-    passes = [sql_text for sql_text in asked if _ONE_PASS.match(sql_text)]
-    assert len(passes) == 2 * -(-MEMBERS // CHUNK)
-    assert all(" AS s3" in q and " AS s4" not in q for q in passes)
+    refresh_agrees(outboxed, on_copy, on_sql, sides, frozen, asked)
 
 
 def test_clickhouse_down_fails_the_attempt_and_the_retry_publishes(
@@ -133,3 +100,46 @@ def test_clickhouse_down_fails_the_attempt_and_the_retry_publishes(
     assert refresh(db, on_copy, retried[copy.tenant_id]) is Step.DONE
     assert memberships(db, copy) == memberships(db, sql) != before
     assert history(db, copy) == history(db, sql)
+
+
+def test_a_chunk_failing_midway_then_retried_publishes_the_same(
+    outboxed: Database,
+    on_copy: Settings,
+    on_sql: Settings,
+    sides: tuple[Side, Side],
+    frozen: MovingClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The third chunk's query raises (the copy lost mid-refresh): the two chunks before it
+    stay committed, the retry syncs again and goes on from the cursor, each range asked
+    once, and the end is the SQL refresh's."""
+    db, (sql, copy) = outboxed, sides
+    original = AnalyticsSource.select_each
+    ranges: list[tuple[int, int]] = []
+
+    def failing_third(self: AnalyticsSource, *args: Any) -> Any:
+        if len(ranges) == 2 and not failed:
+            failed.append(True)
+            raise OSError("the analytics copy went away")
+        ranges.append((args[3], args[4]))
+        return original(self, *args)
+
+    failed: list[bool] = []
+    monkeypatch.setattr(AnalyticsSource, "select_each", failing_third)
+    frozen.set(EVENING + timedelta(hours=1))
+    found = claims(db, on_copy)
+    assert refresh(db, on_sql, found[sql.tenant_id]) is Step.DONE
+    assert refresh(db, on_copy, found[copy.tenant_id]) is None  # abandoned at the third
+    with db.read() as conn:
+        cursor = conn.execute(
+            sa.select(schema.refresh_jobs.c.cursor).where(
+                schema.refresh_jobs.c.tenant_id == copy.tenant_id
+            )
+        ).scalar_one()
+    assert cursor == ranges[1][1]  # two chunks committed
+    retried = claims(db, on_copy)
+    assert refresh(db, on_copy, retried[copy.tenant_id]) is Step.DONE
+    assert memberships(db, copy) == memberships(db, sql)
+    assert history(db, copy) == history(db, sql)
+    assert len(ranges) == -(-MEMBERS // CHUNK)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
