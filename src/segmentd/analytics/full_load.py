@@ -45,7 +45,7 @@ from .versions import next_version
 
 __all__ = ["ONE_SERVER", "Layout", "OneServer", "Target"]  # re-exported: callers name them here
 
-DEFAULT_BATCH = 10_000
+DEFAULT_BATCH = 50_000
 _SEGMENT_PAGE = 500
 
 
