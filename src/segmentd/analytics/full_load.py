@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..storage.db import Database
-from ..storage.schema import campaign_activity, member_tags, members, tenants
+from ..storage.schema import campaign_activity, fields, member_tags, members, tenants
 from ..storage.segments import Segment, list_segments
 from .clickhouse_schema import (
     CAMPAIGN_ACTIVITY,
@@ -179,25 +179,25 @@ def _streamed(conn: Connection, query: sa.Select[Any], batch: int) -> Iterator[B
         yield names, rows  # type: ignore[misc]  # Rows are tuples
 
 
-def _used_slots(conn: Connection, tenant_id: int) -> list[sa.ColumnElement[Any]]:
-    """The custom field slots holding a value for some member of the tenant: the others
-    stay NULL in the copy without being sent (most tenants use a few of the 94)."""
-    held = conn.execute(
-        sa.select(*(sa.func.count(column) for column in _SLOTS)).where(
-            members.c.tenant_id == tenant_id
-        )
-    ).one()
-    return [column for column, count in zip(_SLOTS, held, strict=True) if count]
+def _used_slots(conn: Connection, tenant_id: int) -> set[str]:
+    """The slot columns of the tenant's custom fields: the others hold no value (deleting a
+    field clears its slot) and stay NULL in the copy without being sent, most tenants using
+    a few of the 94. Both columns of a slot: a field's type may have changed."""
+    slots = conn.execute(sa.select(fields.c.slot).where(fields.c.tenant_id == tenant_id))
+    return {f"{kind}{int(slot)}" for slot in slots.scalars() for kind in "nt"}
 
 
 def _member_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[Batch]:
-    used = set(_used_slots(conn, tenant_id))
+    """In the order of the (tenant, list, id) index: no sort of the tenant's rows (SQLite
+    would sort them all for ``ORDER BY id`` under ``tenant_id = ?``)."""
+    used = _used_slots(conn, tenant_id)
     chosen = [
         column
         for column in _MEMBER_SELECT
-        if column.name != "tenant_id" and (column not in _SLOTS or column in used)
+        if column.name != "tenant_id" and (column not in _SLOTS or column.name in used)
     ]
-    query = sa.select(*chosen).where(members.c.tenant_id == tenant_id).order_by(members.c.id)
+    m = members.c
+    query = sa.select(*chosen).where(m.tenant_id == tenant_id).order_by(m.list_id, m.id)
     return _streamed(conn, query, batch)
 
 
