@@ -97,9 +97,10 @@ class Side:
     built: int = 0  # the history's last seq once built (``build_both``)
 
 
-def seed(db: Database, tenant: Tenant) -> Side:
-    """The members and segments above for ``tenant`` (built by the caller)."""
-    ids = store_members(db, tenant, [_member(i) for i in range(MEMBERS)], int(EVENING.timestamp()))
+def seed(db: Database, tenant: Tenant, count: int = MEMBERS) -> Side:
+    """``count`` members as above and the segments for ``tenant`` (built by the caller)."""
+    people = [_member(i) for i in range(count)]
+    ids = store_members(db, tenant, people, int(EVENING.timestamp()))
     with db.write() as conn:  # the helper writes list 1: the tenant's own list here
         list_id = default_list_id(conn, tenant.id)
         m = schema.members.c
