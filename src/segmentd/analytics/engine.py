@@ -71,10 +71,8 @@ def insert_columns(
     engine: Engine, table: str, columns: Sequence[Column], constants: Mapping[str, Constant]
 ) -> None:
     """Insert rows given column by column into ``table`` (qualified), every row with the
-    ``constants``: as they are where the engine takes them so (a cluster's driver reads the
-    columns), else through ``insert``. (On chdb, ``input()`` with inline data inserts
-    nothing, and ``format()`` with the data as a literal costs more than the repeated
-    constants save: docs/performance.md.)"""
+    ``constants``: as they are where the engine takes them so (chdb's Arrow columns, a
+    cluster driver's columns), else through ``insert``."""
     if not columns or not columns[0][2]:
         return
     if isinstance(engine, ColumnInsert):
