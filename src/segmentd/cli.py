@@ -258,7 +258,9 @@ def _analytics_source(settings: Settings) -> AnalyticsSource:
 @analytics_app.command("load")
 def analytics_load(
     tenant: int | None = typer.Option(None, "--tenant", help="Tenant id (default: every one)"),
-    batch: int = typer.Option(10_000, "--batch", min=100, max=1_000_000, help="Rows per insert"),
+    batch: int = typer.Option(
+        50_000, "--batch", min=100, max=1_000_000, help="Rows per insert (full_load.DEFAULT_BATCH)"
+    ),
     database: str | None = DatabaseOption,
 ) -> None:
     """Copy tenants from the database into the analytics back-end, replacing their copy

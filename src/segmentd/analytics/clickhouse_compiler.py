@@ -9,6 +9,7 @@ NULL, and a negation still reads NULL as false, as ``storage.compiler`` does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,5 +56,29 @@ def members_query(
     sql = (
         f"SELECT member_id FROM {database}.{MEMBERS} AS {MEMBERS} FINAL "
         f"WHERE {scoped} AND {where} ORDER BY member_id"
+    )
+    return ClickHouseQuery(sql, scope.params)
+
+
+def each_query(
+    conditions: Sequence[Condition],
+    tenant_id: int,
+    database: str,
+    point: ReadPoint,
+    list_id: int,
+    members: tuple[int, int],
+) -> ClickHouseQuery:
+    """One pass over the list's members with ids in (lo, hi] for several conditions: each
+    member any of them holds for, in id order, with a 1 or 0 per condition (columns ``s0``,
+    ``s1``, ... in the order given)."""
+    scope = Scope(tenant_id, database, point, members=members)
+    tests = [
+        f"({compile_where(condition, scope)}) AS s{i}" for i, condition in enumerate(conditions)
+    ]
+    anyone = " OR ".join(f"s{i}" for i in range(len(conditions))) or "0"
+    scoped = f"{scope.live(MEMBERS)} AND list_id = {number(list_id)}"
+    sql = (
+        f"SELECT member_id, {', '.join(tests)} FROM {database}.{MEMBERS} AS {MEMBERS} FINAL "
+        f"WHERE {scoped} AND ({anyone}) ORDER BY member_id"
     )
     return ClickHouseQuery(sql, scope.params)

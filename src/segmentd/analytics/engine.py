@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from threading import Lock
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..database_urls import AnalyticsTarget
 
@@ -53,6 +53,53 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+Column = tuple[str, str, Sequence[Any]]  # name, ClickHouse type, values (None for NULL)
+Constant = int | str
+
+
+@runtime_checkable
+class ColumnInsert(Protocol):
+    """An engine that takes a bulk insert's columns as they are, and the columns holding one
+    value in every row (a load's version, a copy's segment) without a value per row."""
+
+    def insert_columns(
+        self, table: str, columns: Sequence[Column], constants: Mapping[str, Constant]
+    ) -> None: ...
+
+
+def insert_columns(
+    engine: Engine, table: str, columns: Sequence[Column], constants: Mapping[str, Constant]
+) -> None:
+    """Insert rows given column by column into ``table`` (qualified), every row with the
+    ``constants``: as they are where the engine takes them so (chdb's Arrow columns, a
+    cluster driver's columns), else through ``insert``."""
+    if not columns or not columns[0][2]:
+        return
+    if isinstance(engine, ColumnInsert):
+        engine.insert_columns(table, columns, constants)
+        return
+    rows = len(columns[0][2])
+    names = [name for name, _, _ in columns] + list(constants)
+    values = [list(v) for _, _, v in columns] + [[c] * rows for c in constants.values()]
+    engine.insert(table, names, values)
+
+
+def literal(value: Constant) -> str:
+    """A constant as SQL: an int as written, text quoted with its quote and backslashes
+    escaped (ids and numbers segmentd made, never a client's text)."""
+    if isinstance(value, int):
+        return str(int(value))
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _arrow_type(kind: str) -> Any:
+    """The Arrow type of an integer column (nullable or not); None for any other."""
+    import pyarrow as pa  # chdb's own dependency
+
+    plain = kind.removeprefix("Nullable(").removesuffix(")")
+    return {"UInt64": pa.uint64(), "Int64": pa.int64(), "UInt8": pa.uint8()}.get(plain)
+
+
 class ChdbEngine:
     """The embedded engine on the folder ``path`` (created if missing). chdb keeps one
     session per process: close it before opening another."""
@@ -86,6 +133,37 @@ class ChdbEngine:
         listed = ", ".join(names)
         self._session.query(
             f"INSERT INTO {table} ({listed}) FORMAT JSONCompactColumns\n{body}", "Null"
+        )
+
+    def insert_columns(
+        self, table: str, columns: Sequence[Column], constants: Mapping[str, Constant]
+    ) -> None:
+        """Integer columns (ids, times, a membership copy's members) as Arrow arrays, built in
+        C and read by ClickHouse as columns, the constants written by the ``SELECT``; other
+        columns (text, numbers with NULLs) as ``insert`` sends them, Arrow arrays built from
+        such Python values costing more than the JSON."""
+        if not columns or not columns[0][2]:
+            return
+        types = [_arrow_type(kind) for _, kind, _ in columns]
+        if any(kind is None for kind in types):
+            rows = len(columns[0][2])
+            names = [name for name, _, _ in columns] + list(constants)
+            values = [values for _, _, values in columns]
+            values += [[value] * rows for value in constants.values()]
+            self.insert(table, names, values)
+            return
+        import pyarrow as pa
+
+        arrays = {
+            name: pa.array(values, kind)
+            for (name, _, values), kind in zip(columns, types, strict=True)
+        }
+        _segmentd_columns = pa.table(arrays)  # read by its name: Python(_segmentd_columns)
+        listed = ", ".join([*arrays, *constants])
+        chosen = ", ".join([*arrays, *(literal(value) for value in constants.values())])
+        self._session.query(
+            f"INSERT INTO {table} ({listed}) SELECT {chosen} FROM Python(_segmentd_columns)",
+            "Null",
         )
 
     def close(self) -> None:

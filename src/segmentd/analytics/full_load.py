@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..storage.db import Database
-from ..storage.schema import campaign_activity, member_tags, members, tenants
+from ..storage.schema import campaign_activity, fields, member_tags, members, tenants
 from ..storage.segments import Segment, list_segments
 from .clickhouse_schema import (
     CAMPAIGN_ACTIVITY,
@@ -35,7 +35,9 @@ from .clickhouse_schema import (
     SEGMENT_MEMBERS,
     TENANT_LOADS,
     VERSIONED,
+    column_types,
 )
+from .engine import insert_columns
 from .read_point import read_point
 from .segment_copy import PublishedMembers, copy_segment, drop_older_copies
 from .target import ONE_SERVER, Layout, OneServer, Target
@@ -43,7 +45,7 @@ from .versions import next_version
 
 __all__ = ["ONE_SERVER", "Layout", "OneServer", "Target"]  # re-exported: callers name them here
 
-DEFAULT_BATCH = 10_000
+DEFAULT_BATCH = 50_000
 _SEGMENT_PAGE = 500
 
 
@@ -105,11 +107,14 @@ def load_tenant(
         }
         for table, batches in sources.items():
             written[table] = 0
+            types = dict(column_types(table))
             for names, rows in batches:
-                live = [[version] * len(rows), [0] * len(rows)]
-                columns = [*zip(*rows, strict=True), *live]
-                names = [*names, "version", "deleted"]
-                target.engine.insert(f"{target.database}.{table}", names, columns)
+                columns = [
+                    (name, types[name], values)
+                    for name, values in zip(names, zip(*rows, strict=True), strict=True)
+                ]
+                live = {"tenant_id": tenant_id, "version": version, "deleted": 0}
+                insert_columns(target.engine, f"{target.database}.{table}", columns, live)
                 written[table] += len(rows)
                 if progress is not None:
                     progress(LoadProgress(tenant_id, table, written[table]))
@@ -157,47 +162,52 @@ _MEMBER_SELECT = [
     members.c.id.label("member_id") if name == "member_id" else members.c[name]
     for name, _ in MEMBER_COLUMNS
 ]
+_SLOTS = [
+    column for column in _MEMBER_SELECT if column.name[:1] in "nt" and column.name[1:].isdigit()
+]
 
 
 Batch = tuple[Sequence[str], list[tuple[Any, ...]]]  # column names, and rows in their order
 
 
+def _streamed(conn: Connection, query: sa.Select[Any], batch: int) -> Iterator[Batch]:
+    """The rows of one query, ``batch`` at a time: one statement read as it goes (a
+    server-side cursor on PostgreSQL), in the order it gives."""
+    names = [column.name for column in query.selected_columns]
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+    for rows in result.partitions(batch):
+        yield names, rows  # type: ignore[misc]  # Rows are tuples
+
+
+def _used_slots(conn: Connection, tenant_id: int) -> set[str]:
+    """The slot columns of the tenant's custom fields: the others hold no value (deleting a
+    field clears its slot) and stay NULL in the copy without being sent, most tenants using
+    a few of the 94. Both columns of a slot: a field's type may have changed."""
+    slots = conn.execute(sa.select(fields.c.slot).where(fields.c.tenant_id == tenant_id))
+    return {f"{kind}{int(slot)}" for slot in slots.scalars() for kind in "nt"}
+
+
 def _member_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[Batch]:
-    names = [column.name for column in _MEMBER_SELECT]
-    after = 0
-    while True:
-        query = (
-            sa.select(*_MEMBER_SELECT)
-            .where(members.c.tenant_id == tenant_id, members.c.id > after)
-            .order_by(members.c.id)
-            .limit(batch)
-        )
-        rows = [tuple(row) for row in conn.execute(query)]
-        if not rows:
-            return
-        yield names, rows
-        after = rows[-1][names.index("member_id")]
+    """In the order of the (tenant, list, id) index: no sort of the tenant's rows (SQLite
+    would sort them all for ``ORDER BY id`` under ``tenant_id = ?``)."""
+    used = _used_slots(conn, tenant_id)
+    chosen = [
+        column
+        for column in _MEMBER_SELECT
+        if column.name != "tenant_id" and (column not in _SLOTS or column.name in used)
+    ]
+    m = members.c
+    query = sa.select(*chosen).where(m.tenant_id == tenant_id).order_by(m.list_id, m.id)
+    return _streamed(conn, query, batch)
 
 
 def _keyed_rows(
     conn: Connection, table: sa.Table, tenant_id: int, key: Sequence[str], batch: int
 ) -> Iterator[Batch]:
-    """The tenant's rows of ``table`` in ``key`` order (its primary key after the tenant),
-    ``batch`` at a time by keyset paging."""
-    columns = list(table.c)
-    names = [column.name for column in columns]
-    ordered = [table.c[name] for name in key]
-    positions = [names.index(name) for name in key]
-    last: tuple[Any, ...] | None = None
-    while True:
-        query = sa.select(*columns).where(table.c.tenant_id == tenant_id)
-        if last is not None:
-            query = query.where(sa.tuple_(*ordered) > sa.tuple_(*last))
-        rows = [tuple(r) for r in conn.execute(query.order_by(*ordered).limit(batch))]
-        if not rows:
-            return
-        yield names, rows
-        last = tuple(rows[-1][i] for i in positions)
+    """The tenant's rows of ``table`` in ``key`` order (its primary key after the tenant)."""
+    chosen = [column for column in table.c if column.name != "tenant_id"]  # a constant
+    query = sa.select(*chosen).where(table.c.tenant_id == tenant_id)
+    return _streamed(conn, query.order_by(*(table.c[name] for name in key)), batch)
 
 
 def _tag_rows(conn: Connection, tenant_id: int, batch: int) -> Iterator[Batch]:

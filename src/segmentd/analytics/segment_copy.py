@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from ..storage.change_log import last_change
 from ..storage.segments import Segment
 from .clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
+from .engine import Constant, insert_columns
 from .target import Target
 
 
@@ -40,11 +41,13 @@ def copy_segment(
     tenant_id = segment.tenant_id
     history_seq = last_change(conn, tenant_id, segment.number)
     for ids in published(conn, segment, batch):
-        target.engine.insert(
-            f"{target.database}.{SEGMENT_MEMBERS}",
-            ["tenant_id", "segment_id", "copy_id", "member_id"],
-            [[tenant_id] * len(ids), [segment.id] * len(ids), [copy_id] * len(ids), ids],
-        )
+        constants: dict[str, Constant] = {
+            "tenant_id": tenant_id,
+            "segment_id": segment.id,
+            "copy_id": copy_id,
+        }
+        members = [("member_id", "UInt64", ids)]
+        insert_columns(target.engine, f"{target.database}.{SEGMENT_MEMBERS}", members, constants)
         written += len(ids)
     target.engine.insert(
         f"{target.database}.{SEGMENT_COPIES}",

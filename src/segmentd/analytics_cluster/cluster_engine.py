@@ -24,7 +24,7 @@ from ..analytics.clickhouse_schema import (
     create_table_sql,
     former_layout_sql,
 )
-from ..analytics.engine import AnalyticsUnavailable, Engine
+from ..analytics.engine import AnalyticsUnavailable, Column, Constant, Engine
 from ..database_urls import AnalyticsTarget
 from .server_engine import bind_placeholders
 from .shard_client import ClusterClient, ShardAddress
@@ -47,6 +47,18 @@ class ClusterEngine:
     def insert(self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
         if columns and columns[0]:
             self.client.insert(table, names, list(zip(*columns, strict=True)))
+
+    def insert_columns(
+        self, table: str, columns: Sequence[Column], constants: Mapping[str, Constant]
+    ) -> None:
+        """Column by column to the driver (no rows built), the constants repeated."""
+        if not columns or not columns[0][2]:
+            return
+        rows = len(columns[0][2])
+        names = [name for name, _, _ in columns] + list(constants)
+        values = [values for _, _, values in columns]
+        values += [[value] * rows for value in constants.values()]
+        self.client.insert_columns(table, names, values)
 
     def close(self) -> None:
         self.client.close()

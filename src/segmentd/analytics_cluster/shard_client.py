@@ -57,6 +57,18 @@ class ClusterClient:
                 settings=_INSERT_SETTINGS,
             )
 
+    def insert_columns(
+        self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows given column by column (``columns[i]``: the values of ``names[i]``)."""
+        if columns and columns[0]:
+            self._clients[0].execute(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES",
+                columns,
+                settings=_INSERT_SETTINGS,
+                columnar=True,
+            )
+
     def close(self) -> None:
         for client in self._clients:
             client.disconnect()

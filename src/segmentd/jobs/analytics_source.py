@@ -17,18 +17,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..analytics.clickhouse_compiler import members_query
+from ..analytics.clickhouse_compiler import each_query, members_query
 from ..analytics.clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
 from ..analytics.clickhouse_sql.ch_leaf_compiler import number
 from ..analytics.engine import engine_failures, shared_engine
 from ..analytics.full_load import Target, load_tenant
 from ..analytics.outbox_apply import DEFAULT_BATCH, Applied, drain
-from ..analytics.read_point import read_point
+from ..analytics.read_point import ReadPoint, read_point
 from ..analytics.segment_copy import copy_segment, drop_older_copies
 from ..analytics.versions import next_version
 from ..database_urls import AnalyticsTarget
@@ -230,6 +230,31 @@ class AnalyticsSource:
             sql, params = self._query(tenant_id, list_id, condition, (lo, hi))
             rows = self.target.engine.rows(sql, params)
         return frozenset(int(row[0]) for row in rows)
+
+    def select_each(
+        self,
+        tenant_id: int,
+        list_id: int,
+        conditions: Mapping[str, Condition],
+        lo: int,
+        hi: int,
+    ) -> tuple[dict[str, frozenset[int]], ReadPoint]:
+        """For each key's condition, the list's members with ids in (lo, hi] it holds for,
+        all in one query on the copy as it is now (no sync: the caller synced), and the read
+        point that query read."""
+        keys = sorted(conditions)
+        with self._lock:
+            target = self.target
+            point = read_point(target.engine, target.database, tenant_id)
+            listed = [conditions[key] for key in keys]
+            query = each_query(listed, tenant_id, target.database, point, list_id, (lo, hi))
+            rows = target.engine.rows(query.sql, query.params)
+        found: dict[str, set[int]] = {key: set() for key in keys}
+        for row in rows:
+            for key, flag in zip(keys, row[1:], strict=True):
+                if int(flag):
+                    found[key].add(int(row[0]))
+        return {key: frozenset(ids) for key, ids in found.items()}, point
 
     def count(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> int:
         """How many of the list's members the condition holds for, on the current copy."""

@@ -12,6 +12,10 @@ Readers see each chunk's members move at its commit, with exact counts throughou
 pass runs, members past its cursor still answer for the previous day. A segment that a build
 republished meanwhile is left to that build, whose publish made it exact for the build's own
 day; if that day is older, the next check queues another refresh.
+
+With the analytics back-end set, each attempt brings the copy up to date once, and each
+chunk's members are selected on ClickHouse for all the job's segments in one query
+(``analytics_refresh``); the chunk's transaction publishes them the same way.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from ..storage.db import Database
 from ..storage.schema import refresh_jobs, segments
 from ..storage.segments import mark_exact, pass_day
 from ..timefmt import now
+from .analytics_refresh import RefreshOnCopy, on_copy, referenced
+from .analytics_source import analytics_source
 from .build_plan import range_after
 from .build_steps import Step
 from .queue import new_worker_id
@@ -101,11 +107,12 @@ def run_refresh(
     try:
         step = prepare(db, settings, claim)
         conditions = Conditions()
+        copy = on_analytics_copy(db, settings, claim) if step is Step.PROGRESS else None
         while step is Step.PROGRESS:
             if should_yield():
                 release(db, claim)
                 return None
-            step = run_chunk(db, settings, claim, conditions)
+            step = run_chunk(db, settings, claim, conditions, copy)
     except Exception as exc:
         log.exception("refresh job %s hit an error on attempt %s", claim.job_id, claim.attempt)
         _abandon_quietly(db, claim, f"{type(exc).__name__}: {exc}")
@@ -162,18 +169,58 @@ def _due(conn: Connection, claim: RefreshClaim, day: date) -> dict[str, int]:
     return {row.id: int(row.generation) for row in rows}
 
 
+def on_analytics_copy(
+    db: Database, settings: Settings, claim: RefreshClaim
+) -> RefreshOnCopy | None:
+    """With the analytics back-end set, the attempt's questions to its copy, brought up to
+    date now (after ``prepare``: the job's day and segments are fixed); None without it.
+    Raises what ClickHouse raises: the attempt is abandoned and retried."""
+    source = analytics_source(settings.analytics)
+    if source is None:
+        return None
+    return on_copy(source, db, claim.tenant_id, claim.list_id, _referenced(db, settings, claim))
+
+
+def _referenced(db: Database, settings: Settings, claim: RefreshClaim) -> set[str]:
+    """The segments the conditions of the job's segments refer to, read for its day."""
+    with db.read() as conn:
+        job = _job(conn, claim)
+        planned: dict[str, int] = json.loads(job.segments or "{}")
+        s = segments.c
+        rows: list[Row[Any]] = list(
+            conn.execute(
+                sa.select(s.id, s.tenant_id, s.condition).where(
+                    s.tenant_id == claim.tenant_id, s.id.in_(sorted(planned))
+                )
+            )
+        )
+        parsed = [
+            _load(row, load_catalog(conn, claim.tenant_id), job.day, settings) for row in rows
+        ]
+    return referenced(c for c in parsed if c is not None)
+
+
 def run_chunk(
-    db: Database, settings: Settings, claim: RefreshClaim, conditions: Conditions
+    db: Database,
+    settings: Settings,
+    claim: RefreshClaim,
+    conditions: Conditions,
+    copy: RefreshOnCopy | None = None,
 ) -> Step:
-    """Refresh the next chunk of members for every segment of the job; finish after the last."""
-    step, started_at = _run_chunk(db, settings, claim, conditions)
+    """Refresh the next chunk of members for every segment of the job; finish after the last.
+    With ``copy``, the members are selected on the analytics copy."""
+    step, started_at = _run_chunk(db, settings, claim, conditions, copy)
     if step is Step.DONE and started_at is not None:  # committed
         metrics.observe_refresh(time.time() - started_at)
     return step
 
 
 def _run_chunk(
-    db: Database, settings: Settings, claim: RefreshClaim, conditions: Conditions
+    db: Database,
+    settings: Settings,
+    claim: RefreshClaim,
+    conditions: Conditions,
+    copy: RefreshOnCopy | None,
 ) -> tuple[Step, float | None]:
     with db.write() as conn:
         job = _job(conn, claim)
@@ -195,8 +242,9 @@ def _run_chunk(
         changed = 0
         if count and targets:
             ids = (int(job.cursor), hi)
+            answers = None if copy is None else copy.answers(conn, targets, *ids)
             changed = store().refresh(
-                conn, claim.tenant_id, claim.list_id, ids, targets, settings.tz
+                conn, claim.tenant_id, claim.list_id, ids, targets, settings.tz, answers
             )
         conn.execute(
             REFRESHES.held(claim.job_id, claim.owner).values(

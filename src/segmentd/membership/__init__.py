@@ -10,7 +10,8 @@ outside it imports only from ``segmentd.membership`` (an import-linter contract 
 
 - ``MembershipStore``, ``store()`` and the types its methods take (``FillPlan``,
   ``FillRange``, ``GenerationKey``, ``LookupReader``, ``RefreshTarget``, and
-  ``MemberAnswer``: a build's members selected elsewhere, asked one range at a time);
+  ``MemberAnswer``: a build's members selected elsewhere, asked one range at a time;
+  ``RangeAnswers``: a daily refresh's, one range for all its segments);
 - ``build_horizon(complement, cursor)``: the horizon a build's publish takes, its cursor
   when the generation is stored as a complement, else 0;
 - ``STALE_CHUNK``: the default number of stale rows deleted per transaction by the cleanup
@@ -36,6 +37,7 @@ from .interface import (
     LookupReader,
     MemberAnswer,
     MembershipStore,
+    RangeAnswers,
     RefreshTarget,
 )
 from .relational import RelationalMembership
@@ -57,6 +59,7 @@ __all__ = [
     "LookupReader",
     "MemberAnswer",
     "MembershipStore",
+    "RangeAnswers",
     "RefreshTarget",
     "build_horizon",
     "read_changes",

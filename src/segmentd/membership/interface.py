@@ -26,7 +26,7 @@ What every implementation guarantees:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timezone
 from typing import Protocol
 
@@ -95,6 +95,18 @@ class RefreshTarget(GenerationKey, Protocol):
 
     @property
     def condition(self) -> Condition: ...
+
+
+class RangeAnswers(Protocol):
+    """The daily refresh's answers for one member range, selected elsewhere (the analytics
+    back-end): for each target, the range's members its condition holds for; and the
+    members the source could not answer for (its copy may be older than the system of
+    record for them), whose conditions the refresh evaluates itself."""
+
+    @property
+    def selected(self) -> Mapping[str, frozenset[int]]: ...
+    @property
+    def unsure(self) -> frozenset[int]: ...
 
 
 # (generation, plan, lo, hi, excluding): fill the member ids (lo, hi]; ``excluding``: the
@@ -179,6 +191,7 @@ class MembershipStore(Protocol):
         ids: tuple[int, int],
         targets: Sequence[RefreshTarget],
         tz: timezone,
+        answers: RangeAnswers | None = None,
     ) -> int:
         """Bring the published generations of ``targets`` (segments of list ``list_id``) up
         to date for the list's members with ids in ``ids`` = (lo, hi], each by its condition
@@ -187,7 +200,10 @@ class MembershipStore(Protocol):
         of the targets changed. In place and in ``conn``: only the rows that must change
         are written, counts stay exact, readers see the range move at the commit. The caller
         holds the segments' row locks. Safe to repeat; a target whose generation is no longer
-        the published one is left alone."""
+        the published one is left alone. With ``answers`` (every target's segment in
+        ``answers.selected``), the members each condition holds for are taken from them,
+        but for ``answers.unsure``; the rows written, the history and the counts are those
+        of the refresh without them."""
         ...
 
     # --- real-time ---------------------------------------------------------------------------

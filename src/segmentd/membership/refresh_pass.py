@@ -11,11 +11,17 @@ changes nothing the second time.
 Comparing with the rows costs a walk of the rows the generation keeps in the range (merged
 with the answers, both in id order); writing costs only the members whose answer changed,
 usually few.
+
+The answers may come from elsewhere (``RangeAnswers``: the analytics back-end selected each
+segment's members of the range): they are written to a second temporary table, a row per
+segment and member selected, and the scan reads them there instead of evaluating the
+conditions, but for the members the source was unsure of, which it evaluates as above. The
+comparison and the writes are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,12 +31,15 @@ from ..storage.compiler import compile_condition
 from ..storage.schema import members, segment_exclusions, segment_members, segments
 from .complement import row_of
 from .generation_rows import Changes, apply_changes
-from .interface import RefreshTarget
+from .interface import RangeAnswers, RefreshTarget
 from .references import PublishedReader
 
 # Segments evaluated by one scan (columns of one temporary table); more scan again.
 MAX_COLUMNS = 400
 _WANTED = "refresh_wanted"
+_GIVEN = "refresh_given"
+_UNSURE = -1  # the slot of the given table holding the members to evaluate here
+_INSERT_ROWS = 5_000  # rows per insert into the given table
 
 
 def refresh_range(
@@ -40,11 +49,13 @@ def refresh_range(
     lo: int,
     hi: int,
     targets: Sequence[RefreshTarget],
+    answers: RangeAnswers | None = None,
 ) -> dict[str, set[int]]:
     """Make the published generations of ``targets`` hold exactly the list's members in
     (lo, hi] that their conditions select (less those removed by hand); {segment id: the
     members that joined or left it}. A target whose generation is no longer the published
-    one is left alone."""
+    one is left alone. ``answers``: the members each condition selects, given (but for
+    ``answers.unsure``)."""
     horizons = _published(conn, tenant_id, targets)
     live = [t for t in targets if t.segment_id in horizons]
     if not live:
@@ -52,9 +63,11 @@ def refresh_range(
     reader = PublishedReader(conn, tenant_id)
     excluding = _excluding(conn, tenant_id, [t.segment_id for t in live], lo, hi)
     changes = Changes()
+    given = None if answers is None else _given(conn, live, answers, lo, hi)
     for start in range(0, len(live), MAX_COLUMNS):
         group = live[start : start + MAX_COLUMNS]
-        wanted = _scan(conn, tenant_id, list_id, lo, hi, group, excluding, reader)
+        scan = _Scan(tenant_id, list_id, lo, hi, excluding, reader)
+        wanted = scan.run(conn, group, start, given)
         for index, target in enumerate(group):
             _diff(
                 conn,
@@ -66,6 +79,8 @@ def refresh_range(
                 changes,
             )
         wanted.drop(conn)
+    if given is not None:
+        given.drop(conn)
     published = {t.segment_id: t.generation for t in live}
     numbers = {t.segment_id: t.segment_number for t in live}
     apply_changes(conn, tenant_id, changes, published, numbers, "refresh")
@@ -107,58 +122,133 @@ def _excluding(
     return set(rows.scalars())
 
 
-def _scan(
-    conn: Connection,
-    tenant_id: int,
-    list_id: int,
-    lo: int,
-    hi: int,
-    group: Sequence[RefreshTarget],
-    excluding: set[str],
-    reader: PublishedReader,
+def _given(
+    conn: Connection, live: Sequence[RefreshTarget], answers: RangeAnswers, lo: int, hi: int
 ) -> sa.Table:
-    """One scan of the range: a temporary table of the list's members in it, with 1 or 0 per
-    segment (column ``s<i>``) for whether the segment should hold the member."""
-    wanted = sa.Table(
-        _WANTED,
+    """A temporary table of the given answers: (slot, member) for each target's selected
+    members of the range (slot: its index in ``live``), and (``_UNSURE``, member) for the
+    members to evaluate here."""
+    given = sa.Table(
+        _GIVEN,
         sa.MetaData(),
+        sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column(
             "member_id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
             primary_key=True,
             autoincrement=False,
         ),
-        *(sa.Column(f"s{i}", sa.SmallInteger, nullable=False) for i in range(len(group))),
         prefixes=["TEMPORARY"],
     )
-    wanted.create(conn)
-    m = members.c
-    answers = [
-        sa.case((_wants(target, (lo, hi), target.segment_id in excluding, reader), 1), else_=0)
-        for target in group
+    given.create(conn)
+    slots = [(_UNSURE, answers.unsure)]
+    slots += [(i, answers.selected[t.segment_id]) for i, t in enumerate(live)]
+    rows = [
+        {"slot": slot, "member_id": m} for slot, ids in slots for m in sorted(ids) if lo < m <= hi
     ]
-    scan = sa.select(m.id, *answers).where(
-        m.tenant_id == tenant_id, m.list_id == list_id, m.id > lo, m.id <= hi
-    )
-    conn.execute(sa.insert(wanted).from_select([c.name for c in wanted.c], scan))
+    for start in range(0, len(rows), _INSERT_ROWS):
+        conn.execute(sa.insert(given), rows[start : start + _INSERT_ROWS])
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"ANALYZE {_WANTED}")  # a temporary table has no statistics
-    return wanted
+        conn.exec_driver_sql(f"ANALYZE {_GIVEN}")
+    return given
 
 
-def _wants(
-    target: RefreshTarget, ids: tuple[int, int], excluding: bool, reader: PublishedReader
-) -> sa.ColumnElement[bool]:
-    condition = compile_condition(target.condition, ids, target.tenant_id, segments=reader)
-    if not excluding:
-        return condition
+class _Scan:
+    """One scan of the range (lo, hi]: a temporary table of the list's members in it, with 1
+    or 0 per segment (column ``s<i>``) for whether the segment should hold the member."""
+
+    def __init__(
+        self,
+        tenant_id: int,
+        list_id: int,
+        lo: int,
+        hi: int,
+        excluding: set[str],
+        reader: PublishedReader,
+    ) -> None:
+        self.tenant_id, self.list_id, self.lo, self.hi = tenant_id, list_id, lo, hi
+        self.excluding, self.reader = excluding, reader
+
+    def run(
+        self,
+        conn: Connection,
+        group: Sequence[RefreshTarget],
+        first: int,
+        given: sa.Table | None,
+    ) -> sa.Table:
+        """``first``: the slot of ``group[0]`` in ``given``, whose answers it reads when
+        given (None: every condition is evaluated here)."""
+        wanted = sa.Table(
+            _WANTED,
+            sa.MetaData(),
+            sa.Column(
+                "member_id",
+                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                primary_key=True,
+                autoincrement=False,
+            ),
+            *(sa.Column(f"s{i}", sa.SmallInteger, nullable=False) for i in range(len(group))),
+            prefixes=["TEMPORARY"],
+        )
+        wanted.create(conn)
+        m = members.c
+        in_range = [
+            m.tenant_id == self.tenant_id,
+            m.list_id == self.list_id,
+            m.id > self.lo,
+            m.id <= self.hi,
+        ]
+        if given is None:
+            self._insert(conn, wanted, self._evaluated(group), in_range)
+        else:
+            read = [_in_slot(given, first + i) for i in range(len(group))]
+            unsure = _in_slot(given, _UNSURE)
+            self._insert(conn, wanted, self._held(group, read), [*in_range, ~unsure])
+            self._insert(conn, wanted, self._evaluated(group), [*in_range, unsure])
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"ANALYZE {_WANTED}")  # a temporary table has no statistics
+        return wanted
+
+    def _evaluated(self, group: Sequence[RefreshTarget]) -> list[sa.ColumnElement[bool]]:
+        ids = (self.lo, self.hi)
+        tests = [
+            compile_condition(t.condition, ids, t.tenant_id, segments=self.reader) for t in group
+        ]
+        return self._held(group, tests)
+
+    def _held(
+        self, group: Sequence[RefreshTarget], tests: Iterable[sa.ColumnElement[bool]]
+    ) -> list[sa.ColumnElement[bool]]:
+        """Each test, less the members removed by hand from its segment."""
+        return [
+            _kept(target, test) if target.segment_id in self.excluding else test
+            for target, test in zip(group, tests, strict=True)
+        ]
+
+    @staticmethod
+    def _insert(
+        conn: Connection,
+        wanted: sa.Table,
+        tests: list[sa.ColumnElement[bool]],
+        where: list[sa.ColumnElement[bool]],
+    ) -> None:
+        answers = [sa.case((test, 1), else_=0) for test in tests]
+        scan = sa.select(members.c.id, *answers).where(*where)
+        conn.execute(sa.insert(wanted).from_select([c.name for c in wanted.c], scan))
+
+
+def _in_slot(given: sa.Table, slot: int) -> sa.ColumnElement[bool]:
+    return sa.exists().where(given.c.slot == slot, given.c.member_id == members.c.id)
+
+
+def _kept(target: RefreshTarget, test: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     ex = segment_exclusions.c
     removed = sa.exists().where(
         ex.tenant_id == members.c.tenant_id,
         ex.segment_id == target.segment_id,
         ex.member_id == members.c.id,
     )
-    return sa.and_(condition, ~removed)
+    return sa.and_(test, ~removed)
 
 
 def _diff(

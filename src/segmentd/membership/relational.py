@@ -40,7 +40,7 @@ from . import (
     removal,
     stale,
 )
-from .interface import FillPlan, FillRange, GenerationKey, Ranges, RefreshTarget
+from .interface import FillPlan, FillRange, GenerationKey, RangeAnswers, Ranges, RefreshTarget
 from .references import PublishedReader
 from .visitor_reader import VisitorReader
 
@@ -86,8 +86,9 @@ class RelationalMembership:
         ids: tuple[int, int],
         targets: Sequence[RefreshTarget],
         tz: timezone,
+        answers: RangeAnswers | None = None,
     ) -> int:
-        moved = refresh_pass.refresh_range(conn, tenant_id, list_id, *ids, targets)
+        moved = refresh_pass.refresh_range(conn, tenant_id, list_id, *ids, targets, answers)
         for segment_id, member_ids in sorted(moved.items()):
             realtime.refresh_referrers(conn, tenant_id, segment_id, sorted(member_ids), tz)
         return sum(len(member_ids) for member_ids in moved.values())

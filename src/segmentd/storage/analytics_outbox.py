@@ -118,6 +118,15 @@ def last_seq(conn: Connection, tenant_id: int) -> int | None:
     return None if value is None else int(value)
 
 
+def members_waiting(conn: Connection, tenant_id: int, lo: int, hi: int) -> set[int]:
+    """The tenant's members with ids in (lo, hi] that have changes not yet in ClickHouse."""
+    o = analytics_outbox.c
+    query = sa.select(o.member_id).where(
+        o.tenant_id == tenant_id, o.member_id > lo, o.member_id <= hi
+    )
+    return {int(m) for m in conn.execute(query.distinct()).scalars()}
+
+
 def tenants_waiting(conn: Connection) -> list[int]:
     """The tenants with changes not yet in ClickHouse."""
     o = analytics_outbox.c

@@ -169,6 +169,22 @@ def last_seq(conn: Connection, tenant_id: int) -> int:
     return int(found.scalar() or 0)
 
 
+def members_moved_since(
+    conn: Connection, tenant_id: int, segment_number: int, after_seq: int, lo: int, hi: int
+) -> set[int]:
+    """The members with ids in (lo, hi] whose membership of the segment changed after
+    ``after_seq`` (its index by segment: the changes since, then the range)."""
+    t = _BY_SEGMENT
+    query = sa.select(t.c.member_id).where(
+        t.c.tenant_id == tenant_id,
+        t.c.segment_number == segment_number,
+        t.c.seq > after_seq,
+        t.c.member_id > lo,
+        t.c.member_id <= hi,
+    )
+    return {int(m) for m in conn.execute(query.distinct()).scalars()}
+
+
 def member_changes(
     conn: Connection,
     tenant_id: int,
