@@ -72,12 +72,14 @@ class StagedQuery:
     """A segment's changes as a SELECT of ``member_id`` and ``change`` columns, each member
     once (run at the flush, in the writer's transaction). ``deleted``: the segment's
     (number, list id), given when the transaction deletes the segment (its changes are
-    recorded all the same)."""
+    recorded all the same). ``merged``: its joins are meant to merge both sides in key order
+    (PostgreSQL then plans no hash join either)."""
 
     segment_id: str
     cause: str
     query: sa.Select[Any] | sa.CompoundSelect
     deleted: tuple[int, int] | None = None
+    merged: bool = False
 
 
 @dataclass
@@ -265,7 +267,8 @@ def _insert_query(
         "cause",
         "at",
     ]
-    _without_nested_loops(conn, sa.insert(membership_changes).from_select(names, select))
+    insert = sa.insert(membership_changes).from_select(names, select)
+    _planned_for_new_rows(conn, insert, staged.merged)
     # A seek on the primary key, where the rowcount of INSERT ... SELECT is not reliable on
     # every driver.
     mc = membership_changes.c
@@ -273,16 +276,26 @@ def _insert_query(
     return max(last, int(top or 0))
 
 
-def _without_nested_loops(conn: Connection, statement: sa.Insert) -> None:
-    """Run ``statement`` with PostgreSQL's nested loops off: a staged query joins whole
-    generations, whose rows are newer than the statistics; planned from statistics of a
-    nearly empty table, a nested loop read a whole generation for each row of the other."""
+# PostgreSQL's planner settings for a staged query: the joins of whole generations, whose rows
+# are newer than the statistics. Planned from statistics of a nearly empty table, a nested loop
+# read a whole generation for each row of the other, and a hash join of two generations
+# spilled to disk in batches; the changes' numbering sorts them all, in memory (a publish moving
+# 100,000 members: a few MB, past the default ``work_mem``).
+_NEW_ROWS = {"enable_nestloop": "off", "work_mem": "'64MB'"}
+_MERGED = {**_NEW_ROWS, "enable_hashjoin": "off"}
+
+
+def _planned_for_new_rows(conn: Connection, statement: sa.Insert, merged: bool) -> None:
+    """Run ``statement`` with those settings on PostgreSQL (``merged``: hash joins off too)."""
     if conn.dialect.name != "postgresql":
         conn.execute(statement)
         return
-    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    settings = _MERGED if merged else _NEW_ROWS
+    for name, value in settings.items():
+        conn.exec_driver_sql(f"SET LOCAL {name} = {value}")
     conn.execute(statement)
-    conn.exec_driver_sql("SET LOCAL enable_nestloop TO DEFAULT")
+    for name in settings:
+        conn.exec_driver_sql(f"SET LOCAL {name} TO DEFAULT")
 
 
 def _block_of(seq: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
