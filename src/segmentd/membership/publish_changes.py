@@ -67,7 +67,10 @@ def publish_difference(
         if lo > 0:
             parts += [_rows_except(before, after, below, ENTERED)]
             parts += [_rows_except(after, before, below, LEFT)]
-        parts += [_rows_except(after, before, above, ENTERED), _rows_except(before, after, above, LEFT)]
+        parts += [
+            _rows_except(after, before, above, ENTERED),
+            _rows_except(before, after, above, LEFT),
+        ]
     else:
         if lo > 0:
             parts.append(_rows_full_joined(before, after, below))
