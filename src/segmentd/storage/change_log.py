@@ -72,8 +72,8 @@ class StagedQuery:
     """A segment's changes as a SELECT of ``member_id`` and ``change`` columns, each member
     once (run at the flush, in the writer's transaction). ``deleted``: the segment's
     (number, list id), given when the transaction deletes the segment (its changes are
-    recorded all the same). ``merged``: its joins are meant to merge both sides in key order
-    (PostgreSQL then plans no hash join either)."""
+    recorded all the same). ``merged``: it reads only ``segment_members``, its joins meant to
+    merge both sides in key order (PostgreSQL then plans no hash join or table scan)."""
 
     segment_id: str
     cause: str
@@ -278,11 +278,12 @@ def _insert_query(
 
 # PostgreSQL's planner settings for a staged query: the joins of whole generations, whose rows
 # are newer than the statistics. Planned from statistics of a nearly empty table, a nested loop
-# read a whole generation for each row of the other, and a hash join of two generations
-# spilled to disk in batches; the changes' numbering sorts them all, in memory (a publish moving
-# 100,000 members: a few MB, past the default ``work_mem``).
+# read a whole generation for each row of the other; a hash join of two generations spilled
+# to disk in batches; a generation was read by a scan of the whole table. The numbering sorts
+# the changes in memory (a publish moving 100,000 members: a few MB, past the default).
 _NEW_ROWS = {"enable_nestloop": "off", "work_mem": "'64MB'"}
-_MERGED = {**_NEW_ROWS, "enable_hashjoin": "off"}
+# A merged query reads only the two generations' rows, in key order, by the primary key.
+_MERGED = {**_NEW_ROWS, "enable_hashjoin": "off", "enable_seqscan": "off"}
 
 
 def _planned_for_new_rows(conn: Connection, statement: sa.Insert, merged: bool) -> None:
