@@ -125,12 +125,10 @@ def _rows_full_joined(
     mine = _rows(entering, in_range).subquery("mine")
     other = _rows(leaving, in_range).subquery("other")
     joined = mine.join(other, mine.c.member_id == other.c.member_id, full=True)
-    change = sa.case((other.c.member_id.is_(None), ENTERED), else_=LEFT)
+    member: sa.ColumnElement[Any] = sa.func.coalesce(mine.c.member_id, other.c.member_id)
+    change: sa.ColumnElement[Any] = sa.case((other.c.member_id.is_(None), ENTERED), else_=LEFT)
     return (
-        sa.select(
-            sa.func.coalesce(mine.c.member_id, other.c.member_id).label("member_id"),
-            sa.cast(change, sa.SmallInteger).label("change"),
-        )
+        sa.select(member.label("member_id"), sa.cast(change, sa.SmallInteger).label("change"))
         .select_from(joined)
         .where(sa.or_(mine.c.member_id.is_(None), other.c.member_id.is_(None)))
     )
