@@ -235,12 +235,15 @@ def _take_counter(conn: Connection, tenant_id: int) -> int:
 def _insert_query(
     conn: Connection, tenant_id: int, last: int, number: int, at: int, staged: StagedQuery
 ) -> int:
-    """Insert a staged query's changes numbered after ``last`` in member order; the last seq
-    now given. No ORDER BY: rows come out of the numbering in its order (SQLite would sort
-    them once more)."""
+    """Insert a staged query's changes numbered after ``last``; the last seq now given. No
+    ORDER BY: rows come out of the numbering in its order (SQLite would sort them once more)."""
     found = staged.query.subquery("moved")
-    # Each member once in a staged query: numbered in member order, the member index's.
-    number_of = sa.func.row_number().over(order_by=found.c.member_id)
+    # Each member once in a staged query: numbered in member order, the member index's. SQLite
+    # yields each part of a difference in member order already, and sorting them all again
+    # took a temporary b-tree per part (written to a file): it numbers rows as they come, each
+    # part entering the member index in key order.
+    in_order = None if conn.dialect.name == "sqlite" else found.c.member_id
+    number_of = sa.func.row_number().over(order_by=in_order)
     numbered = sa.select(
         (sa.literal(last, sa.BigInteger) + number_of).label("seq"),
         found.c.member_id,
