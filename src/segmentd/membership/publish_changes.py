@@ -11,14 +11,16 @@ each read once in key order. Only between the two horizons (usually the members 
 the list between the two builds) are the list's members walked and each one's rows sought.
 A first publish records every member it holds.
 
-SQLite takes the difference as an ``EXCEPT`` ordered by member: it merges the two sides in
-key order rather than building a temporary b-tree of each. PostgreSQL takes it as an
-anti-join (``NOT EXISTS``), which it merges in key order too, where its ``EXCEPT`` sorted both
-generations together (on disk at 1,000,000 members) and could read the first by a scan of
-the whole table. A generation's rows are new since the last ``ANALYZE``, and with statistics
-taken while the table was nearly empty PostgreSQL planned that anti-join as a nested loop
-reading the whole other generation for every row (100,000 members: minutes): the history
-runs staged queries with nested loops off (``storage.change_log``). See docs/performance.md.
+SQLite takes the difference as an ``EXCEPT`` ordered by member, each way: it merges the two
+sides in key order rather than building a temporary b-tree of each. PostgreSQL takes both ways
+at once, as one ``FULL JOIN`` of the two generations' rows kept where one side is missing:
+merged in key order, it reads each generation once (two anti-joins read each twice; its
+``EXCEPT`` sorted both generations together, on disk at 1,000,000 members). A generation's
+rows are new since the last ``ANALYZE``: planned from statistics taken while the table was
+nearly empty, a join became a nested loop reading the whole other generation for every row
+(100,000 members: minutes), or a hash join spilling to disk. The history runs a merged
+staged query with nested loops and hash joins off (``storage.change_log``). See
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.util import ClauseAdapter
 
 from ..storage.change_log import ENTERED, LEFT, StagedQuery
 from ..storage.schema import members, segment_members
@@ -59,16 +60,26 @@ def publish_difference(
     if before.generation <= 0:
         return StagedQuery(segment_id, "build", _everyone(after))
     lo, hi = sorted((before.horizon, after.horizon))
-    only = _rows_except if dialect == "sqlite" else _rows_anti_joined
-    parts: list[Query] = []
-    if lo > 0:  # both complements: a row is a member left out
-        below = (segment_members.c.member_id <= lo,)
-        parts += [only(before, after, below, ENTERED), only(after, before, below, LEFT)]
+    below = (segment_members.c.member_id <= lo,)  # both complements: a row is a member left out
     above = (segment_members.c.member_id > hi,)  # both plain: a row is a member
-    parts += [only(after, before, above, ENTERED), only(before, after, above, LEFT)]
+    parts: list[Query] = []
+    if dialect == "sqlite":
+        if lo > 0:
+            parts += [_rows_except(before, after, below, ENTERED)]
+            parts += [_rows_except(after, before, below, LEFT)]
+        parts += [
+            _rows_except(after, before, above, ENTERED),
+            _rows_except(before, after, above, LEFT),
+        ]
+    else:
+        if lo > 0:
+            parts.append(_rows_full_joined(before, after, below))
+        parts.append(_rows_full_joined(after, before, above))
     if hi > lo:
         parts += _walked(before, after, lo, hi)
-    return StagedQuery(segment_id, "build", sa.union_all(*parts))
+    # Merge joins only where nothing is walked: the walk seeks each member's rows.
+    merged = dialect != "sqlite" and hi == lo
+    return StagedQuery(segment_id, "build", sa.union_all(*parts), merged=merged)
 
 
 def _change(value: int) -> sa.ColumnElement[Any]:
@@ -105,26 +116,21 @@ def _rows_except(
     return sa.select(difference.c.member_id, _change(change))
 
 
-def _rows_anti_joined(
-    having: Published, lacking: Published, in_range: tuple[Any, ...], change: int
+def _rows_full_joined(
+    entering: Published, leaving: Published, in_range: tuple[Any, ...]
 ) -> sa.Select[Any]:
-    """The same rows as ``_rows_except``, as an anti-join (PostgreSQL merges the two
-    generations in key order, sorting nothing)."""
-    mine, other = segment_members.alias("mine"), segment_members.alias("other")
-    m, o = mine.c, other.c
-    held_by_other = sa.exists().where(
-        o.tenant_id == lacking.tenant_id,
-        o.segment_number == lacking.number,
-        o.generation == lacking.generation,
-        o.member_id == m.member_id,
-    )
-    in_mine = [ClauseAdapter(mine).traverse(test) for test in in_range]
-    return sa.select(m.member_id, _change(change)).where(
-        m.tenant_id == having.tenant_id,
-        m.segment_number == having.number,
-        m.generation == having.generation,
-        *in_mine,
-        ~held_by_other,
+    """The rows in the range only ``entering`` has, as ``ENTERED``, and those only ``leaving``
+    has, as ``LEFT``: one join of both generations' rows (PostgreSQL merges them in key
+    order, reading each once)."""
+    mine = _rows(entering, in_range).subquery("mine")
+    other = _rows(leaving, in_range).subquery("other")
+    joined = mine.join(other, mine.c.member_id == other.c.member_id, full=True)
+    member: sa.ColumnElement[Any] = sa.func.coalesce(mine.c.member_id, other.c.member_id)
+    change: sa.ColumnElement[Any] = sa.case((other.c.member_id.is_(None), ENTERED), else_=LEFT)
+    return (
+        sa.select(member.label("member_id"), sa.cast(change, sa.SmallInteger).label("change"))
+        .select_from(joined)
+        .where(sa.or_(mine.c.member_id.is_(None), other.c.member_id.is_(None)))
     )
 
 
