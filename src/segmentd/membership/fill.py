@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection
 
 from ..storage.db import Database
 from ..storage.schema import members, segment_exclusions, segment_members
-from . import buckets, given_fill
+from . import buckets
 from .fill_beside import fill_beside
 from .interface import FillPlan, FillRange, GenerationKey, Ranges, answer_of
-from .range_rows import clear_range, stored_rows
+from .range_rows import clear_range, given_rows, stored_rows
 from .references import PublishedReader
 
 
@@ -106,11 +106,6 @@ def fill_range(
 
     ``excluding``: the segment has members removed by hand, to leave out (a test per row).
     """
-    answer = answer_of(plan)
-    if answer is not None:  # asked for this range only
-        given = answer.ids_in(lo, hi)
-        given_fill.fill_range(conn, claim, plan.list_id, plan.complement, given, lo, hi)
-        return
     conn.execute(_prepare_fill(conn, claim, plan, lo, hi, excluding))
 
 
@@ -121,13 +116,18 @@ def _prepare_fill(
     now, or for a complement of those that do not (the caller runs it, alone or with the
     counts it returns)."""
     clear_range(conn, claim, lo, hi)
-    published = PublishedReader(conn, claim.tenant_id)
+    answer = answer_of(plan)
+    if answer is not None:  # asked for this range only
+        given = answer.ids_in(lo, hi)
+        where = given_rows(conn, claim, plan.list_id, plan.complement, given, lo, hi)
+    else:
+        where = stored_rows(claim, plan, lo, hi, excluding, PublishedReader(conn, claim.tenant_id))
     matching = sa.select(
         members.c.tenant_id,
         sa.literal(claim.segment_number, sa.BigInteger),
         sa.literal(claim.generation, sa.BigInteger),
         members.c.id,
-    ).where(*stored_rows(claim, plan, lo, hi, excluding, published))
+    ).where(*where)
     columns = ["tenant_id", "segment_number", "generation", "member_id"]
     return sa.insert(segment_members).from_select(columns, matching)
 

@@ -24,10 +24,14 @@ from sqlalchemy.engine import Connection
 
 from ..storage.db import Database
 from ..storage.schema import members
-from .interface import FillRange
+from .interface import FillRange, GenerationKey
 from .range_rows import clear_range, stored_rows
 from .references import PublishedReader
-from .stored_ids import store_ids
+
+_STORE = sa.text(
+    "INSERT INTO segment_members (tenant_id, segment_number, generation, member_id) "
+    "SELECT :tenant_id, :segment_number, :generation, value FROM json_each(:ids)"
+)
 
 
 def fill_beside(
@@ -45,10 +49,20 @@ def fill_beside(
             chosen = sa.select(sa.func.json_group_array(members.c.id)).where(*where)
             pending.append((fill, readers.submit(_read_ids, db, chosen)))
         for (claim, _plan, _lo, _hi, _excluding), future in pending:
-            store_ids(conn, claim, future.result())
+            ids = future.result()
+            if ids != "[]":
+                conn.execute(_STORE, {**_key(claim), "ids": ids})
     finally:
         for _fill, future in pending:
             future.cancel()
+
+
+def _key(claim: GenerationKey) -> dict[str, int]:
+    return {
+        "tenant_id": claim.tenant_id,
+        "segment_number": claim.segment_number,
+        "generation": claim.generation,
+    }
 
 
 def _read_ids(db: Database, chosen: sa.Select[tuple[str]]) -> str:
