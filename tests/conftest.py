@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -414,6 +415,17 @@ def anon(server: AppServer) -> Iterator[httpx.Client]:
     """An HTTP client without credentials."""
     with server.client() as http:
         yield http
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Every process the test starts; all are killed at teardown, whatever happened."""
+    made: list[subprocess.Popen[bytes]] = []
+    yield made
+    for process in made:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.05) -> Any:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,17 +123,6 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def children() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Every process the test starts; all are killed at teardown, whatever happened."""
-    made: list[subprocess.Popen[bytes]] = []
-    yield made
-    for process in made:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def build_state(db: Database, segment_id: str) -> tuple[int, int, int]:
