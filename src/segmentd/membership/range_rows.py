@@ -3,14 +3,13 @@ clearing the range before they are stored (so a repeated fill gives the same row
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from ..storage.compiler import compile_condition
+from ..storage.id_lists import id_rows
 from ..storage.schema import members, segment_exclusions, segment_members
 from .interface import FillPlan, GenerationKey
 from .references import PublishedReader
@@ -51,14 +50,8 @@ def given_rows(
 ) -> list[sa.ColumnElement[bool]]:
     """The same filter when the members that match were chosen elsewhere (the analytics
     back-end's ``given`` ids of the range): the ids travel as one parameter and the database
-    expands them, where a row per member sent from Python cost most of such a build."""
-    ids = sorted(given)
-    if conn.dialect.name == "postgresql":
-        array = sa.bindparam("given", ids, type_=postgresql.ARRAY(sa.BigInteger))
-        chosen: sa.ColumnElement[bool] = members.c.id == sa.any_(array)
-    else:
-        each = sa.func.json_each(sa.bindparam("given", json.dumps(ids))).table_valued("value")
-        chosen = members.c.id.in_(sa.select(each.c.value))
+    expands them (``storage.id_lists``)."""
+    chosen = members.c.id.in_(id_rows(conn.dialect.name, given, "given"))
     return rows_where(claim, list_id, complement, chosen, lo, hi, True)
 
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..storage.compiler import compile_condition
+from ..storage.id_lists import id_rows
 from ..storage.schema import members, segment_exclusions, segment_members, segments
 from .complement import row_of
 from .generation_rows import Changes, apply_changes
@@ -39,7 +40,6 @@ MAX_COLUMNS = 400
 _WANTED = "refresh_wanted"
 _GIVEN = "refresh_given"
 _UNSURE = -1  # the slot of the given table holding the members to evaluate here
-_INSERT_ROWS = 5_000  # rows per insert into the given table
 
 
 def refresh_range(
@@ -143,11 +143,12 @@ def _given(
     given.create(conn)
     slots = [(_UNSURE, answers.unsure)]
     slots += [(i, answers.selected[t.segment_id]) for i, t in enumerate(live)]
-    rows = [
-        {"slot": slot, "member_id": m} for slot, ids in slots for m in sorted(ids) if lo < m <= hi
-    ]
-    for start in range(0, len(rows), _INSERT_ROWS):
-        conn.execute(sa.insert(given), rows[start : start + _INSERT_ROWS])
+    for slot, ids in slots:
+        in_range = [m for m in ids if lo < m <= hi]
+        if in_range:
+            chosen = id_rows(conn.dialect.name, in_range, "ids").subquery("chosen")
+            rows = sa.select(sa.literal(slot, sa.Integer), chosen.c.id)
+            conn.execute(sa.insert(given).from_select(["slot", "member_id"], rows))
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {_GIVEN}")
     return given
