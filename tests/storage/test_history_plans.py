@@ -63,7 +63,7 @@ def plans(conn: Connection, call: Callable[[Connection], Any]) -> list[list[str]
 
 
 def fill(db: Database, tenant_id: int) -> None:
-    """Changes in two blocks of seqs, of two segments."""
+    """Changes in two blocks of seqs, of three segments."""
     rows = [
         {
             "tenant_id": tenant_id,
@@ -77,9 +77,16 @@ def fill(db: Database, tenant_id: int) -> None:
         }
         for seq in [*range(1, 50), *range(SEQ_BLOCK, SEQ_BLOCK + 50)]
     ]
+    # A busier third segment (members 100 and up): the segment read is a twentieth of the
+    # changes, as a feed's segment is among many, so its index is the plan's clear choice
+    # (with the two at even shares PostgreSQL sometimes rated the primary key as cheap).
+    rows += [
+        {**rows[0], "seq": seq, "segment_number": NUMBER + 2, "member_id": 100 + seq}
+        for seq in range(100, 1_100)
+    ]
     named = [
         {"tenant_id": tenant_id, "segment_number": n, "segment_id": s, "list_id": 1}
-        for n, s in ((NUMBER, SEGMENT), (NUMBER + 1, "t" * 24))
+        for n, s in ((NUMBER, SEGMENT), (NUMBER + 1, "t" * 24), (NUMBER + 2, "u" * 24))
     ]
     with db.write() as conn:
         conn.execute(sa.insert(history_segments), named)
