@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from segmentd.storage import schema
 from segmentd.storage.db import Database
 from tests.conftest import wait_until
-from tests.jobs.test_build_crash import API_KEY, API_USER, ServerProcess, children  # noqa: F401  (fixture)
+from tests.jobs.test_build_crash import API_KEY, API_USER, ServerProcess
 from tests.support.factories import held
 
 pytestmark = pytest.mark.slow

@@ -29,7 +29,7 @@ import pytest
 
 from segmentd.storage.db import Database
 from tests.conftest import wait_until
-from tests.jobs.test_build_crash import API_KEY, API_USER, ServerProcess, children  # noqa: F401  (fixture)
+from tests.jobs.test_build_crash import API_KEY, API_USER, ServerProcess
 
 pytestmark = pytest.mark.slow
 
