@@ -120,7 +120,7 @@ def _complete(http: httpx.Client, segment_id: str) -> bool:
 def test_sigkill_during_batch_upserts_loses_no_acknowledged_batch_and_halves_none(
     db_url: str,
     tmp_path: Path,
-    children: list[subprocess.Popen[bytes]],  # noqa: F811
+    children: list[subprocess.Popen[bytes]],
 ) -> None:
     db = Database(db_url)
     db.migrate()

@@ -322,7 +322,7 @@ def run_python(soak: Soak) -> Outcome:
 def test_lookups_at_full_speed_never_see_a_half_built_segment(
     db_url: str,
     tmp_path: Path,
-    children: list[subprocess.Popen[bytes]],  # noqa: F811
+    children: list[subprocess.Popen[bytes]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = Database(db_url)
