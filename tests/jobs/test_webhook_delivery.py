@@ -246,12 +246,14 @@ def test_a_worker_lost_mid_delivery_is_redelivered_under_the_same_id(world: Worl
     _id, secret = world.subscribe()
     world.join("a")
     assert dispatch(world.db, world.settings) == 1
-    short = world.settings.model_copy(update={"lease_seconds": 0.2, "webhook_timeout_seconds": 0.3})
+    # A lease of 2.3 s (its time plus the post's timeout): a loaded CI machine took longer
+    # than the 0.5 s it was to post and ask again.
+    short = world.settings.model_copy(update={"lease_seconds": 2.0, "webhook_timeout_seconds": 0.3})
     lost = claim_delivery(world.db, short, "lost-worker")
     assert lost is not None
     post(lost, short)  # posted, then the worker dies before recording the outcome
     assert deliver_one(world.db, world.settings, OWNER) is False  # its lease still holds
-    time.sleep(0.6)  # the lease (real time) runs out
+    time.sleep(2.6)  # the lease (real time) runs out
     assert deliver_one(world.db, world.settings, OWNER)
     first, second = world.receiver.received
     assert first.message_id == second.message_id and first.body == second.body
