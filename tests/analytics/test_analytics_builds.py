@@ -14,7 +14,7 @@ from segmentd.analytics.full_load import current_load
 from segmentd.jobs.analytics_source import analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import Worker, run_pending
-from segmentd.services.segment_service import SegmentDraft, preview_count
+from segmentd.services.segment_service import SegmentDraft, preview_count, remove_members
 from segmentd.settings import Settings
 from segmentd.storage import analytics_outbox as outbox
 from segmentd.storage.db import Database
@@ -119,3 +119,17 @@ def test_the_preview_route_counts_on_the_back_end(
     assert answer.json()["count"] == sum("a" in n.lower() for n in NAMES)
     with db.read() as conn:  # the copy was brought up to date to answer it
         assert outbox.seqs_of(conn, tenant.id) == []
+
+
+def test_a_rebuild_on_the_copy_keeps_out_a_member_removed_by_hand(
+    outboxed: Database, settings: Settings
+) -> None:
+    db = outboxed
+    tenant_id, segment_id = named_world(db)
+    assert run_pending(db, settings) == 1
+    chosen = sorted(published(db, tenant_id, segment_id))
+    assert remove_members(db, tenant_id, segment_id, chosen[:1], UTC) == 1
+    with db.write() as conn:
+        enqueue_build(conn, tenant_id, segment_id)
+    assert run_pending(db, settings) == 1
+    assert published(db, tenant_id, segment_id) == set(chosen[1:])  # ClickHouse still selects it

@@ -119,7 +119,7 @@ def _prepare_fill(
     answer = answer_of(plan)
     if answer is not None:  # asked for this range only
         given = answer.ids_in(lo, hi)
-        where = given_rows(conn, claim, plan.list_id, plan.complement, given, lo, hi)
+        where = given_rows(conn, claim, plan.list_id, plan.complement, given, lo, hi, excluding)
     else:
         where = stored_rows(claim, plan, lo, hi, excluding, PublishedReader(conn, claim.tenant_id))
     matching = sa.select(

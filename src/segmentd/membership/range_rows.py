@@ -47,12 +47,13 @@ def given_rows(
     given: Collection[int],
     lo: int,
     hi: int,
+    excluding: bool,
 ) -> list[sa.ColumnElement[bool]]:
     """The same filter when the members that match were chosen elsewhere (the analytics
     back-end's ``given`` ids of the range): the ids travel as one parameter and the database
     expands them (``storage.id_lists``)."""
     chosen = members.c.id.in_(id_rows(conn.dialect.name, given, "given"))
-    return rows_where(claim, list_id, complement, chosen, lo, hi, True)
+    return rows_where(claim, list_id, complement, chosen, lo, hi, excluding)
 
 
 def rows_where(

@@ -122,6 +122,16 @@ def _excluding(
     return set(rows.scalars())
 
 
+def _member_key() -> sa.Column[int]:
+    """The member id key of the refresh's temporary tables."""
+    return sa.Column(
+        "member_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    )
+
+
 def _given(
     conn: Connection, live: Sequence[RefreshTarget], answers: RangeAnswers, lo: int, hi: int
 ) -> sa.Table:
@@ -132,12 +142,7 @@ def _given(
         _GIVEN,
         sa.MetaData(),
         sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column(
-            "member_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=False,
-        ),
+        _member_key(),
         prefixes=["TEMPORARY"],
     )
     given.create(conn)
@@ -182,12 +187,7 @@ class _Scan:
         wanted = sa.Table(
             _WANTED,
             sa.MetaData(),
-            sa.Column(
-                "member_id",
-                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                primary_key=True,
-                autoincrement=False,
-            ),
+            _member_key(),
             *(sa.Column(f"s{i}", sa.SmallInteger, nullable=False) for i in range(len(group))),
             prefixes=["TEMPORARY"],
         )
