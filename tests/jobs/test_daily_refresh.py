@@ -17,9 +17,10 @@ from segmentd import clock
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.fields import FieldDef, FieldType
 from segmentd.domain.member_changes import MembersChanged
+from segmentd.domain.statuses import SegmentStatus
 from segmentd.domain.stored_form import load_condition
 from segmentd.domain.values import EPOCH
-from segmentd.jobs.build_queue import enqueue_build
+from segmentd.jobs.build_queue import enqueue_build, enqueue_builds
 from segmentd.jobs.build_runner import run_chunk as run_build_chunk
 from segmentd.jobs.build_steps import Step
 from segmentd.jobs.build_worker import Worker, run_pending
@@ -452,3 +453,37 @@ def test_segments_say_whether_they_move_with_time_and_when_they_were_made_exact(
         enqueue_build(conn, tenant.id, segment_id)
         redefined = get_segment(conn, tenant.id, segment_id)
     assert redefined is not None and not redefined.time_dependent
+
+
+def test_builds_queued_together_mark_each_segment_as_one_build_would(
+    db: Database, settings: Settings, tenant: Tenant, joined: FieldDef
+) -> None:
+    """An import queues every segment of its list at once: each is marked and queued as if
+    queued alone, and the catalog's version moves, so real-time updates reload it."""
+    email = {"kind": "field", "field": "system:email", "op": "contain", "value": "@"}
+    moving = add_stored_segment(db, tenant.id, condition_of(stored(joined, 2)))
+    still = add_stored_segment(db, tenant.id, condition_of(email))
+    run_pending(db, settings)
+    with db.write() as conn:
+        before = _catalog_version(conn, tenant.id)
+        enqueue_builds(conn, tenant.id, [moving, still])
+        after = _catalog_version(conn, tenant.id)
+        marked = [get_segment(conn, tenant.id, s) for s in (moving, still)]
+        queued = conn.execute(
+            sa.select(schema.build_jobs.c.segment_id)
+            .where(schema.build_jobs.c.state == "queued")
+            .order_by(schema.build_jobs.c.segment_id)
+        ).scalars()
+        assert sorted(queued) == sorted([moving, still])
+    assert after != before
+    assert [(s.time_dependent, s.status) for s in marked if s is not None] == [
+        (True, SegmentStatus.BUILDING),
+        (False, SegmentStatus.BUILDING),
+    ]
+    with db.write() as conn, pytest.raises(LookupError):
+        enqueue_builds(conn, tenant.id, [still, "f" * 24])
+
+
+def _catalog_version(conn: sa.Connection, tenant_id: int) -> int:
+    query = sa.select(schema.tenants.c.catalog_version).where(schema.tenants.c.id == tenant_id)
+    return int(conn.execute(query).scalar_one())

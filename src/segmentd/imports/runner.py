@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..jobs.build_queue import enqueue_build
+from ..jobs.build_queue import enqueue_builds
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments
@@ -183,8 +183,7 @@ def rebuild_segments(conn: Connection, tenant_id: int, list_id: int) -> None:
         .where(segments.c.tenant_id == tenant_id, segments.c.list_id == list_id)
         .order_by(segments.c.id)
     ).scalars()
-    for segment_id in list(ids):
-        enqueue_build(conn, tenant_id, segment_id)
+    enqueue_builds(conn, tenant_id, list(ids))
 
 
 class RejectsFile:

@@ -9,6 +9,7 @@ so builds never deadlock with segment updates. Claiming locks only the job row.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from ..domain.condition_types.leaf_types import moves_with_time
 from ..domain.errors import DomainValidationError
+from ..domain.fields import Catalog
 from ..domain.segment_graph import referrers
 from ..domain.segment_kinds import SegmentKind
 from ..domain.statuses import JobState, SegmentStatus
@@ -56,9 +58,24 @@ def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
     Call inside the write transaction that created the segment or changed its condition. A
     static segment's members are given: it has nothing to build, and is left as it is.
     """
+    enqueue_builds(conn, tenant_id, [segment_id])
+
+
+def enqueue_builds(conn: Connection, tenant_id: int, segment_ids: Sequence[str]) -> None:
+    """``enqueue_build`` for several segments of a tenant: the catalog is read once and
+    changed once, however many segments (an import rebuilds every segment of its list)."""
+    if not segment_ids:
+        return
     lock_tenant_writes(conn, tenant_id)
-    _mark_time_dependence(conn, tenant_id, segment_id)
-    catalog_changed(conn, tenant_id)  # real-time updates see the segment building afresh
+    catalog = load_catalog(conn, tenant_id)
+    for segment_id in segment_ids:
+        _mark_time_dependence(conn, tenant_id, segment_id, catalog)
+    catalog_changed(conn, tenant_id)  # real-time updates see the segments building afresh
+    for segment_id in segment_ids:
+        _mark_building(conn, tenant_id, segment_id)
+
+
+def _mark_building(conn: Connection, tenant_id: int, segment_id: str) -> None:
     s = segments.c
     mine = sa.and_(s.tenant_id == tenant_id, s.id == segment_id)
     marked = conn.execute(
@@ -120,7 +137,9 @@ def _queue_job(conn: Connection, tenant_id: int, segment_id: str) -> None:
     )
 
 
-def _mark_time_dependence(conn: Connection, tenant_id: int, segment_id: str) -> None:
+def _mark_time_dependence(
+    conn: Connection, tenant_id: int, segment_id: str, catalog: Catalog
+) -> None:
     """Record whether the condition moves with time (the daily refresh takes such segments).
     A condition that no longer loads is not refreshed: its build fails."""
     stored = conn.execute(
@@ -132,7 +151,7 @@ def _mark_time_dependence(conn: Connection, tenant_id: int, segment_id: str) -> 
         return  # no such segment: the caller hears of it below
     try:
         # Whether a leaf moves does not depend on the day or zone it is read in.
-        condition = load_condition(stored, load_catalog(conn, tenant_id), UTC, today=EPOCH_DAY)
+        condition = load_condition(stored, catalog, UTC, today=EPOCH_DAY)
     except DomainValidationError:
         moves = False
     else:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from .. import metrics
 from ..domain.fields import CampaignStatus, FieldDef
-from ..jobs.build_queue import enqueue_build
+from ..jobs.build_queue import enqueue_builds
 from ..membership import store as membership
 from ..storage import campaigns, field_defs, tags
 from ..storage.campaigns import Campaign
@@ -140,8 +140,7 @@ def delete_campaign(db: Database, tenant_id: int, campaign_id: int) -> bool:
             return False
         # Only members of the campaign's list had its activity.
         list_id = deleted.list_id or default_list_id(conn, tenant_id)
-        for segment_id in segments_counting_activity(conn, tenant_id, list_id):
-            enqueue_build(conn, tenant_id, segment_id)
+        enqueue_builds(conn, tenant_id, segments_counting_activity(conn, tenant_id, list_id))
     return True
 
 
