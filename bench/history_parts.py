@@ -17,6 +17,10 @@ process's plus the database's backends', ``bench.history_cpu``):
 - ``staged``: the changes written per 40,000-member range into a staging table keyed like
   ``segment_members`` (a difference taken chunk by chunk as the fill stores it), then copied
   into the history and deleted (the publish's share);
+- ``bare``, ``member_index_only``: ``from_ids`` into an empty table of the history's columns
+  with its primary key only, and with the member index as well (what each index costs);
+- ``blocks``: the changes stored as rows of 1,000 (ids and changes as arrays under a GIN
+  index on PostgreSQL, JSON arrays on SQLite): a publish writing few rows;
 - ``ranges_sql``: the difference taken range by range in SQL, counted (what each fill would
   run); ``ranges_python``: range by range from the two generations' ids read as arrays (what
   SQLite's reader threads would do beside the writer).
@@ -54,6 +58,8 @@ RANGE = 40_000  # a build transaction's ids (two chunks of 20,000)
 STAGING = "bench_history_staging"
 BARE = "bench_history_bare"  # the history's columns, its primary key and no other index
 ONE_INDEX = "bench_history_one_index"  # and the member index, not the segment's
+BLOCKS = "bench_history_blocks"  # a publish's changes as rows of BLOCK ids each
+BLOCK = 1_000
 Way = Callable[[Connection], None]
 
 
@@ -73,6 +79,7 @@ class Parts:
             "from_ids": self.from_ids,
             "bare": self.bare,
             "member_index_only": self.member_index_only,
+            "blocks": self.blocks,
             "staged": self.staged,
             "ranges_sql": self.ranges_sql,
             "ranges_python": self.ranges_python,
@@ -136,6 +143,32 @@ class Parts:
             key,
         )
         conn.execute(sa.text(f"DELETE {mine}"), key)
+
+    def blocks(self, conn: Connection) -> None:
+        """The difference numbered, stored as rows of ``BLOCK`` changes (ids and changes as
+        arrays on PostgreSQL, under a GIN index of the ids; as JSON arrays on SQLite)."""
+        self.planned(conn)
+        found = self.staged_query().query.subquery("moved")
+        order = None if self.db.is_sqlite else found.c.member_id
+        rank = sa.func.row_number().over(order_by=order)
+        numbered = sa.select(rank.label("r"), found.c.member_id, found.c.change).subquery("n")
+        n = numbered.c
+        block = (n.r - 1) // BLOCK
+        if self.db.is_sqlite:
+            ids, changes = sa.func.json_group_array(n.member_id), sa.func.json_group_array(n.change)
+        else:
+            ids, changes = sa.func.array_agg(n.member_id), sa.func.array_agg(n.change)
+        rows = sa.select(
+            sa.literal(self.tenant_id), sa.func.min(n.r), sa.literal(SCRATCH), ids, changes
+        ).group_by(block)
+        table = sa.table(
+            BLOCKS,
+            *(sa.column(c) for c in ("tenant_id", "first", "segment_number", "ids", "changes")),
+        )
+        insert = sa.insert(table).from_select(
+            ["tenant_id", "first", "segment_number", "ids", "changes"], rows
+        )
+        conn.execute(insert)
 
     def ranges_sql(self, conn: Connection) -> None:
         from segmentd.membership import publish_changes as pc
@@ -235,6 +268,16 @@ class Parts:
                 f"CREATE INDEX IF NOT EXISTS {ONE_INDEX}_member ON {ONE_INDEX} (tenant_id,"
                 " seq_block, member_id, seq)"
             )
+            arrays = "TEXT" if self.db.is_sqlite else "BIGINT[]"
+            conn.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {BLOCKS} (tenant_id BIGINT NOT NULL, first BIGINT"
+                f" NOT NULL, segment_number BIGINT NOT NULL, ids {arrays} NOT NULL, changes"
+                f" {arrays} NOT NULL, PRIMARY KEY (tenant_id, first)){without_rowid}"
+            )
+            if not self.db.is_sqlite:
+                conn.exec_driver_sql(
+                    f"CREATE INDEX IF NOT EXISTS {BLOCKS}_ids ON {BLOCKS} USING gin (ids)"
+                )
         tidy_postgres(self.db)
         with self.db.read() as conn:
             found = conn.execute(sa.select(self.staged_query().query.subquery())).all()
@@ -244,7 +287,7 @@ class Parts:
         with self.db.write() as conn:
             sm = segment_members.c
             conn.execute(sa.delete(segment_members).where(sm.segment_number == SCRATCH))
-            for table in (STAGING, BARE, ONE_INDEX):
+            for table in (STAGING, BARE, ONE_INDEX, BLOCKS):
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
     def timed(self, way: Way) -> tuple[float, float, float]:
