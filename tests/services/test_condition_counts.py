@@ -4,16 +4,26 @@ referenced generations (plain rows or a complement)."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 
 from segmentd.domain.stored_form import load_condition
-from segmentd.services.condition_counts import count_selected
+from segmentd.jobs.build_worker import run_pending
+from segmentd.services.condition_counts import RANGE_IDS, count_selected
 from segmentd.services.member_service import upsert_members
+from segmentd.services.native_segments import NativeDraft, count_native, create_native_segment
+from segmentd.services.segment_service import rebuild_segment
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag
+from segmentd.storage.schema import members, segments
 from segmentd.storage.segments import get_segment
+from segmentd.storage.tenants import default_list_id
+from tests.conftest import Tenant, test_settings
 from tests.membership.test_referenced_segments import FORMS, TZ, expected, make_world
 
 
@@ -49,3 +59,63 @@ def test_a_count_by_ranges_equals_the_members_a_rebuild_selects(db: Database, fo
             }
         assert set(counts.values()) == {wanted}, (segment_id, counts)
     assert any(len(expected(world, i)) > 0 for i in world.dynamic)
+
+
+def test_a_count_reads_one_state_while_a_referenced_segment_publishes_anew(
+    db: Database, tenant: Tenant, db_url: str
+) -> None:
+    """A count runs one statement per range of member ids, naming the referenced segment's
+    generation as first read. A rebuild that publishes a new generation and deletes the old
+    one's rows between two of them must not change the answer: the count reads one state."""
+    settings = test_settings(db_url, build_parallelism=1)
+    with db.write() as conn:
+        list_id = default_list_id(conn, tenant.id)
+        people = [{"email": f"p{i}@example.com"} for i in range(6)]
+        upsert_members(
+            conn, tenant.id, list_id, people, update_existing=True,
+            tag_flag=TagFlag.APPEND, tz=TZ,
+        )  # fmt: skip
+        # Members in three ranges of ids, so that the count takes three statements.
+        highest = conn.execute(sa.select(sa.func.max(members.c.id))).scalar_one()
+        for shift in (RANGE_IDS, 2 * RANGE_IDS):
+            conn.execute(
+                sa.update(members)
+                .where(
+                    members.c.email.in_(["p2@example.com", "p4@example.com"][: shift // RANGE_IDS])
+                )
+                .values(id=members.c.id + highest + shift)
+            )
+    # Two of six, in the later ranges: stored as rows (not as the complement).
+    two = {
+        "any": [
+            {"kind": "field", "field": "Email", "op": "contain", "value": v} for v in ("p2@", "p4@")
+        ]
+    }
+    referred = create_native_segment(db, tenant.id, NativeDraft("Two", two), TZ).id
+    run_pending(db, settings)
+    tree = {"kind": "segment", "segment": referred, "op": "in"}
+    assert count_native(db, tenant.id, None, tree, TZ) == 2
+
+    republished = threading.Event()
+
+    def publish_anew(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Once the count has read which generation the segment published, and before it
+        # reads that generation's rows.
+        if "segments.horizon" not in statement or republished.is_set():
+            return
+        republished.set()
+        rebuild_segment(db, tenant.id, referred)
+        run_pending(db, settings)  # publishes, then deletes the old generation's rows
+
+    sa.event.listen(db.read_engine, "after_cursor_execute", publish_anew)
+    try:
+        counted = count_native(db, tenant.id, None, tree, TZ)
+    finally:
+        sa.event.remove(db.read_engine, "after_cursor_execute", publish_anew)
+    assert republished.is_set()
+    with db.read() as conn:
+        generation = conn.execute(
+            sa.select(segments.c.generation).where(segments.c.id == referred)
+        ).scalar_one()
+    assert generation == 2  # a new one, the first one's rows gone
+    assert counted == 2

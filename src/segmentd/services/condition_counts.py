@@ -33,7 +33,11 @@ def count_selected(
     range_ids: int = RANGE_IDS,
 ) -> int:
     """Members of the list the condition selects now (segment leaves read the published
-    memberships as ``conn`` sees them), less the exclusions of segment ``excluded_by``."""
+    memberships as ``conn`` sees them), less the exclusions of segment ``excluded_by``.
+
+    ``conn`` must read one state throughout (``Database.snapshot``): the statements name the
+    referenced segments' generations as first read, whose rows a publish deletes soon
+    after."""
     span = member_id_span(conn, tenant_id, list_id)
     if span is None:
         return 0

@@ -161,7 +161,7 @@ def _set_commandersact_id(conn: Connection, segment: store.Segment, wanted: str 
 def count_native(db: Database, tenant_id: int, raw_list_id: Any, raw: Any, tz: timezone) -> int:
     """How many members of the list (None: the default one) a native tree selects now;
     checked as on creation, saves nothing."""
-    with db.read() as conn:
+    with db.snapshot() as conn:  # its range statements must read one state (condition_counts)
         list_id = checked_list(conn, tenant_id, raw_list_id)
         return count_native_in(conn, tenant_id, list_id, raw, tz)
 

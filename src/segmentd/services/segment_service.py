@@ -157,7 +157,7 @@ def preview_count(
     """How many members of the draft's list its condition selects now; saves nothing.
     ``analytics``: count on the analytics back-end (its copy brought up to date first)."""
     segment_type = checked_type(draft.segment_type)
-    with db.read() as conn:
+    with db.snapshot() as conn:  # its range statements must read one state (condition_counts)
         list_id = checked_list(conn, tenant_id, draft.list_id)
         if analytics is None:
             return count_condition(conn, tenant_id, list_id, segment_type, draft.condition, tz)

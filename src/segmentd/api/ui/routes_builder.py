@@ -205,7 +205,7 @@ def preview_fragment(
 ) -> Response:
     """The live count, the tree in plain words, and every error slot refreshed (out of band)
     beside its input."""
-    with db.read() as conn:
+    with db.snapshot() as conn:  # the count reads one state
         data = tenant_data(conn, user.tenant_id)
         segment_id = form.get("segment_id")
         editing = _owned(conn, user, segment_id) if isinstance(segment_id, str) else None
