@@ -433,7 +433,7 @@ def every_operation_reached(target: Target) -> Iterator[None]:
     one. In the test's own teardown, so it holds however the tests are spread over processes."""
     target.statuses.clear()
     yield
-    document = httpx.get(f"{target.server.url}/openapi.json").json()
+    document = httpx.get(f"{target.server.url}/openapi.json", timeout=30).json()
     operations = {f"{m.upper()} {p}" for p, ops in document["paths"].items() for m in ops}
     statuses = dict(target.statuses)
     assert set(statuses) == operations

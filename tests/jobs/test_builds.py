@@ -555,6 +555,21 @@ def test_the_worker_thread_builds_and_stops_promptly(
         assert time.monotonic() - started < 2
 
 
+def test_a_build_queued_in_this_process_wakes_the_sleeping_worker(
+    db_url: str, db: Database, acme: Tenant
+) -> None:
+    """With a poll of ten minutes, only the wake-up sent after the segment's commit can
+    start its build within the wait below."""
+    worker = Worker(db, settings_for(db_url, worker_poll_seconds=600))
+    worker.start()
+    try:
+        time.sleep(0.5)  # its first pass finds nothing; then it sleeps
+        segment_id = add_segment(db, acme.id, field_condition("<=", "42"))
+        wait_until(lambda: segment_row(db, segment_id).status == 2, timeout=60)
+    finally:
+        worker.stop()
+
+
 def test_two_workers_share_the_queue(db: Database, settings: Settings, acme: Tenant) -> None:
     conditions = [field_condition(">", str(age)) for age in (10, 30, 50, 70)]
     segment_ids = [add_segment(db, acme.id, condition) for condition in conditions]

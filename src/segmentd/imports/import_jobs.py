@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.text import printable
 from ..jobs.queue import LeaseQueue
+from ..storage import wakeups
 from ..storage.db import Database
 from ..storage.schema import import_jobs
 from ..timefmt import now
@@ -52,6 +53,7 @@ class Origin(StrEnum):
 
 UNFINISHED = (ImportState.QUEUED, ImportState.RUNNING)
 IMPORTS = LeaseQueue(import_jobs, MAX_ATTEMPTS)
+WAKE_UP = "imports"  # the wake-up a queued import sends after its commit (``storage.wakeups``)
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ def create_job(
     campaign_id: int | None = None,
     rejects_path: str | None = None,
 ) -> int:
+    wakeups.after_commit(conn, WAKE_UP)
     jobs = import_jobs
     stamp = now()
     return int(

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ..jobs.loop import PollingWorker
-from .import_jobs import Origin, claim_next
+from .import_jobs import WAKE_UP, Origin, claim_next
 from .runner import run_import
 from .uploads import remove_unused_uploads
 
@@ -24,6 +24,7 @@ class ImportWorker(PollingWorker):
     """Runs uploaded imports; one interrupted by a restart resumes from its last chunk."""
 
     kind = "import"
+    queue = WAKE_UP
     _swept_at = float("-inf")  # monotonic time of the last sweep of unused uploads
 
     def work_once(self) -> bool:

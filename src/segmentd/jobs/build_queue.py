@@ -24,6 +24,7 @@ from ..domain.segment_graph import referrers
 from ..domain.segment_kinds import SegmentKind
 from ..domain.statuses import JobState, SegmentStatus
 from ..domain.stored_form import load_condition
+from ..storage import wakeups
 from ..storage.catalog import catalog_changed, load_catalog
 from ..storage.db import Database
 from ..storage.schema import build_jobs, segments
@@ -36,6 +37,7 @@ from .stale_generations import sweep_due, sweep_stale_generations
 # A job claimed this many times without finishing fails rather than looping forever.
 MAX_ATTEMPTS = 5
 BUILDS = LeaseQueue(build_jobs, MAX_ATTEMPTS)
+WAKE_UP = "builds"  # the wake-up a queued build sends after its commit (``storage.wakeups``)
 EPOCH_DAY = date(1970, 1, 1)
 
 
@@ -135,6 +137,7 @@ def _queue_job(conn: Connection, tenant_id: int, segment_id: str) -> None:
             updated_at=now(),
         )
     )
+    wakeups.after_commit(conn, WAKE_UP)
 
 
 def _mark_time_dependence(

@@ -21,7 +21,7 @@ from ..storage.secret_check import verify_secret
 from .analytics_build import answered_on
 from .analytics_source import analytics_source
 from .build_plan import Plan
-from .build_queue import Claim, abandon, builds_waiting, claim_jobs, release
+from .build_queue import WAKE_UP, Claim, abandon, builds_waiting, claim_jobs, release
 from .build_runner import run_chunks
 from .build_steps import Step, prepare
 from .history_purge import purge_quietly
@@ -132,6 +132,7 @@ class Worker(PollingWorker):
     waits, until stopped."""
 
     kind = "build"
+    queue = WAKE_UP
 
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(db, settings)

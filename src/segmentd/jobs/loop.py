@@ -6,6 +6,7 @@ import logging
 import threading
 
 from ..settings import Settings
+from ..storage import wakeups
 from ..storage.db import Database
 from .queue import new_worker_id
 
@@ -20,15 +21,19 @@ class PollingWorker:
 
     Subclasses implement ``work_once`` (True when it did something) and pass
     ``self._stopping.is_set`` to long work so that it hands its job back when asked to stop.
+    A commit of this process naming the worker's ``queue`` (``storage.wakeups``) ends its
+    sleep at once.
     """
 
     kind = "worker"
+    queue: str | None = None  # the wake-ups it listens to
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
         self.id = new_worker_id()
         self._stopping = threading.Event()
+        self._woken = threading.Event()
         self._thread: threading.Thread | None = None
 
     def work_once(self) -> bool:
@@ -45,6 +50,7 @@ class PollingWorker:
 
     def request_stop(self) -> None:
         self._stopping.set()
+        self._woken.set()
 
     def stop(self) -> None:
         """Stop after the chunk in hand (the job goes back to the queue) and wait for the thread."""
@@ -56,7 +62,14 @@ class PollingWorker:
 
     def run(self) -> None:
         log.info("%s worker %s running", self.kind, self.id)
-        while not self._stopping.is_set():
-            if not self.work_once():
-                self._stopping.wait(self.idle_seconds())
+        if self.queue is not None:
+            wakeups.listen(self.queue, self._woken)
+        try:
+            while not self._stopping.is_set():
+                self._woken.clear()  # a wake-up during the work below ends the next sleep
+                if not self.work_once():
+                    self._woken.wait(self.idle_seconds())
+        finally:
+            if self.queue is not None:
+                wakeups.stop_listening(self.queue, self._woken)
         log.info("%s worker %s stopped", self.kind, self.id)

@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from ..database_urls import is_sqlite, normalize_url
-from . import change_log
+from . import change_log, wakeups
 from .analytics_outbox import OPTION as outbox_option
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
 from .side_by_side import READER_OPTION
@@ -165,8 +165,10 @@ class Database:
                 raise
             # The membership history the transaction staged, stored as its last step.
             change_log.flush(connection)
+            woken = wakeups.taken(connection)  # a rollback below leaves them unsent
             self._commit(connection, transaction)
         note_commit()
+        wakeups.send(woken)
 
     @contextmanager
     def _turn(self) -> Iterator[None]:

@@ -120,7 +120,7 @@ def test_a_limit_of_one_visitor() -> None:
 
 
 def test_openapi_documents_the_429(walk: Walk) -> None:
-    spec = httpx.get(walk.server.url + "/openapi.json").json()
+    spec = httpx.get(walk.server.url + "/openapi.json", timeout=30).json()
     answers = spec["paths"]["/api/dms/segmentation/segments"]["get"]["responses"]
     assert "too_many_visitors" in answers["429"]["description"]
     assert "Retry-After" in answers["429"]["headers"]
