@@ -51,8 +51,8 @@ _STORE = sa.text(
 
 @dataclass
 class _Ahead:
-    """Ranges evaluated ahead of their step, and the writer's connection and its
-    ``data_version`` when they were started."""
+    """Ranges evaluated ahead of their step, the writer's DBAPI connection that started them,
+    and the ``_version`` it must show in the step that takes them."""
 
     connection: Any
     version: tuple[int, int]
