@@ -366,6 +366,36 @@ def test_chunks_filled_side_by_side_commit_together(
     assert segment_row(db, segment_id).member_total == len(expected_members(db, acme.id, condition))
 
 
+@pytest.mark.parametrize("writer", ["same pool", "another connection"])
+def test_members_changed_between_steps_are_built_as_they_are_now(
+    db: Database, db_url: str, settings: Settings, acme: Tenant, writer: str
+) -> None:
+    """Ranges a step evaluated ahead for the next one (SQLite) are dropped when anything
+    commits in between: through the same pool, or on a connection of its own."""
+    settings = settings.model_copy(update={"build_parallelism": 2})
+    condition = field_condition("<", "30")
+    segment_id = add_segment(db, acme.id, condition)
+    claim, plan = start_job(db, settings)
+    assert run_chunk(db, settings, claim, plan) is Step.PROGRESS
+    cursor = job_rows(db, segment_id)[0].cursor
+    other = db if writer == "same pool" else Database(db_url)
+    m = schema.members.c
+    try:
+        with other.write() as conn:  # the next step's members, all matching now
+            conn.execute(
+                sa.update(schema.members)
+                .where(m.tenant_id == acme.id, m.id > cursor)
+                .values({f"n{AGE_SLOT}": 1.0})
+            )
+    finally:
+        if other is not db:
+            other.dispose()
+    assert finish_job(db, settings, claim, plan) is Step.DONE
+    want = expected_members(db, acme.id, condition)
+    assert all(i in want for i in range(cursor + 1, cursor + 201))  # were mostly not
+    assert published_members(db, acme.id, segment_id) == want
+
+
 def test_a_repeated_chunk_leaves_no_duplicates(
     db: Database, settings: Settings, acme: Tenant
 ) -> None:

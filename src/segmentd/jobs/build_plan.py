@@ -137,13 +137,13 @@ def range_after(
     """The upper id bound and the member count of the list's next ``size`` members after
     ``cursor`` (the chunks of a build or a refresh)."""
     m = members.c
-    ids = (
-        sa.select(m.id)
-        .where(m.tenant_id == tenant_id, m.list_id == list_id, m.id > cursor)
-        .order_by(m.id)
-        .limit(size)
-        .subquery()
-    )
+    after = sa.select(m.id).where(m.tenant_id == tenant_id, m.list_id == list_id, m.id > cursor)
+    # The size-th id: the index walked without keeping the ids it passes (a quarter of the
+    # time on SQLite); only the list's last chunk, shorter, is counted.
+    hi = conn.execute(after.order_by(m.id).limit(1).offset(size - 1)).scalar()
+    if hi is not None:
+        return int(hi), size
+    ids = after.order_by(m.id).limit(size).subquery()
     hi, count = conn.execute(
         sa.select(sa.func.max(ids.c.id), sa.func.count()).select_from(ids)
     ).one()

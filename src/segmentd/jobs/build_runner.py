@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Row
 
 from .. import metrics
 from ..domain.statuses import JobState
-from ..membership import build_horizon, store
+from ..membership import FillRange, build_horizon, store
 from ..settings import Settings
 from ..storage.db import Database
 from ..storage.schema import segments
@@ -73,7 +73,8 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
         # Removals take the segment row lock too, so no exclusion appears until this commits.
         excluding = {i: store().has_exclusions(conn, work[i][0]) for i in live}
         fills = [(*work[i], lo, hi, excluding[i]) for i in live for lo, hi, _count in planned[i][1]]
-        inside_counted = store().fill(db, conn, fills, settings.build_parallelism)
+        ahead = _ahead(conn, work, live, planned, excluding, size, parts) if db.is_sqlite else []
+        inside_counted = store().fill(db, conn, fills, settings.build_parallelism, ahead)
         published: list[float] = []
         for i in live:
             claim, plan = work[i]
@@ -84,6 +85,27 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
     for started_at in published:  # committed: the builds are published
         metrics.observe_build(time.time() - started_at)
     return steps
+
+
+def _ahead(
+    conn: Connection,
+    work: list[tuple[Claim, Plan]],
+    live: list[int],
+    planned: dict[int, tuple[Row[tuple], Ranges]],
+    excluding: dict[int, bool],
+    size: int,
+    parts: int,
+) -> list[FillRange]:
+    """The ranges the next step of a lone job will fill, when this one fills a full step
+    (so it publishes nothing): the store may evaluate them meanwhile."""
+    if len(live) != 1 or parts == 1:
+        return []
+    claim, plan = work[live[0]]
+    ranges = planned[live[0]][1]
+    if sum(count for _lo, _hi, count in ranges) != size * parts:
+        return []
+    following = next_ranges(conn, claim, plan, ranges[-1][1], size, parts)
+    return [(claim, plan, lo, hi, excluding[live[0]]) for lo, hi, _count in following]
 
 
 def _advance(

@@ -24,8 +24,15 @@ from .range_rows import clear_range, given_rows, stored_rows
 from .references import PublishedReader
 
 
-def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], workers: int) -> bool:
+def fill_ranges(
+    db: Database,
+    conn: Connection,
+    fills: Sequence[FillRange],
+    workers: int,
+    ahead: Sequence[FillRange] = (),
+) -> bool:
     """Fill every (job, range): in ``conn``, or on PostgreSQL side by side, one connection each.
+    ``ahead``: the ranges of the job's next step, which SQLite evaluates meanwhile.
 
     A build's cost is inserting its rows, one core's work per
     statement; two cores fill two chunks at once. ``conn`` keeps the segment rows locked
@@ -43,7 +50,7 @@ def fill_ranges(db: Database, conn: Connection, fills: Sequence[FillRange], work
             fill_range(conn, *fill)
         return False
     if db.is_sqlite:
-        fill_beside(db, conn, fills, _fillers(workers))
+        fill_beside(db, conn, fills, _fillers(workers), ahead)
         return False
     if workers == 1 or len(fills) == 1:
         for fill in fills:

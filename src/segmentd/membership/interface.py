@@ -140,7 +140,12 @@ class MembershipStore(Protocol):
         ...
 
     def fill(
-        self, db: Database, conn: Connection, fills: Sequence[FillRange], workers: int
+        self,
+        db: Database,
+        conn: Connection,
+        fills: Sequence[FillRange],
+        workers: int,
+        ahead: Sequence[FillRange] = (),
     ) -> bool:
         """Replace the rows of each range of its generation by the members matching now.
 
@@ -148,7 +153,9 @@ class MembershipStore(Protocol):
         holds the build's locks; with ``workers`` > 1 an implementation may fill ranges side
         by side on connections of its own, all committed when this returns. True when the
         counts of the buckets wholly inside each range are done (``count_filled`` then
-        counts only the ones at the ends)."""
+        counts only the ones at the ends). ``ahead``: the ranges the next step will fill if
+        nothing changes meanwhile; an implementation may start on them (this step must
+        publish nothing)."""
         ...
 
     def count_filled(

@@ -52,9 +52,14 @@ class RelationalMembership:
         return fill.has_exclusions(conn, key)
 
     def fill(
-        self, db: Database, conn: Connection, fills: Sequence[FillRange], workers: int
+        self,
+        db: Database,
+        conn: Connection,
+        fills: Sequence[FillRange],
+        workers: int,
+        ahead: Sequence[FillRange] = (),
     ) -> bool:
-        return fill.fill_ranges(db, conn, fills, workers)
+        return fill.fill_ranges(db, conn, fills, workers, ahead)
 
     def count_filled(
         self,
