@@ -53,7 +53,8 @@ def list_id(db: Database, tenant: Tenant) -> int:
 def segment(db: Database, tenant_id: int, list_id: int, name: str, raw: dict[str, Any]) -> str:
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)
-        stored = checked_native_condition(conn, tenant_id, raw, TZ, SegmentOwner(None, name, list_id))
+        owner = SegmentOwner(None, name, list_id)
+        stored = checked_native_condition(conn, tenant_id, raw, TZ, owner)
         return insert_segment(
             conn, tenant_id, list_id=list_id, name=name, segment_type=0, condition=stored
         )
