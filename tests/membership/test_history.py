@@ -209,6 +209,38 @@ def test_a_change_that_rolls_back_records_nothing_and_a_commit_outside_write_fai
 WRITERS, ROUNDS = 4, 12
 
 
+def test_a_segment_whose_first_changes_are_real_time_is_named_numbered_and_sized(
+    db: Database, settings: Settings, tenant: Tenant, city: int
+) -> None:
+    # Built empty, its build records nothing: its first changes come from real-time updates,
+    # which bring what the history needs of it from their own read.
+    t = tenant.id
+    upsert(db, t, city, lives_in("a@x.com", "Lyon"), lives_in("b@x.com", "Lyon"))
+    a, b = member_id(db, t, "a@x.com"), member_id(db, t, "b@x.com")
+    segment = paris(db, t, city)
+    run_pending(db, settings)
+    assert changes(db, t) == []
+
+    upsert(db, t, city, lives_in("a@x.com", "paris"), lives_in("b@x.com", "paris"))
+    upsert(db, t, city, lives_in("a@x.com", "Lyon"))
+    assert changes(db, t) == [
+        (segment, a, "entered", "realtime"),
+        (segment, b, "entered", "realtime"),
+        (segment, a, "left", "realtime"),
+    ]
+    with db.read() as conn:
+        mc = membership_changes.c
+        seqs = conn.execute(sa.select(mc.seq).where(mc.tenant_id == t).order_by(mc.seq)).all()
+        counter = conn.execute(
+            sa.select(change_counters.c.seq).where(change_counters.c.tenant_id == t)
+        ).scalar_one()
+        today = datetime.now(UTC).date()
+        sizes = segment_sizes_between(conn, t, segment, today, today)
+    assert [seq for (seq,) in seqs] == [1, 2, 3] and counter == 3
+    assert sizes == [(today, 1)]
+    assert replayed(db, t, segment) == set(held(db, segment)) == {b}
+
+
 def test_a_cursor_reads_every_change_once_in_order_while_writers_commit(
     db: Database, settings: Settings, tenant: Tenant, city: int
 ) -> None:

@@ -15,7 +15,7 @@ a statement of more than 50 parameters on every call.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +24,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from ..storage import change_log
-from ..storage.change_log import ENTERED, LEFT
+from ..storage.change_log import ENTERED, LEFT, SegmentName
 from ..storage.schema import (
     build_jobs,
+    history_segments,
     segment_buckets,
     segment_exclusions,
     segment_members,
@@ -60,6 +61,7 @@ class Current:
     numbers: dict[str, int] = field(default_factory=dict)  # id: number (the stored key)
     horizons: dict[str, int] = field(default_factory=dict)  # id: the published one's horizon
     complements: set[tuple[str, int]] = field(default_factory=set)  # builds writing one
+    names: dict[str, SegmentName] = field(default_factory=dict)  # what the history needs
 
     def horizon(self, segment_id: str, generation: int) -> int:
         """Where the generation's rows stop being its complement (``membership.complement``)."""
@@ -86,6 +88,7 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
     """The segments' generations and builds, and the members' rows and exclusions in them,
     each row marked by kind: one snapshot, one round trip."""
     s, b, sm, ex = segments.c, build_jobs.c, segment_members.c, segment_exclusions.c
+    hs = history_segments.c
 
     def kind(name: str) -> sa.ColumnElement[Any]:
         return sa.literal_column(f"'{name}'").label("kind")
@@ -99,6 +102,18 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
     )
     published = sa.select(kind("p"), s.id, s.generation, s.status).where(mine)
     numbered = sa.select(kind("n"), s.id, s.number, s.horizon).where(mine)
+    # Whether the history names the segment already (its changes are recorded by number).
+    named = sa.case((hs.segment_number.is_(None), 0), else_=1)
+    names = (
+        sa.select(kind("h"), s.id, s.list_id, named)
+        .select_from(
+            segments.outerjoin(
+                history_segments,
+                sa.and_(hs.tenant_id == s.tenant_id, hs.segment_number == s.number),
+            )
+        )
+        .where(mine)
+    )
     building = sa.select(kind("b"), b.segment_id, b.generation, b.cursor).where(active)
     complements = sa.select(kind("c"), b.segment_id, b.generation, sa.literal_column("0")).where(
         active, b.complement
@@ -131,7 +146,7 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
         of_segments(ex.segment_id),
         _one_of(ex.member_id, "member_ids", postgres),
     )
-    return sa.union_all(published, numbered, building, complements, rows, excluded)
+    return sa.union_all(published, numbered, names, building, complements, rows, excluded)
 
 
 _CURRENT = {postgres: _current_statement(postgres) for postgres in (False, True)}
@@ -158,9 +173,10 @@ def read_current(
     conn: Connection, tenant_id: int, member_ids: Sequence[int], segment_ids: Sequence[str]
 ) -> Current:
     """The segments' published generation, status and builds in progress, and the members'
-    rows in those generations and exclusions from those segments: one statement, each row a
-    seek on a primary key."""
+    rows in those generations and exclusions from those segments, and what the history
+    needs of the segments: one statement, each row a seek on a primary key."""
     found = Current()
+    lists: dict[str, tuple[int, int]] = {}
     params = {
         "tenant_id": tenant_id,
         "segment_ids": sorted(segment_ids),
@@ -172,6 +188,8 @@ def read_current(
         elif kind == "n":
             found.numbers[segment_id] = number
             found.horizons[segment_id] = value
+        elif kind == "h":
+            lists[segment_id] = (number, value)
         elif kind == "b":
             found.builds.setdefault(segment_id, []).append((number, value))
         elif kind == "c":
@@ -181,6 +199,11 @@ def read_current(
                 found.rows.add((segment_id, number, value))
         else:
             found.excluded.add((segment_id, value))
+    found.names = {
+        segment_id: SegmentName(found.numbers[segment_id], list_id, bool(named))
+        for segment_id, (list_id, named) in lists.items()
+        if segment_id in found.numbers
+    }
     return found
 
 
@@ -191,14 +214,16 @@ def apply_changes(
     published: dict[str, int],
     numbers: dict[str, int],
     cause: str,
+    names: Mapping[str, SegmentName] | None = None,
 ) -> None:
     """Write ``changes`` (rows that really change), keep the bucket counts and the
     ``member_total`` of each segment's ``published`` generation exact, and stage the
     published memberships that changed in the history, for ``cause``. ``numbers``: the
-    segments' numbers (``Current.numbers``), their key in the rows as stored."""
+    segments' numbers (``Current.numbers``), their key in the rows as stored; ``names``:
+    what the history needs of them (``Current.names``), if read."""
     if not (changes.added or changes.removed or changes.joined or changes.left):
         return
-    _stage_history(conn, tenant_id, changes, published, cause)
+    _stage_history(conn, tenant_id, changes, published, cause, names)
     totals: Counter[str] = Counter(s for s, g, _ in changes.joined if published.get(s) == g)
     totals.subtract(s for s, g, _ in changes.left if published.get(s) == g)
     changed = [(s, delta) for s, delta in sorted(totals.items()) if delta]
@@ -242,11 +267,16 @@ def apply_changes(
 
 
 def _stage_history(
-    conn: Connection, tenant_id: int, changes: Changes, published: dict[str, int], cause: str
+    conn: Connection,
+    tenant_id: int,
+    changes: Changes,
+    published: dict[str, int],
+    cause: str,
+    names: Mapping[str, SegmentName] | None,
 ) -> None:
     moved = [(s, m, ENTERED) for s, g, m in changes.joined if published.get(s) == g]
     moved += [(s, m, LEFT) for s, g, m in changes.left if published.get(s) == g]
-    change_log.stage(conn, tenant_id, moved, cause)
+    change_log.stage(conn, tenant_id, moved, cause, names)
 
 
 def _columns(rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> dict[str, list[Any]]:

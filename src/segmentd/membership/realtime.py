@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import clock
+from ..domain.answer_change import LeafInputs, leaf_inputs, may_answer_differently
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition, Inputs
 from ..domain.contact import Contact
@@ -75,6 +76,7 @@ class Target:
     # always be run); ``own``: what it reads itself, its references by segment id.
     inputs: Inputs | None = None
     own: Inputs | None = None
+    leaves: LeafInputs = ()  # the condition's leaves with what each reads
     builds: list[tuple[int, int]] = field(default_factory=list)  # (generation, cursor)
 
     @property
@@ -87,6 +89,18 @@ class Target:
         if changes is None or self.inputs is None or member_id not in changes:
             return True
         return changes[member_id].touched.overlaps(self.inputs)
+
+    def may_move(self, change: Change | None, moved_refs: Collection[str]) -> bool:
+        """Whether the member's answer may differ from the one before the change, from its
+        fields alone (``moved`` decides, with the member read, for those that may)."""
+        if change is None or change.values_before is None or change.values_after is None:
+            return True
+        if self.condition is None or self.own is None:
+            return True
+        if not self.own.segments.isdisjoint(moved_refs):
+            return True
+        before, after = Contact(change.values_before), Contact(change.values_after)
+        return may_answer_differently(self.leaves, change.touched, before, after)
 
     def moved(self, change: Change | None, now: Contact, moved_refs: Collection[str]) -> bool:
         """Whether the member's answer may differ from the one before the change;
@@ -199,6 +213,8 @@ def _apply(
     chunks = list(_chunks([i for i in ids if i in member_lists]))
     for chunk in chunks:
         work = _keep([(t, [m for m in chunk if t.follows(m, changes)]) for t in live])
+        if changes is not None:
+            work = _may_move(work, changes)
         if not work:
             continue
         contacts = _contacts(conn, tenant_id, catalog, work, changes) if keep else {}
@@ -220,6 +236,19 @@ Work = list[tuple[Target, list[int]]]  # each segment with the members it must r
 
 def _keep(work: Work) -> Work:
     return [(target, chunk) for target, chunk in work if chunk]
+
+
+def _may_move(work: Work, changes: Mapping[int, Change]) -> Work:
+    """``work`` without the members whose answer their change of fields cannot move: nothing
+    of them (tags, activity, rows) is read for those (``work`` in dependency order)."""
+    moved: dict[int, set[str]] = {}
+    kept: Work = []
+    for target, chunk in work:
+        chosen = [m for m in chunk if target.may_move(changes.get(m), moved.get(m, ()))]
+        for member_id in chosen:
+            moved.setdefault(member_id, set()).add(target.id)
+        kept.append((target, chosen))
+    return _keep(kept)
 
 
 def _moved(work: Work, contacts: dict[int, Contact], changes: Mapping[int, Change]) -> Work:
@@ -276,11 +305,16 @@ _ACTIVE_BUILDS = sa.and_(
     build_jobs.c.segment_id == segments.c.id,
     build_jobs.c.state.in_(ACTIVE_JOB_STATES),
 )
+# PostgreSQL only (``_lock``): the statements after the lock (the rows' read and write, the
+# history) are prepared ones whose arrays the planner cannot size, so it planned each call
+# afresh (custom plans), which cost more than running them. From the lock on, the
+# transaction uses their generic plans: every one of them seeks primary keys.
+_GENERIC_PLANS = sa.func.set_config("plan_cache_mode", "force_generic_plan", sa.true())
 _LOCK = (
-    sa.select(segments.c.id)
+    sa.select(segments.c.id, _GENERIC_PLANS)
     .where(segments.c.tenant_id == _TENANT, segments.c.id.in_(_IDS))
     .order_by(segments.c.id)
-    .with_for_update()
+    .with_for_update(of=segments)
 )
 _TARGETS = (
     sa.select(
@@ -344,7 +378,8 @@ def _refresh(target: Target, current: Current, keep: bool) -> None:
     target.builds = current.builds.get(target.id, [])
 
 
-Parse = tuple[Condition | None, Inputs | None]  # a condition and what it reads
+# A condition, what it reads, and its leaves with what each reads.
+Parse = tuple[Condition | None, Inputs | None, LeafInputs]
 
 
 class _Parsed:
@@ -383,7 +418,7 @@ class _Parsed:
         by_id = {target.id: target for target in found}
         ordered = [by_id[i] for i in dependency_order(by_id, self.catalog.segments)]
         for target in ordered:
-            target.condition, target.own = self.get(target)
+            target.condition, target.own, target.leaves = self.get(target)
             target.inputs = target.own
             for ref in sorted(target.refs):
                 # A reference that is not kept current here (static, failed, unreadable)
@@ -400,7 +435,10 @@ class _Parsed:
             if key in self._items:
                 return self._items[key]
         condition = _parse(target.id, target.text, self.catalog, self.tz, self.today)
-        found = (condition, None if condition is None else inputs(condition))
+        if condition is None:
+            found: Parse = (None, None, ())
+        else:
+            found = (condition, inputs(condition), leaf_inputs(condition))
         with self._lock:
             if len(self._items) >= _CACHE_SIZE:
                 self._items.clear()  # edited conditions pile up; start over now and then
@@ -483,7 +521,7 @@ def _sync_chunk(
                 row = (target.id, generation, member_id)
                 _sync_row(changes, current, row, listed, wanted, keep, member_id in created)
     published = {target.id: target.published for target, _ in work if target.published > 0}
-    apply_changes(conn, tenant_id, changes, published, current.numbers, cause)
+    apply_changes(conn, tenant_id, changes, published, current.numbers, cause, current.names)
 
 
 def _segments_of(

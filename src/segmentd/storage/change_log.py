@@ -29,7 +29,7 @@ membership never commits without its history, nor history without its change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from ..timefmt import now
+from . import history_at_once
 from .schema import (
     change_counters,
     history_segments,
@@ -68,6 +69,16 @@ _KEY = "segmentd.change_log"
 
 
 @dataclass(frozen=True)
+class SegmentName:
+    """What the flush needs of a segment, when the stager read it in the transaction: its
+    number, its list, and whether ``history_segments`` names it already."""
+
+    number: int
+    list_id: int
+    named: bool
+
+
+@dataclass(frozen=True)
 class StagedQuery:
     """A segment's changes as a SELECT of ``member_id`` and ``change`` columns, each member
     once (run at the flush, in the writer's transaction). ``deleted``: the segment's
@@ -88,6 +99,7 @@ class _Staged:
     # in the same transaction cancels out (nobody could have seen it).
     rows: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
     queries: list[StagedQuery] = field(default_factory=list)
+    names: dict[str, SegmentName] = field(default_factory=dict)  # given with ``stage``
     # Run once the changes are stored: deleting what a staged query still had to read.
     after: list[Callable[[Connection], None]] = field(default_factory=list)
 
@@ -101,12 +113,20 @@ def _staged(conn: Connection, tenant_id: int) -> _Staged:
 
 
 def stage(
-    conn: Connection, tenant_id: int, changes: Iterable[tuple[str, int, int]], cause: str
+    conn: Connection,
+    tenant_id: int,
+    changes: Iterable[tuple[str, int, int]],
+    cause: str,
+    names: Mapping[str, SegmentName] | None = None,
 ) -> None:
-    """Stage (segment id, member id, ``ENTERED`` or ``LEFT``) changes of published memberships."""
+    """Stage (segment id, member id, ``ENTERED`` or ``LEFT``) changes of published memberships.
+    ``names``: what the caller read of those segments in this transaction (the flush then
+    reads nothing of them)."""
     staged = None
     for segment_id, member_id, change in changes:
-        staged = staged or _staged(conn, tenant_id)
+        if staged is None:
+            staged = _staged(conn, tenant_id)
+            staged.names.update(names or {})
         key = (segment_id, member_id)
         before = staged.rows.get(key)
         if before is None:
@@ -154,33 +174,28 @@ def discard(conn: Connection) -> None:
 def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
     at = now()
     ids = sorted({s for s, _ in staged.rows} | {q.segment_id for q in staged.queries})
-    numbers = _segment_numbers(conn, tenant_id, ids, staged.queries)
-    last = _take_counter(conn, tenant_id)
-    seq = last
-    rows = []
-    for (segment_id, member_id), (change, cause) in staged.rows.items():
-        if segment_id in numbers:
-            seq += 1
-            rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "seq": seq,
-                    "seq_block": seq // SEQ_BLOCK,
-                    "segment_number": numbers[segment_id],
-                    "member_id": member_id,
-                    "change": change,
-                    "cause": CAUSE_CODES[cause],
-                    "at": at,
-                }
-            )
-    if rows:
-        conn.execute(sa.insert(membership_changes), rows)
+    numbers, unnamed = _segment_numbers(conn, tenant_id, ids, staged.queries, staged.names)
+    moved = [
+        (numbers[segment_id], member_id, change, CAUSE_CODES[cause])
+        for (segment_id, member_id), (change, cause) in staged.rows.items()
+        if segment_id in numbers
+    ]
+    if conn.dialect.name == "postgresql" and not (staged.queries or staged.after):
+        names = [(n, i, li) for i, n, li in unnamed]
+        day = datetime.fromtimestamp(at, UTC).date()
+        history_at_once.store(conn, tenant_id, moved, names, ids, at, day, SEQ_BLOCK)
+        return
+    _name(conn, tenant_id, unnamed)
+    # Rows alone: the counter moves past them in the statement that locks it.
+    last = _take_counter(conn, tenant_id, 0 if staged.queries else len(moved))
+    _insert_rows(conn, tenant_id, last, moved, at)
+    seq = last + len(moved)
     for query in staged.queries:
         if query.segment_id in numbers:
             seq = _insert_query(conn, tenant_id, seq, numbers[query.segment_id], at, query)
     for action in staged.after:
         action(conn)
-    if seq != last:
+    if staged.queries and seq != last:
         conn.execute(
             sa.update(change_counters)
             .where(change_counters.c.tenant_id == tenant_id)
@@ -189,26 +204,61 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
     _note_sizes(conn, tenant_id, ids, at)
 
 
+def _insert_rows(
+    conn: Connection, tenant_id: int, last: int, moved: list[tuple[int, int, int, int]], at: int
+) -> None:
+    """Insert (segment number, member id, change, cause code) changes numbered after ``last``."""
+    if moved:
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                "seq": last + k,
+                "seq_block": (last + k) // SEQ_BLOCK,
+                "segment_number": number,
+                "member_id": member_id,
+                "change": change,
+                "cause": cause,
+                "at": at,
+            }
+            for k, (number, member_id, change, cause) in enumerate(moved, start=1)
+        ]
+        conn.execute(sa.insert(membership_changes), rows)
+
+
 def _segment_numbers(
-    conn: Connection, tenant_id: int, ids: list[str], queries: list[StagedQuery]
-) -> dict[str, int]:
+    conn: Connection,
+    tenant_id: int,
+    ids: list[str],
+    queries: list[StagedQuery],
+    known: Mapping[str, SegmentName],
+) -> tuple[dict[str, int], list[tuple[str, int, int]]]:
     """{segment id: number} of the segments still there and of those the transaction deletes
     (a deleted one records nothing but what was staged with its number: its members leaving),
-    each named in ``history_segments`` (a statement more only for a segment's first changes)."""
-    s, hs = segments.c, history_segments.c
-    named = sa.and_(hs.tenant_id == s.tenant_id, hs.segment_number == s.number)
-    found = conn.execute(
-        sa.select(s.id, s.number, s.list_id, hs.segment_number.label("named"))
-        .select_from(segments.outerjoin(history_segments, named))
-        .where(s.tenant_id == tenant_id, s.id.in_(ids))
-    ).all()
-    numbers = {row.id: int(row.number) for row in found}
-    unnamed = [(row.id, int(row.number), int(row.list_id)) for row in found if row.named is None]
+    and those of them ``history_segments`` does not name yet: (id, number, list id).
+    ``known``: segments the stager read (no statement for those)."""
+    numbers = {i: known[i].number for i in ids if i in known}
+    unnamed = [(i, known[i].number, known[i].list_id) for i in numbers if not known[i].named]
+    unread = [i for i in ids if i not in known]
+    if unread:
+        s, hs = segments.c, history_segments.c
+        named = sa.and_(hs.tenant_id == s.tenant_id, hs.segment_number == s.number)
+        found = conn.execute(
+            sa.select(s.id, s.number, s.list_id, hs.segment_number.label("named"))
+            .select_from(segments.outerjoin(history_segments, named))
+            .where(s.tenant_id == tenant_id, s.id.in_(unread))
+        ).all()
+        numbers.update({row.id: int(row.number) for row in found})
+        unnamed += [(r.id, int(r.number), int(r.list_id)) for r in found if r.named is None]
     for query in queries:
         if query.deleted is not None:
             number, list_id = query.deleted
             numbers[query.segment_id] = number
             unnamed.append((query.segment_id, number, list_id))
+    return numbers, list(dict.fromkeys(unnamed))
+
+
+def _name(conn: Connection, tenant_id: int, unnamed: list[tuple[str, int, int]]) -> None:
+    """Name segments in ``history_segments`` (a statement only for a segment's first changes)."""
     if unnamed:
         values = [
             {"tenant_id": tenant_id, "segment_number": n, "segment_id": i, "list_id": li}
@@ -216,20 +266,29 @@ def _segment_numbers(
         ]
         insert = _dialect(conn).insert(history_segments).values(values)
         conn.execute(insert.on_conflict_do_nothing(index_elements=["tenant_id", "segment_number"]))
-    return numbers
 
 
 def _dialect(conn: Connection) -> Any:
     return postgresql if conn.dialect.name == "postgresql" else sqlite
 
 
-def _take_counter(conn: Connection, tenant_id: int) -> int:
-    """The tenant's last seq, its counter row locked (created at 0 the first time)."""
-    insert = _dialect(conn).insert(change_counters).values(tenant_id=tenant_id, seq=0)
-    upsert = insert.on_conflict_do_update(
-        index_elements=["tenant_id"], set_={"seq": change_counters.c.seq}
+def _take_counter(conn: Connection, tenant_id: int, taking: int = 0) -> int:
+    """The tenant's last seq, its counter row locked (created at 0 the first time), and
+    ``taking`` seqs after it given out (the counter moved past them)."""
+    params = {"tenant_id": tenant_id, "taking": taking}
+    return int(conn.execute(_TAKE_COUNTER[_dialect(conn)], params).scalar_one()) - taking
+
+
+def _take_counter_statement(dialect: Any) -> sa.Insert:
+    """Built once per dialect: every transaction that records history runs it."""
+    taking = sa.bindparam("taking", type_=sa.BigInteger())
+    insert = dialect.insert(change_counters).values(tenant_id=sa.bindparam("tenant_id"), seq=taking)
+    return insert.on_conflict_do_update(
+        index_elements=["tenant_id"], set_={"seq": change_counters.c.seq + insert.excluded.seq}
     ).returning(change_counters.c.seq)
-    return int(conn.execute(upsert).scalar_one())
+
+
+_TAKE_COUNTER = {dialect: _take_counter_statement(dialect) for dialect in (postgresql, sqlite)}
 
 
 def _insert_query(
@@ -333,18 +392,26 @@ def _note_sizes(conn: Connection, tenant_id: int, ids: list[str], at: int) -> No
     """Today's size (UTC) of each segment that changed: its count as this transaction
     leaves it."""
     day = datetime.fromtimestamp(at, UTC).date()
+    params = {"tenant_id": tenant_id, "ids": ids, "day": day}
+    conn.execute(_NOTE_SIZES[_dialect(conn)], params)
+
+
+def _note_sizes_statement(dialect: Any) -> sa.Insert:
+    """Built once per dialect: every transaction that records history runs it."""
     s = segments.c
-    current = sa.select(s.tenant_id, s.id, sa.literal(day, sa.Date), s.member_total).where(
-        s.tenant_id == tenant_id, s.id.in_(ids)
+    day = sa.bindparam("day", type_=sa.Date())
+    current = sa.select(s.tenant_id, s.id, day, s.member_total).where(
+        s.tenant_id == sa.bindparam("tenant_id"), s.id.in_(sa.bindparam("ids", expanding=True))
     )
-    insert = _dialect(conn).insert(segment_sizes)
-    upsert = insert.from_select(["tenant_id", "segment_id", "day", "size"], current)
-    conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["tenant_id", "segment_id", "day"],
-            set_={"size": upsert.excluded.size},
-        )
+    upsert = dialect.insert(segment_sizes).from_select(
+        ["tenant_id", "segment_id", "day", "size"], current
     )
+    return upsert.on_conflict_do_update(
+        index_elements=["tenant_id", "segment_id", "day"], set_={"size": upsert.excluded.size}
+    )
+
+
+_NOTE_SIZES = {dialect: _note_sizes_statement(dialect) for dialect in (postgresql, sqlite)}
 
 
 @event.listens_for(Engine, "rollback")

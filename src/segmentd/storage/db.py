@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from ..database_urls import is_sqlite, normalize_url
-from . import change_log, wakeups
+from . import change_log, transaction_ids, wakeups
 from .analytics_outbox import OPTION as outbox_option
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
 from .side_by_side import READER_OPTION
@@ -184,7 +184,10 @@ class Database:
             yield connection
 
     def _commit(self, connection: Connection, transaction: sa.RootTransaction) -> None:
-        xid = None if self.is_sqlite else connection.exec_driver_sql(CURRENT_XID).scalar()
+        xid = None
+        if not self.is_sqlite:
+            xid = transaction_ids.known(connection)
+            xid = xid or connection.exec_driver_sql(CURRENT_XID).scalar()
         try:
             transaction.commit()
         except (sa.exc.DBAPIError, sa.exc.DisconnectionError) as exc:

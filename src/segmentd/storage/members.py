@@ -26,6 +26,7 @@ from . import analytics_outbox
 from .catalog import load_catalog
 from .member_columns import field_column
 from .member_input import MemberInput, RowProblem, check_row
+from .member_update import update_by_email
 from .schema import (
     campaign_activity,
     member_tags,
@@ -90,6 +91,15 @@ def upsert_members(
     good = _checked_rows(catalog, rows, result)
     _check_tcids(conn, tenant_id, list_id, good, result)
     readable = _readable_columns(catalog)
+    if update_existing and _alone(conn, good):
+        found = _update_alone(conn, tenant_id, list_id, next(iter(good.values())), readable)
+        if found is not None:
+            member_id, change = found
+            result.updated, result.member_ids = 1, [member_id]
+            result.errors.sort(key=lambda error: error.index)
+            analytics_outbox.record_members(conn, tenant_id, result.member_ids)
+            changes = {member_id: change}
+            return result, MembersChanged([member_id], catalog, list_id=list_id, changes=changes)
     existing = _existing(conn, tenant_id, list_id, [row.key for row in good.values()], readable)
     fresh = {i: row for i, row in good.items() if row.key not in existing}
     known = {i: row for i, row in good.items() if row.key in existing}
@@ -117,6 +127,39 @@ def upsert_members(
         created=created,
     )
     return result, changed
+
+
+def _alone(conn: Connection, good: dict[int, MemberInput]) -> bool:
+    """Whether the one-statement update of an existing member serves the rows (PostgreSQL,
+    one row, no tags or visitor id to check or set)."""
+    if conn.dialect.name != "postgresql" or len(good) != 1:
+        return False
+    row = next(iter(good.values()))
+    return row.tags is None and row.tcid is None
+
+
+def _update_alone(
+    conn: Connection,
+    tenant_id: int,
+    list_id: int,
+    row: MemberInput,
+    readable: dict[str, list[str]],
+) -> tuple[int, Change] | None:
+    """Update the list's member of ``row``'s email, if there is one: its id and its change
+    as segments see it (``_update``)."""
+    changes = _changes(row, now())
+    found = update_by_email(conn, tenant_id, list_id, row.key, changes, tuple(sorted(readable)))
+    if found is None:
+        return None
+    member_id, before, after = found
+    moved = frozenset(
+        key
+        for column, value in changes.items()
+        if column in readable and before[column] != value
+        for key in readable[column]
+    )
+    change = Change(Inputs(fields=moved), _by_key(before, readable), _by_key(after, readable))
+    return member_id, change
 
 
 def _checked_rows(

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import transaction_ids
 from .schema import lists, tenants
 
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
@@ -33,6 +34,9 @@ _LOCK = (
     .where(tenants.c.id == _TENANT)
     .with_for_update(of=tenants)
 )
+# PostgreSQL: the row lock gives the transaction its id; read here, COMMIT needs no round trip
+# to ask for it (``transaction_ids``).
+_LOCK_WITH_ID = _LOCK.add_columns(sa.cast(sa.func.pg_current_xact_id(), sa.Text).label("xid"))
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,11 @@ class TenantLock:
 
 
 def lock_tenant_writes(conn: Connection, tenant_id: int) -> TenantLock:
-    row = conn.execute(_LOCK, {"tenant_id": tenant_id}).first()
+    postgres = conn.dialect.name == "postgresql"
+    row = conn.execute(_LOCK_WITH_ID if postgres else _LOCK, {"tenant_id": tenant_id}).first()
     if row is None:
         return TenantLock()
+    if postgres:
+        transaction_ids.remember(conn, row.xid)
     default = None if row.default_list_id is None else int(row.default_list_id)
     return TenantLock(int(row.catalog_version), default)
