@@ -63,7 +63,13 @@ class Settings(BaseSettings):
         "stores who is left out instead (a third of the rows or fewer); 1 never does",
     )
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
-    worker_poll_seconds: float = Field(0.2, gt=0, description="worker sleep when there is no job")
+    worker_poll_seconds: float = Field(
+        0.2,
+        gt=0,
+        description="worker sleep when there is no job (a build or import queued by this"
+        " process wakes its worker at once; the poll finds other processes' jobs, retries"
+        " and expired leases)",
+    )
     history_retention_days: int = Field(
         90,
         ge=0,
