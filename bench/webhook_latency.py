@@ -87,8 +87,7 @@ def people(ctx: Context, indexes: list[int]) -> list[tuple[str, int, str]]:
 
 def measure(ctx: Context, runs: int) -> list[float]:
     """p99 milliseconds per run of ``CHANGES`` real-time changes (or the ``webhook_changes``
-    option's number); p50s and the lower bounds
-    go to the figure's notes."""
+    option's number); p50s and the lower bounds go to the figure's notes."""
     segment_id = named_segment(ctx, *PAGED)  # before the workers start: built here
     settings = ctx.settings.model_copy(update={"webhook_allowed_hosts": "127.0.0.1"})
     app = create_app(settings, start_worker=True, freeze_gc=True)
