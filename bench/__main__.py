@@ -50,6 +50,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     options = {
         "import_rows": args.import_rows, "visitors": args.visitors,
         "wrk_seconds": args.wrk_seconds, "connections": args.connections, "port": args.port,
+        "p99_requests": args.p99_requests, "webhook_changes": args.webhook_changes,
     }  # fmt: skip
     job = Job(url, args.members, args.seed, args.runs, args.chunk_size, options)
     chosen = [
@@ -112,6 +113,12 @@ def suite_parser() -> argparse.ArgumentParser:
     parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the CSV import")
     parser.add_argument("--visitors", type=int, default=100_000, help="visitors of the look-up")
     parser.add_argument("--wrk-seconds", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument(
+        "--p99-requests", type=int, default=300, help="upserts per run of a p99 upsert figure"
+    )
+    parser.add_argument(
+        "--webhook-changes", type=int, default=200, help="changes per run of the webhook figure"
+    )
     parser.add_argument(
         "--in-process", action="store_true", help="no process per figure (peak RSS is shared)"
     )

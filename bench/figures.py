@@ -457,14 +457,16 @@ def realtime_upsert(
 
 
 def single_upsert_p99(
-    segment_count: int, requests: int, kind: str = REALTIME
+    segment_count: int, default_requests: int, kind: str = REALTIME
 ) -> Callable[[Context, int], list[float]]:
     """p99 milliseconds of upserting one existing member while ``segment_count`` segments follow
-    (each run: ``requests`` upserts of different members, the 99th percentile of them), as the
-    server's ``Server-Timing`` header reports them."""
+    (each run: ``default_requests`` upserts of different members, or as many as the
+    ``p99_requests`` option says, the 99th percentile of them), as the server's
+    ``Server-Timing`` header reports them."""
 
     def measure(ctx: Context, runs: int) -> list[float]:
         kept_set(ctx, kind, segment_count)
+        requests = int(ctx.options.get("p99_requests", default_requests))
         step = max(1, ctx.dataset.members // (requests * (runs + 1)))
         people = iter(range(0, ctx.dataset.members, step))
 

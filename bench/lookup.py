@@ -303,7 +303,7 @@ def _measure(
         scripts = {name: workdir / f"{name}.lua" for name in ("cookie", "token")}
         scripts["cookie"].write_text(lua_script(fixture, by_cookie=True))
         scripts["token"].write_text(lua_script(fixture, by_cookie=False))
-        wrk(f"{base}/healthz", 2, args.connections)  # warm-up
+        wrk(f"{base}/healthz", min(2, args.duration), args.connections)  # warm-up
         runs.append(parse_wrk("healthz", wrk(f"{base}/healthz", args.duration, args.connections)))
         for name, script in scripts.items():
             output = wrk(base, args.duration, args.connections, script)

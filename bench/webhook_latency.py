@@ -31,7 +31,7 @@ from segmentd.storage.schema import members
 
 from .figures import PAGED, Context, named_segment, ok
 
-CHANGES = 200  # real-time changes per run: the p99 is their second slowest
+CHANGES = 200  # real-time changes per run by default: the p99 is their second slowest
 GAP_SECONDS = (0.01, 0.06)  # the pause between two upserts, drawn uniformly
 WAIT_SECONDS = 30.0  # for the last change of a run to arrive, else the figure fails
 THRESHOLD = 50  # the segment's condition: Age >= 50 (``conditions.ONE``)
@@ -86,13 +86,14 @@ def people(ctx: Context, indexes: list[int]) -> list[tuple[str, int, str]]:
 
 
 def measure(ctx: Context, runs: int) -> list[float]:
-    """p99 milliseconds per run of ``CHANGES`` real-time changes; p50s and the lower bounds
-    go to the figure's notes."""
+    """p99 milliseconds per run of ``CHANGES`` real-time changes (or the ``webhook_changes``
+    option's number); p50s and the lower bounds go to the figure's notes."""
     segment_id = named_segment(ctx, *PAGED)  # before the workers start: built here
     settings = ctx.settings.model_copy(update={"webhook_allowed_hosts": "127.0.0.1"})
     app = create_app(settings, start_worker=True, freeze_gc=True)
-    step = max(1, ctx.dataset.members // (CHANGES * (runs + 1)))
-    chosen = list(range(0, step * CHANGES * (runs + 1), step))
+    changes = int(ctx.options.get("webhook_changes", CHANGES))
+    step = max(1, ctx.dataset.members // (changes * (runs + 1)))
+    chosen = list(range(0, step * changes * (runs + 1), step))
     p99s: list[float] = []
     notes: dict[str, list[float]] = {
         "p50_ms": [],
@@ -106,9 +107,9 @@ def measure(ctx: Context, runs: int) -> list[float]:
         subscribed = ok(client.post("/v1/webhooks", json=body))["result"]
         arrivals = Arrivals(receiver, subscribed["secret"])
         try:
-            upsert_changes(ctx, client, arrivals, chosen[:CHANGES])  # warm-up
+            upsert_changes(ctx, client, arrivals, chosen[:changes])  # warm-up
             for run in range(runs):
-                batch = chosen[(run + 1) * CHANGES : (run + 2) * CHANGES]
+                batch = chosen[(run + 1) * changes : (run + 2) * changes]
                 sent, answered = upsert_changes(ctx, client, arrivals, batch)
                 arrived = arrivals.at
                 since_sent = [(arrived[m] - t) * 1000 for m, t in sent.items()]

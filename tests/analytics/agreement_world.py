@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from segmentd.analytics.clickhouse_compiler import members_query
 from segmentd.analytics.full_load import Target, load_tenant
-from segmentd.analytics.read_point import read_point
+from segmentd.analytics.read_point import ReadPoint, read_point
 from segmentd.domain.conditions import Condition
 from segmentd.domain.contact import CampaignActivity, Contact
 from segmentd.domain.evaluator import evaluate
@@ -144,20 +144,31 @@ def by_clickhouse(
     condition: Condition,
     list_id: int | None = None,
     members: tuple[int, int] | None = None,
+    point: ReadPoint | None = None,
 ) -> set[int]:
-    point = read_point(target.engine, target.database, tenant_id)
+    """``point``: the copy's read point, when the caller read it once for many queries of a
+    copy that does not change (it costs more than the query on a small one)."""
+    if point is None:
+        point = read_point(target.engine, target.database, tenant_id)
     query = members_query(condition, tenant_id, target.database, point, list_id, members)
     return {int(row[0]) for row in target.engine.rows(query.sql, query.params)}
 
 
 def by_clickhouse_ranges(
-    target: Target, tenant_id: int, condition: Condition, list_id: int, bounds: list[int]
+    target: Target,
+    tenant_id: int,
+    condition: Condition,
+    list_id: int,
+    bounds: list[int],
+    point: ReadPoint | None = None,
 ) -> set[int]:
     """The union of the query held to each member range (lo, hi] between ``bounds``, as a
-    build asks chunk by chunk; each range's answer lies inside it."""
+    build asks chunk by chunk (at one read point); each range's answer lies inside it."""
+    if point is None:
+        point = read_point(target.engine, target.database, tenant_id)
     found: set[int] = set()
     for lo, hi in itertools.pairwise(bounds):
-        part = by_clickhouse(target, tenant_id, condition, list_id, (lo, hi))
+        part = by_clickhouse(target, tenant_id, condition, list_id, (lo, hi), point)
         assert all(lo < m <= hi for m in part)
         found |= part
     return found

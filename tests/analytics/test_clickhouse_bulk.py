@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from segmentd.analytics.full_load import Target, counts
+from segmentd.analytics.read_point import read_point
 from segmentd.domain.native_form import parse_native
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
@@ -48,6 +49,7 @@ def _agree(
     contacts = {mid: m.contact(offset) for mid, m in bulk.members.items()}
     with db.read() as conn:
         catalog = load_catalog(conn, tenant.id)
+    point = read_point(target.engine, target.database, tenant.id)  # the copy stays as loaded
 
     sizes: list[int] = []
     ids = sorted(bulk.members)
@@ -60,10 +62,11 @@ def _agree(
     def agree(native: Any) -> None:
         tree = parse_native(native, catalog, TZ, today=TODAY)
         expected = by_sql(db, tenant.id, tree)
-        assert by_clickhouse(target, tenant.id, tree, list_id=1) == expected, native
+        assert by_clickhouse(target, tenant.id, tree, list_id=1, point=point) == expected, native
         assert by_evaluator(tree, contacts, inside) == expected, native
         if bounds:
-            assert by_clickhouse_ranges(target, tenant.id, tree, 1, bounds) == expected, native
+            ranges = by_clickhouse_ranges(target, tenant.id, tree, 1, bounds, point)
+            assert ranges == expected, native
         sizes.append(len(expected))
 
     agree()

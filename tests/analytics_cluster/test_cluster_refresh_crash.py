@@ -58,8 +58,8 @@ def test_sigkill_mid_refresh_on_the_cluster_then_restart_ends_exact(
             "SEGMENTD_ANALYTICS_URL": str(settings.analytics_url),
         }
 
-        def start() -> subprocess.Popen[bytes]:
-            return start_worker(WORKER, [], env, log_path, children)
+        def start(extra: dict[str, str]) -> subprocess.Popen[bytes]:
+            return start_worker(WORKER, [], {**env, **extra}, log_path, children)
 
         killed_then_resumed(db, tenant.id, ids, start, log_path, MEMBERS, timeout=120)
         assert "answered chunk by chunk on the analytics copy" in log_path.read_text()

@@ -58,8 +58,8 @@ def test_sigkill_mid_refresh_then_restart_ends_with_exactly_the_days_members(
                 ]
                 run_pending(db, settings_for(db_url, build_chunk_size=5_000))
 
-            def start() -> subprocess.Popen[bytes]:
-                return start_worker(WORKER, [db_url], {}, log_path, children)
+            def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+                return start_worker(WORKER, [db_url], env, log_path, children)
 
             killed_then_resumed(db, tenant.id, ids, start, log_path, MEMBERS, timeout=60)
             if db.is_sqlite:

@@ -20,7 +20,13 @@ from segmentd.storage import schema
 from segmentd.storage.db import Database
 from segmentd.storage.tenants import default_list_id
 from tests.conftest import wait_until
-from tests.jobs.test_daily_refresh import ZONE, assert_counted, assert_exact, refresh_rows
+from tests.jobs.test_daily_refresh import (
+    ZONE,
+    assert_counted,
+    assert_exact,
+    list_contacts,
+    refresh_rows,
+)
 from tests.support.factories import held
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +37,9 @@ WORKER_ENV = {
     "SEGMENTD_WORKER_POLL_SECONDS": "0.05",
     "SEGMENTD_SECRET_KEY": "refresh-crash-test-secret",
 }
+# The worker that resumes takes bigger chunks: only the cut needs small ones, and the cursor
+# is a member id, so a pass resumed with another chunk size still takes every member once.
+RESUMING_ENV = {"SEGMENTD_BUILD_CHUNK_SIZE": "2000"}
 
 
 def start_worker(
@@ -77,15 +86,16 @@ def killed_then_resumed(
     db: Database,
     tenant_id: int,
     segment_ids: Sequence[str],
-    start: Callable[[], subprocess.Popen[bytes]],
+    start: Callable[[dict[str, str]], subprocess.Popen[bytes]],
     log_path: Path,
     members: int,
     timeout: float,
 ) -> None:
     """Start a worker, SIGKILL it once the refresh committed a chunk (every count exact
     then), start another: the refresh resumes (two attempts, every member processed once)
-    and ends with exactly the day's members."""
-    first = start()
+    and ends with exactly the day's members. ``start`` is given environment variables to
+    add to the worker's."""
+    first = start({})
     wait_until(lambda: job_state(db)[1] > 0, timeout=timeout, interval=0.005)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
@@ -95,12 +105,13 @@ def killed_then_resumed(
     for segment_id in segment_ids:  # half-way, every count is exact
         assert_counted(db, tenant_id, segment_id, len(held(db, segment_id)))
 
-    second = start()
+    second = start(RESUMING_ENV)
     wait_until(lambda: job_state(db)[0] == "done", timeout=2 * timeout, interval=0.1)
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=20) == 0, log_path.read_text()
 
     (job,) = refresh_rows(db)
     assert (job.attempts, job.processed) == (2, members)  # resumed, not restarted
+    contacts = list_contacts(db, tenant_id, job.list_id)
     for segment_id in segment_ids:
-        assert_exact(db, tenant_id, segment_id, job.day)
+        assert_exact(db, tenant_id, segment_id, job.day, contacts)

@@ -40,6 +40,19 @@ def new_page(browser: Any, width: str) -> Any:
     return context.new_page()
 
 
+# Nothing of htmx's in flight: no request (a request's element carries htmx-request from
+# before it is sent; the builder's count is sent at load), no swap, no settling.
+HTMX_AT_REST = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
+
+def settled(page: Any) -> None:
+    """Wait until the page just loaded is as a user would read it: loaded, and htmx done with
+    what it sent at load (rather than Playwright's "networkidle", half a second of silence
+    waited on every page)."""
+    page.wait_for_load_state("load")
+    page.wait_for_function(HTMX_AT_REST)
+
+
 def shoot(page: Any, name: str, width: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)

@@ -84,6 +84,7 @@ def test_suite_runs_every_figure(tmp_path: Path) -> None:
             "--members", str(MEMBERS), "--database", f"sqlite:///{tmp_path / 'bench.db'}",
             "--runs", "1", "--in-process", "--import-rows", "500", "--visitors", "200",
             "--wrk-seconds", "1", "--connections", "4", "--chunk-size", "500",
+            "--p99-requests", "30", "--webhook-changes", "20",
             "--port", str(free_port()), "--out", str(out),
         ]
     )  # fmt: skip

@@ -63,8 +63,10 @@ def shared(
         db.dispose()
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One Chromium per module: a launch costs a second or two; each test's pages still get
+    contexts of their own (``browser``)."""
     if not CHROMIUM.exists():
         if IN_CI:
             pytest.fail("chromium is required in CI (.ci/run installs it)")
@@ -78,14 +80,22 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """The module's Chromium; the contexts a test opened (cookies, storage, pages still
+    polling) are closed after it, so that no test sees another's."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
+
+
+@pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path / 'segmentd.db'}"
-    db = Database(url)
-    db.migrate()
-    tenant = make_tenant(db)
-    with LiveServer(test_settings(url)) as server:
-        live = Site(server, tenant, db)
-        seed(live.api)
-        yield live
-        live.api.close()
-    db.dispose()
+    for url in migrated_database_url("sqlite", tmp_path):
+        db = Database(url)
+        tenant = make_tenant(db)
+        with LiveServer(test_settings(url)) as server:
+            live = Site(server, tenant, db)
+            seed(live.api)
+            yield live
+            live.api.close()
+        db.dispose()

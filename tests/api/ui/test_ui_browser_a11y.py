@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from segmentd.api.ui.i18n import FRENCH
-from tests.support.ui_browser import WIDTHS, Console, Site, new_page, shoot, sign_in
+from tests.support.ui_browser import WIDTHS, Console, Site, new_page, settled, shoot, sign_in
 from tests.support.ui_pages import blocking_violations, every_page
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def test_every_page_passes_axe_fits_and_is_french(browser: Any, site: Site, widt
     problems: dict[str, Any] = {}
     for name, path in pages:
         page.goto(site.server.url + path)
-        page.wait_for_load_state("networkidle")
+        settled(page)
         problems[name] = blocking_violations(page), page.evaluate(NO_SCROLL)
         shoot(page, f"page-{name}", width)
     assert {k: v for k, v in problems.items() if v != ([], 0)} == {}
@@ -51,7 +51,7 @@ def test_every_page_passes_axe_fits_and_is_french(browser: Any, site: Site, widt
     page.locator("html[lang=fr]").wait_for()
     for name, path in pages:
         page.goto(site.server.url + path)
-        page.wait_for_load_state("networkidle")
+        settled(page)
         french = untranslated(page)
         problems[name] = french, blocking_violations(page), page.evaluate(NO_SCROLL)
     assert {k: v for k, v in problems.items() if v != ([], [], 0)} == {}
