@@ -55,3 +55,15 @@ def test_a_listener_that_stopped_listening_is_not_woken(db: Database) -> None:
     with db.write() as conn:
         wakeups.after_commit(conn, QUEUE)
     assert not event.is_set()
+
+
+def test_a_commit_outside_database_write_leaves_nothing_for_the_next_one(
+    db: Database, woken: threading.Event
+) -> None:
+    """Only ``Database.write`` sends wake-ups; a transaction committed otherwise forgets its
+    own, so that a later commit on the same pooled connection does not send them."""
+    with db.write_engine.begin() as conn:
+        wakeups.after_commit(conn, QUEUE)
+    with db.write() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    assert not woken.is_set()

@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from ..timefmt import now
-from . import history_at_once
+from . import history_at_once, transaction_info
 from .schema import (
     change_counters,
     history_segments,
@@ -163,12 +163,7 @@ def flush(conn: Connection) -> None:
 
 
 def discard(conn: Connection) -> None:
-    # An invalidated connection (lost) has nothing to discard: the pool cleared its info
-    # dict, and reading ``conn.info`` would try to reconnect inside the failed transaction
-    # (PendingRollbackError), hiding the lost connection from the retry.
-    if conn.invalidated or conn.closed:
-        return
-    conn.info.pop(_KEY, None)
+    transaction_info.forget(conn, _KEY)
 
 
 def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:

@@ -8,8 +8,9 @@ saved. The id is forgotten when the transaction ends, whichever way.
 
 from __future__ import annotations
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
+
+from . import transaction_info
 
 _KEY = "segmentd.transaction_id"
 
@@ -25,17 +26,4 @@ def known(conn: Connection) -> str | None:
     return found
 
 
-def _forget(conn: Connection) -> None:
-    # A lost connection has nothing to forget (see ``change_log.discard``).
-    if not (conn.invalidated or conn.closed):
-        conn.info.pop(_KEY, None)
-
-
-@event.listens_for(Engine, "commit")
-def _on_commit(conn: Connection) -> None:
-    _forget(conn)
-
-
-@event.listens_for(Engine, "rollback")
-def _on_rollback(conn: Connection) -> None:
-    _forget(conn)
+transaction_info.forget_when_ended(_KEY)

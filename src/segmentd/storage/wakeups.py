@@ -12,10 +12,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
+
+from . import transaction_info
 
 _PENDING = "segmentd_wakeups"  # in the connection's info: the queues named so far
+
+# Unsent when the transaction ends otherwise than through ``Database.write``'s commit.
+transaction_info.forget_when_ended(_PENDING)
 
 _lock = threading.Lock()
 _listeners: dict[str, set[threading.Event]] = {}
@@ -28,14 +32,8 @@ def after_commit(conn: Connection, queue: str) -> None:
 
 def taken(conn: Connection) -> set[str]:
     """The queues this transaction named, forgotten by the connection (which a pool reuses):
-    ``Database.write`` sends them once it has committed. A rollback forgets them."""
+    ``Database.write`` sends them once it has committed."""
     return conn.info.pop(_PENDING, set())
-
-
-@event.listens_for(Engine, "rollback")
-def _forget(conn: Connection) -> None:
-    if not (conn.invalidated or conn.closed):  # a lost connection's info is gone already
-        conn.info.pop(_PENDING, None)
 
 
 def send(queues: Iterable[str]) -> None:
