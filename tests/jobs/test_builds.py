@@ -20,6 +20,7 @@ from segmentd.jobs.build_queue import (
     claim_job,
     claim_jobs,
     enqueue_build,
+    enqueue_builds,
     release,
 )
 from segmentd.jobs.build_runner import run_chunk, run_chunks
@@ -492,6 +493,53 @@ def test_a_superseded_job_never_publishes(db: Database, settings: Settings, acme
     assert published_members(db, acme.id, segment_id) == expected_members(db, acme.id, second)
     assert [job.state for job in job_rows(db, segment_id)] == ["superseded", "done"]
     assert stored_rows(db, segment_id) == rows_needed(db, segment_id)
+
+
+def test_several_segments_queue_their_builds_at_once(
+    db: Database, settings: Settings, acme: Tenant
+) -> None:
+    young, old = field_condition("<", "30"), field_condition(">=", "60")
+    built, fresh = add_segment(db, acme.id, young), add_segment(db, acme.id, old)
+    static = add_segment(db, acme.id, young)
+    with db.write() as conn:
+        conn.execute(
+            sa.update(schema.segments)
+            .where(schema.segments.c.id == static)
+            .values(kind="static", status=2)
+        )
+        conn.execute(sa.delete(schema.build_jobs).where(schema.build_jobs.c.segment_id == static))
+    assert run_pending(db, settings) == 2
+    enqueue_build_with(db, acme.id, [fresh])  # a queued build for the next one to supersede
+
+    enqueue_build_with(db, acme.id, [static, fresh, built])
+
+    assert [(j.state, j.generation) for j in job_rows(db, built)] == [("done", 1), ("queued", 2)]
+    assert [(j.state, j.generation) for j in job_rows(db, fresh)] == [
+        ("done", 1),
+        ("superseded", 2),
+        ("queued", 3),
+    ]
+    assert job_rows(db, static) == []
+    assert [segment_row(db, s).status for s in (built, fresh, static)] == [1, 1, 2]
+    assert run_pending(db, settings) == 2
+    assert published_members(db, acme.id, fresh) == expected_members(db, acme.id, old)
+    assert published_members(db, acme.id, built) == expected_members(db, acme.id, young)
+
+
+def test_queueing_an_unknown_segment_queues_nothing(
+    db: Database, settings: Settings, acme: Tenant
+) -> None:
+    segment_id = add_segment(db, acme.id, field_condition("<", "30"))
+    assert run_pending(db, settings) == 1
+    with pytest.raises(LookupError, match="no-such-segment"):
+        enqueue_build_with(db, acme.id, [segment_id, "no-such-segment"])
+    assert [job.state for job in job_rows(db, segment_id)] == ["done"]
+    assert segment_row(db, segment_id).status == 2
+
+
+def enqueue_build_with(db: Database, tenant_id: int, segment_ids: list[str]) -> None:
+    with db.write() as conn:
+        enqueue_builds(conn, tenant_id, segment_ids)
 
 
 def test_excluded_members_stay_out(db: Database, settings: Settings, acme: Tenant) -> None:

@@ -64,32 +64,41 @@ def enqueue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
 
 
 def enqueue_builds(conn: Connection, tenant_id: int, segment_ids: Sequence[str]) -> None:
-    """``enqueue_build`` for several segments of a tenant: the catalog is read once and
-    changed once, however many segments (an import rebuilds every segment of its list)."""
+    """``enqueue_build`` for several segments of a tenant, in a fixed number of statements
+    however many segments (an import rebuilds every segment of its list)."""
     if not segment_ids:
         return
     lock_tenant_writes(conn, tenant_id)
+    found = _segment_rows(conn, tenant_id, segment_ids)
+    missing = sorted(set(segment_ids) - found.keys())
+    if missing:
+        raise LookupError(f"segment {missing[0]} of tenant {tenant_id} does not exist")
     catalog = load_catalog(conn, tenant_id)
-    for segment_id in segment_ids:
-        _mark_time_dependence(conn, tenant_id, segment_id, catalog)
+    moving = {sid for sid, row in found.items() if _moves_with_time(row.condition, catalog)}
+    for moves, ids in ((True, moving), (False, found.keys() - moving)):
+        set_time_dependent(conn, tenant_id, sorted(ids), moves)
     catalog_changed(conn, tenant_id)  # real-time updates see the segments building afresh
-    for segment_id in segment_ids:
-        _mark_building(conn, tenant_id, segment_id)
+    dynamic = sorted(sid for sid, row in found.items() if row.kind == SegmentKind.DYNAMIC)
+    if dynamic:  # a static segment's members are given: nothing to build
+        s = segments.c
+        conn.execute(
+            sa.update(segments)
+            .where(s.tenant_id == tenant_id, s.id.in_(dynamic))
+            .values(status=SegmentStatus.BUILDING, percent=0, error=None, updated_at=now())
+        )
+        _queue_jobs(conn, tenant_id, dynamic)
 
 
-def _mark_building(conn: Connection, tenant_id: int, segment_id: str) -> None:
+def _segment_rows(conn: Connection, tenant_id: int, segment_ids: Sequence[str]) -> dict[str, Row]:
+    """The segments' rows, locked in ascending id on PostgreSQL (as every writer of them)."""
     s = segments.c
-    mine = sa.and_(s.tenant_id == tenant_id, s.id == segment_id)
-    marked = conn.execute(
-        sa.update(segments)
-        .where(mine, s.kind == SegmentKind.DYNAMIC)
-        .values(status=SegmentStatus.BUILDING, percent=0, error=None, updated_at=now())
+    query = (
+        sa.select(s.id, s.kind, s.condition)
+        .where(s.tenant_id == tenant_id, s.id.in_(sorted(set(segment_ids))))
+        .order_by(s.id)
+        .with_for_update()
     )
-    if marked.rowcount == 0:
-        if conn.execute(sa.select(s.kind).where(mine)).first() is not None:
-            return  # static
-        raise LookupError(f"segment {segment_id} of tenant {tenant_id} does not exist")
-    _queue_job(conn, tenant_id, segment_id)
+    return {row.id: row for row in conn.execute(query)}
 
 
 def enqueue_dependents(conn: Connection, tenant_id: int, segment_id: str) -> list[str]:
@@ -104,77 +113,81 @@ def enqueue_dependents(conn: Connection, tenant_id: int, segment_id: str) -> lis
     """
     graph = load_catalog(conn, tenant_id).segments
     found = sorted(referrers(graph, segment_id))
-    for dependent in found:
-        _queue_job(conn, tenant_id, dependent)
+    if found:
+        _queue_jobs(conn, tenant_id, found)
     return found
 
 
 def requeue_build(conn: Connection, tenant_id: int, segment_id: str) -> None:
     """Queue another build of a segment from its publishing transaction (as
     ``enqueue_dependents`` does for its dependents)."""
-    _queue_job(conn, tenant_id, segment_id)
+    _queue_jobs(conn, tenant_id, [segment_id])
 
 
-def _queue_job(conn: Connection, tenant_id: int, segment_id: str) -> None:
-    """Supersede the segment's builds still queued or running, and queue a fresh one."""
+def _queue_jobs(conn: Connection, tenant_id: int, segment_ids: Sequence[str]) -> None:
+    """Supersede the segments' builds still queued or running, and queue a fresh one each."""
     jobs = build_jobs.c
-    conn.execute(
-        sa.update(build_jobs)
+    # Job rows locked in one order by every writer of several (PostgreSQL): no deadlock.
+    superseded = (
+        sa.select(jobs.id)
         .where(
             jobs.tenant_id == tenant_id,
-            jobs.segment_id == segment_id,
+            jobs.segment_id.in_(segment_ids),
             jobs.state.in_([JobState.QUEUED, JobState.RUNNING]),
         )
-        .values(state=JobState.SUPERSEDED, lease_expires_at=None, updated_at=now())
+        .order_by(jobs.segment_id, jobs.id)
+        .with_for_update()
     )
     conn.execute(
-        sa.insert(build_jobs).values(
-            tenant_id=tenant_id,
-            segment_id=segment_id,
-            generation=_next_generation(conn, tenant_id, segment_id),
-            state=JobState.QUEUED,
-            created_at=now(),
-            updated_at=now(),
-        )
+        sa.update(build_jobs)
+        .where(jobs.id.in_(superseded.scalar_subquery()))
+        .values(state=JobState.SUPERSEDED, lease_expires_at=None, updated_at=now())
     )
+    at = now()
+    fresh = [
+        {
+            "tenant_id": tenant_id,
+            "segment_id": segment_id,
+            "generation": generation,
+            "state": JobState.QUEUED,
+            "created_at": at,
+            "updated_at": at,
+        }
+        for segment_id, generation in _next_generations(conn, tenant_id, segment_ids).items()
+    ]
+    conn.execute(sa.insert(build_jobs), fresh)
     wakeups.after_commit(conn, WAKE_UP)
 
 
-def _mark_time_dependence(
-    conn: Connection, tenant_id: int, segment_id: str, catalog: Catalog
-) -> None:
-    """Record whether the condition moves with time (the daily refresh takes such segments).
-    A condition that no longer loads is not refreshed: its build fails."""
-    stored = conn.execute(
-        sa.select(segments.c.condition).where(
-            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
-        )
-    ).scalar()
-    if stored is None:
-        return  # no such segment: the caller hears of it below
+def _moves_with_time(stored: Any, catalog: Catalog) -> bool:
+    """Whether the condition moves with time (the daily refresh takes such segments). A
+    condition that no longer loads is not refreshed: its build fails."""
     try:
         # Whether a leaf moves does not depend on the day or zone it is read in.
         condition = load_condition(stored, catalog, UTC, today=EPOCH_DAY)
     except DomainValidationError:
-        moves = False
-    else:
-        moves = moves_with_time(condition)
-    set_time_dependent(conn, tenant_id, segment_id, moves)
+        return False
+    return moves_with_time(condition)
 
 
-def _next_generation(conn: Connection, tenant_id: int, segment_id: str) -> int:
-    """One above every generation the segment ever published or any job of it ever used."""
-    published = conn.execute(
-        sa.select(segments.c.generation).where(
-            segments.c.tenant_id == tenant_id, segments.c.id == segment_id
-        )
-    ).scalar_one()
-    used = conn.execute(
-        sa.select(sa.func.max(build_jobs.c.generation)).where(
-            build_jobs.c.tenant_id == tenant_id, build_jobs.c.segment_id == segment_id
-        )
-    ).scalar_one()
-    return max(int(published), int(used or 0)) + 1
+def _next_generations(
+    conn: Connection, tenant_id: int, segment_ids: Sequence[str]
+) -> dict[str, int]:
+    """For each segment, one above every generation it ever published or any job of it
+    ever used."""
+    s, jobs = segments.c, build_jobs.c
+    used = (
+        sa.select(sa.func.max(jobs.generation))
+        .where(jobs.tenant_id == s.tenant_id, jobs.segment_id == s.id)
+        .scalar_subquery()
+    )
+    query = sa.select(s.id, s.generation, used.label("used")).where(
+        s.tenant_id == tenant_id, s.id.in_(segment_ids)
+    )
+    return {
+        row.id: max(int(row.generation), int(row.used or 0)) + 1
+        for row in conn.execute(query.order_by(s.id))
+    }
 
 
 def claim_job(db: Database, owner: str, lease_seconds: float) -> Claim | None:

@@ -332,10 +332,16 @@ def delete_segment(
     return True
 
 
-def set_time_dependent(conn: Connection, tenant_id: int, segment_id: str, moves: bool) -> None:
-    """Record whether the segment's condition moves with time (with each write of it)."""
+def set_time_dependent(
+    conn: Connection, tenant_id: int, segment_ids: Sequence[str], moves: bool
+) -> None:
+    """Record whether the segments' conditions move with time (with each write of them)."""
+    if not segment_ids:
+        return
     conn.execute(
-        sa.update(segments).where(is_segment(tenant_id, segment_id)).values(time_dependent=moves)
+        sa.update(segments)
+        .where(segments.c.tenant_id == tenant_id, segments.c.id.in_(segment_ids))
+        .values(time_dependent=moves)
     )
 
 
