@@ -3,6 +3,9 @@ be, and what a member's history would cost to read, measured before any reader i
 
     python -m bench.history_blocks --database URL [--passes 3] [--publishes 180]
 
+``BENCH_HISTORY_BLOCK`` sets the ids a block holds at most (default 1,000; also read by the
+``blocks_python`` way of ``bench.history_parts``).
+
 Writes scratch rows: run it on a copy of a 1,000,000-member data set (``sqlite3 ... .backup``,
 ``CREATE DATABASE ... TEMPLATE``), never on the suite's own.
 
