@@ -21,6 +21,9 @@ process's plus the database's backends', ``bench.history_cpu``):
   with its primary key only, and with the member index as well (what each index costs);
 - ``blocks``: the changes stored as rows of 1,000 (ids and changes as arrays under a GIN
   index on PostgreSQL, JSON arrays on SQLite): a publish writing few rows;
+- ``packed``: the difference packed by the database into one value (a JSON array on SQLite,
+  an array on PostgreSQL) and read; ``blocks_python``: that value cut in Python into blocks of
+  sorted ids, a row each (``bench.history_blocks``, which times the whole rebuild that way);
 - ``ranges_sql``: the difference taken range by range in SQL, counted (what each fill would
   run); ``ranges_python``: range by range from the two generations' ids read as arrays (what
   SQLite's reader threads would do beside the writer).
@@ -46,6 +49,7 @@ from segmentd.storage.db import Database, normalize_url
 from segmentd.storage.member_columns import field_column
 from segmentd.storage.schema import members, membership_changes, segment_members
 
+from . import history_blocks
 from .databases import tidy_postgres
 from .dataset import ensure_dataset
 from .figures import Context
@@ -80,6 +84,8 @@ class Parts:
             "bare": self.bare,
             "member_index_only": self.member_index_only,
             "blocks": self.blocks,
+            "packed": self.packed,
+            "blocks_python": self.blocks_python,
             "staged": self.staged,
             "ranges_sql": self.ranges_sql,
             "ranges_python": self.ranges_python,
@@ -169,6 +175,20 @@ class Parts:
             ["tenant_id", "first", "segment_number", "ids", "changes"], rows
         )
         conn.execute(insert)
+
+    def packed(self, conn: Connection) -> None:
+        """The difference packed into one value by the database and read into Python."""
+        self.planned(conn)
+        assert len(history_blocks.packed_difference(conn, self.staged_query())) == len(self.moved)
+
+    def blocks_python(self, conn: Connection) -> None:
+        """That value cut into blocks of sorted ids in Python, a row each
+        (``bench.history_blocks``)."""
+        last = self.last_seq(conn)
+        top = history_blocks.insert_blocks(
+            conn, self.tenant_id, last, SCRATCH, 0, self.staged_query()
+        )
+        assert top == last + len(self.moved)
 
     def ranges_sql(self, conn: Connection) -> None:
         from segmentd.membership import publish_changes as pc
@@ -278,6 +298,7 @@ class Parts:
                 conn.exec_driver_sql(
                     f"CREATE INDEX IF NOT EXISTS {BLOCKS}_ids ON {BLOCKS} USING gin (ids)"
                 )
+        history_blocks.create_table(self.db)
         tidy_postgres(self.db)
         with self.db.read() as conn:
             found = conn.execute(sa.select(self.staged_query().query.subquery())).all()
@@ -287,7 +308,7 @@ class Parts:
         with self.db.write() as conn:
             sm = segment_members.c
             conn.execute(sa.delete(segment_members).where(sm.segment_number == SCRATCH))
-            for table in (STAGING, BARE, ONE_INDEX, BLOCKS):
+            for table in (STAGING, BARE, ONE_INDEX, BLOCKS, history_blocks.TABLE):
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
     def timed(self, way: Way) -> tuple[float, float, float]:
