@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..analytics.clickhouse_compiler import each_query, members_query
+from ..analytics.clickhouse_compiler import difference_query, each_query, members_query
 from ..analytics.clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
 from ..analytics.clickhouse_sql.ch_leaf_compiler import number
 from ..analytics.engine import engine_failures, shared_engine
@@ -74,6 +74,16 @@ class Streamed:
 
     def ids_in(self, lo: int, hi: int) -> frozenset[int]:
         return self.source.select_range(self.tenant_id, self.list_id, self.condition, lo, hi)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A condition's answer against a segment's copied membership: who would enter and who
+    would leave, as the copy read at ``point`` says."""
+
+    entered: frozenset[int]
+    left: frozenset[int]
+    point: ReadPoint
 
 
 @dataclass(frozen=True)
@@ -255,6 +265,31 @@ class AnalyticsSource:
                 if int(flag):
                     found[key].add(int(row[0]))
         return {key: frozenset(ids) for key, ids in found.items()}, point
+
+    def difference(
+        self,
+        tenant_id: int,
+        list_id: int,
+        condition: Condition,
+        segment_id: str,
+        first: Callable[[ReadPoint], None],
+    ) -> Difference:
+        """The list's members whose answer to the condition differs from the segment's
+        copied membership, in one query on the copy as it is now (no sync: the caller
+        synced, the segment's own membership included). ``first`` is called with the read
+        point before the query, under the lock that keeps it current in this process (a
+        caller reads there what the copy may hold older)."""
+        with self._lock:
+            target = self.target
+            point = read_point(target.engine, target.database, tenant_id)
+            first(point)
+            query = difference_query(
+                condition, segment_id, tenant_id, target.database, point, list_id
+            )
+            rows = target.engine.rows(query.sql, query.params)
+        entered = frozenset(int(row[0]) for row in rows if int(row[1]))
+        left = frozenset(int(row[0]) for row in rows if not int(row[1]))
+        return Difference(entered, left, point)
 
     def count(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> int:
         """How many of the list's members the condition holds for, on the current copy."""

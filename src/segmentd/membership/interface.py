@@ -26,7 +26,7 @@ What every implementation guarantees:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import timezone
 from typing import Protocol
 
@@ -211,6 +211,23 @@ class MembershipStore(Protocol):
         ``answers.selected``), the members each condition holds for are taken from them,
         but for ``answers.unsure``; the rows written, the history and the counts are those
         of the refresh without them."""
+        ...
+
+    def apply_difference(
+        self,
+        conn: Connection,
+        key: GenerationKey,
+        list_id: int,
+        horizon: int,
+        condition: Condition,
+        named: tuple[Collection[int], Collection[int], Collection[int]],
+    ) -> int:
+        """Rebuild the published generation ``key`` (its horizon ``horizon``) in place:
+        ``named`` = (entered, left, unsure) members, selected elsewhere against a copy of
+        it; it holds the entered ones and not the left ones after this, and each unsure one
+        as ``condition`` answers here (removed members stay out either way). Only the
+        members that really move are written, with their counts and history (cause
+        "build"), in ``conn``; how many moved. The caller holds the segment's lock."""
         ...
 
     # --- real-time ---------------------------------------------------------------------------
