@@ -13,6 +13,8 @@ from datetime import UTC
 import pytest
 import sqlalchemy as sa
 
+from segmentd.analytics.clickhouse_schema import SEGMENT_MEMBERS
+from segmentd.analytics.read_point import read_point
 from segmentd.jobs.analytics_source import AnalyticsSource, Synced, analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
@@ -57,6 +59,26 @@ def moved_by_builds(db: Database, tenant_id: int, segment_id: str) -> dict[int, 
         if change.cause == "build":
             found.setdefault(change.member_id, []).append(change.change)
     return found
+
+
+def copied(source: AnalyticsSource, tenant_id: int, segment_id: str) -> set[int]:
+    """The members of the segment's newest finished copy on ClickHouse."""
+    target = source.target
+    copy = read_point(target.engine, target.database, tenant_id).copies[segment_id]
+    rows = target.engine.rows(
+        f"SELECT member_id FROM {target.database}.{SEGMENT_MEMBERS} WHERE tenant_id = "
+        f"{int(tenant_id)} AND segment_id = {{s:String}} AND copy_id = {int(copy.copy_id)}",
+        {"s": segment_id},
+    )
+    return {int(row[0]) for row in rows}
+
+
+def assert_copy_current(db: Database, settings: Settings, tenant_id: int, segment_id: str) -> None:
+    """The rebuild left the segment's copy as published: the next sync copies nothing."""
+    source = analytics_source(settings.analytics)
+    assert source is not None
+    assert copied(source, tenant_id, segment_id) == published(db, tenant_id, segment_id)
+    assert source.sync(db, tenant_id, frozenset({segment_id})).copied == ()
 
 
 def rebuild(db: Database, settings: Settings, tenant_id: int, segment_id: str) -> None:
@@ -110,6 +132,7 @@ def entered_and_left_applied_exactly(db: Database, settings: Settings) -> None:
     moved = moved_by_builds(db, tenant_id, segment_id)
     assert moved[bran] == ["entered"] and moved[zed] == ["entered", "left"]
     assert {m for m in moved if m not in built} == {bran}  # no one else recorded
+    assert_copy_current(db, settings, tenant_id, segment_id)
 
     rebuild(db, settings, tenant_id, segment_id)  # nothing changed: nothing written
     assert_rebuilt_in_place(db, tenant_id, segment_id, before)
@@ -134,6 +157,7 @@ def a_complement_rebuilt_in_place(db: Database, settings: Settings) -> None:
         member_id(db, tenant_id, "m1@example.com"),
     )
     assert moved[bart] == ["entered"] and moved[ed] == ["entered", "left"]
+    assert_copy_current(db, complement, tenant_id, most)
 
 
 def after_the_sync(
@@ -187,3 +211,4 @@ def changes_during_the_rebuild(
         member_id(db, tenant_id, "m7@example.com"),
     )
     assert dana in held and bob not in held and removed not in held
+    assert_copy_current(db, settings, tenant_id, segment_id)

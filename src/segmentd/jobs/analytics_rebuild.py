@@ -25,15 +25,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import metrics
-from ..analytics.read_point import ReadPoint
+from ..analytics.engine import engine_failures
+from ..analytics.read_point import ReadPoint, SegmentCopy
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.statuses import JobState, SegmentStatus
-from ..membership import store
+from ..membership import Rebuilt, store
 from ..settings import Settings
 from ..storage import analytics_outbox as outbox
+from ..storage import change_log
+from ..storage.change_log import last_change
 from ..storage.db import Database
 from ..storage.schema import segments
-from ..storage.segments import mark_exact, published_generations
+from ..storage.segments import Segment, get_segment, mark_exact, published_generations
 from ..timefmt import now
 from .analytics_refresh import moved_since_copy
 from .analytics_source import AnalyticsSource
@@ -90,12 +93,20 @@ def rebuild_on_copy(
             claim.tenant_id, plan.list_id, plan.condition, claim.segment_id, read_unsure
         )
         named = (found.entered, found.left, frozenset(unsure))
-        moved = store().apply_difference(
+        rebuilt = store().apply_difference(
             conn, key, plan.list_id, int(segment.horizon), plan.condition, named
         )
         if not _finish(conn, claim, plan, fresh):
             return Step.LOST
         started_at = job_row(conn, claim).started_at
+        published = get_segment(conn, claim.tenant_id, claim.segment_id)
+        # The history numbered now (the last step, as at the commit): the seq the copy holds.
+        change_log.flush(conn)
+        history_seq = last_change(conn, claim.tenant_id, claim.segment_number)
+    if published is not None:
+        _advance_quietly(
+            source, published, found.point.copies[claim.segment_id], history_seq, rebuilt
+        )
     log.info(
         "build job %s: segment %s rebuilt in place on the analytics copy (fresh as of %s): "
         "%s entered, %s left by the copy, %s answered here, %s moved",
@@ -105,11 +116,24 @@ def rebuild_on_copy(
         len(found.entered),
         len(found.left),
         len(unsure),
-        moved,
+        rebuilt.moved,
     )
     if started_at is not None:
         metrics.observe_build(time.time() - started_at)
     return Step.DONE
+
+
+def _advance_quietly(
+    source: AnalyticsSource, segment: Segment, read: SegmentCopy, history_seq: int, rebuilt: Rebuilt
+) -> None:
+    """The segment's copy brought to its rebuilt membership; on a ClickHouse error only
+    logged (the rebuild is committed; the next sync copies the membership whole)."""
+    try:
+        source.advance(segment, read, history_seq, rebuilt)
+    except engine_failures() as exc:
+        log.warning(
+            "segment %s: its analytics copy is left to the next sync", segment.id, exc_info=exc
+        )
 
 
 def _unsure(

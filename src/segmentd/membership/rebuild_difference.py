@@ -23,7 +23,7 @@ from ..storage.id_lists import id_rows
 from ..storage.schema import members, segment_exclusions
 from .complement import holds, row_of
 from .generation_rows import Changes, apply_changes
-from .interface import GenerationKey
+from .interface import GenerationKey, Rebuilt
 from .references import PublishedReader
 
 
@@ -34,20 +34,23 @@ def apply_difference(
     horizon: int,
     condition: Condition,
     named: tuple[Collection[int], Collection[int], Collection[int]],
-) -> int:
+) -> Rebuilt:
     """Make the published generation ``key`` (stored as a complement up to ``horizon``) hold
     the entered members of ``named`` = (entered, left, unsure) and not the left ones, and
     hold each unsure one as ``condition`` answers on the system of record (less the members
-    removed by hand); how many memberships changed."""
+    removed by hand)."""
     entered, left, unsure = (frozenset(ids) for ids in named)
     candidates = entered | left | unsure
     if not candidates:
-        return 0
+        return Rebuilt(frozenset(), frozenset(), 0)
     chosen = _evaluated(conn, key.tenant_id, list_id, condition, unsure)
     changes = Changes()
+    holding: set[int] = set()
     for member_id, present, excluded in _current(conn, key, list_id, candidates):
         answer = chosen if member_id in unsure else entered
         wanted = member_id in answer and not excluded
+        if wanted:
+            holding.add(member_id)
         if wanted == holds(present, member_id, horizon):
             continue
         row = (key.segment_id, key.generation, member_id)
@@ -58,7 +61,8 @@ def apply_difference(
     apply_changes(
         conn, key.tenant_id, changes, published, {key.segment_id: key.segment_number}, "build"
     )
-    return len(changes.joined) + len(changes.left)
+    moved = len(changes.joined) + len(changes.left)
+    return Rebuilt(frozenset(holding), candidates - holding, moved)
 
 
 def _current(

@@ -44,7 +44,15 @@ from . import (
     removal,
     stale,
 )
-from .interface import FillPlan, FillRange, GenerationKey, RangeAnswers, Ranges, RefreshTarget
+from .interface import (
+    FillPlan,
+    FillRange,
+    GenerationKey,
+    RangeAnswers,
+    Ranges,
+    Rebuilt,
+    RefreshTarget,
+)
 from .references import PublishedReader
 from .visitor_reader import VisitorReader
 
@@ -110,7 +118,7 @@ class RelationalMembership:
         horizon: int,
         condition: Condition,
         named: tuple[Collection[int], Collection[int], Collection[int]],
-    ) -> int:
+    ) -> Rebuilt:
         return rebuild_difference.apply_difference(conn, key, list_id, horizon, condition, named)
 
     def apply_changes(
