@@ -70,16 +70,14 @@ def _current(
 ) -> list[tuple[int, bool, bool]]:
     """(member id, has a row in the generation, removed by hand) of each candidate in the
     list, in one statement (the ids as one parameter)."""
-    named = id_rows(conn.dialect.name, candidates, "candidates").subquery("named")
+    named = members.c.id.in_(id_rows(conn.dialect.name, candidates, "candidates"))
     m, ex = members.c, segment_exclusions.c
     present = row_of(key.tenant_id, key.segment_number, key.generation, m.id)
     excluded = sa.exists().where(
         ex.tenant_id == key.tenant_id, ex.segment_id == key.segment_id, ex.member_id == m.id
     )
-    query = (
-        sa.select(m.id, present, excluded)
-        .select_from(members.join(named, m.id == named.c.id))
-        .where(m.tenant_id == key.tenant_id, m.list_id == list_id)
+    query = sa.select(m.id, present, excluded).where(
+        m.tenant_id == key.tenant_id, m.list_id == list_id, named
     )
     return [(int(i), bool(p), bool(e)) for i, p, e in conn.execute(query)]
 
@@ -90,15 +88,11 @@ def _evaluated(
     """The members of ``ids`` in the list the condition holds for, on the system of record."""
     if not ids:
         return set()
-    named = id_rows(conn.dialect.name, ids, "unsure").subquery("unsure_ids")
+    named = members.c.id.in_(id_rows(conn.dialect.name, ids, "unsure"))
     m = members.c
     bounds = (min(ids) - 1, max(ids))
     test: Any = compile_condition(
         condition, bounds, tenant_id, segments=PublishedReader(conn, tenant_id)
     )
-    query = (
-        sa.select(m.id)
-        .select_from(members.join(named, m.id == named.c.id))
-        .where(m.tenant_id == tenant_id, m.list_id == list_id, test)
-    )
+    query = sa.select(m.id).where(m.tenant_id == tenant_id, m.list_id == list_id, named, test)
     return {int(i) for i in conn.execute(query).scalars()}
