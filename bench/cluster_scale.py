@@ -218,6 +218,7 @@ def measure(ctx: Context, runs: int) -> dict[str, Any]:
             "members": members,
             "build_s": summary(builds),
             "rebuild_s": summary(rebuilds),
+            "rebuild_runs_s": [round(t, 2) for t in rebuilds],
             "preview_ms": summary(previews, 1000),
             "first_preview_ms": round(counted[0] * 1000),
             "load": load(),
@@ -225,6 +226,7 @@ def measure(ctx: Context, runs: int) -> dict[str, Any]:
         if name == FIELDS:
             moved = timed_rebuilds(ctx, [condition, edited(ctx)], runs)
             results[name]["edited_rebuild_s"] = summary(moved)
+            results[name]["edited_rebuild_runs_s"] = [round(t, 2) for t in moved]
         print(f"  {name}: {results[name]}", flush=True)
     return results
 
