@@ -137,6 +137,7 @@ def entered_and_left_applied_exactly(db: Database, settings: Settings) -> None:
     rebuild(db, settings, tenant_id, segment_id)  # nothing changed: nothing written
     assert_rebuilt_in_place(db, tenant_id, segment_id, before)
     assert moved_by_builds(db, tenant_id, segment_id) == moved
+    assert_copy_current(db, settings, tenant_id, segment_id)
 
 
 def a_complement_rebuilt_in_place(db: Database, settings: Settings) -> None:
