@@ -25,3 +25,9 @@ def test_members_changed_during_the_rebuild_are_answered_as_they_are_now(
     outboxed: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch, drained: bool
 ) -> None:
     rebuild_world.changes_during_the_rebuild(outboxed, settings, monkeypatch, drained)
+
+
+def test_a_large_difference_is_built_by_range(
+    outboxed: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuild_world.a_large_difference_built_by_range(outboxed, settings, monkeypatch)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from segmentd.analytics.clickhouse_schema import SEGMENT_MEMBERS
 from segmentd.analytics.read_point import read_point
+from segmentd.jobs import analytics_rebuild
 from segmentd.jobs.analytics_source import AnalyticsSource, Synced, analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
@@ -213,3 +214,21 @@ def changes_during_the_rebuild(
     )
     assert dana in held and bob not in held and removed not in held
     assert_copy_current(db, settings, tenant_id, segment_id)
+
+
+def a_large_difference_built_by_range(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A difference naming more members than the rebuild applies in one transaction: nothing
+    is written in place, the job builds a new generation by range and publishes it."""
+    tenant_id, segment_id = named_world(db)
+    assert run_pending(db, settings) == 1
+    before = segment_row(db, tenant_id, segment_id)
+    write_members(db, tenant_id, {"m4@example.com": "Bran", "m0@example.com": "Zed"})
+    monkeypatch.setattr(analytics_rebuild, "IN_PLACE_LIMIT", 1)
+    rebuild(db, settings, tenant_id, segment_id)
+    after = segment_row(db, tenant_id, segment_id)
+    assert after.generation > before.generation
+    expected = sql_selected(db, tenant_id, segment_id)
+    assert published(db, tenant_id, segment_id) == expected
+    assert after.member_total == len(expected)

@@ -47,6 +47,13 @@ from .build_steps import Step, lock_and_extend
 log = logging.getLogger("segmentd.jobs")
 
 _EVERYONE = (0, 2**62)  # the member id range of a whole list
+# A difference naming more members than this is not applied in one transaction (every row
+# sent at once, Python holding every id): the job builds a new generation range by range.
+IN_PLACE_LIMIT = 100_000
+
+
+class _TooLarge(Exception):
+    """The difference names more than ``IN_PLACE_LIMIT`` members: nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +79,28 @@ def rebuilds_in_place(db: Database, claim: Claim) -> bool:
 
 def rebuild_on_copy(
     source: AnalyticsSource, db: Database, settings: Settings, claim: Claim, plan: Plan
-) -> Step:
+) -> Step | None:
     """Sync the copy (this segment's membership included), then apply the difference to the
-    published generation and end the job, in one transaction."""
+    published generation and end the job, in one transaction. None when the difference was
+    too large for that (``IN_PLACE_LIMIT``): nothing written, the caller builds by range."""
     refers = frozenset({claim.segment_id, *inputs(plan.condition).segments})
     fresh = source.sync(db, claim.tenant_id, refers).fresh_as_of
+    try:
+        return _rebuild(source, db, settings, claim, plan, (refers, fresh))
+    except _TooLarge:
+        log.info("build job %s: the difference is too large to apply in place", claim.job_id)
+        return None
+
+
+def _rebuild(
+    source: AnalyticsSource,
+    db: Database,
+    settings: Settings,
+    claim: Claim,
+    plan: Plan,
+    synced: tuple[frozenset[str], int],
+) -> Step:
+    refers, fresh = synced
     with db.write() as conn:
         segment = lock_and_extend(conn, claim, settings.lease_seconds)
         if segment is None:
@@ -92,6 +116,8 @@ def rebuild_on_copy(
         found = source.difference(
             claim.tenant_id, plan.list_id, plan.condition, claim.segment_id, read_unsure
         )
+        if len(found.entered) + len(found.left) > IN_PLACE_LIMIT:
+            raise _TooLarge  # rolls the transaction back: nothing written
         named = (found.entered, found.left, frozenset(unsure))
         rebuilt = store().apply_difference(
             conn, key, plan.list_id, int(segment.horizon), plan.condition, named

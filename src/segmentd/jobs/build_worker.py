@@ -93,8 +93,10 @@ def _run_steps(
         plan = prepare(db, settings, claim)
         if isinstance(plan, Plan):
             if source is not None and rebuilds_in_place(db, claim):
-                steps[claim.job_id] = rebuild_on_copy(source, db, settings, claim, plan)
-                continue
+                step = rebuild_on_copy(source, db, settings, claim, plan)
+                if step is not None:
+                    steps[claim.job_id] = step
+                    continue
             if source is not None:
                 plan = answered_on(source, db, claim, plan)
             work.append((claim, plan))
