@@ -103,7 +103,7 @@ def _rebuild(
     refers, fresh = synced
     with db.write() as conn:
         segment = lock_and_extend(conn, claim, settings.lease_seconds)
-        if segment is None:
+        if segment is None or not _end_job(conn, claim, fresh):
             return Step.LOST
         key = PublishedKey(
             claim.tenant_id, claim.segment_id, claim.segment_number, int(segment.generation)
@@ -122,8 +122,7 @@ def _rebuild(
         rebuilt = store().apply_difference(
             conn, key, plan.list_id, int(segment.horizon), plan.condition, named
         )
-        if not _finish(conn, claim, plan, fresh):
-            return Step.LOST
+        _mark_complete(conn, claim, plan)
         started_at = job_row(conn, claim).started_at
         published = get_segment(conn, claim.tenant_id, claim.segment_id)
         # The history numbered now (the last step, as at the commit): the seq the copy holds.
@@ -180,12 +179,16 @@ def _unsure(
     return found
 
 
-def _finish(conn: Connection, claim: Claim, plan: Plan, fresh: int) -> bool:
-    """End the job and mark the segment complete, as a publish does (the generation stays);
-    False when the job is no longer ours."""
+def _end_job(conn: Connection, claim: Claim, fresh: int) -> bool:
+    """End the job, recording how fresh the copy was, before anything is written (the
+    transaction commits both or neither); False when the job is no longer ours."""
     conn.execute(held(claim).values(analytics_fresh_as_of=fresh))
-    if not BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner):
-        return False
+    return BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
+
+
+def _mark_complete(conn: Connection, claim: Claim, plan: Plan) -> None:
+    """Mark the segment complete and exact, and queue the builds that follow, as a publish
+    does (the generation stays)."""
     conn.execute(
         sa.update(segments)
         .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
@@ -202,4 +205,3 @@ def _finish(conn: Connection, claim: Claim, plan: Plan, fresh: int) -> bool:
         requeue_build(conn, claim.tenant_id, claim.segment_id)
     enqueue_dependents(conn, claim.tenant_id, claim.segment_id)
     mark_exact(conn, claim.tenant_id, [claim.segment_id], plan.day, now())
-    return True
