@@ -306,10 +306,9 @@ class AnalyticsSource:
         the members it was given (the published membership as of ``history_seq``), so the
         next build or reference does not copy it whole again. False when it was left to the
         next sync: too many members named, or a newer copy made meanwhile."""
-        named = len(rebuilt.holding) + len(rebuilt.without)
-        if not named and history_seq == read.history_seq:
+        if not rebuilt.moved and history_seq == read.history_seq:
             return True  # nothing moved since the copy: it is current as it is
-        if named > ADVANCE_LIMIT:
+        if len(rebuilt.holding) + len(rebuilt.without) > ADVANCE_LIMIT:
             return False
         with self._lock:
             target = self.target
