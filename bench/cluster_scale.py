@@ -16,7 +16,10 @@ members, through the real code path, on two local ClickHouse shards or the embed
    "opened >= 3 campaigns in 30 days", "3 field conditions (and)" and a segment in one
    segment and not in another (the two built first, as ``bench.figures`` does); and the
    preview count of each (``segment_service.preview_count`` for the field segment; the source's
-   ``count``, which it calls, for the native-only shapes). Medians of ``--runs``, with the
+   ``count``, which it calls, for the native-only shapes); the rebuild of each (its
+   condition saved again, a segment built once), and of the field segment with its age moved
+   by one year each time (Age >= 30, then >= 31, ...: the members aged 30 move). Medians of
+   ``--runs``, with the
    load average, peak RSS (this process, and each server) and the copy's bytes on disk.
 """
 
@@ -36,7 +39,13 @@ from segmentd.analytics.full_load import Target
 from segmentd.domain.native_form import parse_native
 from segmentd.domain.validation import SegmentType
 from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
-from segmentd.services.segment_service import SegmentDraft, count_condition, preview_count
+from segmentd.jobs.build_worker import run_pending
+from segmentd.services.segment_service import (
+    SegmentDraft,
+    count_condition,
+    preview_count,
+    redefine_segment,
+)
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
@@ -46,8 +55,11 @@ from .figures import (
     NEAR_ALL,
     PAGED,
     Context,
+    built,
+    drop_segment,
     named_segment,
     native_wire,
+    new_segment,
     opened_three_of_30_days,
     referring_to_two,
     timed_stored_build,
@@ -143,6 +155,38 @@ def shapes(ctx: Context) -> dict[str, tuple[dict[str, Any], Callable[[], int]]]:
     }
 
 
+def timed_rebuilds(ctx: Context, conditions: list[dict[str, Any]], runs: int) -> list[float]:
+    """Seconds of each rebuild of a segment built once: its condition saved again, in turn
+    each of ``conditions`` (the same one again: nothing moves but what changed since; two
+    that differ: the members between them move each time), until published."""
+    segment_id = new_segment(ctx, "bench rebuild", c.FIELD, conditions[0])
+    run_pending(ctx.db, ctx.settings)
+    times = []
+    for run in range(1, runs + 1):
+        started = time.perf_counter()
+        with ctx.db.write() as conn:
+            redefine_segment(
+                conn,
+                ctx.dataset.tenant_id,
+                segment_id,
+                name=None,
+                segment_type=c.FIELD,
+                condition=conditions[run % len(conditions)],
+            )
+        run_pending(ctx.db, ctx.settings)
+        times.append(time.perf_counter() - started)
+        status, _total = built(ctx, segment_id)
+        assert status == 2, f"the rebuild did not complete (status {status})"
+    drop_segment(ctx, segment_id)
+    return times
+
+
+def edited(ctx: Context) -> dict[str, Any]:
+    """The three field conditions with the age moved by one year (Age >= 31)."""
+    moved = [c.item("Age", ">=", "31"), *c.THREE[1:]]
+    return wire(ctx, c.FIELD, c.field_condition(moved))
+
+
 def record_count(ctx: Context) -> int:
     """The three field conditions counted on the system of record (SQLite)."""
     with ctx.db.read() as conn:
@@ -169,13 +213,20 @@ def measure(ctx: Context, runs: int) -> dict[str, Any]:
             assert members == record_count(ctx), "the copy and the system of record differ"
         previews, members = timed(count, runs)
         builds, _ = timed(lambda cond=condition: timed_stored_build(ctx, c.FIELD, cond), runs)
+        rebuilds = timed_rebuilds(ctx, [condition], runs)
         results[name] = {
             "members": members,
             "build_s": summary(builds),
+            "rebuild_s": summary(rebuilds),
+            "rebuild_runs_s": [round(t, 2) for t in rebuilds],
             "preview_ms": summary(previews, 1000),
             "first_preview_ms": round(counted[0] * 1000),
             "load": load(),
         }
+        if name == FIELDS:
+            moved = timed_rebuilds(ctx, [condition, edited(ctx)], runs)
+            results[name]["edited_rebuild_s"] = summary(moved)
+            results[name]["edited_rebuild_runs_s"] = [round(t, 2) for t in moved]
         print(f"  {name}: {results[name]}", flush=True)
     return results
 

@@ -1,7 +1,7 @@
 """What callers outside the package may use of ``segmentd.membership`` (an import-linter
 contract keeps them off its modules): the interface, the publish horizon, the cleanup chunk,
-the history's change feed, and what a build or a daily refresh answered elsewhere gives the
-membership, range by range."""
+the history's change feed, what a build or a daily refresh answered elsewhere gives the
+membership, range by range, and what a rebuild in place left."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def test_the_package_exports_its_interface() -> None:
         "MemberAnswer",
         "MembershipStore",
         "RangeAnswers",
+        "Rebuilt",
         "RefreshTarget",
         "build_horizon",
         "read_changes",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.condition_types.segment_leaf import SegmentCondition, SegmentOp
 from ..domain.conditions import Condition, Group, Not
 from ..domain.operators import Relation
 from .clickhouse_schema import MEMBERS
@@ -80,5 +81,28 @@ def each_query(
     sql = (
         f"SELECT member_id, {', '.join(tests)} FROM {database}.{MEMBERS} AS {MEMBERS} FINAL "
         f"WHERE {scoped} AND ({anyone}) ORDER BY member_id"
+    )
+    return ClickHouseQuery(sql, scope.params)
+
+
+def difference_query(
+    condition: Condition,
+    segment_id: str,
+    tenant_id: int,
+    database: str,
+    point: ReadPoint,
+    list_id: int,
+) -> ClickHouseQuery:
+    """One pass over the list's members for a rebuild: each member whose answer to the
+    condition differs from the segment's copied membership (its newest copy at ``point``),
+    in id order, with ``wanted`` 1 (entered) or 0 (left)."""
+    scope = Scope(tenant_id, database, point)
+    held = compile_where(SegmentCondition(segment_id=segment_id, op=SegmentOp.IN), scope)
+    wanted = compile_where(condition, scope)
+    scoped = f"{scope.live(MEMBERS)} AND list_id = {number(list_id)}"
+    sql = (
+        f"SELECT member_id, ({wanted}) AS wanted, ({held}) AS held "
+        f"FROM {database}.{MEMBERS} AS {MEMBERS} FINAL "
+        f"WHERE {scoped} AND wanted != held ORDER BY member_id"
     )
     return ClickHouseQuery(sql, scope.params)

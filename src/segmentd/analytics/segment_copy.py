@@ -7,7 +7,7 @@ of the segment are then deleted in the background."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Protocol
 
 from sqlalchemy.engine import Connection
@@ -49,6 +49,12 @@ def copy_segment(
         members = [("member_id", "UInt64", ids)]
         insert_columns(target.engine, f"{target.database}.{SEGMENT_MEMBERS}", members, constants)
         written += len(ids)
+    _record(target, segment, copy_id, history_seq, written)
+    return written
+
+
+def _record(target: Target, segment: Segment, copy_id: int, history_seq: int, written: int) -> None:
+    """The copy's ``segment_copies`` row: from now on a reference reads it."""
     target.engine.insert(
         f"{target.database}.{SEGMENT_COPIES}",
         [
@@ -61,7 +67,7 @@ def copy_segment(
             "members",
         ],
         [
-            [tenant_id],
+            [segment.tenant_id],
             [segment.id],
             [copy_id],
             [segment.generation],
@@ -70,7 +76,6 @@ def copy_segment(
             [written],
         ],
     )
-    return written
 
 
 def drop_older_copies(
@@ -88,3 +93,52 @@ def drop_older_copies(
     found = target.engine.rows(f"SELECT count() FROM {target.database}.{table} WHERE {where}")
     if found and int(found[0][0]) > 0:
         target.layout.delete_where(target.engine, target.database, table, where)
+
+
+def advance_copy(
+    target: Target,
+    segment: Segment,
+    history_seq: int,
+    copies: tuple[int, int],
+    moved: tuple[Collection[int], Collection[int]],
+) -> int:
+    """Write copy ``copies[1]`` of the segment from its copy ``copies[0]`` on ClickHouse
+    itself: its members but those of ``moved`` = (holding, without), and the holding ones
+    added; then record it as of ``history_seq`` (the published membership then, which the
+    caller knows the two to make). The members written."""
+    old, copy_id = copies
+    holding, without = moved
+    named = sorted({*holding, *without})
+    where = f"tenant_id = {int(segment.tenant_id)} AND {_segment_is(segment.id)}"
+    kept = f"{where} AND copy_id = {int(old)}"
+    if named:
+        kept += f" AND member_id NOT IN ({', '.join(str(int(m)) for m in named)})"
+    target.layout.copy_where(
+        target.engine,
+        target.database,
+        SEGMENT_MEMBERS,
+        "tenant_id, segment_id, copy_id, member_id",
+        f"tenant_id, segment_id, {int(copy_id)}, member_id",
+        kept,
+    )
+    table = f"{target.database}.{SEGMENT_MEMBERS}"
+    constants: dict[str, Constant] = {
+        "tenant_id": segment.tenant_id,
+        "segment_id": segment.id,
+        "copy_id": copy_id,
+    }
+    insert_columns(target.engine, table, [("member_id", "UInt64", sorted(holding))], constants)
+    counted = target.engine.rows(
+        f"SELECT count() FROM {table} WHERE {where} AND copy_id = {int(copy_id)}"
+    )
+    written = int(counted[0][0])
+    _record(target, segment, copy_id, history_seq, written)
+    return written
+
+
+def _segment_is(segment_id: str) -> str:
+    """``segment_id = '<id>'`` for SQL without parameters (a layout's statements): the ids
+    segmentd makes are letters, digits and dashes; any other is refused."""
+    if not segment_id.replace("-", "").isalnum() or not segment_id.isascii():
+        raise ValueError(f"not a segment id segmentd makes: {segment_id!r}")
+    return f"segment_id = '{segment_id}'"

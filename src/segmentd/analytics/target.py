@@ -23,6 +23,14 @@ class Layout(Protocol):
         client's text), in the background."""
         ...
 
+    def copy_where(
+        self, engine: Engine, database: str, table: str, names: str, select: str, where: str
+    ) -> None:
+        """Insert into ``table`` (its columns ``names``) the ``select`` of its own rows passing
+        ``where`` (numbers and checked ids), on ClickHouse, before returning; each row stays
+        where its member's rows are (on a cluster, its shard)."""
+        ...
+
 
 class OneServer:
     def create(self, engine: Engine, database: str) -> None:
@@ -32,6 +40,14 @@ class OneServer:
         # Lightweight DELETE (23.x and later).
         engine.execute(
             f"DELETE FROM {database}.{table} WHERE {where} SETTINGS lightweight_deletes_sync = 0"
+        )
+
+    def copy_where(
+        self, engine: Engine, database: str, table: str, names: str, select: str, where: str
+    ) -> None:
+        qualified = f"{database}.{table}"
+        engine.execute(
+            f"INSERT INTO {qualified} ({names}) SELECT {select} FROM {qualified} WHERE {where}"
         )
 
 

@@ -89,6 +89,16 @@ class ClusterEngine:
     def delete_where(self, engine: Engine, database: str, table: str, where: str) -> None:
         self.client.on_each_shard(f"ALTER TABLE {database}.{table}_local DELETE WHERE {where}")
 
+    def copy_where(
+        self, engine: Engine, database: str, table: str, names: str, select: str, where: str
+    ) -> None:
+        # Shard by shard on the local tables: a member's rows stay on its shard, and the
+        # insert is done when this returns (a Distributed insert may be queued).
+        local = f"{database}.{table}_local"
+        self.client.on_each_shard(
+            f"INSERT INTO {local} ({names}) SELECT {select} FROM {local} WHERE {where}"
+        )
+
 
 def open_cluster(target: AnalyticsTarget) -> ClusterEngine:
     """The cluster ``segmentd`` as the server at ``target`` knows it (``system.clusters``)."""

@@ -63,7 +63,7 @@ class RefreshOnCopy:
         conditions = {t.segment_id: t.condition for t in targets}
         selected, point = self.source.select_each(self.tenant_id, self.list_id, conditions, lo, hi)
         for segment_id in sorted(referenced(t.condition for t in targets)):
-            unsure |= _moved_since_copy(conn, self.tenant_id, segment_id, point, lo, hi)
+            unsure |= moved_since_copy(conn, self.tenant_id, segment_id, point, lo, hi)
         return Answered(selected, frozenset(unsure))
 
 
@@ -90,7 +90,7 @@ def on_copy(
     return RefreshOnCopy(source, tenant_id, list_id, synced.fresh_as_of)
 
 
-def _moved_since_copy(
+def moved_since_copy(
     conn: Connection, tenant_id: int, segment_id: str, point: ReadPoint, lo: int, hi: int
 ) -> set[int]:
     """The members of (lo, hi] whose membership of the segment the copy read may not hold:

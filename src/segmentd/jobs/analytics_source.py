@@ -22,21 +22,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..analytics.clickhouse_compiler import each_query, members_query
+from ..analytics.clickhouse_compiler import difference_query, each_query, members_query
 from ..analytics.clickhouse_schema import SEGMENT_COPIES, SEGMENT_MEMBERS
 from ..analytics.clickhouse_sql.ch_leaf_compiler import number
 from ..analytics.engine import engine_failures, shared_engine
 from ..analytics.full_load import Target, load_tenant
 from ..analytics.outbox_apply import DEFAULT_BATCH, Applied, drain
-from ..analytics.read_point import ReadPoint, read_point
-from ..analytics.segment_copy import copy_segment, drop_older_copies
+from ..analytics.read_point import ReadPoint, SegmentCopy, read_point
+from ..analytics.segment_copy import advance_copy, copy_segment, drop_older_copies
 from ..analytics.versions import next_version
 from ..database_urls import AnalyticsTarget
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.condition_types.segment_leaf import SegmentCondition, SegmentOp
 from ..domain.conditions import Condition, Group
 from ..domain.operators import Relation
-from ..membership import store
+from ..membership import Rebuilt, store
 from ..storage import analytics_outbox as outbox
 from ..storage.change_log import last_change
 from ..storage.db import Database
@@ -44,6 +44,13 @@ from ..storage.faults import DatabaseUnavailable
 from ..storage.segments import Segment, get_segment, published_generations
 
 log = logging.getLogger("segmentd.analytics")
+
+# Members per insert when a segment's membership is copied whole (an insert costs a round
+# trip to every shard: 10,000 per insert spent a third of a copy on them).
+COPY_BATCH = 100_000
+# A rebuild in place naming more members than this leaves its segment's copy to the next
+# sync (copied whole): the members named go into the statement's text.
+ADVANCE_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,16 @@ class Streamed:
 
     def ids_in(self, lo: int, hi: int) -> frozenset[int]:
         return self.source.select_range(self.tenant_id, self.list_id, self.condition, lo, hi)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A condition's answer against a segment's copied membership: who would enter and who
+    would leave, as the copy read at ``point`` says."""
+
+    entered: frozenset[int]
+    left: frozenset[int]
+    point: ReadPoint
 
 
 @dataclass(frozen=True)
@@ -184,7 +201,7 @@ class AnalyticsSource:
                 ):
                     continue
                 copy_id = next_version(target.engine, target.database, tenant_id)
-                copy_segment(conn, target, store().member_ids, segment, copy_id)
+                copy_segment(conn, target, store().member_ids, segment, copy_id, batch=COPY_BATCH)
                 for table in (SEGMENT_MEMBERS, SEGMENT_COPIES):
                     drop_older_copies(target, tenant_id, copy_id, table, "copy_id", segment_id)
                 copied.append(segment_id)
@@ -255,6 +272,55 @@ class AnalyticsSource:
                 if int(flag):
                     found[key].add(int(row[0]))
         return {key: frozenset(ids) for key, ids in found.items()}, point
+
+    def difference(
+        self,
+        tenant_id: int,
+        list_id: int,
+        condition: Condition,
+        segment_id: str,
+        first: Callable[[ReadPoint], None],
+    ) -> Difference:
+        """The list's members whose answer to the condition differs from the segment's
+        copied membership, in one query on the copy as it is now (no sync: the caller
+        synced, the segment's own membership included). ``first`` is called with the read
+        point before the query, under the lock that keeps it current in this process (a
+        caller reads there what the copy may hold older)."""
+        with self._lock:
+            target = self.target
+            point = read_point(target.engine, target.database, tenant_id)
+            first(point)
+            query = difference_query(
+                condition, segment_id, tenant_id, target.database, point, list_id
+            )
+            rows = target.engine.rows(query.sql, query.params)
+        entered = frozenset(int(row[0]) for row in rows if int(row[1]))
+        left = frozenset(int(row[0]) for row in rows if not int(row[1]))
+        return Difference(entered, left, point)
+
+    def advance(
+        self, segment: Segment, read: SegmentCopy, history_seq: int, rebuilt: Rebuilt
+    ) -> bool:
+        """After a rebuild in place of ``segment`` committed: its copy made current on
+        ClickHouse from the copy the rebuild read (``read``) and what the rebuild left of
+        the members it was given (the published membership as of ``history_seq``), so the
+        next build or reference does not copy it whole again. False when it was left to the
+        next sync: too many members named, or a newer copy made meanwhile."""
+        if not rebuilt.moved and history_seq == read.history_seq:
+            return True  # nothing moved since the copy: it is current as it is
+        if len(rebuilt.holding) + len(rebuilt.without) > ADVANCE_LIMIT:
+            return False
+        with self._lock:
+            target = self.target
+            newest = read_point(target.engine, target.database, segment.tenant_id).copies
+            if newest.get(segment.id) != read:
+                return False
+            copy_id = next_version(target.engine, target.database, segment.tenant_id)
+            moved = (rebuilt.holding, rebuilt.without)
+            advance_copy(target, segment, history_seq, (read.copy_id, copy_id), moved)
+            for table in (SEGMENT_MEMBERS, SEGMENT_COPIES):
+                drop_older_copies(target, segment.tenant_id, copy_id, table, "copy_id", segment.id)
+        return True
 
     def count(self, db: Database, tenant_id: int, list_id: int, condition: Condition) -> int:
         """How many of the list's members the condition holds for, on the current copy."""

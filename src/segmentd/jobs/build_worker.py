@@ -19,6 +19,7 @@ from ..settings import Settings
 from ..storage.db import Database
 from ..storage.secret_check import verify_secret
 from .analytics_build import answered_on
+from .analytics_rebuild import rebuild_on_copy, rebuilds_in_place
 from .analytics_source import analytics_source
 from .build_plan import Plan
 from .build_queue import WAKE_UP, Claim, abandon, builds_waiting, claim_jobs, release
@@ -91,6 +92,11 @@ def _run_steps(
     for claim in claims:
         plan = prepare(db, settings, claim)
         if isinstance(plan, Plan):
+            if source is not None and rebuilds_in_place(db, claim):
+                step = rebuild_on_copy(source, db, settings, claim, plan)
+                if step is not None:
+                    steps[claim.job_id] = step
+                    continue
             if source is not None:
                 plan = answered_on(source, db, claim, plan)
             work.append((claim, plan))

@@ -11,7 +11,8 @@ outside it imports only from ``segmentd.membership`` (an import-linter contract 
 - ``MembershipStore``, ``store()`` and the types its methods take (``FillPlan``,
   ``FillRange``, ``GenerationKey``, ``LookupReader``, ``RefreshTarget``, and
   ``MemberAnswer``: a build's members selected elsewhere, asked one range at a time;
-  ``RangeAnswers``: a daily refresh's, one range for all its segments);
+  ``RangeAnswers``: a daily refresh's, one range for all its segments; ``Rebuilt``: what a
+  rebuild in place left);
 - ``build_horizon(complement, cursor)``: the horizon a build's publish takes, its cursor
   when the generation is stored as a complement, else 0;
 - ``STALE_CHUNK``: the default number of stale rows deleted per transaction by the cleanup
@@ -38,6 +39,7 @@ from .interface import (
     MemberAnswer,
     MembershipStore,
     RangeAnswers,
+    Rebuilt,
     RefreshTarget,
 )
 from .relational import RelationalMembership
@@ -60,6 +62,7 @@ __all__ = [
     "MemberAnswer",
     "MembershipStore",
     "RangeAnswers",
+    "Rebuilt",
     "RefreshTarget",
     "build_horizon",
     "read_changes",

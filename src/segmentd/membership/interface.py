@@ -26,7 +26,8 @@ What every implementation guarantees:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timezone
 from typing import Protocol
 
@@ -107,6 +108,17 @@ class RangeAnswers(Protocol):
     def selected(self) -> Mapping[str, frozenset[int]]: ...
     @property
     def unsure(self) -> frozenset[int]: ...
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What a rebuild in place (``MembershipStore.apply_difference``) left of the members it
+    was given: those the published generation holds now, those it does not (members no
+    longer in the list among them), and how many memberships moved."""
+
+    holding: frozenset[int]
+    without: frozenset[int]
+    moved: int
 
 
 # (generation, plan, lo, hi, excluding): fill the member ids (lo, hi]; ``excluding``: the
@@ -211,6 +223,23 @@ class MembershipStore(Protocol):
         ``answers.selected``), the members each condition holds for are taken from them,
         but for ``answers.unsure``; the rows written, the history and the counts are those
         of the refresh without them."""
+        ...
+
+    def apply_difference(
+        self,
+        conn: Connection,
+        key: GenerationKey,
+        list_id: int,
+        horizon: int,
+        condition: Condition,
+        named: tuple[Collection[int], Collection[int], Collection[int]],
+    ) -> Rebuilt:
+        """Rebuild the published generation ``key`` (its horizon ``horizon``) in place:
+        ``named`` = (entered, left, unsure) members, selected elsewhere against a copy of
+        it; it holds the entered ones and not the left ones after this, and each unsure one
+        as ``condition`` answers here (removed members stay out either way). Only the
+        members that really move are written, with their counts and history (cause
+        "build"), in ``conn``. The caller holds the segment's lock."""
         ...
 
     # --- real-time ---------------------------------------------------------------------------

@@ -10,6 +10,8 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``stale``: deleting generations nobody reads any more
 - ``realtime`` over ``generation_rows``: members' changes applied in the writer's transaction
 - ``refresh_pass`` over ``generation_rows``: the daily refresh of time-dependent segments
+- ``rebuild_difference`` over ``generation_rows``: a rebuild's entered and left members,
+  selected elsewhere, applied to the published generation
 - ``pages``, ``removal``, ``member_held``: reading and removing published members
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
 - ``references``: the published membership other segments' conditions read, in SQL
@@ -19,12 +21,13 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import timezone
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
+from ..domain.conditions import Condition
 from ..domain.member_changes import MembersChanged
 from ..storage.db import Database
 from ..storage.segments import Segment
@@ -36,11 +39,20 @@ from . import (
     pages,
     publish,
     realtime,
+    rebuild_difference,
     refresh_pass,
     removal,
     stale,
 )
-from .interface import FillPlan, FillRange, GenerationKey, RangeAnswers, Ranges, RefreshTarget
+from .interface import (
+    FillPlan,
+    FillRange,
+    GenerationKey,
+    RangeAnswers,
+    Ranges,
+    Rebuilt,
+    RefreshTarget,
+)
 from .references import PublishedReader
 from .visitor_reader import VisitorReader
 
@@ -97,6 +109,17 @@ class RelationalMembership:
         for segment_id, member_ids in sorted(moved.items()):
             realtime.refresh_referrers(conn, tenant_id, segment_id, sorted(member_ids), tz)
         return sum(len(member_ids) for member_ids in moved.values())
+
+    def apply_difference(
+        self,
+        conn: Connection,
+        key: GenerationKey,
+        list_id: int,
+        horizon: int,
+        condition: Condition,
+        named: tuple[Collection[int], Collection[int], Collection[int]],
+    ) -> Rebuilt:
+        return rebuild_difference.apply_difference(conn, key, list_id, horizon, condition, named)
 
     def apply_changes(
         self, conn: Connection, tenant_id: int, changed: MembersChanged, tz: timezone
