@@ -4,8 +4,10 @@ Knowing the tenant, a build chunk reads the chunk's activity rows once, on the
 ``(tenant_id, member_id, ...)`` index, as a set it looks members up in. Without it, a
 correlated subquery per member must seek the member's own rows: SQLite, which keeps no
 statistics here, once took the chunk's range for a better key than the member's id and read
-every row of the chunk for each member. Plans are read with ``EXPLAIN QUERY PLAN`` on the SQL
-a build chunk sends.
+every row of the chunk for each member. A leaf that only asks for a row (or none), after
+other alternatives of an "any" group, seeks each member it is reached for instead
+(``condition_sql.alternatives``). Plans are read with ``EXPLAIN QUERY PLAN`` on the SQL a
+build chunk sends.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ LEAVES = [
     {"kind": "engagement", "activity": "click", "count_op": "==", "count": 0, "within": None},
     {"kind": "last_activity", "activity": "engaged", "op": "more_than_ago", **WINDOW},
 ]
-TREES = [{"all": [leaf]} for leaf in LEAVES] + [{"any": [{"not": LEAVES[0]}, LEAVES[3]]}]
+TREES = [{"all": [leaf]} for leaf in LEAVES] + [{"any": [LEAVES[3], {"not": LEAVES[0]}]}]
+# The second alternative asks for a row (or none): reached after the first, it seeks.
+ALTERNATIVES = [{"any": [LEAVES[0], {"all": [{"not": leaf}]}]} for leaf in LEAVES[2:]]
 
 
 @pytest.fixture
@@ -75,3 +79,13 @@ def test_without_the_tenant_each_member_seeks_its_own_rows(db: Database, raw: An
     plan = chunk_plan(db, tree(raw), tenant_id=None)
     activity = [line for line in plan if "campaign_activity" in line]
     assert activity and all(INDEX in line and MEMBER in line for line in activity), plan
+
+
+@pytest.mark.parametrize("raw", ALTERNATIVES)
+def test_a_later_alternative_asking_for_a_row_seeks_each_member(db: Database, raw: Any) -> None:
+    plan = chunk_plan(db, tree(raw), tenant_id=1)
+    activity = [line for line in plan if "campaign_activity" in line]
+    as_set = [line for line in activity if CHUNK in line]
+    seeking = [line for line in activity if MEMBER in line]
+    assert len(as_set) == 1, plan  # the first alternative, a count of rows
+    assert seeking and len(as_set) + len(seeking) == len(activity), plan

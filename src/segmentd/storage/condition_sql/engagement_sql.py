@@ -19,6 +19,11 @@ _ANY_ROW = {(CountOp.GE, 1), (CountOp.GT, 0)}  # at least one row
 _NO_ROW = {(CountOp.EQ, 0), (CountOp.LE, 0), (CountOp.LT, 1)}  # none
 
 
+def any_or_no_row(op: CountOp, count: int) -> bool:
+    """Whether the count asks only if the member has a row in the window, or none."""
+    return (op, count) in _ANY_ROW | _NO_ROW
+
+
 def compile_engagement(
     condition: EngagementCondition, ids: IdRange | None, tenant_id: int | None
 ) -> ColumnElement[bool]:
