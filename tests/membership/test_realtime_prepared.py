@@ -1,6 +1,6 @@
 """A one-member upsert that moves segments, on a connection that never ran one: on
-PostgreSQL its statements (the tenant's lock, the member's update, the segments' lock, the
-rows' read and write, the history) run prepared from that first execution
+PostgreSQL its statements (the tenant's lock, the segments' lock, the rows' read and write,
+the history) run prepared from that first execution
 (``storage.prepared``); on both databases the members move exactly and the history
 records each change."""
 
@@ -34,7 +34,6 @@ UNDER_50 = {"kind": "field", "field": "Age", "op": "<", "value": "50"}
 # What each statement of a moving upsert has in its text, as PostgreSQL lists it.
 MOVING_STATEMENTS = {
     "the tenant's lock": "pg_current_xact_id()",
-    "the member's update": "UPDATE members",
     "the segments' lock": "FOR UPDATE OF segments",
     "the rows' read": "'p' AS kind",
     "the rows' write": "DELETE FROM segment_members",

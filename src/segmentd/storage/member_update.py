@@ -19,7 +19,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .prepared import OPTION as PREPARED
 from .schema import members
 
 Updated = tuple[int, dict[str, Any], dict[str, Any]]  # id, the columns before, after
@@ -69,5 +68,4 @@ def _statement(columns: tuple[str, ...], returned: tuple[str, ...]) -> sa.Update
             *(old.c[name].label(f"old_{name}") for name in returned),
             *(members.c[name].label(f"new_{name}") for name in returned),
         )
-        .execution_options(**PREPARED)
     )
