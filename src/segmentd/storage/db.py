@@ -90,7 +90,8 @@ def _ping_when_idle(engine: Engine) -> None:
         try:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
-            dbapi_connection.rollback()
+            # COMMIT, not ROLLBACK: psycopg drops its prepared statements at every ROLLBACK.
+            dbapi_connection.commit()
         except Exception as exc:
             raise sa.exc.DisconnectionError(f"idle connection is gone: {exc}") from exc
 
