@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from segmentd.storage import db as db_module
 from segmentd.storage.db import Database
+from segmentd.storage.prepared import OPTION as PREPARED
 from tests.conftest import POSTGRES_ADMIN_URL
 
 
@@ -39,3 +40,17 @@ def test_a_connection_dropped_while_idle_is_replaced(
     monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)  # as if it sat idle long enough
     with db.read() as conn:
         assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+def test_the_idle_ping_keeps_the_prepared_statements(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite connections are not pinged")
+    marked = sa.text("SELECT 2 AS prepared_before_the_ping").execution_options(**PREPARED)
+    with db.write() as conn:
+        conn.execute(marked)
+    monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)  # pinged at the next checkout
+    with db.write() as conn:
+        rows = conn.execute(sa.text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any("prepared_before_the_ping" in row.statement for row in rows)

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from ..storage import change_log
 from ..storage.change_log import ENTERED, LEFT, SegmentName
+from ..storage.prepared import OPTION as PREPARED
 from ..storage.schema import (
     build_jobs,
     history_segments,
@@ -146,7 +147,8 @@ def _current_statement(postgres: bool) -> sa.CompoundSelect:
         of_segments(ex.segment_id),
         _one_of(ex.member_id, "member_ids", postgres),
     )
-    return sa.union_all(published, numbered, names, building, complements, rows, excluded)
+    parts = (published, numbered, names, building, complements, rows, excluded)
+    return sa.union_all(*parts).execution_options(**PREPARED)
 
 
 _CURRENT = {postgres: _current_statement(postgres) for postgres in (False, True)}
@@ -356,7 +358,7 @@ def _write_all_statement() -> sa.Select[Any]:
             ("totals", totals),
         )
     ]
-    return sa.select(sa.literal_column("1")).add_cte(*steps)
+    return sa.select(sa.literal_column("1")).add_cte(*steps).execution_options(**PREPARED)
 
 
 _WRITE_ALL = _write_all_statement()

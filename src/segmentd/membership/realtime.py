@@ -33,6 +33,7 @@ from datetime import UTC, date, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from .. import clock
@@ -50,6 +51,7 @@ from ..domain.stored_form import load_condition
 from ..storage.catalog import load_catalog
 from ..storage.contacts import load_contacts
 from ..storage.lru import LRU
+from ..storage.prepared import OPTION as PREPARED
 from ..storage.schema import build_jobs, members, segments
 from ..storage.sqlite_plans import members_by_id
 from .complement import holds
@@ -310,11 +312,14 @@ _ACTIVE_BUILDS = sa.and_(
 # afresh (custom plans), which cost more than running them. From the lock on, the
 # transaction uses their generic plans: every one of them seeks primary keys.
 _GENERIC_PLANS = sa.func.set_config("plan_cache_mode", "force_generic_plan", sa.true())
+# The ids as one array parameter: one text whatever their number, prepared once.
+_SEGMENT_IDS = sa.bindparam("ids", type_=postgresql.ARRAY(segments.c.id.type))
 _LOCK = (
     sa.select(segments.c.id, _GENERIC_PLANS)
-    .where(segments.c.tenant_id == _TENANT, segments.c.id.in_(_IDS))
+    .where(segments.c.tenant_id == _TENANT, segments.c.id == sa.any_(_SEGMENT_IDS))
     .order_by(segments.c.id)
     .with_for_update(of=segments)
+    .execution_options(**PREPARED)
 )
 _TARGETS = (
     sa.select(

@@ -32,6 +32,7 @@ from ..database_urls import is_sqlite, normalize_url
 from . import change_log, transaction_ids, wakeups
 from .analytics_outbox import OPTION as outbox_option
 from .faults import DatabaseUnavailable, connection_lost, is_transient, note_commit
+from .prepared import prepare_when_marked
 from .side_by_side import READER_OPTION
 from .write_turns import WriteTurns
 
@@ -89,7 +90,8 @@ def _ping_when_idle(engine: Engine) -> None:
         try:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
-            dbapi_connection.rollback()
+            # COMMIT, not ROLLBACK: psycopg drops its prepared statements at every ROLLBACK.
+            dbapi_connection.commit()
         except Exception as exc:
             raise sa.exc.DisconnectionError(f"idle connection is gone: {exc}") from exc
 
@@ -142,6 +144,7 @@ class Database:
             self.write_engine = sa.create_engine(self.url, pool_size=10, max_overflow=20)
             _ping_when_idle(self.write_engine)
             _without_jit(self.write_engine)
+            prepare_when_marked(self.write_engine)
             self.read_engine = self.write_engine
         if analytics_outbox:
             # Seen by every statement's connection: storage asks it before writing a row.

@@ -19,6 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .prepared import OPTION as PREPARED
+
 Moved = tuple[int, int, int, int]  # (segment number, member id, change, cause code)
 Name = tuple[int, str, int]  # (segment number, segment id, list id)
 
@@ -52,7 +54,7 @@ WITH counter AS (
 )
 SELECT last FROM counter
 """
-)
+).execution_options(**PREPARED)
 
 
 def store(

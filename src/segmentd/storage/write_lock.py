@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import transaction_ids
+from .prepared import OPTION as PREPARED
 from .schema import lists, tenants
 
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
@@ -36,7 +37,9 @@ _LOCK = (
 )
 # PostgreSQL: the row lock gives the transaction its id; read here, COMMIT needs no round trip
 # to ask for it (``transaction_ids``).
-_LOCK_WITH_ID = _LOCK.add_columns(sa.cast(sa.func.pg_current_xact_id(), sa.Text).label("xid"))
+_LOCK_WITH_ID = _LOCK.add_columns(
+    sa.cast(sa.func.pg_current_xact_id(), sa.Text).label("xid")
+).execution_options(**PREPARED)
 
 
 @dataclass(frozen=True)
