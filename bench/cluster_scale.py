@@ -39,12 +39,10 @@ from segmentd.analytics.full_load import Target
 from segmentd.domain.native_form import parse_native
 from segmentd.domain.validation import SegmentType
 from segmentd.jobs.analytics_source import AnalyticsSource, analytics_source
-from segmentd.jobs.build_worker import run_pending
 from segmentd.services.segment_service import (
     SegmentDraft,
     count_condition,
     preview_count,
-    redefine_segment,
 )
 from segmentd.settings import Settings
 from segmentd.storage.catalog import load_catalog
@@ -55,13 +53,11 @@ from .figures import (
     NEAR_ALL,
     PAGED,
     Context,
-    built,
-    drop_segment,
     named_segment,
     native_wire,
-    new_segment,
     opened_three_of_30_days,
     referring_to_two,
+    timed_rebuilds,
     timed_stored_build,
     wire,
 )
@@ -153,32 +149,6 @@ def shapes(ctx: Context) -> dict[str, tuple[dict[str, Any], Callable[[], int]]]:
         ),
         SHAPES[2]: native(referring_to_two(ctx)),
     }
-
-
-def timed_rebuilds(ctx: Context, conditions: list[dict[str, Any]], runs: int) -> list[float]:
-    """Seconds of each rebuild of a segment built once: its condition saved again, in turn
-    each of ``conditions`` (the same one again: nothing moves but what changed since; two
-    that differ: the members between them move each time), until published."""
-    segment_id = new_segment(ctx, "bench rebuild", c.FIELD, conditions[0])
-    run_pending(ctx.db, ctx.settings)
-    times = []
-    for run in range(1, runs + 1):
-        started = time.perf_counter()
-        with ctx.db.write() as conn:
-            redefine_segment(
-                conn,
-                ctx.dataset.tenant_id,
-                segment_id,
-                name=None,
-                segment_type=c.FIELD,
-                condition=conditions[run % len(conditions)],
-            )
-        run_pending(ctx.db, ctx.settings)
-        times.append(time.perf_counter() - started)
-        status, _total = built(ctx, segment_id)
-        assert status == 2, f"the rebuild did not complete (status {status})"
-    drop_segment(ctx, segment_id)
-    return times
 
 
 def edited(ctx: Context) -> dict[str, Any]:
