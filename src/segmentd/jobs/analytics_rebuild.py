@@ -36,12 +36,13 @@ from ..storage import change_log
 from ..storage.change_log import last_change
 from ..storage.db import Database
 from ..storage.schema import segments
-from ..storage.segments import Segment, get_segment, mark_exact, published_generations
+from ..storage.segments import Segment, get_segment
 from ..timefmt import now
 from .analytics_refresh import moved_since_copy
 from .analytics_source import AnalyticsSource
 from .build_plan import Plan
-from .build_queue import BUILDS, Claim, enqueue_dependents, held, job_row, requeue_build
+from .build_queue import BUILDS, Claim, held, job_row
+from .build_runner import follow_publish
 from .build_steps import Step, lock_and_extend
 
 log = logging.getLogger("segmentd.jobs")
@@ -200,8 +201,4 @@ def _mark_complete(conn: Connection, claim: Claim, plan: Plan) -> None:
             updated_at=now(),
         )
     )
-    referenced = dict(plan.references)
-    if referenced and published_generations(conn, claim.tenant_id, referenced) != referenced:
-        requeue_build(conn, claim.tenant_id, claim.segment_id)
-    enqueue_dependents(conn, claim.tenant_id, claim.segment_id)
-    mark_exact(conn, claim.tenant_id, [claim.segment_id], plan.day, now())
+    follow_publish(conn, claim, plan)

@@ -151,16 +151,11 @@ def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> bool:
     """End the job and publish its generation, in the transaction that holds the lease, and
     queue the builds of the segments referring to it; False when the job was superseded in
     this very transaction (a reference built beside it published first: its rows read the
-    reference's previous membership). A segment it refers to that published since the job
-    was planned may have been read at two generations: build it again."""
+    reference's previous membership)."""
     if not BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner):
         return False
     total = store().publish(conn, claim, horizon)
-    referenced = dict(plan.references)
-    if referenced and published_generations(conn, claim.tenant_id, referenced) != referenced:
-        requeue_build(conn, claim.tenant_id, claim.segment_id)
-    enqueue_dependents(conn, claim.tenant_id, claim.segment_id)
-    mark_exact(conn, claim.tenant_id, [claim.segment_id], plan.day, now())
+    follow_publish(conn, claim, plan)
     log.info(
         "segment %s generation %s published with %s members (job %s)",
         claim.segment_id,
@@ -169,3 +164,14 @@ def _publish(conn: Connection, claim: Claim, plan: Plan, horizon: int) -> bool:
         claim.job_id,
     )
     return True
+
+
+def follow_publish(conn: Connection, claim: Claim, plan: Plan) -> None:
+    """What follows a build's new membership in its transaction: the segment marked exact,
+    the segments referring to it queued, and itself again if a segment it refers to
+    published since the job was planned (it may have been read at two generations)."""
+    referenced = dict(plan.references)
+    if referenced and published_generations(conn, claim.tenant_id, referenced) != referenced:
+        requeue_build(conn, claim.tenant_id, claim.segment_id)
+    enqueue_dependents(conn, claim.tenant_id, claim.segment_id)
+    mark_exact(conn, claim.tenant_id, [claim.segment_id], plan.day, now())
