@@ -7,26 +7,21 @@ records each change."""
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.jobs.build_worker import run_pending
 from segmentd.services.member_service import upsert_members
-from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import insert_segment
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import check_spec, create_field
 from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import members
 from segmentd.storage.tenants import default_list_id
-from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant
 from tests.conftest import test_settings as settings_for
-from tests.support.factories import held, replayed
+from tests.support.factories import held, native_segment, replayed
 
 TZ = UTC
 THIRTY = {"kind": "field", "field": "Age", "op": ">=", "value": "30"}
@@ -44,16 +39,6 @@ MOVING_STATEMENTS = {
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return settings_for(db_url, build_parallelism=1)
-
-
-def _segment(db: Database, tenant_id: int, list_id: int, name: str, raw: dict[str, Any]) -> str:
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant_id)
-        owner = SegmentOwner(None, name, list_id)
-        stored = checked_native_condition(conn, tenant_id, raw, TZ, owner)
-        return insert_segment(
-            conn, tenant_id, list_id=list_id, name=name, segment_type=0, condition=stored
-        )
 
 
 def _upsert(db: Database, tenant_id: int, list_id: int, email: str, age: int) -> None:
@@ -85,8 +70,8 @@ def test_a_moving_upsert_runs_prepared_from_its_first_execution(
         list_id = default_list_id(conn, t)
     _upsert(db, t, list_id, "a@x.com", 20)
     _upsert(db, t, list_id, "b@x.com", 40)
-    thirty = _segment(db, t, list_id, "thirty or more", THIRTY)
-    under = _segment(db, t, list_id, "under fifty", UNDER_50)
+    thirty = native_segment(db, t, list_id, "thirty or more", THIRTY)
+    under = native_segment(db, t, list_id, "under fifty", UNDER_50)
     run_pending(db, settings)
     with db.read() as conn:
         ids = dict(conn.execute(sa.select(members.c.email_key, members.c.id)).all())

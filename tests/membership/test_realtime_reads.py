@@ -14,21 +14,17 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.jobs.build_worker import run_pending
 from segmentd.services.member_service import upsert_members
-from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import insert_segment
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import check_spec, create_field
 from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import members
 from segmentd.storage.tenants import default_list_id
-from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant
 from tests.conftest import test_settings as settings_for
-from tests.support.factories import held, replayed
+from tests.support.factories import held, native_segment, replayed
 
 TZ = UTC
 PARIS = {"kind": "field", "field": "City", "op": "==", "value": "paris"}
@@ -48,16 +44,6 @@ def list_id(db: Database, tenant: Tenant) -> int:
         create_field(conn, tenant.id, check_spec("City", 0))
         create_field(conn, tenant.id, check_spec("Age", 1))
         return default_list_id(conn, tenant.id)
-
-
-def segment(db: Database, tenant_id: int, list_id: int, name: str, raw: dict[str, Any]) -> str:
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant_id)
-        owner = SegmentOwner(None, name, list_id)
-        stored = checked_native_condition(conn, tenant_id, raw, TZ, owner)
-        return insert_segment(
-            conn, tenant_id, list_id=list_id, name=name, segment_type=0, condition=stored
-        )
 
 
 def upsert(db: Database, tenant_id: int, list_id: int, row: dict[str, Any]) -> None:
@@ -95,8 +81,8 @@ def test_a_change_no_leaf_answers_differently_reads_nothing_of_the_member_else_m
     upsert(db, t, list_id, {"email": "b@x.com", "fields": {"City": "Lyon", "Age": 40}})
     upsert(db, t, list_id, {"email": "b@x.com", "tags": ["vip"]})
     a, b = member_id(db, "a@x.com"), member_id(db, "b@x.com")
-    parisian = segment(db, t, list_id, "parisian vip", {"all": [PARIS, VIP]})
-    older = segment(db, t, list_id, "older parisian vip", {
+    parisian = native_segment(db, t, list_id, "parisian vip", {"all": [PARIS, VIP]})
+    older = native_segment(db, t, list_id, "older parisian vip", {
         "all": [THIRTY, {"kind": "segment", "segment": parisian, "op": "in"}]
     })  # fmt: skip
     run_pending(db, settings)

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.fields import CampaignStatus, FieldDef, FieldType
+from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.domain.values import parse_field_value
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.membership.complement import build_horizon, held_ids
 from segmentd.random_ids import new_commandersact_id, new_segment_id
+from segmentd.services.native_conditions import checked_native_condition
+from segmentd.services.segment_service import insert_segment
 from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.db import Database
 from segmentd.storage.member_columns import field_column
@@ -35,6 +40,7 @@ from segmentd.storage.schema import (
 )
 from segmentd.storage.segments import next_segment_number
 from segmentd.storage.tenants import default_list_id
+from segmentd.storage.write_lock import lock_tenant_writes
 from segmentd.timefmt import now
 
 
@@ -296,3 +302,17 @@ def rows_needed(db: Database, segment_id: str) -> int:
         ).scalar_one()
     below = sum(1 for member_id in members_held if member_id <= segment.horizon)
     return int(listed) - below + len(members_held) - below
+
+
+def native_segment(
+    db: Database, tenant_id: int, list_id: int, name: str, raw: dict[str, Any]
+) -> str:
+    """A dynamic segment of the list with a native condition tree (checked, times in UTC),
+    created as the segment service creates one: its first build queued."""
+    with db.write() as conn:
+        lock_tenant_writes(conn, tenant_id)
+        owner = SegmentOwner(None, name, list_id)
+        stored = checked_native_condition(conn, tenant_id, raw, UTC, owner)
+        return insert_segment(
+            conn, tenant_id, list_id=list_id, name=name, segment_type=0, condition=stored
+        )
