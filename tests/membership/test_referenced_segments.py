@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.domain.stored_form import load_condition
 from segmentd.jobs.build_plan import Plan
 from segmentd.jobs.build_queue import Claim, claim_job, enqueue_build
@@ -30,8 +29,6 @@ from segmentd.membership import store
 from segmentd.membership.buckets import bucket_of
 from segmentd.services import segment_service
 from segmentd.services.member_service import delete_members, upsert_members
-from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import insert_segment
 from segmentd.services.static_segments import (
     StaticDraft,
     add_static_members,
@@ -53,8 +50,7 @@ from segmentd.storage.schema import (
 )
 from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
-from segmentd.storage.write_lock import lock_tenant_writes
-from tests.support.factories import add_list, held, number_of, replayed
+from tests.support.factories import add_list, held, native_segment, number_of, replayed
 
 SMALL_CHUNKS = Settings().model_copy(update={"build_chunk_size": 3})
 FORMS = {
@@ -120,14 +116,8 @@ def make_world(db: Database, form_settings: Settings) -> World:
     given_id = create_static_segment(db, tenant_id, StaticDraft(name="Given")).id
     world = World(db, tenant_id, list_id, {"given": given_id}, form_settings)
     for name in ("paris", "paris_vip", "rest", "old_rest"):
-        with db.write() as conn:
-            lock_tenant_writes(conn, tenant_id)
-            raw = condition(name, world.ids)
-            owner = SegmentOwner(None, name, list_id)
-            stored = checked_native_condition(conn, tenant_id, raw, TZ, owner)
-            world.ids[name] = insert_segment(
-                conn, tenant_id, list_id=list_id, name=name, segment_type=0, condition=stored
-            )
+        raw = condition(name, world.ids)
+        world.ids[name] = native_segment(db, tenant_id, list_id, name, raw, TZ)
     finish_builds(world)
     return world
 

@@ -19,7 +19,7 @@ from segmentd.jobs.build_worker import run_job, run_pending
 from segmentd.services import segment_service
 from segmentd.services.member_service import upsert_members
 from segmentd.services.native_conditions import checked_native_condition, count_tree
-from segmentd.services.segment_service import insert_segment, redefine_segment
+from segmentd.services.segment_service import redefine_segment
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag
@@ -28,7 +28,7 @@ from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import default_list_id
 from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant, test_settings
-from tests.support.factories import add_field, add_list, add_member, add_tag, held
+from tests.support.factories import add_field, add_list, add_member, add_tag, held, native_segment
 
 PARIS = {"kind": "field", "field": "City", "op": "==", "value": "paris"}
 VIP = {"kind": "tag", "tag": "vip", "op": "=="}
@@ -40,14 +40,7 @@ def seg(segment_id: str, op: str = "in") -> dict[str, Any]:
 
 def create(db: Database, tenant: Tenant, name: str, raw: Any, list_id: int | None = None) -> str:
     """A segment saved from a native condition, as the native API saves one."""
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant.id)
-        list_id = list_id or default_list_id(conn, tenant.id)
-        owner = SegmentOwner(None, name, list_id)
-        stored = checked_native_condition(conn, tenant.id, raw, UTC, owner)
-        return insert_segment(
-            conn, tenant.id, list_id=list_id, name=name, segment_type=0, condition=stored
-        )
+    return native_segment(db, tenant.id, list_id, name, raw)
 
 
 def redefine(db: Database, tenant: Tenant, segment_id: str, raw: Any) -> None:

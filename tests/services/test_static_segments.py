@@ -11,15 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from segmentd.domain.errors import DomainValidationError, NotFound
-from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.domain.segment_kinds import SegmentKind
 from segmentd.domain.statuses import SegmentStatus
 from segmentd.jobs.build_worker import run_pending
 from segmentd.membership import store
 from segmentd.services import segment_service
 from segmentd.services.member_service import delete_members
-from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import SegmentDraft, insert_segment
+from segmentd.services.segment_service import SegmentDraft
 from segmentd.services.static_segments import (
     GivenMembers,
     StaticDraft,
@@ -33,10 +31,8 @@ from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.schema import build_jobs, segment_exclusions
 from segmentd.storage.segments import Segment, get_segment
-from segmentd.storage.tenants import default_list_id
-from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant, test_settings
-from tests.support.factories import add_list, add_member, held
+from tests.support.factories import add_list, add_member, held, native_segment
 
 PARIS = {"relation": "and", "items": [{"field_name": "Email", "op": "contain", "value": "paris"}]}
 
@@ -304,12 +300,4 @@ def _in(segment_id: str, op: str = "in") -> dict[str, Any]:
 
 
 def _native(db: Database, tenant: Tenant, name: str, raw: Any) -> str:
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant.id)
-        list_id = default_list_id(conn, tenant.id)
-        stored = checked_native_condition(
-            conn, tenant.id, raw, UTC, SegmentOwner(None, name, list_id)
-        )
-        return insert_segment(
-            conn, tenant.id, list_id=list_id, name=name, segment_type=0, condition=stored
-        )
+    return native_segment(db, tenant.id, None, name, raw)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -305,14 +305,21 @@ def rows_needed(db: Database, segment_id: str) -> int:
 
 
 def native_segment(
-    db: Database, tenant_id: int, list_id: int, name: str, raw: dict[str, Any]
+    db: Database,
+    tenant_id: int,
+    list_id: int | None,
+    name: str,
+    raw: dict[str, Any],
+    tz: tzinfo = UTC,
 ) -> str:
-    """A dynamic segment of the list with a native condition tree (checked, times in UTC),
-    created as the segment service creates one: its first build queued."""
+    """A dynamic segment of the list (None: the tenant's default list) with a native
+    condition tree (checked, relative dates in ``tz``), created as the segment service
+    creates one: its first build queued."""
     with db.write() as conn:
         lock_tenant_writes(conn, tenant_id)
+        list_id = list_id or default_list_id(conn, tenant_id)
         owner = SegmentOwner(None, name, list_id)
-        stored = checked_native_condition(conn, tenant_id, raw, UTC, owner)
+        stored = checked_native_condition(conn, tenant_id, raw, tz, owner)
         return insert_segment(
             conn, tenant_id, list_id=list_id, name=name, segment_type=0, condition=stored
         )

@@ -5,19 +5,12 @@ members, pages and removals work as for any segment."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import httpx
 
-from segmentd.domain.segment_graph import SegmentOwner
-from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import insert_segment
 from segmentd.services.static_segments import StaticDraft, create_static_segment
 from segmentd.storage.db import Database
-from segmentd.storage.tenants import default_list_id
-from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant, wait_built
-from tests.support.factories import add_member, held
+from tests.support.factories import add_member, held, native_segment
 from tests.support.ingest_helpers import error, ok
 
 BASE = "/v1/marketing/lists/segments"
@@ -25,15 +18,8 @@ PARIS = {"relation": "and", "items": [{"field_name": "Email", "op": "contain", "
 
 
 def referring(db: Database, tenant: Tenant, name: str, segment_id: str) -> str:
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant.id)
-        list_id = default_list_id(conn, tenant.id)
-        raw = {"kind": "segment", "segment": segment_id, "op": "in"}
-        owner = SegmentOwner(None, name, list_id)
-        stored = checked_native_condition(conn, tenant.id, raw, UTC, owner)
-        return insert_segment(
-            conn, tenant.id, list_id=list_id, name=name, segment_type=0, condition=stored
-        )
+    raw = {"kind": "segment", "segment": segment_id, "op": "in"}
+    return native_segment(db, tenant.id, None, name, raw)
 
 
 def test_a_static_segment_as_engagelab_reads_it(

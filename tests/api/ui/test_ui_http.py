@@ -21,14 +21,10 @@ from segmentd.domain.errors import DomainValidationError
 from segmentd.domain.fields import SYSTEM_FIELDS, FieldType
 from segmentd.domain.native_form import parse_native, render_native
 from segmentd.domain.operators import NATIVE_OPERATORS, OPERATORS
-from segmentd.domain.segment_graph import SegmentOwner
-from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import insert_segment
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.segments import create_segment, get_segment
 from segmentd.storage.tenants import default_list_id, ensure_credential
-from segmentd.storage.write_lock import lock_tenant_writes
 from tests.api.ui.conftest import Shared
 from tests.conftest import (
     AppServer,
@@ -39,6 +35,7 @@ from tests.conftest import (
     wait_built,
     wait_until,
 )
+from tests.support.factories import native_segment
 from tests.support.ui_support import (
     FIELDS,
     MEMBER_COUNT,
@@ -693,17 +690,8 @@ def test_rebuild_and_delete(shared: Shared) -> None:
 def test_a_segment_another_refers_to_is_not_deleted(shared: Shared) -> None:
     ui, client = shared.ui, shared.api
     segment_id = make_segment(client)
-    with shared.db.write() as conn:
-        tenant_id = shared.tenant.id
-        lock_tenant_writes(conn, tenant_id)
-        list_id = default_list_id(conn, tenant_id)
-        raw = {"kind": "segment", "segment": segment_id, "op": "in"}
-        stored = checked_native_condition(
-            conn, tenant_id, raw, UTC, SegmentOwner(None, "Fans", list_id)
-        )
-        fans = insert_segment(
-            conn, tenant_id, list_id=list_id, name="Fans", segment_type=0, condition=stored
-        )
+    raw = {"kind": "segment", "segment": segment_id, "op": "in"}
+    fans = native_segment(shared.db, shared.tenant.id, None, "Fans", raw)
     refused = ui.post(f"/ui/segments/{segment_id}/delete")
     assert refused.headers["location"] == f"/ui/segments/{segment_id}"
     page = ui.get(refused.headers["location"]).text
