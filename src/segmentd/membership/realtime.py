@@ -372,15 +372,13 @@ def _lock(conn: Connection, tenant_id: int, targets: list[Target]) -> None:
         conn.execute(_LOCK, params).all()
 
 
-def _refresh(target: Target, current: Current, keep: bool) -> None:
-    """Set the target's generations as ``current`` read them under the lock; a segment gone
-    meanwhile, or whose build failed since, has none left to write."""
+def _refreshed(target: Target, current: Current, keep: bool) -> Target:
+    """A copy of the target with its generations as ``current`` read them under the lock; a
+    segment gone meanwhile, or whose build failed since, has none left to write."""
     generation, status = current.published.get(target.id, (0, 0))
     if keep and status == FAILED:
-        target.published, target.builds = 0, []
-        return
-    target.published = generation
-    target.builds = current.builds.get(target.id, [])
+        return replace(target, published=0, builds=[])
+    return replace(target, published=generation, builds=current.builds.get(target.id, []))
 
 
 # A condition, what it reads, and its leaves with what each reads.
@@ -405,7 +403,8 @@ class _Parsed:
         self._lock = threading.Lock()
 
     def targets(self, conn: Connection, tenant_id: int, list_ids: tuple[int, ...]) -> list[Target]:
-        """Fresh copies (callers update them) of the lists' live segments, parsed."""
+        """The lists' live segments, parsed: shared, never changed (a call writes with the
+        copies ``_refreshed`` makes of the few it writes)."""
         key = (tenant_id, list_ids)
         with self._lock:
             found = self._targets.get(key)
@@ -415,7 +414,7 @@ class _Parsed:
                 if len(self._targets) >= _CACHE_SIZE:
                     self._targets.clear()
                 self._targets[key] = found
-        return [replace(target, builds=list(target.builds)) for target in found]
+        return list(found)
 
     def _parsed(self, found: list[Target]) -> list[Target]:
         """The targets parsed, in dependency order, each with what it reads through the
@@ -502,8 +501,7 @@ def _sync_chunk(
     followed = sorted({m for _, chunk in work for m in chunk})
     read = {target.id for target, _ in work} | {ref for target, _ in work for ref in target.refs}
     current = read_current(conn, tenant_id, followed, sorted(read))
-    for target, _ in work:
-        _refresh(target, current, keep)
+    work = [(_refreshed(target, current, keep), chunk) for target, chunk in work]
     changes = Changes()
     inside: dict[tuple[str, int], bool] = {}  # (segment, member): as this call leaves it
     for target, chunk in work:  # in dependency order
