@@ -74,9 +74,7 @@ def member_reads(ctx: Context, samples: int) -> tuple[list[float], list[int]]:
         member = rng.randint(1, top)
         with ctx.db.read() as conn:
             started = time.perf_counter()
-            changes = member_changes(
-                conn, ctx.dataset.tenant_id, member, after_seq=0, limit=1_000
-            )
+            changes = member_changes(conn, ctx.dataset.tenant_id, member, after_seq=0, limit=1_000)
             times.append(time.perf_counter() - started)
         counts.append(len(changes))
     return times, counts

@@ -207,7 +207,7 @@ def stored_changes(ctx: Context) -> int:
     with ctx.db.read() as conn:
         return int(
             conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(history_blocks.c["count"]), 0)).where(
+                sa.select(sa.func.coalesce(sa.func.sum(history_blocks.c.size), 0)).where(
                     history_blocks.c.tenant_id == ctx.dataset.tenant_id
                 )
             ).scalar_one()

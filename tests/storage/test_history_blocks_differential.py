@@ -240,14 +240,14 @@ def test_blocks_hold_their_ids_at_every_width(size: int, span: int) -> None:
     each one found where it is, and in the window the member index seeks for it."""
     ids = sorted({span * k // max(size - 1, 1) for k in range(size)})
     blocks = id_blocks.blocks(1, ENTERED, 2, ids)
-    assert [b.count for b in blocks] == [len(p) for p in id_blocks.cut(ids)]
-    assert all(b.count <= id_blocks.BLOCK for b in blocks)
+    assert [b.size for b in blocks] == [len(p) for p in id_blocks.cut(ids)]
+    assert all(b.size <= id_blocks.BLOCK for b in blocks)
     assert [m for b in blocks for m in id_blocks.ids_of(b.lo, b.level, b.ids)] == ids
     for b in blocks:
         assert b.level == (b.hi - b.lo).bit_length() <= 63
         assert (
             len(b.ids)
-            == b.count
+            == b.size
             * {8: 1, 16: 2, 32: 4, 64: 8}[next(w for w in (8, 16, 32, 64) if b.level <= w)]
         )
         for k, m in enumerate(id_blocks.ids_of(b.lo, b.level, b.ids)):

@@ -83,7 +83,7 @@ def fill(db: Database, tenant_id: int) -> list[tuple[int, int, int, int]]:
     stored += [id_blocks.blocks(NUMBER + 2, ENTERED, 2, [100 + k]) for k in range(1_000)]
     rows, last = [], 0
     for block in (b for found in stored for b in found):
-        last += block.count
+        last += block.size
         rows.append({"tenant_id": tenant_id, "last_seq": last, "at": 1_000 + last,
                      **block._asdict()})  # fmt: skip
     named = [

@@ -176,7 +176,7 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
         history_at_once.store(conn, tenant_id, stored, names, ids, at, day)
         return
     _name(conn, tenant_id, unnamed)
-    last = _take_counter(conn, tenant_id, sum(b.count for b in stored))
+    last = _take_counter(conn, tenant_id, sum(b.size for b in stored))
     _insert_blocks(conn, tenant_id, last, stored, at)
     _note_sizes(conn, tenant_id, ids, at)
 
@@ -215,7 +215,7 @@ def _insert_blocks(
     """Insert blocks numbered after ``last``, in the order given."""
     rows = []
     for block in stored:
-        last += block.count
+        last += block.size
         rows.append({"tenant_id": tenant_id, "last_seq": last, "at": at, **block._asdict()})
     if rows:
         conn.execute(sa.insert(history_blocks), rows)

@@ -39,15 +39,15 @@ WITH counter AS (
     ON CONFLICT (tenant_id, segment_number) DO NOTHING
 ), blocks AS (
     INSERT INTO history_blocks
-        (tenant_id, last_seq, count, segment_number, change, cause, at, lo, hi, level, ids)
-    SELECT :tenant_id, c.last + b.upto, b.count, b.number, b.change, b.cause,
+        (tenant_id, last_seq, size, segment_number, change, cause, at, lo, hi, level, ids)
+    SELECT :tenant_id, c.last + b.upto, b.size, b.number, b.change, b.cause,
            CAST(:at AS BIGINT), b.lo, b.hi, b.level, b.ids
     FROM counter AS c,
-         unnest(CAST(:upto AS BIGINT[]), CAST(:counts AS INTEGER[]), CAST(:numbers AS BIGINT[]),
+         unnest(CAST(:upto AS BIGINT[]), CAST(:sizes AS INTEGER[]), CAST(:numbers AS BIGINT[]),
                 CAST(:changes AS SMALLINT[]), CAST(:causes AS SMALLINT[]),
                 CAST(:los AS BIGINT[]), CAST(:his AS BIGINT[]), CAST(:levels AS SMALLINT[]),
                 CAST(:ids AS BYTEA[]))
-         AS b(upto, count, number, change, cause, lo, hi, level, ids)
+         AS b(upto, size, number, change, cause, lo, hi, level, ids)
 ), sizes AS (
     INSERT INTO segment_sizes (tenant_id, segment_id, day, size)
     SELECT s.tenant_id, s.id, CAST(:day AS DATE), s.member_total
@@ -72,7 +72,7 @@ def store(
     """Number the blocks after the tenant's counter (in the order given, each block's ids
     consecutive), insert them, name the ``unnamed`` segments, and note today's size of
     ``segment_ids``."""
-    upto = list(accumulate(b.count for b in stored))
+    upto = list(accumulate(b.size for b in stored))
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
         "taking": upto[-1] if upto else 0,
@@ -81,7 +81,7 @@ def store(
         "name_lists": [li for _, _, li in unnamed],
         "at": at,
         "upto": upto,
-        "counts": [b.count for b in stored],
+        "sizes": [b.size for b in stored],
         "numbers": [b.segment_number for b in stored],
         "changes": [b.change for b in stored],
         "causes": [b.cause for b in stored],

@@ -14,14 +14,15 @@ import bisect
 import sys
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 # Ids a block holds at most: a member's history reads a candidate block per publish and
 # level, so smaller blocks read less; a publish writes a row per block.
 BLOCK = 128
 # Levels 0 to 63: ids are non-negative 64-bit integers.
 LEVELS = 64
-_WIDTHS = (("B", 8), ("H", 16), ("I", 32), ("Q", 64))
+Code = Literal["B", "H", "I", "Q"]
+_WIDTHS: tuple[tuple[Code, int], ...] = (("B", 8), ("H", 16), ("I", 32), ("Q", 64))
 _LITTLE = sys.byteorder == "little"
 assert all(array(code).itemsize * 8 == bits for code, bits in _WIDTHS)
 
@@ -30,7 +31,7 @@ def level_of(lo: int, hi: int) -> int:
     return (hi - lo).bit_length()
 
 
-def _code(level: int) -> str:
+def _code(level: int) -> Code:
     return next(code for code, bits in _WIDTHS if level <= bits)
 
 
@@ -77,13 +78,13 @@ def window_starts(member_id: int) -> list[int]:
 
 
 class Block(NamedTuple):
-    """A block as recorded: of one segment (by number), change and cause code, its ``count``
+    """A block as recorded: of one segment (by number), change and cause code, its ``size``
     sorted ids encoded (``encode``); its seqs are given when it is stored."""
 
     segment_number: int
     change: int
     cause: int
-    count: int
+    size: int
     lo: int
     hi: int
     level: int

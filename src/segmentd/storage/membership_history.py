@@ -56,13 +56,13 @@ Source = sa.Table | IndexedBy
 def _select(t: Source = history_blocks) -> sa.Select[Any]:
     c = t.c
     return sa.select(
-        c.last_seq, c["count"], c.segment_number, c.change, c.cause, c.at, c.lo, c.level, c.ids
+        c.last_seq, c.size, c.segment_number, c.change, c.cause, c.at, c.lo, c.level, c.ids
     )
 
 
 def _unpacked(block: Row[Any], after_seq: int = 0, before_seq: int | None = None) -> list[_Raw]:
     """The block's changes with ``after_seq < seq < before_seq``, in seq order."""
-    first = int(block.last_seq) - int(block.count) + 1
+    first = int(block.last_seq) - int(block.size) + 1
     start = max(after_seq + 1 - first, 0)
     end = None if before_seq is None else max(before_seq - first, 0)
     offsets = id_blocks.offsets(int(block.level), block.ids)[start:end]
@@ -128,7 +128,7 @@ def _in_order(
         if len(rows) < batch:
             return
         past = int(rows[-1].last_seq)
-        held += sum(int(row.count) for row in rows)
+        held += sum(int(row.size) for row in rows)
         batch = min(max(limit - held, 1), 2 * batch)
 
 
@@ -209,9 +209,7 @@ def _member_statement(sqlite: bool) -> sa.TextClause:
     ``lo`` in ``[start of L, m]`` and ``hi >= m``. Each database is told the join's order
     (SQLite would drive it from the primary key; PostgreSQL hashed a small history, and
     ``OFFSET 0`` keeps its lateral subquery a seek per level)."""
-    columns = (
-        'b.last_seq, b."count", b.segment_number, b.change, b.cause, b.at, b.lo, b.level, b.ids'
-    )
+    columns = "b.last_seq, b.size, b.segment_number, b.change, b.cause, b.at, b.lo, b.level, b.ids"
     window = "b.tenant_id = :t AND b.lo BETWEEN l.value AND :m AND b.hi >= :m"
     if sqlite:
         return sa.text(
@@ -238,7 +236,7 @@ def _member_history(conn: Connection, tenant_id: int, member_id: int) -> list[_R
         level, lo = int(block.level), int(block.lo)
         k = id_blocks.position(lo, level, block.ids, member_id)
         if k is not None:
-            seq = int(block.last_seq) - int(block.count) + 1 + k
+            seq = int(block.last_seq) - int(block.size) + 1 + k
             found.append((seq, int(block.segment_number), member_id, int(block.change),
                           int(block.cause), int(block.at)))  # fmt: skip
     return sorted(found)
@@ -330,7 +328,7 @@ def delete_changes_before(conn: Connection, tenant_id: int, cutoff: int, limit: 
     blocks, until at least ``limit`` are gone or none is left; how many. Seqs grow with time,
     so they are the first blocks by seq."""
     oldest = conn.execute(
-        sa.select(_hb.last_seq, _hb["count"])
+        sa.select(_hb.last_seq, _hb.size)
         .where(_hb.tenant_id == tenant_id, _hb.at < cutoff)
         .order_by(_hb.last_seq)
         .limit(limit)

@@ -277,9 +277,9 @@ history_blocks = sa.Table(
     "history_blocks",
     metadata,
     _tenant(),
-    # The block's changes have seqs last_seq - count + 1 .. last_seq, in member id order.
+    # The block's changes have seqs last_seq - size + 1 .. last_seq, in member id order.
     sa.Column("last_seq", sa.BigInteger, nullable=False),
-    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),  # ids in the block
     sa.Column("segment_number", sa.BigInteger, nullable=False),
     sa.Column("change", sa.SmallInteger, nullable=False),
     sa.Column("cause", sa.SmallInteger, nullable=False),

@@ -3,7 +3,7 @@
 A publish's changes were a row each (and two index entries each): recording them cost a
 third of a rebuild. They are now stored as blocks of at most 128 sorted member ids of one
 segment, change, cause and time (``history_blocks``, ``storage.id_blocks``): a block's ids
-take the consecutive seqs ``last_seq - count + 1 .. last_seq`` in id order, and are stored as
+take the consecutive seqs ``last_seq - size + 1 .. last_seq`` in id order, and are stored as
 offsets from the first (``lo``) in the narrowest little-endian unsigned width holding the
 range, whose ``level`` (``(hi - lo).bit_length()``) keys the member index.
 
@@ -35,7 +35,7 @@ def upgrade() -> None:
         "history_blocks",
         sa.Column("tenant_id", sa.BigInteger(), nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("segment_number", sa.BigInteger(), nullable=False),
         sa.Column("change", sa.SmallInteger(), nullable=False),
         sa.Column("cause", sa.SmallInteger(), nullable=False),
@@ -49,7 +49,7 @@ def upgrade() -> None:
     )
     zero = "X'00'" if op.get_bind().dialect.name == "sqlite" else "decode('00', 'hex')"
     op.execute(
-        "INSERT INTO history_blocks (tenant_id, last_seq, count, segment_number, change, cause,"
+        "INSERT INTO history_blocks (tenant_id, last_seq, size, segment_number, change, cause,"
         " at, lo, hi, level, ids)"
         " SELECT tenant_id, seq, 1, segment_number, change, cause, at, member_id, member_id, 0,"
         f" {zero} FROM membership_changes ORDER BY tenant_id, seq"
@@ -69,9 +69,9 @@ def upgrade() -> None:
     )
 
 
-def _ids(count: int, lo: int, level: int, data: bytes) -> list[int]:
+def _ids(size: int, lo: int, level: int, data: bytes) -> list[int]:
     code = next(code for bits, code in _WIDTHS if level <= bits)
-    return [lo + offset for offset in struct.unpack(f"<{count}{code}", bytes(data))]
+    return [lo + offset for offset in struct.unpack(f"<{size}{code}", bytes(data))]
 
 
 def downgrade() -> None:
@@ -98,7 +98,7 @@ def downgrade() -> None:
     while True:
         blocks = conn.execute(
             sa.text(
-                "SELECT tenant_id, last_seq, count, segment_number, change, cause, at, lo,"
+                "SELECT tenant_id, last_seq, size, segment_number, change, cause, at, lo,"
                 " level, ids FROM history_blocks WHERE tenant_id > :t OR (tenant_id = :t"
                 " AND last_seq > :s) ORDER BY tenant_id, last_seq LIMIT :n"
             ),
@@ -109,8 +109,8 @@ def downgrade() -> None:
         rows = [
             {
                 "tenant_id": b.tenant_id,
-                "seq": b.last_seq - b.count + 1 + k,
-                "seq_block": (b.last_seq - b.count + 1 + k) // SEQ_BLOCK,
+                "seq": b.last_seq - b.size + 1 + k,
+                "seq_block": (b.last_seq - b.size + 1 + k) // SEQ_BLOCK,
                 "segment_number": b.segment_number,
                 "member_id": member_id,
                 "change": b.change,
@@ -118,7 +118,7 @@ def downgrade() -> None:
                 "at": b.at,
             }
             for b in blocks
-            for k, member_id in enumerate(_ids(b.count, b.lo, b.level, b.ids))
+            for k, member_id in enumerate(_ids(b.size, b.lo, b.level, b.ids))
         ]
         conn.execute(insert, rows)
         after = (blocks[-1].tenant_id, blocks[-1].last_seq)
