@@ -450,6 +450,26 @@ def test_0016_adds_webhooks_matching_the_schema_and_downgrades(url: str) -> None
     engine.dispose()
 
 
+def insert_history(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Tenant 1's changes as rows of a former layout of ``membership_changes`` (the keys of
+    ``rows``: its columns), and its counter at the last seq."""
+    names = list(rows[0])
+    conn.execute(
+        sa.text(
+            f"INSERT INTO membership_changes (tenant_id, {', '.join(names)})"
+            f" VALUES (1, {', '.join(':' + n for n in names)})"
+        ),
+        rows,
+    )
+    last = max(row["seq"] for row in rows)
+    conn.execute(sa.text("INSERT INTO change_counters VALUES (1, :last)"), {"last": last})
+
+
+def assert_history_as_schema(conn: sa.Connection) -> None:
+    differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert [d for d in differences if "history" in repr(d) or "changes" in repr(d)] == []
+
+
 # (seq, segment id, list id, member id, change, cause): segment "d" was deleted before 0019.
 CHANGES = [
     (1, "a" * 24, 1, 5, 1, "build"),
@@ -469,22 +489,14 @@ def test_0019_narrows_the_history_keeps_every_change_and_downgrades(url: str) ->
     migrate_to(url, "0018")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        for seq, segment_id, list_id, member_id, change, cause in CHANGES:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO membership_changes (tenant_id, seq, segment_id, list_id,"
-                    " member_id, change, cause, at) VALUES (1, :q, :s, :l, :m, :c, :w, :q)"
-                ),
-                {"q": seq, "s": segment_id, "l": list_id, "m": member_id, "c": change, "w": cause},
-            )
-        conn.execute(sa.text("INSERT INTO change_counters VALUES (1, 5)"))
+        columns = ("seq", "segment_id", "list_id", "member_id", "change", "cause")
+        insert_history(conn, [{**dict(zip(columns, c, strict=True)), "at": c[0]} for c in CHANGES])
     engine.dispose()
 
     migrate_to(url, "head")
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
-        assert [d for d in differences if "history" in repr(d) or "changes" in repr(d)] == []
+        assert_history_as_schema(conn)
         feed = read_changes(conn, 1, after_seq=0, limit=10)
         deleted = read_changes(conn, 1, after_seq=0, limit=10, segment_id="d" * 24)
         member = member_changes(conn, 1, 5, after_seq=0, limit=10)
@@ -543,22 +555,16 @@ def test_0021_stores_the_history_as_blocks_keeps_every_change_and_downgrades(url
                 sa.text("INSERT INTO history_segments VALUES (1, :n, :s, 1)"),
                 {"n": number, "s": segment_id},
             )
-        for seq, number, member_id, change, cause, at in NARROW:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO membership_changes (tenant_id, seq, seq_block, segment_number,"
-                    " member_id, change, cause, at) VALUES (1, :q, 0, :n, :m, :c, :w, :at)"
-                ),
-                {"q": seq, "n": number, "m": member_id, "c": change, "w": cause, "at": at},
-            )
-        conn.execute(sa.text("INSERT INTO change_counters VALUES (1, 4)"))
+        columns = ("seq", "segment_number", "member_id", "change", "cause", "at")
+        insert_history(
+            conn, [{**dict(zip(columns, c, strict=True)), "seq_block": 0} for c in NARROW]
+        )
     engine.dispose()
 
     migrate_to(url, "head")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
-        assert [d for d in differences if "history" in repr(d) or "changes" in repr(d)] == []
+        assert_history_as_schema(conn)
         upgraded = _history(conn)
         # A block of many ids, spanning every level, as a publish writes it.
         ids = [0, 5, 2**40, 2**63 - 1]
