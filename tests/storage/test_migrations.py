@@ -470,6 +470,19 @@ def assert_history_as_schema(conn: sa.Connection) -> None:
     assert [d for d in differences if "history" in repr(d) or "changes" in repr(d)] == []
 
 
+def downgraded_history(url: str, revision: str, columns: str) -> tuple[list[Any], set[str]]:
+    """Downgrade to ``revision``: the ``columns`` of its ``membership_changes`` rows in seq
+    order, and the tables left."""
+    migrate_to(url, revision, downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(f"SELECT {columns} FROM membership_changes ORDER BY seq"))
+        back = [tuple(row) for row in rows]
+        tables = set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    return back, tables
+
+
 # (seq, segment id, list id, member id, change, cause): segment "d" was deleted before 0019.
 CHANGES = [
     (1, "a" * 24, 1, 5, 1, "build"),
@@ -517,18 +530,10 @@ def test_0019_narrows_the_history_keeps_every_change_and_downgrades(url: str) ->
     # The deleted segment got a number tenant 1 never used (its segments had 1 and 2).
     assert numbers["d" * 24] == last == 3
 
-    migrate_to(url, "0018", downgrade=True)
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        back = conn.execute(
-            sa.text(
-                "SELECT seq, segment_id, list_id, member_id, change, cause FROM membership_changes"
-                " ORDER BY seq"
-            )
-        ).all()
-        tables = set(sa.inspect(conn).get_table_names())
-    engine.dispose()
-    assert [tuple(row) for row in back] == CHANGES
+    back, tables = downgraded_history(
+        url, "0018", "seq, segment_id, list_id, member_id, change, cause"
+    )
+    assert back == CHANGES
     assert "history_segments" not in tables
 
 
@@ -587,20 +592,12 @@ def test_0021_stores_the_history_as_blocks_keeps_every_change_and_downgrades(url
     assert with_block == expected + added
     assert [c.seq for c in top] == [3, 8]
 
-    migrate_to(url, "0020", downgrade=True)
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        back = conn.execute(
-            sa.text(
-                "SELECT seq, seq_block, segment_number, member_id, change, cause, at"
-                " FROM membership_changes ORDER BY seq"
-            )
-        ).all()
-        tables = set(sa.inspect(conn).get_table_names())
-    engine.dispose()
+    back, tables = downgraded_history(
+        url, "0020", "seq, seq_block, segment_number, member_id, change, cause, at"
+    )
     rows = [(seq, 0, n, m, c, w, at) for seq, n, m, c, w, at in NARROW]
     rows += [(5 + k, 0, 2, m, 1, 2, 103) for k, m in enumerate(ids)]
-    assert [tuple(row) for row in back] == rows
+    assert back == rows
     assert "history_blocks" not in tables
 
     migrate_to(url, "head")
