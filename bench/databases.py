@@ -58,7 +58,7 @@ def server_version(db: Database) -> str:
 # every change after it).
 CHURNED = (
     "segment_members", "segment_buckets", "segments", "build_jobs", "members",
-    "membership_changes", "change_counters", "segment_sizes",
+    "history_blocks", "change_counters", "segment_sizes",
 )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.member_columns import field_column
 from segmentd.storage.membership_history import last_seq
-from segmentd.storage.schema import members, membership_changes
+from segmentd.storage.schema import history_blocks, members
 
 from . import conditions as c
 from .databases import resolve, tidy_postgres
@@ -207,8 +207,8 @@ def stored_changes(ctx: Context) -> int:
     with ctx.db.read() as conn:
         return int(
             conn.execute(
-                sa.select(sa.func.count()).where(
-                    membership_changes.c.tenant_id == ctx.dataset.tenant_id
+                sa.select(sa.func.coalesce(sa.func.sum(history_blocks.c.size), 0)).where(
+                    history_blocks.c.tenant_id == ctx.dataset.tenant_id
                 )
             ).scalar_one()
         )

@@ -10,23 +10,18 @@ about 100,000 members apart), then times each way below in a write transaction t
 rolled back, ways alternating from round to round, by the wall clock and by CPU (this
 process's plus the database's backends', ``bench.history_cpu``):
 
-- ``current``: the history's ``INSERT ... SELECT`` as a publish runs it (``change_log``);
-- ``difference``: its difference alone, counted; ``numbered``: counted with its numbering;
-- ``from_ids``: the same changes inserted from one parameter of ids, nothing compared (the
-  least a publish could do if the difference were already known, say from the fills' ids);
-- ``staged``: the changes written per 40,000-member range into a staging table keyed like
-  ``segment_members`` (a difference taken chunk by chunk as the fill stores it), then copied
-  into the history and deleted (the publish's share);
-- ``bare``, ``member_index_only``: ``from_ids`` into an empty table of the history's columns
-  with its primary key only, and with the member index as well (what each index costs);
-- ``blocks``: the changes stored as rows of 1,000 (ids and changes as arrays under a GIN
-  index on PostgreSQL, JSON arrays on SQLite): a publish writing few rows;
+- ``current``: the history stored as a publish stores it (``change_log``: the difference
+  packed, cut into blocks of ids, inserted);
+- ``difference``: its difference alone, counted;
 - ``packed``: the difference packed by the database into one value (a JSON array on SQLite,
-  an array on PostgreSQL) and read; ``blocks_python``: that value cut in Python into blocks of
-  sorted ids, a row each (``bench.history_blocks``, which times the whole rebuild that way);
+  an array on PostgreSQL) and read (``change_log.packed_difference``): ``current`` without
+  the blocks;
 - ``ranges_sql``: the difference taken range by range in SQL, counted (what each fill would
   run); ``ranges_python``: range by range from the two generations' ids read as arrays (what
   SQLite's reader threads would do beside the writer).
+
+The ways that stored the changes a row each, in scratch tables or the history's former table,
+were removed with that layout (migration 0021); their figures are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -47,9 +42,8 @@ from segmentd.storage import change_log
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database, normalize_url
 from segmentd.storage.member_columns import field_column
-from segmentd.storage.schema import members, membership_changes, segment_members
+from segmentd.storage.schema import members, segment_members
 
-from . import history_blocks
 from .databases import tidy_postgres
 from .dataset import ensure_dataset
 from .figures import Context
@@ -58,12 +52,7 @@ from .history_cpu import own_cpu, server_cpu
 
 SCRATCH = 900_001  # a segment number no segment has: the scratch generations' key
 BEFORE, AFTER = 1, 2
-RANGE = 40_000  # a build transaction's ids (two chunks of 20,000)
-STAGING = "bench_history_staging"
-BARE = "bench_history_bare"  # the history's columns, its primary key and no other index
-ONE_INDEX = "bench_history_one_index"  # and the member index, not the segment's
-BLOCKS = "bench_history_blocks"  # a publish's changes as rows of BLOCK ids each
-BLOCK = 1_000
+RANGE = 40_000  # a range of ids taken at once by the ``ranges_`` ways
 Way = Callable[[Connection], None]
 
 
@@ -79,14 +68,7 @@ class Parts:
         return {
             "current": self.current,
             "difference": self.difference,
-            "numbered": self.numbered,
-            "from_ids": self.from_ids,
-            "bare": self.bare,
-            "member_index_only": self.member_index_only,
-            "blocks": self.blocks,
             "packed": self.packed,
-            "blocks_python": self.blocks_python,
-            "staged": self.staged,
             "ranges_sql": self.ranges_sql,
             "ranges_python": self.ranges_python,
         }
@@ -95,14 +77,10 @@ class Parts:
         dialect = "sqlite" if self.db.is_sqlite else "postgresql"
         return publish_difference("scratch", self.before, self.after, dialect)
 
-    def last_seq(self, conn: Connection) -> int:
-        mc = membership_changes.c
-        top = conn.execute(sa.select(sa.func.max(mc.seq)).where(mc.tenant_id == self.tenant_id))
-        return int(top.scalar() or 0)
-
     def current(self, conn: Connection) -> None:
-        last = self.last_seq(conn)
-        change_log._insert_query(conn, self.tenant_id, last, SCRATCH, 0, self.staged_query())
+        name = change_log.SegmentName(SCRATCH, self.before.list_id, named=True)
+        staged = change_log._Staged(queries=[self.staged_query()], names={"scratch": name})
+        change_log._store(conn, self.tenant_id, staged)
 
     def planned(self, conn: Connection) -> None:
         """PostgreSQL: the planner settings the history's insert runs with."""
@@ -115,80 +93,9 @@ class Parts:
         counted = sa.select(sa.func.count()).select_from(self.staged_query().query.subquery())
         assert conn.execute(counted).scalar_one() == len(self.moved)
 
-    def numbered(self, conn: Connection) -> None:
-        self.planned(conn)
-        found = self.staged_query().query.subquery("moved")
-        seq = sa.func.row_number().over().label("seq")
-        rows = sa.select(seq, found.c.member_id).subquery("numbered")
-        counted = conn.execute(sa.select(sa.func.count(), sa.func.max(rows.c.seq))).one()
-        assert counted[0] == len(self.moved)
-
-    def from_ids(self, conn: Connection) -> None:
-        self._insert_given(conn, self.moved, "membership_changes")
-
-    def bare(self, conn: Connection) -> None:
-        self._insert_given(conn, self.moved, BARE)
-
-    def member_index_only(self, conn: Connection) -> None:
-        self._insert_given(conn, self.moved, ONE_INDEX)
-
-    def staged(self, conn: Connection) -> None:
-        for lo in range(0, self.moved[-1][0] + 1, RANGE):
-            part = [(m, c) for m, c in self.moved if lo < m <= lo + RANGE]
-            if part:
-                self._insert_given(conn, part, "staging")
-        key = {"t": self.tenant_id, "n": SCRATCH, "g": AFTER, "last": self.last_seq(conn)}
-        mine = f"FROM {STAGING} WHERE tenant_id = :t AND segment_number = :n AND generation = :g"
-        conn.execute(
-            sa.text(
-                "INSERT INTO membership_changes (tenant_id, seq, seq_block, segment_number,"
-                " member_id, change, cause, at) SELECT :t, :last + r, (:last + r) / 131072, :n,"
-                " member_id, change, 2, 0 FROM (SELECT member_id, change, row_number() OVER"
-                f" (ORDER BY member_id) AS r {mine}) AS s"
-            ),
-            key,
-        )
-        conn.execute(sa.text(f"DELETE {mine}"), key)
-
-    def blocks(self, conn: Connection) -> None:
-        """The difference numbered, stored as rows of ``BLOCK`` changes (ids and changes as
-        arrays on PostgreSQL, under a GIN index of the ids; as JSON arrays on SQLite)."""
-        self.planned(conn)
-        found = self.staged_query().query.subquery("moved")
-        order = None if self.db.is_sqlite else found.c.member_id
-        rank = sa.func.row_number().over(order_by=order)
-        numbered = sa.select(rank.label("r"), found.c.member_id, found.c.change).subquery("n")
-        n = numbered.c
-        block = (n.r - 1) // BLOCK
-        if self.db.is_sqlite:
-            ids, changes = sa.func.json_group_array(n.member_id), sa.func.json_group_array(n.change)
-        else:
-            ids, changes = sa.func.array_agg(n.member_id), sa.func.array_agg(n.change)
-        rows = sa.select(
-            sa.literal(self.tenant_id), sa.func.min(n.r), sa.literal(SCRATCH), ids, changes
-        ).group_by(block)
-        table = sa.table(
-            BLOCKS,
-            *(sa.column(c) for c in ("tenant_id", "first", "segment_number", "ids", "changes")),
-        )
-        insert = sa.insert(table).from_select(
-            ["tenant_id", "first", "segment_number", "ids", "changes"], rows
-        )
-        conn.execute(insert)
-
     def packed(self, conn: Connection) -> None:
         """The difference packed into one value by the database and read into Python."""
-        self.planned(conn)
-        assert len(history_blocks.packed_difference(conn, self.staged_query())) == len(self.moved)
-
-    def blocks_python(self, conn: Connection) -> None:
-        """That value cut into blocks of sorted ids in Python, a row each
-        (``bench.history_blocks``)."""
-        last = self.last_seq(conn)
-        top = history_blocks.insert_blocks(
-            conn, self.tenant_id, last, SCRATCH, 0, self.staged_query()
-        )
-        assert top == last + len(self.moved)
+        assert len(change_log.packed_difference(conn, self.staged_query())) == len(self.moved)
 
     def ranges_sql(self, conn: Connection) -> None:
         from segmentd.membership import publish_changes as pc
@@ -232,33 +139,8 @@ class Parts:
         found = sa.select(sa.func.array_agg(sm.member_id)).where(*mine)
         return list(conn.execute(found).scalar_one() or [])
 
-    def _insert_given(self, conn: Connection, rows: list[tuple[int, int]], into: str) -> None:
-        key = {"t": self.tenant_id, "n": SCRATCH, "g": AFTER, "last": self.last_seq(conn)}
-        if self.db.is_sqlite:  # one JSON array, member * 2 + change, numbered by position
-            source = (
-                "(SELECT key + 1 AS o, value >> 1 AS m, value & 1 AS c FROM json_each(:ids))"
-                " AS given"
-            )
-            params = {**key, "ids": json.dumps([m * 2 + c for m, c in rows])}
-        else:
-            source = (
-                "unnest(CAST(:ids AS bigint[]), CAST(:changes AS smallint[])) WITH ORDINALITY"
-                " AS u(m, c, o)"
-            )
-            params = {**key, "ids": [m for m, _ in rows], "changes": [c for _, c in rows]}
-        if into != "staging":
-            sql = (
-                f"INSERT INTO {into} (tenant_id, seq, seq_block, segment_number,"
-                " member_id, change, cause, at) SELECT :t, :last + o, (:last + o) / 131072, :n,"
-                f" m, c, 2, 0 FROM {source}"
-            )
-        else:
-            sql = f"INSERT INTO {STAGING} SELECT :t, :n, :g, m, c FROM {source}"
-        conn.execute(sa.text(sql), params)
-
     def set_up(self, low: int, high: int) -> None:
         sm = segment_members.c
-        without_rowid = " WITHOUT ROWID" if self.db.is_sqlite else ""
         with self.db.write() as conn:
             age = field_column(load_catalog(conn, self.tenant_id).fields["age"])
             conn.execute(sa.delete(segment_members).where(sm.segment_number == SCRATCH))
@@ -272,33 +154,6 @@ class Parts:
                 )
                 columns = ["tenant_id", "segment_number", "generation", "member_id"]
                 conn.execute(sa.insert(segment_members).from_select(columns, chosen))
-            conn.exec_driver_sql(
-                f"CREATE TABLE IF NOT EXISTS {STAGING} (tenant_id BIGINT, segment_number BIGINT,"
-                " generation BIGINT, member_id BIGINT, change SMALLINT, PRIMARY KEY (tenant_id,"
-                f" segment_number, generation, member_id)){without_rowid}"
-            )
-            for table in (BARE, ONE_INDEX):
-                conn.exec_driver_sql(
-                    f"CREATE TABLE IF NOT EXISTS {table} (tenant_id BIGINT NOT NULL, seq BIGINT"
-                    " NOT NULL, seq_block INTEGER NOT NULL, segment_number BIGINT NOT NULL,"
-                    " member_id BIGINT NOT NULL, change SMALLINT NOT NULL, cause SMALLINT NOT"
-                    f" NULL, at BIGINT NOT NULL, PRIMARY KEY (tenant_id, seq)){without_rowid}"
-                )
-            conn.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {ONE_INDEX}_member ON {ONE_INDEX} (tenant_id,"
-                " seq_block, member_id, seq)"
-            )
-            arrays = "TEXT" if self.db.is_sqlite else "BIGINT[]"
-            conn.exec_driver_sql(
-                f"CREATE TABLE IF NOT EXISTS {BLOCKS} (tenant_id BIGINT NOT NULL, first BIGINT"
-                f" NOT NULL, segment_number BIGINT NOT NULL, ids {arrays} NOT NULL, changes"
-                f" {arrays} NOT NULL, PRIMARY KEY (tenant_id, first)){without_rowid}"
-            )
-            if not self.db.is_sqlite:
-                conn.exec_driver_sql(
-                    f"CREATE INDEX IF NOT EXISTS {BLOCKS}_ids ON {BLOCKS} USING gin (ids)"
-                )
-        history_blocks.create_table(self.db)
         tidy_postgres(self.db)
         with self.db.read() as conn:
             found = conn.execute(sa.select(self.staged_query().query.subquery())).all()
@@ -308,8 +163,6 @@ class Parts:
         with self.db.write() as conn:
             sm = segment_members.c
             conn.execute(sa.delete(segment_members).where(sm.segment_number == SCRATCH))
-            for table in (STAGING, BARE, ONE_INDEX, BLOCKS, history_blocks.TABLE):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
     def timed(self, way: Way) -> tuple[float, float, float]:
         """Wall seconds, this process's CPU seconds and the database backends'."""

@@ -7,7 +7,8 @@ generations back into member rows. Migration 0009 gives every segment a Commande
 Migration 0011 stores conditions by field key and tag id; GET answers the same bytes.
 Migration 0013 gives segments a kind; its downgrade drops static segments with their rows.
 Migration 0014 dates existing memberships by their build (``exact_at``). Migration 0019
-narrows the history's rows (segment numbers, cause codes) and keeps every change.
+narrows the history's rows (segment numbers, cause codes) and keeps every change; 0021 stores
+them as blocks of member ids, and its downgrade expands the blocks back into rows.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from segmentd.domain.segment_kinds import SegmentKind
 from segmentd.services import segment_service
 from segmentd.services.segment_service import SegmentDraft
 from segmentd.services.static_segments import StaticDraft, create_static_segment
-from segmentd.storage import schema
+from segmentd.storage import id_blocks, schema
 from segmentd.storage.db import Database
 from segmentd.storage.membership_history import member_changes, read_changes
 from segmentd.storage.migrate import alembic_config
@@ -449,6 +450,39 @@ def test_0016_adds_webhooks_matching_the_schema_and_downgrades(url: str) -> None
     engine.dispose()
 
 
+def insert_history(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Tenant 1's changes as rows of a former layout of ``membership_changes`` (the keys of
+    ``rows``: its columns), and its counter at the last seq."""
+    names = list(rows[0])
+    conn.execute(
+        sa.text(
+            f"INSERT INTO membership_changes (tenant_id, {', '.join(names)})"
+            f" VALUES (1, {', '.join(':' + n for n in names)})"
+        ),
+        rows,
+    )
+    last = max(row["seq"] for row in rows)
+    conn.execute(sa.text("INSERT INTO change_counters VALUES (1, :last)"), {"last": last})
+
+
+def assert_history_as_schema(conn: sa.Connection) -> None:
+    differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert [d for d in differences if "history" in repr(d) or "changes" in repr(d)] == []
+
+
+def downgraded_history(url: str, revision: str, columns: str) -> tuple[list[Any], set[str]]:
+    """Downgrade to ``revision``: the ``columns`` of its ``membership_changes`` rows in seq
+    order, and the tables left."""
+    migrate_to(url, revision, downgrade=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(f"SELECT {columns} FROM membership_changes ORDER BY seq"))
+        back = [tuple(row) for row in rows]
+        tables = set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    return back, tables
+
+
 # (seq, segment id, list id, member id, change, cause): segment "d" was deleted before 0019.
 CHANGES = [
     (1, "a" * 24, 1, 5, 1, "build"),
@@ -468,22 +502,14 @@ def test_0019_narrows_the_history_keeps_every_change_and_downgrades(url: str) ->
     migrate_to(url, "0018")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        for seq, segment_id, list_id, member_id, change, cause in CHANGES:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO membership_changes (tenant_id, seq, segment_id, list_id,"
-                    " member_id, change, cause, at) VALUES (1, :q, :s, :l, :m, :c, :w, :q)"
-                ),
-                {"q": seq, "s": segment_id, "l": list_id, "m": member_id, "c": change, "w": cause},
-            )
-        conn.execute(sa.text("INSERT INTO change_counters VALUES (1, 5)"))
+        columns = ("seq", "segment_id", "list_id", "member_id", "change", "cause")
+        insert_history(conn, [{**dict(zip(columns, c, strict=True)), "at": c[0]} for c in CHANGES])
     engine.dispose()
 
     migrate_to(url, "head")
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
-        assert [d for d in differences if "history" in repr(d) or "changes" in repr(d)] == []
+        assert_history_as_schema(conn)
         feed = read_changes(conn, 1, after_seq=0, limit=10)
         deleted = read_changes(conn, 1, after_seq=0, limit=10, segment_id="d" * 24)
         member = member_changes(conn, 1, 5, after_seq=0, limit=10)
@@ -504,16 +530,78 @@ def test_0019_narrows_the_history_keeps_every_change_and_downgrades(url: str) ->
     # The deleted segment got a number tenant 1 never used (its segments had 1 and 2).
     assert numbers["d" * 24] == last == 3
 
-    migrate_to(url, "0018", downgrade=True)
+    back, tables = downgraded_history(
+        url, "0018", "seq, segment_id, list_id, member_id, change, cause"
+    )
+    assert back == CHANGES
+    assert "history_segments" not in tables
+
+
+# (seq, segment number, member id, change, cause code, at), as rows of 0019's layout.
+NARROW = [
+    (1, 1, 5, 1, 2, 100),
+    (2, 1, 0, 1, 2, 100),
+    (3, 2, 2**63 - 1, 1, 1, 101),
+    (4, 1, 5, 0, 6, 102),
+]
+
+
+def _history(conn: sa.Connection) -> list[tuple[Any, ...]]:
+    feed = read_changes(conn, 1, after_seq=0, limit=100)
+    return [(c.seq, c.segment_id, c.member_id, c.change, c.cause, c.at) for c in feed]
+
+
+def test_0021_stores_the_history_as_blocks_keeps_every_change_and_downgrades(url: str) -> None:
+    migrate_to(url, "0020")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for number, segment_id in ((1, "a" * 24), (2, "b" * 24)):
+            conn.execute(
+                sa.text("INSERT INTO history_segments VALUES (1, :n, :s, 1)"),
+                {"n": number, "s": segment_id},
+            )
+        columns = ("seq", "segment_number", "member_id", "change", "cause", "at")
+        insert_history(
+            conn, [{**dict(zip(columns, c, strict=True)), "seq_block": 0} for c in NARROW]
+        )
+    engine.dispose()
+
+    migrate_to(url, "head")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        assert_history_as_schema(conn)
+        upgraded = _history(conn)
+        # A block of many ids, spanning every level, as a publish writes it.
+        ids = [0, 5, 2**40, 2**63 - 1]
+        block = id_blocks.blocks(2, 1, 2, ids)[0]
+        conn.execute(
+            sa.insert(schema.history_blocks),
+            {"tenant_id": 1, "last_seq": 8, "at": 103, **block._asdict()},
+        )
+        with_block = _history(conn)
+        top = member_changes(conn, 1, 2**63 - 1, after_seq=0, limit=10)
+    engine.dispose()
+    names = {1: "a" * 24, 2: "b" * 24}
+    causes = {1: "realtime", 2: "build", 6: "member_deleted"}
+    expected = [
+        (seq, names[n], m, "entered" if c else "left", causes[w], at)
+        for seq, n, m, c, w, at in NARROW
+    ]
+    assert upgraded == expected
+    added = [(5 + k, "b" * 24, m, "entered", "build", 103) for k, m in enumerate(ids)]
+    assert with_block == expected + added
+    assert [c.seq for c in top] == [3, 8]
+
+    back, tables = downgraded_history(
+        url, "0020", "seq, seq_block, segment_number, member_id, change, cause, at"
+    )
+    rows = [(seq, 0, n, m, c, w, at) for seq, n, m, c, w, at in NARROW]
+    rows += [(5 + k, 0, 2, m, 1, 2, 103) for k, m in enumerate(ids)]
+    assert back == rows
+    assert "history_blocks" not in tables
+
+    migrate_to(url, "head")
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        back = conn.execute(
-            sa.text(
-                "SELECT seq, segment_id, list_id, member_id, change, cause FROM membership_changes"
-                " ORDER BY seq"
-            )
-        ).all()
-        tables = set(sa.inspect(conn).get_table_names())
+        assert _history(conn) == expected + added
     engine.dispose()
-    assert [tuple(row) for row in back] == CHANGES
-    assert "history_segments" not in tables

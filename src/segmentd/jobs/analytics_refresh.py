@@ -6,7 +6,7 @@ does (the same rows, history with the cause "refresh", counts and webhooks).
 
 The copy can be older than the system of record for a few members: those with outbox rows
 still waiting, and those whose membership of a segment a condition refers to changed since
-that segment's copy (``membership_changes`` after the copy's ``history_seq``). They are the
+that segment's copy (``history_blocks`` after the copy's ``history_seq``). They are the
 ``unsure`` members of the chunk's answers, evaluated on the system of record. Both are read
 in the chunk's transaction before the query: it holds the segments' locks, so no change to
 these members commits until it does (SQLite has one writer; on PostgreSQL a member change

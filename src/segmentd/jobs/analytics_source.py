@@ -180,7 +180,7 @@ class AnalyticsSource:
     ) -> tuple[str, ...]:
         """Copy the membership of each of ``wanted`` the copy does not hold as published now:
         a publish since (a new generation), a change the real-time path or a hand edit made
-        to the published generation (a newer ``membership_changes`` row), or never copied."""
+        to the published generation (a newer ``history_blocks`` seq), or never copied."""
         if not wanted:
             return ()
         target = self.target

@@ -15,7 +15,7 @@ from ..storage.membership_history import delete_changes_before, tenants_with_his
 log = logging.getLogger("segmentd.jobs")
 
 PURGE_SECONDS = 60.0  # how often an idle worker purges
-PURGE_CHUNK = 5_000  # changes deleted per transaction
+PURGE_CHUNK = 5_000  # changes deleted per transaction (whole blocks: up to a block more)
 DAY_SECONDS = 86_400
 
 _last_purge: weakref.WeakKeyDictionary[Database, float] = weakref.WeakKeyDictionary()

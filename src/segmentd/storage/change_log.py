@@ -5,16 +5,17 @@ The writers of membership stage what moved: ``stage`` a few (segment, member) ch
 in Python, or ``stage_query`` a set-based SELECT of ``(member_id, change)`` that runs at the
 flush (a build's publish: the difference between two generations, never a row per member in
 Python; a segment deleted: its members leaving, its rows deleted only after the query ran).
-``flush``, called by ``Database.write`` just before COMMIT, takes the tenant's
-counter row, inserts the staged changes with consecutive ``seq`` after it, and writes today's
-size of each segment that changed (``segment_sizes``). A segment's first changes also name it
-in ``history_segments`` (its number to its id and list), which outlives the segment.
+``flush``, called by ``Database.write`` just before COMMIT, runs the staged queries, takes
+the tenant's counter row, inserts the changes with consecutive ``seq`` after it, and writes
+today's size of each segment that changed (``segment_sizes``). A segment's first changes also
+name it in ``history_segments`` (its number to its id and list), which outlives the segment.
 
-Why a change's row is narrow and its member index keyed by ``seq_block`` first: recording
-costs what the rows and their index entries write (docs/performance.md). A publish numbers
-its changes in member order, so they enter the primary key, the segment's index and the
-newest block of the member index each in key order, touching few pages however much history
-is kept.
+Why changes are stored as blocks of member ids (``id_blocks``, ``schema.history_blocks``):
+recording costs what the rows and their index entries write (docs/performance.md). A
+publish's difference is packed by the database into one value, read once, and cut here into
+blocks of sorted ids of one change: a few hundred rows for a hundred thousand changes. A
+block's ids take consecutive seqs in id order; changes known in Python are grouped the same
+way (a real-time update's one change is a block of one).
 
 Why the counter comes last: its row lock is held from there to COMMIT, so the tenant's
 writers of history commit in ``seq`` order (a reader keyed on ``seq > cursor`` never misses a
@@ -29,6 +30,7 @@ membership never commits without its history, nor history without its change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,14 +42,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from ..timefmt import now
-from . import history_at_once, transaction_info
-from .schema import (
-    change_counters,
-    history_segments,
-    membership_changes,
-    segment_sizes,
-    segments,
-)
+from . import history_at_once, id_blocks, transaction_info
+from .id_blocks import Block
+from .schema import change_counters, history_blocks, history_segments, segment_sizes, segments
 
 ENTERED, LEFT = 1, 0
 CHANGE_NAMES = {ENTERED: "entered", LEFT: "left"}
@@ -61,10 +58,6 @@ CAUSES = (
 # The code each cause is stored as (migration 0019 maps the names the same way): append only.
 CAUSE_CODES = {cause: code for code, cause in enumerate(CAUSES, start=1)}
 CAUSE_NAMES = {code: cause for cause, code in CAUSE_CODES.items()}
-# Changes per block of the member index (``schema.membership_changes.seq_block``): a block's
-# entries fit in a few hundred pages, and a member's history is one seek per block.
-SEQ_BLOCK = 131_072
-
 _KEY = "segmentd.change_log"
 
 
@@ -170,54 +163,62 @@ def _store(conn: Connection, tenant_id: int, staged: _Staged) -> None:
     at = now()
     ids = sorted({s for s, _ in staged.rows} | {q.segment_id for q in staged.queries})
     numbers, unnamed = _segment_numbers(conn, tenant_id, ids, staged.queries, staged.names)
-    moved = [
-        (numbers[segment_id], member_id, change, CAUSE_CODES[cause])
-        for (segment_id, member_id), (change, cause) in staged.rows.items()
-        if segment_id in numbers
-    ]
-    if conn.dialect.name == "postgresql" and not (staged.queries or staged.after):
-        names = [(n, i, li) for i, n, li in unnamed]
-        day = datetime.fromtimestamp(at, UTC).date()
-        history_at_once.store(conn, tenant_id, moved, names, ids, at, day, SEQ_BLOCK)
-        return
-    _name(conn, tenant_id, unnamed)
-    # Rows alone: the counter moves past them in the statement that locks it.
-    last = _take_counter(conn, tenant_id, 0 if staged.queries else len(moved))
-    _insert_rows(conn, tenant_id, last, moved, at)
-    seq = last + len(moved)
+    stored = _known_blocks(staged.rows, numbers)
     for query in staged.queries:
         if query.segment_id in numbers:
-            seq = _insert_query(conn, tenant_id, seq, numbers[query.segment_id], at, query)
+            values = packed_difference(conn, query)
+            stored += _difference_blocks(numbers[query.segment_id], query.cause, values)
     for action in staged.after:
         action(conn)
-    if staged.queries and seq != last:
-        conn.execute(
-            sa.update(change_counters)
-            .where(change_counters.c.tenant_id == tenant_id)
-            .values(seq=seq)
-        )
+    if conn.dialect.name == "postgresql":
+        names = [(n, i, li) for i, n, li in unnamed]
+        day = datetime.fromtimestamp(at, UTC).date()
+        history_at_once.store(conn, tenant_id, stored, names, ids, at, day)
+        return
+    _name(conn, tenant_id, unnamed)
+    last = _take_counter(conn, tenant_id, sum(b.size for b in stored))
+    _insert_blocks(conn, tenant_id, last, stored, at)
     _note_sizes(conn, tenant_id, ids, at)
 
 
-def _insert_rows(
-    conn: Connection, tenant_id: int, last: int, moved: list[tuple[int, int, int, int]], at: int
+def _known_blocks(
+    rows: Mapping[tuple[str, int], tuple[int, str]], numbers: Mapping[str, int]
+) -> list[Block]:
+    """Changes known in Python as blocks: grouped by segment, change and cause (in the order
+    first staged), each group's ids sorted."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for (segment_id, member_id), (change, cause) in rows.items():
+        if segment_id in numbers:
+            key = (numbers[segment_id], change, CAUSE_CODES[cause])
+            groups.setdefault(key, []).append(member_id)
+    return [
+        block
+        for (number, change, cause), members in groups.items()
+        for block in id_blocks.blocks(number, change, cause, sorted(members))
+    ]
+
+
+def _difference_blocks(number: int, cause: str, values: list[int]) -> list[Block]:
+    """A staged query's packed rows (``packed_difference``) as blocks, entering first."""
+    code = CAUSE_CODES[cause]
+    entering = sorted(v for v in values if v >= 0)
+    leaving = sorted(~v for v in values if v < 0)
+    return [
+        *id_blocks.blocks(number, ENTERED, code, entering),
+        *id_blocks.blocks(number, LEFT, code, leaving),
+    ]
+
+
+def _insert_blocks(
+    conn: Connection, tenant_id: int, last: int, stored: list[Block], at: int
 ) -> None:
-    """Insert (segment number, member id, change, cause code) changes numbered after ``last``."""
-    if moved:
-        rows = [
-            {
-                "tenant_id": tenant_id,
-                "seq": last + k,
-                "seq_block": (last + k) // SEQ_BLOCK,
-                "segment_number": number,
-                "member_id": member_id,
-                "change": change,
-                "cause": cause,
-                "at": at,
-            }
-            for k, (number, member_id, change, cause) in enumerate(moved, start=1)
-        ]
-        conn.execute(sa.insert(membership_changes), rows)
+    """Insert blocks numbered after ``last``, in the order given."""
+    rows = []
+    for block in stored:
+        last += block.size
+        rows.append({"tenant_id": tenant_id, "last_seq": last, "at": at, **block._asdict()})
+    if rows:
+        conn.execute(sa.insert(history_blocks), rows)
 
 
 def _segment_numbers(
@@ -286,101 +287,42 @@ def _take_counter_statement(dialect: Any) -> sa.Insert:
 _TAKE_COUNTER = {dialect: _take_counter_statement(dialect) for dialect in (postgresql, sqlite)}
 
 
-def _insert_query(
-    conn: Connection, tenant_id: int, last: int, number: int, at: int, staged: StagedQuery
-) -> int:
-    """Insert a staged query's changes numbered after ``last``; the last seq now given. No
-    ORDER BY: rows come out of the numbering in its order (SQLite would sort them once more)."""
+def packed_difference(conn: Connection, staged: StagedQuery) -> list[int]:
+    """A staged query's rows packed by the database into one value (a JSON array on SQLite,
+    an array on PostgreSQL) and read at once: a row per change read into Python cost more than
+    the difference itself. A member entering is its id, one leaving ``-id - 1`` (``~id``):
+    any non-negative 64-bit id packs without overflow."""
     found = staged.query.subquery("moved")
-    numbered = (_numbered_sqlite if conn.dialect.name == "sqlite" else _numbered)(found, last)
-    n = numbered.c
-    select = sa.select(
-        sa.literal(tenant_id, sa.BigInteger),
-        n.seq,
-        _block_of(n.seq),
-        sa.literal(number, sa.BigInteger),
-        n.member_id,
-        n.change,
-        sa.literal(CAUSE_CODES[staged.cause], sa.SmallInteger),
-        sa.literal(at, sa.BigInteger),
-    )
-    names = [
-        "tenant_id",
-        "seq",
-        "seq_block",
-        "segment_number",
-        "member_id",
-        "change",
-        "cause",
-        "at",
-    ]
-    insert = sa.insert(membership_changes).from_select(names, select)
-    _planned_for_new_rows(conn, insert, staged.merged)
-    # A seek on the primary key, where the rowcount of INSERT ... SELECT is not reliable on
-    # every driver.
-    mc = membership_changes.c
-    top = conn.execute(sa.select(sa.func.max(mc.seq)).where(mc.tenant_id == tenant_id)).scalar()
-    return max(last, int(top or 0))
-
-
-def _numbered(found: sa.Subquery, last: int) -> sa.Subquery:
-    """(seq, member_id, change) of each row of ``found``, numbered after ``last`` in member
-    order (each member once in a staged query), the member index's order."""
-    number_of = sa.func.row_number().over(order_by=found.c.member_id)
-    return sa.select(
-        (sa.literal(last, sa.BigInteger) + number_of).label("seq"),
-        found.c.member_id,
-        found.c.change,
-    ).subquery("numbered")
-
-
-def _numbered_sqlite(found: sa.Subquery, last: int) -> sa.Subquery:
-    """SQLite: the same, numbered as the rows come. Each part of a difference comes in member
-    order already (sorting them all again took a temporary b-tree per part, written to a file).
-
-    Not ``row_number()``: SQLite copies every row of a window into a temporary table and out
-    again, most of the time of a first publish's numbering. The rows are gathered into one
-    JSON array instead (member and change packed in one integer), whose positions
-    ``json_each`` gives as ``key``.
-    """
-    packed = sa.func.json_group_array(found.c.member_id * 2 + found.c.change)
-    each = sa.func.json_each(sa.select(packed).scalar_subquery()).table_valued("key", "value")
-    value = sa.type_coerce(each.c.value, sa.BigInteger)
-    return sa.select(
-        (sa.literal(last + 1, sa.BigInteger) + sa.type_coerce(each.c.key, sa.BigInteger)).label(
-            "seq"
-        ),
-        (value // 2).label("member_id"),
-        sa.cast(value % 2, sa.SmallInteger).label("change"),
-    ).subquery("numbered")
+    member = found.c.member_id
+    value = sa.case((found.c.change == ENTERED, member), else_=-member - 1)
+    if conn.dialect.name == "sqlite":
+        packed = conn.execute(sa.select(sa.func.json_group_array(value))).scalar_one()
+        return list(json.loads(packed))
+    query = sa.select(sa.func.array_agg(value))
+    return list(_planned_for_new_rows(conn, query, staged.merged).scalar_one() or [])
 
 
 # PostgreSQL's planner settings for a staged query: the joins of whole generations, whose rows
 # are newer than the statistics. Planned from statistics of a nearly empty table, a nested loop
 # read a whole generation for each row of the other; a hash join of two generations spilled
-# to disk in batches; a generation was read by a scan of the whole table. The numbering sorts
+# to disk in batches; a generation was read by a scan of the whole table. The array gathers
 # the changes in memory (a publish moving 100,000 members: a few MB, past the default).
 _NEW_ROWS = {"enable_nestloop": "off", "work_mem": "'64MB'"}
 # A merged query reads only the two generations' rows, in key order, by the primary key.
 _MERGED = {**_NEW_ROWS, "enable_hashjoin": "off", "enable_seqscan": "off"}
 
 
-def _planned_for_new_rows(conn: Connection, statement: sa.Insert, merged: bool) -> None:
-    """Run ``statement`` with those settings on PostgreSQL (``merged``: hash joins off too)."""
-    if conn.dialect.name != "postgresql":
-        conn.execute(statement)
-        return
+def _planned_for_new_rows(
+    conn: Connection, statement: sa.Select[Any], merged: bool
+) -> sa.Result[Any]:
+    """Run ``statement`` with those settings (``merged``: hash joins off too)."""
     settings = _MERGED if merged else _NEW_ROWS
     for name, value in settings.items():
         conn.exec_driver_sql(f"SET LOCAL {name} = {value}")
-    conn.execute(statement)
+    found = conn.execute(statement)
     for name in settings:
         conn.exec_driver_sql(f"SET LOCAL {name} TO DEFAULT")
-
-
-def _block_of(seq: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """``seq // SEQ_BLOCK`` in SQL: integer division on both databases (non-negative seqs)."""
-    return seq // sa.literal(SEQ_BLOCK, sa.BigInteger)
+    return found
 
 
 def _note_sizes(conn: Connection, tenant_id: int, ids: list[str], at: int) -> None:
@@ -426,10 +368,10 @@ def _on_commit(conn: Connection) -> None:
 def last_change(conn: Connection, tenant_id: int, segment_number: int) -> int:
     """The ``seq`` of the segment's newest recorded change (0: none): a copy of its
     membership taken at this value is current while it stays (the analytics copy)."""
-    c = membership_changes.c
+    b = history_blocks.c
     found = conn.execute(
-        sa.select(sa.func.max(c.seq)).where(
-            c.tenant_id == tenant_id, c.segment_number == segment_number
+        sa.select(sa.func.max(b.last_seq)).where(
+            b.tenant_id == tenant_id, b.segment_number == segment_number
         )
     ).scalar_one()
     return 0 if found is None else int(found)

@@ -1,27 +1,28 @@
-"""PostgreSQL: a transaction's staged history rows stored in one statement.
+"""PostgreSQL: a transaction's history blocks stored in one statement.
 
-A real-time update stages a few changes known in Python, for segments it read in the same
-transaction (``change_log.SegmentName``). Storing them took a statement each for the
-counter, the segments' names, the changes and the sizes: a round trip each. Here they are
-data-modifying CTEs of one statement over array parameters (its text, and its prepared plan,
-the same whatever the number of rows). Each CTE runs once, to completion; none touches a row
-another one does, and the sizes read the totals the transaction wrote before this statement.
-The counter's row lock is taken in the transaction's last statement before COMMIT, as
-``change_log`` requires.
+A real-time update stages a few changes known in Python, a publish its difference read into
+Python; either way ``change_log`` hands over blocks of ids (``id_blocks.Block``). Storing them
+took a statement each for the counter, the segments' names, the blocks and the sizes: a round
+trip each. Here they are data-modifying CTEs of one statement over array parameters (its
+text, and its prepared plan, the same whatever the number of blocks). Each CTE runs once, to
+completion; none touches a row another one does, and the sizes read the totals the
+transaction wrote before this statement. The counter's row lock is taken in the
+transaction's last statement before COMMIT, as ``change_log`` requires.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import accumulate
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .id_blocks import Block
 from .prepared import OPTION as PREPARED
 
-Moved = tuple[int, int, int, int]  # (segment number, member id, change, cause code)
 Name = tuple[int, str, int]  # (segment number, segment id, list id)
 
 _STATEMENT = sa.text(
@@ -36,20 +37,22 @@ WITH counter AS (
     FROM unnest(CAST(:name_numbers AS BIGINT[]), CAST(:name_ids AS VARCHAR[]),
                 CAST(:name_lists AS BIGINT[])) AS n(number, id, list_id)
     ON CONFLICT (tenant_id, segment_number) DO NOTHING
-), changes AS (
-    INSERT INTO membership_changes
-        (tenant_id, seq, seq_block, segment_number, member_id, change, cause, at)
-    SELECT :tenant_id, c.last + r.k, (c.last + r.k) / CAST(:block AS BIGINT), r.number,
-           r.member_id, r.change, r.cause, CAST(:at AS BIGINT)
+), blocks AS (
+    INSERT INTO history_blocks
+        (tenant_id, last_seq, size, segment_number, change, cause, at, lo, hi, level, ids)
+    SELECT :tenant_id, c.last + b.upto, b.size, b.number, b.change, b.cause,
+           CAST(:at AS BIGINT), b.lo, b.hi, b.level, b.ids
     FROM counter AS c,
-         unnest(CAST(:numbers AS BIGINT[]), CAST(:members AS BIGINT[]),
-                CAST(:changes AS SMALLINT[]), CAST(:causes AS SMALLINT[]))
-         WITH ORDINALITY AS r(number, member_id, change, cause, k)
+         unnest(CAST(:upto AS BIGINT[]), CAST(:sizes AS INTEGER[]), CAST(:numbers AS BIGINT[]),
+                CAST(:changes AS SMALLINT[]), CAST(:causes AS SMALLINT[]),
+                CAST(:los AS BIGINT[]), CAST(:his AS BIGINT[]), CAST(:levels AS SMALLINT[]),
+                CAST(:ids AS BYTEA[]))
+         AS b(upto, size, number, change, cause, lo, hi, level, ids)
 ), sizes AS (
     INSERT INTO segment_sizes (tenant_id, segment_id, day, size)
     SELECT s.tenant_id, s.id, CAST(:day AS DATE), s.member_total
     FROM segments AS s
-    WHERE s.tenant_id = :tenant_id AND s.id = ANY(CAST(:ids AS VARCHAR[]))
+    WHERE s.tenant_id = :tenant_id AND s.id = ANY(CAST(:segment_ids AS VARCHAR[]))
     ON CONFLICT (tenant_id, segment_id, day) DO UPDATE SET size = excluded.size
 )
 SELECT last FROM counter
@@ -60,28 +63,33 @@ SELECT last FROM counter
 def store(
     conn: Connection,
     tenant_id: int,
-    moved: Sequence[Moved],
+    stored: Sequence[Block],
     unnamed: Sequence[Name],
     segment_ids: Sequence[str],
     at: int,
     day: date,
-    block: int,
 ) -> None:
-    """Number ``moved`` after the tenant's counter (in the order given), insert them, name
-    the ``unnamed`` segments, and note today's size of ``segment_ids``."""
+    """Number the blocks after the tenant's counter (in the order given, each block's ids
+    consecutive), insert them, name the ``unnamed`` segments, and note today's size of
+    ``segment_ids``."""
+    upto = list(accumulate(b.size for b in stored))
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
-        "taking": len(moved),
+        "taking": upto[-1] if upto else 0,
         "name_numbers": [n for n, _, _ in unnamed],
         "name_ids": [i for _, i, _ in unnamed],
         "name_lists": [li for _, _, li in unnamed],
-        "block": block,
         "at": at,
-        "numbers": [row[0] for row in moved],
-        "members": [row[1] for row in moved],
-        "changes": [row[2] for row in moved],
-        "causes": [row[3] for row in moved],
+        "upto": upto,
+        "sizes": [b.size for b in stored],
+        "numbers": [b.segment_number for b in stored],
+        "changes": [b.change for b in stored],
+        "causes": [b.cause for b in stored],
+        "los": [b.lo for b in stored],
+        "his": [b.hi for b in stored],
+        "levels": [b.level for b in stored],
+        "ids": [b.ids for b in stored],
         "day": day,
-        "ids": list(segment_ids),
+        "segment_ids": list(segment_ids),
     }
     conn.execute(_STATEMENT, params)

@@ -1,26 +1,32 @@
-"""Reading the membership history (``membership_changes``, written by ``storage.change_log``).
+"""Reading the membership history (``history_blocks``, written by ``storage.change_log``).
 
 The change feed is read with a keyset cursor: the ``seq`` of the last change read. Seqs are
 given out per tenant in commit order, so a reader that stores the cursor and asks for
-``seq > cursor`` gets every change once, in order, across restarts. A segment's feed reads
-its index by segment number (``history_segments`` maps ids to numbers, and back for every
-row read). A member's history and "was the member in the segment at time T" read the member
-index one seek per block of seqs (``change_log.SEQ_BLOCK``): a member's few changes in each.
+``seq > cursor`` gets every change once, in order, across restarts. The changes are stored as
+blocks of member ids (``id_blocks``), each keyed by its last seq: a page past a cursor starts
+at the first block whose last seq is past it and skips that block's first ids. A segment's
+feed reads its index by segment number (``history_segments`` maps ids to numbers, and back
+for every change read). A member's history and "was the member in the segment at time T"
+read the member index one window per level of block (``id_blocks.window_starts``), in one
+statement, and search each candidate block's ids in place.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
-from .change_log import CAUSE_NAMES, CHANGE_NAMES, ENTERED, SEQ_BLOCK
-from .schema import change_counters, history_segments, membership_changes, segment_sizes
+from . import id_blocks
+from .change_log import CAUSE_NAMES, CHANGE_NAMES, ENTERED
+from .schema import change_counters, history_blocks, history_segments, segment_sizes
 from .sqlite_plans import IndexedBy
 
-_mc = membership_changes.c
+_hb = history_blocks.c
 _hs = history_segments.c
 
 
@@ -37,20 +43,36 @@ class Change(NamedTuple):
     at: int  # epoch seconds (UTC) of the transaction that made it
 
 
-# SQLite has no statistics here, and with rows this narrow it rates reading the primary key
-# in seq order (and filtering) cheaper than any index: a rare segment's feed page or one
-# member's history would walk the tenant's whole history. Its reads name their index there;
-# PostgreSQL's statistics choose.
-_BY_SEGMENT = IndexedBy(membership_changes, "ix_membership_changes_tenant_id_segment_number_seq")
-_BY_MEMBER = IndexedBy(
-    membership_changes, "ix_membership_changes_tenant_id_seq_block_member_id_seq"
-)
+# (seq, segment number, member id, change, cause code, at): a change as stored, unnamed.
+_Raw = tuple[int, int, int, int, int, int]
+
+# SQLite has no statistics here: a rare segment's feed page would walk the tenant's whole
+# history by the primary key. Its reads name their index there; PostgreSQL's statistics choose.
+_BY_SEGMENT = IndexedBy(history_blocks, "ix_history_blocks_tenant_id_segment_number_last_seq")
+_MEMBER_INDEX = "ix_history_blocks_tenant_id_level_lo_hi"
 Source = sa.Table | IndexedBy
 
 
-def _select(t: Source = membership_changes) -> sa.Select[Any]:
+def _select(t: Source = history_blocks) -> sa.Select[Any]:
     c = t.c
-    return sa.select(c.seq, c.segment_number, c.member_id, c.change, c.cause, c.at)
+    return sa.select(
+        c.last_seq, c.size, c.segment_number, c.change, c.cause, c.at, c.lo, c.level, c.ids
+    )
+
+
+def _unpacked(block: Row[Any], after_seq: int = 0, before_seq: int | None = None) -> list[_Raw]:
+    """The block's changes with ``after_seq < seq < before_seq``, in seq order."""
+    first = int(block.last_seq) - int(block.size) + 1
+    start = max(after_seq + 1 - first, 0)
+    end = None if before_seq is None else max(before_seq - first, 0)
+    offsets = id_blocks.offsets(int(block.level), block.ids)[start:end]
+    number, change, cause, at = (int(block.segment_number), int(block.change),
+                                 int(block.cause), int(block.at))  # fmt: skip
+    lo = int(block.lo)
+    return [
+        (first + start + k, number, lo + offset, change, cause, at)
+        for k, offset in enumerate(offsets)
+    ]
 
 
 def _of_segment(t: Source, numbers: list[int]) -> sa.ColumnElement[bool]:
@@ -59,12 +81,10 @@ def _of_segment(t: Source, numbers: list[int]) -> sa.ColumnElement[bool]:
     return t.c.segment_number.in_(numbers)
 
 
-def _changes(conn: Connection, tenant_id: int, query: sa.Select[Any]) -> list[Change]:
-    """The rows of ``query`` as changes, each segment named by id and list: a second query
-    for the page's few segments rather than a join, whose plan SQLite might drive from the
-    small table (every segment's changes sorted for one page)."""
-    rows = conn.execute(query).all()
-    numbers = sorted({int(row.segment_number) for row in rows})
+def _changes(conn: Connection, tenant_id: int, raw: list[_Raw]) -> list[Change]:
+    """The changes, each segment named by id and list: a second query for the page's few
+    segments rather than a join, whose plan SQLite might drive from the small table."""
+    numbers = sorted({number for _, number, *_ in raw})
     named = (
         {
             int(n): (i, int(li))
@@ -78,16 +98,48 @@ def _changes(conn: Connection, tenant_id: int, query: sa.Select[Any]) -> list[Ch
         else {}
     )
     return [
-        Change(
-            int(seq),
-            *named[int(number)],
-            int(member_id),
-            CHANGE_NAMES[int(change)],
-            CAUSE_NAMES[int(cause)],
-            int(at),
-        )
-        for seq, number, member_id, change, cause, at in rows
+        Change(seq, *named[number], member_id, CHANGE_NAMES[change], CAUSE_NAMES[cause], at)
+        for seq, number, member_id, change, cause, at in raw
     ]
+
+
+def _in_order(
+    conn: Connection,
+    query: sa.Select[Any],
+    t: Source,
+    limit: int,
+    *,
+    past: int | None,
+    newest_first: bool,
+) -> Iterator[Row[Any]]:
+    """The blocks of ``query`` in last seq order (or newest first) past ``past`` (None: from
+    the first or the newest), fetched in batches that grow until they hold about ``limit``
+    changes: a page of a publish's changes is a few blocks, of real-time ones many more."""
+    key = t.c.last_seq
+    order = key.desc() if newest_first else key
+    batch = min(limit, -(-limit // id_blocks.BLOCK) + 1)
+    held = 0
+    while batch > 0:
+        page = query.order_by(order).limit(batch)
+        if past is not None:
+            page = page.where(key < past if newest_first else key > past)
+        rows = conn.execute(page).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        past = int(rows[-1].last_seq)
+        held += sum(int(row.size) for row in rows)
+        batch = min(max(limit - held, 1), 2 * batch)
+
+
+def _first(changes: Iterable[list[_Raw]], limit: int) -> list[_Raw]:
+    """At most ``limit`` changes of the blocks' changes, in their order; reads no further."""
+    found: list[_Raw] = []
+    for block in changes:
+        found += block[: limit - len(found)]
+        if len(found) >= limit:
+            break
+    return found
 
 
 def read_changes(
@@ -100,16 +152,16 @@ def read_changes(
 ) -> list[Change]:
     """The tenant's changes (of one segment, or all) with ``seq > after_seq``, in seq order,
     at most ``limit``. The next cursor is the last one's ``seq``."""
-    t: Source = membership_changes
-    where = []
+    t: Source = history_blocks
+    where = [t.c.tenant_id == tenant_id]
     if segment_id is not None:
         numbers = _numbers_of(conn, tenant_id, segment_id)
         if not numbers:
             return []
         t = _BY_SEGMENT
-        where.append(_of_segment(t, numbers))
-    query = _select(t).where(t.c.tenant_id == tenant_id, t.c.seq > after_seq, *where)
-    return _changes(conn, tenant_id, query.order_by(t.c.seq).limit(limit))
+        where = [t.c.tenant_id == tenant_id, _of_segment(t, numbers)]
+    blocks = _in_order(conn, _select(t).where(*where), t, limit, past=after_seq, newest_first=False)
+    return _changes(conn, tenant_id, _first((_unpacked(b, after_seq) for b in blocks), limit))
 
 
 def recent_changes(
@@ -124,20 +176,24 @@ def recent_changes(
     """The tenant's changes (of one segment or member, or all), newest first, with
     ``seq < before_seq`` when given: pages read backwards, for people rather than consumers."""
     numbers = None if segment_id is None else _numbers_of(conn, tenant_id, segment_id)
-    top = None if before_seq is None else before_seq - 1
-    blocks = None if member_id is None else _blocks(conn, tenant_id, 0, top)
-    if numbers == [] or blocks == []:
+    if numbers == []:
         return []
-    t: Source = _BY_MEMBER if blocks else _BY_SEGMENT if numbers else membership_changes
+    if member_id is not None:
+        found = [
+            c
+            for c in reversed(_member_history(conn, tenant_id, member_id))
+            if (before_seq is None or c[0] < before_seq) and (numbers is None or c[1] in numbers)
+        ]
+        return _changes(conn, tenant_id, found[:limit])
+    t: Source = _BY_SEGMENT if numbers else history_blocks
     where = [t.c.tenant_id == tenant_id]
-    if before_seq is not None:
-        where.append(t.c.seq < before_seq)
     if numbers:
         where.append(_of_segment(t, numbers))
-    if blocks:
-        where += [t.c.seq_block.in_(blocks), t.c.member_id == member_id]
-    query = _select(t).where(*where).order_by(t.c.seq.desc()).limit(limit)
-    return _changes(conn, tenant_id, query)
+    # A block holding seq before_seq - 1 ends fewer than BLOCK seqs after it.
+    past = None if before_seq is None else before_seq + id_blocks.BLOCK
+    blocks = _in_order(conn, _select(t).where(*where), t, limit, past=past, newest_first=True)
+    newest = (_unpacked(b, 0, before_seq)[::-1] for b in blocks)
+    return _changes(conn, tenant_id, _first(newest, limit))
 
 
 def _numbers_of(conn: Connection, tenant_id: int, segment_id: str) -> list[int]:
@@ -148,24 +204,47 @@ def _numbers_of(conn: Connection, tenant_id: int, segment_id: str) -> list[int]:
     return [int(n) for n in conn.execute(found).scalars()]
 
 
-def _blocks(conn: Connection, tenant_id: int, after_seq: int, upto: int | None) -> list[int]:
-    """The blocks of the member index holding the tenant's changes with ``after_seq < seq <=
-    upto`` (``upto`` None: the last): each is one seek of a member's changes. Two seeks on
-    the primary key (min and max in one SELECT would scan it on SQLite)."""
-    key = (_mc.tenant_id == tenant_id, _mc.seq > after_seq)
-    first = sa.select(sa.func.min(_mc.seq)).where(*key).scalar_subquery()
-    last = sa.select(sa.func.max(_mc.seq)).where(*key).scalar_subquery()
-    low, high = conn.execute(sa.select(first, last)).one()
-    if low is None:
-        return []
-    if upto is not None:
-        high = min(int(high), upto)
-    return list(range(int(low) // SEQ_BLOCK, int(high) // SEQ_BLOCK + 1))
+def _member_statement(sqlite: bool) -> sa.TextClause:
+    """The blocks that may hold member ``:m``: per level L, those of the member index with
+    ``lo`` in ``[start of L, m]`` and ``hi >= m``. Each database is told the join's order
+    (SQLite would drive it from the primary key; PostgreSQL hashed a small history, and
+    ``OFFSET 0`` keeps its lateral subquery a seek per level)."""
+    columns = "b.last_seq, b.size, b.segment_number, b.change, b.cause, b.at, b.lo, b.level, b.ids"
+    window = "b.tenant_id = :t AND b.lo BETWEEN l.value AND :m AND b.hi >= :m"
+    if sqlite:
+        return sa.text(
+            f"SELECT {columns} FROM json_each(:starts) AS l CROSS JOIN history_blocks AS b"
+            f" INDEXED BY {_MEMBER_INDEX} ON b.level = l.key AND {window}"
+        )
+    return sa.text(
+        f"SELECT {columns} FROM unnest(CAST(:starts AS BIGINT[])) WITH ORDINALITY AS l(value, k)"
+        f" CROSS JOIN LATERAL (SELECT * FROM history_blocks AS b WHERE b.level = l.k - 1"
+        f" AND {window} OFFSET 0) AS b"
+    )
+
+
+_MEMBER = {True: _member_statement(True), False: _member_statement(False)}
+
+
+def _member_history(conn: Connection, tenant_id: int, member_id: int) -> list[_Raw]:
+    """Every recorded change of the member, in seq order (a few per publish that moved it)."""
+    sqlite = conn.dialect.name == "sqlite"
+    starts = id_blocks.window_starts(member_id)
+    params = {"t": tenant_id, "m": member_id, "starts": json.dumps(starts) if sqlite else starts}
+    found = []
+    for block in conn.execute(_MEMBER[sqlite], params):
+        level, lo = int(block.level), int(block.lo)
+        k = id_blocks.position(lo, level, block.ids, member_id)
+        if k is not None:
+            seq = int(block.last_seq) - int(block.size) + 1 + k
+            found.append((seq, int(block.segment_number), member_id, int(block.change),
+                          int(block.cause), int(block.at)))  # fmt: skip
+    return sorted(found)
 
 
 def last_seq(conn: Connection, tenant_id: int) -> int:
     """The tenant's last committed change (0: none yet): a cursor reading only later ones."""
-    found = conn.execute(sa.select(sa.func.max(_mc.seq)).where(_mc.tenant_id == tenant_id))
+    found = conn.execute(sa.select(sa.func.max(_hb.last_seq)).where(_hb.tenant_id == tenant_id))
     return int(found.scalar() or 0)
 
 
@@ -173,16 +252,21 @@ def members_moved_since(
     conn: Connection, tenant_id: int, segment_number: int, after_seq: int, lo: int, hi: int
 ) -> set[int]:
     """The members with ids in (lo, hi] whose membership of the segment changed after
-    ``after_seq`` (its index by segment: the changes since, then the range)."""
+    ``after_seq`` (its index by segment: the blocks since, then those meeting the range)."""
     t = _BY_SEGMENT
-    query = sa.select(t.c.member_id).where(
+    query = _select(t).where(
         t.c.tenant_id == tenant_id,
         t.c.segment_number == segment_number,
-        t.c.seq > after_seq,
-        t.c.member_id > lo,
-        t.c.member_id <= hi,
+        t.c.last_seq > after_seq,
+        t.c.lo <= hi,
+        t.c.hi > lo,
     )
-    return {int(m) for m in conn.execute(query.distinct()).scalars()}
+    return {
+        member
+        for block in conn.execute(query)
+        for _, _, member, *_ in _unpacked(block, after_seq)
+        if lo < member <= hi
+    }
 
 
 def member_changes(
@@ -195,20 +279,13 @@ def member_changes(
     segment_id: str | None = None,
 ) -> list[Change]:
     """One member's changes (in one segment, or all), in seq order after ``after_seq``."""
-    blocks = _blocks(conn, tenant_id, after_seq, None)
-    if not blocks:
-        return []
-    t = _BY_MEMBER
-    where = [
-        t.c.tenant_id == tenant_id,
-        t.c.seq_block.in_(blocks),
-        t.c.member_id == member_id,
-        t.c.seq > after_seq,
+    numbers = None if segment_id is None else _numbers_of(conn, tenant_id, segment_id)
+    found = [
+        c
+        for c in _member_history(conn, tenant_id, member_id)
+        if c[0] > after_seq and (numbers is None or c[1] in numbers)
     ]
-    if segment_id is not None:
-        where.append(t.c.segment_number.in_(_numbers_of(conn, tenant_id, segment_id)))
-    query = _select(t).where(*where).order_by(t.c.seq).limit(limit)
-    return _changes(conn, tenant_id, query)
+    return _changes(conn, tenant_id, found[:limit])
 
 
 def member_state_at(
@@ -218,22 +295,15 @@ def member_state_at(
     change at or before then says so, or else the first one after it (the opposite of it: a
     member's changes in a segment alternate); None when the history has no change of it."""
     numbers = _numbers_of(conn, tenant_id, segment_id)
-    blocks = _blocks(conn, tenant_id, 0, None) if numbers else []
-    if not blocks:
+    if not numbers:
         return None
-    t = _BY_MEMBER
-    change = sa.select(t.c.change).where(
-        t.c.tenant_id == tenant_id,
-        t.c.seq_block.in_(blocks),
-        t.c.member_id == member_id,
-        t.c.segment_number.in_(numbers),
-    )
-    before = conn.execute(change.where(t.c.at <= at).order_by(t.c.seq.desc()).limit(1)).scalar()
-    if before is not None:
-        return int(before) == ENTERED
-    after = conn.execute(change.where(t.c.at > at).order_by(t.c.seq).limit(1)).scalar()
-    if after is not None:
-        return int(after) != ENTERED
+    mine = [c for c in _member_history(conn, tenant_id, member_id) if c[1] in numbers]
+    before = [change for _, _, _, change, _, when in mine if when <= at]
+    if before:
+        return before[-1] == ENTERED
+    after = [change for _, _, _, change, _, when in mine if when > at]
+    if after:
+        return after[0] != ENTERED
     return None
 
 
@@ -254,26 +324,25 @@ def segment_sizes_between(
 
 
 def delete_changes_before(conn: Connection, tenant_id: int, cutoff: int, limit: int) -> int:
-    """Delete at most ``limit`` of the tenant's oldest changes made before ``cutoff`` (epoch
-    seconds); how many. Seqs grow with time, so they are the first ones by seq."""
-    oldest = (
-        sa.select(_mc.seq)
-        .where(_mc.tenant_id == tenant_id, _mc.at < cutoff)
-        .order_by(_mc.seq)
+    """Delete the tenant's oldest changes made before ``cutoff`` (epoch seconds), whole
+    blocks, until at least ``limit`` are gone or none is left; how many. Seqs grow with time,
+    so they are the first blocks by seq."""
+    oldest = conn.execute(
+        sa.select(_hb.last_seq, _hb.size)
+        .where(_hb.tenant_id == tenant_id, _hb.at < cutoff)
+        .order_by(_hb.last_seq)
         .limit(limit)
-        .scalar_subquery()
-    )
-    found = conn.execute(
-        sa.select(sa.func.count(), sa.func.max(_mc.seq)).where(
-            _mc.tenant_id == tenant_id, _mc.seq.in_(oldest)
-        )
-    ).one()
-    count, upto = int(found[0]), found[1]
-    if not count:
+    ).all()
+    count, upto = 0, None
+    for last, size in oldest:
+        count, upto = count + int(size), int(last)
+        if count >= limit:
+            break
+    if upto is None:
         return 0
     conn.execute(
-        sa.delete(membership_changes).where(
-            _mc.tenant_id == tenant_id, _mc.seq <= upto, _mc.at < cutoff
+        sa.delete(history_blocks).where(
+            _hb.tenant_id == tenant_id, _hb.last_seq <= upto, _hb.at < cutoff
         )
     )
     return count

@@ -267,28 +267,34 @@ segment_exclusions = sa.Table(
     sa.PrimaryKeyConstraint("tenant_id", "segment_id", "member_id"),
 )
 
-# Membership history (migrations 0015, 0019): one row per member entering (1) or leaving (0)
-# a segment's published membership, numbered per tenant in commit order
-# (``storage.change_log``). Narrow rows: the segment by its number (``history_segments`` says
-# its id and list, also once it is deleted), the cause as a code (``change_log.CAUSE_CODES``).
-membership_changes = sa.Table(
-    "membership_changes",
+# Membership history (migrations 0015, 0019, 0021): members entering (1) or leaving (0) a
+# segment's published membership, numbered per tenant in commit order (``storage.change_log``),
+# stored as blocks of at most ``id_blocks.BLOCK`` sorted member ids of one segment, change,
+# cause and time: a publish's difference is a few hundred rows, not a row per change. The
+# segment by its number (``history_segments`` says its id and list, also once it is
+# deleted), the cause as a code (``change_log.CAUSE_CODES``).
+history_blocks = sa.Table(
+    "history_blocks",
     metadata,
     _tenant(),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-    # seq // SEQ_BLOCK (``change_log``): keys the member index, so that a publish's changes,
-    # one per member, land in the newest block's few pages, not all over the history kept.
-    sa.Column("seq_block", sa.Integer, nullable=False),
+    # The block's changes have seqs last_seq - size + 1 .. last_seq, in member id order.
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),  # ids in the block
     sa.Column("segment_number", sa.BigInteger, nullable=False),
-    sa.Column("member_id", sa.BigInteger, nullable=False),
     sa.Column("change", sa.SmallInteger, nullable=False),
     sa.Column("cause", sa.SmallInteger, nullable=False),
     _epoch("at"),
-    sa.PrimaryKeyConstraint("tenant_id", "seq"),
-    # A segment's feed; a member's history (one seek per block; was-member-at filters the
-    # member's few changes by segment). No more: each index costs every change recorded.
-    sa.Index(None, "tenant_id", "segment_number", "seq"),
-    sa.Index(None, "tenant_id", "seq_block", "member_id", "seq"),
+    # Its member ids (``storage.id_blocks``): first, last, (hi - lo).bit_length(), and the
+    # offsets from lo.
+    sa.Column("lo", sa.BigInteger, nullable=False),
+    sa.Column("hi", sa.BigInteger, nullable=False),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("ids", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "last_seq"),
+    # A segment's feed; a member's history (one window per level). No more: each index costs
+    # every block recorded.
+    sa.Index(None, "tenant_id", "segment_number", "last_seq"),
+    sa.Index(None, "tenant_id", "level", "lo", "hi"),
     sqlite_with_rowid=False,
 )
 
@@ -305,7 +311,7 @@ history_segments = sa.Table(
     sa.Index(None, "tenant_id", "segment_id"),
 )
 
-# The last ``membership_changes.seq`` given out per tenant: its row lock, taken just before
+# The last seq of ``history_blocks`` given out per tenant: its row lock, taken just before
 # COMMIT, orders the tenant's writers of history.
 change_counters = sa.Table(
     "change_counters",
