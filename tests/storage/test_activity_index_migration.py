@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
