@@ -43,8 +43,9 @@ def indexes_and_rows(url: str) -> tuple[set[tuple[str, tuple[str, ...]]], list[t
     return {(i["name"], tuple(i["column_names"])) for i in found}, [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-def test_0012_widens_the_member_index_and_downgrades(url: str) -> None:
-    migrate_to(url, "0011")
+def activity_row_at(url: str, revision: str) -> tuple[int | None, ...]:
+    """Migrate to ``revision`` and store one activity row there (sent and opened): the row."""
+    migrate_to(url, revision)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(
@@ -54,7 +55,11 @@ def test_0012_widens_the_member_index_and_downgrades(url: str) -> None:
             )
         )
     engine.dispose()
-    row = (1, 2, 3, 100, 200, None)
+    return (1, 2, 3, 100, 200, None)
+
+
+def test_0012_widens_the_member_index_and_downgrades(url: str) -> None:
+    row = activity_row_at(url, "0011")
     assert indexes_and_rows(url) == ({(NARROW[0], tuple(NARROW[1]))}, [row])
     migrate_to(url, "0012")
     assert indexes_and_rows(url) == ({(WIDE[0], tuple(WIDE[1]))}, [row])
@@ -63,17 +68,7 @@ def test_0012_widens_the_member_index_and_downgrades(url: str) -> None:
 
 
 def test_0021_adds_an_index_per_event_matching_the_schema_and_downgrades(url: str) -> None:
-    migrate_to(url, "0020")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO campaign_activity (tenant_id, campaign_id, member_id, sent_at,"
-                " opened_at, clicked_at) VALUES (1, 2, 3, 100, 200, NULL)"
-            )
-        )
-    engine.dispose()
-    row = (1, 2, 3, 100, 200, None)
+    row = activity_row_at(url, "0020")
     wide = (WIDE[0], tuple(WIDE[1]))
     migrate_to(url, "head")
     assert indexes_and_rows(url) == ({wide} | EVENTS, [row])
