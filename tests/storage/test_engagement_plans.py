@@ -6,7 +6,8 @@ correlated subquery per member must seek the member's own rows: SQLite, which ke
 statistics here, once took the chunk's range for a better key than the member's id and read
 every row of the chunk for each member. A leaf that only asks for a row (or none), after
 other alternatives of an "any" group, seeks each member it is reached for instead
-(``condition_sql.alternatives``). Plans are read with ``EXPLAIN QUERY PLAN`` on the SQL a
+(``condition_sql.alternatives``). A leaf on opens or clicks reads that event's partial index,
+which holds only the rows recording it. Plans are read with ``EXPLAIN QUERY PLAN`` on the SQL a
 build chunk sends.
 """
 
@@ -28,7 +29,7 @@ from segmentd.storage.db import Database
 from segmentd.storage.schema import members
 from tests.storage.test_query_plans import plans_of_calls
 
-INDEX = "COVERING INDEX ix_campaign_activity_member_times"
+INDEX = "COVERING INDEX ix_campaign_activity_member_"  # the times, or an event's
 CHUNK = "(tenant_id=? AND member_id>? AND member_id<?)"
 MEMBER = "(tenant_id=? AND member_id=?"  # and perhaps a time
 WINDOW = {"amount": 30, "unit": "days"}
@@ -40,6 +41,12 @@ LEAVES = [
 ]
 TREES = [{"all": [leaf]} for leaf in LEAVES] + [{"any": [LEAVES[3], {"not": LEAVES[0]}]}]
 # The second alternative asks for a row (or none): reached after the first, it seeks.
+# A leaf on one event reads that event's index; sends are in nearly every row: the times.
+EVENT_INDEX = {
+    "open": "ix_campaign_activity_member_opens",
+    "sent": "ix_campaign_activity_member_times",
+    "click": "ix_campaign_activity_member_clicks",
+}
 ALTERNATIVES = [{"any": [LEAVES[0], {"all": [{"not": leaf}]}]} for leaf in LEAVES[2:]]
 
 
@@ -89,3 +96,13 @@ def test_a_later_alternative_asking_for_a_row_seeks_each_member(db: Database, ra
     seeking = [line for line in activity if MEMBER in line]
     assert len(as_set) == 1, plan  # the first alternative, a count of rows
     assert seeking and len(as_set) + len(seeking) == len(activity), plan
+
+
+@pytest.mark.parametrize("tenant_id", [1, None])
+@pytest.mark.parametrize("leaf", LEAVES[:3], ids=lambda leaf: leaf["activity"])
+def test_a_leaf_on_one_event_reads_that_events_index(
+    db: Database, leaf: dict[str, Any], tenant_id: int | None
+) -> None:
+    plan = chunk_plan(db, tree({"all": [leaf]}), tenant_id)
+    activity = [line for line in plan if "campaign_activity" in line]
+    assert activity and all(EVENT_INDEX[leaf["activity"]] in line for line in activity), plan

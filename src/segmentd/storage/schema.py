@@ -183,6 +183,18 @@ campaign_activity = sa.Table(
         "ix_campaign_activity_member_times",
         *("tenant_id", "member_id", "sent_at", "opened_at", "clicked_at"),
     ),
+    # A member's opens and clicks alone, for the leaves on those events (migration 0022).
+    *(
+        sa.Index(
+            f"ix_campaign_activity_member_{event}",
+            "tenant_id",
+            "member_id",
+            time,
+            sqlite_where=sa.text(f"{time} IS NOT NULL"),
+            postgresql_where=sa.text(f"{time} IS NOT NULL"),
+        )
+        for event, time in (("opens", "opened_at"), ("clicks", "clicked_at"))
+    ),
 )
 
 segments = sa.Table(

@@ -3,7 +3,9 @@ hand has rows recording an event (at or after a time), and whether those rows, a
 pass a test (how many there are).
 
 Performance: a subquery per member (correlated) reads the member's rows on the
-``(tenant_id, member_id, ...)`` index, a seek for every member a build or a preview passes.
+``(tenant_id, member_id, ...)`` index, a seek for every member a build or a preview passes
+(a test of opens or of clicks alone: on that event's partial index, which holds only the
+rows recording it).
 Knowing the tenant, the rows are read once instead, in member order on the same index and in
 the caller's id range: the members who pass, as a set. SQLite tests ``members.id IN (set)``
 (the set is made once, then looked up). PostgreSQL gets ``EXISTS``, which it joins with the
