@@ -3,6 +3,8 @@ than ``SEGMENTD_LEASE_SECONDS``: the worker keeps its job, and the build ends ex
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from segmentd.jobs.build_queue import claim_job
 from segmentd.jobs.build_runner import run_chunk
 from segmentd.jobs.build_steps import Step
-from segmentd.jobs.build_worker import Worker
+from segmentd.jobs.build_worker import Worker, run_job
 from segmentd.settings import Settings
 from segmentd.storage.db import Database
 from segmentd.storage.membership_history import read_changes
@@ -106,4 +108,29 @@ def test_a_second_worker_leaves_a_slow_build_to_its_worker(
     finally:
         second.stop()
         first.stop()
+    built_once(db, acme.id, segment_id)
+
+
+def test_a_step_kept_from_the_database_waits_and_keeps_the_job(
+    db: Database, db_url: str, settings: Settings, acme: Tenant
+) -> None:
+    """SQLite: another process holds the write lock past the worker's busy timeout (another
+    writer committing back to back starves SQLite's polling busy handler so). Before, the
+    step's error abandoned the job and counted an attempt: five such and it failed."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite's write lock: PostgreSQL writers of other rows do not wait")
+    impatient = Database(db_url, sqlite_busy_ms=200)
+    try:
+        segment_id = add_segment(db, acme.id, CONDITION)
+        claim, _plan = start_job(impatient, settings)
+        holder = sqlite3.connect(
+            db_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+        )
+        holder.execute("BEGIN IMMEDIATE")
+        # Released well before the first pause ends, long after the busy timeout.
+        threading.Timer(0.6, holder.rollback).start()
+        assert run_job(impatient, settings, claim, lambda: False) is Step.DONE
+        holder.close()
+    finally:
+        impatient.dispose()
     built_once(db, acme.id, segment_id)
