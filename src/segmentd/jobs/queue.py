@@ -14,14 +14,15 @@ The contract:
   take one row twice; on SQLite the write transaction (``BEGIN IMMEDIATE``) is the only
   writer. Either way two workers never hold one job with a live lease.
 - **Work in idempotent chunks.** The holder does the job in chunks, one write transaction
-  each (``step``), that start by renewing the lease (``renew``: False when the job is no
-  longer ours, and then the chunk writes nothing) and save where the job got to in that same
+  each, that start by renewing the lease (``renew``: False when the job is no longer ours,
+  and then the chunk writes nothing) and save where the job got to in that same
   transaction. A chunk run twice gives the same result.
-- **A slow holder keeps its job.** A chunk's last statement renews the lease again, sized
-  from the chunk's own time, its wait for the write lock included (``lease_for``): the lease
-  runs from the commit, however long the chunk took, and a machine slow enough to stretch a
-  chunk stretches the lease with it. A rival reclaims a job only from a holder that stopped
-  working (dead, hung) or that waited for the database far longer than its last chunk took.
+- **A slow holder keeps its job.** A chunk run in ``step`` (builds and daily refreshes;
+  imports renew at the start only) ends by renewing the lease again, sized from the chunk's
+  own time, its wait for the write lock included (``lease_for``): the lease runs from the
+  commit however long the chunk took, and a machine slow enough to stretch a chunk
+  stretches the lease with it. A rival reclaims a job only from a holder that stopped
+  (dead, hung) or that waited for the database far longer than its last chunk took.
 - **Crash.** A worker that dies (kill -9, power loss) commits nothing more: its lease
   expires and any worker reclaims the job, which resumes from its last committed chunk.
   ``abandon`` expires the lease at once after an unexpected error, keeping the error.
