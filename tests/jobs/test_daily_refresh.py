@@ -313,6 +313,28 @@ def test_an_interrupted_refresh_resumes_from_its_cursor_and_ends_exact(
     assert_exact(db, tenant.id, segment_id, DAY + timedelta(days=1))
 
 
+def test_a_refresh_chunk_that_outlives_its_lease_keeps_the_job(
+    db: Database, db_url: str, tenant: Tenant, joined: FieldDef, day_clock: MovingClock
+) -> None:
+    # A lease shorter than any chunk of 400 members.
+    settings = settings_for(db_url, build_parallelism=1, build_chunk_size=400, lease_seconds=0.001)
+    segment_id = add_stored_segment(db, tenant.id, condition_of(stored(joined, 2)))
+    run_pending(db, settings)
+    day_clock.advance(days=1)
+    assert enqueue_due(db, clock.today(settings.tz)) == 1
+    claim = claim_refresh(db, "slow", settings.lease_seconds)
+    assert claim is not None
+    assert prepare(db, settings, claim) is Step.PROGRESS
+    assert run_chunk(db, settings, claim, Conditions()) is Step.PROGRESS
+
+    # The lease runs from the chunk's commit, as long as three such chunks.
+    assert claim_refresh(db, "rival", settings.lease_seconds) is None
+    assert run_refresh(db, settings, claim, lambda: False) is Step.DONE
+    (job,) = refresh_rows(db)
+    assert (job.state, job.attempts, job.lease_expiries) == ("done", 1, 0)
+    assert_exact(db, tenant.id, segment_id, DAY + timedelta(days=1))
+
+
 def test_a_refresh_handed_back_for_a_build_resumes_without_counting_an_attempt(
     db: Database, settings: Settings, tenant: Tenant, joined: FieldDef, day_clock: MovingClock
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
@@ -31,7 +32,7 @@ from ..storage.schema import build_jobs, segments
 from ..storage.segments import set_time_dependent
 from ..storage.write_lock import lock_tenant_writes
 from ..timefmt import now
-from .queue import Leased, LeaseQueue
+from .queue import Leased, LeaseQueue, lease_for
 from .stale_generations import sweep_due, sweep_stale_generations
 
 # A job claimed this many times without finishing fails rather than looping forever.
@@ -203,8 +204,9 @@ def claim_job(db: Database, owner: str, lease_seconds: float) -> Claim | None:
 def claim_jobs(db: Database, owner: str, lease_seconds: float, limit: int) -> list[Claim]:
     """``claim_job``, and with a fresh job up to ``limit - 1`` more fresh queued jobs of the
     same list, so that one pass over its members builds them all (``build_runner``)."""
+    asked = time.monotonic()
     with db.write() as conn:
-        lease_end = time.time() + lease_seconds
+        lease_end = time.time() + lease_for(lease_seconds, time.monotonic() - asked)
         leased = BUILDS.claim_next(conn, owner, lease_end, columns=(_segment_number(),))
         if leased is not None:
             claim = _claim(leased, owner)
@@ -272,6 +274,15 @@ def _claim(leased: Leased, owner: str) -> Claim:
 
 def job_row(conn: Connection, claim: Claim) -> Row[tuple]:
     return conn.execute(sa.select(build_jobs).where(build_jobs.c.id == claim.job_id)).one()
+
+
+def step_transaction(
+    db: Database, claims: Sequence[Claim], lease_seconds: float
+) -> AbstractContextManager[Connection]:
+    """A build step's write transaction for claims of one worker: it ends by renewing their
+    leases from its own time (``LeaseQueue.step``)."""
+    (owner,) = {claim.owner for claim in claims}
+    return BUILDS.step(db, [claim.job_id for claim in claims], owner, lease_seconds)
 
 
 def held(claim: Claim) -> sa.Update:

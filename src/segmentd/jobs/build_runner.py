@@ -28,7 +28,15 @@ from ..storage.schema import segments
 from ..storage.segments import mark_exact, published_generations
 from ..timefmt import now
 from .build_plan import Plan, Ranges, next_ranges
-from .build_queue import BUILDS, Claim, enqueue_dependents, held, job_row, requeue_build
+from .build_queue import (
+    BUILDS,
+    Claim,
+    enqueue_dependents,
+    held,
+    job_row,
+    requeue_build,
+    step_transaction,
+)
 from .build_steps import Step, lock_and_extend
 from .stale_generations import drop_stale_quietly
 
@@ -57,7 +65,7 @@ def _run_chunks(db: Database, settings: Settings, work: list[tuple[Claim, Plan]]
     size = settings.build_chunk_size
     parts = settings.build_parallelism
     steps = [Step.LOST] * len(work)
-    with db.write() as conn:
+    with step_transaction(db, [claim for claim, _plan in work], settings.lease_seconds) as conn:
         # Segment rows in ascending id, as real-time updates lock them: no deadlock.
         order = sorted(range(len(work)), key=lambda i: work[i][0].segment_id)
         live = [i for i in order if lock_and_extend(conn, work[i][0], settings.lease_seconds)]

@@ -22,7 +22,7 @@ from ..storage.db import Database
 from ..storage.schema import segments
 from ..timefmt import now
 from .build_plan import Plan, plan_build
-from .build_queue import BUILDS, MAX_ATTEMPTS, Claim, held, job_row
+from .build_queue import BUILDS, MAX_ATTEMPTS, Claim, held, job_row, step_transaction
 from .stale_generations import drop_stale_quietly
 
 log = logging.getLogger("segmentd.jobs")
@@ -46,7 +46,7 @@ def prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
 
 
 def _prepare(db: Database, settings: Settings, claim: Claim) -> Plan | Step:
-    with db.write() as conn:
+    with step_transaction(db, [claim], settings.lease_seconds) as conn:
         segment = lock_and_extend(conn, claim, settings.lease_seconds)
         if segment is None:
             return Step.LOST

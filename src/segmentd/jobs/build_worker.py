@@ -12,11 +12,14 @@ import signal
 import time
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from types import FrameType
+from typing import TypeVar
 
 from .. import clock, log_setup
 from ..settings import Settings
 from ..storage.db import Database
+from ..storage.faults import DatabaseUnavailable
 from ..storage.secret_check import verify_secret
 from .analytics_build import answered_on
 from .analytics_rebuild import rebuild_on_copy, rebuilds_in_place
@@ -33,10 +36,16 @@ from .refresh_runner import run_refresh
 from .webhook_worker import WebhookWorker
 
 log = logging.getLogger("segmentd.jobs")
+T = TypeVar("T")
 
 # How often a worker looks for time-dependent segments a refresh has not reached yet (besides
 # at start and at each day boundary): a build that began before midnight and published after.
 REFRESH_CHECK_SECONDS = 60.0
+# Pauses before a step whose database was unavailable runs again (SQLite: another process
+# kept the write lock past the busy timeout, as one committing back to back does to
+# SQLite's polling busy handler). The job stays ours meanwhile: its next step's lease check
+# says whether a rival took it over. Given up after the last: the job is abandoned.
+UNAVAILABLE_PAUSES = (1.0, 2.0, 4.0, 8.0, 16.0)
 # How often an idle worker brings the analytics copy up to date (builds and previews also do
 # before they read it): a build then finds little to take.
 ANALYTICS_DRAIN_SECONDS = 60.0
@@ -90,7 +99,7 @@ def _run_steps(
     work: list[tuple[Claim, Plan]] = []
     source = analytics_source(settings.analytics)
     for claim in claims:
-        plan = prepare(db, settings, claim)
+        plan = _patiently(partial(prepare, db, settings, claim), should_stop)
         if isinstance(plan, Plan):
             if source is not None and rebuilds_in_place(db, claim):
                 step = rebuild_on_copy(source, db, settings, claim, plan)
@@ -108,11 +117,26 @@ def _run_steps(
                 release(db, claim)
                 steps[claim.job_id] = None
             break
-        results = run_chunks(db, settings, work)
+        results = _patiently(partial(run_chunks, db, settings, work), should_stop)
         for (claim, _plan), step in zip(work, results, strict=True):
             steps[claim.job_id] = step
         work = [item for item, step in zip(work, results, strict=True) if step is Step.PROGRESS]
     return [steps[claim.job_id] for claim in claims]
+
+
+def _patiently(step: Callable[[], T], should_stop: Callable[[], bool]) -> T:
+    """Run a build step, again after each of ``UNAVAILABLE_PAUSES`` while the database is
+    unavailable (unless the worker is stopping): steps are repeatable, and a rollback wrote
+    nothing."""
+    for pause in UNAVAILABLE_PAUSES:
+        try:
+            return step()
+        except DatabaseUnavailable as exc:
+            if should_stop():
+                raise
+            log.warning("build step waits %.0f s: %s", pause, exc)
+            time.sleep(pause)
+    return step()
 
 
 def _abandon_quietly(db: Database, claim: Claim, error: str) -> None:

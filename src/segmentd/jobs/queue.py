@@ -14,9 +14,15 @@ The contract:
   take one row twice; on SQLite the write transaction (``BEGIN IMMEDIATE``) is the only
   writer. Either way two workers never hold one job with a live lease.
 - **Work in idempotent chunks.** The holder does the job in chunks, one write transaction
-  each, that start by renewing the lease (``renew``: False when the job is no longer ours)
-  and save where the job got to in that same transaction. A chunk run twice gives the same
-  result, so a chunk committed by a worker that then lost its lease does no harm.
+  each, that start by renewing the lease (``renew``: False when the job is no longer ours,
+  and then the chunk writes nothing) and save where the job got to in that same
+  transaction. A chunk run twice gives the same result.
+- **A slow holder keeps its job.** A chunk run in ``step`` (builds and daily refreshes;
+  imports renew at the start only) ends by renewing the lease again, sized from the chunk's
+  own time, its wait for the write lock included (``lease_for``): the lease runs from the
+  commit however long the chunk took, and a machine slow enough to stretch a chunk
+  stretches the lease with it. A rival reclaims a job only from a holder that stopped
+  (dead, hung) or that waited for the database far longer than its last chunk took.
 - **Crash.** A worker that dies (kill -9, power loss) commits nothing more: its lease
   expires and any worker reclaims the job, which resumes from its last committed chunk.
   ``abandon`` expires the lease at once after an unexpected error, keeping the error.
@@ -36,6 +42,8 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +52,18 @@ from sqlalchemy.engine import Connection, Row
 
 from .. import metrics
 from ..domain.statuses import JobState
+from ..storage.db import Database
 from ..timefmt import now
 
 UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
+# A lease taken at the end of a chunk covers this many chunks as long as that one.
+LEASE_CHUNKS = 3
+
+
+def lease_for(lease_seconds: float, took_seconds: float) -> float:
+    """How long a holder's lease runs after a chunk that took ``took_seconds`` (its wait for
+    the write lock included): ``lease_seconds``, or longer on a machine that slows chunks."""
+    return max(lease_seconds, LEASE_CHUNKS * took_seconds)
 
 
 def new_worker_id() -> str:
@@ -183,6 +200,22 @@ class LeaseQueue:
             )
         )
         return renewed.rowcount == 1
+
+    @contextmanager
+    def step(
+        self, db: Database, job_ids: Sequence[int], owner: str, lease_seconds: float
+    ) -> Iterator[Connection]:
+        """A chunk's write transaction, whose last statement renews the leases of ``job_ids``
+        still ours (``lease_for`` the time since the chunk asked for the write lock).
+
+        During the transaction no rival can reclaim them: SQLite has one writer, and on
+        PostgreSQL the chunk's first ``renew`` locks the job rows that claims skip."""
+        asked = time.monotonic()
+        with db.write() as conn:
+            yield conn
+            lease = lease_for(lease_seconds, time.monotonic() - asked)
+            for job_id in job_ids:
+                self.renew(conn, job_id, owner, lease)
 
     def release(self, conn: Connection, job_id: int, owner: str) -> None:
         """Hand the job back to the queue; this claim does not count as an attempt."""

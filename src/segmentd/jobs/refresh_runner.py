@@ -136,7 +136,7 @@ def refresh_pending(db: Database, settings: Settings) -> int:
 def prepare(db: Database, settings: Settings, claim: RefreshClaim) -> Step:
     """Fix the job's day and segments while nothing is done (cursor 0); fail a job that
     keeps crashing its workers. PROGRESS: run the chunks."""
-    with db.write() as conn:
+    with REFRESHES.step(db, [claim.job_id], claim.owner, settings.lease_seconds) as conn:
         if not REFRESHES.renew(conn, claim.job_id, claim.owner, settings.lease_seconds):
             return Step.LOST
         job = _job(conn, claim)
@@ -222,7 +222,7 @@ def _run_chunk(
     conditions: Conditions,
     copy: RefreshOnCopy | None,
 ) -> tuple[Step, float | None]:
-    with db.write() as conn:
+    with REFRESHES.step(db, [claim.job_id], claim.owner, settings.lease_seconds) as conn:
         job = _job(conn, claim)
         planned: dict[str, int] = json.loads(job.segments or "{}")
         rows = _lock_segments(conn, claim, planned)
