@@ -23,7 +23,6 @@ from segmentd.secrets import TokenKeys
 from segmentd.services import segment_service
 from segmentd.services.member_service import delete_members, upsert_members
 from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import insert_segment
 from segmentd.services.static_segments import (
     StaticDraft,
     add_static_members,
@@ -51,6 +50,7 @@ from segmentd.storage.webhooks import create_webhook, list_webhooks
 from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant
 from tests.conftest import test_settings as settings_for
+from tests.support import factories
 from tests.support.factories import held, replayed
 
 TZ = UTC
@@ -82,13 +82,7 @@ def lives_in(email: str, town: str) -> dict[str, Any]:
 
 
 def native_segment(db: Database, tenant_id: int, list_id: int, raw: dict[str, Any]) -> str:
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant_id)
-        owner = SegmentOwner(None, "s", list_id)
-        stored = checked_native_condition(conn, tenant_id, raw, TZ, owner)
-        return insert_segment(
-            conn, tenant_id, list_id=list_id, name="s", segment_type=0, condition=stored
-        )
+    return factories.native_segment(db, tenant_id, list_id, "s", raw, TZ)
 
 
 def paris(db: Database, tenant_id: int, list_id: int) -> str:
