@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from segmentd.domain.errors import InUse
-from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
 from segmentd.jobs.history_purge import purge_history
@@ -22,7 +21,6 @@ from segmentd.membership import read_changes
 from segmentd.secrets import TokenKeys
 from segmentd.services import segment_service
 from segmentd.services.member_service import delete_members, upsert_members
-from segmentd.services.native_conditions import checked_native_condition
 from segmentd.services.static_segments import (
     StaticDraft,
     add_static_members,
@@ -47,7 +45,6 @@ from segmentd.storage.schema import (
 )
 from segmentd.storage.tenants import default_list_id
 from segmentd.storage.webhooks import create_webhook, list_webhooks
-from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant
 from tests.conftest import test_settings as settings_for
 from tests.support import factories
@@ -370,15 +367,9 @@ def horizon(db: Database, segment_id: str) -> int:
         return int(found.scalar_one())
 
 
-def redefine(db: Database, tenant_id: int, list_id: int, segment_id: str, town: str) -> None:
+def redefine(db: Database, tenant_id: int, segment_id: str, town: str) -> None:
     raw = {"all": [{"kind": "field", "field": "City", "op": "!=", "value": town}]}
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant_id)
-        owner = SegmentOwner(segment_id, "s", list_id)
-        stored = checked_native_condition(conn, tenant_id, raw, TZ, owner)
-        segment_service.redefine_segment(
-            conn, tenant_id, segment_id, name=None, segment_type=0, condition=stored
-        )
+    factories.redefine_native(db, tenant_id, segment_id, raw, TZ)
 
 
 @pytest.mark.parametrize("first", FORMS)
@@ -404,7 +395,7 @@ def test_a_rebuild_records_exactly_the_members_it_moves_in_either_stored_form(
     before = set(held(db, segment))
     assert replayed(db, t, segment) == before
     mark = last_seq(db, t)
-    redefine(db, t, city, segment, "Lyon")
+    redefine(db, t, segment, "Lyon")
     run_pending(db, build[second])
     assert (horizon(db, segment) > 0) == (second == "complement")
     after = set(held(db, segment))

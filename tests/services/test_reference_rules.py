@@ -12,23 +12,29 @@ import sqlalchemy as sa
 
 from segmentd.domain.errors import DomainValidationError, InUse
 from segmentd.domain.native_form import parse_native
-from segmentd.domain.segment_graph import MAX_REFERENCE_DEPTH, SegmentOwner
+from segmentd.domain.segment_graph import MAX_REFERENCE_DEPTH
 from segmentd.domain.statuses import JobState
 from segmentd.jobs.build_queue import claim_job
 from segmentd.jobs.build_worker import run_job, run_pending
 from segmentd.services import segment_service
 from segmentd.services.member_service import upsert_members
-from segmentd.services.native_conditions import checked_native_condition, count_tree
-from segmentd.services.segment_service import redefine_segment
+from segmentd.services.native_conditions import count_tree
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.db import Database
 from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import build_jobs
 from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import default_list_id
-from segmentd.storage.write_lock import lock_tenant_writes
 from tests.conftest import Tenant, test_settings
-from tests.support.factories import add_field, add_list, add_member, add_tag, held, native_segment
+from tests.support.factories import (
+    add_field,
+    add_list,
+    add_member,
+    add_tag,
+    held,
+    native_segment,
+    redefine_native,
+)
 
 PARIS = {"kind": "field", "field": "City", "op": "==", "value": "paris"}
 VIP = {"kind": "tag", "tag": "vip", "op": "=="}
@@ -44,13 +50,7 @@ def create(db: Database, tenant: Tenant, name: str, raw: Any, list_id: int | Non
 
 
 def redefine(db: Database, tenant: Tenant, segment_id: str, raw: Any) -> None:
-    with db.write() as conn:
-        lock_tenant_writes(conn, tenant.id)
-        segment = get_segment(conn, tenant.id, segment_id)
-        assert segment is not None
-        owner = SegmentOwner(segment_id, segment.name, segment.list_id)
-        stored = checked_native_condition(conn, tenant.id, raw, UTC, owner)
-        redefine_segment(conn, tenant.id, segment_id, name=None, segment_type=0, condition=stored)
+    redefine_native(db, tenant.id, segment_id, raw)
 
 
 def build(db: Database, db_url: str) -> None:

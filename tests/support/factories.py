@@ -21,7 +21,7 @@ from segmentd.jobs.build_queue import enqueue_build
 from segmentd.membership.complement import build_horizon, held_ids
 from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.services.native_conditions import checked_native_condition
-from segmentd.services.segment_service import insert_segment
+from segmentd.services.segment_service import insert_segment, redefine_segment
 from segmentd.storage.catalog import catalog_changed, custom_fields
 from segmentd.storage.db import Database
 from segmentd.storage.member_columns import field_column
@@ -38,7 +38,7 @@ from segmentd.storage.schema import (
     segments,
     tags,
 )
-from segmentd.storage.segments import next_segment_number
+from segmentd.storage.segments import get_segment, next_segment_number
 from segmentd.storage.tenants import default_list_id
 from segmentd.storage.write_lock import lock_tenant_writes
 from segmentd.timefmt import now
@@ -323,3 +323,17 @@ def native_segment(
         return insert_segment(
             conn, tenant_id, list_id=list_id, name=name, segment_type=0, condition=stored
         )
+
+
+def redefine_native(
+    db: Database, tenant_id: int, segment_id: str, raw: dict[str, Any], tz: tzinfo = UTC
+) -> None:
+    """Give a segment a new native condition tree, as the native API's update does: checked
+    (cycles refused), its rebuild queued."""
+    with db.write() as conn:
+        lock_tenant_writes(conn, tenant_id)
+        segment = get_segment(conn, tenant_id, segment_id)
+        assert segment is not None
+        owner = SegmentOwner(segment_id, segment.name, segment.list_id)
+        stored = checked_native_condition(conn, tenant_id, raw, tz, owner)
+        redefine_segment(conn, tenant_id, segment_id, name=None, segment_type=0, condition=stored)
