@@ -12,16 +12,18 @@ import sqlalchemy as sa
 
 from segmentd.domain.fields import FieldType
 from segmentd.imports import chunks as chunks_module
-from segmentd.imports.import_jobs import ImportState
-from segmentd.imports.service import ImportRefused
+from segmentd.imports.import_jobs import ImportJob, ImportOptions, ImportState, Kind, claim_job
+from segmentd.imports.runner import run_import
+from segmentd.imports.service import ImportRefused, start_cli_import
 from segmentd.imports.source import SourceError
 from segmentd.storage.db import Database
-from segmentd.storage.schema import build_jobs, segments
+from segmentd.storage.schema import build_jobs, import_jobs, segments
 from segmentd.storage.segments import next_segment_number
 from segmentd.storage.tenants import default_list_id
 from tests.conftest import Tenant, make_tenant
+from tests.conftest import test_settings as settings_for
 from tests.support.factories import add_field, add_list, add_member
-from tests.support.import_helpers import member_state, run_file, write_csv
+from tests.support.import_helpers import OWNER, member_state, run_file, write_csv
 from tests.support.stored_conditions import stored_condition
 
 
@@ -258,6 +260,30 @@ def test_an_interrupted_import_resumes_from_its_last_chunk(
     assert len(member_state(db, tenant.id)) == 47
     lines = (tmp_path / "big.csv.rejected.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in lines[1:]] == ["6", "24", "42"]
+
+
+def test_a_chunk_that_outlives_its_lease_keeps_the_job(
+    db: Database, list_id: int, tmp_path: Path
+) -> None:
+    """Every chunk takes longer than the lease: each one ends by renewing it for as long as
+    three such chunks, so a rival asking right after a chunk finds the job held (chunks of
+    a thousand rows: a window of a few hundred milliseconds, not a scheduler's slice)."""
+    rows = [[f"m{i}@example.com", f"M{i}", "", str(i), "", "", "", ""] for i in range(3000)]
+    path = write_csv(tmp_path / "slow.csv", HEADER, rows)
+    settings = settings_for(db.url, lease_seconds=0.001)
+    job, _ = start_cli_import(db, settings, list_id, Kind.MEMBERS, path, ImportOptions(), OWNER)
+    rivals: list[ImportJob | None] = []
+
+    def rival_asks(_job: ImportJob) -> None:
+        if _job.rows_done < 3000:  # after the first two chunks
+            rivals.append(claim_job(db, job.id, "rival:0:0", settings.lease_seconds))
+
+    state = run_import(db, settings, job, OWNER, chunk_rows=1000, on_progress=rival_asks)
+    assert state is ImportState.DONE
+    assert rivals == [None, None]
+    with db.read() as conn:
+        attempts = conn.execute(sa.select(import_jobs.c.attempts).where(import_jobs.c.id == job.id))
+        assert attempts.scalar_one() == 1
 
 
 def test_a_changed_file_does_not_resume_the_old_job(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -262,6 +263,14 @@ def claim_next(db: Database, origin: Origin, owner: str, lease_seconds: float) -
 
 def _reread(conn: Connection, job_id: int) -> ImportJob:
     return _job(conn.execute(sa.select(import_jobs).where(import_jobs.c.id == job_id)).one())
+
+
+def chunk_transaction(
+    db: Database, job: ImportJob, owner: str, lease_seconds: float
+) -> AbstractContextManager[Connection]:
+    """A chunk's write transaction, whose last statement renews our lease for at least as
+    long as three such chunks (``LeaseQueue.step``): a slow chunk does not lose the job."""
+    return IMPORTS.step(db, [job.id], owner, lease_seconds)
 
 
 def renew(conn: Connection, job: ImportJob, owner: str, lease_seconds: float) -> bool:

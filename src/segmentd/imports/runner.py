@@ -1,7 +1,8 @@
 """Run an import job chunk by chunk, from its last committed byte offset to the end of the file.
 
 Each chunk is one write transaction: renew the lease, write the rows set-based, append the
-rejected rows to the rejects file, save offset and counts. A crash anywhere leaves the job at
+rejected rows to the rejects file, save offset and counts, and renew the lease again for
+as long as the chunk took (``LeaseQueue.step``). A crash anywhere leaves the job at
 its last committed chunk; the next run truncates the rejects file back to the length recorded
 with that chunk and goes on from there. Segments of the list are queued for a rebuild when
 the first chunk of a run commits and when the import ends (durable builds keep them right;
@@ -32,6 +33,7 @@ from .import_jobs import (
     ImportState,
     Origin,
     RejectedRow,
+    chunk_transaction,
     finish,
     release,
     renew,
@@ -125,7 +127,7 @@ def _commit(
     rejects: RejectsFile,
     first: bool,
 ) -> None:
-    with db.write() as conn:
+    with chunk_transaction(db, job, owner, settings.lease_seconds) as conn:
         lock_tenant_writes(conn, job.tenant_id)
         if not renew(conn, job, owner, settings.lease_seconds):
             raise Lost()

@@ -17,8 +17,8 @@ The contract:
   each, that start by renewing the lease (``renew``: False when the job is no longer ours,
   and then the chunk writes nothing) and save where the job got to in that same
   transaction. A chunk run twice gives the same result.
-- **A slow holder keeps its job.** A chunk run in ``step`` (builds and daily refreshes;
-  imports renew at the start only) ends by renewing the lease again, sized from the chunk's
+- **A slow holder keeps its job.** A chunk run in ``step`` (builds, daily refreshes and
+  imports) ends by renewing the lease again, sized from the chunk's
   own time, its wait for the write lock included (``lease_for``): the lease runs from the
   commit however long the chunk took, and a machine slow enough to stretch a chunk
   stretches the lease with it. A rival reclaims a job only from a holder that stopped
@@ -214,8 +214,12 @@ class LeaseQueue:
         with db.write() as conn:
             yield conn
             lease = lease_for(lease_seconds, time.monotonic() - asked)
-            for job_id in job_ids:
-                self.renew(conn, job_id, owner, lease)
+            c = self.table.c
+            conn.execute(
+                sa.update(self.table)
+                .where(c.id.in_(job_ids), c.lease_owner == owner, c.state == JobState.RUNNING)
+                .values(lease_expires_at=time.time() + lease, updated_at=now())
+            )
 
     def release(self, conn: Connection, job_id: int, owner: str) -> None:
         """Hand the job back to the queue; this claim does not count as an attempt."""
