@@ -156,8 +156,7 @@ def count_filled(
     complement = _complement(plan, cursor)
     if inside_counted:
         ends = {buckets.bucket_of(end) for r_lo, r_hi, _ in ranges for end in (r_lo + 1, r_hi)}
-        for bucket in sorted(ends):
-            buckets.recount_buckets(conn, *mine, bucket, bucket, complement)
+        buckets.recount_listed(conn, *mine, sorted(ends), complement)
     else:
         buckets.recount(conn, *mine, lo, cursor, complement)
 
