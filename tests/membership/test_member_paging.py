@@ -42,12 +42,18 @@ def member_id(i: int) -> int:
     return 1 + i * (BUCKET_SIZE // 3) + (7 * BUCKET_SIZE if i >= MEMBERS // 2 else 0)
 
 
-def small_chunks(db_url: str, size: int) -> Settings:
+def small_chunks(db_url: str, size: int, share: float | None = None) -> Settings:
     # Below the settings' floor of 100 (model_copy skips validation), to split buckets here.
-    return test_settings(db_url).model_copy(update={"build_chunk_size": size})
+    # ``share``: the build's complement share (None: the default).
+    update: dict[str, float] = {"build_chunk_size": size}
+    if share is not None:
+        update["build_complement_share"] = share
+    return test_settings(db_url).model_copy(update=update)
 
 
-def published_segment(db: Database, db_url: str, tenant: Tenant) -> tuple[str, list[int]]:
+def published_segment(
+    db: Database, db_url: str, tenant: Tenant, share: float | None = None
+) -> tuple[str, list[int]]:
     """A segment built by the worker, holding every other member: (id, its member ids)."""
     with db.write() as conn:
         list_id = default_list_id(conn, tenant.id)
@@ -68,7 +74,7 @@ def published_segment(db: Database, db_url: str, tenant: Tenant) -> tuple[str, l
             condition=stored_condition(conn, tenant.id, CONDITION),
         )
     # Chunks of 5 members split buckets: each chunk recounts the buckets it touches.
-    run_pending(db, small_chunks(db_url, 5))
+    run_pending(db, small_chunks(db_url, 5, share))
     return segment_id, [member_id(i) for i in range(0, MEMBERS, 2)]
 
 
@@ -209,3 +215,30 @@ def test_end_buckets_recounted_at_once_are_exact(db: Database, db_url: str, tena
     with db.read() as conn:
         found = conn.execute(sa.select(b.bucket).where(*generation, b.bucket == empty)).all()
     assert found == []
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0], ids=["complement", "plain"])
+def test_ranges_holding_whole_buckets_fill_from_one_statement_exactly(
+    db: Database, db_url: str, tenant: Tenant, share: float
+) -> None:
+    """Chunks of 5 members span whole buckets, which PostgreSQL fills from one statement per
+    job (``fill_template``, the range as parameters): in either stored form, and again with a
+    member removed by hand, the rows, counts and pages are those of the condition."""
+    segment_id, ids = published_segment(db, db_url, tenant, share)
+    segment = segment_of(db, tenant, segment_id)
+    assert segment.horizon > 0 if share == 0.0 else segment.horizon == 0
+    assert held(db, segment_id) == ids
+    assert_counts_match_rows(db, tenant, segment)
+    with db.write() as conn:
+        assert remove_members(conn, tenant.id, segment_id, [ids[2]]) == 1
+        condition = stored_condition(conn, tenant.id, CONDITION)
+        redefine_segment(
+            conn, tenant.id, segment_id, name=None, segment_type=0, condition=condition
+        )
+    run_pending(db, small_chunks(db_url, 5, share))
+    rebuilt = segment_of(db, tenant, segment_id)
+    assert rebuilt.generation > segment.generation
+    expected = [i for i in ids if i != ids[2]]
+    assert held(db, segment_id) == expected
+    assert_counts_match_rows(db, tenant, rebuilt)
+    assert all_pages(db, rebuilt, 100)[0] == (expected, len(expected))

@@ -131,7 +131,7 @@ def _listed(tenant_id: Any, list_id: Any, first: Any, last: Any) -> sa.Select[An
     )
 
 
-_DROP_COUNTS, _COUNT_ROWS, _COUNT_COMPLEMENT = _recount_statements()
+DROP_COUNTS, _COUNT_ROWS, _COUNT_COMPLEMENT = _recount_statements()
 _DROP_LISTED, _COUNT_LISTED_ROWS, _COUNT_LISTED_COMPLEMENT = _recount_statements(
     listed_buckets=True
 )
@@ -164,12 +164,12 @@ def recount_buckets(
     ``complement``)."""
     if first > last:
         return
-    params: dict[str, int] = _params(tenant_id, segment_number, generation, first, last)
+    params: dict[str, int] = span_params(tenant_id, segment_number, generation, first, last)
     count = _COUNT_ROWS
     if complement is not None:
         params |= {"list_id": complement.list_id, "horizon": complement.horizon}
         count = _COUNT_COMPLEMENT
-    for statement in (_DROP_COUNTS, count):
+    for statement in (DROP_COUNTS, count):
         conn.execute(statement, params)
 
 
@@ -199,7 +199,7 @@ def recount_listed(
         conn.execute(statement, params)
 
 
-def _params(
+def span_params(
     tenant_id: int, segment_number: int, generation: int, first: int, last: int
 ) -> dict[str, int]:
     return {
@@ -232,7 +232,23 @@ def insert_counted(
     if first > last:
         conn.execute(insert)
         return
-    conn.execute(_DROP_COUNTS, _params(tenant_id, segment_number, generation, first, last))
+    conn.execute(DROP_COUNTS, span_params(tenant_id, segment_number, generation, first, last))
+    conn.execute(
+        counted_insert(insert, tenant_id, segment_number, generation, first, last, complement)
+    )
+
+
+def counted_insert(
+    insert: sa.Insert,
+    tenant_id: int,
+    segment_number: int,
+    generation: int,
+    first: Any,
+    last: Any,
+    complement: Complement | None = None,
+) -> sa.Insert:
+    """``insert_counted``'s one statement: ``insert`` and the counts of the buckets ``first``
+    to ``last`` (numbers, or parameters) from the rows it returns."""
     added = insert.returning(segment_members.c.member_id).cte("added")
     bucket = (added.c.member_id // BUCKET_SIZE).label("bucket")
     ours = [bucket >= first, bucket <= last]
@@ -254,7 +270,7 @@ def insert_counted(
         .group_by(both.c.bucket)
         .having(sa.func.sum(both.c.delta) != 0)
     )
-    conn.execute(sa.insert(segment_buckets).from_select(COUNTED, counted).add_cte(added))
+    return sa.insert(segment_buckets).from_select(COUNTED, counted).add_cte(added)
 
 
 def inner_buckets(lo: int, hi: int) -> tuple[int, int]:
