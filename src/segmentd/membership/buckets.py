@@ -41,12 +41,13 @@ def bucket_of(member_id: int) -> int:
     return member_id >> BUCKET_BITS
 
 
-def _recount_statements() -> tuple[sa.Delete, sa.Insert, sa.Insert]:
+def _recount_statements(listed_buckets: bool = False) -> tuple[sa.Delete, sa.Insert, sa.Insert]:
     """Built once: a build runs them for every chunk (construction costs more than the SQL).
 
     The drop of the buckets ``first`` to ``last``, their count from the rows, and their count
     for a complement: the list's members up to the horizon, less the rows up to it, plus the
-    rows above it.
+    rows above it. ``listed_buckets`` (PostgreSQL): the same for the array ``buckets``
+    instead of a span.
 
     Each bucket is counted on its own, an index range each (``count(*)`` of a key range walks
     the index only). Grouping the rows by ``member_id / BUCKET_SIZE`` instead made SQLite sort
@@ -57,16 +58,11 @@ def _recount_statements() -> tuple[sa.Delete, sa.Insert, sa.Insert]:
         name: sa.bindparam(name, type_=sa.BigInteger)
         for name in ("tenant_id", "segment_number", "generation")
     }
-    first: sa.BindParameter[int] = sa.bindparam("first", type_=sa.BigInteger)
-    last: sa.BindParameter[int] = sa.bindparam("last", type_=sa.BigInteger)
     horizon: sa.BindParameter[int] = sa.bindparam("horizon", type_=sa.BigInteger)
+    chosen, numbers = _bucket_numbers(listed_buckets)
     delete = sa.delete(segment_buckets).where(
-        *(b[name] == value for name, value in mine.items()), b.bucket >= first, b.bucket <= last
+        *(b[name] == value for name, value in mine.items()), chosen
     )
-    numbers = sa.select(sa.cast(first, sa.BigInteger).label("bucket")).cte(
-        "bucket_numbers", recursive=True
-    )
-    numbers = numbers.union_all(sa.select(numbers.c.bucket + 1).where(numbers.c.bucket < last))
     bucket = numbers.c.bucket
     in_bucket = [sm.member_id >= bucket * BUCKET_SIZE, sm.member_id < (bucket + 1) * BUCKET_SIZE]
     rows = [*(sm[name] == value for name, value in mine.items()), *in_bucket]
@@ -85,6 +81,24 @@ def _recount_statements() -> tuple[sa.Delete, sa.Insert, sa.Insert]:
     insert = sa.insert(segment_buckets)
     rows_counted = _counted(insert, mine, bucket, count(*rows))
     return delete, rows_counted, _counted(insert, mine, bucket, held)
+
+
+def _bucket_numbers(listed_buckets: bool) -> tuple[sa.ColumnElement[bool], sa.CTE]:
+    """Which buckets the statements recount: the test of ``segment_buckets.bucket`` and their
+    numbers as a CTE, from ``first`` to ``last`` or (``listed_buckets``) those in ``buckets``."""
+    bucket = segment_buckets.c.bucket
+    if listed_buckets:
+        listed = sa.bindparam("buckets", type_=postgresql.ARRAY(sa.BigInteger))
+        return bucket == sa.any_(listed), sa.select(sa.func.unnest(listed).label("bucket")).cte(
+            "bucket_numbers"
+        )
+    first: sa.BindParameter[int] = sa.bindparam("first", type_=sa.BigInteger)
+    last: sa.BindParameter[int] = sa.bindparam("last", type_=sa.BigInteger)
+    numbers = sa.select(sa.cast(first, sa.BigInteger).label("bucket")).cte(
+        "bucket_numbers", recursive=True
+    )
+    numbers = numbers.union_all(sa.select(numbers.c.bucket + 1).where(numbers.c.bucket < last))
+    return sa.and_(bucket >= first, bucket <= last), numbers
 
 
 def _counted(
@@ -117,7 +131,10 @@ def _listed(tenant_id: Any, list_id: Any, first: Any, last: Any) -> sa.Select[An
     )
 
 
-_DROP_COUNTS, _COUNT_ROWS, _COUNT_COMPLEMENT = _recount_statements()
+DROP_COUNTS, _COUNT_ROWS, _COUNT_COMPLEMENT = _recount_statements()
+_DROP_LISTED, _COUNT_LISTED_ROWS, _COUNT_LISTED_COMPLEMENT = _recount_statements(
+    listed_buckets=True
+)
 
 
 def recount(
@@ -147,16 +164,42 @@ def recount_buckets(
     ``complement``)."""
     if first > last:
         return
-    params: dict[str, int] = _params(tenant_id, segment_number, generation, first, last)
+    params: dict[str, int] = span_params(tenant_id, segment_number, generation, first, last)
     count = _COUNT_ROWS
     if complement is not None:
         params |= {"list_id": complement.list_id, "horizon": complement.horizon}
         count = _COUNT_COMPLEMENT
-    for statement in (_DROP_COUNTS, count):
+    for statement in (DROP_COUNTS, count):
         conn.execute(statement, params)
 
 
-def _params(
+def recount_listed(
+    conn: Connection,
+    tenant_id: int,
+    segment_number: int,
+    generation: int,
+    listed: list[int],
+    complement: Complement | None = None,
+) -> None:
+    """PostgreSQL: ``recount_buckets`` of the buckets ``listed``, wherever they lie, in two
+    statements (a build step recounts the buckets at its ranges' ends)."""
+    if not listed:
+        return
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "segment_number": segment_number,
+        "generation": generation,
+        "buckets": listed,
+    }
+    count = _COUNT_LISTED_ROWS
+    if complement is not None:
+        params |= {"list_id": complement.list_id, "horizon": complement.horizon}
+        count = _COUNT_LISTED_COMPLEMENT
+    for statement in (_DROP_LISTED, count):
+        conn.execute(statement, params)
+
+
+def span_params(
     tenant_id: int, segment_number: int, generation: int, first: int, last: int
 ) -> dict[str, int]:
     return {
@@ -189,7 +232,23 @@ def insert_counted(
     if first > last:
         conn.execute(insert)
         return
-    conn.execute(_DROP_COUNTS, _params(tenant_id, segment_number, generation, first, last))
+    conn.execute(DROP_COUNTS, span_params(tenant_id, segment_number, generation, first, last))
+    conn.execute(
+        counted_insert(insert, tenant_id, segment_number, generation, first, last, complement)
+    )
+
+
+def counted_insert(
+    insert: sa.Insert,
+    tenant_id: int,
+    segment_number: int,
+    generation: int,
+    first: Any,
+    last: Any,
+    complement: Complement | None = None,
+) -> sa.Insert:
+    """``insert_counted``'s one statement: ``insert`` and the counts of the buckets ``first``
+    to ``last`` (numbers, or parameters) from the rows it returns."""
     added = insert.returning(segment_members.c.member_id).cte("added")
     bucket = (added.c.member_id // BUCKET_SIZE).label("bucket")
     ours = [bucket >= first, bucket <= last]
@@ -211,7 +270,7 @@ def insert_counted(
         .group_by(both.c.bucket)
         .having(sa.func.sum(both.c.delta) != 0)
     )
-    conn.execute(sa.insert(segment_buckets).from_select(COUNTED, counted).add_cte(added))
+    return sa.insert(segment_buckets).from_select(COUNTED, counted).add_cte(added)
 
 
 def inner_buckets(lo: int, hi: int) -> tuple[int, int]:

@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..storage.db import Database
-from ..storage.schema import members, segment_exclusions, segment_members
+from ..storage.schema import segment_exclusions
 from . import buckets
 from .fill_beside import fill_beside
+from .fill_template import fill_template, range_params, templated
 from .interface import FillPlan, FillRange, GenerationKey, Ranges, answer_of
-from .range_rows import clear_range, given_rows, stored_rows
+from .range_rows import clear_range, generation_insert, given_rows, stored_rows
 from .references import PublishedReader
 
 
@@ -90,9 +91,15 @@ def _fill_counted(
     conn: Connection, claim: GenerationKey, plan: FillPlan, lo: int, hi: int, excluding: bool
 ) -> None:
     """PostgreSQL: ``fill_range`` and the counts of the buckets wholly inside the range."""
-    insert = _prepare_fill(conn, claim, plan, lo, hi, excluding)
     first, last = buckets.inner_buckets(lo, hi)
     mine = (claim.tenant_id, claim.segment_number, claim.generation)
+    if first <= last and templated(plan):
+        clear_range(conn, claim, lo, hi)
+        statement = fill_template(PublishedReader(conn, claim.tenant_id), claim, plan, excluding)
+        conn.execute(buckets.DROP_COUNTS, buckets.span_params(*mine, first, last))
+        conn.execute(statement, range_params(lo, hi, first, last))
+        return
+    insert = _prepare_fill(conn, claim, plan, lo, hi, excluding)
     buckets.insert_counted(conn, insert, *mine, first, last, _complement(plan, hi))
 
 
@@ -129,14 +136,7 @@ def _prepare_fill(
         where = given_rows(conn, claim, plan.list_id, plan.complement, given, lo, hi, excluding)
     else:
         where = stored_rows(claim, plan, lo, hi, excluding, PublishedReader(conn, claim.tenant_id))
-    matching = sa.select(
-        members.c.tenant_id,
-        sa.literal(claim.segment_number, sa.BigInteger),
-        sa.literal(claim.generation, sa.BigInteger),
-        members.c.id,
-    ).where(*where)
-    columns = ["tenant_id", "segment_number", "generation", "member_id"]
-    return sa.insert(segment_members).from_select(columns, matching)
+    return generation_insert(claim, where)
 
 
 def count_filled(
@@ -156,8 +156,7 @@ def count_filled(
     complement = _complement(plan, cursor)
     if inside_counted:
         ends = {buckets.bucket_of(end) for r_lo, r_hi, _ in ranges for end in (r_lo + 1, r_hi)}
-        for bucket in sorted(ends):
-            buckets.recount_buckets(conn, *mine, bucket, bucket, complement)
+        buckets.recount_listed(conn, *mine, sorted(ends), complement)
     else:
         buckets.recount(conn, *mine, lo, cursor, complement)
 

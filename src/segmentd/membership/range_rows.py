@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..storage.compiler import compile_condition
+from ..storage.condition_sql.leaf_compiler import Bound
 from ..storage.id_lists import id_rows
 from ..storage.schema import members, segment_exclusions, segment_members
 from .interface import FillPlan, GenerationKey
@@ -28,8 +29,8 @@ def clear_range(conn: Connection, claim: GenerationKey, lo: int, hi: int) -> Non
 def stored_rows(
     claim: GenerationKey,
     plan: FillPlan,
-    lo: int,
-    hi: int,
+    lo: Bound,
+    hi: Bound,
     excluding: bool,
     published: PublishedReader,
 ) -> list[sa.ColumnElement[bool]]:
@@ -61,8 +62,8 @@ def rows_where(
     list_id: int,
     complement: bool,
     condition: sa.ColumnElement[bool],
-    lo: int,
-    hi: int,
+    lo: Bound,
+    hi: Bound,
     excluding: bool,
 ) -> list[sa.ColumnElement[bool]]:
     excluded = sa.exists().where(
@@ -78,6 +79,18 @@ def rows_where(
     else:
         stored = sa.and_(condition, ~excluded if excluding else sa.true())
     return [*_in_list(claim, list_id), members.c.id > lo, members.c.id <= hi, stored]
+
+
+def generation_insert(claim: GenerationKey, where: list[sa.ColumnElement[bool]]) -> sa.Insert:
+    """The insert of the generation's rows for the members ``where`` selects."""
+    matching = sa.select(
+        members.c.tenant_id,
+        sa.literal(claim.segment_number, sa.BigInteger),
+        sa.literal(claim.generation, sa.BigInteger),
+        members.c.id,
+    ).where(*where)
+    columns = ["tenant_id", "segment_number", "generation", "member_id"]
+    return sa.insert(segment_members).from_select(columns, matching)
 
 
 def _generation_rows(claim: GenerationKey, generation: int) -> list[sa.ColumnElement[bool]]:

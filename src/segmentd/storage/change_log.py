@@ -30,7 +30,9 @@ membership never commits without its history, nor history without its change.
 
 from __future__ import annotations
 
+import bisect
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -201,8 +203,12 @@ def _known_blocks(
 def _difference_blocks(number: int, cause: str, values: list[int]) -> list[Block]:
     """A staged query's packed rows (``packed_difference``) as blocks, entering first."""
     code = CAUSE_CODES[cause]
-    entering = sorted(v for v in values if v >= 0)
-    leaving = sorted(~v for v in values if v < 0)
+    # One sort splits them: leavings are negative. A first publish's ids come nearly in order,
+    # which the sort takes in one pass, cheaper than a filtered copy per change.
+    values = sorted(values)
+    first_entering = bisect.bisect_left(values, 0)
+    entering = values[first_entering:]
+    leaving = sorted(map(operator.invert, values[:first_entering]))
     return [
         *id_blocks.blocks(number, ENTERED, code, entering),
         *id_blocks.blocks(number, LEFT, code, leaving),

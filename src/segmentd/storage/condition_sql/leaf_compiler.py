@@ -16,7 +16,9 @@ from sqlalchemy.sql import ColumnElement
 from ..schema import members
 from ..sqlite_plans import no_index
 
-IdRange = tuple[int, int]
+# A range's bound: a number, or a parameter when one statement serves every range of a build.
+Bound = int | ColumnElement[int]
+IdRange = tuple[Bound, Bound]
 LeafCompiler = Callable[[Any, IdRange | None, int | None], ColumnElement[bool]]
 
 
