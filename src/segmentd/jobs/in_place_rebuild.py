@@ -35,6 +35,7 @@ from .build_plan import Plan
 from .build_queue import BUILDS, Claim, held, job_row
 from .build_runner import follow_publish
 from .build_steps import lock_and_extend
+from .stale_generations import drop_stale_quietly
 
 
 class TooLarge(Exception):
@@ -105,6 +106,8 @@ def apply_in_place(
         history_seq = last_change(conn, claim.tenant_id, claim.segment_number)
     if started_at is not None:
         metrics.observe_build(time.time() - started_at)
+    # A cleanup a crash cut short is finished here, as after a publish (usually nothing).
+    drop_stale_quietly(db, claim.tenant_id, claim.segment_id, settings.build_chunk_size)
     return Applied(rebuilt, published, history_seq)
 
 

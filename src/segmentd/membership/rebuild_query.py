@@ -6,9 +6,10 @@ A generation's rows are its members above its horizon, and the members it leaves
 below it (``membership.complement``): the rows due are, above the horizon, the members
 selected, and at or below it, those not selected. The difference is the rows due less the
 rows there (each one a row to add) and the other way round (a row to remove): both sides
-come in member id order, so SQLite merges them (``EXCEPT``, one walk of each) and PostgreSQL
-joins them by merging (one ``FULL JOIN``). Its cost is one evaluation of the condition per
-list member, the walk of the generation's rows, and a row per member that moves.
+come in member id order, so SQLite merges them (``EXCEPT``, one walk of each); PostgreSQL
+takes both ways at once, as one ``FULL JOIN`` (merged or hashed). Its cost is one
+evaluation of the condition per list member, the walk of the generation's rows, and a row
+per member that moves.
 
 The rows are streamed: past ``limit`` of them the query stops and nothing is returned (the
 caller builds a new generation instead).
@@ -34,9 +35,9 @@ from .rebuild_difference import write_moves
 from .references import PublishedReader
 
 _EVERYONE = 2**62  # above every member id
-# PostgreSQL: both sides read in key order and merged (the generation's rows are often newer
-# than the statistics, which then plan a nested loop over them).
-_MERGED = {"enable_nestloop": "off", "enable_hashjoin": "off", "work_mem": "'64MB'"}
+# PostgreSQL: the generation's rows are often newer than the statistics, which then plan a
+# nested loop reading them for each member (as for a publish's history, ``storage.change_log``).
+_NEW_ROWS = {"enable_nestloop": "off", "work_mem": "'64MB'"}
 
 
 def rebuild_on_record(
@@ -73,7 +74,7 @@ def moved_members(
     found: list[tuple[int, bool]] = []
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        for name, value in _MERGED.items():
+        for name, value in _NEW_ROWS.items():
             conn.exec_driver_sql(f"SET LOCAL {name} = {value}")
     try:
         with closing(_row_changes(conn, key, list_id, horizon, condition, excluding)) as rows:
@@ -84,7 +85,7 @@ def moved_members(
                 found.append((member_id, not holds(present, member_id, horizon)))
     finally:
         if postgres:
-            for name in _MERGED:
+            for name in _NEW_ROWS:
                 conn.exec_driver_sql(f"SET LOCAL {name} TO DEFAULT")
     return found
 
