@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from segmentd.domain.segment_graph import SegmentOwner
 from segmentd.domain.stored_form import load_condition
-from segmentd.jobs import in_place_rebuild
+from segmentd.jobs import in_place_rebuild, record_rebuild
 from segmentd.jobs.build_queue import claim_job, enqueue_build
 from segmentd.jobs.build_worker import run_job, run_pending
 from segmentd.membership import store
@@ -375,3 +375,36 @@ def test_real_time_updates_racing_rebuilds_stay_exact(db: Database, form: str) -
         assert found == expected(world, segment_id)
         assert counted(world, segment_id) == (len(found), len(found))
         assert replayed(db, world.tenant_id, segment_id) == found
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_changes_between_the_snapshot_and_the_write_stay_exact(
+    db: Database, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members change after the candidates were read and before the write transaction: a
+    candidate whose change undoes its move, and a member the snapshot found exact that now
+    moves (the real-time update moves it). The rebuild leaves every member exact."""
+    world = make_world(db, FORMS[form], ROWS, 20)
+    redefine(world, world.segment, aged(30))  # the members aged 20 are candidates to leave
+    real = record_rebuild.apply_in_place
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        rows = [
+            {"email": EMAILS[2], "fields": {"Age": "40"}},  # aged 20: a candidate, now stays
+            {"email": EMAILS[4], "fields": {"Age": "0"}},  # aged 40: found exact, now leaves
+            {"email": "new@example.com", "fields": {"Age": "30", "City": "Paris"}},
+        ]
+        upsert(db, world.tenant_id, world.list_id, rows)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(record_rebuild, "apply_in_place", meanwhile)
+    run_pending(db, world.settings)
+    assert generation_of(world, world.segment) == world.generation
+    for segment_id in (world.segment, world.child):
+        found = set(held(db, segment_id))
+        assert found == expected(world, segment_id)
+        assert counted(world, segment_id) == (len(found), len(found))
+        assert replayed(db, world.tenant_id, segment_id) == found
+    assert set(member_ids(world, [2, 4])) & set(held(db, world.segment)) == set(
+        member_ids(world, [2])
+    )
