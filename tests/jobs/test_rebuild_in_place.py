@@ -378,20 +378,20 @@ def test_real_time_updates_racing_rebuilds_stay_exact(db: Database, form: str) -
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_changes_between_the_snapshot_and_the_write_stay_exact(
+def test_changes_just_before_the_rebuild_stay_exact(
     db: Database, form: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Members change after the candidates were read and before the write transaction: a
-    candidate whose change undoes its move, and a member the snapshot found exact that now
-    moves (the real-time update moves it). The rebuild leaves every member exact."""
+    """Members change after the job was planned, just before its transaction: one whose
+    change undoes its move, one that now moves, one new. The rebuild leaves every member
+    exact."""
     world = make_world(db, FORMS[form], ROWS, 20)
-    redefine(world, world.segment, aged(30))  # the members aged 20 are candidates to leave
+    redefine(world, world.segment, aged(30))  # the members aged 20 are to leave
     real = record_rebuild.apply_in_place
 
     def meanwhile(*args: Any, **kwargs: Any) -> Any:
         rows = [
-            {"email": EMAILS[2], "fields": {"Age": "40"}},  # aged 20: a candidate, now stays
-            {"email": EMAILS[4], "fields": {"Age": "0"}},  # aged 40: found exact, now leaves
+            {"email": EMAILS[2], "fields": {"Age": "40"}},  # aged 20: would leave, now stays
+            {"email": EMAILS[4], "fields": {"Age": "0"}},  # aged 40: would stay, now leaves
             {"email": "new@example.com", "fields": {"Age": "30", "City": "Paris"}},
         ]
         upsert(db, world.tenant_id, world.list_id, rows)

@@ -35,7 +35,7 @@ from .analytics_source import AnalyticsSource, Difference
 from .build_plan import Plan
 from .build_queue import Claim
 from .build_steps import Step
-from .in_place_rebuild import NotInPlace, PublishedKey, apply_in_place
+from .in_place_rebuild import PublishedKey, TooLarge, apply_in_place
 
 log = logging.getLogger("segmentd.jobs")
 
@@ -64,7 +64,7 @@ def rebuild_on_copy(
         )
         found.append(answer)
         if len(answer.entered) + len(answer.left) > settings.rebuild_in_place_limit:
-            raise NotInPlace
+            raise TooLarge
         named = (answer.entered, answer.left, frozenset(unsure))
         rebuilt = store().apply_difference(conn, key, plan.list_id, horizon, plan.condition, named)
         log.info(
@@ -80,7 +80,7 @@ def rebuild_on_copy(
         applied = apply_in_place(
             db, settings, claim, plan, difference, {"analytics_fresh_as_of": fresh}
         )
-    except NotInPlace:
+    except TooLarge:
         log.info("build job %s: the difference is too large to apply in place", claim.job_id)
         return None
     if applied is None:

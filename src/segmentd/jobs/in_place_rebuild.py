@@ -5,9 +5,8 @@ transaction that holds the segment's row lock, ends the job and marks the segmen
 as a publish does. Readers see the whole rebuild move at its commit, as at a publish; real-time
 updates of the segment, which take the same lock, come before it or after it.
 
-Two sources find the difference: the system of record, by one query on a snapshot whose
-candidates the transaction re-checks (``record_rebuild``), and the analytics copy
-(``analytics_rebuild``). A difference naming more members than the
+Two sources find the difference: the system of record, by one query (``record_rebuild``), and
+the analytics copy (``analytics_rebuild``). A difference naming more members than the
 settings' ``rebuild_in_place_limit`` is rolled back, nothing written: the job then builds a
 new generation range by range, as for a segment never built.
 """
@@ -39,9 +38,9 @@ from .build_steps import lock_and_extend
 from .stale_generations import drop_stale_quietly
 
 
-class NotInPlace(Exception):
-    """The rebuild cannot be applied in place (its difference names more members than the
-    limit): nothing was written (raised inside the transaction, it rolls it back)."""
+class TooLarge(Exception):
+    """The difference names more members than the rebuild applies in place: nothing was
+    written (raised inside the transaction, it rolls it back)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class PublishedKey:
 
 
 # Finds and applies the difference to the published generation (its key and horizon), in the
-# transaction given; raises ``NotInPlace`` when it cannot (past the limit).
+# transaction given; raises ``TooLarge`` past the limit.
 WriteDifference = Callable[[Connection, PublishedKey, int], Rebuilt]
 
 
@@ -90,7 +89,7 @@ def apply_in_place(
 ) -> Applied | None:
     """End the job (recording ``job_values`` on it), apply ``difference`` to the published
     generation and mark the segment complete, in one transaction; None when the job is no
-    longer ours (nothing written). ``NotInPlace`` from ``difference`` rolls it all back."""
+    longer ours (nothing written). ``TooLarge`` from ``difference`` rolls it all back."""
     with db.write() as conn:
         segment = lock_and_extend(conn, claim, settings.lease_seconds)
         if segment is None or not _end_job(conn, claim, job_values):

@@ -242,7 +242,7 @@ class MembershipStore(Protocol):
         "build"), in ``conn``. The caller holds the segment's lock."""
         ...
 
-    def rebuild_candidates(
+    def rebuild_in_place(
         self,
         conn: Connection,
         key: GenerationKey,
@@ -250,12 +250,13 @@ class MembershipStore(Protocol):
         horizon: int,
         condition: Condition,
         limit: int,
-    ) -> frozenset[int] | None:
-        """The members whose membership of the published generation ``key`` (its horizon
-        ``horizon``) a rebuild in place must change, as ``conn`` reads them: those
-        ``condition`` selects now (less those removed by hand) that it does not hold, and
-        those it holds that it no longer selects; None when more than ``limit``. Writes
-        nothing: ``apply_difference`` with them all unsure applies the rebuild."""
+    ) -> Rebuilt | None:
+        """Rebuild the published generation ``key`` (its horizon ``horizon``) in place, its
+        difference found here: afterwards it holds the list's members ``condition`` selects
+        (less those removed by hand), as a new generation would, in the form it has. Only
+        the members that move are written, with their counts and history (cause "build"),
+        in ``conn``. None, with nothing written, when more than ``limit`` members would
+        move. The caller holds the segment's lock."""
         ...
 
     # --- real-time ---------------------------------------------------------------------------

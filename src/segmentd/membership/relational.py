@@ -12,7 +12,7 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``refresh_pass`` over ``generation_rows``: the daily refresh of time-dependent segments
 - ``rebuild_difference`` over ``generation_rows``: a rebuild's entered and left members,
   selected elsewhere, applied to the published generation
-- ``rebuild_query``: a rebuild's candidates found here, in one query, applied the same way
+- ``rebuild_query``: a rebuild's difference found here, in one query, applied the same way
 - ``pages``, ``removal``, ``member_held``: reading and removing published members
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
 - ``references``: the published membership other segments' conditions read, in SQL
@@ -123,7 +123,7 @@ class RelationalMembership:
     ) -> Rebuilt:
         return rebuild_difference.apply_difference(conn, key, list_id, horizon, condition, named)
 
-    def rebuild_candidates(
+    def rebuild_in_place(
         self,
         conn: Connection,
         key: GenerationKey,
@@ -131,8 +131,8 @@ class RelationalMembership:
         horizon: int,
         condition: Condition,
         limit: int,
-    ) -> frozenset[int] | None:
-        return rebuild_query.rebuild_candidates(conn, key, list_id, horizon, condition, limit)
+    ) -> Rebuilt | None:
+        return rebuild_query.rebuild_on_record(conn, key, list_id, horizon, condition, limit)
 
     def apply_changes(
         self, conn: Connection, tenant_id: int, changed: MembersChanged, tz: timezone
