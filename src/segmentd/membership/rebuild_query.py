@@ -40,7 +40,7 @@ _EVERYONE = 2**62  # above every member id
 _NEW_ROWS = {"enable_nestloop": "off", "work_mem": "'64MB'"}
 
 
-def rebuild_on_record(
+def rebuild_in_place(
     conn: Connection,
     key: GenerationKey,
     list_id: int,

@@ -132,7 +132,7 @@ class RelationalMembership:
         condition: Condition,
         limit: int,
     ) -> Rebuilt | None:
-        return rebuild_query.rebuild_on_record(conn, key, list_id, horizon, condition, limit)
+        return rebuild_query.rebuild_in_place(conn, key, list_id, horizon, condition, limit)
 
     def apply_changes(
         self, conn: Connection, tenant_id: int, changed: MembersChanged, tz: timezone
