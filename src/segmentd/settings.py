@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         description="a build whose first chunk matches more than this share of its members "
         "stores who is left out instead (a third of the rows or fewer); 1 never does",
     )
+    rebuild_in_place_limit: int = Field(
+        250_000,
+        ge=0,
+        description="a rebuild of a published segment moving at most this many members is "
+        "written in place, in one transaction; more build a new generation range by range "
+        "(0: never)",
+    )
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(
         0.2,

@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
 from segmentd.membership import buckets
 from segmentd.membership.buckets import BUCKET_SIZE, bucket_of
@@ -162,7 +163,15 @@ def test_pages_follow_real_time_updates_and_rebuilds(
             conn, tenant.id, segment_id, name=None, segment_type=0, condition=condition
         )
     run_pending(db, small_chunks(db_url, 7))
-    rebuilt = segment_of(db, tenant, segment_id)
+    in_place = segment_of(db, tenant, segment_id)  # a rebuild of a published segment
+    assert in_place.generation == segment.generation
+    assert_counts_match_rows(db, tenant, in_place)
+    with db.snapshot() as conn:
+        assert member_page(conn, in_place, offset=0, limit=100)[0] == expected
+    with db.write() as conn:
+        enqueue_build(conn, tenant.id, segment_id)
+    run_pending(db, small_chunks(db_url, 7).model_copy(update={"rebuild_in_place_limit": 0}))
+    rebuilt = segment_of(db, tenant, segment_id)  # a new generation, built by range
     assert rebuilt.generation > segment.generation
     assert_counts_match_rows(db, tenant, rebuilt)
     with db.snapshot() as conn:

@@ -81,13 +81,16 @@ def published_segment(db: Database, settings: Settings, tenant: Tenant) -> str:
     return segment_id
 
 
+@pytest.mark.parametrize("limit", [0, 10_000])
 def test_a_rebuild_leaves_only_the_published_generation(
-    db: Database, settings: Settings, acme: Tenant
+    db: Database, settings: Settings, acme: Tenant, limit: int
 ) -> None:
+    """Built as a new generation (an in-place limit of 0), or in place."""
     segment_id = published_segment(db, settings, acme)
     update_condition(db, acme.id, segment_id, field_condition(">=", "30"))
-    run_pending(db, settings)
-    assert rows_by_generation(db, segment_id) == {3: rows_needed(db, segment_id)}
+    run_pending(db, settings.model_copy(update={"rebuild_in_place_limit": limit}))
+    published = 3 if limit == 0 else 2
+    assert rows_by_generation(db, segment_id) == {published: rows_needed(db, segment_id)}
 
 
 def test_the_old_generation_goes_in_chunks_of_its_own(
@@ -123,9 +126,9 @@ def test_an_interrupted_cleanup_is_finished(
             fresh.dispose()
         assert rows_by_generation(db, segment_id) == {2: rows_needed(db, segment_id)}
     else:
-        update_condition(db, acme.id, segment_id, field_condition("<", "50"))
-        run_pending(db, settings)
-        assert rows_by_generation(db, segment_id) == {3: rows_needed(db, segment_id)}
+        update_condition(db, acme.id, segment_id, field_condition("<", "40"))
+        run_pending(db, settings)  # in place, then the stale rows deleted
+        assert rows_by_generation(db, segment_id) == {2: rows_needed(db, segment_id)}
 
 
 def test_the_sweep_spares_the_published_and_the_running_generations(

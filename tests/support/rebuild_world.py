@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from segmentd.analytics.clickhouse_schema import SEGMENT_MEMBERS
 from segmentd.analytics.read_point import read_point
-from segmentd.jobs import analytics_rebuild
 from segmentd.jobs.analytics_source import AnalyticsSource, Synced, analytics_source
 from segmentd.jobs.build_queue import enqueue_build
 from segmentd.jobs.build_worker import run_pending
@@ -225,7 +224,7 @@ def a_large_difference_built_by_range(
     assert run_pending(db, settings) == 1
     before = segment_row(db, tenant_id, segment_id)
     write_members(db, tenant_id, {"m4@example.com": "Bran", "m0@example.com": "Zed"})
-    monkeypatch.setattr(analytics_rebuild, "IN_PLACE_LIMIT", 1)
+    settings = settings.model_copy(update={"rebuild_in_place_limit": 1})
     rebuild(db, settings, tenant_id, segment_id)
     after = segment_row(db, tenant_id, segment_id)
     assert after.generation > before.generation

@@ -11,71 +11,35 @@ that segment's copy. They are read in the transaction before the query, while it
 segment's lock, and answered by the system of record; every other member cannot change
 until the commit, and the copy holds it as the system of record does.
 
-A ClickHouse error (a shard down) rolls the transaction back: nothing is written, the job
+The transaction, the limit and what follows are ``in_place_rebuild``'s. A ClickHouse error
+(a shard down) rolls the transaction back: nothing is written, the job
 is retried, and the published membership stays.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import metrics
 from ..analytics.engine import engine_failures
 from ..analytics.read_point import ReadPoint, SegmentCopy
 from ..domain.condition_types.leaf_types import inputs
-from ..domain.statuses import JobState, SegmentStatus
 from ..membership import Rebuilt, store
 from ..settings import Settings
 from ..storage import analytics_outbox as outbox
-from ..storage import change_log
-from ..storage.change_log import last_change
 from ..storage.db import Database
-from ..storage.schema import segments
-from ..storage.segments import Segment, get_segment
-from ..timefmt import now
+from ..storage.segments import Segment
 from .analytics_refresh import moved_since_copy
-from .analytics_source import AnalyticsSource
+from .analytics_source import AnalyticsSource, Difference
 from .build_plan import Plan
-from .build_queue import BUILDS, Claim, held, job_row
-from .build_runner import follow_publish
-from .build_steps import Step, lock_and_extend
+from .build_queue import Claim
+from .build_steps import Step
+from .in_place_rebuild import PublishedKey, TooLarge, apply_in_place
 
 log = logging.getLogger("segmentd.jobs")
 
 _EVERYONE = (0, 2**62)  # the member id range of a whole list
-# A difference naming more members than this is not applied in one transaction (every row
-# sent at once, Python holding every id): the job builds a new generation range by range.
-IN_PLACE_LIMIT = 100_000
-
-
-class _TooLarge(Exception):
-    """The difference names more than ``IN_PLACE_LIMIT`` members: nothing was written."""
-
-
-@dataclass(frozen=True)
-class PublishedKey:
-    """The segment's published generation (``GenerationKey``)."""
-
-    tenant_id: int
-    segment_id: str
-    segment_number: int
-    generation: int
-
-
-def rebuilds_in_place(db: Database, claim: Claim) -> bool:
-    """Whether the job can rebuild in place: its segment has a published generation, and
-    the job has written no range of its own yet."""
-    with db.read() as conn:
-        s = segments.c
-        generation = conn.execute(
-            sa.select(s.generation).where(s.tenant_id == claim.tenant_id, s.id == claim.segment_id)
-        ).scalar()
-        return bool(generation) and int(job_row(conn, claim).cursor) == 0
 
 
 def rebuild_on_copy(
@@ -83,69 +47,56 @@ def rebuild_on_copy(
 ) -> Step | None:
     """Sync the copy (this segment's membership included), then apply the difference to the
     published generation and end the job, in one transaction. None when the difference was
-    too large for that (``IN_PLACE_LIMIT``): nothing written, the caller builds by range."""
+    too large for that (``rebuild_in_place_limit``): nothing written, the caller builds by
+    range."""
     refers = frozenset({claim.segment_id, *inputs(plan.condition).segments})
     fresh = source.sync(db, claim.tenant_id, refers).fresh_as_of
-    try:
-        return _rebuild(source, db, settings, claim, plan, (refers, fresh))
-    except _TooLarge:
-        log.info("build job %s: the difference is too large to apply in place", claim.job_id)
-        return None
+    found: list[Difference] = []
 
-
-def _rebuild(
-    source: AnalyticsSource,
-    db: Database,
-    settings: Settings,
-    claim: Claim,
-    plan: Plan,
-    synced: tuple[frozenset[str], int],
-) -> Step:
-    refers, fresh = synced
-    with db.write() as conn:
-        segment = lock_and_extend(conn, claim, settings.lease_seconds)
-        if segment is None or not _end_job(conn, claim, fresh):
-            return Step.LOST
-        key = PublishedKey(
-            claim.tenant_id, claim.segment_id, claim.segment_number, int(segment.generation)
-        )
+    def difference(conn: Connection, key: PublishedKey, horizon: int) -> Rebuilt:
         unsure: set[int] = set()
 
         def read_unsure(point: ReadPoint) -> None:
             unsure.update(_unsure(conn, key, refers, point))
 
-        found = source.difference(
+        answer = source.difference(
             claim.tenant_id, plan.list_id, plan.condition, claim.segment_id, read_unsure
         )
-        if len(found.entered) + len(found.left) > IN_PLACE_LIMIT:
-            raise _TooLarge  # rolls the transaction back: nothing written
-        named = (found.entered, found.left, frozenset(unsure))
-        rebuilt = store().apply_difference(
-            conn, key, plan.list_id, int(segment.horizon), plan.condition, named
+        found.append(answer)
+        if len(answer.entered) + len(answer.left) > settings.rebuild_in_place_limit:
+            raise TooLarge
+        named = (answer.entered, answer.left, frozenset(unsure))
+        rebuilt = store().apply_difference(conn, key, plan.list_id, horizon, plan.condition, named)
+        log.info(
+            "build job %s: %s entered, %s left by the copy, %s answered here",
+            claim.job_id,
+            len(answer.entered),
+            len(answer.left),
+            len(unsure),
         )
-        _mark_complete(conn, claim, plan)
-        started_at = job_row(conn, claim).started_at
-        published = get_segment(conn, claim.tenant_id, claim.segment_id)
-        # The history numbered now (the last step, as at the commit): the seq the copy holds.
-        change_log.flush(conn)
-        history_seq = last_change(conn, claim.tenant_id, claim.segment_number)
-    if published is not None:
-        _advance_quietly(
-            source, published, found.point.copies[claim.segment_id], history_seq, rebuilt
+        return rebuilt
+
+    try:
+        applied = apply_in_place(
+            db, settings, claim, plan, difference, {"analytics_fresh_as_of": fresh}
         )
+    except TooLarge:
+        log.info("build job %s: the difference is too large to apply in place", claim.job_id)
+        return None
+    if applied is None:
+        return Step.LOST
+    if applied.segment is not None:
+        point = found[-1].point
+        copy = point.copies[claim.segment_id]
+        _advance_quietly(source, applied.segment, copy, applied.history_seq, applied.rebuilt)
     log.info(
         "build job %s: segment %s rebuilt in place on the analytics copy (fresh as of %s): "
-        "%s entered, %s left by the copy, %s answered here, %s moved",
+        "%s moved",
         claim.job_id,
         claim.segment_id,
         fresh,
-        len(found.entered),
-        len(found.left),
-        len(unsure),
-        rebuilt.moved,
+        applied.rebuilt.moved,
     )
-    if started_at is not None:
-        metrics.observe_build(time.time() - started_at)
     return Step.DONE
 
 
@@ -178,27 +129,3 @@ def _unsure(
     for segment_id in sorted(refers):
         found |= moved_since_copy(conn, key.tenant_id, segment_id, point, *_EVERYONE)
     return found
-
-
-def _end_job(conn: Connection, claim: Claim, fresh: int) -> bool:
-    """End the job, recording how fresh the copy was, before anything is written (the
-    transaction commits both or neither); False when the job is no longer ours."""
-    conn.execute(held(claim).values(analytics_fresh_as_of=fresh))
-    return BUILDS.finish(conn, claim.job_id, JobState.DONE, owner=claim.owner)
-
-
-def _mark_complete(conn: Connection, claim: Claim, plan: Plan) -> None:
-    """Mark the segment complete and exact, and queue the builds that follow, as a publish
-    does (the generation stays)."""
-    conn.execute(
-        sa.update(segments)
-        .where(segments.c.tenant_id == claim.tenant_id, segments.c.id == claim.segment_id)
-        .values(
-            status=SegmentStatus.COMPLETE,
-            percent=100,
-            error=None,
-            built_at=now(),
-            updated_at=now(),
-        )
-    )
-    follow_publish(conn, claim, plan)

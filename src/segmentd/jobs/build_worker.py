@@ -22,15 +22,17 @@ from ..storage.db import Database
 from ..storage.faults import DatabaseUnavailable
 from ..storage.secret_check import verify_secret
 from .analytics_build import answered_on
-from .analytics_rebuild import rebuild_on_copy, rebuilds_in_place
-from .analytics_source import analytics_source
+from .analytics_rebuild import rebuild_on_copy
+from .analytics_source import AnalyticsSource, analytics_source
 from .build_plan import Plan
 from .build_queue import WAKE_UP, Claim, abandon, builds_waiting, claim_jobs, release
 from .build_runner import run_chunks
 from .build_steps import Step, prepare
 from .history_purge import purge_quietly
+from .in_place_rebuild import rebuilds_in_place
 from .loop import PollingWorker
 from .queue import new_worker_id
+from .record_rebuild import rebuild_on_record
 from .refresh_queue import claim_refresh, enqueue_due
 from .refresh_runner import run_refresh
 from .webhook_worker import WebhookWorker
@@ -101,8 +103,8 @@ def _run_steps(
     for claim in claims:
         plan = _patiently(partial(prepare, db, settings, claim), should_stop)
         if isinstance(plan, Plan):
-            if source is not None and rebuilds_in_place(db, claim):
-                step = rebuild_on_copy(source, db, settings, claim, plan)
+            if settings.rebuild_in_place_limit and rebuilds_in_place(db, claim):
+                step = _rebuild_in_place(source, db, settings, claim, plan, should_stop)
                 if step is not None:
                     steps[claim.job_id] = step
                     continue
@@ -122,6 +124,21 @@ def _run_steps(
             steps[claim.job_id] = step
         work = [item for item, step in zip(work, results, strict=True) if step is Step.PROGRESS]
     return [steps[claim.job_id] for claim in claims]
+
+
+def _rebuild_in_place(
+    source: AnalyticsSource | None,
+    db: Database,
+    settings: Settings,
+    claim: Claim,
+    plan: Plan,
+    should_stop: Callable[[], bool],
+) -> Step | None:
+    """Rebuild the published segment in place, its difference found on the analytics copy
+    when there is one, else on the system of record; None: build a new generation."""
+    if source is not None:
+        return rebuild_on_copy(source, db, settings, claim, plan)
+    return _patiently(partial(rebuild_on_record, db, settings, claim, plan), should_stop)
 
 
 def _patiently(step: Callable[[], T], should_stop: Callable[[], bool]) -> T:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from ..storage import change_log
 from ..storage.change_log import ENTERED, LEFT, SegmentName
+from ..storage.id_lists import id_rows
 from ..storage.prepared import OPTION as PREPARED
 from ..storage.schema import (
     build_jobs,
@@ -42,6 +43,9 @@ KeyedRow = tuple[int, int, int]  # (segment number, generation, member id): as s
 ACTIVE_JOB_STATES = ("queued", "running")
 
 _TENANT: sa.BindParameter[Any] = sa.bindparam("tenant_id")
+# SQLite: from this many rows on, a batch is written as a statement per generation, not a
+# statement per row.
+_MANY = 1_000
 
 
 def _one_of(column: sa.Column[Any], name: str, postgres: bool) -> sa.ColumnElement[bool]:
@@ -239,6 +243,22 @@ def apply_changes(
         params = _write_all_params(tenant_id, adding, removing, joined, left, changed)
         conn.execute(_WRITE_ALL, params)
         return
+    if len(removing) + len(adding) >= _MANY:
+        _write_many(conn, tenant_id, adding, removing)
+    else:
+        _write_few(conn, tenant_id, adding, removing)
+    buckets.adjust(conn, tenant_id, added=joined, removed=left)
+    if changed:
+        conn.execute(
+            _ADD_TO_TOTAL,
+            [{"tenant": tenant_id, "segment": s, "delta": delta} for s, delta in changed],
+        )
+
+
+def _write_few(
+    conn: Connection, tenant_id: int, adding: list[KeyedRow], removing: list[KeyedRow]
+) -> None:
+    """SQLite: a point delete and an insert per row, each as one ``executemany``."""
     if removing:
         conn.execute(
             _DELETE,
@@ -260,12 +280,41 @@ def apply_changes(
                 for n, g, m in adding
             ],
         )
-    buckets.adjust(conn, tenant_id, added=joined, removed=left)
-    if changed:
+
+
+def _write_many(
+    conn: Connection, tenant_id: int, adding: list[KeyedRow], removing: list[KeyedRow]
+) -> None:
+    """SQLite: the rows of each generation as one delete and one insert, the member ids one
+    parameter (``storage.id_lists``): a rebuild in place moves many, whose parameters cost
+    more to build row by row than the writes."""
+    sm = segment_members.c
+    for (number, generation), ids in _by_generation(removing).items():
         conn.execute(
-            _ADD_TO_TOTAL,
-            [{"tenant": tenant_id, "segment": s, "delta": delta} for s, delta in changed],
+            sa.delete(segment_members).where(
+                sm.tenant_id == tenant_id,
+                sm.segment_number == number,
+                sm.generation == generation,
+                sm.member_id.in_(id_rows("sqlite", ids, "ids")),
+            )
         )
+    for (number, generation), ids in _by_generation(adding).items():
+        given = id_rows("sqlite", ids, "ids").subquery("given")
+        rows = sa.select(
+            sa.literal(tenant_id, sa.BigInteger),
+            sa.literal(number, sa.BigInteger),
+            sa.literal(generation, sa.BigInteger),
+            given.c.id,
+        )
+        columns = ["tenant_id", "segment_number", "generation", "member_id"]
+        conn.execute(sa.insert(segment_members).from_select(columns, rows))
+
+
+def _by_generation(rows: list[KeyedRow]) -> dict[tuple[int, int], list[int]]:
+    found: dict[tuple[int, int], list[int]] = {}
+    for number, generation, member_id in rows:
+        found.setdefault((number, generation), []).append(member_id)
+    return found
 
 
 def _stage_history(

@@ -242,6 +242,23 @@ class MembershipStore(Protocol):
         "build"), in ``conn``. The caller holds the segment's lock."""
         ...
 
+    def rebuild_in_place(
+        self,
+        conn: Connection,
+        key: GenerationKey,
+        list_id: int,
+        horizon: int,
+        condition: Condition,
+        limit: int,
+    ) -> Rebuilt | None:
+        """Rebuild the published generation ``key`` (its horizon ``horizon``) in place, its
+        difference found here: afterwards it holds the list's members ``condition`` selects
+        (less those removed by hand), as a new generation would, in the form it has. Only
+        the members that move are written, with their counts and history (cause "build"),
+        in ``conn``. None, with nothing written, when more than ``limit`` members would
+        move. The caller holds the segment's lock."""
+        ...
+
     # --- real-time ---------------------------------------------------------------------------
 
     def apply_changes(

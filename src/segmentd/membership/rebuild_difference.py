@@ -11,7 +11,7 @@ every member named, whatever the copy held.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,15 +44,27 @@ def apply_difference(
     if not candidates:
         return Rebuilt(frozenset(), frozenset(), 0)
     chosen = _evaluated(conn, key.tenant_id, list_id, condition, unsure)
-    changes = Changes()
+    moves: list[tuple[int, bool]] = []
     holding: set[int] = set()
     for member_id, present, excluded in _current(conn, key, list_id, candidates):
         answer = chosen if member_id in unsure else entered
         wanted = member_id in answer and not excluded
         if wanted:
             holding.add(member_id)
-        if wanted == holds(present, member_id, horizon):
-            continue
+        if wanted != holds(present, member_id, horizon):
+            moves.append((member_id, wanted))
+    moved = write_moves(conn, key, horizon, moves)
+    return Rebuilt(frozenset(holding), candidates - holding, moved)
+
+
+def write_moves(
+    conn: Connection, key: GenerationKey, horizon: int, moves: Iterable[tuple[int, bool]]
+) -> int:
+    """Move each (member id, held after) of ``moves``, members whose membership of the
+    published generation ``key`` (a complement up to ``horizon``) changes: its rows, bucket
+    counts, ``member_total`` and history (cause "build"), in ``conn``; how many moved."""
+    changes = Changes()
+    for member_id, wanted in moves:
         row = (key.segment_id, key.generation, member_id)
         (changes.joined if wanted else changes.left).append(row)
         # Above the horizon a row is a member; at or below it, a member left out.
@@ -61,8 +73,7 @@ def apply_difference(
     apply_changes(
         conn, key.tenant_id, changes, published, {key.segment_id: key.segment_number}, "build"
     )
-    moved = len(changes.joined) + len(changes.left)
-    return Rebuilt(frozenset(holding), candidates - holding, moved)
+    return len(changes.joined) + len(changes.left)
 
 
 def _current(

@@ -12,6 +12,7 @@ Each concept has its module; this class only puts them behind ``MembershipStore`
 - ``refresh_pass`` over ``generation_rows``: the daily refresh of time-dependent segments
 - ``rebuild_difference`` over ``generation_rows``: a rebuild's entered and left members,
   selected elsewhere, applied to the published generation
+- ``rebuild_query``: a rebuild's difference found here, in one query, applied the same way
 - ``pages``, ``removal``, ``member_held``: reading and removing published members
 - ``visitor_reader`` over ``lookup_queries``: the look-up's reads
 - ``references``: the published membership other segments' conditions read, in SQL
@@ -40,6 +41,7 @@ from . import (
     publish,
     realtime,
     rebuild_difference,
+    rebuild_query,
     refresh_pass,
     removal,
     stale,
@@ -120,6 +122,17 @@ class RelationalMembership:
         named: tuple[Collection[int], Collection[int], Collection[int]],
     ) -> Rebuilt:
         return rebuild_difference.apply_difference(conn, key, list_id, horizon, condition, named)
+
+    def rebuild_in_place(
+        self,
+        conn: Connection,
+        key: GenerationKey,
+        list_id: int,
+        horizon: int,
+        condition: Condition,
+        limit: int,
+    ) -> Rebuilt | None:
+        return rebuild_query.rebuild_in_place(conn, key, list_id, horizon, condition, limit)
 
     def apply_changes(
         self, conn: Connection, tenant_id: int, changed: MembersChanged, tz: timezone
