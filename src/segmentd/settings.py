@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         "written in place, in one transaction; more build a new generation range by range "
         "(0: never)",
     )
+    rebuild_in_place_members: int = Field(
+        2_000_000,
+        ge=0,
+        description="a list of more members rebuilds its segments range by range on SQLite "
+        "and PostgreSQL even when few move: a rebuild in place reads the whole list in one "
+        "transaction, which holds SQLite's one writer (about a second per million members)",
+    )
     lease_seconds: float = Field(30.0, gt=0, description="how long a claimed build job stays ours")
     worker_poll_seconds: float = Field(
         0.2,

@@ -305,6 +305,25 @@ def test_over_the_limit_builds_a_new_generation(db: Database, form: str) -> None
 
 
 @pytest.mark.parametrize("form", FORMS)
+def test_a_list_larger_than_the_in_place_size_builds_a_new_generation(
+    db: Database, form: str
+) -> None:
+    """A list of more than ``rebuild_in_place_members`` members: its rebuild goes range by
+    range (its transactions stay short) however few members move; at the size, in place."""
+    world = make_world(db, FORMS[form], ROWS, 20)
+    redefine(world, world.segment, aged(40))
+    run_pending(db, world.settings.model_copy(update={"rebuild_in_place_members": len(ROWS) - 1}))
+    rebuilt = generation_of(world, world.segment)
+    assert rebuilt > world.generation
+    assert set(held(db, world.segment)) == expected(world, world.segment)
+    redefine(world, world.segment, aged(30))
+    run_pending(db, world.settings.model_copy(update={"rebuild_in_place_members": len(ROWS)}))
+    assert generation_of(world, world.segment) == rebuilt
+    assert set(held(db, world.segment)) == expected(world, world.segment)
+    assert replayed(db, world.tenant_id, world.segment) == expected(world, world.segment)
+
+
+@pytest.mark.parametrize("form", FORMS)
 def test_an_error_in_the_transaction_leaves_the_published_membership(
     db: Database, form: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

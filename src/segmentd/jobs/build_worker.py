@@ -103,7 +103,10 @@ def _run_steps(
     for claim in claims:
         plan = _patiently(partial(prepare, db, settings, claim), should_stop)
         if isinstance(plan, Plan):
-            if settings.rebuild_in_place_limit and rebuilds_in_place(db, claim):
+            # The copy's query runs on ClickHouse; the system of record's reads the whole
+            # list in the transaction (SQLite's writers all wait for it).
+            most = None if source is not None else settings.rebuild_in_place_members
+            if settings.rebuild_in_place_limit and rebuilds_in_place(db, claim, most):
                 step = _rebuild_in_place(source, db, settings, claim, plan, should_stop)
                 if step is not None:
                     steps[claim.job_id] = step

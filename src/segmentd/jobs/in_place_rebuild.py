@@ -68,15 +68,18 @@ class Applied:
     history_seq: int
 
 
-def rebuilds_in_place(db: Database, claim: Claim) -> bool:
-    """Whether the job can rebuild in place: its segment has a published generation, and
-    the job has written no range of its own yet."""
+def rebuilds_in_place(db: Database, claim: Claim, max_members: int | None) -> bool:
+    """Whether the job can rebuild in place: its segment has a published generation, the
+    job has written no range of its own yet, and its list has at most ``max_members``
+    members (None: any number)."""
     with db.read() as conn:
         s = segments.c
         generation = conn.execute(
             sa.select(s.generation).where(s.tenant_id == claim.tenant_id, s.id == claim.segment_id)
         ).scalar()
-        return bool(generation) and int(job_row(conn, claim).cursor) == 0
+        job = job_row(conn, claim)
+        small = max_members is None or int(job.total) <= max_members
+        return bool(generation) and int(job.cursor) == 0 and small
 
 
 def apply_in_place(
