@@ -16,25 +16,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segmentd.domain.segment_graph import SegmentOwner
-from segmentd.domain.stored_form import load_condition
 from segmentd.jobs import in_place_rebuild, record_rebuild
 from segmentd.jobs.build_queue import claim_job, enqueue_build
 from segmentd.jobs.build_worker import run_job, run_pending
-from segmentd.membership import store
 from segmentd.services import segment_service
 from segmentd.services.member_service import delete_members, upsert_members
 from segmentd.services.native_conditions import checked_native_condition
 from segmentd.settings import Settings
-from segmentd.storage.catalog import load_catalog
-from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
 from segmentd.storage.field_defs import check_spec, create_field
 from segmentd.storage.members import TagFlag
 from segmentd.storage.membership_history import read_changes
-from segmentd.storage.schema import build_jobs, members, segment_buckets, segment_exclusions
+from segmentd.storage.schema import build_jobs, members, segment_buckets
 from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import create_tenant, default_list_id
-from tests.support.factories import held, native_segment, number_of, replayed
+from tests.support.factories import held, native_segment, number_of, replayed, selected_now
 
 SMALL_CHUNKS = Settings().model_copy(update={"build_chunk_size": 3})
 FORMS = {
@@ -120,24 +116,7 @@ def rebuild_both(world: World) -> None:
 
 
 def expected(world: World, segment_id: str) -> set[int]:
-    """What a full build selects now (less the members removed by hand)."""
-    with world.db.snapshot() as conn:
-        segment = get_segment(conn, world.tenant_id, segment_id)
-        assert segment is not None
-        condition = load_condition(segment.condition, load_catalog(conn, world.tenant_id), TZ)
-        where = compile_condition(condition, segments=store().published_sql(conn, world.tenant_id))
-        excluded = sa.select(segment_exclusions.c.member_id).where(
-            segment_exclusions.c.segment_id == segment_id
-        )
-        found = conn.execute(
-            sa.select(members.c.id).where(
-                members.c.tenant_id == world.tenant_id,
-                members.c.list_id == segment.list_id,
-                where,
-                members.c.id.not_in(excluded),
-            )
-        )
-        return set(found.scalars())
+    return selected_now(world.db, world.tenant_id, segment_id, TZ)
 
 
 def counted(world: World, segment_id: str) -> tuple[int, int]:

@@ -16,13 +16,16 @@ from sqlalchemy.engine import Connection
 from segmentd.domain.emails import email_domain, email_key
 from segmentd.domain.fields import CampaignStatus, FieldDef, FieldType
 from segmentd.domain.segment_graph import SegmentOwner
+from segmentd.domain.stored_form import load_condition
 from segmentd.domain.values import parse_field_value
 from segmentd.jobs.build_queue import enqueue_build
+from segmentd.membership import store
 from segmentd.membership.complement import build_horizon, held_ids
 from segmentd.random_ids import new_commandersact_id, new_segment_id
 from segmentd.services.native_conditions import checked_native_condition
 from segmentd.services.segment_service import insert_segment, redefine_segment
-from segmentd.storage.catalog import catalog_changed, custom_fields
+from segmentd.storage.catalog import catalog_changed, custom_fields, load_catalog
+from segmentd.storage.compiler import compile_condition
 from segmentd.storage.db import Database
 from segmentd.storage.member_columns import field_column
 from segmentd.storage.membership_history import read_changes
@@ -35,6 +38,7 @@ from segmentd.storage.schema import (
     lists,
     member_tags,
     members,
+    segment_exclusions,
     segments,
     tags,
 )
@@ -337,3 +341,25 @@ def redefine_native(
         owner = SegmentOwner(segment_id, segment.name, segment.list_id)
         stored = checked_native_condition(conn, tenant_id, raw, tz, owner)
         redefine_segment(conn, tenant_id, segment_id, name=None, segment_type=0, condition=stored)
+
+
+def selected_now(db: Database, tenant_id: int, segment_id: str, tz: tzinfo = UTC) -> set[int]:
+    """What a full build of the segment selects now: its stored condition compiled, reading
+    the published memberships it refers to, less the members removed by hand."""
+    with db.snapshot() as conn:
+        segment = get_segment(conn, tenant_id, segment_id)
+        assert segment is not None
+        condition = load_condition(segment.condition, load_catalog(conn, tenant_id), tz)
+        where = compile_condition(condition, segments=store().published_sql(conn, tenant_id))
+        excluded = sa.select(segment_exclusions.c.member_id).where(
+            segment_exclusions.c.segment_id == segment_id
+        )
+        found = conn.execute(
+            sa.select(members.c.id).where(
+                members.c.tenant_id == tenant_id,
+                members.c.list_id == segment.list_id,
+                where,
+                members.c.id.not_in(excluded),
+            )
+        )
+        return set(found.scalars())
