@@ -23,13 +23,12 @@ import time
 import sqlalchemy as sa
 
 from segmentd.storage import change_log
-from segmentd.storage.db import Database
 from segmentd.storage.membership_history import member_changes
 from segmentd.storage.schema import members
 
 from .databases import resolve
-from .dataset import ensure_dataset
 from .figures import Context
+from .history_cost import context_at
 
 MOVED = 111_467  # the figure's rebuild moves about as many
 SEGMENTS = 20
@@ -81,8 +80,6 @@ def member_reads(ctx: Context, samples: int) -> tuple[list[float], list[int]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .__main__ import DEFAULT_CHUNK
-    from .runner import server_settings
 
     parser = argparse.ArgumentParser(prog="python -m bench.history_blocks")
     parser.add_argument("--database", required=True, help="URL of a copy of the data set")
@@ -91,8 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args(argv)
     url = resolve(args.database, args.members)
-    db = Database(url)
-    ctx = Context(db, ensure_dataset(db, args.members, 42), server_settings(url, DEFAULT_CHUNK))
+    ctx = context_at(url, args.members)
+    db = ctx.db
     try:
         if args.publishes:
             started = time.perf_counter()

@@ -262,9 +262,18 @@ def feed_seconds(ctx: Context, runs: int) -> list[float]:
     return times
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from .__main__ import DEFAULT_CHUNK, prepare
+def context_at(url: str, members: int) -> Context:
+    """The figures' context on the data set of ``members`` at ``url``, with a server's
+    settings (the history benchmarks' entry points)."""
+    from .__main__ import DEFAULT_CHUNK
     from .runner import server_settings
+
+    db = Database(url)
+    return Context(db, ensure_dataset(db, members, 42), server_settings(url, DEFAULT_CHUNK))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from .__main__ import prepare
 
     parser = argparse.ArgumentParser(prog="python -m bench.history_cost")
     parser.add_argument("--members", type=int, default=1_000_000)
@@ -273,8 +282,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     url = resolve(args.database, args.members)
     prepare(url, args.members, 42)
-    db = Database(url)
-    ctx = Context(db, ensure_dataset(db, args.members, 42), server_settings(url, DEFAULT_CHUNK))
+    ctx = context_at(url, args.members)
+    db = ctx.db
     build_once(ctx)  # warm up: statements compiled, caches filled
     builds_on: list[float] = []
     builds_off: list[float] = []

@@ -29,7 +29,6 @@ from segmentd.storage.db import Database
 
 from . import history_cost
 from .databases import resolve, tidy_postgres
-from .dataset import ensure_dataset
 from .figures import Context
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -93,8 +92,7 @@ def rounds(ctx: Context, count: int) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .__main__ import DEFAULT_CHUNK, prepare
-    from .runner import server_settings
+    from .__main__ import prepare
 
     parser = argparse.ArgumentParser(prog="python -m bench.history_cpu")
     parser.add_argument("--members", type=int, default=1_000_000)
@@ -103,8 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     url = resolve(args.database, args.members)
     prepare(url, args.members, 42)
-    db = Database(url)
-    ctx = Context(db, ensure_dataset(db, args.members, 42), server_settings(url, DEFAULT_CHUNK))
+    ctx = history_cost.context_at(url, args.members)
+    db = ctx.db
     found = rounds(ctx, args.rounds)
     for kind in ("wall", "cpu"):
         on, off = (

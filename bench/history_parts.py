@@ -45,9 +45,7 @@ from segmentd.storage.member_columns import field_column
 from segmentd.storage.schema import members, segment_members
 
 from .databases import tidy_postgres
-from .dataset import ensure_dataset
-from .figures import Context
-from .history_cost import age_thresholds
+from .history_cost import age_thresholds, context_at
 from .history_cpu import own_cpu, server_cpu
 
 SCRATCH = 900_001  # a segment number no segment has: the scratch generations' key
@@ -177,8 +175,6 @@ class Parts:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .__main__ import DEFAULT_CHUNK
-    from .runner import server_settings
 
     parser = argparse.ArgumentParser(prog="python -m bench.history_parts")
     parser.add_argument("--database", required=True, help="URL of a copy of the data set")
@@ -187,8 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", action="append", help="ways to time (default: all)")
     args = parser.parse_args(argv)
     url = normalize_url(args.database)
-    db = Database(url)
-    ctx = Context(db, ensure_dataset(db, args.members, 42), server_settings(url, DEFAULT_CHUNK))
+    ctx = context_at(url, args.members)
+    db = ctx.db
     low, high = age_thresholds(ctx, min(100_000, args.members // 10))
     parts = Parts(db, ctx.dataset.tenant_id, ctx.dataset.list_id)
     parts.set_up(low, high)

@@ -26,7 +26,6 @@ from sqlalchemy.engine import Connection
 from segmentd.storage.db import Database
 
 from . import history_cost, history_cpu
-from .dataset import ensure_dataset
 from .figures import Context
 
 HOLDS: list[float] = []
@@ -77,9 +76,8 @@ def rounds(ctx: Context, count: int, limit: int) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .__main__ import DEFAULT_CHUNK, prepare
+    from .__main__ import prepare
     from .databases import resolve
-    from .runner import server_settings
 
     parser = argparse.ArgumentParser(prog="python -m bench.rebuild_holds")
     parser.add_argument("--members", type=int, default=1_000_000)
@@ -89,9 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     url = resolve(args.database, args.members)
     prepare(url, args.members, 42)
     timed_writes()
-    db = Database(url)
-    settings = server_settings(url, DEFAULT_CHUNK)
-    ctx = Context(db, ensure_dataset(db, args.members, 42), settings)
+    ctx = history_cost.context_at(url, args.members)
+    db, settings = ctx.db, ctx.settings
     found = rounds(ctx, args.rounds, settings.rebuild_in_place_limit)
     for kind in ("in place", "new generation"):
         mine = [r for r in found if r["kind"] == kind]
