@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from segmentd.domain.conditions import Condition
+from segmentd.domain.native_form import parse_native
 from segmentd.domain.stored_form import load_condition
 from segmentd.jobs.build_worker import run_pending
 from segmentd.services.condition_counts import RANGE_IDS, count_selected
@@ -23,8 +25,10 @@ from segmentd.storage.members import TagFlag
 from segmentd.storage.schema import members, segments
 from segmentd.storage.segments import get_segment
 from segmentd.storage.tenants import default_list_id
-from tests.conftest import Tenant, test_settings
+from tests.conftest import Tenant, make_tenant, test_settings
 from tests.membership.test_referenced_segments import FORMS, TZ, expected, make_world
+from tests.storage.test_side_by_side import HELPER, helped_counts
+from tests.support.factories import add_list, add_member
 
 
 @pytest.mark.parametrize("form", sorted(FORMS))
@@ -120,3 +124,55 @@ def test_a_count_reads_one_state_while_a_referenced_segment_publishes_anew(
         ).scalar_one()
     assert generation == 2  # a new one, the first one's rows gone
     assert counted == 2
+
+
+def _by_email_part(db: Database, tenant_id: int, part: str) -> Condition:
+    with db.read() as conn:
+        catalog = load_catalog(conn, tenant_id)
+    native = {"kind": "field", "field": "Email", "op": "contain", "value": part}
+    return parse_native(native, catalog, TZ)
+
+
+def test_a_count_side_by_side_counts_its_tenants_members_only(
+    db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tenants' members interleaved by id: every range holds both, and each tenant's
+    count, on the caller's connection and a helper's, is its own."""
+    other = make_tenant(db, "other")
+    for i in range(12):
+        owner = (tenant, other)[i % 3 == 2]
+        add_member(db, owner.id, f"m{i}{'-x' if i % 2 else ''}@t{owner.id}.test")
+    threads = helped_counts(monkeypatch)
+    for owner, everyone, with_x in ((tenant, 8, 4), (other, 4, 2)):
+        with db.read() as conn:
+            list_id = default_list_id(conn, owner.id)
+        for part, wanted in (("@", everyone), ("-x@", with_x), ("@nowhere", 0)):
+            condition = _by_email_part(db, owner.id, part)
+            with db.read() as conn:
+                counts = {
+                    span: count_selected(conn, owner.id, list_id, condition, range_ids=span)
+                    for span in (1, 2, 5, RANGE_IDS)
+                }
+            assert set(counts.values()) == {wanted}, (owner.id, part, counts)
+    assert any(name.startswith(HELPER) for name in threads)
+
+
+def test_a_list_with_fewer_members_than_ranges_or_none_is_counted(
+    db: Database, tenant: Tenant
+) -> None:
+    """Three members far apart in ids (most ranges hold none of them), and an empty list."""
+    with db.write() as conn:
+        list_id = default_list_id(conn, tenant.id)
+    ids = [add_member(db, tenant.id, f"f{i}@far.test") for i in range(3)]
+    with db.write() as conn:
+        for step, member_id in enumerate(ids):
+            conn.execute(
+                sa.update(members).where(members.c.id == member_id).values(id=member_id + step * 50)
+            )
+    empty = add_list(db, tenant.id)
+    condition = _by_email_part(db, tenant.id, "@far")
+    with db.read() as conn:
+        counts = [count_selected(conn, tenant.id, list_id, condition, range_ids=s) for s in (1, 7)]
+        nothing = count_selected(conn, tenant.id, empty, condition, range_ids=1)
+    assert counts == [3, 3]
+    assert nothing == 0

@@ -6,7 +6,8 @@ the edges of those days, and native trees of every kind and operator with all, a
 at depth (``tests/support/condition_strategies.py``). Each tree goes native -> stored (JSON)
 -> loaded, and renders back to the native tree it was; the members the compiled SQL selects
 must be exactly those the evaluator accepts, on the generated members and on the members
-loaded back from the database.
+loaded back from the database, and the preview's count (range by range of member ids, on two
+connections side by side) must be their number.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from segmentd.domain.conditions import Group
 from segmentd.domain.evaluator import evaluate
 from segmentd.domain.native_form import parse_native, render_native
 from segmentd.domain.stored_form import dump_condition, load_condition
+from segmentd.services.condition_counts import count_selected
 from segmentd.storage import schema
 from segmentd.storage.catalog import load_catalog
 from segmentd.storage.compiler import compile_condition
@@ -31,6 +33,9 @@ from segmentd.storage.db import Database
 from tests.conftest import Tenant
 from tests.support.condition_members import Member, campaign_offset, store_members
 from tests.support.condition_strategies import World, member_lists, native_trees, worlds
+
+# Member ids per statement of the preview's count: one member, a few, all in one.
+SPANS = (1, 3, 1000)
 
 SETTINGS = settings(
     max_examples=50,
@@ -58,11 +63,15 @@ def _check(db: Database, tenant: Tenant, world: World, members: list[Member], na
             ).scalars()
         )
         chunked = _selected_in_chunks(conn, tenant, loaded, sorted(ids.values()))
+        counted = {
+            span: count_selected(conn, tenant.id, 1, loaded, range_ids=span) for span in SPANS
+        }
         reloaded = load_contacts(conn, tenant.id, ids.values(), catalog)
     offset = campaign_offset(tenant)
     expected = {ids[m.email] for m in members if evaluate(loaded, m.contact(offset))}
     assert selected == expected, (native, members)
     assert chunked == expected, (native, members)
+    assert set(counted.values()) == {len(expected)}, (native, members, counted)
     assert {mid for mid, contact in reloaded.items() if evaluate(loaded, contact)} == expected
 
 

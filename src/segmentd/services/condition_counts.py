@@ -12,7 +12,10 @@ the one and slowed the other.
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Executable
 
 from ..domain.condition_types.leaf_types import inputs
 from ..domain.conditions import Condition
@@ -43,11 +46,18 @@ def count_selected(
         return 0
     reader = membership().published_sql(conn, tenant_id)
     first, last = span
-    statements = []
-    for lo in range(first - 1, last, range_ids):
+
+    def statement(lo: int) -> Executable:
         ids = (lo, min(lo + range_ids, last))
         where = compile_condition(condition, ids, tenant_id, reader)
-        statements.append(count_in_range_query(tenant_id, list_id, ids, where, excluded_by))
-    # Another generation of a referenced segment, or its rows deleted, would change a
-    # member's answer: such statements need the caller's very snapshot.
-    return sum_side_by_side(conn, statements, same_snapshot=bool(inputs(condition).segments))
+        return count_in_range_query(tenant_id, list_id, ids, where, excluded_by)
+
+    starts = range(first - 1, last, range_ids)
+    reads_segments = bool(inputs(condition).segments)
+    if reads_segments:
+        # The reader reads the referenced generations on ``conn`` as it compiles: only the
+        # caller's thread may compile. Another generation of a referenced segment, or its
+        # rows deleted, would change a member's answer: these need the caller's very snapshot.
+        return sum_side_by_side(conn, [statement(lo) for lo in starts], same_snapshot=True)
+    # Each range compiled by the thread that counts it, beside the other's counting.
+    return sum_side_by_side(conn, [partial(statement, lo) for lo in starts], same_snapshot=False)

@@ -3,3 +3,8 @@
 Every table carries ``tenant_id`` and every query filters on it, so the schema can be
 distributed by tenant (Citus) and no query ever crosses tenants.
 """
+
+from .sqlite_library import without_memory_statistics
+
+# Before any module of the package imports sqlite3, which initializes the library.
+without_memory_statistics()

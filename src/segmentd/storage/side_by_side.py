@@ -33,7 +33,9 @@ Opener = Callable[[], AbstractContextManager[Connection]]
 
 
 def sum_side_by_side(conn: Connection, statements: Sequence[Any], same_snapshot: bool) -> int:
-    """The sum of the scalar ``statements``, each run once on ``conn`` or on a helper.
+    """The sum of the scalar ``statements``, each run once on ``conn`` or on a helper. A
+    statement may be given as a function making it, called by the thread that runs it (so
+    that building one overlaps the other thread's counting; it must not use ``conn``).
 
     ``same_snapshot``: the statements must read exactly the caller's state (for instance
     rows of a generation that a later state may have deleted)."""
@@ -58,6 +60,8 @@ def _drain(conn: Connection, left: deque[Any], stop: threading.Event) -> int:
             statement = left.popleft()
         except IndexError:
             break
+        if callable(statement):
+            statement = statement()
         total += int(conn.execute(statement).scalar_one())
     return total
 
