@@ -244,7 +244,8 @@ def test_ranges_holding_whole_buckets_fill_from_one_statement_exactly(
         redefine_segment(
             conn, tenant.id, segment_id, name=None, segment_type=0, condition=condition
         )
-    run_pending(db, small_chunks(db_url, 5, share))
+    # A new generation (not in place), to fill from the statement again.
+    run_pending(db, small_chunks(db_url, 5, share).model_copy(update={"rebuild_in_place_limit": 0}))
     rebuilt = segment_of(db, tenant, segment_id)
     assert rebuilt.generation > segment.generation
     expected = [i for i in ids if i != ids[2]]

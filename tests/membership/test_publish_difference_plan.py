@@ -41,7 +41,7 @@ def test_the_difference_is_one_merged_join_even_with_empty_statistics(
     )
     settings = settings_for(db_url, build_parallelism=1, build_complement_share=1.0)
     run_pending(db, settings)
-    redefine(db, t, city, segment, "Lyon")
+    redefine(db, t, segment, "Lyon")
     with db.read() as conn:
         row = conn.execute(
             sa.select(segments.c.list_id, segments.c.number, segments.c.generation).where(
