@@ -30,6 +30,7 @@ from ..storage.schema import members, segment_members
 from .complement import holds
 from .fill import has_exclusions
 from .interface import GenerationKey, Rebuilt
+from .publish_changes import ids_except
 from .range_rows import rows_where
 from .rebuild_difference import write_moves
 from .references import PublishedReader
@@ -130,11 +131,10 @@ def _rows(key: GenerationKey, lo: int, hi: int) -> sa.Select[Any]:
 
 def _excepts(due: sa.Select[Any], there: sa.Select[Any]) -> list[sa.Select[Any]]:
     """SQLite: the rows due less the rows there (to add), and the other way round (to
-    remove), each ordered by member so that both sides are merged as their keys deliver them."""
-    first: sa.ColumnElement[Any] = sa.literal_column("1")
+    remove), each merged in member order (``ids_except``)."""
     found = []
     for having, lacking, present in ((due, there, False), (there, due, True)):
-        rows = having.except_(lacking).order_by(first).subquery("moved")
+        rows = ids_except(having, lacking)
         found.append(sa.select(rows.c.member_id, sa.literal(present)))
     return found
 
